@@ -1,0 +1,5 @@
+import sys
+
+from firmware.app.main import main
+
+sys.exit(main())

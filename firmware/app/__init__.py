@@ -1,0 +1,1 @@
+"""Builds the phone from its board file and config, runs the loop, carries out effects."""

@@ -1,0 +1,36 @@
+"""Facts about the running device that the model shows: slot, network address."""
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import psutil
+
+_SLOT_DIR = re.compile(r"^slot[-_]?([ab])$")
+
+
+def running_slot(tree: Path | None = None) -> str:
+    """The A/B slot the firmware runs from: the slot directory holding this tree, else "a"."""
+    tree = tree or Path(__file__).resolve().parents[2]
+    for part in reversed(tree.parts):
+        m = _SLOT_DIR.match(part)
+        if m:
+            return m.group(1)
+    return "a"
+
+
+def primary_ip() -> str | None:
+    """The first IPv4 address on an interface that is up, loopback only if nothing else."""
+    stats = psutil.net_if_stats()
+    loopback = None
+    for name, addrs in psutil.net_if_addrs().items():
+        if name in stats and not stats[name].isup:
+            continue
+        for a in addrs:
+            if a.family == socket.AF_INET:
+                if a.address.startswith("127."):
+                    loopback = loopback or a.address
+                else:
+                    return a.address
+    return loopback

@@ -1,0 +1,154 @@
+"""Phone: one asyncio loop; events -> update -> effects; the screen redrawn from the model."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+from firmware.audio import tones
+from firmware.core import events as ev
+from firmware.core.effects import PlayTone, SaveSettings, StopTone
+from firmware.core.model import DeviceInfo, Model
+from firmware.core.update import update
+from firmware.ui.glyphs import GLYPHS
+from firmware.ui.view import Frame, render
+
+log = logging.getLogger("hardphone")
+
+NETWORK_CHECK_S = 10
+
+
+class Phone:
+    def __init__(self, devices, store, info: DeviceInfo, key_names, primary_ip=lambda: None):
+        self.devices, self.store, self.key_names = devices, store, frozenset(key_names)
+        self._primary_ip = primary_ip
+        self.model = Model(info=info, settings=store.load(), now=time.time())
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._shown: Frame | None = None
+        self._tones: dict[str, threading.Event] = {}     # route -> stop flag of what plays
+        self._tasks: list[asyncio.Task] = []
+
+    # -- events in ----------------------------------------------------------------------------
+    def post(self, event):
+        """Queue an event; safe from any thread (device callbacks run on their own)."""
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+
+    def _wire_devices(self):
+        d = self.devices
+        d.keypad.when_key = lambda k: self.post(ev.Key(k.key, k.kind))
+        d.hook.when_lifted = lambda: self.post(ev.Hook(True))
+        d.hook.when_replaced = lambda: self.post(ev.Hook(False))
+
+    async def settle(self):
+        """Wait until every queued event is handled and its frame is on the display."""
+        await self._queue.join()
+        await asyncio.to_thread(self.devices.lcd.wait_idle)
+
+    # -- the loop -----------------------------------------------------------------------------
+    async def start(self):
+        """Bring the devices to the boot screen and start handling events."""
+        self._loop = asyncio.get_running_loop()
+        for slot, (bitmap, stand_in) in GLYPHS.items():
+            self.devices.lcd.define_glyph(slot, bitmap, stand_in)
+        self._present()
+        self._wire_devices()
+        if self.devices.hook.is_lifted:
+            self.post(ev.Hook(True))
+        self._tasks = [self._loop.create_task(self._handle_events(), name="events"),
+                       self._loop.create_task(self._tick(), name="clock"),
+                       self._loop.create_task(self._watch_network(), name="network")]
+
+    async def boot(self):
+        self.post(ev.Booted())
+        await self.settle()
+
+    async def _handle_events(self):
+        while True:
+            event = await self._queue.get()
+            try:
+                self.model, effects = update(self.model, event)
+                self._present()
+                for effect in effects:
+                    self._carry_out(effect)
+            except Exception:                  # a bad rule must not stop the phone
+                log.exception("while handling %r", event)
+            finally:
+                self._queue.task_done()
+
+    async def _tick(self):
+        while True:
+            now = time.time()
+            self.post(ev.Tick(now))
+            await asyncio.sleep(1 - now % 1 + 0.001)   # on the second, so the clock flips on time
+
+    async def _watch_network(self):
+        last = object()
+        while True:
+            ip = await asyncio.to_thread(self._primary_ip)
+            if ip != last:
+                last = ip
+                self.post(ev.NetworkChanged(ip))
+            await asyncio.sleep(NETWORK_CHECK_S)
+
+    # -- out to the devices -------------------------------------------------------------------
+    def _present(self):
+        frame, shown = render(self.model), self._shown
+        d = self.devices
+        if shown is None or frame.rows != shown.rows:
+            d.lcd.show(frame.rows)
+        if shown is None or frame.backlight != shown.backlight:
+            d.lcd.backlight = frame.backlight
+        if shown is None or frame.contrast != shown.contrast:
+            d.lcd.contrast = frame.contrast
+        if shown is None or frame.leds != shown.leds:
+            for name, mode in frame.leds:
+                d.leds.set(name, mode)
+        self._shown = frame
+
+    def _carry_out(self, effect):
+        if isinstance(effect, PlayTone):
+            self._play(effect)
+        elif isinstance(effect, StopTone):
+            stop = self._tones.pop(effect.route, None)
+            if stop:
+                stop.set()
+        elif isinstance(effect, SaveSettings):
+            self._loop.create_task(self._save(effect.settings))
+        else:
+            log.error("no way to carry out %r", effect)
+
+    def _play(self, effect: PlayTone):
+        previous = self._tones.pop(effect.route, None)
+        if previous:
+            previous.set()
+        stop = threading.Event()
+        self._tones[effect.route] = stop
+        samples = tones.test_ring(effect.level, rate=self.devices.spec.audio_rate)
+
+        async def play():
+            try:
+                await asyncio.to_thread(self.devices.audio.play, effect.route, samples, stop)
+            except Exception as e:             # noqa: BLE001 - a sound device fault is logged, not fatal
+                log.error("cannot play %s on %s: %s", effect.tone, effect.route, e)
+            current = self._tones.get(effect.route)
+            if current is stop:
+                del self._tones[effect.route]
+            if current in (stop, None):        # not replaced by a newer tone on this route
+                self.post(ev.ToneFinished(effect.tone))
+
+        self._loop.create_task(play())
+
+    async def _save(self, settings):
+        try:
+            await asyncio.to_thread(self.store.save, settings)
+        except OSError as e:
+            log.error("settings not saved: %s", e)
+
+    async def stop(self):
+        for stop in self._tones.values():
+            stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,96 @@
+"""The console's byte stream: a UART (pyserial) on the device, a pseudo-terminal on the sim.
+
+Both are file descriptors served by the asyncio loop. Output never blocks the phone: with no
+one reading, at most OUT_LIMIT bytes wait and older console output is dropped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tty
+
+log = logging.getLogger("hardphone.console")
+
+OUT_LIMIT = 64 * 1024
+
+
+class FdPort:
+    def __init__(self, fd: int, path: str, keep=()):
+        self.fd, self.path = fd, path
+        self._keep = keep               # objects/fds that must stay open with the port
+        os.set_blocking(fd, False)
+        self._out = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writing = False
+        self.dropped = 0
+
+    @classmethod
+    def open_pty(cls) -> "FdPort":
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        # We keep the slave open so the master never sees a hang-up when a client closes.
+        return cls(master, os.ttyname(slave), keep=(slave,))
+
+    @classmethod
+    def open_serial(cls, device: str, baud: int) -> "FdPort":
+        import serial
+        s = serial.Serial(device, baud, timeout=0, exclusive=True)
+        return cls(s.fileno(), device, keep=(s,))
+
+    def start(self, on_data):
+        self._loop = asyncio.get_running_loop()
+
+        def readable():
+            try:
+                data = os.read(self.fd, 4096)
+            except BlockingIOError:
+                return
+            except OSError as e:          # EIO: the other end is gone for now
+                log.debug("console read: %s", e)
+                return
+            if data:
+                on_data(data)
+
+        self._loop.add_reader(self.fd, readable)
+
+    def write(self, data: bytes):
+        if len(self._out) + len(data) > OUT_LIMIT:
+            self.dropped += len(self._out)
+            self._out.clear()
+        self._out += data
+        self._flush()
+
+    def _flush(self):
+        while self._out:
+            try:
+                n = os.write(self.fd, self._out)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                log.debug("console write: %s", e)
+                self._out.clear()
+                break
+            del self._out[:n]
+        if self._out and not self._writing and self._loop:
+            self._writing = True
+            self._loop.add_writer(self.fd, self._writable)
+        elif not self._out and self._writing:
+            self._writing = False
+            self._loop.remove_writer(self.fd)
+
+    def _writable(self):
+        self._flush()
+
+    def close(self):
+        if self._loop:
+            self._loop.remove_reader(self.fd)
+            if self._writing:
+                self._loop.remove_writer(self.fd)
+        for k in self._keep:
+            if isinstance(k, int):
+                os.close(k)
+            else:
+                k.close()
+        if not any(not isinstance(k, int) for k in self._keep):
+            os.close(self.fd)

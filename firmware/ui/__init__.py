@@ -1,0 +1,1 @@
+"""The view: model -> what the display, LEDs and backlight show. Pure functions."""

@@ -1,0 +1,222 @@
+"""Board files: the data that describes one kind of phone hardware.
+
+A board is data, not code (board/<name>/board.toml). ``load_board`` checks every field once,
+so drivers can trust what they get, and names the file and field when something is wrong.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BoardError
+from .keypad import KEY_NAMES
+
+BOARDS_DIR = Path(__file__).resolve().parent.parent / "board"
+BACKENDS = ("sim", "rpi")
+LED_NAMES = ("line", "mwi", "mute", "headset", "speaker")
+AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic")
+
+
+@dataclass(frozen=True)
+class KeypadSpec:
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    keys: tuple[tuple[str, ...], ...]   # keys[row][col]; "" where no key is fitted
+    scan_interval_ms: float = 4
+    debounce_scans: int = 2
+    long_press_ms: int = 800
+
+
+@dataclass(frozen=True)
+class LcdSpec:
+    driver: str
+    i2c_bus: int
+    address: int
+    cols: int
+    rows: int
+    bus_hz: int = 100_000
+    contrast_pin: int | None = None
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    name: str
+    description: str
+    backend: str
+    path: Path
+    console_port: str
+    console_baud: int
+    keypad: KeypadSpec
+    hook_pin: int
+    leds: dict[str, int]
+    lcd: LcdSpec
+    audio_rate: int
+    audio_pcm: dict[str, str]
+    sim: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+
+def board_path(name_or_path: str) -> Path:
+    """A board name (``sim``) maps to board/<name>/board.toml; a path is taken as it is."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or "/" in name_or_path:
+        return p
+    return BOARDS_DIR / name_or_path / "board.toml"
+
+
+def known_boards() -> list[str]:
+    return sorted(p.parent.name for p in BOARDS_DIR.glob("*/board.toml"))
+
+
+def load_board(name_or_path: str) -> BoardSpec:
+    path = board_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(known_boards()) or "none"
+        raise BoardError(path, None, f"no such board file (known boards: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BoardError(path, None, f"not valid TOML: {e}") from None
+    return _parse(path, data)
+
+
+class _Fields:
+    """Typed access to one TOML table that names the file and dotted field on error."""
+
+    def __init__(self, path: Path, data: dict, prefix: str = ""):
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def _name(self, key):
+        return f"{self.prefix}{key}"
+
+    def fail(self, key, problem):
+        raise BoardError(self.path, self._name(key), problem)
+
+    def get(self, key, kind, default=...):
+        if key not in self.data:
+            if default is ...:
+                self.fail(key, "missing")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def table(self, key, default=...):
+        return _Fields(self.path, self.get(key, dict, default if default is ... else {}),
+                       f"{self._name(key)}.")
+
+    def pin(self, key, default=...):
+        value = self.get(key, int, default)
+        if value is not None and not 0 <= value <= 53:
+            self.fail(key, f"GPIO pin must be 0-53, got {value}")
+        return value
+
+    def pins(self, key):
+        values = self.get(key, list)
+        if not values or not all(isinstance(v, int) and 0 <= v <= 53 for v in values):
+            self.fail(key, f"expected a non-empty list of GPIO pins 0-53, got {values!r}")
+        return tuple(values)
+
+
+def _kind_name(kind):
+    return {str: "a string", int: "an integer", float: "a number", list: "a list",
+            dict: "a table", bool: "true or false"}.get(kind, kind.__name__)
+
+
+def _parse(path: Path, data: dict) -> BoardSpec:
+    top = _Fields(path, data)
+    board = top.table("board")
+    backend = board.get("backend", str)
+    if backend not in BACKENDS:
+        board.fail("backend", f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
+
+    console = top.table("console")
+    keypad = _parse_keypad(top.table("keypad"))
+    hook = top.table("hook")
+    leds_t = top.table("leds")
+    leds = {name: leds_t.pin(name) for name in LED_NAMES}
+    for name in leds_t.data:
+        if name not in LED_NAMES:
+            leds_t.fail(name, f"unknown LED (known: {', '.join(LED_NAMES)})")
+
+    lcd_t = top.table("lcd")
+    driver = lcd_t.get("driver", str)
+    if driver != "hd44780-pcf8574":
+        lcd_t.fail("driver", f"unknown LCD driver {driver!r} (known: hd44780-pcf8574)")
+    lcd = LcdSpec(
+        driver=driver,
+        i2c_bus=lcd_t.get("i2c_bus", int),
+        address=lcd_t.get("address", int),
+        cols=lcd_t.get("cols", int),
+        rows=lcd_t.get("rows", int),
+        bus_hz=lcd_t.get("bus_hz", int, 100_000),
+        contrast_pin=lcd_t.pin("contrast_pin", None),
+    )
+    if not 0x03 <= lcd.address <= 0x77:
+        lcd_t.fail("address", f"I2C address must be 0x03-0x77, got {lcd.address:#x}")
+    if (lcd.cols, lcd.rows) not in ((16, 2), (20, 2), (20, 4), (16, 4), (40, 2)):
+        lcd_t.fail("cols", f"unsupported HD44780 geometry {lcd.cols}x{lcd.rows}")
+
+    audio = top.table("audio")
+    pcm_t = audio.table("pcm")
+    pcm = {route: pcm_t.get(route, str) for route in AUDIO_ROUTES}
+
+    used = {}
+    for label, pin in ([("keypad.rows", p) for p in keypad.rows]
+                       + [("keypad.cols", p) for p in keypad.cols]
+                       + [("hook.pin", hook.pin("pin"))]
+                       + [(f"leds.{n}", p) for n, p in leds.items()]
+                       + ([("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else [])):
+        if pin in used:
+            raise BoardError(path, label, f"GPIO {pin} is already used by {used[pin]}")
+        used[pin] = label
+
+    return BoardSpec(
+        name=board.get("name", str),
+        description=board.get("description", str, ""),
+        backend=backend,
+        path=path,
+        console_port=console.get("port", str),
+        console_baud=console.get("baud", int, 115200),
+        keypad=keypad,
+        hook_pin=hook.pin("pin"),
+        leds=leds,
+        lcd=lcd,
+        audio_rate=audio.get("rate", int, 8000),
+        audio_pcm=pcm,
+        sim=dict(top.get("sim", dict, {})),
+    )
+
+
+def _parse_keypad(t: _Fields) -> KeypadSpec:
+    rows, cols = t.pins("rows"), t.pins("cols")
+    keys = t.get("keys", list)
+    if len(keys) != len(rows) or not all(isinstance(r, list) and len(r) == len(cols) for r in keys):
+        t.fail("keys", f"expected {len(rows)} rows of {len(cols)} key names (one per row x column)")
+    seen = set()
+    for r, row in enumerate(keys):
+        for c, name in enumerate(row):
+            if name == "":
+                continue
+            if name not in KEY_NAMES:
+                t.fail(f"keys[{r}][{c}]", f"unknown key {name!r}")
+            if name in seen:
+                t.fail(f"keys[{r}][{c}]", f"key {name!r} appears twice")
+            seen.add(name)
+    missing = [k for k in KEY_NAMES if k not in seen]
+    if missing:
+        t.fail("keys", f"keys not on the matrix: {', '.join(missing)}")
+    spec = KeypadSpec(rows=rows, cols=cols, keys=tuple(tuple(r) for r in keys),
+                      scan_interval_ms=t.get("scan_interval_ms", float, 4.0),
+                      debounce_scans=t.get("debounce_scans", int, 2),
+                      long_press_ms=t.get("long_press_ms", int, 800))
+    if spec.scan_interval_ms <= 0 or spec.debounce_scans < 1 or spec.long_press_ms <= 0:
+        t.fail("scan_interval_ms", "scan interval, debounce scans and long press must be positive")
+    return spec

@@ -1,0 +1,170 @@
+"""Lcd: a rows x cols character display (HD44780 behind a PCF8574 I2C backpack).
+
+The bus is slow (one I2C transaction per nibble strobe: ~100 ms for a full 20x4 redraw at
+100 kHz), so ``show`` only hands the newest frame to a writer thread, which sends the cells
+that differ from what is on the glass. Frames that arrive while one is being written are
+coalesced: the display always converges on the latest one without blocking the caller.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from RPLCD import common as rplcd_common
+from RPLCD.codecs import hd44780_a00
+from RPLCD.i2c import CharLCD
+
+from .errors import HalError
+
+MERGE_GAP = 3    # rewriting <= 3 unchanged cells is cheaper than a cursor move + setup
+
+
+class _BackpackLcd(CharLCD):
+    """RPLCD's own PCF8574 driver on a bus object we hand it (smbus2.SMBus on the device)."""
+
+    def __init__(self, bus, **kwargs):
+        self._given_bus = bus
+        super().__init__(**kwargs)
+
+    def _init_connection(self):
+        self.bus = self._given_bus
+        rplcd_common.msleep(50)
+
+
+def changed_runs(old: str, new: str, gap: int = MERGE_GAP) -> list[tuple[int, str]]:
+    """The (column, text) runs that turn ``old`` into ``new``, nearby runs merged."""
+    runs: list[list[int]] = []
+    for i, (a, b) in enumerate(zip(old, new)):
+        if a != b:
+            if runs and i - runs[-1][1] <= gap + 1:
+                runs[-1][1] = i + 1
+            else:
+                runs.append([i, i + 1])
+    return [(s, new[s:e]) for s, e in runs]
+
+
+class Lcd:
+    def __init__(self, spec, bus, contrast=None):
+        """``spec`` is an LcdSpec; ``bus`` has SMBus's write_byte; ``contrast`` is a gpiozero
+        PWMOutputDevice on the V0 filter, or None where contrast is a trimmer."""
+        self.rows, self.cols = spec.rows, spec.cols
+        try:
+            self._lcd = _BackpackLcd(bus, i2c_expander="PCF8574", address=spec.address,
+                                     port=spec.i2c_bus, cols=spec.cols, rows=spec.rows,
+                                     charmap="A00", auto_linebreaks=False, backlight_enabled=True)
+        except OSError as e:
+            raise HalError(f"LCD at I2C {spec.address:#04x} on bus {spec.i2c_bus} "
+                           f"does not answer: {e}") from e
+        self._contrast = contrast
+        self._glass = [" " * self.cols for _ in range(self.rows)]   # what the panel shows
+        self._stand_ins: dict[str, str] = {}
+        self._cond = threading.Condition()
+        self._pending: list[str] | None = None
+        self._backlight = True            # wanted; the writer thread owns the bus
+        self._busy = False
+        self._closed = False
+        self.cells_written = 0
+        self._thread = threading.Thread(target=self._run, name="lcd-writer", daemon=True)
+        self._thread.start()
+
+    # -- frames -----------------------------------------------------------------------------
+    def fit(self, rows: Sequence[str]) -> list[str]:
+        """Rows cut or padded to the panel, characters the ROM lacks shown as spaces (as RPLCD
+        sends them), so the shadow copy is exactly what the glass shows."""
+        known = hd44780_a00.encoding_table
+        out = ["".join(ch if ch in known else " " for ch in str(r)[: self.cols]).ljust(self.cols)
+               for r in list(rows)[: self.rows]]
+        return out + [" " * self.cols] * (self.rows - len(out))
+
+    def show(self, rows: Sequence[str]):
+        """Make the display show ``rows`` (padded or cut to size); returns at once."""
+        frame = self.fit(rows)
+        with self._cond:
+            self._pending = frame
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = 2.0) -> bool:
+        """Block until every frame handed to ``show`` is on the glass."""
+        with self._cond:
+            return self._cond.wait_for(
+            lambda: self._pending is None and not self._busy
+            and self._backlight == self._lcd.backlight_enabled, timeout)
+
+    def text(self) -> list[str]:
+        """What the panel shows, custom glyphs replaced by their stand-in characters."""
+        with self._cond:
+            rows = list(self._glass)
+        return [r.translate(str.maketrans(self._stand_ins)) if self._stand_ins else r for r in rows]
+
+    def _run(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closed
+                                    or self._backlight != self._lcd.backlight_enabled)
+                if self._closed:
+                    return
+                frame, self._pending, self._busy = self._pending, None, True
+                backlight = self._backlight
+            try:
+                if backlight != self._lcd.backlight_enabled:
+                    self._lcd.backlight_enabled = backlight
+                for r, (old, new) in enumerate(zip(list(self._glass), frame or self._glass)):
+                    for col, text in changed_runs(old, new):
+                        self._lcd.cursor_pos = (r, col)
+                        self._lcd.write_string(text)
+                        self.cells_written += len(text)
+                    with self._cond:
+                        self._glass[r] = new
+            except OSError:
+                # The panel stopped answering mid-frame: forget what we think is on it so the
+                # next frame is written in full.
+                with self._cond:
+                    self._glass = ["\uffff" * self.cols for _ in range(self.rows)]
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    # -- controller features ----------------------------------------------------------------
+    def define_glyph(self, index: int, bitmap: Sequence[int], stand_in: str):
+        """Load a 5x8 custom character into CGRAM slot ``index`` (0-7); frames use chr(index)."""
+        if not 0 <= index <= 7:
+            raise ValueError("HD44780 has 8 custom glyph slots (0-7)")
+        self.wait_idle()
+        with self._cond:
+            self._busy = True
+        try:
+            self._lcd.create_char(index, tuple(bitmap))
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+        self._stand_ins[chr(index)] = stand_in
+
+    @property
+    def backlight(self) -> bool:
+        return self._backlight
+
+    @backlight.setter
+    def backlight(self, on: bool):
+        with self._cond:
+            self._backlight = bool(on)
+            self._cond.notify_all()
+
+    @property
+    def contrast(self) -> float | None:
+        return None if self._contrast is None else self._contrast.value
+
+    @contrast.setter
+    def contrast(self, level: float):
+        if self._contrast is not None:
+            self._contrast.value = max(0.0, min(1.0, level))
+
+    def close(self):
+        self.wait_idle()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=1)
+        if self._contrast is not None:
+            self._contrast.close()

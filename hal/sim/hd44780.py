@@ -1,0 +1,149 @@
+"""An HD44780 character LCD behind a PCF8574 I2C backpack, decoded from the bytes on the bus.
+
+The PCF8574 drives P0=RS, P1=RW, P2=E, P3=backlight, P4-P7=D4-D7. The controller latches the
+data lines on E's falling edge, starts in 8-bit mode (D0-D3 tied low) and switches to 4-bit
+on a function set with DL=0; after that each byte arrives as two nibbles, high first.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from RPLCD.codecs import hd44780_a00
+
+RS, E, BACKLIGHT = 0x01, 0x04, 0x08
+ROW_OFFSETS = (0x00, 0x40, 0x14, 0x54)
+
+# The character ROM (A00, Japanese), code -> the Unicode character it draws.
+ROM_A00: dict[int, str] = {}
+for _ch, _code in hd44780_a00.encoding_table.items():
+    ROM_A00.setdefault(_code, _ch)
+
+
+class HD44780:
+    def __init__(self, cols: int = 20, rows: int = 4):
+        self.cols, self.rows = cols, rows
+        self.ddram = bytearray(b" " * 0x80)
+        self.cgram = bytearray(64)
+        self.addr = 0
+        self.in_cgram = False
+        self.increment = True
+        self.display_on = self.cursor_on = self.blink_on = False
+        self.four_bit = False
+        self.two_line = False
+        self.backlight = False
+        self._last = 0
+        self._nibble: int | None = None
+        self.version = 0                  # bumped on every visible change
+        self._changed = threading.Condition()
+        self.listeners: list[Callable[["HD44780"], None]] = []
+
+    # -- the I2C side ------------------------------------------------------------------------
+    def write_byte(self, value: int):
+        prev, self._last = self._last, value
+        if bool(value & BACKLIGHT) != self.backlight:
+            self.backlight = bool(value & BACKLIGHT)
+            self._touch()
+        if prev & E and not value & E:               # falling edge of E: latch D4-D7
+            self._latch(prev & RS, prev >> 4)
+
+    def _latch(self, rs, nibble):
+        if not self.four_bit:
+            self._execute(rs, nibble << 4)           # 8-bit mode, low data lines tied low
+        elif self._nibble is None:
+            self._nibble = nibble
+        else:
+            byte, self._nibble = (self._nibble << 4) | nibble, None
+            self._execute(rs, byte)
+
+    def _execute(self, rs, byte):
+        if rs:
+            self._write_data(byte)
+        elif byte & 0x80:
+            self.addr, self.in_cgram = byte & 0x7F, False
+        elif byte & 0x40:
+            self.addr, self.in_cgram = byte & 0x3F, True
+        elif byte & 0x20:
+            self.four_bit = not byte & 0x10
+            self.two_line = bool(byte & 0x08)
+            self._nibble = None
+        elif byte & 0x10:
+            pass                                      # cursor/display shift: not used by RPLCD
+        elif byte & 0x08:
+            self.display_on, self.cursor_on, self.blink_on = (
+                bool(byte & 0x04), bool(byte & 0x02), bool(byte & 0x01))
+            self._touch()
+        elif byte & 0x04:
+            self.increment = bool(byte & 0x02)
+        elif byte & 0x02:
+            self.addr, self.in_cgram = 0, False       # return home
+        elif byte & 0x01:
+            self.ddram[:] = b" " * 0x80               # clear display
+            self.addr, self.in_cgram, self.increment = 0, False, True
+            self._touch()
+
+    def _write_data(self, byte):
+        step = 1 if self.increment else -1
+        if self.in_cgram:
+            self.cgram[self.addr] = byte & 0x1F
+            self.addr = (self.addr + step) & 0x3F
+        else:
+            self.ddram[self.addr] = byte
+            self.addr = (self.addr + step) & 0x7F
+        self._touch()
+
+    def _touch(self):
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+        for listener in list(self.listeners):
+            listener(self)
+
+    def wait_change(self, after_version: int, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.version != after_version, timeout)
+
+    # -- what a person sees ------------------------------------------------------------------
+    def codes(self) -> list[bytes]:
+        """The character codes in each visible row."""
+        return [bytes(self.ddram[o:o + self.cols]) for o in ROW_OFFSETS[: self.rows]]
+
+    def text(self) -> list[str]:
+        """Each row as Unicode; CGRAM characters come out as chr(0)..chr(7)."""
+        if not self.display_on:
+            return [" " * self.cols] * self.rows
+        return ["".join(ROM_A00.get(c, "?") if c >= 8 else chr(c) for c in row)
+                for row in self.codes()]
+
+    def glyph(self, index: int) -> list[int]:
+        """The 5x8 bitmap rows of CGRAM slot ``index``."""
+        return list(self.cgram[(index & 7) * 8: (index & 7) * 8 + 8])
+
+
+class SimI2CBus:
+    """smbus2.SMBus's write side for emulated devices, with the time each transaction takes.
+
+    One ``write_byte`` is START, address+W, ACK, data, ACK, STOP: about 20 SCL cycles.
+    """
+
+    CYCLES_PER_WRITE_BYTE = 20
+
+    def __init__(self, bus_hz: int = 100_000):
+        self.bus_hz = bus_hz
+        self.devices: dict[int, object] = {}
+        self.transactions = 0
+        self.bus_seconds = 0.0
+
+    def attach(self, address: int, device):
+        self.devices[address] = device
+
+    def write_byte(self, address: int, value: int, force=None):
+        device = self.devices.get(address)
+        if device is None:
+            raise OSError(121, "Remote I/O error")
+        self.transactions += 1
+        self.bus_seconds += self.CYCLES_PER_WRITE_BYTE / self.bus_hz
+        device.write_byte(value & 0xFF)
+
+    def close(self):
+        pass

@@ -1,0 +1,87 @@
+"""Electrical models of the keypad matrix and the hook switch on emulated pins.
+
+A pressed key connects its row wire to its column wire. The column pins have pull-ups, so a
+column reads low exactly when some pressed key joins it to a row the scanner drives low.
+"""
+from __future__ import annotations
+
+import threading
+
+
+class KeypadMatrix:
+    def __init__(self, factory, spec):
+        self.spec = spec
+        self._rows = [factory.pin(p) for p in spec.rows]
+        self._cols = [factory.pin(p) for p in spec.cols]
+        self._where = {name: (r, c) for r, row in enumerate(spec.keys)
+                       for c, name in enumerate(row) if name}
+        self._pressed: set[tuple[int, int]] = set()
+        self._lock = threading.RLock()
+        for pin in self._rows:
+            pin.listeners.append(lambda _pin, _value: self._settle())
+
+    @property
+    def key_names(self):
+        return tuple(self._where)
+
+    def press(self, key: str):
+        with self._lock:
+            self._pressed.add(self._position(key))
+            self._settle()
+
+    def release(self, key: str):
+        with self._lock:
+            self._pressed.discard(self._position(key))
+            self._settle()
+
+    def release_all(self):
+        with self._lock:
+            self._pressed.clear()
+            self._settle()
+
+    def pressed(self) -> set[str]:
+        names = {pos: name for name, pos in self._where.items()}
+        return {names[p] for p in self._pressed}
+
+    def _position(self, key):
+        try:
+            return self._where[key]
+        except KeyError:
+            raise ValueError(f"no key {key!r} on this keypad") from None
+
+    def _settle(self):
+        with self._lock:
+            for c, col in enumerate(self._cols):
+                if col.function != "input":
+                    continue
+                low = any(self._rows[r].function == "output" and not self._rows[r].state
+                          for r, pc in self._pressed if pc == c)
+                if low:
+                    col.drive_low()
+                else:
+                    col.drive_high()
+
+
+class HookContact:
+    """The cradle switch: closed (pin pulled to ground) while the handset rests on it."""
+
+    def __init__(self, factory, pin):
+        self._pin = factory.pin(pin)
+        self.lifted = False
+
+    def attach(self):
+        """Put the handset on the cradle once the driver has set up its pull-up."""
+        self.set_lifted(self.lifted)
+
+    def set_lifted(self, lifted: bool):
+        self.lifted = lifted
+        if lifted:
+            self._pin.drive_high()
+        else:
+            self._pin.drive_low()
+
+    def bounce(self, lifted: bool, flips: int = 5):
+        """A real contact chatters a few times before it settles."""
+        for i in range(flips):
+            self.set_lifted(lifted if i % 2 == 0 else not lifted)
+        self.set_lifted(lifted)
