@@ -1,0 +1,1 @@
+"""Sounds the phone makes itself: ring tones and their volume levels."""

@@ -1,0 +1,114 @@
+"""AudioDevices: play sample buffers through the phone's ALSA PCMs, one per route.
+
+Routes (handset, headset, speaker, ringer, mic) name ALSA PCMs; only the ALSA config differs
+between the device (board/rpi4/asound.conf) and the sim (hal/sim/asound.py, file PCMs).
+
+``play`` paces itself to the wall clock. A real card blocks the writer once its buffer is full,
+but the sim's file PCM over the "null" slave has no clock and accepts everything at once, so a
+ring would be "over" in a millisecond. Sleeping only while ahead of the wall clock keeps both
+honest: on the card the sleeps keep the buffer about half full, in the sim they are the clock.
+"""
+from __future__ import annotations
+
+import errno
+import threading
+import time
+
+import alsaaudio
+
+from .errors import HalError
+
+CAPTURE_ROUTE = "mic"        # the one route that is recorded from, never played to
+PERIOD_S = 0.020             # one ALSA period; also how often ``stop`` is checked
+LEAD_PERIODS = 2             # periods queued ahead of the wall clock (the buffer holds 4):
+                             # rides out scheduling jitter without an underrun click
+SAMPLE_BYTES = 2             # mono S16_LE
+
+
+class AudioDevices:
+    def __init__(self, pcm: dict[str, str], rate: int):
+        """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz."""
+        self._pcm = dict(pcm)
+        self.rate = int(rate)
+        self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
+
+    def pcm_name(self, route: str) -> str:
+        try:
+            return self._pcm[route]
+        except KeyError:
+            raise ValueError(f"unknown audio route {route!r} "
+                             f"(this board has {', '.join(sorted(self._pcm))})") from None
+
+    def play(self, route: str, samples: bytes, stop: threading.Event | None = None) -> bool:
+        """Play mono S16_LE ``samples`` at ``rate`` on ``route``; block until they have been
+        heard. Returns False if ``stop`` was set first (checked every period; what is still
+        queued in the card is dropped, so the sound ends within a period)."""
+        name = self.pcm_name(route)
+        if route == CAPTURE_ROUTE:
+            raise ValueError(f"{route!r} is a capture route")
+        if len(samples) % SAMPLE_BYTES:
+            raise ValueError(f"{len(samples)} bytes is not a whole number of S16 samples")
+        try:
+            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, device=name, channels=1, rate=self.rate,
+                                format=alsaaudio.PCM_FORMAT_S16_LE,
+                                periodsize=self.period_frames)
+        except alsaaudio.ALSAAudioError as e:
+            raise HalError(f"audio {route}: cannot open PCM {name!r}: {e}") from e
+        try:
+            self._check_setup(pcm, route, name)
+            finished = self._play_paced(pcm, memoryview(samples), stop)
+            if not finished:
+                pcm.drop()
+            return finished
+        except alsaaudio.ALSAAudioError as e:
+            raise HalError(f"audio {route}: PCM {name!r}: {e}") from e
+        finally:
+            pcm.close()          # drains the last few ms on a card; nothing is left after drop
+
+    def close(self):
+        """Nothing is held open between plays; safe to call any number of times."""
+
+    def _check_setup(self, pcm, route, name):
+        # pyalsaaudio takes the nearest rate the PCM offers without complaint; a wrong rate
+        # would ring at the wrong pitch, so insist (the device config puts a plug in front).
+        info = pcm.info()
+        got = (info.get("rate"), info.get("channels"), info.get("format_name"))
+        if got != (self.rate, 1, "S16_LE"):
+            raise HalError(f"audio {route}: PCM {name!r} set up as {got}, "
+                           f"not ({self.rate}, 1, 'S16_LE')")
+
+    def _play_paced(self, pcm, data: memoryview, stop) -> bool:
+        period_bytes = self.period_frames * SAMPLE_BYTES
+        lead_s = LEAD_PERIODS * PERIOD_S
+        start = time.monotonic()
+        frames = 0
+        for offset in range(0, len(data), period_bytes):
+            if stop is not None and stop.is_set():
+                return False
+            chunk = data[offset:offset + period_bytes]
+            _write_all(pcm, chunk)
+            frames += len(chunk) // SAMPLE_BYTES
+            ahead = frames / self.rate - (time.monotonic() - start) - lead_s
+            if ahead > 0 and _wait(stop, ahead):
+                return False
+        # The last LEAD_PERIODS are still in the card (or, in the sim, not yet "heard").
+        ahead = frames / self.rate - (time.monotonic() - start)
+        return not (ahead > 0 and _wait(stop, ahead))
+
+
+def _wait(stop: threading.Event | None, seconds: float) -> bool:
+    """Sleep ``seconds``; True if ``stop`` was set meanwhile."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
+
+
+def _write_all(pcm, chunk: memoryview):
+    while len(chunk):
+        n = pcm.write(chunk)
+        if n == -errno.EPIPE:
+            continue         # underrun: pyalsaaudio has re-prepared the stream; write again
+        if n <= 0:
+            raise alsaaudio.ALSAAudioError(f"write accepted nothing ({n})")
+        chunk = chunk[n * SAMPLE_BYTES:]
