@@ -24,7 +24,6 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
     contact = HookContact(factory, spec.hook_pin)
     keypad = Keypad(spec.keypad, pin_factory=factory)
     hook = HookSwitch(spec.hook_pin, pin_factory=factory)
-    contact.attach()
     leds = Leds(spec.leds, pin_factory=factory)
 
     bus = SimI2CBus(spec.lcd.bus_hz)

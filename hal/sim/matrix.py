@@ -63,18 +63,24 @@ class KeypadMatrix:
 
 
 class HookContact:
-    """The cradle switch: closed (pin pulled to ground) while the handset rests on it."""
+    """The cradle switch: closed (pin pulled to ground) while the handset rests on it.
 
-    def __init__(self, factory, pin):
+    A closed switch beats the pull-up, whenever the driver sets one up.
+    """
+
+    def __init__(self, factory, pin, lifted: bool = False):
         self._pin = factory.pin(pin)
-        self.lifted = False
+        self.lifted = lifted
+        self._pin.listeners.append(self._hold_low)
 
-    def attach(self):
-        """Put the handset on the cradle once the driver has set up its pull-up."""
-        self.set_lifted(self.lifted)
+    def _hold_low(self, pin, value):
+        if value and not self.lifted and pin.function == "input":
+            pin.drive_low()
 
     def set_lifted(self, lifted: bool):
         self.lifted = lifted
+        if self._pin.function != "input":
+            return
         if lifted:
             self._pin.drive_high()
         else:

@@ -1,0 +1,33 @@
+# The README's commands. Each installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system-packages test test-fast demo bench clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@tools/setup/system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+test: setup            ## the whole suite, as CI runs it
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup       ## everything but the slow tests
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: setup            ## the phone on the sim board with its virtual board page
+	$(PY) -m tools.demo
+
+bench: setup           ## benchmarks: figures printed as tables
+	$(PY) -m tools.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var out .pytest_cache

@@ -1,0 +1,88 @@
+"""Screens rendered to text, without I/O."""
+import time
+
+import pytest
+
+from firmware.core import events as ev
+from firmware.core.model import (AdjustScreen, ChoiceScreen, DeviceInfo, IdleScreen, Links,
+                                 MenuScreen, Model)
+from firmware.core.update import update
+from firmware.ui.view import render
+
+INFO = DeviceInfo("1.2.3", "sim", "b")
+NOW = time.mktime((2026, 11, 22, 9, 41, 0, 0, 0, -1))
+
+
+def screen(**kw):
+    kw.setdefault("screens", (IdleScreen(),))
+    return render(Model(info=INFO, now=NOW, last_touch=NOW, **kw))
+
+
+def test_every_frame_is_4_rows_of_20():
+    for m in (Model(info=INFO), Model(info=INFO, screens=(IdleScreen(), MenuScreen("settings", 5)))):
+        rows = render(m).rows
+        assert len(rows) == 4 and all(len(r) == 20 for r in rows)
+
+
+def test_boot_screen():
+    assert render(Model(info=INFO)).rows[:2] == ("hardphone 1.2.3".ljust(20), "Starting...".ljust(20))
+
+
+def test_idle_shows_state_clock_links_and_softkeys():
+    rows = screen(links=Links(ip="10.0.0.5", sip="failed", cc="off")).rows
+    assert rows[0] == "Logged out     09:41"
+    assert rows[1] == "NET\x00 SIP\x01 CC-".ljust(20)
+    assert rows[2].startswith("Sun 22 Nov 2026")
+    assert rows[3] == " Menu           Info"
+
+
+def test_idle_with_the_handset_lifted():
+    f = screen(hook_lifted=True)
+    assert "Handset lifted" in f.rows[2]
+    assert dict(f.leds)["line"] == "on"
+
+
+def test_menu_shows_a_window_around_the_cursor():
+    rows = screen(screens=(IdleScreen(), MenuScreen("settings", 3))).rows
+    assert rows[0] == "Settings         4/6"
+    assert rows[1] == "→Speaker volume".ljust(20)
+    assert rows[2] == " Contrast".ljust(20)
+    assert rows[3] == " Open           Back"
+    last = screen(screens=(IdleScreen(), MenuScreen("settings", 5))).rows
+    assert last[1:3] == (" Contrast".ljust(20), "→Backlight".ljust(20))
+
+
+def test_adjust_shows_a_bar_and_the_value():
+    rows = screen(screens=(IdleScreen(), AdjustScreen("handset_volume", 4, 6))).rows
+    assert rows[0].rstrip() == "Handset volume"
+    assert rows[1] == "████\x04\x04\x04\x04\x04\x04  4/10".ljust(20)
+    assert rows[3] == "  -    +   Save Back"
+
+
+def test_choice_marks_the_current_value():
+    rows = screen(screens=(IdleScreen(), ChoiceScreen("backlight", 0))).rows
+    assert rows[1] == "→Always on".ljust(19) + " "
+    assert rows[2] == " Auto off 30s".ljust(19) + "\x00"        # "auto" is the default
+
+
+@pytest.mark.parametrize("mode,idle_s,lit", [
+    ("on", 3600, True), ("off", 0, False), ("auto", 5, True), ("auto", 31, False)])
+def test_backlight(mode, idle_s, lit):
+    m = Model(info=INFO, screens=(IdleScreen(),), now=NOW, last_touch=NOW - idle_s)
+    m, _ = update(m, ev.Tick(NOW))
+    from dataclasses import replace
+    m = replace(m, settings=replace(m.settings, backlight=mode))
+    assert render(m).backlight is lit
+
+
+def test_test_ring_blinks_the_line_led():
+    m = Model(info=INFO, screens=(IdleScreen(),), now=NOW)
+    m, _ = update(m, ev.Key("volup"))
+    f = render(m)
+    assert dict(f.leds)["line"] == "blink"
+    assert "\x03" in f.rows[0]            # the bell glyph while the test ring plays
+
+
+def test_contrast_follows_the_setting():
+    m = Model(info=INFO, screens=(IdleScreen(),))
+    assert render(m).contrast == pytest.approx(0.6)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the Debian packages the phone's tests and demo need, if any are missing.
+# As root it installs them; otherwise it prints the command to run and fails.
+set -euo pipefail
+
+PACKAGES=(
+  libasound2-dev        # pyalsaaudio builds against it
+  libasound2-plugins    # ALSA pulse plugin
+  pulseaudio pulseaudio-utils
+  socat                 # serial cables between the HIL suite and the sim phone
+  chromium              # browser tests of the virtual board page (driven by Playwright)
+  fonts-dejavu-core     # LCD renders
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
