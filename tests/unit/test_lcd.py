@@ -1,0 +1,101 @@
+"""The real RPLCD driver's I2C bytes, decoded by the HD44780 model, equal the intended screen."""
+import pytest
+
+from hal.errors import HalError
+from hal.lcd import Lcd, changed_runs
+from hal.sim.hd44780 import HD44780, SimI2CBus
+
+SCREEN = ["Logged out     09:41", "NET\x00 SIP- CC-", "Sun 22 Nov 2026", " Menu           Info"]
+
+
+@pytest.fixture
+def panel(sim_spec):
+    bus = SimI2CBus(sim_spec.lcd.bus_hz)
+    model = HD44780(sim_spec.lcd.cols, sim_spec.lcd.rows)
+    bus.attach(sim_spec.lcd.address, model)
+    lcd = Lcd(sim_spec.lcd, bus)
+    yield lcd, model, bus
+    lcd.close()
+
+
+def test_driver_bytes_decode_to_the_screen(panel):
+    lcd, model, bus = panel
+    lcd.define_glyph(0, (0, 1, 3, 22, 28, 8, 0, 0), "✓")
+    lcd.show(SCREEN)
+    assert lcd.wait_idle()
+    assert model.text() == [r.ljust(20) for r in SCREEN]
+    assert model.glyph(0) == [0, 1, 3, 22, 28, 8, 0, 0]
+    assert model.display_on and model.backlight and model.four_bit and model.two_line
+    assert lcd.text()[1].startswith("NET✓ SIP-")
+    assert bus.transactions > 300          # a nibble is 3 single-byte writes
+
+
+def test_only_changed_cells_are_sent(panel):
+    lcd, model, bus = panel
+    lcd.show(SCREEN)
+    lcd.wait_idle()
+    before, cells = bus.transactions, lcd.cells_written
+    lcd.show(["Logged out     09:42"] + SCREEN[1:])
+    lcd.wait_idle()
+    assert lcd.cells_written - cells == 1
+    # one cursor move (2 nibbles) + one character (2 nibbles), 4 writes each (data + E pulse)
+    assert bus.transactions - before == 16
+    assert model.text()[0] == "Logged out     09:42"
+
+
+def test_latest_frame_wins_when_frames_arrive_faster_than_the_bus(panel):
+    lcd, model, _ = panel
+    for i in range(50):
+        lcd.show([f"frame {i}"])
+    lcd.wait_idle()
+    assert model.text()[0].rstrip() == "frame 49"
+
+
+def test_backlight_goes_through_the_backpack_bit(panel):
+    lcd, model, _ = panel
+    lcd.backlight = False
+    lcd.wait_idle()
+    assert not model.backlight
+    lcd.backlight = True
+    lcd.wait_idle()
+    assert model.backlight
+
+
+def test_characters_the_rom_lacks_are_shown_as_spaces(panel):
+    lcd, model, _ = panel
+    lcd.show(["a→b€c"])
+    lcd.wait_idle()
+    assert model.text()[0].startswith("a→b c")
+    assert lcd.text()[0].startswith("a→b c")
+
+
+def test_a_missing_panel_is_a_clear_error(sim_spec):
+    with pytest.raises(HalError, match="0x27"):
+        Lcd(sim_spec.lcd, SimI2CBus())
+
+
+@pytest.mark.parametrize("old,new,runs", [
+    ("abcdef", "abcdef", []),
+    ("abcdef", "abXdef", [(2, "X")]),
+    ("abcdefghij", "Xbcdefghi!", [(0, "X"), (9, "!")]),
+    ("abcdef", "XbcdeY", [(0, "XbcdeY")]),           # gap of 4 cells: still merged (<= 3+1)
+])
+def test_changed_runs(old, new, runs):
+    assert changed_runs(old, new) == runs
+
+
+def test_png_render_of_the_panel(panel, tmp_path):
+    from PIL import Image
+
+    from hal.sim.render import render_png
+    lcd, model, _ = panel
+    lcd.show(SCREEN)
+    lcd.wait_idle()
+    out = tmp_path / "lcd.png"
+    data = render_png(model, out)
+    assert out.exists() and data[:8] == b"\x89PNG\r\n\x1a\n"
+    img = Image.open(out)
+    w, h = img.size
+    assert 2.5 < w / h < 8                  # a 20x4 panel (with its bezel) is wide
+    lo, hi = img.convert("L").getextrema()
+    assert hi - lo > 64                     # characters drawn, not a blank box
