@@ -59,7 +59,11 @@ async def run(board, config, console_port: str):
             service.port = config.page_port
         if config.page_host is not None and hasattr(service, "host"):
             service.host = config.page_host
-        await service.start()
+        try:
+            await service.start()
+        except OSError as e:          # a dev aid; the phone itself works without it
+            log.error("%s did not start: %s", type(service).__name__, e)
+            continue
         if getattr(service, "url", None):
             announce(f"board page: {service.url}")
 

@@ -123,15 +123,19 @@ class HD44780:
 class SimI2CBus:
     """smbus2.SMBus's write side for emulated devices, with the time each transaction takes.
 
-    One ``write_byte`` is START, address+W, ACK, data, ACK, STOP: about 20 SCL cycles.
+    One ``write_byte`` is START, address+W, ACK, data, ACK, STOP: about 20 SCL cycles; a
+    message of n bytes (``i2c_rdwr``) is about 11 + 9n.
     """
 
     CYCLES_PER_WRITE_BYTE = 20
+    CYCLES_PER_MESSAGE = 11
+    CYCLES_PER_BYTE = 9
 
     def __init__(self, bus_hz: int = 100_000):
         self.bus_hz = bus_hz
         self.devices: dict[int, object] = {}
         self.transactions = 0
+        self.bytes_written = 0
         self.bus_seconds = 0.0
 
     def attach(self, address: int, device):
@@ -142,8 +146,22 @@ class SimI2CBus:
         if device is None:
             raise OSError(121, "Remote I/O error")
         self.transactions += 1
+        self.bytes_written += 1
         self.bus_seconds += self.CYCLES_PER_WRITE_BYTE / self.bus_hz
         device.write_byte(value & 0xFF)
+
+    def i2c_rdwr(self, *messages):
+        for msg in messages:
+            device = self.devices.get(msg.addr)
+            if device is None:
+                raise OSError(121, "Remote I/O error")
+            data = bytes(msg)
+            self.transactions += 1
+            self.bytes_written += len(data)
+            self.bus_seconds += (self.CYCLES_PER_MESSAGE
+                                 + self.CYCLES_PER_BYTE * len(data)) / self.bus_hz
+            for b in data:
+                device.write_byte(b)
 
     def close(self):
         pass

@@ -27,19 +27,30 @@ def test_driver_bytes_decode_to_the_screen(panel):
     assert model.glyph(0) == [0, 1, 3, 22, 28, 8, 0, 0]
     assert model.display_on and model.backlight and model.four_bit and model.two_line
     assert lcd.text()[1].startswith("NET✓ SIP-")
-    assert bus.transactions > 300          # a nibble is 3 single-byte writes
+    # init is single-byte writes (timed by sleeps); each frame row then goes as one message
+    assert bus.transactions < 200
+
+
+def test_frames_go_out_as_one_message_per_row(panel):
+    lcd, model, bus = panel
+    before = bus.transactions
+    lcd.show(SCREEN)
+    lcd.wait_idle()
+    assert bus.transactions - before == 4
 
 
 def test_only_changed_cells_are_sent(panel):
     lcd, model, bus = panel
     lcd.show(SCREEN)
     lcd.wait_idle()
-    before, cells = bus.transactions, lcd.cells_written
+    before, sent, cells = bus.transactions, bus.bytes_written, lcd.cells_written
     lcd.show(["Logged out     09:42"] + SCREEN[1:])
     lcd.wait_idle()
     assert lcd.cells_written - cells == 1
-    # one cursor move (2 nibbles) + one character (2 nibbles), 4 writes each (data + E pulse)
-    assert bus.transactions - before == 16
+    # one message: a cursor move and a character, 2 nibbles each, 3 bytes a nibble (data, E
+    # high, E low)
+    assert bus.transactions - before == 1
+    assert bus.bytes_written - sent == 12
     assert model.text()[0] == "Logged out     09:42"
 
 

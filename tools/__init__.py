@@ -1,0 +1,1 @@
+"""Host-side tools: the sim phone launcher, demo, benchmarks (and later ccsim, flash, mkimage)."""

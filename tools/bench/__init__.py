@@ -1,0 +1,1 @@
+"""Benchmarks: measure and print tables. Not pass/fail tests."""
