@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .hd44780 import HD44780, SimI2CBus
 from .matrix import HookContact, KeypadMatrix
+from .pins import SimPWMPin
 
 
 @dataclass
@@ -35,7 +36,7 @@ class SimBoard:
 
     def contrast(self) -> float | None:
         pin = self.spec.lcd.contrast_pin
-        return None if pin is None else float(self.factory.pin(pin).state)
+        return None if pin is None else float(self.factory.pin(pin, pin_class=SimPWMPin).state)
 
     def pcm_file(self, route: str) -> Path:
         return self.audio_dir / f"{self.spec.audio_pcm[route]}.raw"
