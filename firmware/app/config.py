@@ -9,11 +9,18 @@ Example (every field optional):
     [board_page]                        # sim board only
     host = "127.0.0.1"
     port = 8765                         # 0 picks a free port; the address is printed
+    [update]
+    root = "/var/lib/hardphone/update"  # A/B slots (default: $HARDPHONE_UPDATE_ROOT, else
+                                        # <state_dir>/update)
+    public_key = "keys/dev-ed25519.pub.pem"   # verifies images; relative to this file
+    require_sip = false                 # a trial slot confirms itself only once SIP registers
+    require_cc = false                  # ... and once the contact-center link is up
 """
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -23,6 +30,25 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
+DEFAULT_STATE_DIR = Path("var/state")
+DEFAULT_PUBLIC_KEY = "keys/dev-ed25519.pub.pem"
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """[update]: where the A/B slots live and when a trial slot may confirm itself."""
+    root: Path
+    public_key: Path = Path(DEFAULT_PUBLIC_KEY)
+    require_sip: bool = False
+    require_cc: bool = False
+
+
+def default_update_root(state_dir: Path) -> Path:
+    """The launcher tells the firmware its root; a phone started by hand looks in its state."""
+    env = os.environ.get("HARDPHONE_UPDATE_ROOT")
+    return Path(env) if env else state_dir / "update"
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -30,14 +56,15 @@ class Config:
     console_port: str | None = None
     page_host: str | None = None
     page_port: int | None = None
+    update: UpdateConfig = field(default_factory=lambda: UpdateConfig(
+        root=default_update_root(DEFAULT_STATE_DIR)))
 
-
-DEFAULT_STATE_DIR = Path("var/state")
 
 _SCHEMA = {
     "phone": {"state_dir": str},
     "console": {"port": str},
     "board_page": {"host": str, "port": int},
+    "update": {"root": str, "public_key": str, "require_sip": bool, "require_cc": bool},
 }
 
 
@@ -60,7 +87,8 @@ def load_config(path: str | None) -> Config:
             kind = _SCHEMA[table].get(key)
             if kind is None:
                 raise ConfigError(p, f"{table}.{key}", "unknown field")
-            if not isinstance(v, kind) or isinstance(v, bool):
+            # bool is an int subclass: `port = true` must not pass as a number
+            if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
                 raise ConfigError(p, f"{table}.{key}", f"expected {kind.__name__}, got {v!r}")
     page_port = data.get("board_page", {}).get("port")
     if page_port is not None and not 0 <= page_port <= 65535:
@@ -68,7 +96,16 @@ def load_config(path: str | None) -> Config:
     state_dir = Path(data.get("phone", {}).get("state_dir", DEFAULT_STATE_DIR))
     if not state_dir.is_absolute():
         state_dir = p.parent / state_dir
+    update = data.get("update", {})
+    root = Path(update["root"]) if "root" in update else default_update_root(state_dir)
+    if "root" in update and not root.is_absolute():
+        root = p.parent / root
     return Config(path=p, state_dir=state_dir,
                   console_port=data.get("console", {}).get("port"),
                   page_host=data.get("board_page", {}).get("host"),
-                  page_port=page_port)
+                  page_port=page_port,
+                  update=UpdateConfig(root=root,
+                                      public_key=p.parent / update.get("public_key",
+                                                                       DEFAULT_PUBLIC_KEY),
+                                      require_sip=update.get("require_sip", False),
+                                      require_cc=update.get("require_cc", False)))

@@ -11,10 +11,16 @@ _SLOT_DIR = re.compile(r"^slot[-_]?([ab])$")
 
 
 def running_slot(tree: Path | None = None) -> str:
-    """The A/B slot the firmware runs from: the slot directory holding this tree, else "a"."""
+    """The A/B slot the firmware runs from: the slot directory holding this tree, else "a".
+
+    An update root's slots are <root>/slots/a and <root>/slots/b (docs/update.md).
+    """
     tree = tree or Path(__file__).resolve().parents[2]
-    for part in reversed(tree.parts):
-        m = _SLOT_DIR.match(part)
+    parts = tree.parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in ("a", "b") and i > 0 and parts[i - 1] == "slots":
+            return parts[i]
+        m = _SLOT_DIR.match(parts[i])
         if m:
             return m.group(1)
     return "a"

@@ -1,6 +1,10 @@
 """The service console's commands (the contract in DESIGN.md)."""
 from __future__ import annotations
 
+import asyncio
+
+from firmware.update.slots import SLOTS
+
 from .protocol import Command
 from .server import ConsoleError
 
@@ -10,15 +14,24 @@ HELP = (
     ("key <name>", "press and release a key"),
     ("hook off|on", "lift or replace the handset"),
     ("leds", "every LED as <name>=off|on|blink"),
+    ("version", "firmware version, board and the slot it runs from"),
+    ("slots", "the A/B slots, one 'slot <x>:' line each, then slots."),
+    ("confirm", "keep the running trial slot for good"),
+    ("revert", "go back to the other, confirmed slot at the next boot"),
+    ("reboot", "restart the phone (the launcher boots the slot chosen for it)"),
     ("help", "this list"),
 )
 
+NO_UPDATE_ROOT = "no update root (running from a development tree)"
+
 
 class Commands:
-    """Turns console commands into phone actions. ``phone`` is a firmware.app.phone.Phone."""
+    """Turns console commands into phone actions. ``phone`` is a firmware.app.phone.Phone;
+    ``slots`` the update root's SlotStore (None on a development tree); ``request_reset()``
+    ends the phone with RESET_EXIT_CODE once the reply is out."""
 
-    def __init__(self, phone):
-        self.phone = phone
+    def __init__(self, phone, slots=None, request_reset=None):
+        self.phone, self.slots, self.request_reset = phone, slots, request_reset
 
     async def __call__(self, cmd: Command) -> str:
         handler = getattr(self, f"_cmd_{cmd.name}", None)
@@ -66,6 +79,65 @@ class Commands:
         await self.phone.settle()
         modes = self.phone.devices.leds.modes()
         return "leds " + " ".join(f"{name}={mode}" for name, mode in modes.items())
+
+    async def _cmd_version(self, *extra):
+        _no_args("version", extra)
+        info = self.phone.model.info
+        return f"version {info.version} board={info.board} slot={info.slot}"
+
+    # Slot changes write to disk with fsync: off the phone's loop.
+    async def _cmd_slots(self, *extra):
+        _no_args("slots", extra)
+        lines = await asyncio.to_thread(describe_slots, self._update_root())
+        return "\n".join(lines) + "\nslots."
+
+    async def _cmd_confirm(self, *extra):
+        _no_args("confirm", extra)
+        slots = self._update_root()
+        if not await asyncio.to_thread(slots.confirm):
+            raise ConsoleError("nothing to confirm (the running slot is not on trial)")
+        return "ok"
+
+    async def _cmd_revert(self, *extra):
+        _no_args("revert", extra)
+        try:
+            slot = await asyncio.to_thread(self._update_root().revert)
+        except ValueError as e:
+            raise ConsoleError(str(e)) from None
+        return f"ok, slot {slot} runs at next boot"
+
+    async def _cmd_reboot(self, *extra):
+        _no_args("reboot", extra)
+        if self.request_reset is None:
+            raise ConsoleError("reboot is not available")
+        self.request_reset()            # takes effect after this reply has gone out
+        return "ok"
+
+    def _update_root(self):
+        if self.slots is None:
+            raise ConsoleError(NO_UPDATE_ROOT)
+        return self.slots
+
+
+def describe_slots(slots) -> list[str]:
+    """``slot a: version=0.1.0 state=active confirmed=yes boots=1``, one line per slot.
+
+    active: `current` points at it (the slot the next boot runs, unless a trial is pending);
+    trial: tested at the next boot, or running unconfirmed; empty: no firmware tree.
+    """
+    state, active = slots.state(), slots.active()
+    lines = []
+    for s in SLOTS:
+        if not slots.holds_tree(s):
+            kind = "empty"
+        elif state.trial == s:
+            kind = "trial"
+        else:
+            kind = "active" if s == active else "inactive"
+        lines.append(f"slot {s}: version={slots.version(s) or '-'} state={kind} "
+                     f"confirmed={'yes' if state.confirmed.get(s) else 'no'} "
+                     f"boots={state.attempts.get(s, 0)}")
+    return lines
 
 
 def _no_args(name, extra):
