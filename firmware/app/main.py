@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from pathlib import Path
 
 from hal import BoardError, HalError, load_board
 from hal.devices import open_devices
@@ -15,6 +17,10 @@ from firmware.console.commands import Commands
 from firmware.console.port import FdPort
 from firmware.console.server import Console
 from firmware.core.model import DeviceInfo
+from firmware.update.manager import UpdateManager
+from firmware.update.slots import RESET_EXIT_CODE, SlotStore
+from firmware.update.smp_serial import SerialSmp
+from firmware.update.smp_server import SmpServer
 from firmware.version import __version__
 
 from .config import ConfigError, load_config
@@ -23,6 +29,65 @@ from .phone import Phone
 from .store import SettingsStore
 
 log = logging.getLogger("hardphone")
+
+TREE = Path(__file__).resolve().parents[2]     # the firmware tree this code runs from
+RESET_GRACE_S = 0.3     # a pty drops what its reader has not yet taken when it closes
+
+
+class Power:
+    """How the phone ends: stopped (SIGTERM/SIGINT, exit 0) or reset (exit RESET_EXIT_CODE:
+    the launcher starts it again, maybe from the other slot). Safe from any thread (SMP)."""
+
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+        self.off = asyncio.Event()
+        self.reset = False
+
+    def stop(self):
+        self._loop.call_soon_threadsafe(self.off.set)
+
+    def request_reset(self):
+        self.reset = True
+        self._loop.call_soon_threadsafe(self.off.set)
+
+
+def open_update_root(config) -> SlotStore | None:
+    """The update root this tree is a slot of; None for a development tree (repo checkout)."""
+    slots = SlotStore(config.update.root)
+    if slots.slot_of(TREE) is None:
+        log.info("update: not running from %s/slots (a development tree)", config.update.root)
+        return None
+    return slots
+
+
+async def confirm_when_healthy(slots: SlotStore | None, config, slot: str):
+    """A trial slot that got this far keeps itself (docs/update.md): READY is healthy."""
+    if slots is None or not await asyncio.to_thread(slots.in_trial):
+        return
+    if config.update.require_sip or config.update.require_cc:
+        log.warning("update: slot %s is on trial; [update] require_sip/require_cc are not "
+                    "supported yet, so it needs an explicit confirm (console: confirm)", slot)
+        return
+    try:
+        if await asyncio.to_thread(slots.confirm):
+            log.info("update: slot %s confirmed after healthy boot", slot)
+    except OSError as e:         # the trial then reverts at the next boot: safe, but say why
+        log.error("update: slot %s not confirmed: %s", slot, e)
+
+
+def serial_smp(slots: SlotStore | None, config, board: str, power: Power, info: DeviceInfo):
+    """SMP on the console port, for field flashing; only where there are slots to flash."""
+    if slots is None:
+        return None
+    key = config.update.public_key
+    try:
+        key_pem = key.read_bytes()
+    except OSError as e:
+        log.error("update: image key %s unreadable (%s): uploads will be refused", key, e)
+        key_pem = None
+    server = SmpServer(UpdateManager(slots, key_pem, board), power.request_reset,
+                       lambda: f"hardphone {info.version} board={info.board} slot={info.slot}")
+    return SerialSmp(server)
 
 
 def announce(line: str):
@@ -39,8 +104,11 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-async def run(board, config, console_port: str):
+async def run(board, config, console_port: str) -> bool:
+    """Run the phone until it is stopped; True if it was asked to reset."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    power = Power()
+    slots = open_update_root(config)
     devices = open_devices(board, config.state_dir / "run")
     slot = running_slot()
     info = DeviceInfo(version=__version__, board=board.name, slot=slot)
@@ -49,7 +117,8 @@ async def run(board, config, console_port: str):
 
     port = (FdPort.open_pty() if console_port == "pty"
             else FdPort.open_serial(console_port, board.console_baud))
-    console = Console(port, Commands(phone))
+    console = Console(port, Commands(phone, slots, power.request_reset),
+                      smp=serial_smp(slots, config, board.name, power, info))
     console.start()
     console.send(f"hardphone {__version__} board={board.name} slot={slot}")
     announce(f"console: {console.path}")
@@ -68,15 +137,20 @@ async def run(board, config, console_port: str):
             announce(f"board page: {service.url}")
 
     await phone.boot()
+    # Confirmed before READY goes out, so whoever sees READY sees the slots as they stay.
+    await confirm_when_healthy(slots, config, slot)
     console.send("READY")
     announce("READY")
 
-    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, power.stop)
     try:
-        await stopping.wait()
+        await power.off.wait()
+        if power.reset:
+            log.info("reset requested")
+            await console.flush()
+            await asyncio.sleep(RESET_GRACE_S)
     finally:
         log.info("shutting down")
         for service in devices.services:
@@ -84,6 +158,7 @@ async def run(board, config, console_port: str):
         await console.stop()
         await phone.stop()
         devices.close()
+    return power.reset
 
 
 def main(argv=None) -> int:
@@ -98,11 +173,15 @@ def main(argv=None) -> int:
         return 2
     console_port = args.console or config.console_port or board.console_port
     try:
-        asyncio.run(run(board, config, console_port))
+        reset = asyncio.run(run(board, config, console_port))
     except HalError as e:
         print(f"hardphone: {board.path}: {e}", file=sys.stderr)
         return 3
     except OSError as e:
         print(f"hardphone: {e}", file=sys.stderr)
         return 3
+    if reset:
+        if "HARDPHONE_UPDATE_ROOT" not in os.environ:
+            log.warning("reset: no launcher started this phone, so it just stops")
+        return RESET_EXIT_CODE
     return 0

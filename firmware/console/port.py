@@ -79,6 +79,11 @@ class FdPort:
             self._writing = False
             self._loop.remove_writer(self.fd)
 
+    @property
+    def pending(self) -> int:
+        """Bytes written but not yet taken by the port."""
+        return len(self._out)
+
     def _writable(self):
         self._flush()
 

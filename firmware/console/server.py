@@ -1,8 +1,14 @@
-"""The console server: one reply per command, in order; nothing typed can hurt the phone."""
+"""The console server: one reply per command, in order; nothing typed can hurt the phone.
+
+SMP frames share the port (firmware.update.smp_serial): console-framed lines interleave with
+text; ``smp cobs`` switches the port to binary COBS frames until it has been idle a while.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 
 from .protocol import Bad, Command, LineFramer, SmpLine
 
@@ -15,13 +21,22 @@ class ConsoleError(Exception):
     """A command the console understood but can't carry out; the text is the reply's reason."""
 
 
+@dataclass(frozen=True)
+class _SmpFrame:
+    frame: bytes
+    cobs: bool
+
+
 class Console:
-    def __init__(self, port, handler):
-        """``handler(Command) -> str`` is a coroutine giving the reply (lines joined by \\n)."""
-        self.port, self.handler = port, handler
+    def __init__(self, port, handler, smp=None):
+        """``handler(Command) -> str`` is a coroutine giving the reply (lines joined by \\n);
+        ``smp`` carries SMP (firmware.update.smp_serial.SerialSmp), or None for no SMP."""
+        self.port, self.handler, self.smp = port, handler, smp
         self._framer = LineFramer()
         self._queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._cobs = None                 # COBS frames in and out while in that mode
+        self._cobs_seen = 0.0
 
     @property
     def path(self) -> str:
@@ -29,22 +44,69 @@ class Console:
 
     def start(self):
         self.port.start(self._received)
-        self._task = asyncio.get_running_loop().create_task(self._serve(), name="console")
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._serve(), name="console"),
+                       loop.create_task(self._watch_cobs(), name="console-cobs")]
 
     def send(self, line: str):
         self.port.write(line.encode("utf-8", "replace") + b"\n")
 
-    def _received(self, data: bytes):
-        for item in self._framer.feed(data):
-            try:
-                self._queue.put_nowait(item)
-            except asyncio.QueueFull:
+    def _enqueue(self, item):
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            if not isinstance(item, _SmpFrame):
                 self.send("error busy (too many commands waiting)")
+
+    def _received(self, data: bytes):
+        if self._cobs is not None:
+            self._cobs_seen = time.monotonic()
+            for frame in self._cobs.feed(data):
+                self._enqueue(_SmpFrame(frame, cobs=True))
+            return
+        for item in self._framer.feed(data):
+            if isinstance(item, SmpLine) and self.smp is not None:
+                frame = self.smp.feed_line(item.data)
+                if frame is not None:
+                    self._enqueue(_SmpFrame(frame, cobs=False))
+                continue
+            self._enqueue(item)
 
     async def _serve(self):
         while True:
             item = await self._queue.get()
-            self.send(await self._reply(item))
+            if isinstance(item, _SmpFrame):
+                await self._answer_smp(item)
+                continue
+            reply = await self._reply(item)
+            self.send(reply)
+            if reply == "ok smp cobs":
+                self._enter_cobs()
+
+    async def _answer_smp(self, item: _SmpFrame):
+        try:
+            response = await asyncio.to_thread(self.smp.handle, item.frame)
+        except Exception:                          # a bug must not take the console down
+            log.exception("SMP request failed")
+            return
+        if response is None:
+            return
+        if item.cobs and self._cobs is not None:
+            self.port.write(self._cobs.encode(response))
+        else:
+            self.port.write(self.smp.encode_lines(response))
+
+    def _enter_cobs(self):
+        self._cobs = self.smp.cobs()
+        self._cobs_seen = time.monotonic()
+        log.info("console: SMP COBS mode (text returns after %.0f s idle)", self.smp.cobs_idle_s)
+
+    async def _watch_cobs(self):
+        while True:
+            await asyncio.sleep(1)
+            if self._cobs is not None and time.monotonic() - self._cobs_seen > self.smp.cobs_idle_s:
+                self._cobs = None
+                log.info("console: back to text after an idle SMP COBS session")
 
     async def _reply(self, item) -> str:
         if isinstance(item, Bad):
@@ -52,6 +114,8 @@ class Console:
         if isinstance(item, SmpLine):
             return "error SMP is not available on this firmware"
         assert isinstance(item, Command)
+        if item.name == "smp":
+            return self._smp_command(item.args)
         try:
             return await self.handler(item)
         except ConsoleError as e:
@@ -60,7 +124,20 @@ class Console:
             log.exception("console command %r failed", item)
             return f"error internal: {type(e).__name__}"
 
+    def _smp_command(self, args) -> str:
+        if self.smp is None:
+            return "error SMP is not available on this firmware"
+        if args != ("cobs",):
+            return "error usage: smp cobs"
+        return "ok smp cobs"
+
+    async def flush(self, timeout: float = 2.0):
+        """Wait (briefly) until queued console output has left, e.g. before a reset."""
+        deadline = time.monotonic() + timeout
+        while self.port.pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     async def stop(self):
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
         self.port.close()

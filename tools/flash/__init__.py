@@ -1,0 +1,1 @@
+"""Field flashing over the phone's serial console (host side): ./flash.sh PORT IMAGE."""

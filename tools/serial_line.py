@@ -1,0 +1,98 @@
+"""A serial cable between two pseudo-terminals that behaves like a real UART line.
+
+A pty moves bytes as fast as the CPU allows; this relay paces them at 10 bit-times each
+(8N1) at the given baud rate, and can pull the cable for a while or flip bits, so field
+flashing is measured and tested as it will run at 115200.
+"""
+from __future__ import annotations
+
+import os
+import random
+import select
+import threading
+import time
+import tty
+
+PIECE = 32                       # bytes written at once; small keeps pacing smooth
+
+
+class SerialLine:
+    def __init__(self, baud: int = 115200, flip_rate: float = 0.0, seed: int = 1):
+        self.baud = baud
+        self.bytes_per_s = baud / 10
+        self.flip_rate = flip_rate
+        self._rng = random.Random(seed)
+        self._cut_until = 0.0
+        self._closed = False
+        self.host_master, host_slave = os.openpty()
+        self.device_master, device_slave = os.openpty()
+        for fd in (host_slave, device_slave):
+            tty.setraw(fd)
+        self.host_end, self.device_end = os.ttyname(host_slave), os.ttyname(device_slave)
+        self._slaves = (host_slave, device_slave)   # held open: no hang-ups between clients
+        self.carried = {"to_device": 0, "to_host": 0}
+        self.flipped = 0
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.host_master, self.device_master,
+                                                      "to_device"), daemon=True),
+            threading.Thread(target=self._pump, args=(self.device_master, self.host_master,
+                                                      "to_host"), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def cut(self, seconds: float):
+        """Pull the cable: everything sent either way for ``seconds`` is lost."""
+        self._cut_until = time.monotonic() + seconds
+
+    def _pump(self, src: int, dst: int, name: str):
+        wire_free = time.monotonic()
+        while not self._closed:
+            r, _, _ = select.select([src], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                data = os.read(src, 4096)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            for i in range(0, len(data), PIECE):
+                piece = bytearray(data[i:i + PIECE])
+                now = time.monotonic()
+                wire_free = max(wire_free, now) + len(piece) / self.bytes_per_s
+                if now < self._cut_until:
+                    continue
+                if self.flip_rate:
+                    for j in range(len(piece)):
+                        if self._rng.random() < self.flip_rate:
+                            piece[j] ^= 1 << self._rng.randrange(8)
+                            self.flipped += 1
+                self._write(dst, bytes(piece))
+                self.carried[name] += len(piece)
+                delay = wire_free - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+
+    @staticmethod
+    def _write(fd, data):
+        while data:
+            try:
+                n = os.write(fd, data)
+                data = data[n:]
+            except BlockingIOError:
+                time.sleep(0.001)
+            except OSError:
+                return
+
+    def close(self):
+        self._closed = True
+        for t in self._threads:
+            t.join(1)
+        for fd in (self.host_master, self.device_master, *self._slaves):
+            os.close(fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
