@@ -1,0 +1,71 @@
+"""HIL fixtures: the same tests drive a real phone (--port /dev/ttyUSB0) or the sim phone.
+
+On the sim, a socat "cable" joins two pseudo-terminals: pytest-embedded opens one end, then
+the phone starts on the other, so the boot banner is seen just as on a device being powered
+on (pyserial drops what arrived before a port is opened).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def embedded_services(request):
+    return request.config.getoption("embedded_services", None) or "serial"
+
+
+@pytest.fixture
+def sim_cable(request, tmp_path):
+    if request.config.getoption("port", None):
+        yield None
+        return
+    if not shutil.which("socat"):
+        pytest.fail("socat is missing (make setup installs it)")
+    test_end, phone_end = tmp_path / "tty-test", tmp_path / "tty-phone"
+    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={test_end}",
+                             f"pty,raw,echo=0,link={phone_end}"])
+    deadline = time.monotonic() + 5
+    while not (test_end.exists() and phone_end.exists()):
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("socat did not create the cable")
+        time.sleep(0.01)
+    yield test_end, phone_end
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture
+def port(request, sim_cable):
+    return request.config.getoption("port", None) or str(sim_cable[0])
+
+
+@pytest.fixture
+def phone(dut, sim_cable, tmp_path):
+    """A freshly booted phone; yields the dut after the banner and READY were seen."""
+    proc = None
+    if sim_cable is not None:
+        cfg = tmp_path / "phone.toml"
+        cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n")
+        log = open(tmp_path / "phone.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "firmware", "--board", "sim",
+                                 "--config", str(cfg), "--console", str(sim_cable[1])],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "TZ": "UTC"})
+    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=30 if proc is None else 15)
+    dut.expect_exact("READY", timeout=15)
+    yield dut
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        assert proc.returncode == 0, (tmp_path / "phone.log").read_text()
