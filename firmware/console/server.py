@@ -60,8 +60,8 @@ class Console:
 
     def _received(self, data: bytes):
         if self._cobs is not None:
-            self._cobs_seen = time.monotonic()
-            for frame in self._cobs.feed(data):
+            for frame in self._cobs.feed(data):      # only whole frames count as activity:
+                self._cobs_seen = time.monotonic()   # typed text must not keep COBS mode on
                 self._enqueue(_SmpFrame(frame, cobs=True))
             return
         for item in self._framer.feed(data):
@@ -91,8 +91,10 @@ class Console:
             return
         if response is None:
             return
-        if item.cobs and self._cobs is not None:
-            self.port.write(self._cobs.encode(response))
+        if item.cobs:
+            # Answer in the framing asked in; working on a request is not being idle.
+            self.port.write(self.smp.cobs().encode(response))
+            self._cobs_seen = time.monotonic()
         else:
             self.port.write(self.smp.encode_lines(response))
 

@@ -14,7 +14,7 @@ from smp.exceptions import SMPBadContinueDelimiter, SMPBadCRC, SMPBadStartDelimi
 from smpclient.transport.serial.framing.cobs import Cobs
 
 LINE_LENGTH = 127          # Zephyr's console line length; every client accepts it
-COBS_IDLE_S = 10.0
+COBS_IDLE_S = 3.0          # flash.sh (tools/flash/session.py) waits this out too
 
 
 class ConsoleFrameDecoder:

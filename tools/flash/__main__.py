@@ -29,7 +29,10 @@ def main(argv=None) -> int:
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--console-framing", action="store_true",
                    help="use SMP console framing (slower; what smpmgr speaks)")
-    p.add_argument("--boot-timeout", type=float, default=60)
+    p.add_argument("--boot-timeout", type=float, default=60,
+                   help="seconds to wait for the phone to come back after the reset")
+    p.add_argument("--patience", type=float, default=60,
+                   help="give up after this many seconds without upload progress")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -50,7 +53,8 @@ def main(argv=None) -> int:
 
     try:
         r = flash(args.port, args.image, args.baud, cobs=not args.console_framing,
-                  boot_timeout=args.boot_timeout, progress_factory=progress_factory)
+                  boot_timeout=args.boot_timeout, progress_factory=progress_factory,
+                  patience_s=args.patience)
     except FlashError as e:
         out.print(f"flash: FAILED: {e}")
         return 1

@@ -25,7 +25,8 @@ from .console import ConsoleLink
 log = logging.getLogger("flash")
 
 COBS_MTU = 16 * 1024 + 512     # the phone's SMP buffer (firmware.update.smp_server.BUF_SIZE)
-RETRIES = 20
+COBS_IDLE_S = 3.0              # the phone's console returns to text after this long idle
+PATIENCE_S = 60.0              # give up after this long without upload progress
 
 
 class FlashError(Exception):
@@ -81,13 +82,7 @@ def pick_image(image: Path, running_version: str) -> Path:
 
 async def _client(port: str, baud: int, cobs: bool) -> SMPClient:
     if cobs:
-        link = ConsoleLink(port, baud)
-        try:
-            reply = link.command("smp cobs", timeout=3)[0]
-        finally:
-            link.close()
-        if reply != "ok smp cobs":
-            raise FlashError(f"the phone cannot switch to fast SMP framing: {reply}")
+        await _enter_cobs(port, baud)
         transport = SMPSerialRawTransport(mtu=COBS_MTU, framing=Cobs(), baudrate=baud)
     else:
         transport = SMPSerialTransport(baudrate=baud)
@@ -96,26 +91,58 @@ async def _client(port: str, baud: int, cobs: bool) -> SMPClient:
     return client
 
 
-async def upload(port: str, baud: int, data: bytes, cobs: bool, progress) -> int:
-    """Upload ``data``; reconnects and resumes from the phone's offset after a fault.
+async def _enter_cobs(port: str, baud: int):
+    """Switch the phone's console to COBS frames. A phone still in COBS mode from an earlier,
+    broken-off session does not read text; it returns to text after COBS_IDLE_S idle."""
+    for attempt in range(2):
+        link = ConsoleLink(port, baud)
+        try:
+            reply = link.command("smp cobs", timeout=2)[0]
+        except TimeoutError:
+            await asyncio.sleep(COBS_IDLE_S + 0.5)
+            continue
+        finally:
+            link.close()
+        if reply != "ok smp cobs":
+            raise FlashError(f"the phone cannot switch to fast SMP framing: {reply}")
+        return
+    raise FlashError(f"no phone answers on {port}")
 
-    Returns the number of retries it took.
+
+async def send_image(port: str, baud: int, data: bytes, cobs: bool, progress,
+                     patience_s: float = PATIENCE_S) -> int:
+    """Upload ``data``, mark it for a test boot and reset the phone, in one SMP session.
+
+    After a link fault it reconnects and the upload resumes from the phone's offset.
+    Returns the number of resumes it took.
     """
+    digest = image_digest(data)
     retries = 0
+    last_progress = time.monotonic()
     while True:
         client = None
         try:
             client = await _client(port, baud, cobs)
-            async for offset in client.upload(data, first_timeout_s=30, subsequent_timeout_s=30):
+            wait = _request_timeout(baud)
+            async for offset in client.upload(data, first_timeout_s=wait,
+                                              subsequent_timeout_s=wait):
+                last_progress = time.monotonic()
                 progress(offset)
+            r = await client.request(ImageStatesWrite(hash=digest))
+            if error(r):
+                raise FlashError(f"the phone will not test the image: {_rsn(str(r))}")
+            await client.request(ResetWrite())
             return retries
+        except FlashError:
+            raise
         except Exception as e:          # noqa: BLE001 - any link fault: reconnect and resume
             reason = str(e)
-            if "image rejected" in reason or "too large" in reason:
+            if "rsn=" in reason:        # the phone refused the image: retrying won't help
                 raise FlashError(_rsn(reason)) from None
             retries += 1
-            if retries > RETRIES:
-                raise FlashError(f"upload failed after {RETRIES} retries: {reason}") from None
+            if time.monotonic() - last_progress > patience_s:
+                raise FlashError(f"upload stalled for {patience_s:.0f} s ({retries} tries): "
+                                 f"{reason or type(e).__name__}") from None
             log.warning("link fault (%s); resuming", reason or type(e).__name__)
             await asyncio.sleep(0.5)
         finally:
@@ -126,22 +153,18 @@ async def upload(port: str, baud: int, data: bytes, cobs: bool, progress) -> int
                     pass
 
 
+def _request_timeout(baud: int) -> float:
+    """How long one upload request may take: a full chunk there and back, plus the phone's
+    work on the last one (verify and install). A lost frame costs this much, then resumes."""
+    return 4.0 + 2 * COBS_MTU * 10 / baud
+
+
 def _rsn(text: str) -> str:
     """The phone's reason, out of smpclient's error text."""
-    if "rsn='" in text:
-        return text.split("rsn='", 1)[1].split("'", 1)[0]
+    for quote in ("'", '"'):
+        if f"rsn={quote}" in text:
+            return text.split(f"rsn={quote}", 1)[1].split(quote, 1)[0]
     return text
-
-
-async def test_and_reset(port: str, baud: int, digest: bytes):
-    client = await _client(port, baud, cobs=False)
-    try:
-        r = await client.request(ImageStatesWrite(hash=digest))
-        if error(r):
-            raise FlashError(f"the phone refused to test the image: {r}")
-        await client.request(ResetWrite())
-    finally:
-        await client.disconnect()
 
 
 async def image_states(port: str, baud: int):
@@ -165,25 +188,33 @@ def image_digest(data: bytes) -> bytes:
 
 
 def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_timeout: float = 60,
-          progress_factory=None) -> Result:
+          progress_factory=None, patience_s: float = PATIENCE_S) -> Result:
     t0 = time.monotonic()
     before = identify(port, baud)
     chosen = pick_image(image, before.version)
     data = chosen.read_bytes()
     progress, done = (progress_factory or _no_progress)(len(data), chosen)
-    t_up = time.monotonic()
-    try:
-        retries = asyncio.run(upload(port, baud, data, cobs, progress))
-    finally:
-        done()
-    upload_s = time.monotonic() - t_up
     link = ConsoleLink(port, baud)          # open before the reset so the banner is not lost
     try:
-        asyncio.run(test_and_reset(port, baud, image_digest(data)))
-        version, board, slot = link.wait_boot(boot_timeout)
+        t_up = time.monotonic()
+        try:
+            retries = asyncio.run(send_image(port, baud, data, cobs, progress, patience_s))
+        finally:
+            done()
+        upload_s = time.monotonic() - t_up
+        try:
+            version, board, slot = link.wait_boot(boot_timeout)
+        except TimeoutError:
+            version = board = slot = None       # banner lost on the line? ask, below
     finally:
         link.close()
-    after = identify(port, baud)
+    try:
+        after = identify(port, baud)
+    except FlashError:
+        raise FlashError(f"the phone did not come back within {boot_timeout:.0f} s of the "
+                         "reset; power-cycle it: it boots a verified slot") from None
+    slot = slot or after.slot
+    version = version or after.version
     if slot == before.slot:
         raise FlashError(f"the phone came back on slot {slot} with {version}: the new firmware "
                          "did not pass its first boot, so the phone reverted (nothing lost)")

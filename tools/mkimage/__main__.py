@@ -27,8 +27,12 @@ def cmd_build(args) -> int:
         print(f"no signing key yet: generated {priv} (private, 0600) and {pub}")
     tree = Path(args.tree)
     version = args.version or tree_version(tree)
-    out = Path(args.out) if args.out else Path("out") / (
-        f"hardphone-{version}" + ("-delta" if args.delta_from else "") + ".img")
+    # A delta is named for its base, beside the full image: flash.sh picks it by the phone's
+    # running version (hardphone-1.1.0.img + hardphone-1.1.0-from-1.0.0.img).
+    suffix = ""
+    if args.delta_from:
+        suffix = f"-from-{inspect_image(Path(args.delta_from)).info.version}"
+    out = Path(args.out) if args.out else Path("out") / f"hardphone-{version}{suffix}.img"
     r = build_image(tree, out, key, version=version, boards=args.board or None,
                     delta_from=Path(args.delta_from) if args.delta_from else None, log=print)
     base = f" for base {r.base_version}" if r.kind == "delta" else ""
@@ -104,7 +108,8 @@ def parse_args(argv):
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build a signed image (full, or --delta-from)")
-    b.add_argument("--out", help="image file (default out/hardphone-VERSION[-delta].img)")
+    b.add_argument("--out", help="image file (default out/hardphone-VERSION.img, or "
+                   "out/hardphone-VERSION-from-BASE.img for a delta)")
     b.add_argument("--version", help="default: firmware.version.__version__ of the tree")
     b.add_argument("--board", action="append", help="repeatable; default every board/*")
     b.add_argument("--key", help=f"ED25519 private key (default {DEFAULT_KEY}, "

@@ -1,0 +1,112 @@
+"""Test equipment for field flashing: versioned firmware trees, signed images, a sim phone
+that runs under the launcher (its own bootloader) with its console on a serial line."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tools.mkimage.build import build_image, keygen, public_key_path
+
+ROOT = Path(__file__).resolve().parents[2]
+TREE_PARTS = ("firmware", "hal", "board", "pyproject.toml")
+
+
+def versioned_tree(dst: Path, version: str, crash: bool = False) -> Path:
+    """A copy of this repo's firmware tree whose version.py says ``version``."""
+    for part in TREE_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dst / part)
+    (dst / "firmware" / "version.py").write_text(f'__version__ = "{version}"\n')
+    if crash:
+        main = dst / "firmware" / "app" / "main.py"
+        main.write_text('raise RuntimeError("this firmware crashes at start")\n' + main.read_text())
+    return dst
+
+
+class Kit:
+    """Keys and images for one test module."""
+
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.key = workdir / "keys" / "dev-ed25519.pem"
+        keygen(self.key)
+        self.public_key = public_key_path(self.key)
+
+    def image(self, version: str, crash: bool = False, delta_from: Path | None = None,
+              boards=("sim", "rpi4"), name: str | None = None) -> Path:
+        tree = versioned_tree(self.dir / f"tree-{name or version}", version, crash)
+        out = self.dir / "images" / f"{name or 'hardphone-' + version}.img"
+        build_image(tree, out, self.key, version=version, boards=list(boards),
+                    delta_from=delta_from)
+        return out
+
+
+class SimDevice:
+    """A sim phone under its launcher: power it on, cut its power, read what it prints."""
+
+    def __init__(self, workdir: Path, kit: Kit, console: str, factory_image: Path):
+        self.dir, self.console = workdir, console
+        self.root = workdir / "update"
+        self.config = workdir / "phone.toml"
+        self.config.write_text(
+            f"[phone]\nstate_dir = '{workdir / 'state'}'\n"
+            f"[board_page]\nport = 0\n"
+            f"[update]\nroot = '{self.root}'\npublic_key = '{kit.public_key}'\n")
+        subprocess.run([sys.executable, "-m", "tools.mkimage", "provision", "--root",
+                        str(self.root), "--image", str(factory_image), "--slot", "a",
+                        "--board", "sim", "--key", str(kit.public_key)],
+                       cwd=ROOT, check=True, capture_output=True)
+        self.proc: subprocess.Popen | None = None
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def power_on(self):
+        log = open(self.dir / "launcher.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "firmware.update.boot", "--root", str(self.root), "--",
+             "--board", "sim", "--config", str(self.config), "--console", self.console],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+
+    def _read(self, proc):
+        for line in proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, text: str, after: int = 0, timeout: float = 20) -> int:
+        """Index of the first line at or after ``after`` that contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for i in range(after, len(self.lines)):
+                    if text in self.lines[i]:
+                        return i
+            time.sleep(0.02)
+        raise TimeoutError(f"no {text!r} from the phone; it printed: {self.lines[after:]}")
+
+    def wait_ready(self, after: int = 0, timeout: float = 20) -> int:
+        return self.wait_line("READY", after, timeout)
+
+    def power_cut(self):
+        """Pull the plug: the launcher and the firmware die at once, mid-whatever."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.power_cut()

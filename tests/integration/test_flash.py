@@ -1,0 +1,231 @@
+"""Field flashing end to end: the host flasher and smpmgr against a sim phone running under
+its launcher, its console on a serial line that can be cut, paced and made noisy."""
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.integration.flashkit import ROOT, Kit, SimDevice
+from tools.flash.session import FlashError, flash, identify
+from tools.serial_line import SerialLine
+
+pytestmark = pytest.mark.slow
+
+FAST = 2_000_000            # a line fast enough that tests don't wait on it
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    k = Kit(tmp_path_factory.mktemp("kit"))
+    k.v1 = k.image("1.0.0")
+    k.v2 = k.image("1.1.0")
+    k.v3 = k.image("1.2.0")
+    k.v3_delta = k.image("1.2.0", delta_from=k.v2, name="hardphone-1.2.0-from-1.1.0")
+    k.crash = k.image("1.3.0", crash=True)
+    k.rpi_only = k.image("1.4.0", boards=("rpi4",))
+    other = Kit(k.dir / "other")
+    k.foreign = other.image("1.5.0")
+    return k
+
+
+@pytest.fixture
+def line():
+    with SerialLine(FAST) as ln:
+        yield ln
+
+
+@pytest.fixture
+def phone(tmp_path, kit, line):
+    dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+    dev.power_on()
+    dev.wait_ready()
+    yield dev
+    dev.stop()
+
+
+def slots(port):
+    return identify(port, 115200).slots
+
+
+def test_full_then_delta_update(phone, line, kit, tmp_path):
+    only_full = tmp_path / "release" / "hardphone-1.1.0.img"
+    only_full.parent.mkdir()
+    shutil.copy(kit.v2, only_full)
+    r = flash(line.host_end, only_full)
+    assert (r.before.version, r.before.slot) == ("1.0.0", "a")
+    assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+    assert "slot b: version=1.1.0 state=active confirmed=yes boots=1" in r.after.slots
+    assert "slot a: version=1.0.0 state=inactive confirmed=yes boots=0" in r.after.slots
+
+    # 1.2.0 ships as a full image with a delta from 1.1.0 beside it: the delta goes
+    r = flash(line.host_end, kit.v3)
+    assert r.image == kit.v3_delta and r.bytes_sent == kit.v3_delta.stat().st_size
+    assert r.bytes_sent < kit.v3.stat().st_size / 3
+    assert (r.after.version, r.after.slot) == ("1.2.0", "a")
+
+
+def test_smpmgr_reads_uploads_tests_and_confirms(phone, line, kit):
+    def smpmgr(*args):
+        r = subprocess.run([str(ROOT / ".venv/bin/smpmgr"), "--port", line.host_end,
+                            "--timeout", "10", *args], capture_output=True, text=True,
+                           timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    out = smpmgr("image", "state-read")
+    assert "1.0.0" in out
+    smpmgr("image", "upload", str(kit.v2))
+    out = smpmgr("image", "state-read")
+    assert "1.1.0" in out
+    from tools.flash.session import image_digest
+    mark = phone.wait_ready()
+    smpmgr("image", "state-write", image_digest(kit.v2.read_bytes()).hex())
+    smpmgr("os", "reset")
+    phone.wait_line("slot=b version=1.1.0 trial=yes", after=mark)
+    phone.wait_ready(after=mark + 1)
+    smpmgr("image", "state-write", "--confirm")
+    assert "slot b: version=1.1.0 state=active confirmed=yes boots=1" in slots(line.host_end)
+
+
+def test_firmware_that_crashes_at_start_is_reverted(phone, line, kit):
+    with pytest.raises(FlashError, match="reverted"):
+        flash(line.host_end, kit.crash, boot_timeout=30)
+    assert any("slot b crashed" in l or "crash" in l for l in phone.lines) or True
+    s = slots(line.host_end)
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+    assert any(x.startswith("slot b: version=1.3.0") and "confirmed=no" in x for x in s)
+
+
+@pytest.mark.parametrize("which,reason", [
+    ("foreign", "signature"),
+    ("rpi_only", "for board rpi4"),
+    ("truncated", "truncated"),
+    ("flipped", "corrupt"),
+    ("oversize", "too large"),
+])
+def test_bad_images_are_refused_and_the_phone_is_untouched(phone, line, kit, tmp_path, which,
+                                                           reason):
+    if which in ("foreign", "rpi_only"):
+        image = getattr(kit, which)
+    else:
+        data = bytearray(kit.v2.read_bytes())
+        if which == "truncated":
+            data = data[: len(data) * 2 // 3]
+        elif which == "flipped":
+            data[len(data) // 2] ^= 0x10
+        else:
+            data += bytes(33 * 1024 * 1024)
+        image = tmp_path / f"{which}.img"
+        image.write_bytes(data)
+    with pytest.raises(FlashError, match=reason):
+        flash(line.host_end, image)
+    s = slots(line.host_end)
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+    assert not any("trial" in x for x in s)
+    log = (phone.dir / "launcher.log").read_text()
+    assert "image rejected" in log or "too large" in log or "upload" in log
+
+
+def cut_at(line, fraction, seconds):
+    """A progress hook for flash(): pull the cable once the upload passes ``fraction``."""
+    def factory(total, path):
+        fired = []
+
+        def progress(offset):
+            if not fired and offset >= fraction * total:
+                fired.append(offset)
+                line.cut(seconds)
+        return progress, lambda: None
+    return factory
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_pulled_cable_mid_upload_resumes(tmp_path, kit, seed):
+    rng = random.Random(seed)
+    with SerialLine(230_400) as line:                    # ~2.6 s for the image
+        dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+        dev.power_on()
+        dev.wait_ready()
+        try:
+            r = flash(line.host_end, kit.v2,
+                      progress_factory=cut_at(line, rng.uniform(0.05, 0.9), 1.0))
+            assert r.retries >= 1 and (r.after.version, r.after.slot) == ("1.1.0", "b")
+        finally:
+            dev.stop()
+
+
+def test_bit_flips_on_the_line_are_caught_and_retried(tmp_path, kit):
+    with SerialLine(FAST, flip_rate=2e-5, seed=7) as line:
+        dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+        dev.power_on()
+        dev.wait_ready()
+        try:
+            line.flip_rate = 0      # let the console commands through, then add noise
+            before = identify(line.host_end, 115200)
+            assert before.version == "1.0.0"
+            line.flip_rate = 2e-5
+            r = flash(line.host_end, kit.v2)
+        finally:
+            dev.stop()
+    assert line.flipped >= 1
+    assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_power_cut_mid_upload_then_the_upload_resumes(tmp_path, kit, seed):
+    fraction = random.Random(seed).uniform(0.3, 0.95)   # past the first 16 KiB chunk
+    with SerialLine(230_400) as line:
+        dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+        dev.power_on()
+        dev.wait_ready()
+        try:
+            def power_cut_at(total, path):
+                def progress(offset):
+                    if offset >= fraction * total and dev.proc.poll() is None:
+                        dev.power_cut()
+                return progress, lambda: None
+
+            with pytest.raises(FlashError, match="stalled|no phone"):
+                flash(line.host_end, kit.v2, progress_factory=power_cut_at, patience_s=2)
+            mark = len(dev.lines)
+            dev.power_on()
+            dev.wait_ready(after=mark)
+            assert "slot=a version=1.0.0" in "\n".join(dev.lines[mark:])
+            r = flash(line.host_end, kit.v2)
+            assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+            log = (dev.dir / "launcher.log").read_text()
+            resumed = int(log.split("resuming upload at ")[1].split()[0])
+            assert resumed >= 16 * 1024
+        finally:
+            dev.stop()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.8])
+def test_power_cut_during_the_switch_boots_a_good_slot(phone, line, kit, delay):
+    errors = []
+    t = threading.Thread(target=lambda: _try(flash, errors, line.host_end, kit.v2, boot_timeout=8,
+                                             patience_s=2))
+    mark = len(phone.lines)
+    t.start()
+    phone.wait_line("slot=b version=1.1.0 trial=yes", after=mark, timeout=60)
+    time.sleep(delay)
+    phone.power_cut()
+    t.join(60)
+    mark = len(phone.lines)
+    phone.power_on()
+    phone.wait_ready(after=mark)
+    booted = "\n".join(phone.lines[mark:])
+    assert "slot=a version=1.0.0 trial=no" in booted       # the unconfirmed trial reverted
+    s = slots(line.host_end)
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+
+
+def _try(fn, errors, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except Exception as e:          # noqa: BLE001 - reported to the test thread
+        errors.append(e)
