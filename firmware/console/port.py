@@ -13,6 +13,7 @@ import tty
 log = logging.getLogger("hardphone.console")
 
 OUT_LIMIT = 64 * 1024
+HANGUP_RETRY_S = 1.0    # a UART whose adapter was unplugged reads EIO until it is back
 
 
 class FdPort:
@@ -23,6 +24,8 @@ class FdPort:
         self._out = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writing = False
+        self._hung = False
+        self._closed = False
         self.dropped = 0
 
     @classmethod
@@ -46,13 +49,32 @@ class FdPort:
                 data = os.read(self.fd, 4096)
             except BlockingIOError:
                 return
-            except OSError as e:          # EIO: the other end is gone for now
-                log.debug("console read: %s", e)
+            except OSError as e:
+                self._hung_up(e, readable)
                 return
             if data:
+                if self._hung:
+                    log.info("console port %s is back", self.path)
+                    self._hung = False
                 on_data(data)
+            else:                          # end of file: the other end hung up
+                self._hung_up(None, readable)
 
         self._loop.add_reader(self.fd, readable)
+
+    def _hung_up(self, error, readable):
+        """The port reads EIO or EOF (cable or adapter gone): stop polling it, which would
+        spin, and look again in a second."""
+        if not self._hung:
+            log.warning("console port %s hung up (%s); looking again every %.0f s", self.path,
+                        error or "end of file", HANGUP_RETRY_S)
+            self._hung = True
+        self._loop.remove_reader(self.fd)
+
+        def again():
+            if not self._closed:
+                self._loop.add_reader(self.fd, readable)
+        self._loop.call_later(HANGUP_RETRY_S, again)
 
     def write(self, data: bytes):
         if len(self._out) + len(data) > OUT_LIMIT:
@@ -88,6 +110,7 @@ class FdPort:
         self._flush()
 
     def close(self):
+        self._closed = True
         if self._loop:
             self._loop.remove_reader(self.fd)
             if self._writing:

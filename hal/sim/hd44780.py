@@ -18,6 +18,8 @@ ROW_OFFSETS = (0x00, 0x40, 0x14, 0x54)
 ROM_A00: dict[int, str] = {}
 for _ch, _code in hd44780_a00.encoding_table.items():
     ROM_A00.setdefault(_code, _ch)
+ROM_A00[0xFF] = "█"        # the all-dots cell: the block RPLCD also maps "█" to
+ROM_A00[0xA0] = " "        # blank in the ROM; U+3000 would be a double-width space
 
 
 class HD44780:
@@ -89,8 +91,22 @@ class HD44780:
             self.addr = (self.addr + step) & 0x3F
         else:
             self.ddram[self.addr] = byte
-            self.addr = (self.addr + step) & 0x7F
+            self.addr = self._next_ddram(self.addr, step)
         self._touch()
+
+    def _next_ddram(self, addr, step):
+        """Two-line mode has DDRAM at 0x00-0x27 and 0x40-0x67; the counter skips the gap."""
+        addr = (addr + step) & 0x7F
+        if self.two_line:
+            if step > 0 and addr == 0x28:
+                return 0x40
+            if step > 0 and addr == 0x68:
+                return 0x00
+            if step < 0 and addr == 0x3F:
+                return 0x27
+            if step < 0 and addr == 0x7F:
+                return 0x67
+        return addr
 
     def _touch(self):
         with self._changed:
@@ -112,7 +128,8 @@ class HD44780:
         """Each row as Unicode; CGRAM characters come out as chr(0)..chr(7)."""
         if not self.display_on:
             return [" " * self.cols] * self.rows
-        return ["".join(ROM_A00.get(c, "?") if c >= 8 else chr(c) for c in row)
+        # codes 0x08-0x0F show CGRAM slots 0-7 again
+        return ["".join(ROM_A00.get(c, "?") if c >= 16 else chr(c & 7) for c in row)
                 for row in self.codes()]
 
     def glyph(self, index: int) -> list[int]:

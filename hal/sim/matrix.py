@@ -41,7 +41,8 @@ class KeypadMatrix:
 
     def pressed(self) -> set[str]:
         names = {pos: name for name, pos in self._where.items()}
-        return {names[p] for p in self._pressed}
+        with self._lock:
+            return {names[p] for p in self._pressed}
 
     def _position(self, key):
         try:

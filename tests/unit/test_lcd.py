@@ -110,3 +110,26 @@ def test_png_render_of_the_panel(panel, tmp_path):
     assert 2.5 < w / h < 8                  # a 20x4 panel (with its bezel) is wide
     lo, hi = img.convert("L").getextrema()
     assert hi - lo > 64                     # characters drawn, not a blank box
+
+
+def test_two_line_ddram_skips_the_gap_between_lines():
+    """Writing past column 39 of line 1 continues at 0x40 (line 2), as on the controller."""
+    from hal.sim.hd44780 import E
+    m = HD44780(20, 4)
+
+    def send(rs, byte):
+        for nibble in (byte >> 4, byte & 0xF):
+            v = (nibble << 4) | rs | 0x08
+            m.write_byte(v | E)
+            m.write_byte(v)
+
+    for nibble in (0x3, 0x3, 0x3, 0x2):                  # reset, then 4-bit mode
+        m.write_byte((nibble << 4) | E)
+        m.write_byte(nibble << 4)
+    send(0, 0x28)                                        # 4-bit, 2 lines
+    send(0, 0x0C)                                        # display on
+    send(0, 0x80 | 0x27)                                 # last cell of line 1's DDRAM
+    send(1, ord("A"))
+    send(1, ord("B"))
+    assert m.ddram[0x27] == ord("A") and m.ddram[0x40] == ord("B")
+    assert m.text()[1][0] == "B"
