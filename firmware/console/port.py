@@ -39,6 +39,7 @@ class FdPort:
     def open_serial(cls, device: str, baud: int) -> "FdPort":
         import serial
         s = serial.Serial(device, baud, timeout=0, exclusive=True)
+        s.reset_input_buffer()      # a fresh boot starts with an empty UART, not old bytes
         return cls(s.fileno(), device, keep=(s,))
 
     def start(self, on_data):

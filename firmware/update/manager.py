@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from smp.error import MGMT_ERR
@@ -31,6 +32,10 @@ class UpdateManager:
         self.uploads = UploadStore(self.root / "upload", max_image)
         self.public_key_pem, self.board, self.max_image = public_key_pem, board, max_image
         self._hashes = self.root / "images.json"      # slot -> SHA-256 of the image it holds
+        # Verify + install runs after the last chunk is acknowledged, so the line is never
+        # idle waiting for it; whatever asks about images next waits for it to finish.
+        self._installer: threading.Thread | None = None
+        self._install_error: str | None = None
 
     # -- image state ---------------------------------------------------------------------------
     def image_hash(self, slot: str) -> bytes | None:
@@ -54,7 +59,17 @@ class UpdateManager:
             os.fsync(f.fileno())
         os.replace(tmp, self._hashes)
 
+    def _settle(self):
+        """Wait for a running install; raise its failure once."""
+        if self._installer is not None:
+            self._installer.join()
+            self._installer = None
+        if self._install_error:
+            error, self._install_error = self._install_error, None
+            raise SmpFailure(error)
+
     def image_states(self) -> list[dict]:
+        self._settle()
         state = self.slots.state()
         active = self.slots.active()
         out = []
@@ -74,6 +89,7 @@ class UpdateManager:
         return out
 
     def set_state(self, digest: bytes | None, confirm: bool):
+        self._settle()
         active, other = self.slots.active(), self.slots.inactive()
         if digest is None or digest == self.image_hash(active):
             if confirm:
@@ -92,11 +108,22 @@ class UpdateManager:
     # -- upload --------------------------------------------------------------------------------
     def upload(self, off: int, data: bytes, length, sha) -> tuple[int, bool | None]:
         """Take one chunk; returns (offset to continue from, match when complete)."""
+        self._settle()
+        other = self.slots.inactive()
+        if off == 0 and isinstance(sha, bytes) and sha == self.image_hash(other) \
+                and self.slots.holds_tree(other):
+            # Already installed (a sender that lost our last answers and starts over):
+            # nothing to send again.
+            log.info("image %s is already in slot %s", sha.hex()[:16], other)
+            return int(length), True
         try:
             if off == 0 and length is not None:
                 start = self.uploads.begin(sha if isinstance(sha, bytes) else None, int(length))
                 if start:
                     log.info("resuming upload at %d of %d", start, length)
+                    if self.uploads.complete:     # received before a power cut, not installed
+                        self._start_install()
+                        return start, True
                     return start, None
             new_off = self.uploads.write(off, data)
         except UploadError as e:
@@ -105,8 +132,17 @@ class UpdateManager:
             raise SmpFailure(f"storage error: {e}", MGMT_ERR.ENOMEM) from None
         if not self.uploads.complete:
             return new_off, None
-        self._install_upload()
+        self._start_install()
         return new_off, True
+
+    def _start_install(self):
+        def run():
+            try:
+                self._install_upload()
+            except SmpFailure as e:
+                self._install_error = str(e)
+        self._installer = threading.Thread(target=run, name="image-install", daemon=True)
+        self._installer.start()
 
     def _install_upload(self):
         """Verify the complete upload and build the inactive slot from it."""
@@ -135,6 +171,7 @@ class UpdateManager:
             self.uploads.clear()
 
     def erase(self):
+        self._settle()
         other = self.slots.inactive()
         if self.slots.state().trial == other:
             raise SmpFailure(f"slot {other} is waiting for its test boot", MGMT_ERR.EBUSY)

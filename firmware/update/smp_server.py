@@ -15,7 +15,7 @@ from smp.error import MGMT_ERR
 
 log = logging.getLogger("hardphone.smp")
 
-BUF_SIZE = 16 * 1024 + 512     # one upload chunk of 16 KiB plus the CBOR around it
+BUF_SIZE = 32 * 1024 + 512     # one upload chunk of 32 KiB plus the CBOR around it
 BUF_COUNT = 2
 
 OS = smphdr.GroupId.OS_MANAGEMENT

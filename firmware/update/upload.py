@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SYNC_EVERY = 16 * 1024      # fsync the data and record the offset this often: one chunk
+SYNC_EVERY = 16 * 1024      # fsync the data and record the offset at least this often
 
 
 class UploadError(Exception):

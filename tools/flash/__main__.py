@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     try:
         r = flash(args.port, args.image, args.baud, cobs=not args.console_framing,
                   boot_timeout=args.boot_timeout, progress_factory=progress_factory,
-                  patience_s=args.patience)
+                  patience_s=args.patience, say=out.print)
     except FlashError as e:
         out.print(f"flash: FAILED: {e}")
         return 1
@@ -69,7 +69,7 @@ flash: done
   before      {r.before.version} on slot {r.before.slot}
   after       {r.after.version} on slot {r.after.slot} (confirmed)
   image       {r.image.name}, {r.bytes_sent:,} bytes
-  upload      {r.upload_s:.1f} s, {rate:,.0f} bytes/s ({rate / line:.0%} of the line), {r.retries} resumes
+  upload      {r.upload_s:.1f} s, {rate:,.0f} bytes/s ({rate / line:.0%} of the line), {r.retries} resumes after link faults
   total       {r.total_s:.1f} s""")
     for s in r.after.slots:
         out.print(f"  {s}")

@@ -7,6 +7,7 @@ import time
 import serial
 
 BANNER = re.compile(rb"hardphone (\S+) board=(\S+) slot=([ab])")
+SETTLE_S = 0.1
 
 
 class ConsoleLink:
@@ -22,6 +23,10 @@ class ConsoleLink:
 
         SMP console frames and other chatter on the line are skipped.
         """
+        # End whatever half line (or stray binary) the phone may hold, and drop its answer,
+        # so the reply read next is to this command.
+        self.ser.write(b"\n")
+        time.sleep(SETTLE_S)
         self.ser.reset_input_buffer()
         self.ser.write(line.encode() + b"\n")
         return self.read_reply(line.split()[0], until, timeout)

@@ -24,9 +24,10 @@ from .console import ConsoleLink
 
 log = logging.getLogger("flash")
 
-COBS_MTU = 16 * 1024 + 512     # the phone's SMP buffer (firmware.update.smp_server.BUF_SIZE)
+COBS_MTU = 32 * 1024 + 512     # the phone's SMP buffer (firmware.update.smp_server.BUF_SIZE)
 COBS_IDLE_S = 3.0              # the phone's console returns to text after this long idle
 PATIENCE_S = 60.0              # give up after this long without upload progress
+INSTALL_S = 20.0               # the phone's verify + install of an image, at most
 
 
 class FlashError(Exception):
@@ -109,30 +110,41 @@ async def _enter_cobs(port: str, baud: int):
     raise FlashError(f"no phone answers on {port}")
 
 
+@dataclass
+class Sent:
+    retries: int          # reconnections after link faults
+    transfer_s: float     # from the first upload request to the phone's last offset
+
+
 async def send_image(port: str, baud: int, data: bytes, cobs: bool, progress,
-                     patience_s: float = PATIENCE_S) -> int:
+                     patience_s: float = PATIENCE_S) -> Sent:
     """Upload ``data``, mark it for a test boot and reset the phone, in one SMP session.
 
     After a link fault it reconnects and the upload resumes from the phone's offset.
-    Returns the number of resumes it took.
     """
     digest = image_digest(data)
     retries = 0
     last_progress = time.monotonic()
+    transfer_s = 0.0
     while True:
         client = None
         try:
             client = await _client(port, baud, cobs)
             wait = _request_timeout(baud)
-            async for offset in client.upload(data, first_timeout_s=wait,
-                                              subsequent_timeout_s=wait):
-                last_progress = time.monotonic()
-                progress(offset)
-            r = await client.request(ImageStatesWrite(hash=digest))
+            started = time.monotonic()
+            try:
+                async for offset in client.upload(data, first_timeout_s=wait,
+                                                  subsequent_timeout_s=wait):
+                    last_progress = time.monotonic()
+                    progress(offset)
+            finally:
+                transfer_s += time.monotonic() - started
+            # the phone finishes verifying and installing the image before it answers this
+            r = await client.request(ImageStatesWrite(hash=digest), timeout_s=wait + INSTALL_S)
             if error(r):
                 raise FlashError(f"the phone will not test the image: {_rsn(str(r))}")
             await client.request(ResetWrite())
-            return retries
+            return Sent(retries, transfer_s)
         except FlashError:
             raise
         except Exception as e:          # noqa: BLE001 - any link fault: reconnect and resume
@@ -188,24 +200,30 @@ def image_digest(data: bytes) -> bytes:
 
 
 def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_timeout: float = 60,
-          progress_factory=None, patience_s: float = PATIENCE_S) -> Result:
+          progress_factory=None, patience_s: float = PATIENCE_S, say=None) -> Result:
+    """The whole session; ``say(text)`` hears each stage (the CLI prints them)."""
+    say = say or (lambda text: None)
     t0 = time.monotonic()
     before = identify(port, baud)
+    say(f"phone: hardphone {before.version} board={before.board}, running slot {before.slot}")
+    for line in before.slots:
+        say(f"  {line}")
     chosen = pick_image(image, before.version)
     data = chosen.read_bytes()
+    if chosen != image:
+        say(f"image: {chosen.name} (a delta from {before.version}; {image.name} is the full one)")
     progress, done = (progress_factory or _no_progress)(len(data), chosen)
     link = ConsoleLink(port, baud)          # open before the reset so the banner is not lost
     try:
-        t_up = time.monotonic()
         try:
-            retries = asyncio.run(send_image(port, baud, data, cobs, progress, patience_s))
+            sent = asyncio.run(send_image(port, baud, data, cobs, progress, patience_s))
         finally:
             done()
-        upload_s = time.monotonic() - t_up
+        say("image verified and installed by the phone; test boot requested; phone resetting")
         try:
-            version, board, slot = link.wait_boot(boot_timeout)
+            version, _board, slot = link.wait_boot(boot_timeout)
         except TimeoutError:
-            version = board = slot = None       # banner lost on the line? ask, below
+            version = slot = None           # banner lost on the line? ask, below
     finally:
         link.close()
     try:
@@ -218,6 +236,7 @@ def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_ti
     if slot == before.slot:
         raise FlashError(f"the phone came back on slot {slot} with {version}: the new firmware "
                          "did not pass its first boot, so the phone reverted (nothing lost)")
+    say(f"phone back: hardphone {version} on slot {slot}, READY")
     link = ConsoleLink(port, baud)
     try:
         reply = link.command("confirm", timeout=5)[0]
@@ -225,8 +244,11 @@ def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_ti
         link.close()
     if reply.startswith("error") and "nothing to confirm" not in reply:
         raise FlashError(f"confirm failed: {reply}")
+    say("confirmed" if reply == "ok" else "the phone had already confirmed itself after its "
+        "health check")
     after = identify(port, baud)
-    return Result(before, after, chosen, len(data), upload_s, time.monotonic() - t0, retries)
+    return Result(before, after, chosen, len(data), sent.transfer_s, time.monotonic() - t0,
+                  sent.retries)
 
 
 def _no_progress(total, path):
