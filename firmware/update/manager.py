@@ -12,11 +12,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from smp.error import MGMT_ERR
-
-from .image import ImageError, install_image, verify_image
 from .slots import SlotStore
-from .smp_server import SmpFailure
+from .smp_server import MGMT_ERR, SmpFailure
 from .upload import UploadError, UploadStore
 
 log = logging.getLogger("hardphone.update")
@@ -146,6 +143,9 @@ class UpdateManager:
 
     def _install_upload(self):
         """Verify the complete upload and build the inactive slot from it."""
+        # Imported here: cryptography and the archive code cost 12 MB the phone only needs
+        # while it installs an image.
+        from .image import ImageError, install_image, verify_image
         part = self.uploads.part
         try:
             if not self.uploads.check_hash():

@@ -17,7 +17,6 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from .board import SimBoard
-from .render import render_png
 
 log = logging.getLogger("hal.sim.page")
 
@@ -131,6 +130,7 @@ class BoardPage:
             scale = max(1, min(16, int(request.query.get("scale", 4))))
         except ValueError:
             raise web.HTTPBadRequest(text="scale must be an integer 1-16") from None
+        from .render import render_png        # Pillow (4 MB) only once a picture is asked for
         data = await asyncio.to_thread(render_png, self.sim.panel, None, scale,
                                        contrast=self.sim.contrast())
         return web.Response(body=data, content_type="image/png")
