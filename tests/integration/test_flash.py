@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.flashkit import ROOT, Kit, SimDevice
+from tools.simdevice import ROOT, Kit, SimDevice
 from tools.flash.session import FlashError, flash, identify
 from tools.serial_line import SerialLine
 

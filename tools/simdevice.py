@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tools.mkimage.build import build_image, keygen, public_key_path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TREE_PARTS = ("firmware", "hal", "board", "pyproject.toml")
 
 
@@ -55,6 +55,7 @@ class SimDevice:
 
     def __init__(self, workdir: Path, kit: Kit, console: str, factory_image: Path):
         self.dir, self.console = workdir, console
+        workdir.mkdir(parents=True, exist_ok=True)
         self.root = workdir / "update"
         self.config = workdir / "phone.toml"
         self.config.write_text(
