@@ -47,6 +47,7 @@ class BoardSpec:
     path: Path
     console_port: str
     console_baud: int
+    console_max_baud: int
     keypad: KeypadSpec
     hook_pin: int
     leds: dict[str, int]
@@ -185,6 +186,7 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         path=path,
         console_port=console.get("port", str),
         console_baud=console.get("baud", int, 115200),
+        console_max_baud=console.get("max_baud", int, console.get("baud", int, 115200)),
         keypad=keypad,
         hook_pin=hook.pin("pin"),
         leds=leds,

@@ -9,17 +9,28 @@ from __future__ import annotations
 import os
 import random
 import select
+import termios
 import threading
 import time
 import tty
+
+SPEEDS = {getattr(termios, f"B{n}"): n for n in (9600, 19200, 38400, 57600, 115200, 230400,
+                                                   460800, 921600, 1000000, 2000000)
+          if hasattr(termios, f"B{n}")}
 
 PIECE = 32                       # bytes written at once; small keeps pacing smooth
 
 
 class SerialLine:
-    def __init__(self, baud: int = 115200, flip_rate: float = 0.0, seed: int = 1):
+    """``baud`` paces the line. With ``follow_speed`` the pace is instead the speed each end
+    set on its port (as pyserial does), and ends set to different speeds get garbage, as two
+    real UARTs would; ``max_baud`` is the fastest the cable and adapters carry."""
+
+    def __init__(self, baud: int = 115200, flip_rate: float = 0.0, seed: int = 1,
+                 follow_speed: bool = False, max_baud: int | None = None):
         self.baud = baud
         self.bytes_per_s = baud / 10
+        self.follow_speed, self.max_baud = follow_speed, max_baud
         self.flip_rate = flip_rate
         self._rng = random.Random(seed)
         self._cut_until = 0.0
@@ -32,6 +43,10 @@ class SerialLine:
             os.set_blocking(fd, False)
         self.host_end, self.device_end = os.ttyname(host_slave), os.ttyname(device_slave)
         self._slaves = (host_slave, device_slave)   # held open: no hang-ups between clients
+        for fd in self._slaves:                     # a UART's speed until someone sets one
+            attrs = termios.tcgetattr(fd)
+            attrs[4] = attrs[5] = getattr(termios, f"B{baud}", attrs[4])
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
         self.carried = {"to_device": 0, "to_host": 0}
         self.flipped = 0
         self.dropped = 0
@@ -48,6 +63,18 @@ class SerialLine:
         """Pull the cable: everything sent either way for ``seconds`` is lost."""
         self._cut_until = time.monotonic() + seconds
 
+    def speeds(self) -> tuple[int, int]:
+        """The speeds the host end and the device end are set to."""
+        return tuple(SPEEDS.get(termios.tcgetattr(fd)[4], self.baud) for fd in self._slaves)
+
+    def _pace(self) -> tuple[float, bool]:
+        """(bytes per second, garbled?) for the line as it is set right now."""
+        if not self.follow_speed:
+            return self.bytes_per_s, False
+        host, device = self.speeds()
+        garbled = host != device or (self.max_baud is not None and host > self.max_baud)
+        return min(host, device) / 10, garbled
+
     def _pump(self, src: int, dst: int, name: str):
         wire_free = time.monotonic()
         while not self._closed:
@@ -62,9 +89,12 @@ class SerialLine:
             for i in range(0, len(data), PIECE):
                 piece = bytearray(data[i:i + PIECE])
                 now = time.monotonic()
-                wire_free = max(wire_free, now) + len(piece) / self.bytes_per_s
+                bytes_per_s, garbled = self._pace()
+                wire_free = max(wire_free, now) + len(piece) / bytes_per_s
                 if now < self._cut_until:
                     continue
+                if garbled:
+                    piece = bytearray(self._rng.randrange(1, 256) for _ in piece)
                 if self.flip_rate:
                     for j in range(len(piece)):
                         if self._rng.random() < self.flip_rate:

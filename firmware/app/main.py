@@ -118,7 +118,8 @@ async def run(board, config, console_port: str) -> bool:
     port = (FdPort.open_pty() if console_port == "pty"
             else FdPort.open_serial(console_port, board.console_baud))
     console = Console(port, Commands(phone, slots, power.request_reset),
-                      smp=serial_smp(slots, config, board.name, power, info))
+                      smp=serial_smp(slots, config, board.name, power, info),
+                      max_baud=board.console_max_baud)
     console.start()
     console.send(f"hardphone {__version__} board={board.name} slot={slot}")
     announce(f"console: {console.path}")

@@ -19,6 +19,8 @@ HELP = (
     ("confirm", "keep the running trial slot for good"),
     ("revert", "go back to the other, confirmed slot at the next boot"),
     ("reboot", "restart the phone (the launcher boots the slot chosen for it)"),
+    ("smp cobs", "switch to binary SMP (COBS) frames until 3 s idle (flash.sh)"),
+    ("baud <rate>", "change the UART speed; reverts unless spoken to within 3 s"),
     ("help", "this list"),
 )
 

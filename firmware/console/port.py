@@ -26,6 +26,7 @@ class FdPort:
         self._writing = False
         self._hung = False
         self._closed = False
+        self._serial = None
         self.dropped = 0
 
     @classmethod
@@ -40,7 +41,19 @@ class FdPort:
         import serial
         s = serial.Serial(device, baud, timeout=0, exclusive=True)
         s.reset_input_buffer()      # a fresh boot starts with an empty UART, not old bytes
-        return cls(s.fileno(), device, keep=(s,))
+        port = cls(s.fileno(), device, keep=(s,))
+        port._serial = s
+        return port
+
+    @property
+    def baud(self) -> int | None:
+        """The UART's speed; None for a pseudo-terminal, which has none."""
+        return self._serial.baudrate if self._serial is not None else None
+
+    def set_baud(self, rate: int):
+        if self._serial is None:
+            raise ValueError("this console has no line speed to change")
+        self._serial.baudrate = rate
 
     def start(self, on_data):
         self._loop = asyncio.get_running_loop()

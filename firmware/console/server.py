@@ -15,6 +15,7 @@ from .protocol import Bad, Command, LineFramer, SmpLine
 log = logging.getLogger("hardphone.console")
 
 QUEUE_LIMIT = 64
+BAUD_PROBATION_S = 3.0     # back to the old speed unless someone speaks at the new one
 
 
 class ConsoleError(Exception):
@@ -28,7 +29,7 @@ class _SmpFrame:
 
 
 class Console:
-    def __init__(self, port, handler, smp=None):
+    def __init__(self, port, handler, smp=None, max_baud: int | None = None):
         """``handler(Command) -> str`` is a coroutine giving the reply (lines joined by \\n);
         ``smp`` carries SMP (firmware.update.smp_serial.SerialSmp), or None for no SMP."""
         self.port, self.handler, self.smp = port, handler, smp
@@ -37,6 +38,8 @@ class Console:
         self._tasks: list[asyncio.Task] = []
         self._cobs = None                 # COBS frames in and out while in that mode
         self._cobs_seen = 0.0
+        self.max_baud = max_baud
+        self._probation: asyncio.TimerHandle | None = None
 
     @property
     def path(self) -> str:
@@ -75,6 +78,10 @@ class Console:
     async def _serve(self):
         while True:
             item = await self._queue.get()
+            if not isinstance(item, Bad) and self._probation is not None:
+                self._probation.cancel()      # understood at the new speed: keep it
+                self._probation = None
+                log.info("console: staying at %s baud", self.port.baud)
             if isinstance(item, _SmpFrame):
                 await self._answer_smp(item)
                 continue
@@ -82,6 +89,22 @@ class Console:
             self.send(reply)
             if reply == "ok smp cobs":
                 self._enter_cobs()
+            elif reply.startswith("ok baud "):
+                await self._change_baud(int(reply.split()[2]))
+
+    async def _change_baud(self, rate: int):
+        """Switch once the reply has left at the old speed; undo it if the other end does not
+        follow (a cable or adapter that can't carry it)."""
+        await self.flush()
+        await asyncio.sleep(0.05)               # the UART's own FIFO drains
+        old = self.port.baud
+        self.port.set_baud(rate)
+
+        def give_up():
+            self._probation = None
+            self.port.set_baud(old)
+            log.warning("console: nobody spoke at %d baud; back to %d", rate, old)
+        self._probation = asyncio.get_running_loop().call_later(BAUD_PROBATION_S, give_up)
 
     async def _answer_smp(self, item: _SmpFrame):
         try:
@@ -118,6 +141,8 @@ class Console:
         assert isinstance(item, Command)
         if item.name == "smp":
             return self._smp_command(item.args)
+        if item.name == "baud":
+            return self._baud_command(item.args)
         try:
             return await self.handler(item)
         except ConsoleError as e:
@@ -132,6 +157,16 @@ class Console:
         if args != ("cobs",):
             return "error usage: smp cobs"
         return "ok smp cobs"
+
+    def _baud_command(self, args) -> str:
+        if len(args) != 1 or not args[0].isdigit():
+            return "error usage: baud <rate>"
+        rate = int(args[0])
+        if self.port.baud is None:
+            return "error this console has no line speed (a pseudo-terminal)"
+        if self.max_baud is None or not 9600 <= rate <= self.max_baud:
+            return f"error baud {rate} not supported (at most {self.max_baud or self.port.baud})"
+        return f"ok baud {rate}"
 
     async def flush(self, timeout: float = 2.0):
         """Wait (briefly) until queued console output has left, e.g. before a reset."""

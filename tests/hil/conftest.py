@@ -69,3 +69,31 @@ def phone(dut, sim_cable, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         assert proc.returncode == 0, (tmp_path / "phone.log").read_text()
+
+
+@pytest.fixture(scope="session")
+def flash_kit(tmp_path_factory):
+    """Signed images 1.0.0 and 1.1.0 of this tree, with a throwaway key."""
+    from tools.simdevice import Kit
+    kit = Kit(tmp_path_factory.mktemp("flash-kit"))
+    kit.v1 = kit.image("1.0.0")
+    kit.v2 = kit.image("1.1.0")
+    return kit
+
+
+@pytest.fixture
+def updatable_phone(request, dut, sim_cable, tmp_path, flash_kit):
+    """A phone running 1.0.0 from slot a of an update root, under its launcher.
+
+    On a real phone (--port) it must already run a firmware whose [update] public_key is
+    the kit's key (tools.mkimage provision at the factory does that)."""
+    dev = None
+    if sim_cable is not None:
+        from tools.simdevice import SimDevice
+        dev = SimDevice(tmp_path / "phone", flash_kit, str(sim_cable[1]), flash_kit.v1)
+        dev.power_on()
+    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=30)
+    dut.expect_exact("READY", timeout=30)
+    yield dut
+    if dev is not None:
+        dev.stop()

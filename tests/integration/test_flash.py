@@ -234,3 +234,34 @@ def _try(fn, errors, *args, **kw):
         fn(*args, **kw)
     except Exception as e:          # noqa: BLE001 - reported to the test thread
         errors.append(e)
+
+
+def test_the_line_speed_is_negotiated_up_for_the_upload(tmp_path, kit):
+    with SerialLine(115200, follow_speed=True) as line:
+        dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+        dev.power_on()
+        dev.wait_ready()
+        try:
+            r = flash(line.host_end, kit.v2, fast_baud=921600)
+            assert r.baud == 921600
+            assert r.bytes_sent / r.upload_s > 11_520 * 2      # faster than 115200 could be
+            assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+            assert line.speeds() == (115200, 115200)          # the phone rebooted at its own
+        finally:
+            dev.stop()
+
+
+def test_a_cable_that_cannot_carry_the_faster_speed_falls_back(tmp_path, kit):
+    with SerialLine(115200, follow_speed=True, max_baud=115200) as line:
+        dev = SimDevice(tmp_path, kit, line.device_end, kit.v1)
+        dev.power_on()
+        dev.wait_ready()
+        try:
+            said = []
+            r = flash(line.host_end, kit.v2, fast_baud=921600, say=said.append)
+            assert r.baud == 115200 and any("does not get through" in s for s in said)
+            assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+            assert "nobody spoke at 921600 baud; back to 115200" in \
+                (dev.dir / "launcher.log").read_text()
+        finally:
+            dev.stop()

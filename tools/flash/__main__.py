@@ -18,7 +18,6 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, Time
 
 from .session import FlashError, flash
 
-LINE_BYTES_PER_S = {115200: 11520}
 
 
 def main(argv=None) -> int:
@@ -26,7 +25,9 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("port", help="serial port of the phone, e.g. /dev/ttyUSB0")
     p.add_argument("image", type=Path, help="signed image (tools.mkimage build)")
-    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--baud", type=int, default=115200, help="the phone's console speed")
+    p.add_argument("--fast-baud", type=int, default=921600,
+                   help="speed to negotiate for the upload (0: don't); falls back by itself")
     p.add_argument("--console-framing", action="store_true",
                    help="use SMP console framing (slower; what smpmgr speaks)")
     p.add_argument("--boot-timeout", type=float, default=60,
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     try:
         r = flash(args.port, args.image, args.baud, cobs=not args.console_framing,
                   boot_timeout=args.boot_timeout, progress_factory=progress_factory,
-                  patience_s=args.patience, say=out.print)
+                  patience_s=args.patience, say=out.print, fast_baud=args.fast_baud)
     except FlashError as e:
         out.print(f"flash: FAILED: {e}")
         return 1
@@ -62,14 +63,14 @@ def main(argv=None) -> int:
         out.print("flash: interrupted; run it again to resume the upload")
         return 130
     rate = r.bytes_sent / r.upload_s if r.upload_s else 0
-    line = LINE_BYTES_PER_S.get(args.baud, args.baud / 10)
+    line = r.baud / 10            # 8N1: ten bit-times a byte
     out.print(f"""
 flash: done
   phone       board {r.before.board}
   before      {r.before.version} on slot {r.before.slot}
   after       {r.after.version} on slot {r.after.slot} (confirmed)
   image       {r.image.name}, {r.bytes_sent:,} bytes
-  upload      {r.upload_s:.1f} s, {rate:,.0f} bytes/s ({rate / line:.0%} of the line), {r.retries} resumes after link faults
+  upload      {r.upload_s:.1f} s at {r.baud} baud, {rate:,.0f} bytes/s ({rate / line:.0%} of the line), {r.retries} resumes after link faults
   total       {r.total_s:.1f} s""")
     for s in r.after.slots:
         out.print(f"  {s}")

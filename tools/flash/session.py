@@ -28,6 +28,8 @@ COBS_MTU = 32 * 1024 + 512     # the phone's SMP buffer (firmware.update.smp_ser
 COBS_IDLE_S = 3.0              # the phone's console returns to text after this long idle
 PATIENCE_S = 60.0              # give up after this long without upload progress
 INSTALL_S = 20.0               # the phone's verify + install of an image, at most
+FAST_BAUD = 921600             # asked for after connecting; both ends must agree
+BAUD_PROBATION_S = 3.0         # the phone goes back to its speed if we can't follow
 
 
 class FlashError(Exception):
@@ -51,6 +53,7 @@ class Result:
     upload_s: float
     total_s: float
     retries: int
+    baud: int = 115200             # the line speed the image went at
 
 
 def identify(port: str, baud: int) -> Phone:
@@ -73,6 +76,34 @@ def identify(port: str, baud: int) -> Phone:
         return phone
     finally:
         link.close()
+
+
+def negotiate_baud(port: str, baud: int, fast: int | None, say) -> int:
+    """Ask the phone to talk faster; returns the speed both ends now use."""
+    if not fast or fast <= baud:
+        return baud
+    link = ConsoleLink(port, baud)
+    try:
+        reply = link.command(f"baud {fast}", timeout=3)[0]
+    finally:
+        link.close()
+    if not reply.startswith("ok baud"):
+        say(f"line: staying at {baud} baud ({reply})")
+        return baud
+    time.sleep(0.2)                  # the phone switches once its reply has gone out
+    try:
+        link = ConsoleLink(port, fast)
+        try:
+            if link.command("version", timeout=2)[0].startswith("version"):
+                say(f"line: {baud} -> {fast} baud")
+                return fast
+        finally:
+            link.close()
+    except TimeoutError:
+        pass
+    say(f"line: {fast} baud does not get through; back to {baud}")
+    time.sleep(BAUD_PROBATION_S + 0.5)        # the phone returns to its speed by itself
+    return baud
 
 
 def pick_image(image: Path, running_version: str) -> Path:
@@ -200,7 +231,8 @@ def image_digest(data: bytes) -> bytes:
 
 
 def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_timeout: float = 60,
-          progress_factory=None, patience_s: float = PATIENCE_S, say=None) -> Result:
+          progress_factory=None, patience_s: float = PATIENCE_S, say=None,
+          fast_baud: int | None = FAST_BAUD) -> Result:
     """The whole session; ``say(text)`` hears each stage (the CLI prints them)."""
     say = say or (lambda text: None)
     t0 = time.monotonic()
@@ -212,13 +244,15 @@ def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_ti
     data = chosen.read_bytes()
     if chosen != image:
         say(f"image: {chosen.name} (a delta from {before.version}; {image.name} is the full one)")
+    rate = negotiate_baud(port, baud, fast_baud, say)
     progress, done = (progress_factory or _no_progress)(len(data), chosen)
-    link = ConsoleLink(port, baud)          # open before the reset so the banner is not lost
+    link = ConsoleLink(port, rate)          # open before the reset so the banner is not lost
     try:
         try:
-            sent = asyncio.run(send_image(port, baud, data, cobs, progress, patience_s))
+            sent = asyncio.run(send_image(port, rate, data, cobs, progress, patience_s))
         finally:
             done()
+        link.ser.baudrate = baud            # the phone boots at its own speed
         say("image verified and installed by the phone; test boot requested; phone resetting")
         try:
             version, _board, slot = link.wait_boot(boot_timeout)
@@ -248,7 +282,7 @@ def flash(port: str, image: Path, baud: int = 115200, cobs: bool = True, boot_ti
         "health check")
     after = identify(port, baud)
     return Result(before, after, chosen, len(data), sent.transfer_s, time.monotonic() - t0,
-                  sent.retries)
+                  sent.retries, rate)
 
 
 def _no_progress(total, path):
