@@ -19,6 +19,7 @@ SPEEDS = {getattr(termios, f"B{n}"): n for n in (9600, 19200, 38400, 57600, 1152
           if hasattr(termios, f"B{n}")}
 
 PIECE = 32                       # bytes written at once; small keeps pacing smooth
+IDLE_GAP_S = 0.002               # later than this after the last byte, the line was idle
 
 
 class SerialLine:
@@ -90,7 +91,11 @@ class SerialLine:
                 piece = bytearray(data[i:i + PIECE])
                 now = time.monotonic()
                 bytes_per_s, garbled = self._pace()
-                wire_free = max(wire_free, now) + len(piece) / bytes_per_s
+                # A busy line sends back to back: keep the wire's own clock, or every late
+                # wake-up from sleep() would be lost line time. Only an idle line restarts.
+                if now - wire_free > IDLE_GAP_S:
+                    wire_free = now
+                wire_free += len(piece) / bytes_per_s
                 if now < self._cut_until:
                     continue
                 if garbled:

@@ -63,8 +63,10 @@ class Console:
 
     def _received(self, data: bytes):
         if self._cobs is not None:
-            for frame in self._cobs.feed(data):      # only whole frames count as activity:
-                self._cobs_seen = time.monotonic()   # typed text must not keep COBS mode on
+            # Any byte is activity: a big frame takes seconds on a slow line. A host that wants
+            # text back stays quiet for COBS_IDLE_S (flash.sh does).
+            self._cobs_seen = time.monotonic()
+            for frame in self._cobs.feed(data):
                 self._enqueue(_SmpFrame(frame, cobs=True))
             return
         for item in self._framer.feed(data):

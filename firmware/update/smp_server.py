@@ -15,6 +15,7 @@ import cbor2
 log = logging.getLogger("hardphone.smp")
 
 BUF_SIZE = 32 * 1024 + 512     # one upload chunk of 32 KiB plus the CBOR around it
+#                                (an SMP header counts length in 16 bits: under 64 KiB)
 BUF_COUNT = 2
 
 # The MCUmgr numbers this server uses. They are the smp package's (tests check that), kept

@@ -2,13 +2,17 @@
 
 ``image.part`` holds the bytes received so far; ``upload.json`` records how many of them are
 known to be on disk (written only after an fsync of the data). After a power cut the part
-file is cut back to that offset, so a torn tail is never trusted.
+file is cut back to that offset, so a torn tail is never trusted. A chunk is acknowledged
+before its fsync (which runs in the background while the next chunk is on the line): the
+offset a sender resumes from after a restart is the recorded one, so nothing unsynced is
+ever counted on.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +38,7 @@ class UploadStore:
         self.meta = self.dir / "upload.json"
         self.current: Upload | None = self._recover()
         self._unsynced = 0
+        self._syncer: threading.Thread | None = None
 
     def _recover(self) -> Upload | None:
         try:
@@ -59,8 +64,9 @@ class UploadStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.part, "wb") as f:
             os.fsync(f.fileno())
+        self._wait_sync()
         self.current = Upload(sha256 or b"", size, 0)
-        self._save()
+        self._save(0)
         return 0
 
     def write(self, offset: int, data: bytes) -> int:
@@ -72,17 +78,30 @@ class UploadStore:
             return up.offset                     # the client resumes from our offset
         if up.offset + len(data) > up.size:
             raise UploadError(f"data runs past the image length {up.size}")
+        self._wait_sync()
         with open(self.part, "r+b") as f:
             f.seek(up.offset)
             f.write(data)
-            self._unsynced += len(data)
-            up.offset += len(data)
-            if self._unsynced >= SYNC_EVERY or up.offset == up.size:
-                f.flush()
-                os.fsync(f.fileno())
-                self._unsynced = 0
-                self._save()
+        self._unsynced += len(data)
+        up.offset += len(data)
+        if up.offset == up.size:
+            self._sync(up.offset)                 # the last chunk: on disk before install
+        elif self._unsynced >= SYNC_EVERY:
+            self._syncer = threading.Thread(target=self._sync, args=(up.offset,), daemon=True)
+            self._syncer.start()
         return up.offset
+
+    def _sync(self, offset: int):
+        """Make the first ``offset`` bytes durable, then record that offset."""
+        with open(self.part, "rb") as f:
+            os.fsync(f.fileno())
+        self._unsynced = 0
+        self._save(offset)
+
+    def _wait_sync(self):
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
 
     @property
     def complete(self) -> bool:
@@ -99,14 +118,15 @@ class UploadStore:
         return h.digest() == self.current.sha256
 
     def clear(self):
+        self._wait_sync()
         for p in (self.meta, self.part):
             p.unlink(missing_ok=True)
         self.current = None
 
-    def _save(self):
+    def _save(self, offset: int):
         up = self.current
         tmp = self.meta.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"sha256": up.sha256.hex(), "size": up.size, "offset": up.offset}))
+        tmp.write_text(json.dumps({"sha256": up.sha256.hex(), "size": up.size, "offset": offset}))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, self.meta)

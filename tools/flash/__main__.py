@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    out = Console(stderr=False, highlight=False)
+    out = Console(stderr=False, highlight=False, markup=False)
     if not args.image.is_file():
         out.print(f"flash: {args.image}: no such image")
         return 2

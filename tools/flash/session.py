@@ -67,6 +67,9 @@ def identify(port: str, baud: int) -> Phone:
                 if attempt == 2:
                     raise FlashError(f"no phone answers on {port} (is the cable in, "
                                      "the phone powered?)") from None
+                # a phone still in COBS mode from a broken-off session reads no text until
+                # the line has been quiet a while
+                time.sleep(COBS_IDLE_S + 0.5)
         if reply.startswith("error"):
             raise FlashError(f"the phone refused 'version': {reply}")
         parts = dict(p.split("=", 1) for p in reply.split()[2:] if "=" in p)
@@ -182,11 +185,12 @@ async def send_image(port: str, baud: int, data: bytes, cobs: bool, progress,
             reason = str(e)
             if "rsn=" in reason:        # the phone refused the image: retrying won't help
                 raise FlashError(_rsn(reason)) from None
+            reason = _short(e)
             retries += 1
             if time.monotonic() - last_progress > patience_s:
                 raise FlashError(f"upload stalled for {patience_s:.0f} s ({retries} tries): "
-                                 f"{reason or type(e).__name__}") from None
-            log.warning("link fault (%s); resuming", reason or type(e).__name__)
+                                 f"{reason}") from None
+            log.warning("link fault (%s); resuming", reason)
             await asyncio.sleep(0.5)
         finally:
             if client is not None:
@@ -194,6 +198,12 @@ async def send_image(port: str, baud: int, data: bytes, cobs: bool, progress,
                     await client.disconnect()
                 except Exception:       # noqa: BLE001
                     pass
+
+
+def _short(e: Exception) -> str:
+    """A link fault in a line: smpclient's messages carry whole requests, image bytes too."""
+    text = str(e).split(" waiting for request")[0].split("\n")[0]
+    return f"{type(e).__name__}: {text[:120]}" if text else type(e).__name__
 
 
 def _request_timeout(baud: int) -> float:
