@@ -28,7 +28,7 @@ def versioned_tree(dst: Path, version: str, crash: bool = False) -> Path:
     (dst / "firmware" / "version.py").write_text(f'__version__ = "{version}"\n')
     if crash:
         main = dst / "firmware" / "app" / "main.py"
-        main.write_text('raise RuntimeError("this firmware crashes at start")\n' + main.read_text())
+        main.write_text(main.read_text() + '\nraise RuntimeError("this firmware crashes at start")\n')
     return dst
 
 
