@@ -18,6 +18,31 @@ BAUD = 115200
 LINE = BAUD / 10
 
 
+def _relay_rate(nbytes: int = 46_080) -> float:
+    """Raw bytes per second the paced relay carries one way: the yardstick for the rest."""
+    import os
+    import threading
+
+    import serial
+    with SerialLine(BAUD) as line:
+        host = serial.Serial(line.host_end, BAUD, timeout=0.1)
+        device = serial.Serial(line.device_end, BAUD, timeout=0.002)   # no tail of waiting
+        got = bytearray()
+
+        def read():
+            while len(got) < nbytes:
+                got.extend(device.read(4096))
+        reader = threading.Thread(target=read)
+        t = time.monotonic()
+        reader.start()
+        host.write(os.urandom(nbytes))
+        reader.join(60)
+        rate = len(got) / (time.monotonic() - t)
+        host.close()
+        device.close()
+    return rate
+
+
 def _device(work: Path, kit: Kit, line: SerialLine, image: Path) -> SimDevice:
     dev = SimDevice(work, kit, line.device_end, image)
     dev.power_on()
@@ -70,7 +95,9 @@ def run() -> str:
                     delta_from=kit.v1)
 
         size = kit.v2.stat().st_size
-        rows = []
+        raw = _relay_rate()
+        rows = [["raw bytes through the relay (the yardstick)", "46,080", 46_080 / raw, raw,
+                 f"{raw / LINE:.1%}", "-"]]
         r, rate = _ours(work / "cobs", kit, True, kit.v2)
         rows.append(["flash.sh (COBS frames, 32 KiB)", f"{size:,}", r.upload_s, rate,
                      f"{rate / LINE:.1%}", r.total_s])
