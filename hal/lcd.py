@@ -157,14 +157,9 @@ class Lcd:
                 self._bus.batching = True
                 if backlight != self._lcd.backlight_enabled:
                     self._lcd.backlight_enabled = backlight
-                for r, (old, new) in enumerate(zip(list(self._glass), frame or self._glass)):
-                    for col, text in changed_runs(old, new):
-                        self._lcd.cursor_pos = (r, col)
-                        self._lcd.write_string(text)
-                        self.cells_written += len(text)
                     self._bus.flush()
-                    with self._cond:
-                        self._glass[r] = new
+                if frame is not None:           # None: only the backlight changed
+                    self._write_frame(frame)
             except OSError:
                 # The panel stopped answering mid-frame: forget what we think is on it so the
                 # next frame is written in full.
@@ -175,6 +170,17 @@ class Lcd:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+    def _write_frame(self, frame: list[str]):
+        """Send the cells that differ from the glass, one I2C message per row."""
+        for r, (old, new) in enumerate(zip(list(self._glass), frame)):
+            for col, text in changed_runs(old, new):
+                self._lcd.cursor_pos = (r, col)
+                self._lcd.write_string(text)
+                self.cells_written += len(text)
+            self._bus.flush()
+            with self._cond:
+                self._glass[r] = new
 
     # -- controller features ----------------------------------------------------------------
     def define_glyph(self, index: int, bitmap: Sequence[int], stand_in: str):

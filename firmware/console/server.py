@@ -86,13 +86,28 @@ class Console:
                 log.info("console: staying at %s baud", self.port.baud)
             if isinstance(item, _SmpFrame):
                 await self._answer_smp(item)
-                continue
-            reply = await self._reply(item)
-            self.send(reply)
-            if reply == "ok smp cobs":
+            elif isinstance(item, Command) and item.name in ("smp", "baud"):
+                await self._port_command(item)      # they change the port itself
+            else:
+                self.send(await self._reply(item))
+
+    async def _port_command(self, cmd: Command):
+        """``smp cobs`` and ``baud <rate>``: reply in the old framing and speed, then switch."""
+        if cmd.name == "smp":
+            if self.smp is None:
+                self.send("error SMP is not available on this firmware")
+            elif cmd.args != ("cobs",):
+                self.send("error usage: smp cobs")
+            else:
+                self.send("ok smp cobs")
                 self._enter_cobs()
-            elif reply.startswith("ok baud "):
-                await self._change_baud(int(reply.split()[2]))
+            return
+        rate = self._baud_allowed(cmd.args)
+        if isinstance(rate, str):
+            self.send(rate)
+            return
+        self.send(f"ok baud {rate}")
+        await self._change_baud(rate)
 
     async def _change_baud(self, rate: int):
         """Switch once the reply has left at the old speed; undo it if the other end does not
@@ -141,10 +156,6 @@ class Console:
         if isinstance(item, SmpLine):
             return "error SMP is not available on this firmware"
         assert isinstance(item, Command)
-        if item.name == "smp":
-            return self._smp_command(item.args)
-        if item.name == "baud":
-            return self._baud_command(item.args)
         try:
             return await self.handler(item)
         except ConsoleError as e:
@@ -153,14 +164,8 @@ class Console:
             log.exception("console command %r failed", item)
             return f"error internal: {type(e).__name__}"
 
-    def _smp_command(self, args) -> str:
-        if self.smp is None:
-            return "error SMP is not available on this firmware"
-        if args != ("cobs",):
-            return "error usage: smp cobs"
-        return "ok smp cobs"
-
-    def _baud_command(self, args) -> str:
+    def _baud_allowed(self, args) -> int | str:
+        """The rate asked for, or the error reply."""
         if len(args) != 1 or not args[0].isdigit():
             return "error usage: baud <rate>"
         rate = int(args[0])
@@ -168,7 +173,7 @@ class Console:
             return "error this console has no line speed (a pseudo-terminal)"
         if self.max_baud is None or not 9600 <= rate <= self.max_baud:
             return f"error baud {rate} not supported (at most {self.max_baud or self.port.baud})"
-        return f"ok baud {rate}"
+        return rate
 
     async def flush(self, timeout: float = 2.0):
         """Wait (briefly) until queued console output has left, e.g. before a reset."""

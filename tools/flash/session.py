@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smpclient import SMPClient
-from smpclient.generics import error, success
-from smpclient.requests.image_management import ImageStatesRead, ImageStatesWrite
+from smpclient.generics import error
+from smpclient.requests.image_management import ImageStatesWrite
 from smpclient.requests.os_management import ResetWrite
 from smpclient.transport.serial import SMPSerialRawTransport, SMPSerialTransport
 from smpclient.transport.serial.framing.cobs import Cobs
@@ -218,17 +218,6 @@ def _rsn(text: str) -> str:
         if f"rsn={quote}" in text:
             return text.split(f"rsn={quote}", 1)[1].split(quote, 1)[0]
     return text
-
-
-async def image_states(port: str, baud: int):
-    client = await _client(port, baud, cobs=False)
-    try:
-        r = await client.request(ImageStatesRead())
-        if not success(r):
-            raise FlashError(f"cannot read image states: {r}")
-        return r.images
-    finally:
-        await client.disconnect()
 
 
 def image_digest(data: bytes) -> bytes:
