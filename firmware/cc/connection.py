@@ -1,0 +1,189 @@
+"""The contact-center link's asyncio layer: one WebSocket, reconnected with jittered backoff.
+
+It only moves text between the socket and CcSession (the sans-I/O core) and hands the
+session's core events to ``post``. A server that vanishes costs nothing but a wait: the session
+queues what the agent does meanwhile and resynchronizes from the next snapshot.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import random
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from firmware.core import events as ev
+
+from . import protocol as p
+from .session import CcSession
+
+log = logging.getLogger("hardphone.cc")
+
+BACKOFF_BASE_S = 0.25
+BACKOFF_CAP_S = 1.5          # a server back from a restart sees the phone within ~2 s
+CONNECT_TIMEOUT_S = 5.0
+HEARTBEAT_S = 10.0           # WebSocket pings: a silent dead peer is noticed within ~2 beats
+
+
+class UrlError(ValueError):
+    pass
+
+
+def check_url(url: str) -> str:
+    """wss:// anywhere; ws:// only to a loopback address (production traffic is encrypted)."""
+    parts = urlsplit(url)
+    if parts.scheme == "wss":
+        return url
+    if parts.scheme != "ws":
+        raise UrlError(f"{url}: the contact-center URL must be wss:// (or ws:// on loopback)")
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UrlError(f"{url}: ws:// is unencrypted and allowed on loopback only; use wss://")
+    return url
+
+
+class Backoff:
+    """Exponential backoff with full jitter: each wait is uniform in [0, min(cap, base*2^n)],
+    so a thousand phones dropped at once come back spread out, not in waves."""
+
+    def __init__(self, base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S, rng=random.random):
+        self.base, self.cap, self._rng, self._n = base, cap, rng, 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap, self.base * 2 ** self._n)
+        self._n = min(self._n + 1, 30)
+        return self._rng() * ceiling
+
+    def reset(self):
+        self._n = 0
+
+
+class OutboxFile:
+    """Wrap-ups not yet acknowledged, kept across reboots (written atomically)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> list[dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as e:
+            log.error("outbox %s unreadable (%s); starting empty", self.path, e)
+            return []
+        return data if isinstance(data, list) else []
+
+    def save(self, wrapups: list[dict]):
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(wrapups, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as e:
+            log.error("outbox %s not saved: %s", self.path, e)
+
+
+class CcConnection:
+    def __init__(self, url: str, post, outbox: OutboxFile | None = None, cafile: str | None = None,
+                 backoff: Backoff | None = None):
+        self.url = check_url(url)
+        self._post = post
+        self._outbox = outbox
+        self.session = CcSession(outbox.load() if outbox else None,
+                                 outbox.save if outbox else (lambda w: None))
+        self._ssl = ssl.create_default_context(cafile=cafile) if url.startswith("wss:") else None
+        self._backoff = backoff or Backoff()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.connects = 0
+
+    def start(self):
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="cc")
+
+    async def stop(self):
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def request(self, effect):
+        """Carry out a Cc* effect: sent now, queued, or refused (then a CcRefused event)."""
+        events, frames = self.session.request(effect)
+        self._emit(events)
+        self._write(frames)
+        self._wake.set()           # a login starts the connection
+
+    # -- internals ------------------------------------------------------------------------------
+    def _emit(self, events):
+        for event in events:
+            self._post(event)
+
+    def _write(self, frames):
+        if self._ws is None or self._ws.closed:
+            return
+        for frame in frames:
+            asyncio.get_running_loop().create_task(self._send(self._ws, frame))
+
+    @staticmethod
+    async def _send(ws, frame):
+        try:
+            await ws.send_str(frame)
+        except (ConnectionError, RuntimeError) as e:   # the reader notices the close and requeues
+            log.info("cc send failed: %s", e)
+
+    async def _run(self):
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                if not self.session.wants_connection:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                try:
+                    await self._connected(http)
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+                    log.info("cc: %s unreachable: %s", self.url, e or type(e).__name__)
+                    self._post_link_down(str(e) or type(e).__name__)
+                await asyncio.sleep(self._backoff.next())
+
+    def _post_link_down(self, detail):
+        self._post(ev.CcLink("down", detail))
+
+    async def _connected(self, http: aiohttp.ClientSession):
+        self.connects += 1
+        async with http.ws_connect(self.url, ssl=self._ssl, heartbeat=HEARTBEAT_S,
+                                   max_msg_size=p.MAX_MESSAGE_BYTES) as ws:
+            self._ws = ws
+            log.info("cc: connected to %s", self.url)
+            try:
+                self._write(self.session.connection_made())
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        events, frames = self.session.receive(msg.data)
+                        if any(isinstance(e, ev.CcSnapshot) for e in events):
+                            self._backoff.reset()
+                        self._emit(events)
+                        self._write(frames)
+                        if not self.session.wants_connection:
+                            break          # logged out
+                    elif msg.type == aiohttp.WSMsgType.ERROR:
+                        log.warning("cc: socket error: %s", ws.exception())
+                        break
+                    # binary frames are not part of the protocol: ignored
+            finally:
+                self._ws = None
+                self._emit(self.session.connection_lost())

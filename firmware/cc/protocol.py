@@ -1,0 +1,229 @@
+"""The contact-center protocol (docs/cc-protocol.md): every message on the wire, as msgspec
+structs. This module is the single source of the wire format; the JSON Schema in the doc is
+generated from it (``python -m firmware.cc.schema``), and tools/ccsim imports it too.
+
+JSON text frames over a WebSocket at ``/agent/v1``. Each message is an object with a ``type``.
+Requests from the phone carry an ``id`` the server echoes in its ``ack`` or ``error``. Events
+from the server carry ``seq``, +1 per event of one agent session, so the phone sees a gap and
+asks for a ``snapshot`` (which carries the seq it is current to).
+"""
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import msgspec
+
+VERSION = 1
+PATH = "/agent/v1"
+MAX_MESSAGE_BYTES = 1 << 20          # larger frames are refused unread (error "too_large")
+
+AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking",
+                         "held", "wrapup"]
+ContactStatus = Literal["reserved", "offered", "assigned", "held", "ended", "wrapup",
+                        "wrapped_up", "rona", "withdrawn"]
+
+
+class _Msg(msgspec.Struct, tag_field="type", forbid_unknown_fields=False, omit_defaults=True):
+    pass
+
+
+# -- shared shapes ------------------------------------------------------------------------------
+class Code(msgspec.Struct, frozen=True):
+    """An idle (not-ready) reason or a wrap-up reason the server offers."""
+    code: str
+    label: str
+
+
+class VariableLayout(msgspec.Struct, frozen=True):
+    """One call variable the admin shows on the offer popover, in display order."""
+    name: str
+    label: str
+    secure: bool = False
+
+
+class Settings(msgspec.Struct, frozen=True):
+    rona_s: float = 15.0                # offered -> RONA if not answered within this
+    wrapup_s: float = 0.0               # 0: no limit; else auto wrap-up after this long
+    mask_ani: bool = False              # show only the caller number's last 4 digits
+    accept_all: bool = False            # the agent may accept every stacked offer at once
+    max_offers: int = 1                 # offers the server may stack on one agent
+
+
+class Pending(msgspec.Struct, frozen=True):
+    """A state asked for while busy; the server applies it when the contact is wrapped up."""
+    state: Literal["idle", "available", "logged_out"]
+    reason: str = ""
+
+
+class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A customer interaction as the agent sees it. Secure variables are sent (the phone may
+    need them, e.g. for a transfer) but never shown or logged."""
+    id: str
+    status: ContactStatus
+    queue: str
+    ani: str
+    variables: dict[str, str] = {}
+    offered_at: float = 0.0             # server time (s since epoch) of the reservation
+    expires_at: float = 0.0             # RONA deadline while offered; 0 otherwise
+    wrapup_deadline: float = 0.0        # auto wrap-up time; 0 for none
+    primary: bool = True                # only the primary agent wraps up
+
+
+class Agent(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    team: str
+    extension: str                      # the phone's SIP URI, where customers are sent
+
+
+# -- phone -> server ----------------------------------------------------------------------------
+class Hello(_Msg, tag="hello"):
+    """Opens (or resumes) the agent's session; the server answers with a snapshot. A first
+    hello logs the agent in, in Idle with reason "login"."""
+    id: str
+    agent: str
+    pin: str
+    version: int = VERSION
+    client: str = ""
+
+
+class SetState(_Msg, tag="set_state"):
+    """Available, or Idle with a reason. While on a contact it becomes the pending state."""
+    id: str
+    state: Literal["available", "idle"]
+    reason: str = ""
+
+
+class Accept(_Msg, tag="accept"):
+    id: str
+    contact: str
+
+
+class CallEvent(_Msg, tag="call"):
+    """What happened to the SIP call of a contact, as the phone saw it."""
+    id: str
+    contact: str
+    event: Literal["ringing", "answered", "held", "resumed", "ended"]
+    at: float = 0.0                     # phone time; queued events are sent late
+
+
+class WrapUp(_Msg, tag="wrapup"):
+    id: str
+    contact: str
+    code: str
+
+
+class Logout(_Msg, tag="logout"):
+    id: str
+    reason: str = ""
+
+
+class Resync(_Msg, tag="resync"):
+    """Ask for a snapshot (the phone saw a seq gap)."""
+    id: str
+
+
+# -- server -> phone ----------------------------------------------------------------------------
+class Ack(_Msg, tag="ack"):
+    id: str
+
+
+class Error(_Msg, tag="error"):
+    """A refused request (``id`` set) or a refused frame (``id`` empty)."""
+    code: str                           # see ERROR_CODES
+    message: str
+    id: str = ""
+
+
+class Snapshot(_Msg, tag="snapshot"):
+    seq: int
+    agent: Agent
+    state: AgentStateName
+    reason: str = ""
+    pending: Pending | None = None
+    contacts: list[Contact] = []
+    idle_codes: list[Code] = []
+    wrapup_codes: list[Code] = []
+    layout: list[VariableLayout] = []
+    settings: Settings = Settings()
+    server_time: float = 0.0
+
+
+class AgentState(_Msg, tag="agent_state"):
+    seq: int
+    state: AgentStateName
+    reason: str = ""
+    pending: Pending | None = None
+
+
+class ContactUpdate(_Msg, tag="contact"):
+    """A contact is new or changed (its status says which step of its life it is at)."""
+    seq: int
+    contact: Contact
+
+
+class Notice(_Msg, tag="notice"):
+    seq: int
+    text: str
+
+
+class LoggedOut(_Msg, tag="logged_out"):
+    seq: int
+    reason: str = ""
+
+
+ClientMessage = Union[Hello, SetState, Accept, CallEvent, WrapUp, Logout, Resync]
+ServerMessage = Union[Ack, Error, Snapshot, AgentState, ContactUpdate, Notice, LoggedOut]
+Message = Union[ClientMessage, ServerMessage]
+
+ERROR_CODES = {
+    "bad_message": "not JSON, not an object, a field of the wrong type, or an unknown type",
+    "too_large": "the frame is over MAX_MESSAGE_BYTES",
+    "auth_failed": "unknown agent or wrong PIN",
+    "version": "protocol version not supported",
+    "not_logged_in": "a request before a successful hello",
+    "unknown_code": "an idle or wrap-up code the server does not offer",
+    "unknown_contact": "a contact that is not (or no longer) the agent's",
+    "not_allowed": "the request does not fit the agent's state (e.g. logout while offered)",
+}
+
+
+class DecodeError(ValueError):
+    """A frame that is not a valid message; ``code`` is one of ERROR_CODES."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+_client = msgspec.json.Decoder(ClientMessage)
+_server = msgspec.json.Decoder(ServerMessage)
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: Message) -> str:
+    return _encoder.encode(message).decode()
+
+
+def _decode(decoder, data: str | bytes):
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise DecodeError("too_large", f"message of {len(data)} bytes (limit {MAX_MESSAGE_BYTES})")
+    try:
+        return decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise DecodeError("bad_message", str(e)) from None
+
+
+def decode_server(data: str | bytes) -> ServerMessage:
+    """A server message from a frame; DecodeError for anything else."""
+    return _decode(_server, data)
+
+
+def decode_client(data: str | bytes) -> ClientMessage:
+    """A phone request from a frame; DecodeError for anything else."""
+    return _decode(_client, data)
+
+
+def json_schema() -> dict:
+    """The JSON Schema of every message, both directions."""
+    return msgspec.json.schema(Message)

@@ -1,0 +1,190 @@
+"""The contact-center link's sans-I/O core, fed frames as strings: no sockets."""
+import json
+
+import pytest
+
+from firmware.cc import protocol as p
+from firmware.cc.connection import Backoff, UrlError, check_url
+from firmware.cc.session import CcSession
+from firmware.core import effects as fx
+from firmware.core import events as ev
+
+AGENT = p.Agent(id="1001", name="Ana Diaz", team="Blue", extension="sip:1001@127.0.0.1:5062")
+
+
+def contact(cid, status="wrapup"):
+    return p.Contact(id=cid, status=status, queue="sales", ani="+15551234567",
+                     variables={"customer": "Jo", "card": "4111111111111111"})
+
+
+def snapshot(seq=5, contacts=()):
+    return p.encode(p.Snapshot(seq=seq, agent=AGENT, state="idle", reason="login",
+                               contacts=list(contacts),
+                               idle_codes=[p.Code("lunch", "Lunch")],
+                               wrapup_codes=[p.Code("sale", "Sale made")]))
+
+
+def sent(frames):
+    return [json.loads(f) for f in frames]
+
+
+def online(saved=None, contacts=()):
+    saves = []
+    s = CcSession(saved, saves.append)
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    s.receive(snapshot(contacts=contacts))
+    return s, saves
+
+
+def test_silent_until_login_then_hello_on_every_connection():
+    s = CcSession()
+    assert not s.wants_connection and s.connection_made() == []
+    events, frames = s.request(fx.CcLogin("1001", "1234"))
+    assert frames == [] or sent(frames)[0]["type"] == "hello"
+    assert s.wants_connection
+    s.connection_lost()
+    hello = sent(s.connection_made())[0]
+    assert (hello["type"], hello["agent"], hello["pin"]) == ("hello", "1001", "1234")
+
+
+def test_snapshot_becomes_core_events_and_link_up():
+    s = CcSession()
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    events, frames = s.receive(snapshot(contacts=[contact("c-1", "offered")]))
+    snap, link = events
+    assert isinstance(snap, ev.CcSnapshot) and link == ev.CcLink("up")
+    assert snap.agent == "1001" and snap.idle_codes == (ev.Code("lunch", "Lunch"),)
+    assert snap.contacts[0].id == "c-1" and ("card", "4111111111111111") in snap.contacts[0].variables
+    assert "4111" not in repr(snap)          # secure values never reach a log line
+    assert frames == []
+
+
+def test_events_in_order_repeats_ignored_gap_asks_for_snapshot():
+    s, _ = online()
+    events, _ = s.receive(p.encode(p.AgentState(seq=6, state="available")))
+    assert events == [ev.CcAgentState("available", "", None)]
+    assert s.receive(p.encode(p.AgentState(seq=6, state="idle"))) == ([], [])   # repeat
+    events, frames = s.receive(p.encode(p.Notice(seq=9, text="campaign X started")))
+    assert events == [] and sent(frames)[0]["type"] == "resync"
+    # until the snapshot comes, events are not applied (the snapshot covers them)
+    assert s.receive(p.encode(p.Notice(seq=10, text="x"))) == ([], [])
+    events, _ = s.receive(snapshot(seq=10))
+    assert isinstance(events[0], ev.CcSnapshot)
+    assert s.receive(p.encode(p.Notice(seq=11, text="hi")))[0] == [ev.CcNotice("hi")]
+
+
+def test_offline_requests_queue_latest_state_only_and_flush_after_snapshot():
+    saves = []
+    s = CcSession(None, saves.append)
+    s.request(fx.CcLogin("1001", "1234"))
+    assert s.request(fx.CcSetState("idle", "lunch")) == ([], [])
+    s.request(fx.CcCallEvent("c-1", "ended", 10.0))
+    s.request(fx.CcSetState("available"))
+    s.request(fx.CcWrapUp("c-1", "sale"))
+    assert saves[-1] == [{"contact": "c-1", "code": "sale"}]      # on disk before it is sent
+    s.connection_made()
+    _, frames = s.receive(snapshot(contacts=[contact("c-1", "assigned")]))
+    assert [(m["type"], m.get("state") or m.get("event") or m.get("code")) for m in sent(frames)] \
+        == [("call", "ended"), ("set_state", "available"), ("wrapup", "sale")]
+
+
+def test_wrapup_forgotten_only_when_acknowledged():
+    s, saves = online(contacts=[contact("c-1")])
+    _, frames = s.request(fx.CcWrapUp("c-1", "sale"))
+    rid = sent(frames)[0]["id"]
+    assert saves[-1] == [{"contact": "c-1", "code": "sale"}]
+    s.receive(p.encode(p.Ack(id=rid)))
+    assert saves[-1] == []
+
+
+def test_in_flight_wrapup_is_resent_after_a_reconnect():
+    s, saves = online(contacts=[contact("c-1")])
+    s.request(fx.CcWrapUp("c-1", "sale"))
+    assert s.connection_lost() == [ev.CcLink("down")]
+    s.connection_made()
+    _, frames = s.receive(snapshot(seq=7, contacts=[contact("c-1")]))
+    assert [(m["type"], m["contact"]) for m in sent(frames)] == [("wrapup", "c-1")]
+
+
+def test_queued_requests_for_contacts_the_server_closed_are_dropped():
+    s = CcSession()
+    s.request(fx.CcLogin("1001", "1234"))
+    s.request(fx.CcWrapUp("c-1", "sale"))
+    s.request(fx.CcSetState("available"))
+    s.connection_made()
+    _, frames = s.receive(snapshot(contacts=[contact("c-1", "wrapped_up")]))
+    assert [m["type"] for m in sent(frames)] == ["set_state"]
+
+
+def test_wrapups_saved_before_a_reboot_are_sent():
+    s = CcSession([{"contact": "c-9", "code": "sale"}, {"bogus": 1}])
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    _, frames = s.receive(snapshot(contacts=[contact("c-9")]))
+    assert [(m["type"], m["contact"], m["code"]) for m in sent(frames)] == [("wrapup", "c-9", "sale")]
+
+
+def test_logout_refused_offline_and_when_the_link_drops_before_the_ack():
+    s = CcSession()
+    s.request(fx.CcLogin("1001", "1234"))
+    events, frames = s.request(fx.CcLogout("lunch"))
+    assert frames == [] and events[0].request == "logout" and "No server" in events[0].message
+    s.connection_made()
+    s.receive(snapshot())
+    _, frames = s.request(fx.CcLogout("lunch"))
+    assert sent(frames)[0]["type"] == "logout"
+    events = s.connection_lost()
+    assert any(isinstance(e, ev.CcRefused) and e.request == "logout" for e in events)
+
+
+def test_refusals_name_the_request_and_a_wrong_pin_stops_retrying():
+    s, _ = online()
+    _, frames = s.request(fx.CcSetState("idle", "nope"))
+    events, _ = s.receive(p.encode(p.Error(id=sent(frames)[0]["id"], code="unknown_code",
+                                           message="no idle code 'nope'")))
+    assert events == [ev.CcRefused("set_state", "unknown_code", "no idle code 'nope'")]
+    s2 = CcSession()
+    s2.request(fx.CcLogin("1001", "0000"))
+    hello = sent(s2.connection_made())[0]
+    events, _ = s2.receive(p.encode(p.Error(id=hello["id"], code="auth_failed", message="bad")))
+    assert events[0].request == "hello" and events[0].code == "auth_failed"
+    assert not s2.wants_connection
+
+
+def test_logged_out_ends_the_session():
+    s, _ = online()
+    events, _ = s.receive(p.encode(p.LoggedOut(seq=6, reason="lunch")))
+    assert events == [ev.CcLoggedOut("lunch")] and not s.wants_connection
+
+
+@pytest.mark.parametrize("frame", [b"", b"\xff\xfe", "{", "[]", '{"type":"snapshot"}',
+                                   '{"type":"nope","seq":1}', "x" * (p.MAX_MESSAGE_BYTES + 1)])
+def test_bad_frames_change_nothing(frame):
+    s, _ = online()
+    assert s.receive(frame) == ([], [])
+    assert s.receive(p.encode(p.AgentState(seq=6, state="available")))[0]
+
+
+def test_backoff_is_full_jitter_doubling_to_a_cap():
+    top = Backoff(base=0.25, cap=1.5, rng=lambda: 1.0)
+    assert [top.next() for _ in range(5)] == [0.25, 0.5, 1.0, 1.5, 1.5]
+    top.reset()
+    assert top.next() == 0.25
+    assert Backoff(rng=lambda: 0.0).next() == 0.0
+
+
+@pytest.mark.parametrize("url,ok", [("wss://cc.example.com/agent/v1", True),
+                                    ("ws://127.0.0.1:8800/agent/v1", True),
+                                    ("ws://localhost/agent/v1", True),
+                                    ("ws://[::1]:80/agent/v1", True),
+                                    ("ws://10.0.0.5/agent/v1", False),
+                                    ("ws://cc.example.com/agent/v1", False),
+                                    ("http://127.0.0.1/agent/v1", False)])
+def test_plain_ws_only_on_loopback(url, ok):
+    if ok:
+        assert check_url(url) == url
+    else:
+        with pytest.raises(UrlError):
+            check_url(url)
