@@ -205,12 +205,20 @@ def encode(message: Message) -> str:
     return _encoder.encode(message).decode()
 
 
+def _size(data: str | bytes) -> int:
+    """Bytes on the wire; a str is only encoded when its length leaves the answer open."""
+    if isinstance(data, str) and len(data) * 4 > MAX_MESSAGE_BYTES >= len(data):
+        return len(data.encode("utf-8", "surrogatepass"))
+    return len(data)
+
+
 def _decode(decoder, data: str | bytes):
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise DecodeError("too_large", f"message of {len(data)} bytes (limit {MAX_MESSAGE_BYTES})")
+    if (size := _size(data)) > MAX_MESSAGE_BYTES:
+        raise DecodeError("too_large", f"message of {size} bytes (limit {MAX_MESSAGE_BYTES})")
     try:
         return decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+    # msgspec lets broken UTF-8 (UnicodeError) and deep nesting in skipped fields through
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeError, RecursionError) as e:
         raise DecodeError("bad_message", str(e)) from None
 
 
