@@ -8,6 +8,7 @@ PACKAGES=(
   libasound2-plugins    # ALSA pulse plugin
   pulseaudio pulseaudio-utils
   socat                 # serial cables between the HIL suite and the sim phone
+  kamailio              # SIP registrar/proxy for the integration tests and the demo
   chromium              # browser tests of the virtual board page (driven by Playwright)
   fonts-dejavu-core     # LCD renders
 )

@@ -1,0 +1,263 @@
+"""SipStack: the phone's SIP user agent inside the phone's asyncio loop.
+
+Stack events become core events (SipRegistration, SipIncoming, SipCallState) handed to
+``post``; the app's SIP effects become ``answer``/``hold``/``resume``/``hangup``. Calls are
+named by strings (the stack's call handle). A command for a call that is gone is logged and
+dropped: the far end hanging up while the agent presses a key is ordinary telephony.
+
+Audio goes through baresip's default ``aumem`` driver here. On the device the board's named
+ALSA PCMs are selected with ``Config(audio_player="alsa,<pcm>", audio_source="alsa,<pcm>")``;
+baresip bundles its own libasound, so ALSA_PLUGIN_DIR must name Debian's alsa-lib directory
+for plugin-backed PCMs.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
+                     Runtime, StaleHandleError, UserAgent)
+
+from firmware.core.events import SipCallState, SipIncoming, SipRegistration
+
+from .registration import Registration
+
+log = logging.getLogger("hardphone.sip")
+
+CONTACT_HEADER = "X-CC-Contact-Id"
+HOLD_ATTEMPTS = 10           # a re-INVITE in flight (baresip sends one just after answering)
+HOLD_RETRY_S = 0.1
+RX_POLL_S = 0.2              # the receive tap holds ~2 s; emptied well before it overflows
+RX_READ_MAX = 65536
+UNREGISTER_TIMEOUT_S = 1.0
+
+# baresip's close texts, in the agent's words
+_END_REASONS = {
+    "Connection reset by peer [104]": "remote hangup",     # the far end sent BYE
+    "rtp stream error": "no audio from the far end",        # rtp_timeout: the peer vanished
+}
+
+
+@dataclass(frozen=True)
+class SipConfig:
+    user: str
+    password: str
+    domain: str                    # registrar/proxy "host:port"
+    listen: str = "0.0.0.0:5060"   # our SIP address; baresip also takes PORT+1 for TLS
+    reg_interval: int = 60
+    transport: str = "udp"
+    rtp_timeout: int = 10          # s without RTP before a call is declared dead (not while held)
+
+
+@dataclass
+class _Call:
+    call: Call
+    contact: str
+    peer: str
+    state: str = "ringing"         # "ringing" | "established" | "held"
+    local_hold: bool = False
+    remote_hold: bool = False
+    hung_up_here: bool = False
+    rx_bytes: int = 0              # decoded audio taken from the receive tap so far
+    frame_bytes: int = 320         # decoded bytes per packet: PCMU, 8 kHz, 20 ms
+
+
+def user_part(uri: str | None) -> str:
+    """'sip:+15551234567@10.0.0.1:5062;transport=udp' -> '+15551234567'."""
+    if not uri:
+        return ""
+    uri = uri.strip().strip("<>")
+    uri = uri.split(":", 1)[1] if uri.startswith(("sip:", "sips:", "tel:")) else uri
+    return uri.split("@", 1)[0].split(";", 1)[0]
+
+
+class SipStack:
+    def __init__(self, config: SipConfig, post):
+        self.config, self._post = config, post
+        self._runtime: Runtime | None = None
+        self._ua: UserAgent | None = None
+        self._registration: Registration | None = None
+        self._calls: dict[str, _Call] = {}
+        self._rx_counter: asyncio.Task | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the stack and begin registering; raises only if the stack cannot start."""
+        c = self.config
+        host = c.listen.rsplit(":", 1)[0]
+        runtime = Runtime()
+        await runtime.start(Config(
+            # pinned, because discovery skips loopback; a wildcard listen lets baresip choose
+            net_interface=None if host in ("", "0.0.0.0") else host,
+            max_concurrent_calls=None,          # consult + conference are several calls
+            expose_headers=(CONTACT_HEADER,),
+            rtp_timeout=c.rtp_timeout,
+            extra_config_text=f"sip_listen {c.listen}\n"))
+        try:
+            self._ua = await UserAgent.create(runtime, Account(
+                user=c.user, domain=c.domain, password=c.password,
+                reg_interval=c.reg_interval, transport=c.transport))
+        except BaseException:
+            await runtime.close()
+            raise
+        self._runtime = runtime
+        runtime.subscribe(self._on_stack_event)
+        runtime.on_dead = self._on_runtime_dead
+        self._ua.on_incoming(self._on_incoming)
+        self._registration = Registration(runtime, self._ua, c.domain, c.reg_interval,
+                                          self._post)
+        self._registration.start()
+        self._rx_counter = asyncio.get_running_loop().create_task(self._count_rx_forever())
+
+    async def stop(self) -> None:
+        """Unregister (briefly), close the stack; calls still up are ended (BYE) and reported."""
+        runtime, self._runtime = self._runtime, None
+        if runtime is None:
+            return
+        self._rx_counter.cancel()
+        try:
+            await self._registration.stop()
+            await self._ua.unregister(timeout=UNREGISTER_TIMEOUT_S)
+        except Exception as e:          # noqa: BLE001 - shutting down regardless
+            log.info("unregister on stop: %s", e)
+        finally:
+            await runtime.close()
+            self._end_all("SIP stopped")
+
+    def _on_runtime_dead(self) -> None:
+        log.critical("the SIP stack died; SIP needs a phone restart")
+        self._post(SipRegistration("failed", "SIP stack died"))
+        self._end_all("SIP stack died")
+
+    def _end_all(self, reason: str) -> None:
+        # after close, the Call objects never hear their CALL_CLOSED
+        for call_id in list(self._calls):
+            self._ended(call_id, reason)
+
+    # -- stack events -> core events ----------------------------------------------------------
+    def _on_incoming(self, call: Call) -> None:
+        call_id = str(call.handle)
+        headers = {k.lower(): v for k, v in call.headers.items()}
+        entry = _Call(call, headers.get(CONTACT_HEADER.lower(), ""), user_part(call.peer))
+        self._calls[call_id] = entry
+        log.info("incoming call %s from %s (contact %r)", call_id, entry.peer, entry.contact)
+        self._post(SipIncoming(call_id, entry.contact, entry.peer))
+
+    def _on_stack_event(self, event) -> None:
+        call_id = str(event.call)
+        entry = self._calls.get(call_id)
+        if entry is None:
+            return
+        if event.event is Event.CALL_ESTABLISHED:
+            entry.state = "established"
+            self._post(SipCallState(call_id, "established"))
+        elif event.event is Event.CALL_HOLD:
+            entry.remote_hold = True
+            self._set_hold_state(call_id, entry, "held")
+        elif event.event is Event.CALL_RESUME:
+            entry.remote_hold = False
+            self._set_hold_state(call_id, entry, "resumed")
+        elif event.event is Event.CALL_CLOSED:
+            reason = ("local hangup" if entry.hung_up_here
+                      else _END_REASONS.get(event.text or "", event.text or ""))
+            self._ended(call_id, reason)
+
+    def _set_hold_state(self, call_id: str, entry: _Call, change: str) -> None:
+        entry.state = "held" if entry.local_hold or entry.remote_hold else "established"
+        self._post(SipCallState(call_id, change))
+
+    def _ended(self, call_id: str, reason: str) -> None:
+        if self._calls.pop(call_id, None) is not None:
+            log.info("call %s ended: %s", call_id, reason)
+            self._post(SipCallState(call_id, "ended", reason))
+
+    # -- commands (the app's SIP effects) -----------------------------------------------------
+    async def answer(self, call: str) -> None:
+        await self._command(call, "answer", lambda e: e.call.answer())
+
+    async def hold(self, call: str) -> None:
+        await self._command(call, "hold", lambda e: self._hold(call, e, True))
+
+    async def resume(self, call: str) -> None:
+        await self._command(call, "resume", lambda e: self._hold(call, e, False))
+
+    async def hangup(self, call: str) -> None:
+        async def bye(entry: _Call):
+            entry.hung_up_here = True
+            await entry.call.hangup()
+        await self._command(call, "hangup", bye)
+
+    async def _command(self, call_id: str, verb: str, action) -> None:
+        entry = self._calls.get(call_id)
+        if entry is None:
+            log.warning("%s: no call %s (already ended?)", verb, call_id)
+            return
+        try:
+            await action(entry)
+        except StaleHandleError:
+            log.warning("%s: call %s is gone", verb, call_id)
+        except BaresipError as e:
+            log.warning("%s call %s failed: %s", verb, call_id, e)
+        except Exception:               # noqa: BLE001 - a command never breaks the phone's loop
+            log.exception("%s call %s", verb, call_id)
+
+    async def _hold(self, call_id: str, entry: _Call, on: bool) -> None:
+        if entry.local_hold == on:
+            return
+        if entry.state == "ringing":
+            raise BaresipError("not answered yet")
+        for attempt in range(HOLD_ATTEMPTS):
+            try:
+                await (entry.call.hold() if on else entry.call.resume())
+                break
+            except StaleHandleError:
+                raise
+            except BaresipError:
+                # usually a session refresh still in flight; it clears within ~100 ms
+                if attempt == HOLD_ATTEMPTS - 1 or call_id not in self._calls:
+                    raise
+                await asyncio.sleep(HOLD_RETRY_S)
+        entry.local_hold = on
+        self._set_hold_state(call_id, entry, "held" if on else "resumed")
+
+    # -- queries ------------------------------------------------------------------------------
+    def calls(self) -> list[tuple[str, str, str]]:
+        """(call id, "ringing" | "established" | "held", contact) for every call up."""
+        return [(call_id, e.state, e.contact) for call_id, e in self._calls.items()]
+
+    def stats(self, call: str) -> dict:
+        """Media counters of a call that is up ({} otherwise).
+
+        ``rx_packets``: audio packets received so far, counted as the decoded packets that
+        baresip's receive tap delivered (it only sees audio while RTP arrives).
+        """
+        entry = self._calls.get(call)
+        if entry is None:
+            return {}
+        self._count_rx(entry)
+        return {"rx_packets": entry.rx_bytes // entry.frame_bytes}
+
+    async def _count_rx_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RX_POLL_S)
+            for entry in list(self._calls.values()):
+                self._count_rx(entry)
+
+    @staticmethod
+    def _count_rx(entry: _Call) -> None:
+        """Empty the call's receive tap into the count. The tap is only a copy: what the
+        player (ALSA on the device) plays is not taken from it."""
+        audio = entry.call.audio
+        for _ in range(2):
+            try:
+                entry.rx_bytes += len(audio.read(RX_READ_MAX))
+                info = audio.info()
+            except AudioRestarted:        # hold/resume replaced the streams: read the new ones
+                continue
+            except AudioNotActive:        # not answered yet, or closing
+                return
+            if info.rx_sample_rate:
+                entry.frame_bytes = (info.rx_sample_rate * info.rx_channels * 2
+                                     * (info.tx_ptime_ms or 20) // 1000)
+            return

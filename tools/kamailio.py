@@ -1,0 +1,190 @@
+"""A Kamailio registrar/proxy in its own process, for tests and the demo.
+
+In-memory location table, digest auth with one shared password for every user (REGISTER is
+challenged with 401, everything else with 407), record-routing so in-dialog requests (BYE,
+hold re-INVITEs) pass through it. `python -m tools.kamailio --port 5062` runs one in the
+foreground.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+KAMAILIO = "/usr/sbin/kamailio"
+
+CONFIG = """\
+#!KAMAILIO
+debug=1
+log_stderror=yes
+children=2
+tcp_children=1
+ser_kill_timeout=2
+listen=udp:{host}:{port}
+auto_aliases=no
+mpath="{mpath}"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+modparam("usrloc", "db_mode", 0)
+modparam("registrar", "min_expires", 2)
+request_route {{
+  if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483","Too Many Hops"); exit; }}
+  if (has_totag()) {{
+    if (loose_route()) {{ t_relay(); exit; }}
+    if (is_method("ACK")) {{ if (t_check_trans()) t_relay(); exit; }}
+    sl_send_reply("404","Not here"); exit;
+  }}
+  if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
+  if (is_method("ACK")) exit;
+  if (is_method("REGISTER")) {{
+    if (!pv_www_authenticate("$td","{password}","0")) {{ www_challenge("$td","0"); exit; }}
+    consume_credentials(); save("location"); exit;
+  }}
+  if (!pv_proxy_authenticate("$fd","{password}","0")) {{ proxy_challenge("$fd","0"); exit; }}
+  consume_credentials();
+  if (is_method("INVITE|SUBSCRIBE|REFER")) record_route();
+  if (uri == myself) {{ if (!lookup("location")) {{ sl_send_reply("404","Not Found"); exit; }} }}
+  t_relay();
+}}
+"""
+
+
+class KamailioError(RuntimeError):
+    pass
+
+
+def module_path() -> str:
+    """Debian puts the modules under the multiarch directory (x86_64, aarch64, ...)."""
+    found = glob.glob("/usr/lib/*/kamailio/modules/tm.so")
+    if not found:
+        raise KamailioError("kamailio modules not found (apt-get install kamailio)")
+    return os.path.dirname(found[0]) + "/"
+
+
+def sip_ping(host: str, port: int, timeout: float) -> bool:
+    """Send one SIP OPTIONS over UDP; True if anything at all answers within ``timeout``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        lport = s.getsockname()[1]
+        tag = uuid.uuid4().hex[:12]
+        msg = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP {host}:{lport};branch=z9hG4bK{tag}\r\n"
+               f"Max-Forwards: 70\r\nFrom: <sip:ping@{host}>;tag={tag}\r\n"
+               f"To: <sip:{host}:{port}>\r\nCall-ID: {tag}@{host}\r\nCSeq: 1 OPTIONS\r\n"
+               f"Content-Length: 0\r\n\r\n")
+        s.settimeout(timeout)
+        try:
+            s.sendto(msg.encode(), (host, port))
+            s.recvfrom(65535)
+            return True
+        except OSError:       # timeout, or ICMP port unreachable while it is still binding
+            return False
+
+
+class Kamailio:
+    """One kamailio process on ``host:port`` (UDP), started in its own process group so that
+    stop/kill reach the children it forks (they hold the SIP socket too)."""
+
+    def __init__(self, port: int, password: str = "secret", workdir: str | Path | None = None,
+                 host: str = "127.0.0.1"):
+        self.host, self.port, self.password = host, port, password
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 5.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg = self.workdir / "kamailio.cfg"
+        cfg.write_text(CONFIG.format(host=self.host, port=self.port, mpath=module_path(),
+                                     password=self.password))
+        self.log = self.workdir / "kamailio.log"     # its stderr
+        # -m/-M: small shared/private memory pools; a test machine runs several of these
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [KAMAILIO, "-DD", "-E", "-m", "32", "-M", "4", "-f", str(cfg)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True, cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if sip_ping(self.host, self.port, 0.1):
+                return
+            time.sleep(0.02)
+        self.kill()
+        raise KamailioError(f"kamailio did not come up on {self.address}:\n"
+                            + self.log.read_text(errors="replace")[-3000:])
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL to the whole group if it has not exited in ``timeout``."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the main process and its children: a crash, for fault tests."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> "Kamailio":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="run a Kamailio registrar/proxy in the foreground")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=5062)
+    ap.add_argument("--password", default="secret")
+    ap.add_argument("--workdir")
+    args = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so kamailio (in its own session) is stopped, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with Kamailio(args.port, args.password, args.workdir, host=args.host) as k:
+        print(f"kamailio on udp:{k.address} (password {args.password!r}); log {k.log}",
+              flush=True)
+        try:
+            while k.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
