@@ -1,7 +1,7 @@
 """What the rules ask the app to do. The app carries them out; the rules never do I/O."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import Settings
 
@@ -21,3 +21,60 @@ class StopTone:
 @dataclass(frozen=True)
 class SaveSettings:
     settings: Settings
+
+
+# -- to the contact-center link (firmware.cc queues what it cannot send yet; docs/cc-protocol.md)
+@dataclass(frozen=True)
+class CcLogin:
+    agent: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CcSetState:
+    state: str           # "available" | "idle"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CcAccept:
+    contact: str
+
+
+@dataclass(frozen=True)
+class CcCallEvent:
+    contact: str
+    event: str           # "ringing" | "answered" | "held" | "resumed" | "ended"
+    at: float
+
+
+@dataclass(frozen=True)
+class CcWrapUp:
+    contact: str
+    code: str
+
+
+@dataclass(frozen=True)
+class CcLogout:
+    reason: str = ""
+
+
+# -- to the SIP stack ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SipAnswer:
+    call: str
+
+
+@dataclass(frozen=True)
+class SipHold:
+    call: str
+
+
+@dataclass(frozen=True)
+class SipResume:
+    call: str
+
+
+@dataclass(frozen=True)
+class SipHangup:
+    call: str

@@ -1,7 +1,7 @@
 """Everything that can happen to the phone, as small frozen values."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,124 @@ class NetworkChanged:
 class ToneFinished:
     """A tone started by PlayTone has ended (played out, or stopped)."""
     tone: str
+
+
+# -- the contact-center link (firmware.cc turns protocol messages into these) --------------------
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class VariableLayout:
+    name: str
+    label: str
+    secure: bool = False
+
+
+@dataclass(frozen=True)
+class CcSettings:
+    rona_s: float = 15.0
+    wrapup_s: float = 0.0
+    mask_ani: bool = False
+    accept_all: bool = False
+    max_offers: int = 1
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A customer interaction (firmware.cc.protocol.Contact)."""
+    id: str
+    status: str          # reserved|offered|assigned|held|ended|wrapup|wrapped_up|rona|withdrawn
+    queue: str
+    ani: str
+    # (name, value) pairs; out of repr so a logged event never shows a secure value
+    variables: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    offered_at: float = 0.0
+    expires_at: float = 0.0
+    wrapup_deadline: float = 0.0
+    primary: bool = True
+
+
+@dataclass(frozen=True)
+class CcLink:
+    """The connection to the server: "connecting", "up" (snapshot applied) or "down"."""
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CcSnapshot:
+    """The agent's whole session, sent on every (re)connect: replaces what the phone knew."""
+    agent: str
+    name: str
+    team: str
+    extension: str
+    state: str           # logged_out|idle|available|reserved|ringing|talking|held|wrapup
+    reason: str = ""
+    pending: tuple[str, str] | None = None      # (state, reason)
+    contacts: tuple[Contact, ...] = ()
+    idle_codes: tuple[Code, ...] = ()
+    wrapup_codes: tuple[Code, ...] = ()
+    layout: tuple[VariableLayout, ...] = ()
+    settings: CcSettings = CcSettings()
+
+
+@dataclass(frozen=True)
+class CcAgentState:
+    state: str
+    reason: str = ""
+    pending: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CcContact:
+    contact: Contact
+
+
+@dataclass(frozen=True)
+class CcNotice:
+    text: str
+
+
+@dataclass(frozen=True)
+class CcLoggedOut:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CcRefused:
+    """The server refused a request: ``request`` is its kind ("hello", "set_state", ...)."""
+    request: str
+    code: str
+    message: str
+
+
+# -- SIP (firmware.sip turns stack events into these) --------------------------------------------
+@dataclass(frozen=True)
+class SipRegistration:
+    state: str           # "registering" | "registered" | "failed"
+    detail: str = ""     # e.g. "401 Unauthorized"
+
+
+@dataclass(frozen=True)
+class SipIncoming:
+    """An INVITE arrived; ``contact`` is its X-CC-Contact-Id header ("" if none)."""
+    call: str            # the SIP adapter's call id
+    contact: str
+    peer: str
+
+
+@dataclass(frozen=True)
+class SipCallState:
+    call: str
+    state: str           # "established" | "held" | "resumed" | "ended"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LoginFromConfig:
+    """The config names the agent: log in at boot without the login screen."""
+    agent: str
+    pin: str = field(repr=False)

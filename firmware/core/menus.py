@@ -9,7 +9,8 @@ from .model import BACKLIGHT_MODES, CONTRAST_MAX, VOLUME_MAX
 @dataclass(frozen=True)
 class Item:
     label: str
-    opens: str                 # "menu:<name>", "adjust:<setting>", "choice:<setting>", "about"
+    opens: str                 # "menu:<name>", "adjust:<setting>", "choice:<setting>", "about",
+                               # "state:available", "reasons:<kind>" (a ReasonScreen)
 
 
 MENUS: dict[str, tuple[str, tuple[Item, ...]]] = {
@@ -24,6 +25,10 @@ MENUS: dict[str, tuple[str, tuple[Item, ...]]] = {
         Item("Speaker volume", "adjust:speaker_volume"),
         Item("Contrast", "adjust:contrast"),
         Item("Backlight", "choice:backlight"),
+    )),
+    "state": ("State", (
+        Item("Available", "state:available"),
+        Item("Idle", "reasons:idle"),
     )),
 }
 

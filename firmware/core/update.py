@@ -1,44 +1,95 @@
-"""update(model, event) -> (model, effects): every rule of the phone, as a pure function."""
+"""update(model, event) -> (model, effects): every rule of the phone, as a pure function.
+The agent's rules live in session, offers, calls and reasons; this module routes events and keys
+and holds the device and settings rules."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from . import events as ev
+from . import calls, events as ev, offers, reasons, session
 from .effects import PlayTone, SaveSettings, StopTone
 from .menus import ADJUSTABLE, CHOICES, MENUS
-from .model import (AboutScreen, AdjustScreen, ChoiceScreen, IdleScreen, MenuScreen, Model)
+from .model import (AboutScreen, AdjustScreen, CallScreen, ChoiceScreen, IdleScreen, LoginScreen,
+                    MenuScreen, Model, OfferPopover, ReasonScreen, RonaPopover, VarsScreen,
+                    with_notice)
 from .softkeys import action_for
+from .stack import POPOVERS, arrange, close, pop, push, top
 
 INC = {"inc", "up", "right", "volup"}
 DEC = {"dec", "down", "left", "voldown"}
 
 
 def update(m: Model, event) -> tuple[Model, tuple]:
-    if isinstance(event, ev.Booted):
-        return replace(m, screens=(IdleScreen(),), last_touch=m.now), ()
-    if isinstance(event, ev.Tick):
-        return replace(m, now=event.now), ()
-    if isinstance(event, ev.NetworkChanged):
-        return replace(m, links=replace(m.links, ip=event.ip)), ()
-    if isinstance(event, ev.Hook):
-        return replace(m, hook_lifted=event.lifted, last_touch=m.now), ()
-    if isinstance(event, ev.ToneFinished):
-        return (replace(m, ringing_test=False), ()) if event.tone == "test_ring" else (m, ())
-    if isinstance(event, ev.Key):
-        return _key(m, event)
-    return m, ()
+    rule = _EVENTS.get(type(event))
+    if rule is None:
+        return m, ()
+    m, effects = rule(m, event)
+    return arrange(m), tuple(effects)
+
+
+def _booted(m: Model, _e):
+    return replace(m, screens=(IdleScreen(),) + m.screens[1:], last_touch=m.now), ()
+
+
+def _tick(m: Model, e: ev.Tick):
+    notice = m.notice if m.notice and m.notice.until > e.now else None
+    return replace(m, now=e.now, notice=notice), ()
+
+
+def _hook(m: Model, e: ev.Hook):
+    m = replace(m, hook_lifted=e.lifted, last_touch=m.now)
+    if e.lifted:
+        return offers.pick_up(m)
+    return calls.hook_replaced(m)
+
+
+def _tone_finished(m: Model, e: ev.ToneFinished):
+    return (replace(m, ringing_test=False), ()) if e.tone == "test_ring" else (m, ())
+
+
+def _sip_registration(m: Model, e: ev.SipRegistration):
+    m = replace(m, links=replace(m.links, sip=e.state))
+    if e.state == "failed":
+        return replace(m, sip_problem=f"SIP: {e.detail or 'failed'}"), ()
+    m = replace(m, sip_problem="")
+    return (with_notice(m, f"SIP: {e.detail}") if e.detail else m), ()
+
+
+_EVENTS = {
+    ev.Booted: _booted,
+    ev.Tick: _tick,
+    ev.NetworkChanged: lambda m, e: (replace(m, links=replace(m.links, ip=e.ip)), ()),
+    ev.Hook: _hook,
+    ev.ToneFinished: _tone_finished,
+    ev.Key: lambda m, e: _key(m, e),
+    ev.LoginFromConfig: lambda m, e: session.log_in(m, e.agent, e.pin),
+    ev.CcLink: session.link,
+    ev.CcSnapshot: session.snapshot,
+    ev.CcAgentState: session.agent_state,
+    ev.CcContact: offers.contact_event,
+    ev.CcNotice: lambda m, e: (with_notice(m, e.text), ()),
+    ev.CcLoggedOut: session.logged_out,
+    ev.CcRefused: session.refused,
+    ev.SipRegistration: _sip_registration,
+    ev.SipIncoming: calls.incoming,
+    ev.SipCallState: calls.call_state,
+}
 
 
 def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
     if key.kind == "up":
         return m, ()
     m = replace(m, last_touch=m.now)
-    screen = m.screen
     if key.kind == "long":
         if key.name == "back" and len(m.screens) > 1:
             return _leave_all(m)
         return m, ()
-    action = action_for(screen, key.name)
+    # keys that act wherever the agent is: answering and hold
+    if key.name in ("speaker", "headset") and offers.can_pick_up(m):
+        return offers.pick_up(m)
+    if key.name == "hold" and calls.shown_call(m):
+        return calls.toggle_hold(m)
+    screen = m.screen
+    action = action_for(m, screen, key.name)
     handler = _HANDLERS.get(type(screen))
     return handler(m, screen, action) if handler else (m, ())
 
@@ -46,13 +97,19 @@ def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
 # -- per screen ----------------------------------------------------------------------------------
 def _idle(m: Model, screen, action):
     if action in ("menu", "ok"):
-        return _push(m, MenuScreen("main")), ()
+        return push(m, MenuScreen("main")), ()
+    if action == "login" and m.session is None:
+        return push(m, LoginScreen()), ()
+    if action == "state" and m.session is not None:
+        return push(m, MenuScreen("state")), ()
+    if action == "logout" and m.session is not None:
+        return session.open_logout(m)
     if action == "about":
-        return _push(m, AboutScreen()), ()
+        return push(m, AboutScreen()), ()
     if action in ("volup", "voldown"):
         # Volume keys at idle set the ringer, as on any desk phone.
         before = m.settings.ringer_volume
-        m = _push(m, AdjustScreen("ringer_volume", before, before))
+        m = push(m, AdjustScreen("ringer_volume", before, before))
         return _adjust(m, m.screen, action)
     return m, ()
 
@@ -60,13 +117,13 @@ def _idle(m: Model, screen, action):
 def _menu(m: Model, screen: MenuScreen, action):
     _title, items = MENUS[screen.menu]
     if action == "back":
-        return _pop(m), ()
+        return pop(m), ()
     if action in ("down", "up"):
         step = 1 if action == "down" else -1
-        return _top(m, replace(screen, cursor=(screen.cursor + step) % len(items))), ()
+        return top(m, replace(screen, cursor=(screen.cursor + step) % len(items))), ()
     if action.isdigit() and 1 <= int(action) <= len(items):
         screen = replace(screen, cursor=int(action) - 1)
-        m = _top(m, screen)
+        m = top(m, screen)
         action = "ok"
     if action in ("ok", "right"):
         return _open(m, items[screen.cursor].opens)
@@ -76,31 +133,35 @@ def _menu(m: Model, screen: MenuScreen, action):
 def _open(m: Model, target: str):
     kind, _, name = target.partition(":")
     if kind == "menu":
-        return _push(m, MenuScreen(name)), ()
+        return push(m, MenuScreen(name)), ()
     if kind == "adjust":
         value = getattr(m.settings, name)
-        return _push(m, AdjustScreen(name, value, value)), ()
+        return push(m, AdjustScreen(name, value, value)), ()
     if kind == "choice":
         values = [v for v, _label in CHOICES[name][1]]
-        return _push(m, ChoiceScreen(name, values.index(getattr(m.settings, name)))), ()
+        return push(m, ChoiceScreen(name, values.index(getattr(m.settings, name)))), ()
     if kind == "about":
-        return _push(m, AboutScreen()), ()
+        return push(m, AboutScreen()), ()
+    if kind == "state":
+        return session.set_state(m, name)
+    if kind == "reasons":
+        return push(m, ReasonScreen(name)), ()
     raise ValueError(f"menu item opens unknown target {target!r}")
 
 
 def _adjust(m: Model, screen: AdjustScreen, action):
-    _title, top = ADJUSTABLE[screen.setting]
+    _title, highest = ADJUSTABLE[screen.setting]
     if action in INC or action in DEC:
-        value = max(0, min(top, screen.value + (1 if action in INC else -1)))
-        m = _top(m, replace(screen, value=value))
+        value = max(0, min(highest, screen.value + (1 if action in INC else -1)))
+        m = top(m, replace(screen, value=value))
         m = _set(m, screen.setting, value)
         if screen.setting == "ringer_volume":
             return replace(m, ringing_test=True), (PlayTone("test_ring", "ringer", value),)
         return m, ()
     if action == "ok":
-        return _pop(m), (SaveSettings(m.settings),) + _stop_test_ring(m)
+        return pop(m), (SaveSettings(m.settings),) + _stop_test_ring(m)
     if action == "back":
-        return _pop(_set(m, screen.setting, screen.before)), _stop_test_ring(m)
+        return pop(_set(m, screen.setting, screen.before)), _stop_test_ring(m)
     return m, ()
 
 
@@ -108,41 +169,31 @@ def _choice(m: Model, screen: ChoiceScreen, action):
     _title, options = CHOICES[screen.setting]
     if action in ("down", "up"):
         step = 1 if action == "down" else -1
-        return _top(m, replace(screen, cursor=(screen.cursor + step) % len(options))), ()
+        return top(m, replace(screen, cursor=(screen.cursor + step) % len(options))), ()
     if action.isdigit() and 1 <= int(action) <= len(options):
         screen = replace(screen, cursor=int(action) - 1)
         action = "ok"
     if action == "ok":
-        m = _pop(_set(m, screen.setting, options[screen.cursor][0]))
+        m = pop(_set(m, screen.setting, options[screen.cursor][0]))
         return m, (SaveSettings(m.settings),)
     if action == "back":
-        return _pop(m), ()
+        return pop(m), ()
     return m, ()
 
 
 def _about(m: Model, screen, action):
     if action in ("back", "ok"):
-        return _pop(m), ()
+        return pop(m), ()
     return m, ()
 
 
 _HANDLERS = {IdleScreen: _idle, MenuScreen: _menu, AdjustScreen: _adjust,
-             ChoiceScreen: _choice, AboutScreen: _about}
+             ChoiceScreen: _choice, AboutScreen: _about, LoginScreen: session.login_key,
+             ReasonScreen: reasons.reason_key, OfferPopover: offers.offer_key,
+             RonaPopover: offers.rona_key, CallScreen: calls.call_key, VarsScreen: offers.vars_key}
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _push(m: Model, screen) -> Model:
-    return replace(m, screens=m.screens + (screen,))
-
-
-def _pop(m: Model) -> Model:
-    return replace(m, screens=m.screens[:-1]) if len(m.screens) > 1 else m
-
-
-def _top(m: Model, screen) -> Model:
-    return replace(m, screens=m.screens[:-1] + (screen,))
-
-
 def _set(m: Model, setting: str, value) -> Model:
     return replace(m, settings=replace(m.settings, **{setting: value}))
 
@@ -152,9 +203,12 @@ def _stop_test_ring(m: Model) -> tuple:
 
 
 def _leave_all(m: Model):
-    """Long-press Back: abandon every open screen (unsaved changes are undone)."""
+    """Long-press Back: abandon every screen the agent opened (unsaved changes are undone). What
+    the phone put up for a contact or call (popovers, the call, an owed wrap-up) stays."""
     effects = _stop_test_ring(m)
     for screen in reversed(m.screens[1:]):
         if isinstance(screen, AdjustScreen):
             m = _set(m, screen.setting, screen.before)
-    return replace(m, screens=m.screens[:1], ringing_test=False), effects
+    m = close(m, lambda s: not (isinstance(s, POPOVERS + (CallScreen,))
+                                or (isinstance(s, ReasonScreen) and s.kind == "wrapup")))
+    return replace(m, ringing_test=False), effects

@@ -348,13 +348,13 @@ def wait_row(page, n, startswith, timeout=3000):
 
 def test_idle_screen_is_drawn(phone_page):
     wait_row(phone_page, 0, "Logged out")
-    assert row(phone_page, 3).strip() == "Menu           Info"
+    assert row(phone_page, 3).strip() == "Login      Menu Info"
     assert phone_page.locator("#lcd-row-1 [data-glyph]").count() >= 1   # the ✓/✗ custom glyphs
 
 
 def test_clicking_softkeys_and_arrows_navigates_the_menu(phone_page):
     wait_row(phone_page, 0, "Logged out")
-    phone_page.click("#k-soft1")
+    phone_page.click("#k-soft3")
     wait_row(phone_page, 0, "Menu")
     phone_page.click("#k-ok")
     wait_row(phone_page, 0, "Settings")

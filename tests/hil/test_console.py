@@ -25,11 +25,11 @@ def test_boots_to_idle_and_reports_status(phone):
     assert rows[0].startswith("Logged out")
     assert re.search(r"\d\d:\d\d$", rows[0].rstrip())
     assert rows[1].startswith("NET")
-    assert rows[3] == " Menu           Info"
+    assert rows[3] == "Login      Menu Info"
 
 
 def test_menu_navigation_by_keys(phone):
-    press(phone, "soft1")
+    press(phone, "soft3")
     assert lcd(phone)[:2] == ["Menu             1/2", "→Settings".ljust(20)]
     press(phone, "ok")
     assert lcd(phone)[0] == "Settings         1/6"
@@ -90,7 +90,7 @@ def test_hook_shows_on_the_display_and_line_led(phone):
 def test_malformed_commands_get_an_error_and_the_phone_stays_responsive(phone, line, reply):
     phone.serial.proc.write(line + b"\n")
     phone.expect(reply, timeout=5)
-    press(phone, "soft1")
+    press(phone, "soft3")
     assert lcd(phone)[0].startswith("Menu")
 
 

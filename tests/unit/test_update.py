@@ -6,7 +6,7 @@ import pytest
 from firmware.core import events as ev
 from firmware.core.effects import PlayTone, SaveSettings, StopTone
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, ChoiceScreen, DeviceInfo,
-                                 IdleScreen, MenuScreen, Model, Settings)
+                                 IdleScreen, LoginScreen, MenuScreen, Model, Settings)
 from firmware.core.update import update
 
 INFO = DeviceInfo("1.2.3", "sim", "a")
@@ -36,7 +36,8 @@ def test_boot_lands_on_idle():
 
 
 @pytest.mark.parametrize("start,key,expected_top", [
-    (idle(), "soft1", MenuScreen("main")),
+    (idle(), "soft1", LoginScreen()),                     # logged out: Login, -, Menu, Info
+    (idle(), "soft3", MenuScreen("main")),
     (idle(), "ok", MenuScreen("main")),
     (idle(), "soft4", AboutScreen()),
     (idle(), "soft2", IdleScreen()),                      # no softkey there
@@ -67,14 +68,14 @@ def test_key_up_and_long_presses_other_than_back_do_nothing():
 
 
 def test_long_back_leaves_every_screen_and_undoes_unsaved_changes():
-    m, _ = run(idle(), *keys("soft1", "1", "5", "up", "up"))     # contrast 6 -> 8, unsaved
+    m, _ = run(idle(), *keys("soft3", "1", "5", "up", "up"))     # contrast 6 -> 8, unsaved
     assert m.settings.contrast == 8 and len(m.screens) == 4
     m, fx = update(m, ev.Key("back", "long"))
     assert m.screens == (IdleScreen(),) and m.settings.contrast == 6 and fx == ()
 
 
 def test_ringer_volume_plays_a_test_ring_at_each_step_and_saves_on_ok():
-    m, fx = run(idle(), *keys("soft1", "1", "1"))
+    m, fx = run(idle(), *keys("soft3", "1", "1"))
     assert m.screen == AdjustScreen("ringer_volume", 6, 6)
     m, fx = run(m, *keys("up", "up", "soft1"))
     assert fx == [PlayTone("test_ring", "ringer", 7), PlayTone("test_ring", "ringer", 8),
@@ -88,7 +89,7 @@ def test_ringer_volume_plays_a_test_ring_at_each_step_and_saves_on_ok():
 
 
 def test_back_out_of_an_adjustment_restores_the_old_value_and_saves_nothing():
-    m, _ = run(idle(), *keys("soft1", "1", "2", "down", "down", "down"))
+    m, _ = run(idle(), *keys("soft3", "1", "2", "down", "down", "down"))
     assert m.settings.handset_volume == 3
     m, fx = update(m, ev.Key("back"))
     assert m.settings.handset_volume == 6 and fx == ()
@@ -97,7 +98,7 @@ def test_back_out_of_an_adjustment_restores_the_old_value_and_saves_nothing():
 
 @pytest.mark.parametrize("presses,expected", [(["up"] * 9, 10), (["down"] * 9, 0)])
 def test_volume_is_clamped(presses, expected):
-    m, _ = run(idle(), *keys("soft1", "1", "4", *presses))
+    m, _ = run(idle(), *keys("soft3", "1", "4", *presses))
     assert m.settings.speaker_volume == expected == m.screen.value
 
 
@@ -108,7 +109,7 @@ def test_volume_keys_at_idle_set_the_ringer():
 
 
 def test_backlight_choice_is_saved():
-    m, _ = run(idle(), *keys("soft1", "1", "6"))
+    m, _ = run(idle(), *keys("soft3", "1", "6"))
     assert m.screen == ChoiceScreen("backlight", 1)          # cursor on the current value
     m, fx = run(m, *keys("down", "ok"))
     assert m.settings.backlight == "off" and fx == [SaveSettings(m.settings)]

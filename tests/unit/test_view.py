@@ -33,7 +33,7 @@ def test_idle_shows_state_clock_links_and_softkeys():
     assert rows[0] == "Logged out     09:41"
     assert rows[1] == "NET\x00 SIP\x01 CC-".ljust(20)
     assert rows[2].startswith("Sun 22 Nov 2026")
-    assert rows[3] == " Menu           Info"
+    assert rows[3] == "Login      Menu Info"         # logged out: Login, -, Menu, Info
 
 
 def test_idle_with_the_handset_lifted():

@@ -15,7 +15,7 @@ def run(presses: int) -> str:
     p = InProcessPhone()
     sim, panel = p.sim, p.sim.panel
     try:
-        sim.tap("soft1")              # Menu
+        sim.tap("soft3")              # Menu
         sim.tap("ok")                 # Settings: six items, so up/down always redraw
         p.settle()
         expect = {}

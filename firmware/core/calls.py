@@ -1,0 +1,165 @@
+"""Calls: what the SIP stack reports, answering, hold/resume and ending, the call screen."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import events as ev
+from .effects import CcCallEvent, PlayTone, SipAnswer, SipHangup, SipHold, SipResume, StopTone
+from .model import Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, with_notice
+from .stack import change, find, push, show, wrapup_screen
+
+HELD_CANNOT_END = "Resume the call to end it"
+
+
+def _put(m: Model, call: Call) -> Model:
+    return replace(m, calls=tuple(call if c.call == call.call else c for c in m.calls))
+
+
+def _in_front(c: Call) -> bool:
+    """The call the agent talks on (or is about to): not held, not waiting to be held."""
+    return (c.state == "talking" or (c.state == "ringing" and c.accepted)) and not c.hold_when_up
+
+
+def _report(m: Model, call: Call, event: str) -> tuple:
+    return (CcCallEvent(call.contact, event, m.now),) if call.contact else ()
+
+
+def quiet_ringer(m: Model):
+    """Stop the ringer once no call is left ringing unanswered."""
+    if m.ringer and not m.ringing():
+        return replace(m, ringer=False), (StopTone("ringer"),)
+    return m, ()
+
+
+def focus(m: Model, call_id: str) -> Model:
+    screen = find(m, CallScreen)
+    if screen is None:
+        return show(m, CallScreen(call_id))
+    return change(m, screen, CallScreen(call_id))
+
+
+# -- from the SIP stack --------------------------------------------------------------------------
+def incoming(m: Model, e: ev.SipIncoming):
+    if m.call(e.call):
+        return m, ()
+    busy = any(_in_front(c) for c in m.calls)
+    call = Call(e.call, e.contact, e.peer, "ringing", m.now)
+    m = replace(m, calls=m.calls + (call,))
+    fx = _report(m, call, "ringing")
+    if e.contact and e.contact in m.answer_on_arrival:
+        # Accepted before the INVITE came: answer now; behind a call already up, held at once.
+        m = replace(m, answer_on_arrival=m.answer_on_arrival - {e.contact})
+        m, answered = answer(m, call, park=busy)
+        return m, fx + answered
+    if not busy and not m.ringer:
+        m = replace(m, ringer=True, ringing_test=False)
+        fx = (PlayTone("ring", "ringer", m.settings.ringer_volume),) + fx
+    return m, fx
+
+
+def call_state(m: Model, e: ev.SipCallState):
+    call = m.call(e.call)
+    if call is None:
+        return m, ()
+    if e.state == "established" and call.state == "ringing":
+        up = replace(call, state="talking", since=m.now, accepted=True)
+        m = _put(m, up)
+        fx = _report(m, up, "answered")
+        if up.hold_when_up:
+            fx += (SipHold(up.call),)
+        else:
+            m = focus(m, up.call)
+        m, stop = quiet_ringer(m)
+        return m, fx + stop
+    if e.state == "held" and call.state == "talking":
+        m = _put(m, replace(call, state="held", since=m.now, hold_when_up=False))
+        return m, _report(m, call, "held")
+    if e.state == "resumed" and call.state == "held":
+        m = _put(m, replace(call, state="talking", since=m.now))
+        return m, _report(m, call, "resumed")
+    if e.state == "ended":
+        return _ended(m, call)
+    return m, ()
+
+
+def _ended(m: Model, call: Call):
+    m = replace(m, calls=tuple(c for c in m.calls if c.call != call.call))
+    fx = _report(m, call, "ended")
+    m, stop = quiet_ringer(m)
+    contact = m.contact(call.contact)
+    answered = call.state != "ringing"
+    # Wrap-up never waits for the server: it is owed as soon as the agent's call is over.
+    if (answered and contact and contact.primary and m.session is not None
+            and contact.id not in m.wrapped_locally and wrapup_screen(m, contact.id) is None):
+        m = show(m, ReasonScreen("wrapup", contact=contact.id))
+    return m, fx + stop
+
+
+# -- the agent's actions -------------------------------------------------------------------------
+def answer(m: Model, call: Call, park: bool = False):
+    """Answer a ringing call. The call in front is held first, unless this one is ``park``ed
+    (answered, then held as soon as it is up)."""
+    fx = () if park else tuple(SipHold(c.call) for c in m.calls if c.state == "talking"
+                                and not c.hold_when_up)
+    m = _put(m, replace(call, accepted=True, hold_when_up=park))
+    return m, fx + (SipAnswer(call.call),)
+
+
+def shown_call(m: Model) -> Call | None:
+    """The call the hold key and the call screen act on."""
+    screen = find(m, CallScreen)
+    call = m.call(screen.call) if screen else None
+    if call is None or call.state == "ringing":
+        call = next((c for c in m.calls if c.state in ("talking", "held")), None)
+    return call
+
+
+def toggle_hold(m: Model):
+    call = shown_call(m)
+    if call is None:
+        return m, ()
+    if call.state == "talking":
+        return m, (SipHold(call.call),)
+    others = tuple(SipHold(c.call) for c in m.calls if c.state == "talking" and not c.hold_when_up)
+    return focus(m, call.call), others + (SipResume(call.call),)
+
+
+def end(m: Model, call: Call | None):
+    if call is None:
+        return m, ()
+    if call.state == "held":            # a held customer is never cut off: resume first
+        return with_notice(m, HELD_CANNOT_END), ()
+    return m, (SipHangup(call.call),)
+
+
+def hook_replaced(m: Model):
+    """Putting the handset down ends the call being talked on; a held call stays held."""
+    talking = next((c for c in m.calls if c.state == "talking"), None)
+    if talking is None:
+        held = next((c for c in m.calls if c.state == "held"), None)
+        return end(m, held)
+    return end(m, talking)
+
+
+def call_key(m: Model, s: CallScreen, action: str):
+    call = m.call(s.call)
+    if call is None:
+        return m, ()
+    if action == "answer" and call.state == "ringing" and not call.accepted:
+        m, fx = answer(m, call)
+        m, stop = quiet_ringer(m)
+        return m, fx + stop
+    if action == "hold":
+        return toggle_hold(m)
+    if action == "end":
+        return end(m, call)
+    if action == "vars" and m.contact(call.contact):
+        return push(m, VarsScreen(call.contact)), ()
+    if action == "state" and m.session is not None:
+        return push(m, MenuScreen("state")), ()
+    if action in ("left", "right"):
+        calls = m.shown_calls()
+        i = next((i for i, c in enumerate(calls) if c.call == call.call), 0)
+        step = 1 if action == "right" else -1
+        return change(m, s, CallScreen(calls[(i + step) % len(calls)].call)), ()
+    return m, ()

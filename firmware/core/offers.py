@@ -1,0 +1,138 @@
+"""Contacts and offers: the server's contact events, accepting offers, RONA, call variables."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import calls, events as ev
+from .effects import CcAccept, SipHangup
+from .model import Model, OfferPopover, ReasonScreen, RonaPopover, VarsScreen
+from .session import set_state
+from .stack import find, pop, push, show, top
+
+LEAVING = ("rona", "withdrawn", "ended", "wrapped_up")     # the contact leaves the agent
+VISIBLE_LINES = 2             # caller and variables shown at once (popover and variables view)
+
+
+def contact_event(m: Model, e: ev.CcContact):
+    c = e.contact
+    known = m.contact(c.id) is not None
+    if m.session is None or (c.status in LEAVING and not known):
+        return m, ()                    # logged out, or not (or no longer) ours
+    if c.status not in LEAVING:
+        contacts = (tuple(c if x.id == c.id else x for x in m.contacts) if known
+                    else m.contacts + (c,))
+        return replace(m, contacts=contacts), ()
+    m = replace(m, contacts=tuple(x for x in m.contacts if x.id != c.id),
+                answer_on_arrival=m.answer_on_arrival - {c.id},
+                wrapped_locally=m.wrapped_locally - {c.id})
+    m, fx = _reject_ringing(m, c.id)
+    if c.status == "rona" and find(m, RonaPopover) is None:
+        m = show(m, RonaPopover())
+    return m, fx
+
+
+def _reject_ringing(m: Model, contact_id: str):
+    """The server took the contact back: its call must not ring on (nor be answered later)."""
+    gone = tuple(c for c in m.ringing() if c.contact == contact_id)
+    if not gone:
+        return m, ()
+    m = replace(m, calls=tuple(c for c in m.calls if c not in gone))
+    m, stop = calls.quiet_ringer(m)
+    return m, stop + tuple(SipHangup(c.call) for c in gone)
+
+
+# -- taking offers -------------------------------------------------------------------------------
+def accept(m: Model, contact_id: str, park: bool = False):
+    """Take an offer: answer its call, or answer it when it arrives."""
+    contact = m.contact(contact_id)
+    if contact is None or contact.status != "offered":
+        return m, ()
+    call = m.call_of(contact_id)
+    if call is None:
+        m = replace(m, answer_on_arrival=m.answer_on_arrival | {contact_id})
+        return m, (CcAccept(contact_id),)
+    if call.accepted:
+        return m, ()
+    m, fx = calls.answer(m, call, park)
+    m, stop = calls.quiet_ringer(m)
+    return m, fx + (CcAccept(contact_id),) + stop
+
+
+def accept_all(m: Model):
+    """The oldest offer is answered; the others are answered and held (or when they arrive)."""
+    effects = ()
+    for i, offer in enumerate(m.offers()):
+        m, fx = accept(m, offer.id, park=i > 0)
+        effects += fx
+    return m, effects
+
+
+def can_pick_up(m: Model) -> bool:
+    return find(m, OfferPopover) is not None or bool(m.ringing())
+
+
+def pick_up(m: Model):
+    """Off-hook, speaker or headset: take the offer on show, else the call that rings."""
+    popover = find(m, OfferPopover)
+    if popover is not None:
+        return accept(m, popover.contact)
+    ringing = m.ringing()
+    if not ringing:
+        return m, ()
+    contact = m.contact(ringing[0].contact)
+    if contact is not None and contact.status == "offered":
+        return accept(m, contact.id)
+    m, fx = calls.answer(m, ringing[0])
+    m, stop = calls.quiet_ringer(m)
+    return m, fx + stop
+
+
+# -- screens -------------------------------------------------------------------------------------
+def shown_variables(m: Model, contact_id: str) -> tuple[tuple[str, str], ...]:
+    """(label, value) of the contact's variables in the admin's layout order; secure ones (and
+    any the layout doesn't name, whose secrecy is unknown) are left out."""
+    contact = m.contact(contact_id)
+    if contact is None or m.session is None:
+        return ()
+    values = dict(contact.variables)
+    return tuple((v.label, values[v.name]) for v in m.session.layout
+                 if not v.secure and v.name in values)
+
+
+def _scrolled(m: Model, s, step: int):
+    lines = 1 + len(shown_variables(m, s.contact))          # the caller, then the variables
+    return top(m, replace(s, scroll=max(0, min(lines - VISIBLE_LINES, s.scroll + step)))), ()
+
+
+def offer_key(m: Model, s: OfferPopover, action: str):
+    if action in ("accept", "ok"):
+        return accept(m, s.contact)
+    if action == "accept_all":
+        return accept_all(m)
+    if action == "vars":
+        return push(m, VarsScreen(s.contact)), ()
+    if action in ("up", "down"):
+        return _scrolled(m, s, 1 if action == "down" else -1)
+    if action in ("left", "right"):
+        ids = [c.id for c in m.offers()]
+        i = ids.index(s.contact) if s.contact in ids else 0
+        return top(m, OfferPopover(ids[(i + (1 if action == "right" else -1)) % len(ids)])), ()
+    return m, ()
+
+
+def rona_key(m: Model, _s, action: str):
+    if action == "available":
+        return set_state(pop(m), "available")
+    if action == "idle" and m.session.idle_codes:
+        return top(m, ReasonScreen("idle")), ()
+    if action in ("idle", "ok", "back"):          # stays Idle (RONA)
+        return pop(m), ()
+    return m, ()
+
+
+def vars_key(m: Model, s: VarsScreen, action: str):
+    if action in ("up", "down"):
+        return _scrolled(m, s, 1 if action == "down" else -1)
+    if action in ("back", "ok"):
+        return pop(m), ()
+    return m, ()

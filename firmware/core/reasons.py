@@ -1,0 +1,78 @@
+"""Reason lists (idle, logout, wrap-up): scrolling, T9 search and what picking a code does.
+Lists may hold 100+ codes, so they scroll (wrapping) and filter as digits are typed."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import t9
+from .effects import CcWrapUp
+from .events import Code
+from .model import MenuScreen, Model, ReasonScreen, with_notice
+from .session import log_out, set_state
+from .stack import pop, push, top
+
+TITLES = {"idle": "Idle reason", "logout": "Logout reason", "wrapup": "Wrap-up"}
+# keys typed before the list filters: wrap-up lists are long and owed, so only a real search
+MIN_KEYS = {"idle": 1, "logout": 1, "wrapup": 3}
+QUERY_MAX = 12
+WRAPUP_SENT = "Wrap-up sent"
+WRAPUP_QUEUED = "Wrap-up saved; sends when online"
+
+
+def codes(m: Model, kind: str) -> tuple[Code, ...]:
+    if m.session is None:
+        return ()
+    return m.session.wrapup_codes if kind == "wrapup" else m.session.idle_codes
+
+
+def matching(m: Model, s: ReasonScreen) -> list[Code]:
+    """The codes the list shows now."""
+    all_codes = codes(m, s.kind)
+    found = t9.search((c.label for c in all_codes), s.query, MIN_KEYS[s.kind])
+    return [all_codes[i] for i in found]
+
+
+def filtering(s: ReasonScreen) -> bool:
+    return len(s.query) >= MIN_KEYS[s.kind]
+
+
+def label(codes_: tuple[Code, ...], code: str) -> str:
+    """A code's label for the agent; the code itself if the list doesn't have it."""
+    return next((c.label for c in codes_ if c.code == code), code)
+
+
+def reason_key(m: Model, s: ReasonScreen, action: str):
+    items = matching(m, s)
+    if action in t9.SEARCH_KEYS:
+        if len(s.query) < QUERY_MAX:
+            m = top(m, replace(s, query=s.query + action, cursor=0))
+        return m, ()
+    if action == "back":
+        if s.query:
+            return top(m, replace(s, query=s.query[:-1], cursor=0)), ()
+        return (m, ()) if s.kind == "wrapup" else (pop(m), ())     # a wrap-up is owed
+    if action in ("up", "down") and items:
+        step = 1 if action == "down" else -1
+        return top(m, replace(s, cursor=(s.cursor + step) % len(items))), ()
+    if action == "ok":
+        if items:
+            return choose(m, items[min(s.cursor, len(items) - 1)])
+        if not codes(m, s.kind):          # the server offers none: go on without a reason
+            return choose(m, None)
+    if action == "state" and s.kind == "wrapup":
+        return push(m, MenuScreen("state")), ()
+    return m, ()
+
+
+def choose(m: Model, code: Code | None):
+    """The top screen's list picked ``code`` (None: the list had none to offer)."""
+    s: ReasonScreen = m.screen
+    reason = code.code if code else ""
+    if s.kind == "idle":
+        return set_state(m, "idle", reason)
+    if s.kind == "logout":
+        return log_out(m, reason)
+    m = replace(pop(m), wrapped_locally=m.wrapped_locally | {s.contact})
+    # firmware.cc queues it while offline: the agent is done either way
+    m = with_notice(m, WRAPUP_SENT if m.links.cc == "up" else WRAPUP_QUEUED)
+    return m, (CcWrapUp(s.contact, reason),)

@@ -1,0 +1,119 @@
+"""The agent's session: login, the server's snapshot and state events, logout, notices."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import events as ev
+from .effects import CcLogin, CcLogout, CcSetState
+from .model import LoginScreen, Model, ReasonScreen, Session, with_notice
+from .stack import is_state_menu, pop, push, top
+
+AGENT_ID_MAX, PIN_MAX = 16, 12
+WRONG_LOGIN = "Wrong agent ID or PIN"
+NO_SERVER = "No server: can't log out now"
+OFFER_SHOWING = "Answer or miss the offer first"
+
+
+# -- logging in ----------------------------------------------------------------------------------
+def log_in(m: Model, agent: str, pin: str):
+    return replace(m, login_pending=True, login_agent=agent), (CcLogin(agent, pin),)
+
+
+def login_key(m: Model, s: LoginScreen, action: str):
+    typed = s.agent if s.entry == "agent" else s.pin
+    if action.isdigit() and len(action) == 1:
+        limit = AGENT_ID_MAX if s.entry == "agent" else PIN_MAX
+        if len(typed) < limit:
+            s = replace(s, **{s.entry: typed + action})
+        return top(m, replace(s, error="")), ()
+    if action == "back":
+        if typed:
+            return top(m, replace(s, **{s.entry: typed[:-1]}, error="")), ()
+        if s.entry == "pin":
+            return top(m, replace(s, entry="agent", error="")), ()
+        return pop(m), ()
+    if action == "ok" and typed:
+        if s.entry == "agent":
+            return top(m, replace(s, entry="pin", error="")), ()
+        return log_in(pop(m), s.agent, s.pin)
+    return m, ()
+
+
+def refused(m: Model, e: ev.CcRefused):
+    if e.request == "hello" and e.code == "auth_failed":
+        # The server knows no such agent: back to the login screen, the agent id kept.
+        agent = m.login_agent or (m.session.id if m.session else "")
+        m, _ = logged_out(m, ev.CcLoggedOut())
+        again = LoginScreen(agent=agent, entry="pin", error=WRONG_LOGIN)
+        return (top(m, again) if isinstance(m.screen, LoginScreen) else push(m, again)), ()
+    if e.request == "hello":
+        m = replace(m, login_pending=False)
+    return with_notice(m, e.message), ()
+
+
+# -- what the server says ------------------------------------------------------------------------
+def snapshot(m: Model, e: ev.CcSnapshot):
+    """The whole session, replacing what the phone knew; the screens follow (stack.arrange)."""
+    if e.state == "logged_out":
+        return logged_out(m, ev.CcLoggedOut())
+    session = Session(id=e.agent, name=e.name, team=e.team, extension=e.extension,
+                      state=e.state, reason=e.reason, pending=e.pending,
+                      idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
+                      cc=e.settings)
+    ids = {c.id: c.status for c in e.contacts}
+    # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
+    wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
+    early = frozenset(i for i in m.answer_on_arrival if ids.get(i) == "offered")
+    return replace(m, session=session, contacts=e.contacts, login_pending=False, login_agent="",
+                   wrapped_locally=wrapped, answer_on_arrival=early), ()
+
+
+def agent_state(m: Model, e: ev.CcAgentState):
+    if m.session is None:
+        return m, ()
+    session = replace(m.session, state=e.state, reason=e.reason, pending=e.pending)
+    return replace(m, session=session), ()
+
+
+def logged_out(m: Model, e: ev.CcLoggedOut):
+    m = replace(m, session=None, contacts=(), answer_on_arrival=frozenset(),
+                wrapped_locally=frozenset(), login_pending=False)
+    return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
+
+
+def link(m: Model, e: ev.CcLink):
+    return replace(m, links=replace(m.links, cc=e.state)), ()
+
+
+# -- the agent's choices -------------------------------------------------------------------------
+def set_state(m: Model, state: str, reason: str = ""):
+    """Ask for Available or Idle; the lists that led here close."""
+    def leads_here(s) -> bool:
+        return (isinstance(s, ReasonScreen) and s.kind == "idle") or is_state_menu(s)
+
+    while leads_here(m.screen):
+        m = pop(m)
+    return m, (CcSetState(state, reason),)
+
+
+def logout_blocked(m: Model) -> str:
+    """Why the agent may not log out now ("" if they may)."""
+    if m.offers() or any(c.status == "reserved" for c in m.contacts):   # a popover is up
+        return OFFER_SHOWING
+    if m.links.cc != "up":
+        return NO_SERVER
+    return ""
+
+
+def open_logout(m: Model):
+    why = logout_blocked(m)
+    if why:
+        return with_notice(m, why), ()
+    return push(m, ReasonScreen("logout")), ()
+
+
+def log_out(m: Model, reason: str):
+    why = logout_blocked(m)
+    if why:
+        return with_notice(m, why), ()
+    return pop(m), (CcLogout(reason),)

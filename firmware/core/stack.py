@@ -1,0 +1,109 @@
+"""The screen stack: pushing and closing screens, and keeping the agent's screens in step with
+the model (popovers for offers, the call screen for calls, wrap-up for finished contacts)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .model import (CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model, OfferPopover,
+                    ReasonScreen, RonaPopover, VarsScreen)
+
+POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
+# screens that only make sense while an agent is logged in
+_AGENT_ONLY = POPOVERS + (ReasonScreen, VarsScreen)
+
+
+def push(m: Model, screen) -> Model:
+    return replace(m, screens=m.screens + (screen,))
+
+
+def pop(m: Model) -> Model:
+    return replace(m, screens=m.screens[:-1]) if len(m.screens) > 1 else m
+
+
+def top(m: Model, screen) -> Model:
+    """Replace the top screen (the same screen with new contents)."""
+    return replace(m, screens=m.screens[:-1] + (screen,))
+
+
+def show(m: Model, screen) -> Model:
+    """Put up a screen the phone (not the agent) opened. Popovers go on top; anything else goes
+    under the popovers, so an offer (and what the agent opened from it) stays in front."""
+    at = len(m.screens)
+    if not isinstance(screen, POPOVERS):
+        at = next((i for i, s in enumerate(m.screens) if isinstance(s, POPOVERS)), at)
+    return replace(m, screens=m.screens[:at] + (screen,) + m.screens[at:])
+
+
+def close(m: Model, unwanted) -> Model:
+    """Close every screen but the home screen for which ``unwanted(screen)`` is true."""
+    return replace(m, screens=m.screens[:1] + tuple(s for s in m.screens[1:] if not unwanted(s)))
+
+
+def find(m: Model, kind):
+    return next((s for s in m.screens if isinstance(s, kind)), None)
+
+
+def change(m: Model, old, new) -> Model:
+    """Replace one screen where it is in the stack."""
+    return replace(m, screens=tuple(new if s is old else s for s in m.screens))
+
+
+def is_state_menu(screen) -> bool:
+    return isinstance(screen, MenuScreen) and screen.menu == "state"
+
+
+def wrapup_screen(m: Model, contact_id: str):
+    return next((s for s in m.screens if isinstance(s, ReasonScreen) and s.kind == "wrapup"
+                 and s.contact == contact_id), None)
+
+
+def arrange(m: Model) -> Model:
+    """Close screens the model no longer backs and open the ones it needs. Everything else (menus,
+    half-typed lists) stays as the agent left it."""
+    before = m
+    m = _refocus(close(m, lambda s: not _still_valid(before, s)))
+    if m.shown_calls() and find(m, CallScreen) is None:
+        m = show(m, CallScreen(m.shown_calls()[0].call))
+    if m.session is None:
+        return m
+    for c in m.contacts:
+        if (c.status == "wrapup" and c.primary and c.id not in m.wrapped_locally
+                and wrapup_screen(m, c.id) is None):
+            m = show(m, ReasonScreen("wrapup", contact=c.id))
+    offers = m.offers()
+    reserved = [c for c in m.contacts if c.status == "reserved"]
+    if reserved and not offers and find(m, ConnectingPopover) is None:
+        m = show(m, ConnectingPopover(reserved[0].id))
+    if offers and find(m, OfferPopover) is None:
+        m = show(m, OfferPopover(offers[0].id))
+    return m
+
+
+def _still_valid(m: Model, s) -> bool:
+    if isinstance(s, CallScreen):
+        return bool(m.shown_calls())
+    if m.session is None:
+        return not (isinstance(s, _AGENT_ONLY) or is_state_menu(s))
+    if isinstance(s, LoginScreen):
+        return False
+    if isinstance(s, OfferPopover):
+        return bool(m.offers())
+    if isinstance(s, ConnectingPopover):
+        contact = m.contact(s.contact)
+        return contact is not None and contact.status == "reserved" and not m.offers()
+    if isinstance(s, ReasonScreen) and s.kind == "wrapup":
+        return m.contact(s.contact) is not None and s.contact not in m.wrapped_locally
+    if isinstance(s, VarsScreen):
+        return m.contact(s.contact) is not None
+    return True
+
+
+def _refocus(m: Model) -> Model:
+    """Screens whose contact or call went away show the next one instead."""
+    offers, calls = m.offers(), m.shown_calls()
+    for s in m.screens:
+        if isinstance(s, OfferPopover) and s.contact not in {c.id for c in offers}:
+            m = change(m, s, OfferPopover(offers[0].id))
+        elif isinstance(s, CallScreen) and s.call not in {c.call for c in calls}:
+            m = change(m, s, CallScreen(calls[0].call))
+    return m

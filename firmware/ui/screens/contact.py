@@ -1,0 +1,75 @@
+"""Screens about a customer: the connecting, offer and missed-call popovers, the call screen and
+the call variables. A secure variable never reaches a row, not even its label."""
+from __future__ import annotations
+
+from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopover, RonaPopover,
+                                 VarsScreen)
+from firmware.core.offers import VISIBLE_LINES, shown_variables
+
+from ..text import mask, split, timer
+from .home import pending_line
+
+CALL_STATES = {"talking": "Talking", "held": "Held"}
+
+
+def connecting(m: Model, s: ConnectingPopover):
+    contact = m.contact(s.contact)
+    return ["Connecting...", contact.queue if contact else ""]
+
+
+def offer(m: Model, s: OfferPopover):
+    offers = m.offers()
+    if not offers:
+        return []
+    i = next((i for i, c in enumerate(offers) if c.id == s.contact), 0)
+    contact = offers[i]
+    header = split(f"Call {i + 1} of {len(offers)}", timer(m.now - contact.offered_at))
+    return [header, *_lines(m, contact.id)[s.scroll:s.scroll + VISIBLE_LINES]]
+
+
+def rona(m: Model, _s: RonaPopover):
+    return ["Missed call", "You are now Idle"]
+
+
+def call(m: Model, s: CallScreen):
+    shown = m.shown_calls()
+    c = m.call(s.call)
+    if c is None:
+        return []
+    what = CALL_STATES.get(c.state) or ("Answering" if c.accepted else "Ringing")
+    place = next((i for i, x in enumerate(shown) if x.call == c.call), 0)
+    count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
+    contact = m.contact(c.contact)
+    who = _caller_line(m, contact.ani, contact.queue) if contact else _caller(m, _user(c.peer))
+    return [split(f"{what} {timer(m.now - c.since)}", count), who, pending_line(m)]
+
+
+def variables(m: Model, s: VarsScreen):
+    lines = _lines(m, s.contact)
+    last = min(len(lines), s.scroll + VISIBLE_LINES)
+    return [split("Call data", f"{s.scroll + 1}-{last}/{len(lines)}"),
+            *lines[s.scroll:s.scroll + VISIBLE_LINES]]
+
+
+def _lines(m: Model, contact_id: str) -> list[str]:
+    """The caller, then the variables the admin shows (offers.shown_variables drops secure ones)."""
+    contact = m.contact(contact_id)
+    if contact is None:
+        return []
+    return [_caller_line(m, contact.ani, contact.queue),
+            *(f"{label}: {value}" for label, value in shown_variables(m, contact_id))]
+
+
+def _caller_line(m: Model, ani: str, queue: str) -> str:
+    return f"{_caller(m, ani)} {queue}".rstrip()
+
+
+def _caller(m: Model, number: str) -> str:
+    return mask(number) if m.session is not None and m.session.cc.mask_ani else number
+
+
+def _user(peer: str) -> str:
+    """The user part of a SIP address ("sip:1002@pbx" -> "1002"); the address as is otherwise."""
+    if "sip:" not in peer:
+        return peer
+    return peer.split("sip:", 1)[1].split("@", 1)[0].rstrip(">")

@@ -1,0 +1,61 @@
+"""The boot and home screens, and the agent's state as words."""
+from __future__ import annotations
+
+import time
+
+from firmware.core.model import Model
+from firmware.core.reasons import label
+
+from ..glyphs import CHECK, CROSS, HANDSET
+from ..text import COLS, split, wrap
+
+STATE_NAMES = {"idle": "Idle", "available": "Available", "reserved": "Connecting",
+               "ringing": "Ringing", "talking": "Talking", "held": "Held", "wrapup": "Wrap-up"}
+# reasons the server sets itself: "login" is plain Idle, "rona" a missed offer
+SYSTEM_REASONS = {"login": "", "rona": "RONA"}
+
+
+def boot(m: Model, _s):
+    return [f"hardphone {m.info.version}", "Starting..."]
+
+
+def home(m: Model, _s):
+    clock = time.strftime("%H:%M", time.localtime(m.now))
+    status = (f"NET{_mark(m.links.ip is not None)} SIP{_link(m.links.sip, 'registered')} "
+              f"CC{_link(m.links.cc, 'up')}")
+    message = m.active_notice() or m.sip_problem
+    if len(message) > COLS:                 # a long message takes the status row too
+        return [split(state_line(m), clock), *wrap(message, 2)]
+    third = (message or (f"{HANDSET} Handset lifted" if m.hook_lifted else "")
+             or pending_line(m) or time.strftime("%a %d %b %Y", time.localtime(m.now)))
+    return [split(state_line(m), clock), status, third]
+
+
+def state_line(m: Model) -> str:
+    """"Available", "Idle: Lunch", "Wrap-up", ..."""
+    if m.session is None:
+        return "Logging in..." if m.login_pending else "Logged out"
+    s = m.session
+    name = STATE_NAMES.get(s.state, s.state.title())
+    reason = SYSTEM_REASONS.get(s.reason, label(s.idle_codes, s.reason))
+    return f"{name}: {reason}" if s.state == "idle" and reason else name
+
+
+def pending_line(m: Model) -> str:
+    """The state the server applies after the contact: "Next: Idle Lunch"."""
+    if m.session is None or m.session.pending is None:
+        return ""
+    state, reason = m.session.pending
+    if state == "idle":
+        return f"Next: Idle {label(m.session.idle_codes, reason)}".rstrip()
+    if state == "logged_out":
+        return "Next: Logout"
+    return f"Next: {STATE_NAMES.get(state, state.title())}"
+
+
+def _mark(ok: bool) -> str:
+    return CHECK if ok else CROSS
+
+
+def _link(state: str, good: str) -> str:
+    return "-" if state == "off" else _mark(state == good)

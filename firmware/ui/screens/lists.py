@@ -1,0 +1,52 @@
+"""The login screen and the reason lists (idle, logout, wrap-up)."""
+from __future__ import annotations
+
+from firmware.core.model import LoginScreen, Model, ReasonScreen
+from firmware.core.reasons import MIN_KEYS, TITLES, codes, filtering, matching
+
+from ..glyphs import POINTER
+from ..text import COLS, split, wrap
+from .home import pending_line
+
+SEARCH_HINT = f"Type {MIN_KEYS['wrapup']}+ to search"
+
+
+def login(m: Model, s: LoginScreen):
+    agent = _field("Agent ID", s.agent, s.entry == "agent")
+    pin = _field("PIN", "*" * len(s.pin), s.entry == "pin")
+    if s.error:                 # the error over two rows, then the field to type in
+        return [*wrap(s.error, 2), agent if s.entry == "agent" else pin]
+    return ["Agent login", agent, pin]
+
+
+def _field(name: str, value: str, active: bool) -> str:
+    return f"{POINTER if active else ' '}{name:<9}{value}{'_' if active else ''}"
+
+
+def reasons(m: Model, s: ReasonScreen):
+    items = matching(m, s)
+    cursor = min(s.cursor, len(items) - 1) if items else 0
+    count = f"{cursor + 1}/{len(items)}" if items else "0/0"
+    title = TITLES[s.kind]
+    if s.query:                 # the typed keys stay visible; the title gives way
+        title = f"{title[:max(0, COLS - len(count) - len(s.query) - 2)]} {s.query}".lstrip()
+    rows = [split(title, count)]
+    status = _status(m, s)
+    window = 1 if status else 2
+    if not items:
+        rows.append(" No match" if codes(m, s.kind) else " No reasons: OK")
+    first = min(cursor, max(0, len(items) - window))
+    for i in range(first, min(first + window, len(items))):
+        rows.append((POINTER if i == cursor else " ") + items[i].label)
+    if status:
+        rows = rows[:2] + [status]
+    return rows
+
+
+def _status(m: Model, s: ReasonScreen) -> str:
+    """The wrap-up list's last row: how to search, or the state that follows."""
+    if s.kind != "wrapup":
+        return ""
+    if s.query and not filtering(s):
+        return SEARCH_HINT
+    return pending_line(m) or ("" if s.query else SEARCH_HINT)

@@ -1,0 +1,41 @@
+"""The menu, setting adjustment, choice and about screens."""
+from __future__ import annotations
+
+from firmware.core.menus import ADJUSTABLE, CHOICES, MENUS
+from firmware.core.model import AboutScreen, AdjustScreen, ChoiceScreen, MenuScreen, Model
+
+from ..glyphs import BELL, CHECK, EMPTY, FULL, POINTER
+from ..text import split
+
+
+def menu(m: Model, s: MenuScreen):
+    title, items = MENUS[s.menu]
+    first = min(s.cursor, max(0, len(items) - 2))       # keep the cursor in the 2-row window
+    rows = [split(title, f"{s.cursor + 1}/{len(items)}")]
+    for i in range(first, min(first + 2, len(items))):
+        rows.append((POINTER if i == s.cursor else " ") + items[i].label)
+    return rows
+
+
+def adjust(m: Model, s: AdjustScreen):
+    title, top = ADJUSTABLE[s.setting]
+    bar = FULL * s.value + EMPTY * (top - s.value)
+    icon = f" {BELL}" if s.setting == "ringer_volume" and m.ringing_test else ""
+    return [title + icon, f"{bar} {s.value:>2}/{top}"]
+
+
+def choice(m: Model, s: ChoiceScreen):
+    title, options = CHOICES[s.setting]
+    current = getattr(m.settings, s.setting)
+    first = min(s.cursor, max(0, len(options) - 2))
+    rows = [split(title, f"{s.cursor + 1}/{len(options)}")]
+    for i in range(first, min(first + 2, len(options))):
+        value, label = options[i]
+        mark = CHECK if value == current else " "
+        rows.append(split((POINTER if i == s.cursor else " ") + label, mark))
+    return rows
+
+
+def about(m: Model, _s: AboutScreen):
+    return [f"hardphone {m.info.version}", f"Board {m.info.board}  Slot {m.info.slot}",
+            f"IP {m.links.ip or 'none'}"]

@@ -1,0 +1,251 @@
+"""The agent's screens as the user sees them: frames rendered from models reached by real events."""
+import time
+from dataclasses import replace
+
+import pytest
+
+from firmware.core import events as ev
+from firmware.core.events import CcSettings
+from firmware.core.model import Links
+from firmware.ui.view import render
+
+from .test_agent_rules import (NOW, agent, contact, home, keys, offered, run, talking,
+                               wrapping_up)
+
+MASKED = CcSettings(mask_ani=True, accept_all=True, max_offers=3)
+SECRETS = ("Card", "4111")          # the secure variable's label and value
+
+
+def rows(m):
+    return render(m).rows
+
+
+def text(m):
+    return "\n".join(rows(m))
+
+
+def led(m, name="line"):
+    return dict(render(m).leds)[name]
+
+
+def three_offers(settings=MASKED):
+    return agent(*offered("c1", "k1", offered_at=NOW - 3),
+                 *offered("c2", "k2", offered_at=NOW - 2, ani="+15559876543"),
+                 ev.CcContact(contact("c3", "offered", offered_at=NOW - 1)), settings=settings)
+
+
+# -- home ----------------------------------------------------------------------------------------
+def test_home_when_logged_in():
+    clock = time.mktime((2026, 11, 22, 9, 41, 0, 0, 0, -1))
+    r = rows(run(agent(), ev.Tick(clock))[0])
+    assert r[0] == "Available      09:41"
+    assert r[1] == "NET\x00 SIP\x00 CC\x00".ljust(20)
+    assert r[2].startswith("Sun 22 Nov 2026")
+    assert r[3] == "State Menu Out  Info"
+
+
+@pytest.mark.parametrize("snap,shown", [
+    (dict(state="idle", reason="lunch"), "Idle: Lunch"),
+    (dict(state="idle", reason="login"), "Idle"),
+    (dict(state="idle", reason="rona"), "Idle: RONA"),
+    (dict(state="wrapup", contacts=[contact("c1", "wrapup", primary=False)]), "Wrap-up"),
+    (dict(state="talking"), "Talking"),
+])
+def test_home_names_the_agent_state(snap, shown):
+    assert rows(agent(**snap))[0][:15].rstrip() == shown
+
+
+def test_logging_in_and_logged_out():
+    m, _ = run(home(), ev.LoginFromConfig("1001", "4711"))
+    assert rows(m)[0].startswith("Logging in...") and rows(m)[3] == "           Menu Info"
+    m, _ = run(agent(), ev.CcLoggedOut("end of shift"))
+    r = rows(m)
+    assert r[0].startswith("Logged out") and r[3] == "Login      Menu Info"
+    assert "Logged out: end of shift" in " ".join(x.strip() for x in r[1:3])
+
+
+def test_a_notice_shows_on_the_third_row_until_it_expires():
+    m, _ = run(agent(), ev.CcNotice("logout in 5 seconds"))
+    assert rows(m)[2] == "logout in 5 seconds".ljust(20)
+    m, _ = run(m, ev.Tick(NOW + 30))
+    assert "logout in" not in text(m)
+
+
+def test_a_long_notice_takes_two_rows():
+    m, _ = run(agent(), ev.CcNotice("Campaign Winter started: you are assigned"))
+    assert rows(m)[1:3] == ("Campaign Winter".ljust(20), "started: you are".ljust(20))
+
+
+def test_a_sip_problem_stays_until_registered():
+    m, _ = run(agent(), ev.SipRegistration("failed", "403 Forbidden"), ev.Tick(NOW + 60))
+    assert rows(m)[2] == "SIP: 403 Forbidden".ljust(20)
+    m, _ = run(m, ev.SipRegistration("registered"))
+    assert "Forbidden" not in text(m)
+
+
+def test_the_pending_state_shows_when_the_home_screen_does():
+    # wrap-up sent offline: the server still says wrap-up, with Idle Lunch to follow
+    m = replace(wrapping_up(), links=Links(ip="10.0.0.5", sip="registered", cc="down"))
+    m, _ = run(m, ev.Key("ok"), ev.CcAgentState("wrapup", "", ("idle", "lunch")),
+               ev.Tick(NOW + 30))
+    assert rows(m)[0].startswith("Wrap-up") and rows(m)[2] == "Next: Idle Lunch".ljust(20)
+
+
+# -- login ---------------------------------------------------------------------------------------
+def test_the_pin_is_never_shown():
+    m, _ = run(home(), *keys("soft1", "1", "0", "0", "1", "ok", "4", "7", "1", "1"))
+    r = rows(m)
+    assert r[1].strip() == "Agent ID 1001" and "****" in r[2] and "4711" not in text(m)
+    assert r[3] == "Login           Del "
+
+
+def test_a_refused_login_says_why():
+    m, _ = run(home(), *keys("soft1", "1", "0", "0", "1", "ok", "9", "ok"),
+               ev.CcRefused("hello", "auth_failed", "unknown agent or wrong PIN"))
+    assert " ".join(r.strip() for r in rows(m)[:2]) == "Wrong agent ID or PIN"
+    m, _ = run(m, ev.Key("back"), ev.Key("back"))                    # back to the agent id
+    assert "Agent ID 100" in text(m)
+
+
+# -- popovers ------------------------------------------------------------------------------------
+def test_the_offer_popover():
+    r = rows(three_offers())
+    assert r[0] == "Call 1 of 3    00:03"
+    assert r[1] == "*******4567 Sales".ljust(20)                 # only the last 4 digits
+    assert r[2] == "Account: 88-1203".ljust(20)
+    assert r[3] == "Accpt All  Vars     "
+
+
+def test_offers_page_with_left_and_right():
+    m, _ = run(three_offers(), ev.Key("right"))
+    assert rows(m)[0].startswith("Call 2 of 3") and "6543" in rows(m)[1]
+    m, _ = run(m, ev.Key("right"), ev.Key("right"))
+    assert rows(m)[0].startswith("Call 1 of 3")
+
+
+def test_the_caller_shows_in_full_without_masking():
+    assert "+15551234567" in rows(three_offers(CcSettings()))[1]
+
+
+def test_all_only_with_accept_all_and_several_offers():
+    assert "All" not in rows(three_offers(CcSettings(accept_all=False)))[3]
+    assert "All" not in rows(agent(*offered(), settings=MASKED))[3]
+
+
+def test_a_secure_variable_never_reaches_the_display():
+    m = three_offers()
+    frames = [text(m)]
+    for _ in range(4):                                       # scroll through the popover
+        m, _ = run(m, ev.Key("down"))
+        frames.append(text(m))
+    assert "Topic: Billing" in frames[-1]
+    m, _ = run(m, ev.Key("soft3"))                           # the variables view
+    frames += [text(m), text(run(m, ev.Key("down"))[0])]
+    m, _ = run(agent(*talking(), settings=MASKED), ev.Key("soft3"))   # and during the call
+    frames += [text(m), text(run(m, ev.Key("down"))[0])]
+    for frame in frames:
+        assert not any(secret in frame for secret in SECRETS), frame
+
+
+def test_the_connecting_popover():
+    r = rows(agent(ev.CcContact(contact("c1", "reserved", queue="Support"))))
+    assert r[0].strip() == "Connecting..." and r[1].strip() == "Support"
+
+
+def test_the_missed_call_popover():
+    r = rows(agent(*offered(), ev.CcContact(contact("c1", "rona"))))
+    assert [x.strip() for x in r] == ["Missed call", "You are now Idle", "", "Avail Idle"]
+
+
+# -- the call ------------------------------------------------------------------------------------
+def test_talking_then_held_with_timers():
+    m = agent(*talking(), ev.CcAgentState("talking", "", ("idle", "lunch")), settings=MASKED)
+    m, _ = run(m, ev.Tick(NOW + 83))
+    r = rows(m)
+    assert r[0].startswith("Talking 01:23")
+    assert r[1].startswith("*******4567 Sales")
+    assert r[2] == "Next: Idle Lunch".ljust(20)
+    assert r[3] == " Hold End Vars State"
+    m, _ = run(m, ev.SipCallState("k1", "held"), ev.Tick(NOW + 95))
+    assert rows(m)[0].startswith("Held 00:12") and rows(m)[3].startswith("Resum")
+
+
+def test_ending_a_held_call_explains_why_not():
+    m, _ = run(agent(*talking()), ev.SipCallState("k1", "held"), ev.Key("soft2"))
+    assert " ".join(r.strip() for r in rows(m)[:2]) == "Resume the call to end it"
+
+
+def test_a_plain_call_shows_who_calls():
+    m = agent(ev.SipIncoming("k9", "", "sip:1002@pbx.example.com"))
+    r = rows(m)
+    assert r[0].startswith("Ringing 00:00") and r[1].strip() == "1002"
+    assert r[3].startswith("Answr")
+
+
+def test_two_calls_are_numbered():
+    m = agent(*talking(), *talking("c2", "k2"))
+    assert rows(m)[0].endswith("2/2")
+    m, _ = run(m, ev.Key("left"))
+    assert rows(m)[0].endswith("1/2")
+
+
+@pytest.mark.parametrize("events,line", [
+    ([], "off"),
+    (offered(), "blink"),
+    (talking(), "on"),
+    ([ev.Hook(True)], "on"),
+    ([*talking(), ev.SipIncoming("k2", "", "sip:1002@pbx")], "blink"),
+])
+def test_the_line_led(events, line):
+    assert led(agent(*events)) == line
+
+
+# -- lists ---------------------------------------------------------------------------------------
+def test_a_long_reason_list_scrolls():
+    m = agent(*keys("soft1", "2", *["down"] * 11))
+    r = rows(m)
+    assert r[0] == "Idle reason   12/120"
+    assert r[1] == "→Other 6".ljust(20) and r[2] == " Other 7".ljust(20)
+
+
+def test_t9_search_shows_the_query_and_the_matches():
+    m = agent(*keys("soft1", "2", "5"))
+    r = rows(m)
+    assert r[0] == "Idle reason 5   1/12"            # Lunch, Other 5, Other 50-59
+    assert r[1] == "→Lunch".ljust(20)
+    m, _ = run(m, *keys("8", "6"))
+    assert rows(m)[0] == "Idle reason 586  1/1"
+    m, _ = run(m, ev.Key("9"))
+    assert rows(m)[0].endswith("0/0") and rows(m)[1].strip() == "No match"
+
+
+def test_the_wrapup_search_waits_for_three_keys():
+    r = rows(wrapping_up())
+    assert r[0] == "Wrap-up         1/44" and r[2].strip() == "Type 3+ to search"
+    r = rows(wrapping_up("22"))
+    assert r[0] == "Wrap-up 22      1/44" and r[2].strip() == "Type 3+ to search"
+    r = rows(wrapping_up("225"))
+    assert r[0] == "Wrap-up 225      1/1" and r[1] == "→Callback requested".ljust(20)
+
+
+def test_the_wrapup_notice_after_sending():
+    m, _ = run(wrapping_up(), ev.Key("ok"))
+    assert rows(m)[2] == "Wrap-up sent".ljust(20)
+
+
+# -- every frame fits ----------------------------------------------------------------------------
+def test_a_whole_shift_renders_20x4_frames():
+    m = home()
+    script = [*keys("soft1", "1", "0", "0", "1", "ok", "4", "7", "ok"),
+              ev.CcLink("up"), ev.CcSnapshot("1001", "Ada", "Sales", "sip:1001@pbx", "idle",
+                                             "login", settings=MASKED),
+              *keys("soft1", "1"), ev.CcContact(contact("c1", "reserved")), *offered(),
+              ev.Key("down"), ev.Hook(True), ev.SipCallState("k1", "established"),
+              ev.Tick(NOW + 5), ev.Key("hold"), ev.SipCallState("k1", "held"), ev.Key("soft2"),
+              ev.Key("hold"), ev.SipCallState("k1", "resumed"), ev.Hook(False),
+              ev.SipCallState("k1", "ended"), *keys("2", "2", "5", "ok"), ev.Tick(NOW + 60),
+              *keys("soft3", "ok")]
+    for e in script:
+        m, _ = run(m, e)
+        frame = render(m).rows
+        assert len(frame) == 4 and all(len(r) == 20 for r in frame), (e, frame)
