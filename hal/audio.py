@@ -31,6 +31,9 @@ class AudioDevices:
         self._pcm = dict(pcm)
         self.rate = int(rate)
         self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
+        # route -> time.perf_counter() when its latest play's first period went into the PCM
+        # (how soon a ring is heard; the benchmarks read it)
+        self.started_at: dict[str, float] = {}
 
     def pcm_name(self, route: str) -> str:
         try:
@@ -56,7 +59,7 @@ class AudioDevices:
             raise HalError(f"audio {route}: cannot open PCM {name!r}: {e}") from e
         try:
             self._check_setup(pcm, route, name)
-            finished = self._play_paced(pcm, memoryview(samples), stop)
+            finished = self._play_paced(pcm, route, memoryview(samples), stop)
             if not finished:
                 pcm.drop()
             return finished
@@ -77,7 +80,7 @@ class AudioDevices:
             raise HalError(f"audio {route}: PCM {name!r} set up as {got}, "
                            f"not ({self.rate}, 1, 'S16_LE')")
 
-    def _play_paced(self, pcm, data: memoryview, stop) -> bool:
+    def _play_paced(self, pcm, route: str, data: memoryview, stop) -> bool:
         period_bytes = self.period_frames * SAMPLE_BYTES
         lead_s = LEAD_PERIODS * PERIOD_S
         start = time.monotonic()
@@ -87,6 +90,8 @@ class AudioDevices:
                 return False
             chunk = data[offset:offset + period_bytes]
             _write_all(pcm, chunk)
+            if not frames:
+                self.started_at[route] = time.perf_counter()
             frames += len(chunk) // SAMPLE_BYTES
             ahead = frames / self.rate - (time.monotonic() - start) - lead_s
             if ahead > 0 and _wait(stop, ahead):

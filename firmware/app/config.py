@@ -15,6 +15,19 @@ Example (every field optional):
     public_key = "keys/dev-ed25519.pub.pem"   # verifies images; relative to this file
     require_sip = false                 # a trial slot confirms itself only once SIP registers
     require_cc = false                  # ... and once the contact-center link is up
+    [cc]                                # the contact-center server (docs/cc-protocol.md)
+    url = "wss://cc.example.com/agent/v1"   # ws:// is allowed on loopback only
+    cafile = "ca.pem"                   # extra CA for wss:// (default: the system's)
+    agent = "1001"                      # log in at boot; without these the agent types them
+    pin = "1234"
+    [sip]
+    user = "1001"                       # the extension: sip:<user>@<domain>
+    password = "secret"
+    domain = "pbx.example.com:5060"     # registrar and outbound proxy
+    listen = "0.0.0.0:5060"
+    reg_interval = 60
+
+A file holding a PIN or a SIP password must be readable by its owner only (chmod 600).
 """
 from __future__ import annotations
 
@@ -50,6 +63,23 @@ def default_update_root(state_dir: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class CcConfig:
+    url: str
+    cafile: Path | None = None
+    agent: str | None = None
+    pin: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SipConfig:
+    user: str
+    domain: str
+    password: str = field(default="", repr=False)
+    listen: str = "0.0.0.0:5060"
+    reg_interval: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     state_dir: Path
@@ -58,6 +88,8 @@ class Config:
     page_port: int | None = None
     update: UpdateConfig = field(default_factory=lambda: UpdateConfig(
         root=default_update_root(DEFAULT_STATE_DIR)))
+    cc: CcConfig | None = None
+    sip: SipConfig | None = None
 
 
 _SCHEMA = {
@@ -65,7 +97,11 @@ _SCHEMA = {
     "console": {"port": str},
     "board_page": {"host": str, "port": int},
     "update": {"root": str, "public_key": str, "require_sip": bool, "require_cc": bool},
+    "cc": {"url": str, "cafile": str, "agent": str, "pin": str},
+    "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int},
 }
+_REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}
+_SECRETS = (("cc", "pin"), ("sip", "password"))
 
 
 def load_config(path: str | None) -> Config:
@@ -90,6 +126,24 @@ def load_config(path: str | None) -> Config:
             # bool is an int subclass: `port = true` must not pass as a number
             if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
                 raise ConfigError(p, f"{table}.{key}", f"expected {kind.__name__}, got {v!r}")
+    for table, names in _REQUIRED.items():
+        for name in names:
+            if table in data and name not in data[table]:
+                raise ConfigError(p, f"{table}.{name}", "missing (required in this section)")
+    if any(key in data.get(table, {}) for table, key in _SECRETS):
+        mode = p.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigError(p, None, f"holds credentials but is readable by others (mode "
+                              f"{mode:o}); chmod 600 {p}")
+    cc = data.get("cc")
+    if cc is not None:
+        cc = CcConfig(url=cc["url"], agent=cc.get("agent"), pin=cc.get("pin"),
+                      cafile=p.parent / cc["cafile"] if "cafile" in cc else None)
+        if (cc.agent is None) != (cc.pin is None):
+            raise ConfigError(p, "cc", "agent and pin go together (or neither: typed at login)")
+    sip = data.get("sip")
+    if sip is not None:
+        sip = SipConfig(**sip)
     page_port = data.get("board_page", {}).get("port")
     if page_port is not None and not 0 <= page_port <= 65535:
         raise ConfigError(p, "board_page.port", f"must be 0-65535, got {page_port}")
@@ -108,4 +162,5 @@ def load_config(path: str | None) -> Config:
                                       public_key=p.parent / update.get("public_key",
                                                                        DEFAULT_PUBLIC_KEY),
                                       require_sip=update.get("require_sip", False),
-                                      require_cc=update.get("require_cc", False)))
+                                      require_cc=update.get("require_cc", False)),
+                  cc=cc, sip=sip)

@@ -13,9 +13,11 @@ from hal import BoardError, HalError, load_board
 from hal.devices import open_devices
 from hal.keypad import KEY_NAMES
 
+from firmware.cc.connection import CcConnection, OutboxFile, UrlError, check_url
 from firmware.console.commands import Commands
 from firmware.console.port import FdPort
 from firmware.console.server import Console
+from firmware.core import events as ev
 from firmware.core.model import DeviceInfo
 from firmware.update.manager import UpdateManager
 from firmware.update.slots import RESET_EXIT_CODE, SlotStore
@@ -90,6 +92,32 @@ def serial_smp(slots: SlotStore | None, config, board: str, power: Power, info: 
     return SerialSmp(server)
 
 
+async def attach_links(phone: Phone, config):
+    """The contact-center link and the SIP stack, when the config names them."""
+    if config.cc:
+        phone.cc = CcConnection(config.cc.url, phone.post,
+                                OutboxFile(config.state_dir / "cc-outbox.json"),
+                                cafile=str(config.cc.cafile) if config.cc.cafile else None)
+        phone.cc.start()
+    if config.sip:
+        from firmware.sip.stack import SipConfig, SipStack   # baresip loads only when used
+        s = config.sip
+        phone.sip = SipStack(SipConfig(user=s.user, password=s.password, domain=s.domain,
+                                       listen=s.listen, reg_interval=s.reg_interval), phone.post)
+        try:
+            await phone.sip.start()
+        except Exception as e:       # noqa: BLE001 - the phone still works without SIP
+            log.error("SIP did not start: %s", e)
+            phone.post(ev.SipRegistration("failed", str(e)))
+
+
+async def detach_links(phone: Phone):
+    if phone.cc:
+        await phone.cc.stop()
+    if phone.sip:
+        await phone.sip.stop()
+
+
 def announce(line: str):
     """Lines that tools wait for (console path, page address, READY) go to stdout."""
     print(line, flush=True)
@@ -114,6 +142,7 @@ async def run(board, config, console_port: str) -> bool:
     info = DeviceInfo(version=__version__, board=board.name, slot=slot)
     phone = Phone(devices, SettingsStore(config.state_dir), info, KEY_NAMES, primary_ip)
     await phone.start()
+    await attach_links(phone, config)
 
     port = (FdPort.open_pty() if console_port == "pty"
             else FdPort.open_serial(console_port, board.console_baud))
@@ -138,6 +167,8 @@ async def run(board, config, console_port: str) -> bool:
             announce(f"board page: {service.url}")
 
     await phone.boot()
+    if config.cc and config.cc.agent:
+        phone.post(ev.LoginFromConfig(config.cc.agent, config.cc.pin))
     # Confirmed before READY goes out, so whoever sees READY sees the slots as they stay.
     await confirm_when_healthy(slots, config, slot)
     console.send("READY")
@@ -157,6 +188,7 @@ async def run(board, config, console_port: str) -> bool:
         for service in devices.services:
             await service.stop()
         await console.stop()
+        await detach_links(phone)
         await phone.stop()
         devices.close()
     return power.reset
@@ -169,7 +201,9 @@ def main(argv=None) -> int:
     try:
         board = load_board(args.board)
         config = load_config(args.config)
-    except (BoardError, ConfigError) as e:
+        if config.cc:
+            check_url(config.cc.url)
+    except (BoardError, ConfigError, UrlError) as e:
         print(f"hardphone: {e}", file=sys.stderr)
         return 2
     console_port = args.console or config.console_port or board.console_port

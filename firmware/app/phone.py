@@ -8,6 +8,7 @@ import time
 
 from firmware.audio import tones
 from firmware.core import events as ev
+from firmware.core import effects as fx
 from firmware.core.effects import PlayTone, SaveSettings, StopTone
 from firmware.core.model import DeviceInfo, Model
 from firmware.core.update import update
@@ -22,6 +23,8 @@ NETWORK_CHECK_S = 10
 class Phone:
     def __init__(self, devices, store, info: DeviceInfo, key_names, primary_ip=lambda: None):
         self.devices, self.store, self.key_names = devices, store, frozenset(key_names)
+        self.cc = None      # firmware.cc.connection.CcConnection, when configured
+        self.sip = None     # firmware.sip.SipStack, when configured
         self._primary_ip = primary_ip
         self.model = Model(info=info, settings=store.load(), now=time.time())
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -116,6 +119,17 @@ class Phone:
                 stop.set()
         elif isinstance(effect, SaveSettings):
             self._loop.create_task(self._save(effect.settings))
+        elif isinstance(effect, _CC_EFFECTS):
+            if self.cc is None:
+                log.warning("no contact-center link configured: %r not sent", effect)
+            else:
+                self.cc.request(effect)
+        elif isinstance(effect, _SIP_EFFECTS):
+            if self.sip is None:
+                log.warning("no SIP configured: %r not done", effect)
+            else:
+                command = _SIP_EFFECTS[type(effect)]
+                self._loop.create_task(getattr(self.sip, command)(effect.call))
         else:
             log.error("no way to carry out %r", effect)
 
@@ -125,11 +139,16 @@ class Phone:
             previous.set()
         stop = threading.Event()
         self._tones[effect.route] = stop
-        samples = tones.test_ring(effect.level, rate=self.devices.spec.audio_rate)
+        samples = tones.ring_cycle(effect.level, rate=self.devices.spec.audio_rate)
+        repeat = effect.tone == "ring"         # a call rings until answered; the test ring once
+
+        def play_out():
+            while self.devices.audio.play(effect.route, samples, stop) and repeat:
+                pass
 
         async def play():
             try:
-                await asyncio.to_thread(self.devices.audio.play, effect.route, samples, stop)
+                await asyncio.to_thread(play_out)
             except Exception as e:             # noqa: BLE001 - a sound device fault is logged, not fatal
                 log.error("cannot play %s on %s: %s", effect.tone, effect.route, e)
             current = self._tones.get(effect.route)
@@ -152,3 +171,8 @@ class Phone:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+_CC_EFFECTS = (fx.CcLogin, fx.CcSetState, fx.CcAccept, fx.CcCallEvent, fx.CcWrapUp, fx.CcLogout)
+_SIP_EFFECTS = {fx.SipAnswer: "answer", fx.SipHold: "hold", fx.SipResume: "resume",
+                fx.SipHangup: "hangup"}

@@ -14,6 +14,7 @@ HELP = (
     ("key <name>", "press and release a key"),
     ("hook off|on", "lift or replace the handset"),
     ("leds", "every LED as <name>=off|on|blink"),
+    ("calls", "one 'call <id>' line per call (state, contact, RTP packets in), then calls."),
     ("version", "firmware version, board and the slot it runs from"),
     ("slots", "the A/B slots, one 'slot <x>:' line each, then slots."),
     ("confirm", "keep the running trial slot for good"),
@@ -50,8 +51,19 @@ class Commands:
         _no_args("status", extra)
         await self.phone.settle()
         m = self.phone.model
-        return (f"status agent={m.agent_state} sip={m.links.sip} cc={m.links.cc} calls=0 "
+        return (f"status agent={m.agent_status} sip={m.links.sip} cc={m.links.cc} "
+                f"calls={len(m.calls)} "
                 f"fw={m.info.version} slot={m.info.slot} hook={'off' if m.hook_lifted else 'on'}")
+
+    async def _cmd_calls(self, *extra):
+        _no_args("calls", extra)
+        await self.phone.settle()
+        lines = []
+        for call in self.phone.model.calls:
+            stats = self.phone.sip.stats(call.call) if self.phone.sip else {}
+            lines.append(f"call {call.call} state={call.state} contact={call.contact or '-'} "
+                         f"rx_packets={stats.get('rx_packets', 0)}")
+        return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):
         _no_args("lcd", extra)
