@@ -1,0 +1,116 @@
+"""The link to the simulated customers: one child process (tools/ccsim/customers.py), JSON lines.
+
+To it: {"op": "dial", "contact", "to", "ani", "talk_s"}, {"op": "hangup", "contact"},
+{"op": "quit"}.
+From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"failed",
+"contact", "reason"}, and {"event": "error", "reason", "contact"?} for a line it refused.
+
+The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
+hangs the old call up and dials again at once; the link holds that dial back until the old
+call's end is reported, and keeps that end (which ccsim caused) from the engine. The child
+gets its own session, so a killed ccsim does not take the customers' calls down with it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .scenario import CustomersConfig
+
+log = logging.getLogger("ccsim.customers")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class CustomerLink:
+    def __init__(self, config: CustomersConfig, on_event: Callable[[dict], None]):
+        self.config, self.on_event = config, on_event
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._calls: dict[str, str] = {}        # contact -> "up" | "closing" (hung up by us)
+        self._redial: dict[str, dict] = {}      # dials waiting for the contact's old call to end
+        self._quitting = False
+
+    async def start(self):
+        c = self.config
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tools.ccsim.customers", "--proxy", c.proxy,
+            "--password", c.password, "--listen", c.listen,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
+        self._reader = asyncio.create_task(self._read())
+        log.info("customers process started (pid %d)", self._proc.pid)
+
+    def dial(self, contact: str, to: str, ani: str, talk_s: float):
+        message = {"op": "dial", "contact": contact, "to": to, "ani": ani, "talk_s": talk_s}
+        if self._calls.get(contact) == "closing":
+            self._redial[contact] = message
+        else:
+            self._calls[contact] = "up"
+            self._send(message)
+
+    def hangup(self, contact: str):
+        self._redial.pop(contact, None)
+        if self._calls.get(contact) == "up":
+            self._calls[contact] = "closing"
+            self._send({"op": "hangup", "contact": contact})
+
+    async def close(self, timeout: float = 3.0):
+        if self._proc is None:
+            return
+        self._quitting = True
+        self._send({"op": "quit"})
+        try:
+            await asyncio.wait_for(self._proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            self._proc.terminate()
+            await self._proc.wait()
+        if self._reader:
+            self._reader.cancel()
+
+    def _send(self, message: dict):
+        proc = self._proc
+        if proc is None or proc.returncode is not None or proc.stdin.is_closing():
+            log.warning("customers process not running: dropped %s", message["op"])
+            return
+        try:
+            proc.stdin.write(json.dumps(message).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            log.warning("customers process gone: dropped %s", message["op"])
+
+    def _heard(self, event: dict):
+        kind, contact = event.get("event"), event.get("contact")
+        if kind == "ready":
+            log.info("customers ready")
+            return
+        if not isinstance(contact, str):
+            log.warning("customers: %s", event.get("reason", event))
+            return
+        if kind == "error":                     # the contact has no call there (any more)
+            log.warning("customers: contact %s: %s", contact, event.get("reason", ""))
+            kind, event = "failed", {**event, "event": "failed"}
+        call = self._calls.get(contact)
+        if kind in ("ended", "failed"):
+            self._calls.pop(contact, None)
+            if contact in self._redial:
+                self._calls[contact] = "up"
+                self._send(self._redial.pop(contact))
+        if call == "up":
+            self.on_event(event)
+
+    async def _read(self):
+        async for line in self._proc.stdout:
+            try:
+                event = json.loads(line)
+                event.get("event")
+            except (ValueError, AttributeError):
+                log.warning("customers process said something unexpected: %r", line[:200])
+                continue
+            self._heard(event)
+        code = await self._proc.wait()
+        log.log(logging.INFO if self._quitting else logging.ERROR,
+                "customers process exited (code %s)", code)

@@ -1,0 +1,489 @@
+"""The contact-center rules, without sockets: sessions, the offer lifecycle, RONA, wrap-up.
+
+Phone requests, customer events and timer expiries come in as method calls; what agents must be
+told goes to ``outbox`` as (agent, message, json) for the server to send, and what customers
+must do goes to the injected customer link. Time comes from the injected clock (wall-clock
+seconds, as the protocol's timestamps are), so tests drive RONA and wrap-up without sleeping.
+
+A contact's life (each step a ``contact`` event to its agent)::
+
+    queued -> reserved -> offered -> assigned <-> held -> ended+wrapup -> wrapped_up
+                 \\_________\\__ RONA (not answered in time, rejected, unreachable) -> queued
+                  \\_________\\__ withdrawn (the customer hung up first)
+
+The agent's state follows its contacts (reserved, ringing, talking, held, wrapup); a state it
+asks for meanwhile is kept as ``pending`` and applied when its last contact is done, else it
+becomes Available. After a RONA it goes Idle "rona", unless it had asked for Idle already.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import logging
+import time
+from typing import Protocol
+
+from firmware.cc import protocol as p
+
+from .routing import Router
+from .scenario import AUTO_WRAPUP, Scenario
+from .store import ContactRecord, Session, Store
+
+log = logging.getLogger("ccsim")
+
+UNANSWERED = ("reserved", "offered")
+TALKING = ("assigned", "held")
+# the agent's state while it has contacts: the first status found among them decides
+_BUSY = (("assigned", "talking"), ("held", "held"), ("offered", "ringing"),
+         ("reserved", "reserved"), ("wrapup", "wrapup"))
+BUSY_STATES = {state for _, state in _BUSY}
+_KEEP = object()
+
+
+class Refused(Exception):
+    """A phone request the rules turn down; ``code`` is one of protocol.ERROR_CODES."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class Customers(Protocol):
+    """The simulated customers: dial an agent's extension for a contact, hang a contact up.
+    Events come back through Engine.customer_event, only ever about a contact's current call
+    (the end of a call ccsim hung up itself is not reported)."""
+
+    def dial(self, contact: str, to: str, ani: str, talk_s: float) -> None: ...
+
+    def hangup(self, contact: str) -> None: ...
+
+
+class NoCustomers:
+    """No voice side: phones report ringing/answered/ended themselves."""
+
+    def dial(self, contact, to, ani, talk_s):
+        pass
+
+    def hangup(self, contact):
+        pass
+
+
+def _atomic(method):
+    """One store transaction per operation; records changed in it are written once, at the end."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            with self.store.transaction():
+                result = method(self, *args, **kwargs)
+                for s in self._dirty_sessions.values():
+                    self.store.save_session(s)
+                for c in self._dirty_contacts.values():
+                    self.store.save_contact(c)
+            return result
+        finally:
+            self._dirty_sessions.clear()
+            self._dirty_contacts.clear()
+    return run
+
+
+class Engine:
+    def __init__(self, scenario: Scenario, store: Store, clock=time.time,
+                 customers: Customers | None = None):
+        self.scenario, self.settings, self.store, self.clock = (
+            scenario, scenario.settings, store, clock)
+        self.customers = customers or NoCustomers()
+        self.outbox: list[tuple[str, p.ServerMessage, str]] = []
+        self.offers = 0                       # reservations made since start
+        self._agents = {a.id: a for a in scenario.agents}
+        self._idle_codes = {c.code for c in scenario.idle_codes}
+        self._wrapup_codes = {c.code for c in scenario.wrapup_codes}
+        self._sessions = {a.id: Session(a.id) for a in scenario.agents}
+        self._live: dict[str, ContactRecord] = {}
+        self._on_agent: dict[str, dict[str, ContactRecord]] = {a.id: {} for a in scenario.agents}
+        self._timers: list[tuple[float, str]] = []
+        self._dirty_sessions: dict[str, Session] = {}
+        self._dirty_contacts: dict[str, ContactRecord] = {}
+        self.router = Router({a.id: a.queues for a in scenario.agents})
+        self._load()
+
+    # -- restart -----------------------------------------------------------------------------
+    @_atomic
+    def _load(self):
+        for s in self.store.sessions():
+            if s.agent in self._sessions:
+                self._sessions[s.agent] = s
+        waiting = []
+        for c in self.store.live_contacts():
+            if c.queue not in self.scenario.queues or (c.agent and c.agent not in self._agents):
+                log.warning("contact %s: its queue or agent is no longer in the scenario", c.id)
+                continue
+            self._live[c.id] = c
+            if c.status == "queued":
+                waiting.append(c)
+            else:
+                self._on_agent[c.agent][c.id] = c
+                self._arm(c)
+        for s in self._sessions.values():
+            if s.state == "available":
+                self.router.set_ready(s.agent, s.available_since)
+        for c in waiting:
+            self._route(c)
+
+    # -- phone requests ----------------------------------------------------------------------
+    @_atomic
+    def hello(self, agent: str, pin: str, version: int = p.VERSION) -> p.Snapshot:
+        """Log the agent in (Idle, "login") or resume its session; its snapshot."""
+        config = self._agents.get(agent)
+        if config is None or config.pin != pin:
+            raise Refused("auth_failed", "unknown agent or wrong PIN")
+        if version != p.VERSION:
+            raise Refused("version", f"protocol version {version} (this server speaks {p.VERSION})")
+        s = self._sessions[agent]
+        if s.state == "logged_out":
+            s.state, s.reason, s.pending = "idle", "login", None
+            self._dirty_sessions[agent] = s
+            log.info("agent %s logged in", agent)
+        return self.snapshot(agent)
+
+    def snapshot(self, agent: str) -> p.Snapshot:
+        s, a = self._logged_in(agent), self._agents[agent]
+        contacts = sorted(self._on_agent[agent].values(), key=lambda c: c.n)
+        return p.Snapshot(
+            seq=s.seq, agent=p.Agent(a.id, a.name, a.team, a.extension), state=s.state,
+            reason=s.reason, pending=s.pending, contacts=[self._wire(c) for c in contacts],
+            idle_codes=list(self.scenario.idle_codes),
+            wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
+            settings=self.settings, server_time=self.clock())
+
+    @_atomic
+    def set_state(self, agent: str, state: str, reason: str = ""):
+        s = self._logged_in(agent)
+        if state == "idle" and reason not in self._idle_codes:
+            raise Refused("unknown_code", f"no idle code {reason!r}")
+        reason = reason if state == "idle" else ""
+        if self._on_agent[agent]:
+            self._refresh(s, pending=p.Pending(state, reason))
+        else:
+            self._apply(s, state, reason)
+            self._serve(s)
+
+    @_atomic
+    def accept(self, agent: str, contact: str):
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        if c.status == "assigned":
+            return
+        if c.status not in UNANSWERED:
+            raise Refused("not_allowed", f"contact {contact} is {c.status}, not being offered")
+        busy = [o for o in self._on_agent[agent].values() if o.status in TALKING]
+        if busy and not self.settings.accept_all:
+            raise Refused("not_allowed", f"already on contact {busy[0].id}")
+        self._answer(c)
+
+    @_atomic
+    def call_event(self, agent: str, contact: str, event: str):
+        """What the phone's SIP call did. Late or repeated events that no longer fit are ignored."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        if event == "ringing" and c.status == "reserved":
+            self._offer(c)
+        elif event == "answered" and c.status in UNANSWERED:
+            self._answer(c)
+        elif event == "held" and c.status == "assigned":
+            self._hold(c, True)
+        elif event == "resumed" and c.status == "held":
+            self._hold(c, False)
+        elif event == "ended" and c.status in UNANSWERED:
+            self._rona(c, "rejected")
+        elif event == "ended" and c.status in TALKING:
+            self._end(c)
+            self.customers.hangup(c.id)
+
+    @_atomic
+    def wrapup(self, agent: str, contact: str, code: str):
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        if c.status != "wrapup":
+            raise Refused("not_allowed", f"contact {contact} is {c.status}, not in wrap-up")
+        if code not in self._wrapup_codes:
+            raise Refused("unknown_code", f"no wrap-up code {code!r}")
+        self._wrap(c, code)
+
+    @_atomic
+    def logout(self, agent: str, reason: str = ""):
+        s = self._logged_in(agent)
+        contacts = self._on_agent[agent].values()
+        if any(c.status in UNANSWERED for c in contacts):
+            raise Refused("not_allowed", "a contact is being offered")
+        if contacts:
+            self._refresh(s, pending=p.Pending("logged_out", reason))
+        else:
+            self._log_out(s, reason)
+
+    # -- customers and the admin -------------------------------------------------------------
+    @_atomic
+    def new_contact(self, queue: str, ani: str, variables: dict[str, str],
+                    talk_s: float | None = None) -> str:
+        """A customer call enters ``queue``; its id. ValueError for an unknown queue."""
+        if queue not in self.scenario.queues:
+            raise ValueError(f"unknown queue {queue!r}")
+        n = self.store.next_contact_number()
+        c = ContactRecord(f"c-{n}", n, queue, ani, dict(variables), talk_s, self.clock())
+        self._live[c.id] = c
+        self._dirty_contacts[c.id] = c
+        log.debug("contact %s entered queue %s", c.id, queue)
+        self._route(c)
+        return c.id
+
+    @_atomic
+    def hang_up(self, contact: str) -> bool:
+        """The customer hangs up (admin); False if the contact is unknown or already over."""
+        c = self._live.get(contact)
+        if c is None:
+            return False
+        self.customers.hangup(c.id)
+        if c.status == "queued":
+            self.router.remove_waiting(c.id)
+            self._finish(c, "abandoned")
+        elif c.status in UNANSWERED:
+            self._withdraw(c)
+        elif c.status in TALKING:
+            self._end(c)
+        return True
+
+    @_atomic
+    def customer_event(self, contact: str, event: str):
+        """What a simulated customer's call did: ringing, answered, ended or failed."""
+        c = self._live.get(contact)
+        if c is None:
+            return
+        if event == "ringing" and c.status == "reserved":
+            self._offer(c)
+        elif event == "answered" and c.status in UNANSWERED:
+            self._answer(c)
+        elif event in ("ended", "failed") and c.status in UNANSWERED:
+            self._rona(c, "failed")             # the phone could not be reached or refused
+        elif event == "ended" and c.status in TALKING:
+            self._end(c)
+
+    # -- time --------------------------------------------------------------------------------
+    def next_deadline(self) -> float | None:
+        """The earliest RONA or auto wrap-up time, or None."""
+        while self._timers:
+            at, cid = self._timers[0]
+            c = self._live.get(cid)
+            if c and c.deadline == at and (c.status in UNANSWERED or c.status == "wrapup"):
+                return at
+            heapq.heappop(self._timers)
+        return None
+
+    @_atomic
+    def expire(self):
+        """RONA the offers and auto wrap-up the contacts whose time has come."""
+        now = self.clock()
+        while (at := self.next_deadline()) is not None and at <= now:
+            c = self._live[heapq.heappop(self._timers)[1]]
+            if c.status in UNANSWERED:
+                self._rona(c, "rona")
+            else:
+                self._wrap(c, AUTO_WRAPUP)
+
+    # -- admin views -------------------------------------------------------------------------
+    def contact_info(self, contact: str) -> dict | None:
+        c = self._live.get(contact) or self.store.contact(contact)
+        if c is None:
+            return None
+        return {"id": c.id, "queue": c.queue, "ani": c.ani, "state": c.status,
+                "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts}
+
+    def agent_info(self, agent: str) -> dict | None:
+        s = self._sessions.get(agent)
+        if s is None:
+            return None
+        pending = {"state": s.pending.state, "reason": s.pending.reason} if s.pending else None
+        return {"id": agent, "state": s.state, "reason": s.reason, "pending": pending}
+
+    def take_outbox(self) -> list[tuple[str, p.ServerMessage, str]]:
+        out, self.outbox = self.outbox, []
+        return out
+
+    # -- agents ------------------------------------------------------------------------------
+    def _logged_in(self, agent: str) -> Session:
+        s = self._sessions.get(agent)
+        if s is None or s.state == "logged_out":
+            raise Refused("not_logged_in", "send hello first")
+        return s
+
+    def _contact_of(self, agent: str, contact: str) -> ContactRecord:
+        c = self._on_agent[agent].get(contact)
+        if c is None:
+            raise Refused("unknown_contact", f"contact {contact} is not yours")
+        return c
+
+    def _apply(self, s: Session, state: str, reason: str = "", pending: p.Pending | None = None):
+        """Set the agent's state; tell the phone if anything changed."""
+        if state == "available" and s.state != "available":
+            s.available_since = self.clock()
+        if state == "available" and not self._on_agent[s.agent]:
+            self.router.set_ready(s.agent, s.available_since)
+        else:
+            self.router.set_busy(s.agent)
+        if (s.state, s.reason, s.pending) != (state, reason, pending):
+            s.state, s.reason, s.pending = state, reason, pending
+            self._emit(s, p.AgentState, state=state, reason=reason, pending=pending)
+
+    def _refresh(self, s: Session, pending=_KEEP):
+        """Derive the agent's state from its contacts; with none left, apply what is pending."""
+        pending = s.pending if pending is _KEEP else pending
+        statuses = {c.status for c in self._on_agent[s.agent].values()}
+        if statuses:
+            self._apply(s, next(st for status, st in _BUSY if status in statuses), "", pending)
+        elif s.state in BUSY_STATES:
+            then = pending or p.Pending("available")
+            if then.state == "logged_out":
+                self._log_out(s, then.reason)
+            else:
+                self._apply(s, then.state, then.reason)
+
+    def _settle(self, s: Session, pending=_KEEP):
+        self._refresh(s, pending)
+        self._serve(s)
+
+    def _can_take(self, s: Session) -> bool:
+        """Available, or (stacking) only unanswered offers, fewer than max_offers."""
+        if s.state == "available":
+            return True
+        contacts = self._on_agent[s.agent].values()
+        return (0 < len(contacts) < self.settings.max_offers
+                and (s.pending is None or s.pending.state == "available")
+                and all(c.status in UNANSWERED for c in contacts))
+
+    def _serve(self, s: Session):
+        """Give a free agent the oldest contacts waiting in its queues."""
+        while self._can_take(s) and (cid := self.router.oldest_waiting(s.agent)):
+            self._reserve(self._live[cid], s)
+
+    def _log_out(self, s: Session, reason: str):
+        s.state, s.reason, s.pending = "logged_out", reason, None
+        self.router.set_busy(s.agent)
+        self._emit(s, p.LoggedOut, reason=reason)
+        log.info("agent %s logged out (%s)", s.agent, reason or "no reason")
+
+    def _emit(self, s: Session, kind, **fields):
+        """The agent's next event: numbered, stored, and queued for its phone."""
+        s.seq += 1
+        message = kind(seq=s.seq, **fields)
+        text = p.encode(message)
+        self.store.add_event(s.agent, s.seq, self.clock(), text)
+        self._dirty_sessions[s.agent] = s
+        self.outbox.append((s.agent, message, text))
+
+    # -- contacts ----------------------------------------------------------------------------
+    def _wire(self, c: ContactRecord, status: str | None = None) -> p.Contact:
+        status = status or c.status
+        return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
+                         offered_at=c.offered_at,
+                         expires_at=c.deadline if status == "offered" else 0.0,
+                         wrapup_deadline=c.deadline if status == "wrapup" else 0.0)
+
+    def _tell(self, c: ContactRecord, status: str | None = None):
+        self._dirty_contacts[c.id] = c
+        self._emit(self._sessions[c.agent], p.ContactUpdate, contact=self._wire(c, status))
+
+    def _arm(self, c: ContactRecord):
+        if c.deadline:
+            heapq.heappush(self._timers, (c.deadline, c.id))
+
+    def _route(self, c: ContactRecord):
+        """Reserve the longest-Available agent of the contact's queue, else let it wait."""
+        agent = self.router.longest_ready(c.queue)
+        if agent is None and self.settings.max_offers > 1:
+            stackable = [s for a in self.router.members(c.queue)
+                         if self._can_take(s := self._sessions[a])]
+            if stackable:
+                agent = min(stackable, key=lambda s: (len(self._on_agent[s.agent]),
+                                                      s.available_since)).agent
+        if agent is None:
+            self.router.add_waiting(c.queue, c.n, c.id)
+        else:
+            self._reserve(c, self._sessions[agent])
+
+    def _reserve(self, c: ContactRecord, s: Session):
+        now = self.clock()
+        self.router.remove_waiting(c.id)
+        c.status, c.agent, c.offered_at = "reserved", s.agent, now
+        c.deadline = now + self.settings.rona_s
+        c.attempts.append({"agent": s.agent, "at": now, "outcome": ""})
+        self._on_agent[s.agent][c.id] = c
+        self._arm(c)
+        self.offers += 1
+        log.info("contact %s reserved agent %s", c.id, s.agent)
+        self._tell(c)
+        self.customers.dial(c.id, self._agents[s.agent].extension, c.ani,
+                            c.talk_s or self.scenario.customers.talk_s)
+        self._refresh(s)
+
+    def _offer(self, c: ContactRecord):
+        c.status, c.deadline = "offered", self.clock() + self.settings.rona_s
+        self._arm(c)
+        self._tell(c)
+        self._refresh(self._sessions[c.agent])
+
+    def _answer(self, c: ContactRecord):
+        c.status, c.deadline = "assigned", 0.0
+        c.attempts[-1]["outcome"] = "answered"
+        self._tell(c)
+        self._refresh(self._sessions[c.agent])
+
+    def _hold(self, c: ContactRecord, held: bool):
+        c.status = "held" if held else "assigned"
+        self._tell(c)
+        self._refresh(self._sessions[c.agent])
+
+    def _end(self, c: ContactRecord):
+        """The call is over: the agent is told, then wraps up (auto after wrapup_s if set)."""
+        c.status = "wrapup"
+        c.deadline = self.clock() + self.settings.wrapup_s if self.settings.wrapup_s else 0.0
+        self._arm(c)
+        self._tell(c, "ended")
+        self._tell(c)
+        self._refresh(self._sessions[c.agent])
+
+    def _wrap(self, c: ContactRecord, code: str):
+        s = self._sessions[c.agent]
+        c.wrapup, c.deadline = code, 0.0
+        self._tell(c, "wrapped_up")
+        self._finish(c, "wrapped_up")
+        log.info("contact %s wrapped up by %s: %s", c.id, s.agent, code)
+        self._settle(s)
+
+    def _withdraw(self, c: ContactRecord):
+        """The customer hung up while the agent was being offered the contact."""
+        s = self._sessions[c.agent]
+        c.attempts[-1]["outcome"] = "withdrawn"
+        c.deadline = 0.0
+        self._tell(c, "withdrawn")
+        self._finish(c, "abandoned")
+        self._settle(s)
+
+    def _rona(self, c: ContactRecord, outcome: str):
+        """Not answered in time (or rejected, or the phone unreachable): back to the queue, and
+        the agent goes Idle "rona" unless it asked for Idle (or logout) already."""
+        s = self._sessions[c.agent]
+        c.attempts[-1]["outcome"] = outcome
+        c.deadline = 0.0
+        self._tell(c, "rona")
+        del self._on_agent[s.agent][c.id]
+        self.customers.hangup(c.id)
+        c.status, c.agent = "queued", ""
+        log.info("contact %s: RONA (%s) by agent %s, back to queue %s", c.id, outcome, s.agent,
+                 c.queue)
+        keep = s.pending is not None and s.pending.state != "available"
+        self._refresh(s, pending=s.pending if keep else p.Pending("idle", "rona"))
+        self._route(c)
+
+    def _finish(self, c: ContactRecord, status: str):
+        c.status = status
+        self._dirty_contacts[c.id] = c
+        self._on_agent.get(c.agent, {}).pop(c.id, None)
+        self._live.pop(c.id, None)

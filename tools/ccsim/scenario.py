@@ -1,0 +1,284 @@
+"""A ccsim scenario: one TOML file -> frozen dataclasses, checked once at start.
+
+Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be left out::
+
+    [server]                      # where ccsim listens and keeps its state
+    host = "127.0.0.1"
+    port = 8800                   # 0: pick a free port (the ready line prints it)
+    db = "var/ccsim.db"           # SQLite; relative to the working directory
+
+    [settings]                    # sent to every phone (firmware.cc.protocol.Settings)
+    rona_s = 15                   # an offer not answered within this is RONA'd (> 0)
+    wrapup_s = 0                  # 0: wrap-up has no limit; else auto wrap-up ("auto") after it
+    mask_ani = false              # phones show only the caller number's last 4 digits
+    accept_all = false            # an agent may accept every stacked offer at once
+    max_offers = 1                # offers the server may stack on one agent (>= 1)
+
+    [[agents]]                    # one per agent; ids unique
+    id = "1001"
+    name = "Ana Diaz"
+    pin = "1234"
+    team = "Blue"
+    extension = "sip:1001@127.0.0.1:5062"   # where customers are sent (the phone's SIP URI)
+    queues = ["sales", "support"]           # names of [[queues]]
+
+    [[queues]]
+    name = "sales"
+
+    [[idle_codes]]                # the agent's Idle (not ready) reasons, in display order;
+    code = "lunch"                # "rona" (Missed call (RONA)) and "login" (Logged in) are
+    label = "Lunch"               # always added, the server puts agents in them
+
+    [[wrapup_codes]]              # at least one; "auto" is what the server records itself
+    code = "sale"
+    label = "Sale made"
+
+    [[layout]]                    # 3 to 6 call variables shown on the offer, in order;
+    name = "customer"             # secure ones are sent but never shown
+    label = "Customer"
+    secure = false
+
+    [customers]                   # simulated customers (python -m tools.ccsim.customers)
+    enabled = false
+    proxy = "127.0.0.1:5062"      # the SIP proxy they dial through
+    password = "secret"
+    talk_s = 60                   # a customer hangs up after talking this long
+    listen = "127.0.0.1:5090"     # their own SIP address
+
+    [traffic]                     # demo traffic: a new contact every N s into a random queue
+    every_s = 0                   # that has an Available agent; 0 = off
+
+Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from firmware.cc.protocol import Code, Settings, VariableLayout
+
+RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"), Code("login", "Logged in"))
+AUTO_WRAPUP = "auto"
+
+
+class ScenarioError(ValueError):
+    """The scenario file cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8800
+    db: str = "var/ccsim.db"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    id: str
+    name: str
+    pin: str
+    team: str
+    extension: str
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CustomersConfig:
+    enabled: bool = False
+    proxy: str = "127.0.0.1:5062"
+    password: str = ""
+    talk_s: float = 60.0
+    listen: str = "127.0.0.1:5090"
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    every_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: str
+    server: ServerConfig
+    settings: Settings
+    agents: tuple[AgentConfig, ...]
+    queues: tuple[str, ...]
+    idle_codes: tuple[Code, ...]
+    wrapup_codes: tuple[Code, ...]
+    layout: tuple[VariableLayout, ...]
+    customers: CustomersConfig
+    traffic: TrafficConfig
+
+    def agent(self, agent_id: str) -> AgentConfig | None:
+        return next((a for a in self.agents if a.id == agent_id), None)
+
+
+_MISSING = object()
+
+
+class _Table:
+    """Reads one TOML table, naming ``file: where.field`` in every complaint."""
+
+    def __init__(self, file: str, where: str, data):
+        self.file, self.where = file, where
+        if not isinstance(data, dict):
+            self.fail(f"{where}: expected a table")
+        self.data, self.seen = data, set()
+
+    def fail(self, message: str):
+        raise ScenarioError(f"{self.file}: {message}")
+
+    def _get(self, name, default, kinds, kind_name):
+        self.seen.add(name)
+        value = self.data.get(name, default)
+        if value is _MISSING:
+            self.fail(f"{self.where}.{name}: missing")
+        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
+            self.fail(f"{self.where}.{name}: expected {kind_name}, got {value!r}")
+        return value
+
+    def text(self, name, default=_MISSING, nonempty=True) -> str:
+        value = self._get(name, default, (str,), "a string")
+        if nonempty and not value.strip():
+            self.fail(f"{self.where}.{name}: must not be empty")
+        return value
+
+    def number(self, name, default=_MISSING, minimum=0.0, above=False) -> float:
+        value = self._get(name, default, (int, float), "a number")
+        if value < minimum or (above and value == minimum):
+            bound = f"{'>' if above else '>='} {minimum:g}"
+            self.fail(f"{self.where}.{name}: must be {bound}, got {value!r}")
+        return float(value)
+
+    def integer(self, name, default=_MISSING, minimum=0, maximum=None) -> int:
+        value = self._get(name, default, (int,), "an integer")
+        if value < minimum or (maximum is not None and value > maximum):
+            limits = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+            self.fail(f"{self.where}.{name}: must be {limits}, got {value}")
+        return value
+
+    def flag(self, name, default=_MISSING) -> bool:
+        return self._get(name, default, (bool,), "true or false")
+
+    def texts(self, name, default=_MISSING) -> tuple[str, ...]:
+        value = self._get(name, default, (list,), "a list of strings")
+        if not all(isinstance(v, str) for v in value):
+            self.fail(f"{self.where}.{name}: expected a list of strings, got {value!r}")
+        return tuple(value)
+
+    def address(self, name, default=_MISSING) -> str:
+        value = self.text(name, default)
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(f"{self.where}.{name}: expected HOST:PORT, got {value!r}")
+        return value
+
+    def done(self):
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            self.fail(f"{self.where}: unknown field {unknown[0]!r}")
+
+
+def _array(file: str, doc: dict, name: str, required: bool) -> list[_Table]:
+    items = doc.get(name, [])
+    if not isinstance(items, list):
+        raise ScenarioError(f"{file}: {name}: expected an array of tables ([[{name}]])")
+    if required and not items:
+        raise ScenarioError(f"{file}: {name}: at least one [[{name}]] is needed")
+    return [_Table(file, f"{name}[{i}]", item) for i, item in enumerate(items)]
+
+
+def _unique(file: str, where: str, field: str, values):
+    seen = set()
+    for i, v in enumerate(values):
+        if v in seen:
+            raise ScenarioError(f"{file}: {where}[{i}].{field}: duplicate {v!r}")
+        seen.add(v)
+
+
+def _codes(file: str, doc: dict, name: str, required: bool) -> tuple[Code, ...]:
+    codes = []
+    for t in _array(file, doc, name, required):
+        codes.append(Code(t.text("code"), t.text("label")))
+        t.done()
+    _unique(file, name, "code", [c.code for c in codes])
+    return tuple(codes)
+
+
+def parse(text: str, file: str = "scenario.toml") -> Scenario:
+    """A Scenario from TOML text (``file`` names it in errors)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{file}: not valid TOML: {e}") from None
+    known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
+             "customers", "traffic"}
+    for key in doc:
+        if key not in known:
+            raise ScenarioError(f"{file}: unknown table {key!r}")
+
+    t = _Table(file, "server", doc.get("server", {}))
+    server = ServerConfig(t.text("host", "127.0.0.1"), t.integer("port", 8800, 0, 65535),
+                          t.text("db", "var/ccsim.db"))
+    t.done()
+
+    t = _Table(file, "settings", doc.get("settings", {}))
+    settings = Settings(rona_s=t.number("rona_s", 15.0, above=True),
+                        wrapup_s=t.number("wrapup_s", 0.0),
+                        mask_ani=t.flag("mask_ani", False), accept_all=t.flag("accept_all", False),
+                        max_offers=t.integer("max_offers", 1, minimum=1))
+    t.done()
+
+    queues = []
+    for t in _array(file, doc, "queues", True):
+        queues.append(t.text("name"))
+        t.done()
+    _unique(file, "queues", "name", queues)
+
+    agents = []
+    for t in _array(file, doc, "agents", True):
+        agent = AgentConfig(t.text("id"), t.text("name"), t.text("pin"), t.text("team"),
+                            t.text("extension"), t.texts("queues"))
+        for q in agent.queues:
+            if q not in queues:
+                t.fail(f"{t.where}.queues: unknown queue {q!r} (queues: {', '.join(queues)})")
+        t.done()
+        agents.append(agent)
+    _unique(file, "agents", "id", [a.id for a in agents])
+
+    idle = _codes(file, doc, "idle_codes", False)
+    idle += tuple(r for r in RESERVED_IDLE_CODES if r.code not in {c.code for c in idle})
+    wrapup = _codes(file, doc, "wrapup_codes", True)
+
+    layout = []
+    for t in _array(file, doc, "layout", True):
+        layout.append(VariableLayout(t.text("name"), t.text("label"), t.flag("secure", False)))
+        t.done()
+    if not 3 <= len(layout) <= 6:
+        raise ScenarioError(f"{file}: layout: 3 to 6 [[layout]] entries, got {len(layout)}")
+    _unique(file, "layout", "name", [v.name for v in layout])
+
+    t = _Table(file, "customers", doc.get("customers", {}))
+    customers = CustomersConfig(t.flag("enabled", False), t.address("proxy", "127.0.0.1:5062"),
+                                t.text("password", "", nonempty=False),
+                                t.number("talk_s", 60.0, above=True),
+                                t.address("listen", "127.0.0.1:5090"))
+    t.done()
+
+    t = _Table(file, "traffic", doc.get("traffic", {}))
+    traffic = TrafficConfig(t.number("every_s", 0.0))
+    t.done()
+
+    return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
+                    tuple(layout), customers, traffic)
+
+
+def load(path: str | Path) -> Scenario:
+    """The scenario in the TOML file at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
+    return parse(text, str(path))

@@ -1,0 +1,365 @@
+"""ccsim over the network: phones on a WebSocket at protocol.PATH, the admin API under /api.
+
+The engine decides everything; this layer decodes frames, sends replies and the engine's
+outbox to whichever phone holds each agent, and runs the one timer for the earliest deadline.
+Group commit: the operations of one event-loop turn share one SQLite commit, and what they
+caused (acks, events, admin responses) is sent only after it, so whatever a phone or the admin
+was told survives a kill -9.
+
+Admin API (JSON):
+    POST /api/contacts {"queue", "ani", "variables"?, "talk_s"?}  -> 201 {"id"}; 400 {"error"}
+    GET  /api/contacts/<id>          -> {"id", "queue", "ani", "state", "agent", "wrapup",
+                                         "attempts": [{"agent", "at", "outcome"}]}
+    POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
+    GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
+    GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
+    GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
+Unknown ids -> 404 {"error"}.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from pathlib import Path
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from firmware.cc import protocol as p
+
+from . import traffic
+from .customer_link import CustomerLink
+from .engine import Engine, NoCustomers, Refused
+from .scenario import Scenario
+from .store import Store
+
+log = logging.getLogger("ccsim")
+
+# Frames up to this size are read and refused with "too_large"; bigger ones close the socket.
+_MAX_FRAME = 4 * p.MAX_MESSAGE_BYTES
+_MAX_UNSENT = 10_000            # a phone this far behind is not reading: drop it
+CLOSE_REPLACED = 4001           # another connection took the agent over
+
+
+class Connection:
+    """One phone's socket. Sends go through a queue drained by its own task, so messages
+    keep their order and one slow phone never holds up the engine or the others."""
+
+    def __init__(self, ws: web.WebSocketResponse):
+        self.ws, self.agent = ws, None
+        self._unsent: asyncio.Queue[str | None] = asyncio.Queue()
+        self._close: tuple[int, bytes] | None = None
+        self._writer = asyncio.create_task(self._write())
+
+    def send(self, text: str):
+        if self._close:
+            return
+        if self._unsent.qsize() > _MAX_UNSENT:
+            log.warning("agent %s is not reading; closing its connection", self.agent)
+            self.close(WSCloseCode.POLICY_VIOLATION, "not reading")
+        else:
+            self._unsent.put_nowait(text)
+
+    def close(self, code: int = WSCloseCode.GOING_AWAY, why: str = ""):
+        """Close after what is queued has been sent."""
+        if not self._close:
+            self._close = (code, why.encode())
+            self._unsent.put_nowait(None)
+
+    async def _write(self):
+        try:
+            while (text := await self._unsent.get()) is not None:
+                await self.ws.send_str(text)
+            await self.ws.close(code=self._close[0], message=self._close[1])
+        except (ConnectionError, RuntimeError):
+            pass                                # the phone went away first
+
+
+class CcServer:
+    def __init__(self, scenario: Scenario, db: str | Path):
+        self.scenario = scenario
+        self.store = Store(db)
+        self.customers = (CustomerLink(scenario.customers, self._on_customer)
+                          if scenario.customers.enabled else NoCustomers())
+        self.engine = Engine(scenario, self.store, customers=self.customers)
+        self.connects_total = 0
+        self._phones: dict[str, Connection] = {}        # agent -> the connection holding it
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._runner: web.AppRunner | None = None
+        self._batch_open = False
+        self._unsent: list[tuple[Connection, str]] = []     # waiting for the commit
+        self._committed: list[asyncio.Future] = []
+
+    # -- life --------------------------------------------------------------------------------
+    async def start(self, host: str, port: int) -> tuple[str, str]:
+        """Listen; (ws url, api url) with the real port."""
+        app = web.Application()
+        app.add_routes([
+            web.get(p.PATH, self._phone),
+            web.post("/api/contacts", self._post_contact),
+            web.get("/api/contacts/{id}", self._get_contact),
+            web.post("/api/contacts/{id}/hangup", self._hangup),
+            web.get("/api/agents/{id}", self._get_agent),
+            web.get("/api/agents/{id}/events", self._get_events),
+            web.get("/api/stats", self._stats),
+        ])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.create_server((host, port), backlog=1024)
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+        port = sock.getsockname()[1]
+        if isinstance(self.customers, CustomerLink):
+            await self.customers.start()
+        if self.scenario.traffic.every_s > 0:
+            self._tasks.append(asyncio.create_task(
+                traffic.run(self.engine, self.scenario, self._do)))
+        self._collect()                         # reservations made while loading: nobody to tell
+        self._rearm()
+        return f"ws://{host}:{port}{p.PATH}", f"http://{host}:{port}/api"
+
+    async def stop(self):
+        for task in self._tasks:
+            task.cancel()
+        if self._timer:
+            self._timer.cancel()
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+                   for ws in list(self._sockets)]
+        if closing:                             # phones that do not answer the close are left
+            await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=2)
+        if isinstance(self.customers, CustomerLink):
+            await self.customers.close()
+        if self._runner:
+            await self._runner.cleanup()
+        if self._batch_open:
+            self._commit()
+        self.store.close()
+
+    # -- phones ------------------------------------------------------------------------------
+    async def _phone(self, request: web.Request):
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=_MAX_FRAME, compress=False)
+        await ws.prepare(request)
+        self.connects_total += 1
+        self._sockets.add(ws)
+        conn = Connection(ws)
+        try:
+            async for frame in ws:
+                if frame.type == WSMsgType.TEXT:
+                    self._on_frame(conn, frame.data)
+                elif frame.type == WSMsgType.BINARY:
+                    self._reply(conn, p.Error(code="bad_message",
+                                              message="binary frame: send JSON text"))
+        finally:
+            self._sockets.discard(ws)
+            if conn.agent and self._phones.get(conn.agent) is conn:
+                del self._phones[conn.agent]
+                log.info("agent %s disconnected", conn.agent)
+            conn.close()
+        return ws
+
+    def _on_frame(self, conn: Connection, data: str):
+        try:
+            request = p.decode_client(data)
+        except p.DecodeError as e:
+            self._reply(conn, p.Error(code=e.code, message=str(e)))
+            return
+        self._begin()
+        try:
+            replies = self._handle(conn, request)
+        except Refused as e:
+            replies = [p.Error(id=request.id, code=e.code, message=e.message)]
+        except Exception:
+            log.exception("request %s from agent %s failed", type(request).__name__, conn.agent)
+            replies = [p.Error(id=request.id, code="not_allowed", message="server error")]
+        for reply in replies:
+            self._reply(conn, reply)
+        self._collect()                         # the events it caused follow its reply
+
+    def _handle(self, conn: Connection, r: p.ClientMessage) -> list[p.ServerMessage]:
+        e = self.engine
+        if isinstance(r, p.Hello):
+            snapshot = e.hello(r.agent, r.pin, r.version)
+            self._bind(conn, r.agent)
+            return [p.Ack(id=r.id), snapshot]
+        agent = conn.agent
+        if agent is None:
+            raise Refused("not_logged_in", "send hello first")
+        if isinstance(r, p.Resync):
+            return [p.Ack(id=r.id), e.snapshot(agent)]
+        if isinstance(r, p.SetState):
+            e.set_state(agent, r.state, r.reason)
+        elif isinstance(r, p.Accept):
+            e.accept(agent, r.contact)
+        elif isinstance(r, p.CallEvent):
+            e.call_event(agent, r.contact, r.event)
+        elif isinstance(r, p.WrapUp):
+            e.wrapup(agent, r.contact, r.code)
+        elif isinstance(r, p.Logout):
+            e.logout(agent, r.reason)
+        return [p.Ack(id=r.id)]
+
+    def _bind(self, conn: Connection, agent: str):
+        """This connection now holds the agent; a connection that held it before is closed."""
+        if conn.agent and conn.agent != agent and self._phones.get(conn.agent) is conn:
+            del self._phones[conn.agent]
+        old = self._phones.get(agent)
+        if old is not None and old is not conn:
+            old.agent = None
+            old.close(CLOSE_REPLACED, "replaced by another connection")
+            log.info("agent %s: a new connection replaces the old one", agent)
+        elif old is None:
+            log.info("agent %s connected", agent)
+        self._phones[agent] = conn
+        conn.agent = agent
+
+    # -- group commit ------------------------------------------------------------------------
+    def _begin(self):
+        """Join this loop turn's transaction (opened, and its commit scheduled, on first use)."""
+        if not self._batch_open:
+            self.store.begin()
+            self._batch_open = True
+            asyncio.get_running_loop().call_soon(self._commit)
+
+    def _reply(self, conn: Connection, message: p.ServerMessage):
+        self._begin()
+        self._unsent.append((conn, p.encode(message)))
+
+    def _collect(self):
+        """Queue the engine's events for the phones holding their agents."""
+        for agent, message, text in self.engine.take_outbox():
+            conn = self._phones.get(agent)
+            if conn is None:
+                continue
+            self._unsent.append((conn, text))
+            if isinstance(message, p.LoggedOut):
+                del self._phones[agent]
+                conn.agent = None
+
+    def _do(self, operation, *args):
+        """An engine operation in this loop turn's transaction; what it causes is queued."""
+        self._begin()
+        try:
+            return operation(*args)
+        finally:
+            self._collect()
+
+    def _commit(self):
+        self.store.commit()
+        self._batch_open = False
+        unsent, self._unsent = self._unsent, []
+        for conn, text in unsent:
+            conn.send(text)
+        committed, self._committed = self._committed, []
+        for future in committed:
+            if not future.done():
+                future.set_result(None)
+        self._rearm()
+
+    async def _durable(self):
+        """Wait for the commit of this loop turn's transaction."""
+        if self._batch_open:
+            future = asyncio.get_running_loop().create_future()
+            self._committed.append(future)
+            await future
+
+    def _rearm(self):
+        at = self.engine.next_deadline()
+        if at == self._timer_at:
+            return
+        if self._timer:
+            self._timer.cancel()
+        self._timer_at, self._timer = at, None
+        if at is not None:
+            delay = max(0.0, at - self.engine.clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self):
+        self._timer, self._timer_at = None, None
+        self._do(self.engine.expire)            # the commit re-arms, also after an early wake
+
+    def _on_customer(self, event: dict):
+        if event.get("event") == "failed":
+            log.info("customer call for %s failed: %s", event.get("contact"),
+                     event.get("reason", ""))
+        try:
+            self._do(self.engine.customer_event, str(event["contact"]), str(event["event"]))
+        except Exception:
+            log.exception("customer event %r", event)
+
+    # -- admin -------------------------------------------------------------------------------
+    async def _post_contact(self, request: web.Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "the body is not JSON")
+        problem = _contact_problem(body)
+        if problem:
+            return _error(400, problem)
+        try:
+            cid = self._do(self.engine.new_contact, body["queue"], body["ani"],
+                           body.get("variables", {}), body.get("talk_s"))
+        except ValueError as e:
+            return _error(400, str(e))
+        await self._durable()
+        return web.json_response({"id": cid}, status=201)
+
+    async def _get_contact(self, request: web.Request):
+        info = self.engine.contact_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown contact")
+
+    async def _hangup(self, request: web.Request):
+        cid = request.match_info["id"]
+        self._do(self.engine.hang_up, cid)
+        await self._durable()
+        info = self.engine.contact_info(cid)
+        if info is None:
+            return _error(404, "unknown contact")
+        return web.json_response({"id": cid, "state": info["state"]})
+
+    async def _get_agent(self, request: web.Request):
+        agent = request.match_info["id"]
+        info = self.engine.agent_info(agent)
+        if info is None:
+            return _error(404, "unknown agent")
+        return web.json_response({**info, "connected": agent in self._phones})
+
+    async def _get_events(self, request: web.Request):
+        agent = request.match_info["id"]
+        if self.engine.agent_info(agent) is None:
+            return _error(404, "unknown agent")
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            return _error(400, "after: expected an integer")
+        return web.json_response({"events": [
+            {"seq": seq, "at": at, "message": json.loads(body)}
+            for seq, at, body in self.store.events(agent, after)]})
+
+    async def _stats(self, request: web.Request):
+        return web.json_response({"offers": self.engine.offers,
+                                  "connected_agents": len(self._phones),
+                                  "connects_total": self.connects_total})
+
+
+def _contact_problem(body) -> str | None:
+    if not isinstance(body, dict):
+        return "expected a JSON object"
+    if not isinstance(body.get("queue"), str):
+        return "queue: expected a string"
+    if not isinstance(body.get("ani"), str):
+        return "ani: expected a string"
+    variables = body.get("variables", {})
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        return "variables: expected an object of strings"
+    talk_s = body.get("talk_s")
+    if talk_s is not None and (isinstance(talk_s, bool) or not isinstance(talk_s, (int, float))
+                               or talk_s <= 0):
+        return "talk_s: expected a number of seconds > 0"
+    return None
+
+
+def _error(status: int, message: str):
+    return web.json_response({"error": message}, status=status)

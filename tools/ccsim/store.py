@@ -1,0 +1,172 @@
+"""ccsim's records and their SQLite store: agent sessions, contacts and the events sent to agents.
+
+Write-through: the engine saves every record it changes inside one transaction per operation
+(a savepoint when the server groups the operations of one loop turn into one commit), so a
+ccsim killed at any moment starts again from the last commit, and the server sends nothing
+before the commit it depends on. WAL with synchronous=NORMAL keeps a commit cheap and survives
+a killed process (not a power cut).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from firmware.cc.protocol import Pending
+
+FINISHED = ("wrapped_up", "abandoned")
+_json = msgspec.json.Encoder()
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    agent TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL,
+    pending_state TEXT, pending_reason TEXT NOT NULL, available_since REAL NOT NULL,
+    seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL, ani TEXT NOT NULL,
+    variables TEXT NOT NULL, talk_s REAL, created_at REAL NOT NULL, status TEXT NOT NULL,
+    agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
+    attempts TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
+CREATE TABLE IF NOT EXISTS events (
+    agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (agent, seq));
+"""
+
+
+@dataclass
+class Session:
+    """An agent's session: logged_out until a hello, then its state and its event counter."""
+    agent: str
+    state: str = "logged_out"
+    reason: str = ""
+    pending: Pending | None = None
+    available_since: float = 0.0       # when the agent last became Available (routing key)
+    seq: int = 0                       # the last event's seq; never goes back, across logins
+
+
+@dataclass
+class ContactRecord:
+    """A customer interaction from its arrival until it is wrapped up or abandoned.
+
+    status: queued | reserved | offered | assigned | held | wrapup | wrapped_up | abandoned.
+    ``deadline`` is the RONA time while reserved/offered, the auto wrap-up time in wrap-up.
+    """
+    id: str
+    n: int                             # arrival order: older contacts are served first
+    queue: str
+    ani: str
+    variables: dict[str, str]
+    talk_s: float | None
+    created_at: float
+    status: str = "queued"
+    agent: str = ""                    # the agent it is reserved/assigned to ("" while queued)
+    offered_at: float = 0.0            # when the current attempt reserved the agent
+    deadline: float = 0.0
+    wrapup: str = ""
+    attempts: list[dict] = field(default_factory=list)   # {"agent", "at", "outcome"}
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+        self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
+
+    def close(self):
+        self._db.close()
+
+    def begin(self):
+        """Open a transaction that several operations share (a group commit)."""
+        self._db.execute("BEGIN")
+        self._depth = 1
+
+    def commit(self):
+        self._db.execute("COMMIT")
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self):
+        """One operation: its own commit, or a savepoint inside an open group commit."""
+        savepoint = f"op{self._depth}"
+        if self._depth == 0:
+            self.begin()
+        else:
+            self._db.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
+        try:
+            yield
+        except BaseException:
+            if self._depth == 1:
+                self._db.execute("ROLLBACK")
+                self._depth = 0
+            else:
+                self._db.execute(f"ROLLBACK TO {savepoint}")
+                self._db.execute(f"RELEASE {savepoint}")
+                self._depth -= 1
+            raise
+        if self._depth == 1:
+            self.commit()
+        else:
+            self._db.execute(f"RELEASE {savepoint}")
+            self._depth -= 1
+
+    # -- sessions ----------------------------------------------------------------------------
+    def sessions(self) -> list[Session]:
+        rows = self._db.execute("SELECT agent, state, reason, pending_state, pending_reason, "
+                                "available_since, seq FROM sessions")
+        return [Session(a, st, r, Pending(ps, pr) if ps else None, since, seq)
+                for a, st, r, ps, pr, since, seq in rows]
+
+    def save_session(self, s: Session):
+        self._db.execute(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (s.agent, s.state, s.reason, s.pending.state if s.pending else None,
+             s.pending.reason if s.pending else "", s.available_since, s.seq))
+
+    # -- contacts ----------------------------------------------------------------------------
+    def next_contact_number(self) -> int:
+        self._last_n += 1
+        return self._last_n
+
+    def live_contacts(self) -> list[ContactRecord]:
+        """Every contact not yet wrapped up or abandoned, oldest first."""
+        rows = self._db.execute(f"SELECT * FROM contacts WHERE status NOT IN {FINISHED} ORDER BY n")
+        return [_contact(r) for r in rows]
+
+    def contact(self, contact_id: str) -> ContactRecord | None:
+        row = self._db.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        return _contact(row) if row else None
+
+    def save_contact(self, c: ContactRecord):
+        self._db.execute(
+            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
+             c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
+             _json.encode(c.attempts).decode()))
+
+    # -- events ------------------------------------------------------------------------------
+    def add_event(self, agent: str, seq: int, at: float, body: str):
+        self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
+                         (agent, seq, at, body))
+
+    def events(self, agent: str, after: int = 0, limit: int = 1000) -> list[tuple[int, float, str]]:
+        """(seq, at, body) of the agent's events with seq > after, oldest first."""
+        return self._db.execute("SELECT seq, at, body FROM events WHERE agent = ? AND seq > ? "
+                                "ORDER BY seq LIMIT ?", (agent, after, limit)).fetchall()
+
+
+def _contact(row) -> ContactRecord:
+    (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
+     wrapup, attempts) = row
+    return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
+                         agent, offered_at, deadline, wrapup, json.loads(attempts))
