@@ -71,14 +71,22 @@ class Phone:
         while True:
             event = await self._queue.get()
             try:
-                self.model, effects = update(self.model, event)
-                self._present()
-                for effect in effects:
-                    self._carry_out(effect)
-            except Exception:                  # a bad rule must not stop the phone
-                log.exception("while handling %r", event)
+                self._handle(event)
             finally:
                 self._queue.task_done()
+
+    def _handle(self, event):
+        try:
+            self.model, effects = update(self.model, event)
+            self._present()
+        except Exception:                      # a bad rule must not stop the phone
+            log.exception("while handling %r", event)
+            return
+        for effect in effects:
+            try:
+                self._carry_out(effect)
+            except Exception:                  # nor one failed effect the ones after it
+                log.exception("while carrying out %r", effect)
 
     async def _tick(self):
         while True:
@@ -124,7 +132,7 @@ class Phone:
                 log.warning("no contact-center link configured: %r not sent", effect)
             else:
                 self.cc.request(effect)
-        elif isinstance(effect, _SIP_EFFECTS):
+        elif type(effect) in _SIP_EFFECTS:
             if self.sip is None:
                 log.warning("no SIP configured: %r not done", effect)
             else:

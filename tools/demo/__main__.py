@@ -1,6 +1,8 @@
-"""make demo: the phone on the sim board, with its virtual board page.
+"""make demo: a contact center on this machine, and the phone on the sim board in it.
 
-Runs until Ctrl-C. State (settings) is kept in var/demo between runs.
+Starts Kamailio (registrar), ccsim (the contact-center server, with simulated customers and
+a new customer every few seconds while an agent is Available) and the phone, logged in as
+agent 1001. Runs until Ctrl-C. State is kept in var/demo between runs.
 """
 from __future__ import annotations
 
@@ -8,39 +10,49 @@ import argparse
 import signal
 import sys
 
+from tools import lab as labs
 from tools import simphone
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.demo")
     p.add_argument("--port", type=int, default=8765, help="board page port (default 8765)")
+    p.add_argument("--every", type=float, default=8.0,
+                   help="seconds between new customers while the agent is Available (default 8)")
+    p.add_argument("--login", action="store_true",
+                   help="don't log in from the config: type agent 1001, PIN 1234 on the keypad")
     args = p.parse_args(argv)
-    print("starting the phone on the sim board ...", flush=True)
-    try:
-        phone = simphone.start(simphone.ROOT / "var" / "demo", page_port=args.port)
-    except RuntimeError as e:
-        print(f"demo: {e}", file=sys.stderr)
-        return 1
-    print(f"""
-  hardphone is up (READY after {phone.ready_after_s:.2f} s)
-
-  virtual board:   {phone.page_url or '(page did not start: see var/demo/phone.log)'}
-                   open it in a browser; click keys or type digits, arrows, Enter, F1-F4
-  service console: {phone.console}
-                   e.g. {sys.executable} -m serial.tools.miniterm {phone.console} 115200
-                   then type: help, status, lcd, key soft1, hook off ...
-  log:             {phone.workdir / 'phone.log'}
-
-  Ctrl-C stops the phone.
-""", flush=True)
+    workdir = simphone.ROOT / "var" / "demo"
+    lab = labs.Lab(workdir, traffic_every_s=args.every, settings={"rona_s": 20})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        print("starting Kamailio and the contact-center simulator ...", flush=True)
+        lab.start()
+        print("starting the phone on the sim board ...", flush=True)
+        phone = lab.phone(None if args.login else "1001", name="phone", page_port=args.port)
+        print(f"""
+  hardphone is up (READY after {phone.ready_after_s:.2f} s), agent 1001 (PIN 1234)
+
+  virtual board:   {phone.page_url or '(page did not start: see the log)'}
+                   open it in a browser; click keys or type digits, arrows, Enter, F1-F4
+  try:             State (F1) -> Available: customers start calling every ~{args.every:g} s.
+                   Lift the handset (or Accept) to answer, Hold / End, then pick a wrap-up
+                   reason (type 3+ letters on the keypad to search, T9), and you're Available.
+  service console: {phone.console}   (help, status, lcd, calls, key soft1, hook off ...)
+  contact center:  {lab.ccsim.api}/agents/1001   (admin API; POST /contacts adds a caller)
+  logs:            {workdir}/phone/phone.log, {workdir}/ccsim.log
+
+  Ctrl-C stops everything.
+""", flush=True)
         return phone.proc.wait() or 0
     except (KeyboardInterrupt, SystemExit):
         return 0
+    except (RuntimeError, OSError) as e:
+        print(f"demo: {e}", file=sys.stderr)
+        return 1
     finally:
-        print("stopping the phone ...", flush=True)
-        phone.stop()
+        print("stopping ...", flush=True)
+        lab.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,268 @@
+"""A contact-center lab on loopback: Kamailio, ccsim (with its simulated customers) and sim
+phones, each a real process. The demo, the integration tests and the benchmarks build on it.
+
+    with Lab(workdir) as lab:
+        lab.start()                          # registrar + contact-center server
+        phone = lab.phone("1001")            # a sim phone logged in as agent 1001
+        cid = lab.post_contact("sales", "+15551234567")
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tools import simphone
+from tools.kamailio import Kamailio
+
+ROOT = Path(__file__).resolve().parent.parent
+SIP_PASSWORD = "secret"
+DEMO_SCENARIO = ROOT / "tools" / "ccsim" / "scenarios" / "demo.toml"
+
+
+def free_port(kind=socket.SOCK_STREAM, span: int = 1) -> int:
+    """A port free for TCP and UDP, with ``span`` free ports from it (baresip takes PORT+1)."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + span < 65535 and all(_free(p) for p in range(port, port + span)):
+            return port
+
+
+def _free(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+class Ccsim:
+    """The ccsim process: start, kill -9, start again on the same port and database."""
+
+    def __init__(self, workdir: Path, scenario: Path, port: int):
+        self.workdir, self.scenario, self.port = workdir, scenario, port
+        self.db = workdir / "ccsim.db"
+        self.proc: subprocess.Popen | None = None
+        self.ws_url = f"ws://127.0.0.1:{port}/agent/v1"
+        self.api = f"http://127.0.0.1:{port}/api"
+
+    def start(self, timeout: float = 15):
+        log = open(self.workdir / "ccsim.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.ccsim", "--config", str(self.scenario),
+             "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        ready = threading.Event()
+
+        def read():
+            for line in self.proc.stdout:
+                if line.startswith("ccsim: ready"):
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(timeout) or self.proc.poll() is not None:
+            self.stop()
+            tail = (self.workdir / "ccsim.log").read_text()[-2000:]
+            raise RuntimeError(f"ccsim did not start:\n{tail}")
+
+    def kill(self):
+        """kill -9: no goodbye to anyone (its customers process lives on)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self, timeout: float = 5):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # -- admin API ------------------------------------------------------------------------------
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"{method} {path}: {e.code} {e.read().decode()[:300]}") from None
+
+
+def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings: dict,
+                  traffic_every_s: float = 0) -> str:
+    """The base scenario with this lab's ports: agents' extensions at the lab's registrar,
+    the customers' proxy, settings overridden."""
+    text = base.read_text(encoding="utf-8")
+    text = text.replace("127.0.0.1:5062", f"127.0.0.1:{kamailio_port}")
+    text = text.replace("127.0.0.1:5090", f"127.0.0.1:{customers_port}")
+    lines = [line for line in text.splitlines()]
+    out, section = [], None
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[]")
+        key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
+        if section == "settings" and key in settings:
+            continue
+        if section == "customers" and key == "enabled":
+            line = "enabled = true"
+        if section == "traffic" and key == "every_s":
+            line = f"every_s = {traffic_every_s}"
+        out.append(line)
+        if stripped == "[settings]":
+            out += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    return "\n".join(out) + "\n"
+
+
+class Lab:
+    def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
+                 scenario: Path = DEMO_SCENARIO):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.kamailio_port = free_port(span=2)
+        self.kamailio = Kamailio(self.kamailio_port, password=SIP_PASSWORD,
+                                 workdir=self.workdir / "kamailio")
+        customers_port = free_port(span=2)
+        path = self.workdir / "scenario.toml"
+        path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
+                                      settings or {}, traffic_every_s))
+        self.ccsim = Ccsim(self.workdir, path, free_port())
+        self.phones: list[simphone.SimPhone] = []
+
+    def start(self):
+        self.kamailio.start()
+        self.ccsim.start()
+        return self
+
+    def phone_config(self, agent: str | None, pin: str = "1234", sip_user: str | None = None,
+                     sip_password: str = SIP_PASSWORD) -> str:
+        """[cc] and [sip] for a phone of this lab; ``agent=None`` leaves the login to the keypad."""
+        sip_port = free_port(span=2)
+        login = f'agent = "{agent}"\npin = "{pin}"\n' if agent else ""
+        return (f'[cc]\nurl = "{self.ccsim.ws_url}"\n{login}'
+                f'[sip]\nuser = "{sip_user or agent or "1001"}"\npassword = "{sip_password}"\n'
+                f'domain = "127.0.0.1:{self.kamailio_port}"\nlisten = "127.0.0.1:{sip_port}"\n'
+                f'reg_interval = 60\n')
+
+    def phone(self, agent: str | None = "1001", name: str | None = None, page_port: int = 0,
+              **kw) -> simphone.SimPhone:
+        phone = simphone.start(self.workdir / (name or f"phone-{agent or 'login'}"),
+                               page_port=page_port, extra_config=self.phone_config(agent, **kw))
+        self.phones.append(phone)
+        return phone
+
+    def post_contact(self, queue: str, ani: str, variables: dict | None = None,
+                     talk_s: float | None = None) -> str:
+        body = {"queue": queue, "ani": ani, "variables": variables or {}}
+        if talk_s is not None:
+            body["talk_s"] = talk_s
+        return self.ccsim.call("POST", "/contacts", body)["id"]
+
+    def contact(self, cid: str) -> dict:
+        return self.ccsim.call("GET", f"/contacts/{cid}")
+
+    def agent(self, aid: str) -> dict:
+        return self.ccsim.call("GET", f"/agents/{aid}")
+
+    def wait_for(self, what, timeout: float = 10, every: float = 0.05, desc: str = ""):
+        """Poll ``what()`` until it returns something truthy; return it."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = what()
+            except (RuntimeError, OSError) as e:
+                last = e
+            else:
+                if last:
+                    return last
+            time.sleep(every)
+        raise TimeoutError(f"gave up waiting{' for ' + desc if desc else ''} "
+                           f"after {timeout} s (last: {last!r})")
+
+    def stop(self):
+        for phone in self.phones:
+            phone.stop()
+        self.ccsim.stop()
+        self.kamailio.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Desk:
+    """An agent's hands and eyes on a phone, through its service console."""
+
+    def __init__(self, phone: simphone.SimPhone):
+        from tools.flash.console import ConsoleLink
+        self.phone = phone
+        self.link = ConsoleLink(phone.console)
+
+    def lcd(self) -> list[str]:
+        return [line.split(":", 2)[2] for line in self.link.command("lcd", until=b"lcd.")[:-1]]
+
+    def text(self) -> str:
+        return "\n".join(self.lcd())
+
+    def key(self, *names: str):
+        for name in names:
+            reply = self.link.command(f"key {name}")
+            assert reply == ["ok"], f"key {name}: {reply}"
+
+    def type(self, digits: str):
+        self.key(*digits)
+
+    def hook(self, lifted: bool):
+        assert self.link.command(f"hook {'off' if lifted else 'on'}") == ["ok"]
+
+    def status(self) -> dict[str, str]:
+        line = self.link.command("status")[0]
+        return dict(part.split("=", 1) for part in line.split()[1:])
+
+    def calls(self) -> list[dict[str, str]]:
+        lines = self.link.command("calls", until=b"calls.")[:-1]
+        return [dict(part.split("=", 1) for part in line.split()[2:]) | {"id": line.split()[1]}
+                for line in lines]
+
+    def wait_lcd(self, *texts: str, timeout: float = 10) -> str:
+        """Wait until the display shows every one of ``texts``; returns the display."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.text()
+            if all(t in shown for t in texts):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the LCD never showed {texts!r}; it shows:\n{shown}")
+            time.sleep(0.05)
+
+    def wait_status(self, timeout: float = 10, **want: str) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if all(status.get(k) == v for k, v in want.items()):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"status never had {want}; last: {status}")
+            time.sleep(0.05)
+
+    def close(self):
+        self.link.close()
