@@ -151,14 +151,14 @@ class Lab:
         return self
 
     def phone_config(self, agent: str | None, pin: str = "1234", sip_user: str | None = None,
-                     sip_password: str = SIP_PASSWORD) -> str:
+                     sip_password: str = SIP_PASSWORD, reg_interval: int = 60) -> str:
         """[cc] and [sip] for a phone of this lab; ``agent=None`` leaves the login to the keypad."""
         sip_port = free_port(span=2)
         login = f'agent = "{agent}"\npin = "{pin}"\n' if agent else ""
         return (f'[cc]\nurl = "{self.ccsim.ws_url}"\n{login}'
                 f'[sip]\nuser = "{sip_user or agent or "1001"}"\npassword = "{sip_password}"\n'
                 f'domain = "127.0.0.1:{self.kamailio_port}"\nlisten = "127.0.0.1:{sip_port}"\n'
-                f'reg_interval = 60\n')
+                f'reg_interval = {reg_interval}\n')
 
     def phone(self, agent: str | None = "1001", name: str | None = None, page_port: int = 0,
               **kw) -> simphone.SimPhone:

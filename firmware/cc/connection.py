@@ -69,12 +69,12 @@ class Backoff:
 
 
 class OutboxFile:
-    """Wrap-ups not yet acknowledged, kept across reboots (written atomically)."""
+    """Requests the server has not acknowledged yet, kept across reboots (written atomically)."""
 
     def __init__(self, path: Path):
         self.path = path
 
-    def load(self) -> list[dict]:
+    def load(self) -> list[str]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -84,12 +84,12 @@ class OutboxFile:
             return []
         return data if isinstance(data, list) else []
 
-    def save(self, wrapups: list[dict]):
+    def save(self, requests: list[str]):
         tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(wrapups, f)
+                json.dump(requests, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
@@ -180,8 +180,8 @@ class CcConnection:
                         self._write(frames)
                         if not self.session.wants_connection:
                             break          # logged out
-                    elif msg.type == aiohttp.WSMsgType.ERROR:
-                        log.warning("cc: socket error: %s", ws.exception())
+                    elif msg.type == aiohttp.WSMsgType.ERROR:   # e.g. a frame over the limit
+                        log.warning("cc: link dropped: %s", msg.data or ws.exception())
                         break
                     # binary frames are not part of the protocol: ignored
             finally:

@@ -3,8 +3,9 @@ frames out. The asyncio layer (connection.py) only moves text. Everything here i
 feeding strings.
 
 Offline policy (docs/cc-protocol.md): set_state (latest only), accept, call events and wrap-ups
-are queued while the link is down and sent after the next snapshot; wrap-ups are also handed to
-``save`` so a reboot doesn't lose them. Logout is refused offline. A queued request whose contact
+are queued while the link is down and sent after the next snapshot. Everything queued or not
+yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either (a
+wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A queued request whose contact
 the snapshot no longer has is dropped with a log line.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ class _Queued:
 
 
 class CcSession:
-    def __init__(self, saved: list[dict] | None = None, save=lambda wrapups: None):
+    def __init__(self, saved: list[str] | None = None, save=lambda requests: None):
         self._ids = (f"r{n}" for n in itertools.count(1))
         self._credentials: tuple[str, str] | None = None
         self._save = save
@@ -41,12 +42,15 @@ class CcSession:
         self.connected = False       # the socket is open
         self.synced = False          # a snapshot arrived on this connection
         self._seq = 0
-        for w in saved or ():        # wrap-ups queued before a reboot
+        for frame in saved or ():    # requests not acknowledged before a reboot
             try:
-                self._queue.append(_Queued(p.WrapUp(id=self._next_id(), contact=w["contact"],
-                                                    code=w["code"]), w["contact"]))
-            except (KeyError, TypeError):
-                log.error("dropped an unreadable saved wrap-up: %r", w)
+                message = p.decode_client(frame)
+            except (p.DecodeError, TypeError) as e:
+                log.error("dropped an unreadable saved request: %s", e)
+                continue
+            if isinstance(message, _QUEUEABLE):
+                message.id = self._next_id()
+                self._queue.append(_Queued(message, getattr(message, "contact", "")))
 
     @property
     def wants_connection(self) -> bool:
@@ -131,15 +135,14 @@ class CcSession:
 
     def _send(self, queued: _Queued) -> list[str]:
         self._inflight[queued.message.id] = queued
-        if isinstance(queued.message, p.WrapUp):
+        if isinstance(queued.message, _QUEUEABLE):
             self._persist()            # on disk until the server acknowledges it
         return [p.encode(queued.message)]
 
     def _persist(self):
-        """Hand every unacknowledged wrap-up to ``save`` (queued or in flight)."""
-        wrapups = [q.message for q in self._queue + list(self._inflight.values())
-                   if isinstance(q.message, p.WrapUp)]
-        self._save([{"contact": w.contact, "code": w.code} for w in wrapups])
+        """Hand every unacknowledged request to ``save``, oldest first (in flight, queued)."""
+        pending = list(self._inflight.values()) + self._queue
+        self._save([p.encode(q.message) for q in pending if isinstance(q.message, _QUEUEABLE)])
 
     def _flush(self, snapshot: p.Snapshot) -> list[str]:
         """After a snapshot: send what was queued, minus what the server has moved past."""
@@ -158,7 +161,7 @@ class CcSession:
     def _handle(self, msg) -> tuple[list, list[str]]:
         if isinstance(msg, p.Ack):
             done = self._inflight.pop(msg.id, None)
-            if done and isinstance(done.message, p.WrapUp):
+            if done and isinstance(done.message, _QUEUEABLE):
                 self._persist()
             return [], []
         if isinstance(msg, p.Error):
@@ -193,7 +196,7 @@ class CcSession:
             if err.code == "auth_failed":
                 self._credentials = None     # don't retry a wrong PIN on every reconnect
             kind = "hello"
-        elif isinstance(request.message, p.WrapUp):
+        if isinstance(request.message, _QUEUEABLE):
             self._persist()
         tag = {"SetState": "set_state", "CallEvent": "call", "WrapUp": "wrapup",
                "Accept": "accept", "Logout": "logout", "Resync": "resync"}.get(kind, kind)

@@ -92,6 +92,8 @@ def _ended(m: Model, call: Call):
     if (answered and contact and contact.primary and m.session is not None
             and contact.id not in m.wrapped_locally and wrapup_screen(m, contact.id) is None):
         m = show(m, ReasonScreen("wrapup", contact=contact.id))
+        if not m.calls:          # what the server makes of it too; shown even while it is away
+            m = replace(m, session=replace(m.session, state="wrapup"))
     return m, fx + stop
 
 

@@ -75,4 +75,17 @@ def choose(m: Model, code: Code | None):
     m = replace(pop(m), wrapped_locally=m.wrapped_locally | {s.contact})
     # firmware.cc queues it while offline: the agent is done either way
     m = with_notice(m, WRAPUP_SENT if m.links.cc == "up" else WRAPUP_QUEUED)
-    return m, (CcWrapUp(s.contact, reason),)
+    return _after_wrapup(m), (CcWrapUp(s.contact, reason),)
+
+
+def _after_wrapup(m: Model) -> Model:
+    """The state the server moves the agent to after the last wrap-up (its pending state,
+    else Available), shown at once; the server's own word replaces it when it comes."""
+    session = m.session
+    if session is None or session.state != "wrapup" or m.calls or any(
+            isinstance(sc, ReasonScreen) and sc.kind == "wrapup" for sc in m.screens):
+        return m
+    state, reason = session.pending or ("available", "")
+    if state not in ("available", "idle"):
+        return m                     # a pending logout is the server's to carry out
+    return replace(m, session=replace(session, state=state, reason=reason, pending=None))

@@ -447,6 +447,19 @@ def test_wrapup(given, events, expect):
     check(*run(given, *events), expect)
 
 
+@pytest.mark.parametrize("pending,after", [(None, ("available", "")),
+                                           (("idle", "lunch"), ("idle", "lunch"))])
+def test_the_state_the_server_will_set_shows_at_once_even_offline(pending, after):
+    m = agent(*talking(), cc="down")
+    if pending:
+        m = run(m, ev.CcAgentState("talking", "", pending))[0]
+    m = run(m, ev.SipCallState("k1", "ended"))[0]
+    assert m.session.state == "wrapup" and m.agent_status == "WRAPUP"
+    m, fx = run(m, *keys("7", "2", "5", "ok"))
+    assert fx == (CcWrapUp("c1", "sale"),)
+    assert (m.session.state, m.session.reason) == after and m.session.pending is None
+
+
 # -- reason lists --------------------------------------------------------------------------------
 def idle_list(*typed):
     return agent(*keys("soft1", "2", *typed))

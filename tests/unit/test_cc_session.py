@@ -28,6 +28,10 @@ def sent(frames):
     return [json.loads(f) for f in frames]
 
 
+def wrapups(saved):
+    return [(m["contact"], m["code"]) for m in sent(saved) if m["type"] == "wrapup"]
+
+
 def online(saved=None, contacts=()):
     saves = []
     s = CcSession(saved, saves.append)
@@ -83,7 +87,8 @@ def test_offline_requests_queue_latest_state_only_and_flush_after_snapshot():
     s.request(fx.CcCallEvent("c-1", "ended", 10.0))
     s.request(fx.CcSetState("available"))
     s.request(fx.CcWrapUp("c-1", "sale"))
-    assert saves[-1] == [{"contact": "c-1", "code": "sale"}]      # on disk before it is sent
+    assert [m["type"] for m in sent(saves[-1])] == ["call", "set_state", "wrapup"]  # on disk
+    assert wrapups(saves[-1]) == [("c-1", "sale")]
     s.connection_made()
     _, frames = s.receive(snapshot(contacts=[contact("c-1", "assigned")]))
     assert [(m["type"], m.get("state") or m.get("event") or m.get("code")) for m in sent(frames)] \
@@ -94,7 +99,7 @@ def test_wrapup_forgotten_only_when_acknowledged():
     s, saves = online(contacts=[contact("c-1")])
     _, frames = s.request(fx.CcWrapUp("c-1", "sale"))
     rid = sent(frames)[0]["id"]
-    assert saves[-1] == [{"contact": "c-1", "code": "sale"}]
+    assert wrapups(saves[-1]) == [("c-1", "sale")]
     s.receive(p.encode(p.Ack(id=rid)))
     assert saves[-1] == []
 
@@ -118,12 +123,16 @@ def test_queued_requests_for_contacts_the_server_closed_are_dropped():
     assert [m["type"] for m in sent(frames)] == ["set_state"]
 
 
-def test_wrapups_saved_before_a_reboot_are_sent():
-    s = CcSession([{"contact": "c-9", "code": "sale"}, {"bogus": 1}])
+def test_requests_saved_before_a_reboot_are_sent_in_order():
+    saves = []
+    before = CcSession(None, saves.append)
+    before.request(fx.CcCallEvent("c-9", "ended", 5.0))
+    before.request(fx.CcWrapUp("c-9", "sale"))
+    s = CcSession(saves[-1] + ['{"type":"wrapup"}', "junk", p.encode(p.Resync(id="x"))])
     s.request(fx.CcLogin("1001", "1234"))
     s.connection_made()
-    _, frames = s.receive(snapshot(contacts=[contact("c-9")]))
-    assert [(m["type"], m["contact"], m["code"]) for m in sent(frames)] == [("wrapup", "c-9", "sale")]
+    _, frames = s.receive(snapshot(contacts=[contact("c-9", "assigned")]))
+    assert [(m["type"], m["contact"]) for m in sent(frames)] == [("call", "c-9"), ("wrapup", "c-9")]
 
 
 def test_logout_refused_offline_and_when_the_link_drops_before_the_ack():
