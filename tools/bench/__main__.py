@@ -1,35 +1,50 @@
-"""python -m tools.bench [boot|keys|memory|all] — phone figures, printed as tables.
+"""python -m tools.bench [which ...] — phone and contact-center figures, printed as tables.
 
-boot    process start -> READY on stdout (which follows READY on the console)
-keys    key press at the emulated pins -> the HD44780 model shows the new screen
-memory  resident memory of the phone process under random key presses from its board page
-flash   field flashing at 115200: line use, image bytes/s, a code-only delta, smpmgr
+boot      process start -> READY on stdout (which follows READY on the console)
+keys      key press at the emulated pins -> the HD44780 model shows the new screen
+memory    resident memory of the phone process under random key presses from its board page
+flash     field flashing at 115200: line use, image bytes/s, a code-only delta, smpmgr
+offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
+cckeys    the agent's key at the pins -> the server has the request
+ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
+ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
+storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import boot, flash, keys, memory
+from . import agent, boot, ccsim, flash, keys, memory, storm
+
+ALL = ("boot", "keys", "offer", "cckeys", "ringing", "flash", "ccsim", "storm", "memory")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("which", nargs="*", default=["all"], choices=["all", "boot", "keys", "memory", "flash"])
+    p.add_argument("which", nargs="*", default=["all"], choices=("all",) + ALL)
     p.add_argument("--boots", type=int, default=10)
     p.add_argument("--presses", type=int, default=500)
+    p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
+    p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     args = p.parse_args(argv)
-    which = {"boot", "keys", "memory", "flash"} if "all" in args.which else set(args.which)
-    if "boot" in which:
-        print(boot.run(args.boots), flush=True)
-    if "keys" in which:
-        print(keys.run(args.presses), flush=True)
-    if "flash" in which:
-        print(flash.run(), flush=True)
-    if "memory" in which:
-        print(memory.run(args.minutes), flush=True)
+    which = set(ALL) if "all" in args.which else set(args.which)
+    runs = {
+        "boot": lambda: boot.run(args.boots),
+        "keys": lambda: keys.run(args.presses),
+        "offer": lambda: agent.offers(args.offers),
+        "cckeys": lambda: agent.keys(args.offers),
+        "ringing": lambda: agent.ringing(args.offers),
+        "flash": flash.run,
+        "ccsim": lambda: ccsim.run(args.agents),
+        "storm": lambda: storm.run(args.agents),
+        "memory": lambda: memory.run(args.minutes),
+    }
+    for name in ALL:
+        if name in which:
+            print(runs[name](), flush=True)
     return 0
 
 

@@ -44,6 +44,8 @@ class InProcessPhone:
         self.call(self.phone.settle())
 
     def close(self):
+        from firmware.app.main import detach_links
+        self.call(detach_links(self.phone))
         self.call(self.phone.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(2)

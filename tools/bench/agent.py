@@ -1,0 +1,285 @@
+"""The phone's contact-center path, in-process phone against a scripted server.
+
+offer   the server sends a contact "offered" -> the LCD model shows the caller's number
+keys    the agent's key at the pins -> the server has the request (State -> Available)
+
+The server is a small aiohttp WebSocket endpoint on its own thread, speaking the real protocol
+(firmware/cc/protocol.py) to the phone's real CcConnection over loopback; both clocks are this
+process's perf_counter, so no cross-process skew enters the figures.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from aiohttp import web
+
+from firmware.cc import protocol as p
+from firmware.cc.connection import CcConnection
+from firmware.core import events as ev
+
+from .inproc import InProcessPhone
+from .table import percentile, table
+
+AGENT = p.Agent(id="1001", name="Bench Agent", team="Blue", extension="sip:1001@127.0.0.1")
+IDLE_CODES = [p.Code("lunch", "Lunch"), p.Code("break", "Break")]
+OFFER_GOAL_P99_MS = 50
+KEY_GOAL_P99_MS = 20
+
+
+class ScriptedServer:
+    """Accepts one phone: hello -> snapshot; records each request with its arrival time."""
+
+    def __init__(self, settings: p.Settings = p.Settings(mask_ani=True)):
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.ws: web.WebSocketResponse | None = None
+        self.seq = 0
+        self.received: list[tuple[float, object]] = []
+        self.got = threading.Condition()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(5)
+
+    async def _start(self):
+        app = web.Application()
+        app.router.add_get(p.PATH, self._agent)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        return f"ws://127.0.0.1:{port}{p.PATH}"
+
+    async def _agent(self, request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.ws = ws
+        async for msg in ws:
+            t = time.perf_counter()
+            req = p.decode_client(msg.data)
+            await ws.send_str(p.encode(p.Ack(id=req.id)))
+            if isinstance(req, p.Hello):
+                await ws.send_str(p.encode(p.Snapshot(
+                    seq=self.seq, agent=AGENT, state="idle", reason="login",
+                    idle_codes=IDLE_CODES, settings=self.settings)))
+            with self.got:
+                self.received.append((t, req))
+                self.got.notify_all()
+        return ws
+
+    def send(self, make) -> float:
+        """Send the event ``make(seq)`` builds; returns the time just before it went out."""
+        async def go():
+            self.seq += 1
+            frame = p.encode(make(self.seq))
+            t = time.perf_counter()
+            await self.ws.send_str(frame)
+            return t
+        return asyncio.run_coroutine_threadsafe(go(), self.loop).result(5)
+
+    def wait_request(self, kind, after: int, timeout=5.0):
+        with self.got:
+            if not self.got.wait_for(lambda: any(isinstance(r, kind)
+                                                 for _, r in self.received[after:]), timeout):
+                raise RuntimeError(f"the server got no {kind.__name__}")
+            return next((t, r) for t, r in self.received[after:] if isinstance(r, kind))
+
+    def close(self):
+        async def down():
+            if self.ws is not None:
+                await self.ws.close()
+            await self.runner.cleanup()
+        asyncio.run_coroutine_threadsafe(down(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def _logged_in() -> tuple[InProcessPhone, ScriptedServer]:
+    server = ScriptedServer()
+    phone = InProcessPhone()
+
+    async def attach():
+        phone.phone.cc = CcConnection(server.url, phone.phone.post)
+        phone.phone.cc.start()
+        phone.phone.post(ev.LoginFromConfig("1001", "1234"))
+    phone.call(attach())
+    deadline = time.monotonic() + 10
+    while phone.phone.model.links.cc != "up":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the phone did not log in to the scripted server")
+        time.sleep(0.01)
+    phone.settle()
+    return phone, server
+
+
+def _wait_text(panel, pred, what: str, timeout=2.0):
+    version = panel.version
+    deadline = time.monotonic() + timeout
+    while not pred(" ".join(panel.text())):
+        if time.monotonic() > deadline or not panel.wait_change(version, timeout):
+            raise RuntimeError(f"the LCD never showed {what}: {panel.text()}")
+        version = panel.version
+
+
+def offers(n: int = 200) -> str:
+    phone, server = _logged_in()
+    panel = phone.sim.panel
+    latencies = []
+    try:
+        for i in range(n):
+            tail = f"{i:04d}"
+            contact = p.Contact(id=f"c-{i}", status="offered", queue="sales",
+                                ani=f"+1555123{tail}", variables={"customer": f"Customer {i}"},
+                                expires_at=time.time() + 30)
+            t0 = server.send(lambda seq: p.ContactUpdate(seq=seq, contact=contact))
+            _wait_text(panel, lambda text: tail in text, f"offer {tail}")
+            latencies.append((time.perf_counter() - t0) * 1000)
+            gone = p.Contact(id=contact.id, status="withdrawn", queue="sales", ani=contact.ani)
+            server.send(lambda seq: p.ContactUpdate(seq=seq, contact=gone))
+            _wait_text(panel, lambda text: tail not in text, f"offer {tail} withdrawn")
+    finally:
+        phone.close()
+        server.close()
+    return table(f"Server sends an offer -> the LCD model shows it ({n} offers)",
+                 ["p50 ms", "p90 ms", "p99 ms", "max ms", "goal p99 ms"],
+                 [[percentile(latencies, 50), percentile(latencies, 90),
+                   percentile(latencies, 99), max(latencies), OFFER_GOAL_P99_MS]])
+
+
+def keys(n: int = 200) -> str:
+    """State softkey, then '1' (Available) in the state menu: the '1' press is timed."""
+    phone, server = _logged_in()
+    sim = phone.sim
+    latencies = []
+    try:
+        for i in range(n):
+            sim.tap("soft1")               # State
+            phone.settle()
+            before = len(server.received)
+            t0 = time.perf_counter()
+            sim.matrix.press("1")          # Available
+            t1, _req = server.wait_request(p.SetState, before)
+            latencies.append((t1 - t0) * 1000)
+            time.sleep(0.02)
+            sim.matrix.release("1")
+            time.sleep(0.03)
+            server.send(lambda seq: p.AgentState(seq=seq, state="idle", reason="lunch"))
+            phone.settle()
+    finally:
+        phone.close()
+        server.close()
+    return table(f"Key at the pins -> the server has the request ({n} presses)",
+                 ["p50 ms", "p90 ms", "p99 ms", "max ms", "goal p99 ms"],
+                 [[percentile(latencies, 50), percentile(latencies, 90),
+                   percentile(latencies, 99), max(latencies), KEY_GOAL_P99_MS]])
+
+
+class Customers:
+    """The simulated customers process, driven directly (no ccsim in between)."""
+
+    def __init__(self, proxy: str, listen: str):
+        import json
+        import subprocess
+        import sys
+        self._json = json
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.ccsim.customers", "--proxy", proxy,
+             "--password", "secret", "--listen", listen],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.events: list[dict] = []
+        self.got = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait(lambda e: e["event"] == "ready", 15)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.got:
+                self.events.append(self._json.loads(line))
+                self.got.notify_all()
+
+    def send(self, **command):
+        self.proc.stdin.write(self._json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, pred, timeout=10.0):
+        with self.got:
+            if not self.got.wait_for(lambda: any(pred(e) for e in self.events), timeout):
+                raise RuntimeError(f"customers: no such event in {self.events[-5:]}")
+
+    def close(self):
+        try:
+            self.send(op="quit")
+            self.proc.wait(5)
+        except Exception:           # noqa: BLE001 - a bench cleanup must not hide the result
+            self.proc.kill()
+
+
+def ringing(n: int = 200) -> str:
+    """INVITE handed to the phone by its SIP stack -> ringer samples in the ringer PCM, and
+    "Ringing" on the LCD model. Real Kamailio, real customer process, the phone's SipStack."""
+    from firmware.sip.stack import SipConfig, SipStack
+    from tools.kamailio import Kamailio
+    from tools.lab import free_port
+
+    work = __import__("tempfile").mkdtemp(prefix="bench-ring-")
+    kam = Kamailio(free_port(span=2), password="secret", workdir=work)
+    kam.start()
+    phone, server = _logged_in()
+    customers = None
+    incoming: dict[str, float] = {}
+    to_ring, to_lcd, to_dial = [], [], []
+    try:
+        post = phone.phone.post
+
+        def timed_post(event):
+            if isinstance(event, ev.SipIncoming):
+                incoming[event.contact] = time.perf_counter()
+            post(event)
+
+        sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
+                                 listen=f"127.0.0.1:{free_port(span=2)}"), timed_post)
+        phone.phone.sip = sip
+        phone.call(sip.start())
+        deadline = time.monotonic() + 15
+        while phone.phone.model.links.sip != "registered":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the phone did not register")
+            time.sleep(0.02)
+        customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        audio, panel = phone.devices.audio, phone.sim.panel
+        for i in range(n):
+            cid = f"b-{i}"
+            t_dial = time.perf_counter()
+            customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
+                           ani="+15550001000", talk_s=5, ring_s=10)
+            _wait_text(panel, lambda text: "Ringing" in text, "Ringing", timeout=5)
+            t_lcd = time.perf_counter()
+            deadline = time.monotonic() + 5
+            while audio.started_at.get("ringer", 0) < incoming.get(cid, t_dial):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"call {i}: the ringer never started")
+                time.sleep(0.0005)
+            t0 = incoming[cid]
+            to_ring.append((audio.started_at["ringer"] - t0) * 1000)
+            to_lcd.append((t_lcd - t0) * 1000)
+            to_dial.append((t0 - t_dial) * 1000)
+            customers.send(op="hangup", contact=cid)
+            customers.wait(lambda e: e.get("contact") == cid and e["event"] in ("ended", "failed"))
+            _wait_text(panel, lambda text: "Ringing" not in text, "the ring to end", timeout=5)
+    finally:
+        if customers:
+            customers.close()
+        if phone.phone.sip:
+            phone.call(phone.phone.sip.stop())
+        phone.close()
+        server.close()
+        kam.stop()
+    rows = [["INVITE at the phone -> first ringer period in the PCM", *_pcts(to_ring), 100],
+            ["INVITE at the phone -> 'Ringing' on the LCD model", *_pcts(to_lcd), 100],
+            ["(customer's dial command -> INVITE at the phone)", *_pcts(to_dial), "-"]]
+    return table(f"Incoming call rings ({n} calls through Kamailio)",
+                 ["", "p50 ms", "p99 ms", "max ms", "goal p99 ms"], rows)
+
+
+def _pcts(values):
+    return [percentile(values, 50), percentile(values, 99), max(values)]
