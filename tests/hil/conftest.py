@@ -48,12 +48,19 @@ def port(request, sim_cable):
 
 
 @pytest.fixture
-def phone(dut, sim_cable, tmp_path):
+def phone_config():
+    """Config the sim phone gets besides its state dir (a test module may override this)."""
+    return ""
+
+
+@pytest.fixture
+def phone(dut, sim_cable, tmp_path, phone_config):
     """A freshly booted phone; yields the dut after the banner and READY were seen."""
     proc = None
     if sim_cable is not None:
         cfg = tmp_path / "phone.toml"
-        cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n")
+        cfg.touch(mode=0o600)
+        cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n" + phone_config)
         log = open(tmp_path / "phone.log", "w")
         proc = subprocess.Popen([sys.executable, "-m", "firmware", "--board", "sim",
                                  "--config", str(cfg), "--console", str(sim_cable[1])],
