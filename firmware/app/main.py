@@ -34,6 +34,7 @@ log = logging.getLogger("hardphone")
 
 TREE = Path(__file__).resolve().parents[2]     # the firmware tree this code runs from
 RESET_GRACE_S = 0.3     # a pty drops what its reader has not yet taken when it closes
+CONFIRM_WAIT_S = 120    # a trial slot's time to get SIP / the contact center up
 
 
 class Power:
@@ -62,19 +63,44 @@ def open_update_root(config) -> SlotStore | None:
     return slots
 
 
-async def confirm_when_healthy(slots: SlotStore | None, config, slot: str):
-    """A trial slot that got this far keeps itself (docs/update.md): READY is healthy."""
+async def confirm_when_healthy(slots: SlotStore | None, config, slot: str, links=None):
+    """A trial slot that got this far keeps itself (docs/update.md): READY is healthy, and
+    with [update] require_sip / require_cc, so is a registered SIP account / a contact-center
+    link that is up. ``links()`` returns the model's Links; the wait runs in the background,
+    and a slot that never gets there stays on trial (the next reset reverts it)."""
     if slots is None or not await asyncio.to_thread(slots.in_trial):
         return
-    if config.update.require_sip or config.update.require_cc:
-        log.warning("update: slot %s is on trial; [update] require_sip/require_cc are not "
-                    "supported yet, so it needs an explicit confirm (console: confirm)", slot)
-        return
-    try:
-        if await asyncio.to_thread(slots.confirm):
-            log.info("update: slot %s confirmed after healthy boot", slot)
-    except OSError as e:         # the trial then reverts at the next boot: safe, but say why
-        log.error("update: slot %s not confirmed: %s", slot, e)
+    need = config.update
+
+    def linked() -> bool:
+        current = links()
+        return ((not need.require_sip or current.sip == "registered")
+                and (not need.require_cc or current.cc == "up"))
+
+    async def confirm():
+        if need.require_sip or need.require_cc:
+            deadline = asyncio.get_running_loop().time() + CONFIRM_WAIT_S
+            while not linked():
+                if asyncio.get_running_loop().time() > deadline:
+                    log.warning("update: slot %s stays on trial: not %s within %d s (console: "
+                                "confirm keeps it anyway)", slot, _needs(need), CONFIRM_WAIT_S)
+                    return
+                await asyncio.sleep(0.2)
+        try:
+            if await asyncio.to_thread(slots.confirm):
+                log.info("update: slot %s confirmed after healthy boot", slot)
+        except OSError as e:     # the trial then reverts at the next boot: safe, but say why
+            log.error("update: slot %s not confirmed: %s", slot, e)
+
+    if need.require_sip or need.require_cc:
+        asyncio.get_running_loop().create_task(confirm(), name="confirm")
+    else:
+        await confirm()
+
+
+def _needs(need) -> str:
+    return " and ".join(w for w, on in (("SIP registered", need.require_sip),
+                                        ("contact center up", need.require_cc)) if on)
 
 
 def serial_smp(slots: SlotStore | None, config, board: str, power: Power, info: DeviceInfo):
@@ -170,7 +196,7 @@ async def run(board, config, console_port: str) -> bool:
     if config.cc and config.cc.agent:
         phone.post(ev.LoginFromConfig(config.cc.agent, config.cc.pin))
     # Confirmed before READY goes out, so whoever sees READY sees the slots as they stay.
-    await confirm_when_healthy(slots, config, slot)
+    await confirm_when_healthy(slots, config, slot, lambda: phone.model.links)
     console.send("READY")
     announce("READY")
 

@@ -20,6 +20,8 @@ import pytest
 import serial
 
 from firmware.update.slots import SlotStore
+from tools.kamailio import Kamailio
+from tools.lab import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +51,7 @@ class Launcher:
 
     def __init__(self, root: Path, tmp_path: Path, config: str = ""):
         cfg = tmp_path / "phone.toml"
+        cfg.touch(mode=0o600)          # it may hold a SIP password
         cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n" + config)
         self.log = tmp_path / "launcher.log"
         self.proc = subprocess.Popen(
@@ -178,7 +181,7 @@ def test_a_crashing_trial_reverts_to_the_confirmed_slot(root, launch):
 
 def test_power_cut_during_a_trial_boots_the_previous_slot(root, launch):
     SlotStore(root).mark_test("b")
-    # require_sip: no auto-confirm yet, so the trial stays unconfirmed while it runs.
+    # require_sip without SIP configured: the trial stays unconfirmed while it runs.
     phone = launch("[update]\nrequire_sip = true\n")
     console = phone.booted("b", trial="yes")
     assert console.slots()[1] == "slot b: version=2.0.0 state=trial confirmed=no boots=1"
@@ -197,6 +200,22 @@ def test_power_cut_during_a_trial_boots_the_previous_slot(root, launch):
     assert console.slots()[1] == "slot b: version=2.0.0 state=active confirmed=yes boots=1"
     console.close()
     assert phone.stop() == 0
+
+
+def test_trial_with_require_sip_confirms_itself_once_registered(root, launch, tmp_path):
+    with Kamailio(free_port(span=2), password="secret", workdir=tmp_path / "kam") as kam:
+        SlotStore(root).mark_test("b")
+        phone = launch(f'[update]\nrequire_sip = true\n[sip]\nuser = "1001"\n'
+                       f'password = "secret"\ndomain = "{kam.address}"\n'
+                       f'listen = "127.0.0.1:{free_port(span=2)}"\n')
+        console = phone.booted("b", trial="yes")
+        deadline = time.monotonic() + 10
+        while "confirmed=yes" not in console.slots()[1]:
+            assert time.monotonic() < deadline, console.slots()
+            time.sleep(0.1)
+        assert console.slots()[1] == "slot b: version=2.0.0 state=active confirmed=yes boots=1"
+        console.close()
+        assert phone.stop() == 0
 
 
 def test_development_tree_has_no_update_root(tmp_path):
