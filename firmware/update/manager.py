@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import threading
-from pathlib import Path
 
 from .slots import SlotStore
 from .smp_server import MGMT_ERR, SmpFailure

@@ -10,7 +10,6 @@ Two benches:
 import asyncio
 import io
 import json
-import re
 import shutil
 import threading
 import time

@@ -51,7 +51,7 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
     desk.hook(True)                              # answer by lifting the handset
     desk.wait_lcd("Talking")
     lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned")
-    rx = lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 20, desc="customer audio")
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 20, desc="customer audio")
     assert desk.status()["agent"] == "TALKING" and ("line", "on") in _leds(desk)
 
     desk.key("hold")

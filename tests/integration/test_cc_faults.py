@@ -1,16 +1,14 @@
 """Faults around a live call: the contact-center server or the registrar vanishes, the phone
 restarts with work queued, a server talks garbage. Calls keep their audio, nothing the agent
 entered is lost, the phone never crashes."""
-import asyncio
-import threading
 import time
 
 import pytest
-from aiohttp import web
 
 from firmware.cc import protocol as p
 from tools import simphone
 from tools.lab import Desk, Lab
+from tools.ws_server import ThreadedWsServer
 
 pytestmark = pytest.mark.slow
 
@@ -113,7 +111,7 @@ def test_registrar_down_mid_call_call_goes_on_and_registration_comes_back(lab):
     assert audio_flows(desk)
 
 
-class GarbageServer:
+class GarbageServer(ThreadedWsServer):
     """A contact-center server that answers a hello with junk, then with the real thing."""
 
     JUNK = [b"\xff\xfe\x00", "{", "[]", '{"type":"snapshot"}', '{"type":"surprise","seq":1}',
@@ -123,43 +121,26 @@ class GarbageServer:
 
     def __init__(self):
         self.hellos = 0
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(5)
+        super().__init__(self._agent)
 
-    async def _start(self):
-        app = web.Application()
-        app.router.add_get(p.PATH, self._agent)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}{p.PATH}"
-
-    async def _agent(self, request):
-        ws = web.WebSocketResponse(max_msg_size=0)
-        await ws.prepare(request)
+    async def _agent(self, ws):
         async for msg in ws:
-            req = p.decode_client(msg.data)
-            if isinstance(req, p.Hello):
-                self.hellos += 1
-                if self.hellos == 1:        # the phone drops the link rather than read it
-                    await ws.send_str(self.OVERSIZED)
-                    continue
-                for junk in self.JUNK:
-                    await (ws.send_bytes(junk) if isinstance(junk, bytes) else ws.send_str(junk))
-                await ws.send_str(p.encode(p.Snapshot(
-                    seq=3, state="available",
-                    agent=p.Agent(id="1001", name="Ana", team="Blue", extension="sip:1001@x"))))
-        return ws
-
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+            if not isinstance(p.decode_client(msg.data), p.Hello):
+                continue
+            self.hellos += 1
+            if self.hellos == 1:            # the phone drops the link rather than read it
+                await ws.send_str(self.OVERSIZED)
+                continue
+            for junk in self.JUNK:
+                await (ws.send_bytes(junk) if isinstance(junk, bytes) else ws.send_str(junk))
+            await ws.send_str(p.encode(p.Snapshot(
+                seq=3, state="available",
+                agent=p.Agent(id="1001", name="Ana", team="Blue", extension="sip:1001@x"))))
 
 
 def test_garbage_from_the_server_never_crashes_the_phone(tmp_path):
     server = GarbageServer()
+    phone = None
     try:
         phone = simphone.start(tmp_path, extra_config=(
             f'[cc]\nurl = "{server.url}"\nagent = "1001"\npin = "1234"\n'))
@@ -174,4 +155,6 @@ def test_garbage_from_the_server_never_crashes_the_phone(tmp_path):
         desk.close()
         assert phone.stop() == 0
     finally:
+        if phone:
+            phone.stop()
         server.close()

@@ -3,7 +3,6 @@ its launcher, its console on a serial line that can be cut, paced and made noisy
 import random
 import shutil
 import subprocess
-import sys
 import threading
 import time
 

@@ -9,15 +9,14 @@ process's perf_counter, so no cross-process skew enters the figures.
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-
-from aiohttp import web
 
 from firmware.cc import protocol as p
 from firmware.cc.connection import CcConnection
 from firmware.core import events as ev
+
+from tools.ws_server import ThreadedWsServer
 
 from .inproc import InProcessPhone
 from .table import percentile, table
@@ -28,32 +27,18 @@ OFFER_GOAL_P99_MS = 50
 KEY_GOAL_P99_MS = 20
 
 
-class ScriptedServer:
+class ScriptedServer(ThreadedWsServer):
     """Accepts one phone: hello -> snapshot; records each request with its arrival time."""
 
     def __init__(self, settings: p.Settings = p.Settings(mask_ani=True)):
         self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.ws: web.WebSocketResponse | None = None
+        self.ws = None
         self.seq = 0
         self.received: list[tuple[float, object]] = []
         self.got = threading.Condition()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(5)
+        super().__init__(self._agent)
 
-    async def _start(self):
-        app = web.Application()
-        app.router.add_get(p.PATH, self._agent)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}{p.PATH}"
-
-    async def _agent(self, request):
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
+    async def _agent(self, ws):
         self.ws = ws
         async for msg in ws:
             t = time.perf_counter()
@@ -66,7 +51,6 @@ class ScriptedServer:
             with self.got:
                 self.received.append((t, req))
                 self.got.notify_all()
-        return ws
 
     def send(self, make) -> float:
         """Send the event ``make(seq)`` builds; returns the time just before it went out."""
@@ -76,7 +60,7 @@ class ScriptedServer:
             t = time.perf_counter()
             await self.ws.send_str(frame)
             return t
-        return asyncio.run_coroutine_threadsafe(go(), self.loop).result(5)
+        return self.run(go())
 
     def wait_request(self, kind, after: int, timeout=5.0):
         with self.got:
@@ -84,14 +68,6 @@ class ScriptedServer:
                                                  for _, r in self.received[after:]), timeout):
                 raise RuntimeError(f"the server got no {kind.__name__}")
             return next((t, r) for t, r in self.received[after:] if isinstance(r, kind))
-
-    def close(self):
-        async def down():
-            if self.ws is not None:
-                await self.ws.close()
-            await self.runner.cleanup()
-        asyncio.run_coroutine_threadsafe(down(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def _logged_in() -> tuple[InProcessPhone, ScriptedServer]:
