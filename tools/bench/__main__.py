@@ -2,7 +2,7 @@
 
 boot      process start -> READY on stdout (which follows READY on the console)
 keys      key press at the emulated pins -> the HD44780 model shows the new screen
-memory    resident memory of the phone process under random key presses from its board page
+memory    phone process RSS under random key presses, logged in, customers calling
 flash     field flashing at 115200: line use, image bytes/s, a code-only delta, smpmgr
 offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
 cckeys    the agent's key at the pins -> the server has the request
@@ -29,6 +29,8 @@ def main(argv=None) -> int:
     p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
+    p.add_argument("--standalone", action="store_true",
+                   help="memory: the phone without SIP and contact center")
     args = p.parse_args(argv)
     which = set(ALL) if "all" in args.which else set(args.which)
     runs = {
@@ -40,7 +42,7 @@ def main(argv=None) -> int:
         "flash": flash.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
-        "memory": lambda: memory.run(args.minutes),
+        "memory": lambda: memory.run(args.minutes, args.standalone),
     }
     for name in ALL:
         if name in which:

@@ -1,4 +1,8 @@
-"""Resident memory of the phone process under random key presses from its board page."""
+"""Resident memory of the phone process under random key presses from its board page.
+
+In service (the default) the phone is logged in to ccsim and registered to Kamailio, and a
+customer calls every few seconds, so the random presses also accept, hold, end and wrap up
+calls, change states and miss offers; ``standalone`` runs the phone with neither."""
 from __future__ import annotations
 
 import asyncio
@@ -18,19 +22,30 @@ GOAL_MB = 60
 PRESSES_PER_S = 8
 
 
-async def _press_randomly(url: str, seconds: float, sample_every: float, proc, samples):
+AVAILABLE_EVERY_S = 5      # in service: back to the home screen, State -> Available
+TO_AVAILABLE = ("back", "back", "back", "soft1", "1")
+
+
+async def _press_randomly(url: str, seconds: float, sample_every: float, proc, samples,
+                          in_service: bool):
     rng = random.Random(42)
     keys = [k for k in KEY_NAMES if k not in ("volup", "voldown")] + ["volup", "voldown"]
     async with aiohttp.ClientSession() as s, s.ws_connect(url.rstrip("/") + "/ws") as ws:
         t0 = time.monotonic()
-        next_sample = t0
+        next_sample = next_available = t0
         presses = 0
         while (now := time.monotonic()) - t0 < seconds:
             if now >= next_sample:
                 samples.append((now - t0, proc.memory_info().rss / 2**20))
                 next_sample += sample_every
-            await ws.send_str(json.dumps({"tap": rng.choice(keys)}))
-            presses += 1
+            taps = [rng.choice(keys)]
+            if in_service and now >= next_available:   # so customers keep calling
+                taps = TO_AVAILABLE
+                next_available += AVAILABLE_EVERY_S
+            for key in taps:
+                await ws.send_str(json.dumps({"tap": key}))
+                await asyncio.sleep(0.1)
+            presses += len(taps)
             # drain pushed state so the socket buffer stays small
             try:
                 while True:
@@ -42,24 +57,37 @@ async def _press_randomly(url: str, seconds: float, sample_every: float, proc, s
         return presses
 
 
-def run(minutes: float) -> str:
-    phone = simphone.start()
+def run(minutes: float, standalone: bool = False) -> str:
+    import tempfile
+
+    from tools.lab import Lab
+    lab = None
+    if standalone:
+        phone = simphone.start()
+    else:
+        lab = Lab(tempfile.mkdtemp(prefix="bench-memory-"), traffic_every_s=3,
+                  settings={"rona_s": 6}).start()
+        phone = lab.phone("1001")
     try:
         proc = psutil.Process(phone.pid)
         start_mb = proc.memory_info().rss / 2**20
         samples: list[tuple[float, float]] = []
         seconds = minutes * 60
         presses = asyncio.run(_press_randomly(phone.page_url, seconds, max(5.0, seconds / 10),
-                                              proc, samples))
+                                              proc, samples, not standalone))
         alive = phone.proc.poll() is None
+        offers = lab.ccsim.call("GET", "/stats")["offers"] if lab else 0
     finally:
         phone.stop()
+        if lab:
+            lab.stop()
     rows = [[f"{t:.0f}", mb] for t, mb in samples]
     half = len(samples) // 2
     first, second = samples[: half or 1], samples[half:]
     drift = max(mb for _, mb in second) - max(mb for _, mb in first)
+    where = "standalone" if standalone else f"in service, {offers} offers from ccsim"
     summary = table(f"Memory: phone process RSS under {presses} random key presses "
-                    f"over {minutes:g} min",
+                    f"over {minutes:g} min ({where})",
                     ["at READY MB", "end MB", "max MB", "2nd half max - 1st half max MB",
                      "goal MB", "phone alive"],
                     [[start_mb, samples[-1][1], max(mb for _, mb in samples), drift, GOAL_MB,
