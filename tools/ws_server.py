@@ -11,10 +11,12 @@ from firmware.cc.protocol import PATH
 
 
 class ThreadedWsServer:
-    """Serves ``handler(request)`` at ``/agent/v1`` on 127.0.0.1 (a free port): ``url``."""
+    """Serves ``handler(ws)`` at ``/agent/v1`` on 127.0.0.1 (a free port): ``url``; over TLS
+    with ``ssl_context`` (``host`` is then the name the URL uses, for the certificate)."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, ssl_context=None, host: str = "127.0.0.1"):
         self._handler = handler
+        self._ssl, self._host = ssl_context, host
         self.sockets: set[web.WebSocketResponse] = set()
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
@@ -29,9 +31,10 @@ class ThreadedWsServer:
         app.router.add_get(PATH, self._serve)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
         await site.start()
-        return f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}{PATH}"
+        scheme = "wss" if self._ssl else "ws"
+        return f"{scheme}://{self._host}:{site._server.sockets[0].getsockname()[1]}{PATH}"
 
     async def _serve(self, request):
         ws = web.WebSocketResponse(max_msg_size=0)
