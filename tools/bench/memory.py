@@ -36,7 +36,7 @@ async def _press_randomly(url: str, seconds: float, sample_every: float, proc, s
         presses = 0
         while (now := time.monotonic()) - t0 < seconds:
             if now >= next_sample:
-                samples.append((now - t0, proc.memory_info().rss / 2**20))
+                samples.append((now - t0, *_mb(proc)))
                 next_sample += sample_every
             taps = [rng.choice(keys)]
             if in_service and now >= next_available:   # so customers keep calling
@@ -53,8 +53,15 @@ async def _press_randomly(url: str, seconds: float, sample_every: float, proc, s
             except asyncio.TimeoutError:
                 pass
             await asyncio.sleep(1 / PRESSES_PER_S)
-        samples.append((time.monotonic() - t0, proc.memory_info().rss / 2**20))
+        samples.append((time.monotonic() - t0, *_mb(proc)))
         return presses
+
+
+def _mb(proc) -> tuple[float, float]:
+    """RSS, and USS: the pages only this process holds (RSS also counts shared library code,
+    e.g. baresip's and OpenSSL's, which the kernel can drop and read back from the files)."""
+    info = proc.memory_full_info()
+    return info.rss / 2**20, info.uss / 2**20
 
 
 def run(minutes: float, standalone: bool = False) -> str:
@@ -70,8 +77,8 @@ def run(minutes: float, standalone: bool = False) -> str:
         phone = lab.phone("1001")
     try:
         proc = psutil.Process(phone.pid)
-        start_mb = proc.memory_info().rss / 2**20
-        samples: list[tuple[float, float]] = []
+        start_mb, start_uss = _mb(proc)
+        samples: list[tuple[float, float, float]] = []
         seconds = minutes * 60
         presses = asyncio.run(_press_randomly(phone.page_url, seconds, max(5.0, seconds / 10),
                                               proc, samples, not standalone))
@@ -81,15 +88,18 @@ def run(minutes: float, standalone: bool = False) -> str:
         phone.stop()
         if lab:
             lab.stop()
-    rows = [[f"{t:.0f}", mb] for t, mb in samples]
+    rows = [[f"{t:.0f}", rss, uss] for t, rss, uss in samples]
     half = len(samples) // 2
     first, second = samples[: half or 1], samples[half:]
-    drift = max(mb for _, mb in second) - max(mb for _, mb in first)
+    drift = max(s[1] for s in second) - max(s[1] for s in first)
+    uss_drift = max(s[2] for s in second) - max(s[2] for s in first)
     where = "standalone" if standalone else f"in service, {offers} offers from ccsim"
     summary = table(f"Memory: phone process RSS under {presses} random key presses "
                     f"over {minutes:g} min ({where})",
-                    ["at READY MB", "end MB", "max MB", "2nd half max - 1st half max MB",
+                    ["", "at READY MB", "end MB", "max MB", "2nd half max - 1st half max MB",
                      "goal MB", "phone alive"],
-                    [[start_mb, samples[-1][1], max(mb for _, mb in samples), drift, GOAL_MB,
-                      "yes" if alive else "NO"]])
-    return table("RSS samples", ["t s", "RSS MB"], rows) + "\n" + summary
+                    [["RSS", start_mb, samples[-1][1], max(s[1] for s in samples), drift,
+                      GOAL_MB, "yes" if alive else "NO"],
+                     ["USS", start_uss, samples[-1][2], max(s[2] for s in samples), uss_drift,
+                      "", ""]])
+    return table("Memory samples", ["t s", "RSS MB", "USS MB"], rows) + "\n" + summary
