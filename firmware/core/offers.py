@@ -88,6 +88,9 @@ def pick_up(m: Model):
 
 
 # -- screens -------------------------------------------------------------------------------------
+STACK_SHOWN = 5        # offers the agent can page through; more show as "1-5 of <total>"
+
+
 def shown_variables(m: Model, contact_id: str) -> tuple[tuple[str, str], ...]:
     """(label, value) of the contact's variables in the admin's layout order; secure ones (and
     any the layout doesn't name, whose secrecy is unknown) are left out."""
@@ -113,8 +116,8 @@ def offer_key(m: Model, s: OfferPopover, action: str):
         return push(m, VarsScreen(s.contact)), ()
     if action in ("up", "down"):
         return _scrolled(m, s, 1 if action == "down" else -1)
-    if action in ("left", "right"):
-        ids = [c.id for c in m.offers()]
+    if action in ("left", "right"):          # through the first STACK_SHOWN; the rest wait
+        ids = [c.id for c in m.offers()][:STACK_SHOWN]
         i = ids.index(s.contact) if s.contact in ids else 0
         return top(m, OfferPopover(ids[(i + (1 if action == "right" else -1)) % len(ids)])), ()
     return m, ()

@@ -123,6 +123,20 @@ def test_offers_page_with_left_and_right():
     assert rows(m)[0].startswith("Call 1 of 3")
 
 
+def test_more_than_five_offers_show_as_1_5_of_total_and_page_within_the_five():
+    m = agent(*(ev.CcContact(contact(f"c{i}", "offered", offered_at=NOW - 10 + i,
+                                     ani=f"+1555000000{i}")) for i in range(7)),
+              settings=MASKED)
+    assert rows(m)[0] == "1 (1-5 of 7)   00:10"
+    seen = []
+    for _ in range(5):
+        m, _ = run(m, ev.Key("right"))
+        seen.append(rows(m)[0].split()[0] + " " + rows(m)[1][7:11])
+    assert seen == ["2 0001", "3 0002", "4 0003", "5 0004", "1 0000"]    # the 6th waits
+    m, _ = run(m, ev.CcContact(contact("c0", "withdrawn")))
+    assert rows(m)[0].startswith("1 (1-5 of 6)") and rows(m)[1].startswith("*******0001")
+
+
 def test_the_caller_shows_in_full_without_masking():
     assert "+15551234567" in rows(three_offers(CcSettings()))[1]
 

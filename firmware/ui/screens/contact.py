@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopover, RonaPopover,
                                  VarsScreen)
-from firmware.core.offers import VISIBLE_LINES, shown_variables
+from firmware.core.offers import STACK_SHOWN, VISIBLE_LINES, shown_variables
 
 from ..text import mask, split, timer
 from .home import pending_line
@@ -23,7 +23,9 @@ def offer(m: Model, s: OfferPopover):
         return []
     i = next((i for i, c in enumerate(offers) if c.id == s.contact), 0)
     contact = offers[i]
-    header = split(f"Call {i + 1} of {len(offers)}", timer(m.now - contact.offered_at))
+    place = (f"{i + 1} (1-{STACK_SHOWN} of {len(offers)})" if len(offers) > STACK_SHOWN
+             else f"Call {i + 1} of {len(offers)}")
+    header = split(place, timer(m.now - contact.offered_at))
     return [header, *_lines(m, contact.id)[s.scroll:s.scroll + VISIBLE_LINES]]
 
 
