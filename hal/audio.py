@@ -46,19 +46,10 @@ class AudioDevices:
         """Play mono S16_LE ``samples`` at ``rate`` on ``route``; block until they have been
         heard. Returns False if ``stop`` was set first (checked every period; what is still
         queued in the card is dropped, so the sound ends within a period)."""
-        name = self.pcm_name(route)
-        if route == CAPTURE_ROUTE:
-            raise ValueError(f"{route!r} is a capture route")
         if len(samples) % SAMPLE_BYTES:
             raise ValueError(f"{len(samples)} bytes is not a whole number of S16 samples")
+        pcm, name = self._open(route)
         try:
-            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, device=name, channels=1, rate=self.rate,
-                                format=alsaaudio.PCM_FORMAT_S16_LE,
-                                periodsize=self.period_frames)
-        except alsaaudio.ALSAAudioError as e:
-            raise HalError(f"audio {route}: cannot open PCM {name!r}: {e}") from e
-        try:
-            self._check_setup(pcm, route, name)
             finished = self._play_paced(pcm, route, memoryview(samples), stop)
             if not finished:
                 pcm.drop()
@@ -67,6 +58,29 @@ class AudioDevices:
             raise HalError(f"audio {route}: PCM {name!r}: {e}") from e
         finally:
             pcm.close()          # drains the last few ms on a card; nothing is left after drop
+
+    def open_stream(self, route: str) -> "PcmStream":
+        """A PCM on ``route`` held open for audio that arrives as it is heard (a call's far
+        end): write each chunk as it comes; close when the call or the route ends."""
+        pcm, name = self._open(route)
+        return PcmStream(pcm, route, name)
+
+    def _open(self, route: str):
+        name = self.pcm_name(route)
+        if route == CAPTURE_ROUTE:
+            raise ValueError(f"{route!r} is a capture route")
+        try:
+            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, device=name, channels=1, rate=self.rate,
+                                format=alsaaudio.PCM_FORMAT_S16_LE,
+                                periodsize=self.period_frames)
+        except alsaaudio.ALSAAudioError as e:
+            raise HalError(f"audio {route}: cannot open PCM {name!r}: {e}") from e
+        try:
+            self._check_setup(pcm, route, name)
+        except Exception:
+            pcm.close()
+            raise
+        return pcm, name
 
     def close(self):
         """Nothing is held open between plays; safe to call any number of times."""
@@ -99,6 +113,23 @@ class AudioDevices:
         # The last LEAD_PERIODS are still in the card (or, in the sim, not yet "heard").
         ahead = frames / self.rate - (time.monotonic() - start)
         return not (ahead > 0 and _wait(stop, ahead))
+
+
+class PcmStream:
+    """An open playback PCM fed as audio arrives (see AudioDevices.open_stream)."""
+
+    def __init__(self, pcm, route: str, name: str):
+        self._pcm, self.route, self.name = pcm, route, name
+
+    def write(self, samples: bytes):
+        """Queue mono S16_LE samples; blocks only while the card's buffer is full."""
+        try:
+            _write_all(self._pcm, memoryview(samples))
+        except alsaaudio.ALSAAudioError as e:
+            raise HalError(f"audio {self.route}: PCM {self.name!r}: {e}") from e
+
+    def close(self):
+        self._pcm.close()
 
 
 def _wait(stop: threading.Event | None, seconds: float) -> bool:

@@ -129,7 +129,8 @@ async def attach_links(phone: Phone, config):
         from firmware.sip.stack import SipConfig, SipStack   # baresip loads only when used
         s = config.sip
         phone.sip = SipStack(SipConfig(user=s.user, password=s.password, domain=s.domain,
-                                       listen=s.listen, reg_interval=s.reg_interval), phone.post)
+                                       listen=s.listen, reg_interval=s.reg_interval), phone.post,
+                             on_audio=phone.hear)
         try:
             await phone.sip.start()
         except Exception as e:       # noqa: BLE001 - the phone still works without SIP

@@ -7,8 +7,10 @@ import threading
 import time
 
 from firmware.audio import tones
+from firmware.audio.call_audio import CallAudio
 from firmware.core import events as ev
 from firmware.core import effects as fx
+from firmware.core.calls import audio_route
 from firmware.core.effects import PlayTone, SaveSettings, StopTone
 from firmware.core.model import DeviceInfo, Model
 from firmware.core.update import update
@@ -25,6 +27,8 @@ class Phone:
         self.devices, self.store, self.key_names = devices, store, frozenset(key_names)
         self.cc = None      # firmware.cc.connection.CcConnection, when configured
         self.sip = None     # firmware.sip.SipStack, when configured
+        self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
+        self._route = None
         self._primary_ip = primary_ip
         self.model = Model(info=info, settings=store.load(), now=time.time())
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -103,6 +107,13 @@ class Phone:
                 self.post(ev.NetworkChanged(ip))
             await asyncio.sleep(NETWORK_CHECK_S)
 
+    def hear(self, call: str, samples: bytes):
+        """A call's received audio (from the SIP stack): played if that call is the one the
+        agent talks on (a held call's far end is silent anyway)."""
+        current = self.model.call(call)
+        if current is not None and current.state == "talking":
+            self.call_audio.feed(samples)
+
     # -- out to the devices -------------------------------------------------------------------
     def _present(self):
         frame, shown = render(self.model), self._shown
@@ -117,6 +128,11 @@ class Phone:
             for name, mode in frame.leds:
                 d.leds.set(name, mode)
         self._shown = frame
+        route = audio_route(self.model)
+        level = getattr(self.model.settings, f"{route}_volume") if route else 0
+        if (route, level) != self._route:
+            self._route = (route, level)
+            self.call_audio.route(route, level)
 
     def _carry_out(self, effect):
         if isinstance(effect, PlayTone):
@@ -176,6 +192,7 @@ class Phone:
     async def stop(self):
         for stop in self._tones.values():
             stop.set()
+        await asyncio.to_thread(self.call_audio.close)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

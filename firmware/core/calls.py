@@ -84,6 +84,8 @@ def call_state(m: Model, e: ev.SipCallState):
 
 def _ended(m: Model, call: Call):
     m = replace(m, calls=tuple(c for c in m.calls if c.call != call.call))
+    if not m.calls:
+        m = replace(m, hands_free="")
     fx = _report(m, call, "ended")
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
@@ -134,8 +136,32 @@ def end(m: Model, call: Call | None):
     return m, (SipHangup(call.call),)
 
 
+def audio_route(m: Model) -> str | None:
+    """Where the call's audio goes: the headset or speaker when chosen, else the handset
+    when lifted, else the speaker (a call answered with a softkey); None without a call up."""
+    if not any(c.state in ("talking", "held") for c in m.calls):
+        return None
+    if m.hands_free:
+        return m.hands_free
+    return "handset" if m.hook_lifted else "speaker"
+
+
+def hands_free_key(m: Model, key: str):
+    """``speaker`` / ``headset`` during a call: switch the audio there; pressed again, back to
+    the handset, or, with the handset down, the call ends (as on any desk phone)."""
+    if m.hands_free != key:
+        return replace(m, hands_free=key), ()
+    m = replace(m, hands_free="")
+    if m.hook_lifted:
+        return m, ()
+    return hook_replaced(m)
+
+
 def hook_replaced(m: Model):
-    """Putting the handset down ends the call being talked on; a held call stays held."""
+    """Putting the handset down ends the call being talked on (unless the agent talks
+    hands-free); a held call stays held."""
+    if m.hands_free:
+        return m, ()
     talking = next((c for c in m.calls if c.state == "talking"), None)
     if talking is None:
         held = next((c for c in m.calls if c.state == "held"), None)

@@ -197,6 +197,7 @@ class Model:
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     hook_lifted: bool = False
+    hands_free: str = ""        # "speaker" or "headset" while the agent talks hands-free
     now: float = 0.0
     last_touch: float = 0.0     # when a key or the hook was last used (backlight auto-off)
     ringing_test: bool = False

@@ -37,8 +37,8 @@ def _tick(m: Model, e: ev.Tick):
 
 def _hook(m: Model, e: ev.Hook):
     m = replace(m, hook_lifted=e.lifted, last_touch=m.now)
-    if e.lifted:
-        return offers.pick_up(m)
+    if e.lifted:                     # the handset takes the call's audio over
+        return offers.pick_up(replace(m, hands_free=""))
     return calls.hook_replaced(m)
 
 
@@ -85,7 +85,9 @@ def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
         return m, ()
     # keys that act wherever the agent is: answering and hold
     if key.name in ("speaker", "headset") and offers.can_pick_up(m):
-        return offers.pick_up(m)
+        return offers.pick_up(replace(m, hands_free=key.name))
+    if key.name in ("speaker", "headset") and calls.audio_route(m):
+        return calls.hands_free_key(m, key.name)
     if key.name == "hold" and calls.shown_call(m):
         return calls.toggle_hold(m)
     screen = m.screen

@@ -28,7 +28,7 @@ log = logging.getLogger("hardphone.sip")
 CONTACT_HEADER = "X-CC-Contact-Id"
 HOLD_ATTEMPTS = 10           # a re-INVITE in flight (baresip sends one just after answering)
 HOLD_RETRY_S = 0.1
-RX_POLL_S = 0.2              # the receive tap holds ~2 s; emptied well before it overflows
+RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
 RX_READ_MAX = 65536
 UNREGISTER_TIMEOUT_S = 1.0
 
@@ -73,8 +73,11 @@ def user_part(uri: str | None) -> str:
 
 
 class SipStack:
-    def __init__(self, config: SipConfig, post):
-        self.config, self._post = config, post
+    def __init__(self, config: SipConfig, post, on_audio=None):
+        """``on_audio(call, pcm)``, if given, gets each call's received audio (mono S16_LE at
+        the call's rate, 8 kHz for PCMU) as it arrives, on the loop: the app plays it on the
+        route the agent chose."""
+        self.config, self._post, self._on_audio = config, post, on_audio
         self._runtime: Runtime | None = None
         self._ua: UserAgent | None = None
         self._registration: Registration | None = None
@@ -230,34 +233,41 @@ class SipStack:
         """Media counters of a call that is up ({} otherwise).
 
         ``rx_packets``: audio packets received so far, counted as the decoded packets that
-        baresip's receive tap delivered (it only sees audio while RTP arrives).
+        baresip's receive tap delivered (it only sees audio while RTP arrives), as of the last
+        20 ms poll (reading the tap here would take audio from the earpiece).
         """
         entry = self._calls.get(call)
         if entry is None:
             return {}
-        self._count_rx(entry)
         return {"rx_packets": entry.rx_bytes // entry.frame_bytes}
 
     async def _count_rx_forever(self) -> None:
         while True:
             await asyncio.sleep(RX_POLL_S)
-            for entry in list(self._calls.values()):
-                self._count_rx(entry)
+            for call_id, entry in list(self._calls.items()):
+                pcm = self._count_rx(entry)
+                if pcm and self._on_audio is not None:
+                    try:
+                        self._on_audio(call_id, pcm)
+                    except Exception:          # noqa: BLE001 - a player fault must not stop SIP
+                        log.exception("call %s: received audio not played", call_id)
 
     @staticmethod
-    def _count_rx(entry: _Call) -> None:
-        """Empty the call's receive tap into the count. The tap is only a copy: what the
-        player (ALSA on the device) plays is not taken from it."""
+    def _count_rx(entry: _Call) -> bytes:
+        """Empty the call's receive tap into the count; returns what it held."""
         audio = entry.call.audio
+        pcm = b""
         for _ in range(2):
             try:
-                entry.rx_bytes += len(audio.read(RX_READ_MAX))
+                pcm = audio.read(RX_READ_MAX)
+                entry.rx_bytes += len(pcm)
                 info = audio.info()
             except AudioRestarted:        # hold/resume replaced the streams: read the new ones
                 continue
             except AudioNotActive:        # not answered yet, or closing
-                return
+                return pcm
             if info.rx_sample_rate:
                 entry.frame_bytes = (info.rx_sample_rate * info.rx_channels * 2
                                      * (info.tx_ptime_ms or 20) // 1000)
-            return
+            return pcm
+        return pcm

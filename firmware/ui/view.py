@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from firmware.core.calls import audio_route
 from firmware.core.model import BACKLIGHT_AUTO_S, CONTRAST_MAX, BootScreen, IdleScreen, Model
 from firmware.core.softkeys import softkeys
 
@@ -58,8 +59,10 @@ def leds(m: Model) -> tuple[tuple[str, str], ...]:
         line = "blink"
     else:
         line = "on" if m.calls or m.hook_lifted else "off"
-    return (("line", line), ("mwi", "off"), ("mute", "off"), ("headset", "off"),
-            ("speaker", "off"))
+    route = audio_route(m)
+    return (("line", line), ("mwi", "off"), ("mute", "off"),
+            ("headset", "on" if route == "headset" else "off"),
+            ("speaker", "on" if route == "speaker" else "off"))
 
 
 def backlight_on(m: Model) -> bool:

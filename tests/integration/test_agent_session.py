@@ -53,6 +53,13 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
     lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned")
     lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 20, desc="customer audio")
     assert desk.status()["agent"] == "TALKING" and ("line", "on") in _leds(desk)
+    # the customer's 440 Hz tone is in the handset's PCM; the speaker key moves it there
+    assert lab.wait_for(lambda: _tone_hz(desk, "handset", 0.5), desc="audio in the handset") == 440
+    desk.key("speaker")
+    assert lab.wait_for(lambda: _tone_hz(desk, "speaker", 0.5), desc="audio on the speaker") == 440
+    assert ("speaker", "on") in _leds(desk)
+    desk.key("speaker")                          # off again: back to the lifted handset
+    assert ("speaker", "off") in _leds(desk) and desk.status()["calls"] == "1"
 
     desk.key("hold")
     desk.wait_lcd("Held")
@@ -194,6 +201,18 @@ def test_logout_with_a_reason(lab, desk):
     desk.key("soft1")
     desk.wait_lcd("Logged out")
     lab.wait_for(lambda: lab.agent("1001")["state"] == "logged_out", desc="logged out at ccsim")
+
+
+def _tone_hz(desk, route, seconds):
+    """The loudest frequency (Hz) in the last ``seconds`` the phone played on ``route``, or
+    None while there is less than that."""
+    import numpy as np
+    raw = desk.phone.workdir / "state" / "run" / "audio" / f"{route}.raw"
+    if not raw.exists() or raw.stat().st_size < seconds * 16000:
+        return None
+    pcm = np.frombuffer(raw.read_bytes()[-int(seconds * 8000) * 2:], dtype="<i2")
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
+    return round(np.argmax(spectrum) * 8000 / len(pcm) / 10) * 10
 
 
 def _leds(desk):

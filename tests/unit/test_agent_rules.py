@@ -549,3 +549,35 @@ def test_events_about_unknown_calls_and_contacts_are_harmless(event):
     after, fx = update(m, event)
     assert after.calls == m.calls and after.contacts == m.contacts and fx == ()
     assert after.screen == CallScreen("k1")
+
+
+# -- where the call's audio goes -----------------------------------------------------------------
+def test_audio_routes_follow_the_handset_and_the_hands_free_keys():
+    from firmware.core.calls import audio_route
+    from firmware.ui.view import leds
+
+    m = agent(*offered())
+    assert audio_route(m) is None                                    # ringing: nothing to hear
+    m, fx = run(m, ev.Key("speaker"))                                # answered hands-free
+    assert SipAnswer("k1") in fx
+    m = run(m, ev.SipCallState("k1", "established"))[0]
+    assert audio_route(m) == "speaker" and ("speaker", "on") in leds(m)
+    m = run(m, ev.Hook(True))[0]                                     # the handset takes over
+    assert audio_route(m) == "handset" and ("speaker", "off") in leds(m)
+    m, fx = run(m, ev.Key("headset"))
+    assert audio_route(m) == "headset" and ("headset", "on") in leds(m) and fx == ()
+    m, fx = run(m, ev.Hook(False))                                   # the handset down: the
+    assert audio_route(m) == "headset" and fx == ()                  # headset call goes on
+    m, fx = run(m, ev.Key("headset"))                                # headset off, handset down
+    assert fx == (SipHangup("k1"),)
+
+
+def test_a_softkey_answer_plays_on_the_speaker():
+    from firmware.core.calls import audio_route
+
+    m = agent(*talking())                                            # Accpt, handset down
+    assert audio_route(m) == "speaker"
+    m, fx = run(m, ev.Key("speaker"))                                # already hands-free: on
+    assert audio_route(m) == "speaker"
+    m, fx = run(m, ev.Key("speaker"))                                # off, handset down: ends
+    assert fx == (SipHangup("k1"),)

@@ -1,0 +1,79 @@
+"""A call's received audio, played on the route the agent chose (handset, headset, speaker)
+at that route's volume. The SIP stack hands over each chunk as it arrives; a thread of its own
+writes it to the PCM, so the phone's loop never waits on the sound card."""
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+from array import array
+
+from .tones import TOP_PEAK, volume_gain
+
+log = logging.getLogger("hardphone.audio")
+
+QUEUE_CHUNKS = 50            # ~1 s at 20 ms: a stalled card drops audio, not the phone's memory
+
+
+def scale(samples: bytes, level: int) -> bytes:
+    """``samples`` (mono S16_LE) at volume ``level`` 0-10: 10 as received, each step 3 dB
+    quieter, 0 silent."""
+    gain = volume_gain(level) / TOP_PEAK
+    if gain >= 1.0:
+        return samples
+    pcm = array("h", samples)
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    out = array("h", (int(x * gain) for x in pcm))
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out.tobytes()
+
+
+class CallAudio:
+    def __init__(self, devices):
+        self._devices = devices
+        self._chunks: queue.Queue = queue.Queue(QUEUE_CHUNKS)
+        self._route: tuple[str, int] | None = None        # (route, volume level)
+        self._thread = threading.Thread(target=self._run, name="call-audio", daemon=True)
+        self._thread.start()
+
+    def route(self, route: str | None, level: int = 0):
+        """Where received audio goes from now on (None: nowhere, no call is up)."""
+        self._route = (route, level) if route else None
+
+    def feed(self, samples: bytes):
+        """Received audio, as it arrives. Dropped while no route is set or the card lags."""
+        if self._route is None:
+            return
+        try:
+            self._chunks.put_nowait(samples)
+        except queue.Full:
+            log.warning("call audio: the %s PCM is not keeping up; dropped 20 ms",
+                        self._route[0])
+
+    def close(self):
+        self._chunks.put(None)
+        self._thread.join(2)
+
+    def _run(self):
+        stream = None
+        while (samples := self._chunks.get()) is not None:
+            target = self._route
+            if stream is not None and (target is None or stream.route != target[0]):
+                stream.close()
+                stream = None
+            if target is None:
+                continue
+            try:
+                if stream is None:
+                    stream = self._devices.audio.open_stream(target[0])
+                stream.write(scale(samples, target[1]))
+            except Exception as e:             # noqa: BLE001 - a sound fault must not end calls
+                log.error("call audio on %s: %s", target[0], e)
+                if stream is not None:
+                    stream.close()
+                stream = None
+        if stream is not None:
+            stream.close()
