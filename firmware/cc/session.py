@@ -200,6 +200,7 @@ class CcSession:
             self._persist()
         tag = {"SetState": "set_state", "CallEvent": "call", "WrapUp": "wrapup",
                "Accept": "accept", "Logout": "logout", "Resync": "resync"}.get(kind, kind)
+        log.warning("server refused %s: %s %s", tag, err.code, err.message)
         return [ev.CcRefused(tag, err.code, err.message)], []
 
 

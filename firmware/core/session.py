@@ -48,6 +48,10 @@ def refused(m: Model, e: ev.CcRefused):
         return (top(m, again) if isinstance(m.screen, LoginScreen) else push(m, again)), ()
     if e.request == "hello":
         m = replace(m, login_pending=False)
+    if e.request == "call":
+        # A call event the server no longer needs (the contact went back to the queue, or
+        # ended there first): the server's own events tell the agent what matters.
+        return m, ()
     return with_notice(m, e.message), ()
 
 

@@ -128,6 +128,12 @@ LOGIN_CASES = {
         home(), [ev.LoginFromConfig("1001", "4711"),
                  ev.CcRefused("hello", "version", "protocol version not supported")],
         notice="protocol version not supported", login_pending=False, screens=(IdleScreen,)),
+    "a refused state change is a notice": case(
+        agent(), ev.CcRefused("set_state", "unknown_code", "no idle code 'x'"),
+        notice="no idle code 'x'"),
+    "a refused call event is not (the server's events say what matters)": case(
+        agent(), ev.CcRefused("call", "unknown_contact", "contact c-1 is not yours"),
+        notice=""),
     "the snapshot ends logging in": case(
         home(), [ev.LoginFromConfig("1001", "4711"), snapshot(state="idle", reason="login")],
         login_pending=False, agent_status="IDLE"),
