@@ -111,9 +111,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
     text = base.read_text(encoding="utf-8")
     text = text.replace("127.0.0.1:5062", f"127.0.0.1:{kamailio_port}")
     text = text.replace("127.0.0.1:5090", f"127.0.0.1:{customers_port}")
-    lines = [line for line in text.splitlines()]
     out, section = [], None
-    for line in lines:
+    for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("["):
             section = stripped.strip("[]")

@@ -36,6 +36,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from firmware.cc.connection import UrlError, check_url
+from firmware.sip.config import SipConfig
+
 
 class ConfigError(Exception):
     def __init__(self, path, field, problem):
@@ -68,15 +71,6 @@ class CcConfig:
     cafile: Path | None = None
     agent: str | None = None
     pin: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class SipConfig:
-    user: str
-    domain: str
-    password: str = field(default="", repr=False)
-    listen: str = "0.0.0.0:5060"
-    reg_interval: int = 60
 
 
 @dataclass(frozen=True)
@@ -141,6 +135,10 @@ def load_config(path: str | None) -> Config:
                       cafile=p.parent / cc["cafile"] if "cafile" in cc else None)
         if (cc.agent is None) != (cc.pin is None):
             raise ConfigError(p, "cc", "agent and pin go together (or neither: typed at login)")
+        try:
+            check_url(cc.url)
+        except UrlError as e:
+            raise ConfigError(p, "cc.url", str(e)) from None
     sip = data.get("sip")
     if sip is not None:
         sip = SipConfig(**sip)

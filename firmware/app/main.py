@@ -13,7 +13,7 @@ from hal import BoardError, HalError, load_board
 from hal.devices import open_devices
 from hal.keypad import KEY_NAMES
 
-from firmware.cc.connection import CcConnection, OutboxFile, UrlError, check_url
+from firmware.cc.connection import CcConnection, OutboxFile
 from firmware.console.commands import Commands
 from firmware.console.port import FdPort
 from firmware.console.server import Console
@@ -126,11 +126,8 @@ async def attach_links(phone: Phone, config):
                                 cafile=str(config.cc.cafile) if config.cc.cafile else None)
         phone.cc.start()
     if config.sip:
-        from firmware.sip.stack import SipConfig, SipStack   # baresip loads only when used
-        s = config.sip
-        phone.sip = SipStack(SipConfig(user=s.user, password=s.password, domain=s.domain,
-                                       listen=s.listen, reg_interval=s.reg_interval), phone.post,
-                             on_audio=phone.hear)
+        from firmware.sip.stack import SipStack     # baresip loads only when used
+        phone.sip = SipStack(config.sip, phone.post, on_audio=phone.hear)
         try:
             await phone.sip.start()
         except Exception as e:       # noqa: BLE001 - the phone still works without SIP
@@ -228,9 +225,7 @@ def main(argv=None) -> int:
     try:
         board = load_board(args.board)
         config = load_config(args.config)
-        if config.cc:
-            check_url(config.cc.url)
-    except (BoardError, ConfigError, UrlError) as e:
+    except (BoardError, ConfigError) as e:
         print(f"hardphone: {e}", file=sys.stderr)
         return 2
     console_port = args.console or config.console_port or board.console_port

@@ -28,7 +28,6 @@ class Phone:
         self.cc = None      # firmware.cc.connection.CcConnection, when configured
         self.sip = None     # firmware.sip.SipStack, when configured
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
-        self._route = None
         self._primary_ip = primary_ip
         self.model = Model(info=info, settings=store.load(), now=time.time())
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -130,9 +129,7 @@ class Phone:
         self._shown = frame
         route = audio_route(self.model)
         level = getattr(self.model.settings, f"{route}_volume") if route else 0
-        if (route, level) != self._route:
-            self._route = (route, level)
-            self.call_audio.route(route, level)
+        self.call_audio.route(route, level)
 
     def _carry_out(self, effect):
         if isinstance(effect, PlayTone):

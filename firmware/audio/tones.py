@@ -76,13 +76,13 @@ def test_ring(level: int, rate: int = RATE) -> bytes:
     return ring_samples(RING, level, rate)
 
 
-test_ring.__test__ = False
+test_ring.__test__ = False   # a name pytest would otherwise collect wherever it is imported
 
 
 @functools.lru_cache(maxsize=VOLUME_MAX + 1)
 def ring_cycle(level: int, rate: int = RATE) -> bytes:
     """One cycle of RING, kept: an incoming call starts ringing without computing a waveform."""
-    return test_ring(level, rate)   # a name pytest would otherwise collect wherever it is imported
+    return test_ring(level, rate)
 
 
 def _burst(freqs, n: int, gain: float, rate: int) -> list[int]:

@@ -157,11 +157,8 @@ class CcConnection:
                     await self._connected(http)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
                     log.info("cc: %s unreachable: %s", self.url, e or type(e).__name__)
-                    self._post_link_down(str(e) or type(e).__name__)
+                    self._post(ev.CcLink("down", str(e) or type(e).__name__))
                 await asyncio.sleep(self._backoff.next())
-
-    def _post_link_down(self, detail):
-        self._post(ev.CcLink("down", detail))
 
     async def _connected(self, http: aiohttp.ClientSession):
         self.connects += 1

@@ -57,10 +57,6 @@ class CcSession:
         """Connect only with credentials: the phone says nothing before a login."""
         return self._credentials is not None
 
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
-
     # -- socket events --------------------------------------------------------------------------
     def connection_made(self) -> list[str]:
         self.connected, self.synced = True, False

@@ -21,6 +21,7 @@ from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 
+from .config import SipConfig
 from .registration import Registration
 
 log = logging.getLogger("hardphone.sip")
@@ -37,17 +38,6 @@ _END_REASONS = {
     "Connection reset by peer [104]": "remote hangup",     # the far end sent BYE
     "rtp stream error": "no audio from the far end",        # rtp_timeout: the peer vanished
 }
-
-
-@dataclass(frozen=True)
-class SipConfig:
-    user: str
-    password: str
-    domain: str                    # registrar/proxy "host:port"
-    listen: str = "0.0.0.0:5060"   # our SIP address; baresip also takes PORT+1 for TLS
-    reg_interval: int = 60
-    transport: str = "udp"
-    rtp_timeout: int = 10          # s without RTP before a call is declared dead (not while held)
 
 
 @dataclass

@@ -9,6 +9,10 @@ process's perf_counter, so no cross-process skew enters the figures.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -116,10 +120,8 @@ def offers(n: int = 200) -> str:
     finally:
         phone.close()
         server.close()
-    return table(f"Server sends an offer -> the LCD model shows it ({n} offers)",
-                 ["p50 ms", "p90 ms", "p99 ms", "max ms", "goal p99 ms"],
-                 [[percentile(latencies, 50), percentile(latencies, 90),
-                   percentile(latencies, 99), max(latencies), OFFER_GOAL_P99_MS]])
+    return _latency_table(f"Server sends an offer -> the LCD model shows it ({n} offers)",
+                          latencies, OFFER_GOAL_P99_MS)
 
 
 def keys(n: int = 200) -> str:
@@ -144,20 +146,20 @@ def keys(n: int = 200) -> str:
     finally:
         phone.close()
         server.close()
-    return table(f"Key at the pins -> the server has the request ({n} presses)",
-                 ["p50 ms", "p90 ms", "p99 ms", "max ms", "goal p99 ms"],
+    return _latency_table(f"Key at the pins -> the server has the request ({n} presses)",
+                          latencies, KEY_GOAL_P99_MS)
+
+
+def _latency_table(title: str, latencies: list[float], goal_ms: float) -> str:
+    return table(title, ["p50 ms", "p90 ms", "p99 ms", "max ms", "goal p99 ms"],
                  [[percentile(latencies, 50), percentile(latencies, 90),
-                   percentile(latencies, 99), max(latencies), KEY_GOAL_P99_MS]])
+                   percentile(latencies, 99), max(latencies), goal_ms]])
 
 
 class Customers:
     """The simulated customers process, driven directly (no ccsim in between)."""
 
     def __init__(self, proxy: str, listen: str):
-        import json
-        import subprocess
-        import sys
-        self._json = json
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tools.ccsim.customers", "--proxy", proxy,
              "--password", "secret", "--listen", listen],
@@ -170,11 +172,11 @@ class Customers:
     def _read(self):
         for line in self.proc.stdout:
             with self.got:
-                self.events.append(self._json.loads(line))
+                self.events.append(json.loads(line))
                 self.got.notify_all()
 
     def send(self, **command):
-        self.proc.stdin.write(self._json.dumps(command) + "\n")
+        self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
 
     def wait(self, pred, timeout=10.0):
@@ -197,7 +199,7 @@ def ringing(n: int = 200) -> str:
     from tools.kamailio import Kamailio
     from tools.lab import free_port
 
-    work = __import__("tempfile").mkdtemp(prefix="bench-ring-")
+    work = tempfile.mkdtemp(prefix="bench-ring-")
     kam = Kamailio(free_port(span=2), password="secret", workdir=work)
     kam.start()
     phone, server = _logged_in()
