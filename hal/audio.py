@@ -1,7 +1,8 @@
 """AudioDevices: play sample buffers through the phone's ALSA PCMs, one per route.
 
-Routes (handset, headset, speaker, ringer, mic) name ALSA PCMs; only the ALSA config differs
-between the device (board/rpi4/asound.conf) and the sim (hal/sim/asound.py, file PCMs).
+Routes (handset, headset, speaker, ringer; mic, headset_mic) name ALSA PCMs; only the ALSA
+config differs between the device (board/rpi4/asound.conf) and the sim (hal/sim/asound.py,
+file PCMs). The two mic routes are recorded from (``open_capture``), the others played to.
 
 ``play`` paces itself to the wall clock. A real card blocks the writer once its buffer is full,
 but the sim's file PCM over the "null" slave has no clock and accepts everything at once, so a
@@ -18,7 +19,7 @@ import alsaaudio
 
 from .errors import HalError
 
-CAPTURE_ROUTE = "mic"        # the one route that is recorded from, never played to
+CAPTURE_ROUTES = ("mic", "headset_mic")    # recorded from, never played to
 PERIOD_S = 0.020             # one ALSA period; also how often ``stop`` is checked
 LEAD_PERIODS = 2             # periods queued ahead of the wall clock (the buffer holds 4):
                              # rides out scheduling jitter without an underrun click
@@ -65,12 +66,21 @@ class AudioDevices:
         pcm, name = self._open(route)
         return PcmStream(pcm, route, name)
 
-    def _open(self, route: str):
+    def open_capture(self, route: str) -> "CaptureStream":
+        """A mic PCM (``mic`` or ``headset_mic``) held open while a call needs it: each
+        ``read`` returns the next period (20 ms) as it is spoken."""
+        if route not in CAPTURE_ROUTES:
+            self.pcm_name(route)                       # an unknown route says so
+            raise ValueError(f"{route!r} is played to, not recorded from")
+        pcm, name = self._open(route, alsaaudio.PCM_CAPTURE)
+        return CaptureStream(pcm, route, name, self.rate, self.period_frames)
+
+    def _open(self, route: str, direction=alsaaudio.PCM_PLAYBACK):
         name = self.pcm_name(route)
-        if route == CAPTURE_ROUTE:
+        if direction == alsaaudio.PCM_PLAYBACK and route in CAPTURE_ROUTES:
             raise ValueError(f"{route!r} is a capture route")
         try:
-            pcm = alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, device=name, channels=1, rate=self.rate,
+            pcm = alsaaudio.PCM(direction, device=name, channels=1, rate=self.rate,
                                 format=alsaaudio.PCM_FORMAT_S16_LE,
                                 periodsize=self.period_frames)
         except alsaaudio.ALSAAudioError as e:
@@ -127,6 +137,49 @@ class PcmStream:
             _write_all(self._pcm, memoryview(samples))
         except alsaaudio.ALSAAudioError as e:
             raise HalError(f"audio {self.route}: PCM {self.name!r}: {e}") from e
+
+    def close(self):
+        self._pcm.close()
+
+
+class CaptureStream:
+    """An open mic PCM (see AudioDevices.open_capture)."""
+
+    def __init__(self, pcm, route: str, name: str, rate: int, period_frames: int):
+        self._pcm, self.route, self.name = pcm, route, name
+        self._rate, self._period_bytes = rate, period_frames * SAMPLE_BYTES
+        self._start: float | None = None
+        self._frames = 0
+
+    def read(self) -> bytes:
+        """The next period of mono S16_LE samples, returned once it has been spoken.
+
+        A card blocks until the period is in; the sim's file PCM has no clock and answers at
+        once, so the stream keeps to the wall clock itself (as ``play`` does): a caller never
+        gets audio faster than it is spoken, on either."""
+        data = bytearray()
+        try:
+            while len(data) < self._period_bytes:
+                n, chunk = self._pcm.read()
+                if n == -errno.EPIPE:
+                    continue         # overrun: pyalsaaudio has re-prepared the stream
+                if n < 0:
+                    raise alsaaudio.ALSAAudioError(f"read failed ({n})")
+                data += chunk
+        except alsaaudio.ALSAAudioError as e:
+            raise HalError(f"audio {self.route}: PCM {self.name!r}: {e}") from e
+        data = bytes(data[:self._period_bytes])
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now - PERIOD_S          # the first period was spoken just now
+        self._frames += len(data) // SAMPLE_BYTES
+        ahead = self._frames / self._rate - (now - self._start)
+        if ahead > 0:
+            time.sleep(ahead)
+        elif ahead < -LEAD_PERIODS * PERIOD_S * 5:
+            # a long stall (the reader was busy): start the clock again rather than burst
+            self._start, self._frames = now - PERIOD_S, len(data) // SAMPLE_BYTES
+        return data
 
     def close(self):
         self._pcm.close()

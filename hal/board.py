@@ -15,7 +15,7 @@ from .keypad import KEY_NAMES
 BOARDS_DIR = Path(__file__).resolve().parent.parent / "board"
 BACKENDS = ("sim", "rpi")
 LED_NAMES = ("line", "mwi", "mute", "headset", "speaker")
-AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic")
+AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,16 @@ class Lab:
     def contact(self, cid: str) -> dict:
         return self.ccsim.call("GET", f"/contacts/{cid}")
 
+    def heard(self, cid: str) -> dict | None:
+        """What contact ``cid``'s customer heard of the agent in the last 0.5 s (see
+        tools/ccsim/customers.py), or None before its call was answered."""
+        try:
+            return self.ccsim.call("GET", f"/contacts/{cid}/audio")
+        except RuntimeError as e:
+            if ": 404 " in str(e):
+                return None
+            raise
+
     def agent(self, aid: str) -> dict:
         return self.ccsim.call("GET", f"/agents/{aid}")
 

@@ -8,9 +8,10 @@ import time
 
 from firmware.audio import tones
 from firmware.audio.call_audio import CallAudio
+from firmware.audio.call_mic import CallMic
 from firmware.core import events as ev
 from firmware.core import effects as fx
-from firmware.core.calls import audio_route
+from firmware.core.calls import audio_route, voice_target
 from firmware.core.effects import PlayTone, SaveSettings, StopTone
 from firmware.core.model import DeviceInfo, Model
 from firmware.core.update import update
@@ -28,6 +29,7 @@ class Phone:
         self.cc = None      # firmware.cc.connection.CcConnection, when configured
         self.sip = None     # firmware.sip.SipStack, when configured
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
+        self.call_mic = CallMic(devices, self._speak)   # the agent's voice, to the call
         self._primary_ip = primary_ip
         self.model = Model(info=info, settings=store.load(), now=time.time())
         self._queue: asyncio.Queue = asyncio.Queue()
@@ -113,6 +115,12 @@ class Phone:
         if current is not None and current.state == "talking":
             self.call_audio.feed(samples)
 
+    def _speak(self, call: str, samples: bytes):
+        """The agent's voice for ``call``, on the mic's thread."""
+        sip = self.sip
+        if sip is not None:
+            sip.send_audio(call, samples, self.devices.audio.rate)
+
     # -- out to the devices -------------------------------------------------------------------
     def _present(self):
         frame, shown = render(self.model), self._shown
@@ -130,6 +138,7 @@ class Phone:
         route = audio_route(self.model)
         level = getattr(self.model.settings, f"{route}_volume") if route else 0
         self.call_audio.route(route, level)
+        self.call_mic.to(voice_target(self.model))
 
     def _carry_out(self, effect):
         if isinstance(effect, PlayTone):
@@ -190,6 +199,7 @@ class Phone:
         for stop in self._tones.values():
             stop.set()
         await asyncio.to_thread(self.call_audio.close)
+        await asyncio.to_thread(self.call_mic.close)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -62,7 +62,9 @@ class Commands:
         for call in self.phone.model.calls:
             stats = self.phone.sip.stats(call.call) if self.phone.sip else {}
             lines.append(f"call {call.call} state={call.state} contact={call.contact or '-'} "
-                         f"rx_packets={stats.get('rx_packets', 0)}")
+                         f"rx_packets={stats.get('rx_packets', 0)} "
+                         f"tx_packets={stats.get('tx_packets', 0)} "
+                         f"tx_starved={stats.get('tx_starved', 0)}")
         return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):

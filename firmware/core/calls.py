@@ -85,7 +85,7 @@ def call_state(m: Model, e: ev.SipCallState):
 def _ended(m: Model, call: Call):
     m = replace(m, calls=tuple(c for c in m.calls if c.call != call.call))
     if not m.calls:
-        m = replace(m, hands_free="")
+        m = replace(m, hands_free="", muted=False)
     fx = _report(m, call, "ended")
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
@@ -144,6 +144,28 @@ def audio_route(m: Model) -> str | None:
     if m.hands_free:
         return m.hands_free
     return "handset" if m.hook_lifted else "speaker"
+
+
+def voice_target(m: Model) -> tuple[str, str] | None:
+    """(call, mic route) the agent's voice goes to: the call talked on, from the mic of the
+    route in use (the headset's own, else the handset's); None while muted or no call is
+    talked on (a held customer hears the hold, not the agent)."""
+    if m.muted:
+        return None
+    talking = [c for c in m.calls if c.state == "talking" and not c.hold_when_up]
+    if not talking:
+        return None
+    # Two talking calls is the moment of a switch (the other's hold is on its way): the voice
+    # goes to the one on the screen, else the newest, never back to the customer being held.
+    shown = shown_call(m)
+    call = shown if shown in talking else talking[-1]
+    return call.call, "headset_mic" if audio_route(m) == "headset" else "mic"
+
+
+def toggle_mute(m: Model):
+    """The mute key during a call; it stays on across hold and call switches until pressed
+    again or the last call ends."""
+    return replace(m, muted=not m.muted), ()
 
 
 def hands_free_key(m: Model, key: str):

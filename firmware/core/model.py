@@ -198,6 +198,7 @@ class Model:
     sip_problem: str = ""                # shown while links.sip == "failed"
     hook_lifted: bool = False
     hands_free: str = ""        # "speaker" or "headset" while the agent talks hands-free
+    muted: bool = False         # the mute key: the customer hears nothing until pressed again
     now: float = 0.0
     last_touch: float = 0.0     # when a key or the hook was last used (backlight auto-off)
     ringing_test: bool = False

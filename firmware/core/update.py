@@ -90,6 +90,8 @@ def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
         return calls.hands_free_key(m, key.name)
     if key.name == "hold" and calls.shown_call(m):
         return calls.toggle_hold(m)
+    if key.name == "mute" and calls.audio_route(m):
+        return calls.toggle_mute(m)
     screen = m.screen
     action = action_for(m, screen, key.name)
     handler = _HANDLERS.get(type(screen))

@@ -36,6 +36,9 @@ UNREGISTER_TIMEOUT_S = 1.0
 # baresip's close texts, in the agent's words
 _END_REASONS = {
     "Connection reset by peer [104]": "remote hangup",     # the far end sent BYE
+    # the far end had already ended the dialog when our re-INVITE (hold/resume, session
+    # refresh) reached it: its BYE and our request crossed
+    "481 Call Does Not Exist": "remote hangup",
     "rtp stream error": "no audio from the far end",        # rtp_timeout: the peer vanished
 }
 
@@ -49,6 +52,8 @@ class _Call:
     local_hold: bool = False
     remote_hold: bool = False
     hung_up_here: bool = False
+    tx_format: str = ""            # "" unchecked, "ok" or "other": the send format vs the mic's
+    tx_periods: int = 0            # periods of the agent's voice handed to the stack
     rx_bytes: int = 0              # decoded audio taken from the receive tap so far
     frame_bytes: int = 320         # decoded bytes per packet: PCMU, 8 kHz, 20 ms
 
@@ -214,6 +219,42 @@ class SipStack:
         entry.local_hold = on
         self._set_hold_state(call_id, entry, "held" if on else "resumed")
 
+    def send_audio(self, call: str, pcm: bytes, rate: int) -> None:
+        """The agent's voice for ``call``: mono S16_LE at ``rate`` Hz, one period at a time as
+        it is spoken. Called from the mic's thread (baresip's call audio takes one writer on
+        any thread). Dropped while the call has no media: not answered, renegotiating, gone."""
+        entry = self._calls.get(call)
+        if entry is None:
+            return
+        audio = entry.call.audio
+        for _ in range(2):
+            try:
+                if not entry.tx_format:
+                    info = audio.info()
+                    if not info.tx_ready:
+                        return
+                    entry.tx_format = ("ok" if (info.tx_sample_rate, info.tx_channels)
+                                       == (rate, 1) else "other")
+                    if entry.tx_format == "other":
+                        log.error("call %s sends %d Hz x%d but the mic gives %d Hz mono: "
+                                  "the customer hears silence", call, info.tx_sample_rate,
+                                  info.tx_channels, rate)
+                    else:
+                        # one period of lead: a period read a little late still goes out
+                        # whole, not padded (20 ms of latency against clicks)
+                        audio.write(bytes(len(pcm)))
+                if entry.tx_format == "ok":
+                    audio.write(pcm)
+                    entry.tx_periods += 1
+                return
+            except AudioRestarted:        # hold/resume replaced the streams: check, write again
+                entry.tx_format = ""
+            except AudioNotActive:
+                return
+            except BaresipError as e:
+                log.warning("call %s: voice not sent: %s", call, e)
+                return
+
     # -- queries ------------------------------------------------------------------------------
     def calls(self) -> list[tuple[str, str, str]]:
         """(call id, "ringing" | "established" | "held", contact) for every call up."""
@@ -225,11 +266,19 @@ class SipStack:
         ``rx_packets``: audio packets received so far, counted as the decoded packets that
         baresip's receive tap delivered (it only sees audio while RTP arrives), as of the last
         20 ms poll (reading the tap here would take audio from the earpiece).
+        ``tx_packets``: periods of the agent's voice handed to the stack so far.
+        ``tx_starved``: packets sent padded because the voice ran dry mid-flow (the mic fell
+        behind), since the call's media last started (answer, hold, resume).
         """
         entry = self._calls.get(call)
         if entry is None:
             return {}
-        return {"rx_packets": entry.rx_bytes // entry.frame_bytes}
+        try:
+            starved = entry.call.audio.stats().tx_starved_frames
+        except BaresipError:          # no media (yet, or any more)
+            starved = 0
+        return {"rx_packets": entry.rx_bytes // entry.frame_bytes,
+                "tx_packets": entry.tx_periods, "tx_starved": starved}
 
     async def _count_rx_forever(self) -> None:
         while True:

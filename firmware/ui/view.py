@@ -60,7 +60,7 @@ def leds(m: Model) -> tuple[tuple[str, str], ...]:
     else:
         line = "on" if m.calls or m.hook_lifted else "off"
     route = audio_route(m)
-    return (("line", line), ("mwi", "off"), ("mute", "off"),
+    return (("line", line), ("mwi", "off"), ("mute", "on" if m.muted else "off"),
             ("headset", "on" if route == "headset" else "off"),
             ("speaker", "on" if route == "speaker" else "off"))
 

@@ -2,8 +2,9 @@
 
 Playback PCMs are ``type file`` over the clockless "null" slave, so what the firmware plays
 lands, sample for sample, in ``<audio_dir>/<pcm name>.raw`` (mono S16_LE at the board's rate,
-no header). The mic PCM reads ``<audio_dir>/mic.raw`` instead: write samples there to speak
-into the phone (past its end, capture returns a stale buffer, not silence).
+no header). The mic PCMs read ``<audio_dir>/<pcm name>.raw`` instead (``mic.raw``,
+``headset_mic.raw``): write samples there to speak into the phone. Each capture opens its file
+from the start; past its end, capture returns a stale buffer, not silence.
 
 One play, one file: the file plugin opens its output when the PCM is set up (each
 ``AudioDevices.play``) with O_TRUNC ("truncate" defaults to true). Its alternative,
@@ -18,10 +19,9 @@ import os
 import re
 from pathlib import Path
 
-from ..audio import CAPTURE_ROUTE
+from ..audio import CAPTURE_ROUTES
 
 STOCK_CONFIG = "/usr/share/alsa/alsa.conf"
-MIC_FILE = "mic.raw"
 MIC_SILENCE_RATE = 8000      # 1 s of silence: enough for a capture test to open and read
 _NAME = re.compile(r"[A-Za-z0-9_]+$")          # a PCM name ALSA config accepts bare
 
@@ -41,19 +41,18 @@ def use_sim_asound(audio_dir: Path, pcm: dict[str, str]) -> Path:
             raise ValueError(f"audio route {route!r}: PCM name {name!r} must be [A-Za-z0-9_]+")
     audio_dir.mkdir(parents=True, exist_ok=True)
 
-    mic = audio_dir / MIC_FILE
-    if not mic.exists():
-        mic.write_bytes(bytes(2 * MIC_SILENCE_RATE))
-
     lines = ["# Written by hal/sim/asound.py: the sim phone's PCMs (see its docstring).\n"]
     done = set()
     for route, name in pcm.items():
         if name in done:                 # two routes may share a PCM (speaker and ringer)
             continue
         done.add(name)
-        if route == CAPTURE_ROUTE:
+        if route in CAPTURE_ROUTES:
+            spoken = audio_dir / f"{name}.raw"
+            if not spoken.exists():
+                spoken.write_bytes(bytes(2 * MIC_SILENCE_RATE))
             lines.append(f'pcm.{name} {{ type file  slave.pcm "null"  file "/dev/null"  '
-                         f'infile "{mic}"  format "raw" }}\n')
+                         f'infile "{spoken}"  format "raw" }}\n')
         else:
             lines.append(f'pcm.{name} {{ type file  slave.pcm "null"  '
                          f'file "{audio_dir / name}.raw"  format "raw"  truncate true }}\n')

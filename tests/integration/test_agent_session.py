@@ -85,6 +85,45 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
     assert desk.status()["calls"] == "0"
 
 
+def test_the_customer_hears_the_agent_and_mute_holds_it_back(lab, desk):
+    audio_dir = desk.phone.workdir / "state" / "run" / "audio"
+    (audio_dir / "mic.raw").write_bytes(_tone(1000, 30))          # said into the handset
+    (audio_dir / "headset_mic.raw").write_bytes(_tone(600, 30))   # and into the headset
+    available(desk, lab)
+    cid = lab.post_contact("sales", "+15551234567", VARIABLES)
+    desk.wait_lcd("Call 1 of 1")
+    desk.hook(True)
+    desk.wait_lcd("Talking")
+
+    def hearing(hz):
+        """Wait until the customer hears ``hz`` (None: silence); return the report."""
+        return lab.wait_for(lambda: (h := lab.heard(cid)) and _near(h["hz"], hz) and h,
+                            desc=f"the customer hearing {hz or 'silence'}")
+
+    assert hearing(1000)["level_dbfs"] > -20                    # the handset's mic, as spoken
+    desk.key("mute")
+    desk.wait_lcd("Muted")
+    assert ("mute", "on") in _leds(desk)
+    hearing(None)
+    desk.key("mute")
+    desk.wait_lcd("Talking")
+    assert ("mute", "off") in _leds(desk)
+    hearing(1000)
+    desk.key("headset")                                         # the headset's own mic
+    hearing(600)
+    desk.key("headset")
+    hearing(1000)
+    desk.key("hold")
+    desk.wait_lcd("Held")
+    hearing(None)                                               # a held customer hears no agent
+    desk.key("hold")
+    desk.wait_lcd("Talking")
+    assert hearing(1000)["heard_s"] > 1.0
+    assert int(desk.calls()[0]["tx_packets"]) > 100
+    desk.key("soft2")
+    desk.wait_lcd("Wrap-up")
+
+
 @pytest.mark.cc_settings({"mask_ani": True})
 def test_caller_number_masked_and_secure_variables_never_shown(lab, desk):
     available(desk, lab)
@@ -201,6 +240,16 @@ def test_logout_with_a_reason(lab, desk):
     desk.key("soft1")
     desk.wait_lcd("Logged out")
     lab.wait_for(lambda: lab.agent("1001")["state"] == "logged_out", desc="logged out at ccsim")
+
+
+def _tone(hz, seconds, level=0.3):
+    import numpy as np
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
+
+
+def _near(got, want):
+    return got is None if want is None else got is not None and abs(got - want) < want * 0.03
 
 
 def _tone_hz(desk, route, seconds):

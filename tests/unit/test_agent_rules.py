@@ -587,3 +587,55 @@ def test_a_softkey_answer_plays_on_the_speaker():
     assert audio_route(m) == "speaker"
     m, fx = run(m, ev.Key("speaker"))                                # off, handset down: ends
     assert fx == (SipHangup("k1"),)
+
+
+# -- the agent's voice: which mic, to which call, and mute --------------------------------------
+def test_the_voice_goes_to_the_call_talked_on_from_the_mic_of_the_route():
+    from firmware.core.calls import voice_target
+
+    m = agent(*offered())
+    assert voice_target(m) is None                                   # ringing: mic closed
+    m = run(m, ev.Hook(True), ev.SipCallState("k1", "established"))[0]
+    assert voice_target(m) == ("k1", "mic")                          # the handset's mic
+    m = run(m, ev.Key("headset"))[0]
+    assert voice_target(m) == ("k1", "headset_mic")
+    m = run(m, ev.Key("headset"), ev.Key("speaker"))[0]              # hands-free on the base:
+    assert voice_target(m) == ("k1", "mic")                          # the one mic it has
+    m = run(m, ev.SipCallState("k1", "held"))[0]
+    assert voice_target(m) is None                                   # a held customer hears hold
+    m = run(m, ev.SipCallState("k1", "resumed"), *talking("c2", "k2"))[0]
+    assert [c.state for c in m.calls] == ["talking", "talking"]     # k1's hold on its way
+    assert voice_target(m) == ("k2", "mic")                          # never to k1 meanwhile
+    m = run(m, ev.SipCallState("k1", "held"), ev.Key("left"))[0]     # k1 on the screen, held
+    assert voice_target(m) == ("k2", "mic")
+
+
+MUTE_CASES = {
+    "mute during a call": case(agent(*talking()), ev.Key("mute"), effects=(), muted=True),
+    "pressed again: unmuted": case(
+        agent(*talking(), ev.Key("mute")), ev.Key("mute"), muted=False),
+    "mute stays on across hold and resume": case(
+        agent(*talking(), ev.Key("mute")),
+        [ev.SipCallState("k1", "held"), ev.SipCallState("k1", "resumed")], muted=True),
+    "the mute key does nothing without a call": case(agent(), ev.Key("mute"), muted=False),
+    "nor while a call only rings": case(agent(*offered()), ev.Key("mute"), muted=False),
+    "the last call ending unmutes": case(
+        agent(*talking(), ev.Key("mute")), ev.SipCallState("k1", "ended"), muted=False),
+}
+
+
+@pytest.mark.parametrize("given,events,expect", MUTE_CASES.values(), ids=MUTE_CASES.keys())
+def test_mute(given, events, expect):
+    check(*run(given, *events), expect)
+
+
+def test_muted_the_voice_goes_nowhere_and_the_mute_led_is_lit():
+    from firmware.core.calls import voice_target
+    from firmware.ui.view import leds
+
+    m = agent(*talking())
+    assert ("mute", "off") in leds(m)
+    m = run(m, ev.Key("mute"))[0]
+    assert voice_target(m) is None and ("mute", "on") in leds(m)
+    m = run(m, ev.Key("mute"))[0]
+    assert voice_target(m) == ("k1", "mic") and ("mute", "off") in leds(m)

@@ -184,6 +184,15 @@ def test_talking_then_held_with_timers():
     assert rows(m)[0].startswith("Held 00:12") and rows(m)[3].startswith("Resum")
 
 
+def test_a_muted_call_says_so_and_held_still_says_held():
+    m = agent(*talking(), ev.Key("mute"), ev.Tick(NOW + 7))
+    assert rows(m)[0].startswith("Muted 00:07")
+    m, _ = run(m, ev.SipCallState("k1", "held"))
+    assert rows(m)[0].startswith("Held 00:00")
+    m, _ = run(m, ev.SipCallState("k1", "resumed"), ev.Key("mute"))
+    assert rows(m)[0].startswith("Talking")
+
+
 def test_ending_a_held_call_explains_why_not():
     m, _ = run(agent(*talking()), ev.SipCallState("k1", "held"), ev.Key("soft2"))
     assert " ".join(r.strip() for r in rows(m)[:2]) == "Resume the call to end it"

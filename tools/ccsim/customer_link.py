@@ -3,7 +3,9 @@
 To it: {"op": "dial", "contact", "to", "ani", "talk_s"}, {"op": "hangup", "contact"},
 {"op": "quit"}.
 From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"failed",
-"contact", "reason"}, and {"event": "error", "reason", "contact"?} for a line it refused.
+"contact", "reason"}, {"event": "error", "reason", "contact"?} for a line it refused, and
+every 0.5 s of a call {"event": "audio", "contact", ...}: what that customer hears of the
+agent, kept as ``hearing[contact]`` (the admin API shows it; the engine never sees it).
 
 The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
 hangs the old call up and dials again at once; the link holds that dial back until the old
@@ -33,6 +35,7 @@ class CustomerLink:
         self._reader: asyncio.Task | None = None
         self._calls: dict[str, str] = {}        # contact -> "up" | "closing" (hung up by us)
         self._redial: dict[str, dict] = {}      # dials waiting for the contact's old call to end
+        self.hearing: dict[str, dict] = {}      # contact -> its customer's latest audio report
         self._quitting = False
 
     async def start(self):
@@ -89,6 +92,9 @@ class CustomerLink:
             return
         if not isinstance(contact, str):
             log.warning("customers: %s", event.get("reason", event))
+            return
+        if kind == "audio":
+            self.hearing[contact] = {k: v for k, v in event.items() if k not in ("event",)}
             return
         if kind == "error":                     # the contact has no call there (any more)
             log.warning("customers: contact %s: %s", contact, event.get("reason", ""))

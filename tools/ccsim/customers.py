@@ -7,11 +7,13 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
+        while answered, every 0.5 s what the customer hears of the agent:
+        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz"} (see ``hearing``);
         a bad line -> {"event": "error", "reason"} (with "contact" when it named one).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
 authenticates to the proxy with the shared password, sends X-CC-Contact-Id, and plays a 440 Hz
-tone (PCMU, real-time pace) once answered. On stdin EOF (ccsim gone) no more commands are
+tone (PCMU, real-time pace) once answered, listening meanwhile. On stdin EOF (ccsim gone) no more commands are
 taken, but calls in progress run to their end before the process exits.
 """
 from __future__ import annotations
@@ -42,6 +44,8 @@ TALK_S = 30.0                  # when a dial does not say
 RING_S = 60.0                  # a customer gives up on an unanswered call after this long
 QUIT_WAIT_S = 2.0              # for the BYEs of a quit to be answered
 RTP_TIMEOUT_S = 10             # a phone that vanished without BYE ends the call after this
+HEARING_S = 0.5                # how often, and over how long, the customer reports what it hears
+SILENCE_DBFS = -50.0           # quieter than this is silence (PCMU's own floor is ~ -70)
 
 _END_REASONS = {"Connection reset by peer [104]": "far end hung up",
                 "rtp stream error": "no audio from the far end"}
@@ -66,6 +70,22 @@ def tone_second(rate: int, channels: int) -> bytes:
     return samples.tobytes()
 
 
+def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
+    """(level in dBFS, frequency in Hz) of mono S16 ``pcm``: the RMS level, and the pitch
+    counted by zero crossings (enough for the test tones; None when it is silence)."""
+    samples = array.array("h", pcm)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    if not samples:
+        return -120.0, None
+    rms = math.sqrt(sum(x * x for x in samples) / len(samples))
+    level = 20 * math.log10(max(rms, 1e-3) / 32768)
+    if level < SILENCE_DBFS:
+        return round(level, 1), None
+    crossings = sum(1 for a, b in zip(samples, samples[1:]) if (a < 0) != (b < 0))
+    return round(level, 1), round(crossings * rate / (2 * len(samples)))
+
+
 @dataclass
 class Customer:
     contact: str
@@ -75,6 +95,7 @@ class Customer:
     answered: bool = False
     reason: str | None = None          # why we ended it ourselves
     tone: asyncio.Task | None = None
+    heard: int = 0                     # bytes of the agent's audio received so far
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
 
@@ -182,7 +203,7 @@ class Customers:
             customer.answered = True
             emit({"event": "answered", "contact": customer.contact})
             loop = asyncio.get_running_loop()
-            customer.tone = loop.create_task(self._play_tone(customer.call))
+            customer.tone = loop.create_task(self._talk(customer))
             customer.timers.append(loop.call_later(
                 customer.talk_s, lambda: self.spawn(self.hangup(customer.contact,
                                                                 "talk time over"))))
@@ -202,14 +223,26 @@ class Customers:
         if not self._customers:
             self.idle.set()
 
-    async def _play_tone(self, call: Call) -> None:
+    async def _talk(self, customer: Customer) -> None:
         """Feed the tone one packet time at a time, on a clock: the stack sends what is
-        buffered every ptime, and silence when the buffer runs dry."""
+        buffered every ptime, and silence when the buffer runs dry. Listen meanwhile, and say
+        every HEARING_S what was heard."""
         loop = asyncio.get_running_loop()
+        call = customer.call
         second, offset, due = b"", 0, loop.time()
+        window, rate, report_at = bytearray(), 8000, loop.time() + HEARING_S
         while True:
+            if loop.time() >= report_at:            # held or not: silence is news too
+                self._report_hearing(customer, bytes(window), rate)
+                window.clear()
+                report_at = loop.time() + HEARING_S
             try:
                 info = call.audio.info()
+                if info.rx_ready:                   # mono, as PCMU is
+                    pcm = call.audio.read(65536)
+                    customer.heard += len(pcm)
+                    window += pcm
+                    rate = info.rx_sample_rate or rate
                 ptime = (info.tx_ptime_ms or 20) / 1000
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
                 if info.tx_ready and frame:
@@ -223,6 +256,12 @@ class Customers:
                 ptime = 0.02                        # held, or renegotiating: try again shortly
             due = max(due + ptime, loop.time() - ptime)   # late wake-ups don't burst
             await asyncio.sleep(due - loop.time())
+
+    @staticmethod
+    def _report_hearing(customer: Customer, window: bytes, rate: int) -> None:
+        level, hz = hearing(window, rate)
+        emit({"event": "audio", "contact": customer.contact,
+              "heard_s": round(customer.heard / (2 * rate), 2), "level_dbfs": level, "hz": hz})
 
 
 def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:

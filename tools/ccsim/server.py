@@ -11,6 +11,9 @@ Admin API (JSON):
     GET  /api/contacts/<id>          -> {"id", "queue", "ani", "state", "agent", "wrapup",
                                          "attempts": [{"agent", "at", "outcome"}]}
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
+    GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz"}: what the
+                                        simulated customer heard of the agent in the last 0.5 s
+                                        of its latest call (404 before it was answered)
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
     GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
@@ -103,6 +106,7 @@ class CcServer:
             web.post("/api/contacts", self._post_contact),
             web.get("/api/contacts/{id}", self._get_contact),
             web.post("/api/contacts/{id}/hangup", self._hangup),
+            web.get("/api/contacts/{id}/audio", self._get_audio),
             web.get("/api/agents/{id}", self._get_agent),
             web.get("/api/agents/{id}/events", self._get_events),
             web.get("/api/stats", self._stats),
@@ -318,6 +322,10 @@ class CcServer:
         if info is None:
             return _error(404, "unknown contact")
         return web.json_response({"id": cid, "state": info["state"]})
+
+    async def _get_audio(self, request: web.Request):
+        hearing = getattr(self.customers, "hearing", {}).get(request.match_info["id"])
+        return web.json_response(hearing) if hearing else _error(404, "no customer audio")
 
     async def _get_agent(self, request: web.Request):
         agent = request.match_info["id"]

@@ -39,6 +39,8 @@ def call(m: Model, s: CallScreen):
     if c is None:
         return []
     what = CALL_STATES.get(c.state) or ("Answering" if c.accepted else "Ringing")
+    if m.muted and c.state == "talking":
+        what = "Muted"
     place = next((i for i, x in enumerate(shown) if x.call == c.call), 0)
     count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
     contact = m.contact(c.contact)

@@ -1,0 +1,84 @@
+"""The agent's voice: the mic of the route in use, read one 20 ms period at a time by a thread
+of its own and handed to the call while the agent talks on it (not held, not muted).
+
+The mic is open only while it is needed, so nothing records between calls, and a dead mic is
+retried quietly without ever holding up the call or the phone's loop."""
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("hardphone.audio")
+
+RETRY_S = 1.0                # a mic that failed is tried again this often
+
+
+class CallMic:
+    def __init__(self, devices, send):
+        """``send(call, samples)`` takes each period (mono S16_LE at the board's rate) on this
+        class's thread, as it is spoken."""
+        self._devices, self._send = devices, send
+        self._target: tuple[str, str] | None = None       # (call, mic route)
+        self._wake = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="call-mic", daemon=True)
+        self._thread.start()
+
+    def to(self, target: tuple[str, str] | None):
+        """(call, mic route) to speak into from now on; None closes the mic."""
+        if target == self._target:
+            return
+        with self._wake:
+            self._target = target
+            self._wake.notify()
+
+    def close(self):
+        with self._wake:
+            self._closing, self._target = True, None
+            self._wake.notify()
+        self._thread.join(2)
+
+    def _next_target(self, stream):
+        """The target, once there is one; the mic is closed while there is none."""
+        with self._wake:
+            if self._target is None and stream is not None:
+                stream.close()
+                stream = None
+            while self._target is None and not self._closing:
+                self._wake.wait()
+            return self._target, stream
+
+    def _run(self):
+        stream, failing = None, ""
+        while True:
+            target, stream = self._next_target(stream)
+            if target is None:
+                break
+            call, route = target
+            try:
+                if stream is not None and stream.route != route:
+                    stream.close()
+                    stream = None
+                if stream is None:
+                    stream = self._devices.audio.open_capture(route)
+                samples = stream.read()
+            except Exception as e:             # noqa: BLE001 - a mic fault must not end calls
+                if str(e) != failing:
+                    log.error("call mic on %s: %s (the customer hears silence)", route, e)
+                    failing = str(e)
+                if stream is not None:
+                    stream.close()
+                    stream = None
+                with self._wake:
+                    self._wake.wait(RETRY_S)
+                continue
+            if failing:
+                log.info("call mic on %s works again", route)
+                failing = ""
+            if self._target == target:         # not muted, held or ended while it was read
+                try:
+                    self._send(call, samples)
+                except Exception:              # noqa: BLE001
+                    log.exception("call %s: the agent's voice not sent", call)
+        if stream is not None:
+            stream.close()
