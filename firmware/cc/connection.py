@@ -35,6 +35,24 @@ class UrlError(ValueError):
     pass
 
 
+def why_down(e: BaseException) -> str:
+    """Why a connection attempt failed, in the few words the LCD has room for (the log keeps
+    the whole error): what a technician needs to tell a wrong address from a missing CA."""
+    if isinstance(e, aiohttp.ClientConnectorCertificateError):
+        return "Server certificate not trusted"
+    if isinstance(e, aiohttp.ClientConnectorSSLError):
+        return "Server TLS failed"
+    if isinstance(e, aiohttp.ClientConnectorDNSError):
+        return "Server name unknown"
+    if isinstance(e, aiohttp.WSServerHandshakeError):
+        return f"Server refused ({e.status})"
+    if isinstance(e, aiohttp.ClientConnectorError):
+        return "Server unreachable"
+    if isinstance(e, asyncio.TimeoutError):
+        return "Server not answering"
+    return "Server link failed"
+
+
 def check_url(url: str) -> str:
     """wss:// anywhere; ws:// only to a loopback address (production traffic is encrypted)."""
     parts = urlsplit(url)
@@ -105,7 +123,8 @@ class CcConnection:
         self._outbox = outbox
         self.session = CcSession(outbox.load() if outbox else None,
                                  outbox.save if outbox else (lambda w: None))
-        self._ssl = ssl.create_default_context(cafile=cafile) if url.startswith("wss:") else None
+        # ws:// is loopback only (check_url); True there just means aiohttp's default
+        self._ssl = ssl.create_default_context(cafile=cafile) if url.startswith("wss:") else True
         self._backoff = backoff or Backoff()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._wake = asyncio.Event()
@@ -157,7 +176,7 @@ class CcConnection:
                     await self._connected(http)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
                     log.info("cc: %s unreachable: %s", self.url, e or type(e).__name__)
-                    self._post(ev.CcLink("down", str(e) or type(e).__name__))
+                    self._post(ev.CcLink("down", why_down(e)))
                 await asyncio.sleep(self._backoff.next())
 
     async def _connected(self, http: aiohttp.ClientSession):

@@ -76,7 +76,8 @@ class Contact:
 
 @dataclass(frozen=True)
 class CcLink:
-    """The connection to the server: "connecting", "up" (snapshot applied) or "down"."""
+    """The connection to the server: "connecting", "up" (snapshot applied) or "down"
+    (``detail``: why an attempt failed, in a few words; "" when an open link closed)."""
     state: str
     detail: str = ""
 

@@ -196,6 +196,7 @@ class Model:
     ringer: bool = False                 # the ringer plays for an incoming call
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
+    cc_problem: str = ""                 # why the server can't be reached; shown while it can't
     hook_lifted: bool = False
     hands_free: str = ""        # "speaker" or "headset" while the agent talks hands-free
     muted: bool = False         # the mute key: the customer hears nothing until pressed again

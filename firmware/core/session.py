@@ -81,12 +81,17 @@ def agent_state(m: Model, e: ev.CcAgentState):
 
 def logged_out(m: Model, e: ev.CcLoggedOut):
     m = replace(m, session=None, contacts=(), answer_on_arrival=frozenset(),
-                wrapped_locally=frozenset(), login_pending=False)
+                wrapped_locally=frozenset(), login_pending=False, cc_problem="")
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
 
 
 def link(m: Model, e: ev.CcLink):
-    return replace(m, links=replace(m.links, cc=e.state)), ()
+    m = replace(m, links=replace(m.links, cc=e.state))
+    if e.state == "up":
+        m = replace(m, cc_problem="")
+    elif e.state == "down" and e.detail:        # kept through the retries' "connecting"
+        m = replace(m, cc_problem=e.detail)
+    return m, ()
 
 
 # -- the agent's choices -------------------------------------------------------------------------

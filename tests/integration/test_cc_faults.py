@@ -61,6 +61,7 @@ def test_server_killed_mid_call_audio_goes_on_resync_and_offline_wrapup_kept(lab
     desk.wait_lcd("Sale made")
     desk.key("soft1")
     desk.wait_lcd("when online")
+    desk.wait_lcd("Server unreachable")          # why CC✗, once the notice has gone
 
     lab.ccsim.start()                            # returns once it listens
     back = time.monotonic()
@@ -70,7 +71,7 @@ def test_server_killed_mid_call_audio_goes_on_resync_and_offline_wrapup_kept(lab
     contact = lab.wait_for(lambda: (c := lab.contact(cid))["wrapup"] and c, desc="wrap-up")
     assert contact["wrapup"] == "sale_made" and contact["state"] == "wrapped_up"
     lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available again")
-    desk.wait_lcd("Available")
+    assert "unreachable" not in desk.wait_lcd("Available")
 
 
 def test_wrapup_queued_offline_survives_a_phone_restart(lab):

@@ -85,4 +85,25 @@ def test_wss_with_an_untrusted_certificate_is_refused(tls_server):
     events = asyncio.run(first_link_events(server.url, None))
     assert not any(isinstance(e, ev.CcSnapshot) for e in events)
     down = [e for e in events if isinstance(e, ev.CcLink) and e.state == "down"]
-    assert down and "certificate" in down[0].detail.lower(), events
+    assert down and down[0].detail == "Server certificate not trusted", events
+
+
+def test_a_server_that_is_not_there_or_refuses_the_upgrade_says_so(tmp_path):
+    import socket
+    with socket.socket() as s:                  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    events = asyncio.run(first_link_events(f"ws://127.0.0.1:{port}/agent/v1", None))
+    assert [e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down"][0] \
+        == "Server unreachable"
+
+    async def refuse(ws):
+        pass
+    server = ThreadedWsServer(refuse)
+    try:
+        wrong_path = server.url.rsplit("/", 2)[0] + "/no/such/path"
+        events = asyncio.run(first_link_events(wrong_path, None))
+    finally:
+        server.close()
+    assert [e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down"][0] \
+        == "Server refused (404)"

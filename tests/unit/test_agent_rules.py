@@ -525,6 +525,21 @@ def test_logout(given, events, expect):
     check(*run(given, *events), expect)
 
 
+# -- the server link -----------------------------------------------------------------------------
+@pytest.mark.parametrize("events,cc,problem", [
+    ([ev.CcLink("down", "Server unreachable")], "down", "Server unreachable"),
+    ([ev.CcLink("down", "Server unreachable"), ev.CcLink("connecting")],     # retrying: kept
+     "connecting", "Server unreachable"),
+    ([ev.CcLink("down", "Server refused (404)"), ev.CcLink("down")], "down",
+     "Server refused (404)"),
+    ([ev.CcLink("down", "Server unreachable"), ev.CcLink("up")], "up", ""),
+    ([ev.CcLink("down", "Server unreachable"), ev.CcLoggedOut("")], "down", ""),
+])
+def test_the_server_link_and_why_it_is_down(events, cc, problem):
+    m, fx = run(agent(), *events)
+    assert (m.links.cc, m.cc_problem, fx) == (cc, problem, ())
+
+
 # -- SIP registration, notices, robustness -------------------------------------------------------
 @pytest.mark.parametrize("events,sip,problem,notice", [
     ([ev.SipRegistration("registering")], "registering", "", ""),

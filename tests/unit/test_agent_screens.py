@@ -83,6 +83,14 @@ def test_a_sip_problem_stays_until_registered():
     assert "Forbidden" not in text(m)
 
 
+def test_why_the_server_is_unreachable_shows_until_the_link_is_up():
+    m, _ = run(agent(), ev.CcLink("down", "Server unreachable"), ev.CcLink("connecting"),
+               ev.Tick(NOW + 60))
+    assert m.links.cc == "connecting" and rows(m)[2] == "Server unreachable".ljust(20)
+    m, _ = run(m, ev.CcLink("up"))
+    assert "unreachable" not in text(m)
+
+
 def test_the_pending_state_shows_when_the_home_screen_does():
     # wrap-up sent offline: the server still says wrap-up, with Idle Lunch to follow
     m = replace(wrapping_up(), links=Links(ip="10.0.0.5", sip="registered", cc="down"))
