@@ -159,7 +159,8 @@ class Lab:
                 f'domain = "127.0.0.1:{self.kamailio_port}"\nlisten = "127.0.0.1:{sip_port}"\n'
                 f'reg_interval = {reg_interval}\n')
 
-    def phone(self, agent: str | None = "1001", name: str | None = None, page_port: int = 0,
+    def phone(self, agent: str | None = "1001", name: str | None = None,
+              page_port: int | None = 0,
               **kw) -> simphone.SimPhone:
         phone = simphone.start(self.workdir / (name or f"phone-{agent or 'login'}"),
                                page_port=page_port, extra_config=self.phone_config(agent, **kw))

@@ -46,15 +46,17 @@ class SimPhone:
         self.stop()
 
 
-def start(workdir: Path | None = None, page_port: int = 0, console: str = "pty",
+def start(workdir: Path | None = None, page_port: int | None = 0, console: str = "pty",
           extra_args=(), timeout: float = 20, echo=None, extra_config: str = "") -> SimPhone:
-    """Start a sim phone and return once it printed READY (raises if it exits first)."""
+    """Start a sim phone and return once it printed READY (raises if it exits first).
+    ``page_port=None``: no board page, as on the device."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="simphone-"))
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "phone.toml"
     cfg.touch(mode=0o600)
     cfg.chmod(0o600)            # it may hold a PIN and a SIP password
-    cfg.write_text(f"[phone]\nstate_dir = 'state'\n[board_page]\nport = {page_port}\n"
+    page = "enabled = false" if page_port is None else f"port = {page_port}"
+    cfg.write_text(f"[phone]\nstate_dir = 'state'\n[board_page]\n{page}\n"
                    f"[console]\nport = '{console}'\n" + extra_config)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "firmware", "--board", "sim",

@@ -7,6 +7,7 @@ Example (every field optional):
     [console]
     port = "pty"                        # overrides the board file's console port
     [board_page]                        # sim board only
+    enabled = true                      # false: no page, no web server (as on the device)
     host = "127.0.0.1"
     port = 8765                         # 0 picks a free port; the address is printed
     [update]
@@ -80,6 +81,7 @@ class Config:
     console_port: str | None = None
     page_host: str | None = None
     page_port: int | None = None
+    page_enabled: bool = True
     update: UpdateConfig = field(default_factory=lambda: UpdateConfig(
         root=default_update_root(DEFAULT_STATE_DIR)))
     cc: CcConfig | None = None
@@ -89,7 +91,7 @@ class Config:
 _SCHEMA = {
     "phone": {"state_dir": str},
     "console": {"port": str},
-    "board_page": {"host": str, "port": int},
+    "board_page": {"enabled": bool, "host": str, "port": int},
     "update": {"root": str, "public_key": str, "require_sip": bool, "require_cc": bool},
     "cc": {"url": str, "cafile": str, "agent": str, "pin": str},
     "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int},
@@ -156,6 +158,7 @@ def load_config(path: str | None) -> Config:
                   console_port=data.get("console", {}).get("port"),
                   page_host=data.get("board_page", {}).get("host"),
                   page_port=page_port,
+                  page_enabled=data.get("board_page", {}).get("enabled", True),
                   update=UpdateConfig(root=root,
                                       public_key=p.parent / update.get("public_key",
                                                                        DEFAULT_PUBLIC_KEY),

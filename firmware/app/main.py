@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from hal import BoardError, HalError, load_board
@@ -161,6 +162,8 @@ async def run(board, config, console_port: str) -> bool:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     power = Power()
     slots = open_update_root(config)
+    if not config.page_enabled:          # the sim board without its page (and web server)
+        board = replace(board, sim={k: v for k, v in board.sim.items() if k != "web_port"})
     devices = open_devices(board, config.state_dir / "run")
     slot = running_slot()
     info = DeviceInfo(version=__version__, board=board.name, slot=slot)

@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--standalone", action="store_true",
                    help="memory: the phone without SIP and contact center")
+    p.add_argument("--page", action="store_true",
+                   help="memory: keep the sim board's page (a development aid) running")
     args = p.parse_args(argv)
     which = set(ALL) if "all" in args.which else set(args.which)
     runs = {
@@ -42,7 +44,7 @@ def main(argv=None) -> int:
         "flash": flash.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
-        "memory": lambda: memory.run(args.minutes, args.standalone),
+        "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:
         if name in which:

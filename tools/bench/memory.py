@@ -1,16 +1,15 @@
-"""Resident memory of the phone process under random key presses from its board page.
+"""Resident memory of the phone process under random key presses on its service console.
 
 In service (the default) the phone is logged in to ccsim and registered to Kamailio, and a
 customer calls every few seconds, so the random presses also accept, hold, end and wrap up
-calls, change states and miss offers; ``standalone`` runs the phone with neither."""
+calls (with the mic sending), change states and miss offers; ``standalone`` runs the phone
+with neither. The sim board runs without its board page unless ``page``: the page's web server
+is a development aid the device does not have."""
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 import time
 
-import aiohttp
 import psutil
 
 from hal.keypad import KEY_NAMES
@@ -20,41 +19,30 @@ from .table import table
 
 GOAL_MB = 60
 PRESSES_PER_S = 8
-
-
 AVAILABLE_EVERY_S = 5      # in service: back to the home screen, State -> Available
 TO_AVAILABLE = ("back", "back", "back", "soft1", "1")
 
 
-async def _press_randomly(url: str, seconds: float, sample_every: float, proc, samples,
-                          in_service: bool):
+def _press_randomly(desk, seconds: float, sample_every: float, proc, samples,
+                    in_service: bool) -> int:
     rng = random.Random(42)
-    keys = [k for k in KEY_NAMES if k not in ("volup", "voldown")] + ["volup", "voldown"]
-    async with aiohttp.ClientSession() as s, s.ws_connect(url.rstrip("/") + "/ws") as ws:
-        t0 = time.monotonic()
-        next_sample = next_available = t0
-        presses = 0
-        while (now := time.monotonic()) - t0 < seconds:
-            if now >= next_sample:
-                samples.append((now - t0, *_mb(proc)))
-                next_sample += sample_every
-            taps = [rng.choice(keys)]
-            if in_service and now >= next_available:   # so customers keep calling
-                taps = TO_AVAILABLE
-                next_available += AVAILABLE_EVERY_S
-            for key in taps:
-                await ws.send_str(json.dumps({"tap": key}))
-                await asyncio.sleep(0.1)
-            presses += len(taps)
-            # drain pushed state so the socket buffer stays small
-            try:
-                while True:
-                    await asyncio.wait_for(ws.receive(), 0.001)
-            except asyncio.TimeoutError:
-                pass
-            await asyncio.sleep(1 / PRESSES_PER_S)
-        samples.append((time.monotonic() - t0, *_mb(proc)))
-        return presses
+    keys = list(KEY_NAMES)
+    t0 = time.monotonic()
+    next_sample = next_available = t0
+    presses = 0
+    while (now := time.monotonic()) - t0 < seconds:
+        if now >= next_sample:
+            samples.append((now - t0, *_mb(proc)))
+            next_sample += sample_every
+        taps = [rng.choice(keys)]
+        if in_service and now >= next_available:     # so customers keep calling
+            taps = TO_AVAILABLE
+            next_available += AVAILABLE_EVERY_S
+        desk.key(*taps)                               # each one answered once handled
+        presses += len(taps)
+        time.sleep(1 / PRESSES_PER_S)
+    samples.append((time.monotonic() - t0, *_mb(proc)))
+    return presses
 
 
 def _mb(proc) -> tuple[float, float]:
@@ -64,27 +52,30 @@ def _mb(proc) -> tuple[float, float]:
     return info.rss / 2**20, info.uss / 2**20
 
 
-def run(minutes: float, standalone: bool = False) -> str:
+def run(minutes: float, standalone: bool = False, page: bool = False) -> str:
     import tempfile
 
-    from tools.lab import Lab
+    from tools.lab import Desk, Lab
     lab = None
+    page_port = 0 if page else None
     if standalone:
-        phone = simphone.start()
+        phone = simphone.start(page_port=page_port)
     else:
         lab = Lab(tempfile.mkdtemp(prefix="bench-memory-"), traffic_every_s=3,
                   settings={"rona_s": 6}).start()
-        phone = lab.phone("1001")
+        phone = lab.phone("1001", page_port=page_port)
+    desk = Desk(phone)
     try:
         proc = psutil.Process(phone.pid)
         start_mb, start_uss = _mb(proc)
         samples: list[tuple[float, float, float]] = []
         seconds = minutes * 60
-        presses = asyncio.run(_press_randomly(phone.page_url, seconds, max(5.0, seconds / 10),
-                                              proc, samples, not standalone))
+        presses = _press_randomly(desk, seconds, max(5.0, seconds / 10), proc, samples,
+                                  not standalone)
         alive = phone.proc.poll() is None
         offers = lab.ccsim.call("GET", "/stats")["offers"] if lab else 0
     finally:
+        desk.close()
         phone.stop()
         if lab:
             lab.stop()
@@ -94,7 +85,8 @@ def run(minutes: float, standalone: bool = False) -> str:
     drift = max(s[1] for s in second) - max(s[1] for s in first)
     uss_drift = max(s[2] for s in second) - max(s[2] for s in first)
     where = "standalone" if standalone else f"in service, {offers} offers from ccsim"
-    summary = table(f"Memory: phone process RSS under {presses} random key presses "
+    where += ", with the board page" if page else ", no board page (as on the device)"
+    summary = table(f"Memory: phone process RSS under {presses} random console key presses "
                     f"over {minutes:g} min ({where})",
                     ["", "at READY MB", "end MB", "max MB", "2nd half max - 1st half max MB",
                      "goal MB", "phone alive"],
