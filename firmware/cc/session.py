@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from dataclasses import dataclass
 
 from firmware.core import effects as fx
@@ -22,6 +23,7 @@ from . import protocol as p
 log = logging.getLogger("hardphone.cc")
 
 _QUEUEABLE = (p.SetState, p.Accept, p.CallEvent, p.WrapUp)
+SKEW_LOGGED_S = 2.0          # clocks further apart than this are worth a line in the log
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -33,8 +35,14 @@ class _Queued:
 
 
 class CcSession:
-    def __init__(self, saved: list[str] | None = None, save=lambda requests: None):
+    def __init__(self, saved: list[str] | None = None, save=lambda requests: None,
+                 clock=time.time):
+        """``clock``: the phone's wall clock; with the snapshot's ``server_time`` it gives how far
+        the server's clock is ahead, taken off every contact time so the phone's timers (offer
+        age, RONA, wrap-up deadline) are right even when the two clocks disagree."""
         self._ids = (f"r{n}" for n in itertools.count(1))
+        self._clock = clock
+        self._skew = 0.0             # server clock - phone clock, as of the latest snapshot
         self._credentials: tuple[str, str] | None = None
         self._save = save
         self._queue: list[_Queued] = []
@@ -164,7 +172,12 @@ class CcSession:
             return self._refused(msg)
         if isinstance(msg, p.Snapshot):
             self._seq, self.synced = msg.seq, True
-            return [_snapshot(msg), ev.CcLink("up")], self._flush(msg)
+            if msg.server_time:
+                self._skew = msg.server_time - self._clock()
+                if abs(self._skew) > SKEW_LOGGED_S:
+                    log.warning("the server's clock is %+.1f s from the phone's; "
+                                "contact times are corrected", self._skew)
+            return [_snapshot(msg, self._skew), ev.CcLink("up")], self._flush(msg)
         if not self.synced:
             return [], []            # events before the snapshot: the snapshot will cover them
         seq = msg.seq
@@ -180,7 +193,7 @@ class CcSession:
         if isinstance(msg, p.LoggedOut):
             self._credentials = None         # logged out: stay off the server until a login
             self._queue.clear()
-        return [_event(msg)], []
+        return [_event(msg, self._skew)], []
 
     def _refused(self, err: p.Error) -> tuple[list, list[str]]:
         request = self._inflight.pop(err.id, None) if err.id else None
@@ -201,23 +214,25 @@ class CcSession:
 
 
 # -- protocol -> core events ----------------------------------------------------------------------
-def _contact(c: p.Contact) -> ev.Contact:
+def _contact(c: p.Contact, skew: float) -> ev.Contact:
+    def here(t: float) -> float:       # a server time on the phone's clock (0: none)
+        return t - skew if t else t
     return ev.Contact(id=c.id, status=c.status, queue=c.queue, ani=c.ani,
-                      variables=tuple(c.variables.items()), offered_at=c.offered_at,
-                      expires_at=c.expires_at, wrapup_deadline=c.wrapup_deadline,
-                      primary=c.primary)
+                      variables=tuple(c.variables.items()), offered_at=here(c.offered_at),
+                      expires_at=here(c.expires_at),
+                      wrapup_deadline=here(c.wrapup_deadline), primary=c.primary)
 
 
 def _pending(pending: p.Pending | None):
     return (pending.state, pending.reason) if pending else None
 
 
-def _snapshot(s: p.Snapshot) -> ev.CcSnapshot:
+def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
     st = s.settings
     return ev.CcSnapshot(
         agent=s.agent.id, name=s.agent.name, team=s.agent.team, extension=s.agent.extension,
         state=s.state, reason=s.reason, pending=_pending(s.pending),
-        contacts=tuple(_contact(c) for c in s.contacts),
+        contacts=tuple(_contact(c, skew) for c in s.contacts),
         idle_codes=tuple(ev.Code(c.code, c.label) for c in s.idle_codes),
         wrapup_codes=tuple(ev.Code(c.code, c.label) for c in s.wrapup_codes),
         layout=tuple(ev.VariableLayout(v.name, v.label, v.secure) for v in s.layout),
@@ -225,11 +240,11 @@ def _snapshot(s: p.Snapshot) -> ev.CcSnapshot:
                                accept_all=st.accept_all, max_offers=st.max_offers))
 
 
-def _event(msg):
+def _event(msg, skew: float):
     if isinstance(msg, p.AgentState):
         return ev.CcAgentState(msg.state, msg.reason, _pending(msg.pending))
     if isinstance(msg, p.ContactUpdate):
-        return ev.CcContact(_contact(msg.contact))
+        return ev.CcContact(_contact(msg.contact, skew))
     if isinstance(msg, p.Notice):
         return ev.CcNotice(msg.text)
     if isinstance(msg, p.LoggedOut):

@@ -65,6 +65,24 @@ def test_snapshot_becomes_core_events_and_link_up():
     assert frames == []
 
 
+def test_contact_times_are_put_on_the_phones_clock():
+    """The server's clock runs 100 s ahead: an offer it made 3 s ago is 3 s old here too."""
+    phone_now = 1_800_000_000.0
+    server_now = phone_now + 100
+    offered = p.Contact(id="c-1", status="offered", queue="sales", ani="+15551234567",
+                        offered_at=server_now - 3, expires_at=server_now + 12)
+    s = CcSession(clock=lambda: phone_now)
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    (snap, _), _ = s.receive(p.encode(p.Snapshot(seq=1, agent=AGENT, state="available",
+                                                 contacts=[offered], server_time=server_now)))
+    c = snap.contacts[0]
+    assert (c.offered_at, c.expires_at) == (phone_now - 3, phone_now + 12)
+    later = p.Contact(id="c-2", status="offered", queue="sales", ani="1", offered_at=server_now)
+    (update,), _ = s.receive(p.encode(p.ContactUpdate(seq=2, contact=later)))
+    assert update.contact.offered_at == phone_now and update.contact.wrapup_deadline == 0.0
+
+
 def test_events_in_order_repeats_ignored_gap_asks_for_snapshot():
     s, _ = online()
     events, _ = s.receive(p.encode(p.AgentState(seq=6, state="available")))
