@@ -601,3 +601,13 @@ def test_demo_traffic_fills_the_layout_with_believable_values():
         luhn = sum(d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d)
                    for i, d in enumerate(reversed(digits)))
         assert luhn % 10 == 0
+
+
+def test_old_events_are_pruned_so_a_long_run_does_not_grow_without_end():
+    store = Store(":memory:", keep_events=50)
+    for seq in range(1, 301):
+        store.add_event("1001", seq, float(seq), f'{{"n": {seq}}}')
+    store.add_event("1002", 1, 1.0, "{}")
+    kept = [seq for seq, _at, _body in store.events("1001")]
+    assert kept == list(range(251, 301))                           # pruned at 300: the last 50
+    assert [seq for seq, _, _ in store.events("1002")] == [1]      # per agent

@@ -16,6 +16,7 @@ Admin API (JSON):
                                         of its latest call (404 before it was answered)
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
+                                        (the latest 10,000 per agent are kept)
     GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
 Unknown ids -> 404 {"error"}.
 """

@@ -71,8 +71,13 @@ class ContactRecord:
     attempts: list[dict] = field(default_factory=list)   # {"agent", "at", "outcome"}
 
 
+KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
+PRUNE_EVERY = 100             # events between prunes (a delete on the primary key's range)
+
+
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, keep_events: int = KEEP_EVENTS):
+        self.keep_events = keep_events
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None)
@@ -158,6 +163,9 @@ class Store:
     def add_event(self, agent: str, seq: int, at: float, body: str):
         self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
                          (agent, seq, at, body))
+        if seq % PRUNE_EVERY == 0:        # a long-running demo must not grow without end
+            self._db.execute("DELETE FROM events WHERE agent = ? AND seq <= ?",
+                             (agent, seq - self.keep_events))
 
     def events(self, agent: str, after: int = 0, limit: int = 1000) -> list[tuple[int, float, str]]:
         """(seq, at, body) of the agent's events with seq > after, oldest first."""
