@@ -269,16 +269,19 @@ class SipStack:
         ``tx_packets``: periods of the agent's voice handed to the stack so far.
         ``tx_starved``: packets sent padded because the voice ran dry mid-flow (the mic fell
         behind), since the call's media last started (answer, hold, resume).
+        ``tx_queued_ms``: the agent's voice written but not sent yet.
         """
         entry = self._calls.get(call)
         if entry is None:
             return {}
         try:
-            starved = entry.call.audio.stats().tx_starved_frames
+            tx = entry.call.audio.stats()
+            starved, queued = tx.tx_starved_frames, tx.tx_buffered
         except BaresipError:          # no media (yet, or any more)
-            starved = 0
+            starved = queued = 0
         return {"rx_packets": entry.rx_bytes // entry.frame_bytes,
-                "tx_packets": entry.tx_periods, "tx_starved": starved}
+                "tx_packets": entry.tx_periods, "tx_starved": starved,
+                "tx_queued_ms": queued * 20 // entry.frame_bytes}
 
     async def _count_rx_forever(self) -> None:
         while True:

@@ -3,6 +3,7 @@ phone's SipStack in this process, and simulated customers (tools.ccsim.customers
 """
 import asyncio
 import json
+from array import array
 import socket
 import sys
 import time
@@ -194,6 +195,41 @@ def test_customer_call_rings_is_answered_held_resumed_and_hung_up_by_the_agent(k
         await phone.sip.hangup(call)    # gone: logged and ignored, never raised
         await phone.sip.hold("no-such-call")
     run(scenario, Phone(kamailio.address))
+
+
+def test_the_agents_voice_reaches_the_customer(kamailio):
+    period = array("h", (9000 if (i // 4) % 2 else -9000 for i in range(160))).tobytes()  # 1 kHz
+    phone = Phone(kamailio.address)
+
+    async def speak(call):
+        while True:                     # as the mic does: one 20 ms period as it is spoken
+            phone.sip.send_audio(call, period, 8000)
+            await asyncio.sleep(0.02)
+
+    async def scenario(phone, customers):
+        await customers.start(kamailio.address)
+        await phone.expect(SipRegistration, state="registered")
+        customers.dial("c-1", f"sip:1001@{kamailio.address}")
+        call = (await phone.expect(SipIncoming, contact="c-1")).call
+        phone.sip.send_audio(call, period, 8000)          # ringing: no media yet, dropped
+        phone.sip.send_audio("no-such-call", period, 8000)
+        assert phone.sip.stats(call)["tx_packets"] == 0
+        await phone.sip.answer(call)
+        await customers.expect("answered", contact="c-1")
+        talking = asyncio.create_task(speak(call))
+        try:
+            await customers.expect("voice", contact="c-1")
+            while not _near((await customers.expect("audio", contact="c-1"))["hz"], 1000):
+                pass
+        finally:
+            talking.cancel()
+        stats = phone.sip.stats(call)
+        assert stats["tx_packets"] > 10 and stats["tx_queued_ms"] <= 60
+    run(scenario, phone)
+
+
+def _near(hz, want):
+    return hz is not None and abs(hz - want) < want * 0.03
 
 
 def test_customer_hangs_up_when_told_and_when_talk_time_is_over(kamailio):

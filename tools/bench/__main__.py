@@ -7,6 +7,7 @@ flash     field flashing at 115200: line use, image bytes/s, a code-only delta, 
 offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
 cckeys    the agent's key at the pins -> the server has the request
 ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
+voice     the agent's mic -> the customer decodes it (50 calls through Kamailio)
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 """
@@ -17,7 +18,8 @@ import sys
 
 from . import agent, boot, ccsim, flash, keys, memory, storm
 
-ALL = ("boot", "keys", "offer", "cckeys", "ringing", "flash", "ccsim", "storm", "memory")
+ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "flash", "ccsim", "storm",
+       "memory")
 
 
 def main(argv=None) -> int:
@@ -27,6 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--boots", type=int, default=10)
     p.add_argument("--presses", type=int, default=500)
     p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
+    p.add_argument("--calls", type=int, default=50, help="voice")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--standalone", action="store_true",
@@ -41,6 +44,7 @@ def main(argv=None) -> int:
         "offer": lambda: agent.offers(args.offers),
         "cckeys": lambda: agent.keys(args.offers),
         "ringing": lambda: agent.ringing(args.offers),
+        "voice": lambda: agent.voice(args.calls),
         "flash": flash.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),

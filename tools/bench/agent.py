@@ -2,6 +2,8 @@
 
 offer   the server sends a contact "offered" -> the LCD model shows the caller's number
 keys    the agent's key at the pins -> the server has the request (State -> Available)
+ringing INVITE at the phone -> the ringer PCM and "Ringing" on the LCD (Kamailio, customers)
+voice   the agent's mic -> the customer hears it (Kamailio, customers)
 
 The server is a small aiohttp WebSocket endpoint on its own thread, speaking the real protocol
 (firmware/cc/protocol.py) to the phone's real CcConnection over loopback; both clocks are this
@@ -257,6 +259,92 @@ def ringing(n: int = 200) -> str:
             ["(customer's dial command -> INVITE at the phone)", *_pcts(to_dial), "-"]]
     return table(f"Incoming call rings ({n} calls through Kamailio)",
                  ["", "p50 ms", "p99 ms", "max ms", "goal p99 ms"], rows)
+
+
+def voice(n: int = 50) -> str:
+    """The agent speaks -> the customer hears it. The phone's mic (the sim's mic.raw: 0.3 s
+    of silence, then a tone) goes through CallMic and the phone's SipStack to a real customer
+    process; the bench notes when the first loud period is handed to the stack, the customer
+    when it first decodes a loud packet (time.monotonic(), one clock for both processes)."""
+    from array import array
+
+    from firmware.sip.stack import SipConfig, SipStack
+    from tools.kamailio import Kamailio
+    from tools.lab import free_port
+
+    work = tempfile.mkdtemp(prefix="bench-voice-")
+    kam = Kamailio(free_port(span=2), password="secret", workdir=work)
+    kam.start()
+    phone = InProcessPhone()
+    rate = phone.devices.audio.rate
+    silence, tone = int(0.3 * rate), int(1.0 * rate)
+    spoken = array("h", [0] * silence + [int(9000 * ((i // 4) % 2 * 2 - 1))    # 1 kHz square
+                                         for i in range(tone)] + [0] * (rate // 50))
+    (phone.sim.audio_dir / "mic.raw").write_bytes(spoken.tobytes())
+    customers = None
+    sent: dict[str, float] = {}
+    latencies, starved, queued = [], 0, []
+    try:
+        sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
+                                 listen=f"127.0.0.1:{free_port(span=2)}"), phone.phone.post)
+        send = sip.send_audio
+
+        def timed_send(call, pcm, rate):         # the first loud period of each call
+            if call not in sent and max(array("h", pcm), default=0) > 1000:
+                sent[call] = time.monotonic()
+            send(call, pcm, rate)
+            if call in sent:                     # how much waits in the phone to be sent
+                queued.append(sip.stats(call).get("tx_queued_ms", 0))
+        sip.send_audio = timed_send
+        phone.phone.sip = sip
+        phone.call(sip.start())
+        deadline = time.monotonic() + 15
+        while phone.phone.model.links.sip != "registered":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the phone did not register")
+            time.sleep(0.02)
+        customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        for i in range(n):
+            cid = f"v-{i}"
+            customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
+                           ani="+15550001000", talk_s=10, ring_s=10)
+            customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
+            _wait_for(lambda: phone.phone.model.calls, "the call to ring")
+            call = phone.phone.model.calls[0].call
+            phone.phone.post(ev.Hook(True))                        # answered with the handset
+            customers.wait(lambda e: e.get("contact") == cid and e["event"] == "voice", 5)
+            heard = next(e["at"] for e in customers.events
+                         if e.get("contact") == cid and e["event"] == "voice")
+            latencies.append((heard - sent[call]) * 1000)
+            starved += sip.stats(call).get("tx_starved", 0)
+            phone.phone.post(ev.Hook(False))                       # hung up
+            customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ended")
+            _wait_for(lambda: not phone.phone.model.calls, "the call to end")
+    finally:
+        if customers:
+            customers.close()
+        if phone.phone.sip:
+            phone.call(phone.phone.sip.stop())
+        phone.close()
+        kam.stop()
+    return (table(f"The agent's voice: first loud mic period handed to the stack -> the "
+                  f"customer decodes it ({n} calls through Kamailio, RTP peer to peer)",
+                  ["", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                  [["mic -> customer", percentile(latencies, 50), percentile(latencies, 90),
+                    percentile(latencies, 99), max(latencies)]])
+            + f"\nthe phone's part: voice queued to be sent, just after each write (median / "
+              f"max of {len(queued)}): {percentile(queued, 50):.0f} / {max(queued)} ms; the rest "
+              f"is loopback and the customer's receive side (its jitter buffer, its 20 ms reads)"
+            + f"\npackets sent padded because the mic fell behind (tx_starved), all calls: "
+              f"{starved}\n")
+
+
+def _wait_for(check, what: str, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bench: waited {timeout} s for {what}")
+        time.sleep(0.005)
 
 
 def _pcts(values):

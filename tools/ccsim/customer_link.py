@@ -96,6 +96,8 @@ class CustomerLink:
         if kind == "audio":
             self.hearing[contact] = {k: v for k, v in event.items() if k not in ("event",)}
             return
+        if kind == "voice":                     # for benchmarks; ccsim has no use for it
+            return
         if kind == "error":                     # the contact has no call there (any more)
             log.warning("customers: contact %s: %s", contact, event.get("reason", ""))
             kind, event = "failed", {**event, "event": "failed"}

@@ -8,7 +8,9 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
         while answered, every 0.5 s what the customer hears of the agent:
-        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz"} (see ``hearing``);
+        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz"} (see ``hearing``), and
+        {"event": "voice", "contact", "at"} when the agent starts to be heard after silence
+        (``at``: time.monotonic(), the same clock in every process on the machine);
         a bad line -> {"event": "error", "reason"} (with "contact" when it named one).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
@@ -30,6 +32,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
@@ -46,6 +49,7 @@ QUIT_WAIT_S = 2.0              # for the BYEs of a quit to be answered
 RTP_TIMEOUT_S = 10             # a phone that vanished without BYE ends the call after this
 HEARING_S = 0.5                # how often, and over how long, the customer reports what it hears
 SILENCE_DBFS = -50.0           # quieter than this is silence (PCMU's own floor is ~ -70)
+VOICE_PEAK = 1000              # a read whose peak passes this (-30 dBFS) is the agent speaking
 
 _END_REASONS = {"Connection reset by peer [104]": "far end hung up",
                 "rtp stream error": "no audio from the far end"}
@@ -96,6 +100,7 @@ class Customer:
     reason: str | None = None          # why we ended it ourselves
     tone: asyncio.Task | None = None
     heard: int = 0                     # bytes of the agent's audio received so far
+    speaking: bool = False             # the agent was heard in the latest read with audio
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
 
@@ -242,6 +247,8 @@ class Customers:
                     pcm = call.audio.read(65536)
                     customer.heard += len(pcm)
                     window += pcm
+                    if pcm:
+                        self._notice_voice(customer, pcm)
                     rate = info.rx_sample_rate or rate
                 ptime = (info.tx_ptime_ms or 20) / 1000
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
@@ -256,6 +263,16 @@ class Customers:
                 ptime = 0.02                        # held, or renegotiating: try again shortly
             due = max(due + ptime, loop.time() - ptime)   # late wake-ups don't burst
             await asyncio.sleep(due - loop.time())
+
+    @staticmethod
+    def _notice_voice(customer: Customer, pcm: bytes) -> None:
+        samples = array.array("h", pcm)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        speaking = max(samples, default=0) > VOICE_PEAK
+        if speaking and not customer.speaking:
+            emit({"event": "voice", "contact": customer.contact, "at": time.monotonic()})
+        customer.speaking = speaking
 
     @staticmethod
     def _report_hearing(customer: Customer, window: bytes, rate: int) -> None:
