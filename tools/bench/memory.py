@@ -21,6 +21,7 @@ GOAL_MB = 60
 PRESSES_PER_S = 8
 AVAILABLE_EVERY_S = 5      # in service: back to the home screen, State -> Available
 TO_AVAILABLE = ("back", "back", "back", "soft1", "1")
+LOG_IN = ("back", "back", "back", "soft1", "1", "0", "0", "1", "ok", "1", "2", "3", "4", "ok")
 
 
 def _press_randomly(desk, seconds: float, sample_every: float, proc, samples,
@@ -36,7 +37,8 @@ def _press_randomly(desk, seconds: float, sample_every: float, proc, samples,
             next_sample += sample_every
         taps = [rng.choice(keys)]
         if in_service and now >= next_available:     # so customers keep calling
-            taps = TO_AVAILABLE
+            logged_out = desk.status()["agent"] == "LOGGED_OUT"   # a random Out did that
+            taps = LOG_IN if logged_out else TO_AVAILABLE
             next_available += AVAILABLE_EVERY_S
         desk.key(*taps)                               # each one answered once handled
         presses += len(taps)
