@@ -156,7 +156,9 @@ class Phone:
                 self.cc.request(effect)
         elif type(effect) in _SIP_EFFECTS:
             if self.sip is None:
-                log.warning("no SIP configured: %r not done", effect)
+                log.warning("no SIP configured: %s not done", type(effect).__name__)
+            elif isinstance(effect, fx.SipDtmf):
+                self.sip.send_dtmf(effect.call, effect.digits)
             else:
                 command = _SIP_EFFECTS[type(effect)]
                 self._loop.create_task(getattr(self.sip, command)(effect.call))
@@ -207,4 +209,4 @@ class Phone:
 
 _CC_EFFECTS = (fx.CcLogin, fx.CcSetState, fx.CcAccept, fx.CcCallEvent, fx.CcWrapUp, fx.CcLogout)
 _SIP_EFFECTS = {fx.SipAnswer: "answer", fx.SipHold: "hold", fx.SipResume: "resume",
-                fx.SipHangup: "hangup"}
+                fx.SipHangup: "hangup", fx.SipDtmf: "send_dtmf"}

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import events as ev
-from .effects import CcCallEvent, PlayTone, SipAnswer, SipHangup, SipHold, SipResume, StopTone
+from .effects import (CcCallEvent, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipResume,
+                      StopTone)
 from .model import Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, with_notice
 from .stack import change, find, push, show, wrapup_screen
 
 HELD_CANNOT_END = "Resume the call to end it"
+DTMF_KEYS = frozenset("0123456789*#")
 
 
 def _put(m: Model, call: Call) -> Model:
@@ -199,6 +201,9 @@ def call_key(m: Model, s: CallScreen, action: str):
         m, fx = answer(m, call)
         m, stop = quiet_ringer(m)
         return m, fx + stop
+    if action in DTMF_KEYS and call.state == "talking":
+        m = _put(m, replace(call, dtmf=call.dtmf + action))
+        return m, (SipDtmf(call.call, action),)
     if action == "hold":
         return toggle_hold(m)
     if action == "end":

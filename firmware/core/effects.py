@@ -78,3 +78,10 @@ class SipResume:
 @dataclass(frozen=True)
 class SipHangup:
     call: str
+
+
+@dataclass(frozen=True)
+class SipDtmf:
+    """Digits keyed during a call, for the far end (an IVR, a card-payment line)."""
+    call: str
+    digits: str

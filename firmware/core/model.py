@@ -88,6 +88,7 @@ class Call:
     since: float               # when it entered ``state`` (the screen's timer)
     accepted: bool = False     # answered by the agent (SipAnswer out), maybe not yet established
     hold_when_up: bool = False  # accept-all: hold it as soon as it is established
+    dtmf: str = ""             # digits keyed on this call (shown, sent, never logged)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class _Call:
     hung_up_here: bool = False
     tx_format: str = ""            # "" unchecked, "ok" or "other": the send format vs the mic's
     tx_periods: int = 0            # periods of the agent's voice handed to the stack
+    dtmf_waiting: str = ""         # digits keyed, not yet handed to the stack
+    dtmf_sender: asyncio.Task | None = None
     rx_bytes: int = 0              # decoded audio taken from the receive tap so far
     frame_bytes: int = 320         # decoded bytes per packet: PCMU, 8 kHz, 20 ms
 
@@ -185,6 +187,29 @@ class SipStack:
             entry.hung_up_here = True
             await entry.call.hangup()
         await self._command(call, "hangup", bye)
+
+    def send_dtmf(self, call: str, digits: str) -> None:
+        """Send ``digits`` to the far end, after any still on their way (each takes ~220 ms,
+        and keys come faster). The digits themselves are never logged: they may be a card
+        number keyed into a payment line."""
+        entry = self._calls.get(call)
+        if entry is None:
+            log.warning("DTMF: no call %s (already ended?)", call)
+            return
+        entry.dtmf_waiting += digits
+        if entry.dtmf_sender is None or entry.dtmf_sender.done():
+            entry.dtmf_sender = asyncio.get_running_loop().create_task(
+                self._send_dtmf(call, entry))
+
+    async def _send_dtmf(self, call_id: str, entry: _Call) -> None:
+        while entry.dtmf_waiting and call_id in self._calls:
+            digits, entry.dtmf_waiting = entry.dtmf_waiting, ""
+            try:
+                await entry.call.send_dtmf(digits)
+            except BaresipError as e:             # its text names no digit
+                log.warning("call %s: %d DTMF digit(s) not sent: %s", call_id, len(digits), e)
+            except ValueError:                    # a key that is no DTMF digit: the text would
+                log.warning("call %s: DTMF not sent: not a DTMF digit", call_id)  # name it
 
     async def _command(self, call_id: str, verb: str, action) -> None:
         entry = self._calls.get(call_id)

@@ -85,7 +85,7 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
     assert desk.status()["calls"] == "0"
 
 
-def test_the_customer_hears_the_agent_and_mute_holds_it_back(lab, desk):
+def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, desk):
     audio_dir = desk.phone.workdir / "state" / "run" / "audio"
     (audio_dir / "mic.raw").write_bytes(_tone(1000, 30))          # said into the handset
     (audio_dir / "headset_mic.raw").write_bytes(_tone(600, 30))   # and into the headset
@@ -113,6 +113,9 @@ def test_the_customer_hears_the_agent_and_mute_holds_it_back(lab, desk):
     hearing(600)
     desk.key("headset")
     hearing(1000)
+    desk.type("12#")                                            # keys to the customer's IVR
+    desk.wait_lcd("Sent 12#")
+    lab.wait_for(lambda: lab.heard(cid)["dtmf"] == "12#", desc="the customer got 12#")
     desk.key("hold")
     desk.wait_lcd("Held")
     hearing(None)                                               # a held customer hears no agent

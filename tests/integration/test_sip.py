@@ -228,6 +228,19 @@ def test_the_agents_voice_reaches_the_customer(kamailio):
     run(scenario, phone)
 
 
+def test_dtmf_keyed_quickly_reaches_the_customer_in_order(kamailio):
+    async def scenario(phone, customers):
+        await customers.start(kamailio.address)
+        await phone.expect(SipRegistration, state="registered")
+        call = await answered_call(phone, customers, kamailio.address, "c-1")
+        for key in "41#":               # faster than a digit takes to send: they queue
+            phone.sip.send_dtmf(call, key)
+        phone.sip.send_dtmf("no-such-call", "5")
+        got = [(await customers.expect("dtmf", contact="c-1"))["digit"] for _ in range(3)]
+        assert got == ["4", "1", "#"]
+    run(scenario, Phone(kamailio.address))
+
+
 def _near(hz, want):
     return hz is not None and abs(hz - want) < want * 0.03
 

@@ -8,8 +8,8 @@ import pytest
 
 from firmware.core import events as ev
 from firmware.core.effects import (CcAccept, CcCallEvent, CcLogin, CcLogout, CcSetState,
-                                   CcWrapUp, PlayTone, SipAnswer, SipHangup, SipHold, SipResume,
-                                   StopTone)
+                                   CcWrapUp, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
+                                   SipResume, StopTone)
 from firmware.core.events import CcSettings, Code, Contact, VariableLayout
 from firmware.core.model import (CallScreen, ConnectingPopover, DeviceInfo, IdleScreen, Links,
                                  LoginScreen, MenuScreen, Model, OfferPopover, ReasonScreen,
@@ -654,3 +654,26 @@ def test_muted_the_voice_goes_nowhere_and_the_mute_led_is_lit():
     assert voice_target(m) is None and ("mute", "on") in leds(m)
     m = run(m, ev.Key("mute"))[0]
     assert voice_target(m) == ("k1", "mic") and ("mute", "off") in leds(m)
+
+
+# -- digits keyed during a call go to the far end as DTMF ----------------------------------------
+DTMF_CASES = {
+    "a digit while talking": case(agent(*talking()), ev.Key("4"), effects=(SipDtmf("k1", "4"),)),
+    "star and hash too": case(
+        agent(*talking(), ev.Key("1")), [ev.Key("*"), ev.Key("#")],
+        effects=(SipDtmf("k1", "*"), SipDtmf("k1", "#"))),
+    "not to a held customer": case(held(), ev.Key("4"), effects=()),
+    "not while it only rings": case(agent(*offered(), ev.Key("soft1")), ev.Key("4"), effects=()),
+}
+
+
+@pytest.mark.parametrize("given,events,expect", DTMF_CASES.values(), ids=DTMF_CASES.keys())
+def test_dtmf(given, events, expect):
+    check(*run(given, *events), expect)
+
+
+def test_the_digits_keyed_stay_with_their_call():
+    m = run(agent(*talking()), *keys("1", "2", "#"))[0]
+    assert m.call("k1").dtmf == "12#"
+    m = run(m, *talking("c2", "k2"), ev.SipCallState("k1", "held"), ev.Key("9"))[0]
+    assert (m.call("k1").dtmf, m.call("k2").dtmf) == ("12#", "9")

@@ -201,6 +201,13 @@ def test_a_muted_call_says_so_and_held_still_says_held():
     assert rows(m)[0].startswith("Talking")
 
 
+def test_the_digits_keyed_show_on_the_call_and_the_latest_win():
+    m = agent(*talking(), *(ev.Key(k) for k in "4111111111111111#"))
+    assert rows(m)[2] == "Sent 11111111111111#"                   # the last 15 of 17
+    m = agent(*talking(), ev.Key("1"))
+    assert rows(m)[2].rstrip() == "Sent 1"
+
+
 def test_ending_a_held_call_explains_why_not():
     m, _ = run(agent(*talking()), ev.SipCallState("k1", "held"), ev.Key("soft2"))
     assert " ".join(r.strip() for r in rows(m)[:2]) == "Resume the call to end it"

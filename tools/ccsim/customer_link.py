@@ -5,7 +5,8 @@ To it: {"op": "dial", "contact", "to", "ani", "talk_s"}, {"op": "hangup", "conta
 From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"failed",
 "contact", "reason"}, {"event": "error", "reason", "contact"?} for a line it refused, and
 every 0.5 s of a call {"event": "audio", "contact", ...}: what that customer hears of the
-agent, kept as ``hearing[contact]`` (the admin API shows it; the engine never sees it).
+agent, kept as ``hearing[contact]``, and {"event": "dtmf", "contact", "digit"}, kept as
+``keyed[contact]`` (the admin API shows both; the engine never sees them).
 
 The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
 hangs the old call up and dials again at once; the link holds that dial back until the old
@@ -36,6 +37,7 @@ class CustomerLink:
         self._calls: dict[str, str] = {}        # contact -> "up" | "closing" (hung up by us)
         self._redial: dict[str, dict] = {}      # dials waiting for the contact's old call to end
         self.hearing: dict[str, dict] = {}      # contact -> its customer's latest audio report
+        self.keyed: dict[str, str] = {}         # contact -> the DTMF digits its customer got
         self._quitting = False
 
     async def start(self):
@@ -97,6 +99,9 @@ class CustomerLink:
             self.hearing[contact] = {k: v for k, v in event.items() if k not in ("event",)}
             return
         if kind == "voice":                     # for benchmarks; ccsim has no use for it
+            return
+        if kind == "dtmf":
+            self.keyed[contact] = self.keyed.get(contact, "") + str(event.get("digit", ""))
             return
         if kind == "error":                     # the contact has no call there (any more)
             log.warning("customers: contact %s: %s", contact, event.get("reason", ""))

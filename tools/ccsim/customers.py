@@ -10,7 +10,8 @@ stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "co
         while answered, every 0.5 s what the customer hears of the agent:
         {"event": "audio", "contact", "heard_s", "level_dbfs", "hz"} (see ``hearing``), and
         {"event": "voice", "contact", "at"} when the agent starts to be heard after silence
-        (``at``: time.monotonic(), the same clock in every process on the machine);
+        (``at``: time.monotonic(), the same clock in every process on the machine), and
+        {"event": "dtmf", "contact", "digit"} for each key the agent sends;
         a bad line -> {"event": "error", "reason"} (with "contact" when it named one).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
@@ -149,6 +150,8 @@ class Customers:
         try:
             ua = await self._agent(ani)
             customer.call = await ua.dial(to, headers={CONTACT_HEADER: contact})
+            customer.call.on_dtmf(lambda key: emit({"event": "dtmf", "contact": contact,
+                                                    "digit": key.digit}))
             self._by_handle[customer.call.handle] = customer
             early = self._early.pop(customer.call.handle, [])
         except (BaresipError, ValueError) as e:

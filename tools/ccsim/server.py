@@ -11,9 +11,10 @@ Admin API (JSON):
     GET  /api/contacts/<id>          -> {"id", "queue", "ani", "state", "agent", "wrapup",
                                          "attempts": [{"agent", "at", "outcome"}]}
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
-    GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz"}: what the
-                                        simulated customer heard of the agent in the last 0.5 s
-                                        of its latest call (404 before it was answered)
+    GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
+                                        the simulated customer heard of the agent in the last
+                                        0.5 s of its latest call, and the DTMF digits it got
+                                        (404 before it was answered)
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
                                         (the latest 10,000 per agent are kept)
@@ -325,8 +326,12 @@ class CcServer:
         return web.json_response({"id": cid, "state": info["state"]})
 
     async def _get_audio(self, request: web.Request):
-        hearing = getattr(self.customers, "hearing", {}).get(request.match_info["id"])
-        return web.json_response(hearing) if hearing else _error(404, "no customer audio")
+        cid = request.match_info["id"]
+        hearing = getattr(self.customers, "hearing", {}).get(cid)
+        if not hearing:
+            return _error(404, "no customer audio")
+        return web.json_response({**hearing,
+                                  "dtmf": getattr(self.customers, "keyed", {}).get(cid, "")})
 
     async def _get_agent(self, request: web.Request):
         agent = request.match_info["id"]

@@ -6,7 +6,7 @@ from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopo
                                  VarsScreen)
 from firmware.core.offers import STACK_SHOWN, VISIBLE_LINES, shown_variables
 
-from ..text import mask, split, timer
+from ..text import COLS, mask, split, timer
 from .home import pending_line
 
 CALL_STATES = {"talking": "Talking", "held": "Held"}
@@ -45,7 +45,9 @@ def call(m: Model, s: CallScreen):
     count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
     contact = m.contact(c.contact)
     who = _caller_line(m, contact.ani, contact.queue) if contact else _caller(m, _user(c.peer))
-    return [split(f"{what} {timer(m.now - c.since)}", count), who, pending_line(m)]
+    # the digits keyed (to an IVR...) while they matter, else the state the server sets next
+    third = f"Sent {c.dtmf[-(COLS - 5):]}" if c.dtmf else pending_line(m)
+    return [split(f"{what} {timer(m.now - c.since)}", count), who, third]
 
 
 def variables(m: Model, s: VarsScreen):
