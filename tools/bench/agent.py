@@ -197,7 +197,6 @@ class Customers:
 def ringing(n: int = 200) -> str:
     """INVITE handed to the phone by its SIP stack -> ringer samples in the ringer PCM, and
     "Ringing" on the LCD model. Real Kamailio, real customer process, the phone's SipStack."""
-    from firmware.sip.stack import SipConfig, SipStack
     from tools.kamailio import Kamailio
     from tools.lab import free_port
 
@@ -216,15 +215,7 @@ def ringing(n: int = 200) -> str:
                 incoming[event.contact] = time.perf_counter()
             post(event)
 
-        sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
-                                 listen=f"127.0.0.1:{free_port(span=2)}"), timed_post)
-        phone.phone.sip = sip
-        phone.call(sip.start())
-        deadline = time.monotonic() + 15
-        while phone.phone.model.links.sip != "registered":
-            if time.monotonic() > deadline:
-                raise RuntimeError("the phone did not register")
-            time.sleep(0.02)
+        _registered(phone, kam, timed_post)
         customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
         audio, panel = phone.devices.audio, phone.sim.panel
         for i in range(n):
@@ -247,13 +238,8 @@ def ringing(n: int = 200) -> str:
             customers.wait(lambda e: e.get("contact") == cid and e["event"] in ("ended", "failed"))
             _wait_text(panel, lambda text: "Ringing" not in text, "the ring to end", timeout=5)
     finally:
-        if customers:
-            customers.close()
-        if phone.phone.sip:
-            phone.call(phone.phone.sip.stop())
-        phone.close()
+        _tear_down(customers, phone, kam)
         server.close()
-        kam.stop()
     rows = [["INVITE at the phone -> first ringer period in the PCM", *_pcts(to_ring), 100],
             ["INVITE at the phone -> 'Ringing' on the LCD model", *_pcts(to_lcd), 100],
             ["(customer's dial command -> INVITE at the phone)", *_pcts(to_dial), "-"]]
@@ -268,7 +254,6 @@ def voice(n: int = 50) -> str:
     when it first decodes a loud packet (time.monotonic(), one clock for both processes)."""
     from array import array
 
-    from firmware.sip.stack import SipConfig, SipStack
     from tools.kamailio import Kamailio
     from tools.lab import free_port
 
@@ -285,8 +270,7 @@ def voice(n: int = 50) -> str:
     sent: dict[str, float] = {}
     latencies, starved, queued = [], 0, []
     try:
-        sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
-                                 listen=f"127.0.0.1:{free_port(span=2)}"), phone.phone.post)
+        sip = _registered(phone, kam, phone.phone.post)
         send = sip.send_audio
 
         def timed_send(call, pcm, rate):         # the first loud period of each call
@@ -296,13 +280,6 @@ def voice(n: int = 50) -> str:
             if call in sent:                     # how much waits in the phone to be sent
                 queued.append(sip.stats(call).get("tx_queued_ms", 0))
         sip.send_audio = timed_send
-        phone.phone.sip = sip
-        phone.call(sip.start())
-        deadline = time.monotonic() + 15
-        while phone.phone.model.links.sip != "registered":
-            if time.monotonic() > deadline:
-                raise RuntimeError("the phone did not register")
-            time.sleep(0.02)
         customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
         for i in range(n):
             cid = f"v-{i}"
@@ -321,12 +298,7 @@ def voice(n: int = 50) -> str:
             customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ended")
             _wait_for(lambda: not phone.phone.model.calls, "the call to end")
     finally:
-        if customers:
-            customers.close()
-        if phone.phone.sip:
-            phone.call(phone.phone.sip.stop())
-        phone.close()
-        kam.stop()
+        _tear_down(customers, phone, kam)
     return (table(f"The agent's voice: first loud mic period handed to the stack -> the "
                   f"customer decodes it ({n} calls through Kamailio, RTP peer to peer)",
                   ["", "p50 ms", "p90 ms", "p99 ms", "max ms"],
@@ -337,6 +309,28 @@ def voice(n: int = 50) -> str:
               f"is loopback and the customer's receive side (its jitter buffer, its 20 ms reads)"
             + f"\npackets sent padded because the mic fell behind (tx_starved), all calls: "
               f"{starved}\n")
+
+
+def _registered(phone: InProcessPhone, kam, post):
+    """The phone's own SipStack, posting to ``post``, registered to ``kam``."""
+    from firmware.sip.stack import SipConfig, SipStack
+    from tools.lab import free_port
+
+    sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
+                             listen=f"127.0.0.1:{free_port(span=2)}"), post)
+    phone.phone.sip = sip
+    phone.call(sip.start())
+    _wait_for(lambda: phone.phone.model.links.sip == "registered", "the phone to register", 15)
+    return sip
+
+
+def _tear_down(customers, phone: InProcessPhone, kam):
+    if customers:
+        customers.close()
+    if phone.phone.sip:
+        phone.call(phone.phone.sip.stop())
+    phone.close()
+    kam.stop()
 
 
 def _wait_for(check, what: str, timeout: float = 5.0):
