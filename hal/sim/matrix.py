@@ -16,9 +16,11 @@ class KeypadMatrix:
         self._where = {name: (r, c) for r, row in enumerate(spec.keys)
                        for c, name in enumerate(row) if name}
         self._pressed: set[tuple[int, int]] = set()
+        self._scanned: dict[tuple[int, int], int] = {}   # pressed key -> its row selected since
         self._lock = threading.RLock()
+        self._scan = threading.Condition(self._lock)
         for pin in self._rows:
-            pin.listeners.append(lambda _pin, _value: self._settle())
+            pin.listeners.append(lambda _pin, _value: self._row_changed())
 
     @property
     def key_names(self):
@@ -26,8 +28,20 @@ class KeypadMatrix:
 
     def press(self, key: str):
         with self._lock:
-            self._pressed.add(self._position(key))
+            where = self._position(key)
+            self._pressed.add(where)
+            self._scanned[where] = 0
             self._settle()
+
+    def wait_scanned(self, key: str, scans: int, timeout: float) -> bool:
+        """Wait until the scanner has selected ``key``'s row (it alone driven low) ``scans``
+        times since the key was pressed. The read of a selection comes after it, so a press
+        held for n + 1 selections was seen by n whole scans: past an n-scan debounce however
+        late the scan thread runs. False on timeout."""
+        where = self._position(key)
+        with self._scan:
+            return self._scan.wait_for(lambda: where not in self._pressed
+                                       or self._scanned.get(where, 0) >= scans, timeout)
 
     def release(self, key: str):
         with self._lock:
@@ -49,6 +63,17 @@ class KeypadMatrix:
             return self._where[key]
         except KeyError:
             raise ValueError(f"no key {key!r} on this keypad") from None
+
+    def _row_changed(self):
+        with self._lock:
+            low = [r for r, row in enumerate(self._rows)
+                   if row.function == "output" and not row.state]
+            if len(low) == 1:                  # one row selected (idle, all are low)
+                for where in self._pressed:
+                    if where[0] == low[0]:
+                        self._scanned[where] = self._scanned.get(where, 0) + 1
+                self._scan.notify_all()
+            self._settle()
 
     def _settle(self):
         with self._lock:

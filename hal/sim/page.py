@@ -22,6 +22,7 @@ log = logging.getLogger("hal.sim.page")
 
 STATIC = Path(__file__).resolve().parent / "static"
 POLL_S = 0.03           # 2 Hz LED blinks and short key echoes stay visible at this rate
+SEEN_TIMEOUT_S = 1.0    # a press is held at most this long waiting for the scanner to see it
 MIN_PHASE_S = 0.06      # each press and each gap lasts past the keypad's 2-scan debounce,
                         # however bunched up the browser's events arrived
 SEND_TIMEOUT_S = 2.0    # a client that can't take a state push in this long is dropped
@@ -114,6 +115,10 @@ class BoardPage:
                 self._down.add(key)
                 self.sim.matrix.press(key)
             else:
+                # held until the keypad has scanned it enough to count it: a quick click must
+                # not be lost while the scan thread waits for a busy CPU
+                await asyncio.to_thread(self.sim.matrix.wait_scanned, key,
+                                        self.sim.spec.keypad.debounce_scans + 1, SEEN_TIMEOUT_S)
                 self._down.discard(key)
                 self.sim.matrix.release(key)
             self._key_changed[key] = loop.time()

@@ -359,8 +359,11 @@ def test_clicking_softkeys_and_arrows_navigates_the_menu(phone_page):
     wait_row(phone_page, 0, "Settings")
     phone_page.click("#k-down")
     wait_row(phone_page, 0, "Settings         2/6")
-    assert (row(phone_page, 1).startswith("→Handset volume")
-            or row(phone_page, 2).startswith("→Handset volume"))
+    # the page may catch the panel mid-frame (the header written, the rows not yet): wait
+    # for the selection, as an eye would
+    phone_page.wait_for_function(
+        "[1, 2].some(n => document.getElementById('lcd-row-' + n).textContent"
+        ".startsWith('→Handset volume'))", timeout=3000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / "board_page_firmware.png"
     phone_page.screenshot(path=str(shot))

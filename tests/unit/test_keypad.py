@@ -129,3 +129,29 @@ def test_console_press_reports_down_and_up(keypad):
     assert rec.events == [("ok", "down"), ("ok", "up")]
     with pytest.raises(ValueError):
         kp.press("nope")
+
+
+def test_a_press_held_until_the_scanner_has_selected_its_row_n_plus_1_times_always_counts(
+        keypad, sim_spec):
+    """What the board page does with a quick click: it releases the key only once the scanner
+    has selected its row n + 1 times, so the press is counted however late the scan runs."""
+    kp, matrix, rec = keypad
+    n = sim_spec.keypad.debounce_scans
+    for key in ("5", "soft1", "#", "voldown"):
+        before = len(rec.events)
+        matrix.press(key)
+        assert matrix.wait_scanned(key, n + 1, timeout=2.0)
+        matrix.release(key)                         # at once: no extra hold
+        assert rec.wait_for(before + 2)
+        assert rec.events[before:] == [(key, "down"), (key, "up")]
+    assert matrix.wait_scanned("5", 99, timeout=0.01)       # not pressed: nothing to wait for
+
+
+def test_wait_scanned_times_out_while_nothing_scans(sim_spec):
+    factory = make_factory()
+    matrix = KeypadMatrix(factory, sim_spec.keypad)         # no Keypad driver: no scans
+    try:
+        matrix.press("5")
+        assert not matrix.wait_scanned("5", 1, timeout=0.1)
+    finally:
+        factory.reset()
