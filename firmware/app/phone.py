@@ -5,6 +5,7 @@ import asyncio
 import logging
 import threading
 import time
+from dataclasses import astuple
 
 from firmware.audio import tones
 from firmware.audio.call_audio import CallAudio
@@ -157,11 +158,9 @@ class Phone:
         elif type(effect) in _SIP_EFFECTS:
             if self.sip is None:
                 log.warning("no SIP configured: %s not done", type(effect).__name__)
-            elif isinstance(effect, fx.SipDtmf):
-                self.sip.send_dtmf(effect.call, effect.digits)
-            else:
-                command = _SIP_EFFECTS[type(effect)]
-                self._loop.create_task(getattr(self.sip, command)(effect.call))
+            else:                              # SipDtmf(call, digits) -> send_dtmf(call, digits)
+                command = getattr(self.sip, _SIP_EFFECTS[type(effect)])
+                self._loop.create_task(command(*astuple(effect)))
         else:
             log.error("no way to carry out %r", effect)
 

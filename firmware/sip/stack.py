@@ -188,10 +188,10 @@ class SipStack:
             await entry.call.hangup()
         await self._command(call, "hangup", bye)
 
-    def send_dtmf(self, call: str, digits: str) -> None:
+    async def send_dtmf(self, call: str, digits: str) -> None:
         """Send ``digits`` to the far end, after any still on their way (each takes ~220 ms,
-        and keys come faster). The digits themselves are never logged: they may be a card
-        number keyed into a payment line."""
+        and keys come faster): queued at once, sent in the background. The digits themselves
+        are never logged: they may be a card number keyed into a payment line."""
         entry = self._calls.get(call)
         if entry is None:
             log.warning("DTMF: no call %s (already ended?)", call)

@@ -234,8 +234,8 @@ def test_dtmf_keyed_quickly_reaches_the_customer_in_order(kamailio):
         await phone.expect(SipRegistration, state="registered")
         call = await answered_call(phone, customers, kamailio.address, "c-1")
         for key in "41#":               # faster than a digit takes to send: they queue
-            phone.sip.send_dtmf(call, key)
-        phone.sip.send_dtmf("no-such-call", "5")
+            await phone.sip.send_dtmf(call, key)
+        await phone.sip.send_dtmf("no-such-call", "5")
         got = [(await customers.expect("dtmf", contact="c-1"))["digit"] for _ in range(3)]
         assert got == ["4", "1", "#"]
     run(scenario, Phone(kamailio.address))

@@ -75,12 +75,18 @@ def tone_second(rate: int, channels: int) -> bytes:
     return samples.tobytes()
 
 
-def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
-    """(level in dBFS, frequency in Hz) of mono S16 ``pcm``: the RMS level, and the pitch
-    counted by zero crossings (enough for the test tones; None when it is silence)."""
+def s16(pcm: bytes) -> array.array:
+    """S16_LE bytes as samples, on any host."""
     samples = array.array("h", pcm)
     if sys.byteorder == "big":
         samples.byteswap()
+    return samples
+
+
+def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
+    """(level in dBFS, frequency in Hz) of mono S16 ``pcm``: the RMS level, and the pitch
+    counted by zero crossings (enough for the test tones; None when it is silence)."""
+    samples = s16(pcm)
     if not samples:
         return -120.0, None
     rms = math.sqrt(sum(x * x for x in samples) / len(samples))
@@ -269,10 +275,7 @@ class Customers:
 
     @staticmethod
     def _notice_voice(customer: Customer, pcm: bytes) -> None:
-        samples = array.array("h", pcm)
-        if sys.byteorder == "big":
-            samples.byteswap()
-        speaking = max(samples, default=0) > VOICE_PEAK
+        speaking = max(s16(pcm), default=0) > VOICE_PEAK
         if speaking and not customer.speaking:
             emit({"event": "voice", "contact": customer.contact, "at": time.monotonic()})
         customer.speaking = speaking
