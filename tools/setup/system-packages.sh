@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  libasound2-dev        # pyalsaaudio builds against it
+  libasound2-dev        # pyalsaaudio builds against it ...
+  gcc libc6-dev python3-dev   # ... from source (PyPI has no wheel): a compiler and Python.h
   libasound2-plugins    # ALSA pulse plugin
   pulseaudio pulseaudio-utils
   socat                 # serial cables between the HIL suite and the sim phone
