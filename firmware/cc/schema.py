@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -22,7 +23,19 @@ END = "<!-- schema:end -->"
 
 def schema_text() -> str:
     """The schema as indented JSON; keys sorted so the text only changes when the wire does."""
-    return json.dumps(protocol.json_schema(), indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(_clean_docs(protocol.json_schema()), indent=2, sort_keys=True,
+                      ensure_ascii=False)
+
+
+def _clean_docs(node):
+    """Descriptions as ``inspect.cleandoc`` makes them: msgspec releases differ in whether
+    they dedent docstrings, and the schema must be the same wherever it is generated."""
+    if isinstance(node, dict):
+        return {k: inspect.cleandoc(v) if k == "description" and isinstance(v, str)
+                else _clean_docs(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_clean_docs(v) for v in node]
+    return node
 
 
 def schema_block() -> str:

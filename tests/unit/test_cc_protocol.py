@@ -180,6 +180,17 @@ def test_the_docs_schema_is_current(capsys):
     assert schema.main(["--check", str(DOC)]) == 0, capsys.readouterr().err
 
 
+def test_the_schema_text_does_not_depend_on_how_docstrings_were_dedented(monkeypatch):
+    # msgspec releases differ: one keeps a docstring's indentation, another strips it
+    made = schema.schema_text()
+    indented = json.loads(made)
+    for struct in indented["$defs"].values():
+        if "description" in struct:
+            struct["description"] = struct["description"].replace("\n", "\n    ")
+    monkeypatch.setattr(p, "json_schema", lambda: indented)
+    assert schema.schema_text() == made
+
+
 def test_check_catches_a_stale_schema_and_write_fixes_it(tmp_path, capsys):
     stale = DOC.read_text().replace('"title": "Snapshot"', '"title": "OldSnapshot"')
     doc = tmp_path / "cc-protocol.md"
