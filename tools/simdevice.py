@@ -42,11 +42,12 @@ class Kit:
         self.public_key = public_key_path(self.key)
 
     def image(self, version: str, crash: bool = False, delta_from: Path | None = None,
-              boards=("sim", "rpi4"), name: str | None = None) -> Path:
+              boards=("sim", "rpi4"), name: str | None = None,
+              security_counter: int | str = "auto") -> Path:
         tree = versioned_tree(self.dir / f"tree-{name or version}", version, crash)
         out = self.dir / "images" / f"{name or 'hardphone-' + version}.img"
         build_image(tree, out, self.key, version=version, boards=list(boards),
-                    delta_from=delta_from)
+                    delta_from=delta_from, security_counter=security_counter)
         return out
 
 

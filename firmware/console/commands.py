@@ -136,10 +136,12 @@ class Commands:
 
 
 def describe_slots(slots) -> list[str]:
-    """``slot a: version=0.1.0 state=active confirmed=yes boots=1``, one line per slot.
+    """``slot a: version=0.1.0 state=active confirmed=yes boots=1 counter=65536``, one line
+    per slot.
 
     active: `current` points at it (the slot the next boot runs, unless a trial is pending);
     trial: tested at the next boot, or running unconfirmed; empty: no firmware tree.
+    counter: the security counter of the slot's image (anti-rollback; 0 for none).
     """
     state, active = slots.state(), slots.active()
     lines = []
@@ -152,7 +154,7 @@ def describe_slots(slots) -> list[str]:
             kind = "active" if s == active else "inactive"
         lines.append(f"slot {s}: version={slots.version(s) or '-'} state={kind} "
                      f"confirmed={'yes' if state.confirmed.get(s) else 'no'} "
-                     f"boots={state.attempts.get(s, 0)}")
+                     f"boots={state.attempts.get(s, 0)} counter={slots.counter(s)}")
     return lines
 
 

@@ -4,24 +4,32 @@ Image layout (MCUboot format as written by imgtool 2.5; all integers little endi
 
     offset 0        image header, 32 bytes
                       u32 magic 0x96f3b83d   u32 load_addr 0
-                      u16 hdr_size 32        u16 protect_tlv_size 0
+                      u16 hdr_size 32        u16 protect_tlv_size P (12 with a counter)
                       u32 img_size (payload bytes)
                       u32 flags 0
                       u8 major  u8 minor  u16 revision  u32 build      (the image version)
                       u32 pad 0
     offset 32       payload, img_size bytes: a tar archive, xz-compressed:
                       manifest.json first, then the files (regular files only)
-    offset 32+N     TLV area: u16 magic 0x6907, u16 total length (these 4 bytes included),
+    offset 32+N     protected TLV area (P bytes, none if P is 0): u16 magic 0x6908, u16 P,
+                    then TLVs; ours: 0x50 SEC_CNT 4 bytes, u32 the image's security counter
+    offset 32+N+P   TLV area: u16 magic 0x6907, u16 total length (these 4 bytes included),
                     then TLVs, each u16 type, u16 length, value:
-                      0x10 SHA256   32 bytes: SHA-256 of header + payload
+                      0x10 SHA256   32 bytes: SHA-256 of header + payload + protected TLVs
                       0x01 KEYHASH  32 bytes: SHA-256 of the signer's public key (DER SPKI)
                       0x24 ED25519  64 bytes: Ed25519 signature of the 32-byte SHA-256 digest
-    end             nothing follows the TLVs (the file is N + 176 bytes)
+    end             nothing follows the TLVs (the file is N + P + 176 bytes)
 
 The SHA-256 TLV is the image "hash" that SMP reports. The signature covers the digest, so it
-covers the header (version) and the payload; the TLV area itself is not signed (MCUboot design),
-which is why the parser accepts only the TLVs above, each once, with their exact lengths, and no
-trailing bytes: any bit flipped anywhere in an image makes it fail verification.
+covers the header (version), the payload and the protected TLVs (the security counter); the
+TLV area itself is not signed (MCUboot design), which is why the parser accepts only the TLVs
+above, each once, with their exact lengths, and no trailing bytes: any bit flipped anywhere in
+an image makes it fail verification.
+
+Anti-rollback: an image without a SEC_CNT TLV has security counter 0. verify_image refuses an
+image whose counter is below the phone's (``min_security_counter``) right after the signature
+checks; the manifest's ``security_counter`` (what a slot keeps, for the launcher) must equal
+the TLV.
 
 An image's payload is parsed only after its signature verified; sizes read from the header are
 bounds-checked against the file before anything is read at those offsets.
@@ -55,6 +63,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from .slots import below_counter
+
 KiB, MiB = 1 << 10, 1 << 20
 MAX_IMAGE_SIZE = 64 * MiB
 
@@ -64,6 +74,8 @@ TLV_HEAD = struct.Struct("<HH")                 # TLV info (magic, total) and TL
 TLV_INFO_MAGIC = 0x6907
 TLV_PROT_INFO_MAGIC = 0x6908
 TLV_KEYHASH, TLV_PUBKEY, TLV_SHA256, TLV_ED25519 = 0x01, 0x02, 0x10, 0x24
+TLV_SEC_CNT = 0x50                               # protected: the security counter, u32
+MAX_SECURITY_COUNTER = 0xFFFFFFFF
 _TLV_LENGTHS = {TLV_KEYHASH: 32, TLV_SHA256: 32, TLV_ED25519: 64, TLV_PUBKEY: None}
 _FLAG_NAMES = {0x01: "PIC", 0x04: "ENCRYPTED_AES128", 0x08: "ENCRYPTED_AES256",
                0x10: "NON_BOOTABLE", 0x20: "RAM_LOAD", 0x100: "ROM_FIXED",
@@ -84,6 +96,10 @@ class ImageError(Exception):
     """An image was rejected; str() is one line meant for people (shown on the phone and host)."""
 
 
+class RollbackError(ImageError):
+    """The image's security counter is below the phone's (anti-rollback)."""
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     version: str                        # the manifest's version, e.g. "0.2.0"
@@ -94,6 +110,7 @@ class ImageInfo:
     image_sha256: bytes                 # the SHA-256 TLV (the SMP image hash)
     size: int                           # bytes in the image file
     manifest: dict
+    security_counter: int = 0           # the SEC_CNT TLV (0 without one)
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ class Inspection:
     header_version: str
     signature: str                      # "ok", "not checked", or why it failed
     payload_files: tuple | None         # names carried in the payload (list_payload=True)
+    has_security_counter: bool = False  # a SEC_CNT TLV is there (else the counter is 0)
 
     @property
     def signature_ok(self) -> bool:
@@ -122,6 +140,12 @@ def parse_version(text: str) -> tuple[int, int, int, int]:
         if value > limit:
             raise ValueError(f"version {text!r}: {what} {value} does not fit (at most {limit})")
     return parts
+
+
+def auto_security_counter(version: str) -> int:
+    """imgtool's ``--security-counter auto``: (major << 24) + (minor << 16) + revision."""
+    major, minor, revision, _build = parse_version(version)
+    return (major << 24) + (minor << 16) + revision
 
 
 def format_version(parts) -> str:
@@ -202,6 +226,7 @@ class _Layout:
     body_end: int               # end of the hashed region
     header_version: str
     tlvs: dict
+    security_counter: int | None        # the protected SEC_CNT TLV, None without one
 
 
 def _parse(path: Path, max_size: int) -> _Layout:
@@ -226,7 +251,9 @@ def _parse(path: Path, max_size: int) -> _Layout:
             magic, total = TLV_HEAD.unpack_from(prot)
             if magic != TLV_PROT_INFO_MAGIC or total != prot_size:
                 raise ImageError("bad protected TLV area")
-            _parse_tlvs(prot[TLV_HEAD.size:], "protected TLV area", known_only=False)
+            counter = _security_counter(prot[TLV_HEAD.size:])
+        else:
+            counter = None
         f.seek(body_end)
         magic, total = TLV_HEAD.unpack(f.read(TLV_HEAD.size))
         if magic != TLV_INFO_MAGIC:
@@ -251,7 +278,34 @@ def _parse(path: Path, max_size: int) -> _Layout:
             left -= len(chunk)
     if h.digest() != tlvs[TLV_SHA256]:
         raise ImageError("image is corrupt: its bytes do not match its SHA-256")
-    return _Layout(size, hdr_size, img_size, body_end, version, tlvs)
+    return _Layout(size, hdr_size, img_size, body_end, version, tlvs, counter)
+
+
+def _security_counter(area: bytes) -> int | None:
+    """The SEC_CNT TLV of a protected TLV area (other protected TLVs are signed, and left be)."""
+    values = []
+    off = 0
+    while off < len(area):
+        if off + TLV_HEAD.size > len(area):
+            raise ImageError("bad protected TLV area: a TLV header runs past its end")
+        kind, length = TLV_HEAD.unpack_from(area, off)
+        off += TLV_HEAD.size
+        if off + length > len(area):
+            raise ImageError(f"bad protected TLV area: TLV 0x{kind:02x} runs past its end")
+        if kind == TLV_SEC_CNT:
+            if length != 4:
+                raise ImageError(f"bad security counter TLV: {length} bytes, expected 4")
+            values.append(struct.unpack_from("<I", area, off)[0])
+        off += length
+    if len(values) > 1:
+        raise ImageError("bad protected TLV area: two security counter TLVs")
+    return values[0] if values else None
+
+
+def check_security_counter(counter: int, floor: int) -> None:
+    """RollbackError if an image's counter is below the phone's ``floor``."""
+    if counter < floor:
+        raise RollbackError(below_counter("image", counter, floor))
 
 
 # -- signature ---------------------------------------------------------------------------------
@@ -371,6 +425,9 @@ def _check_manifest(m) -> dict:
             and isinstance(base.get("manifest_sha256"), str)
             and _HEX64.match(base["manifest_sha256"])):
         bad("a delta needs base {version, manifest_sha256}")
+    counter = m.get("security_counter", 0)
+    if type(counter) is not int or not 0 <= counter <= MAX_SECURITY_COUNTER:
+        bad("security_counter must be an integer from 0 to 2**32-1")
     if not isinstance(m.get("python"), str):
         bad("python must be a requirement string")
     deps = m.get("dependencies")
@@ -410,11 +467,16 @@ def _info(layout: _Layout, manifest: dict) -> ImageInfo:
     if parse_version(manifest["version"]) != parse_version(layout.header_version):
         raise ImageError(f"image header says version {layout.header_version}, "
                          f"its manifest says {manifest['version']}")
+    counter = layout.security_counter or 0
+    if manifest.get("security_counter", 0) != counter:
+        raise ImageError(f"image security counter TLV says {counter}, its manifest says "
+                         f"{manifest.get('security_counter', 0)}")
     base = manifest.get("base") or {}
     return ImageInfo(version=manifest["version"], kind=manifest["kind"],
                      boards=tuple(manifest["boards"]), base_version=base.get("version"),
                      base_manifest_sha256=base.get("manifest_sha256"),
-                     image_sha256=layout.tlvs[TLV_SHA256], size=layout.size, manifest=manifest)
+                     image_sha256=layout.tlvs[TLV_SHA256], size=layout.size, manifest=manifest,
+                     security_counter=counter)
 
 
 # -- compatibility with this phone -------------------------------------------------------------
@@ -502,19 +564,23 @@ def inspect_image(path: Path, public_key_pem: bytes | None = None,
         if list_payload:
             names = tuple(m.name for m in iter(tf.next, None))
     info = _info(layout, _parse_manifest(data))
-    return Inspection(info, data, layout.header_version, signature, names)
+    return Inspection(info, data, layout.header_version, signature, names,
+                      layout.security_counter is not None)
 
 
 def verify_image(path: Path, public_key_pem: bytes, board: str,
-                 max_size: int = MAX_IMAGE_SIZE, *, base_dir: Path | None = None) -> ImageInfo:
+                 max_size: int = MAX_IMAGE_SIZE, *, base_dir: Path | None = None,
+                 min_security_counter: int = 0) -> ImageInfo:
     """Everything that can be checked before writing a slot; ImageError on any failure.
 
     Order: size bounds, header, TLV structure, SHA-256 over the bytes, ED25519 signature with
-    ``public_key_pem`` -- and only then the payload: manifest, board, Python, dependency
+    ``public_key_pem``, the security counter against ``min_security_counter`` (the phone's;
+    RollbackError) -- and only then the payload: manifest, board, Python, dependency
     majors. With ``base_dir`` (the running slot) a delta is also checked against it."""
     path = Path(path)
     layout = _parse(path, max_size)
     _check_signature(layout, public_key_pem)
+    check_security_counter(layout.security_counter or 0, min_security_counter)
     with _open_payload(path, layout) as tf:
         data = _read_manifest_member(tf)
     info = _info(layout, _parse_manifest(data))

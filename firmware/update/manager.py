@@ -11,7 +11,7 @@ import os
 import shutil
 import threading
 
-from .slots import SlotStore
+from .slots import RollbackRefused, SlotStore
 from .smp_server import MGMT_ERR, SmpFailure
 from .upload import UploadError, UploadStore
 
@@ -31,7 +31,7 @@ class UpdateManager:
         # Verify + install runs after the last chunk is acknowledged, so the line is never
         # idle waiting for it; whatever asks about images next waits for it to finish.
         self._installer: threading.Thread | None = None
-        self._install_error: str | None = None
+        self._install_error: SmpFailure | None = None
 
     # -- image state ---------------------------------------------------------------------------
     def image_hash(self, slot: str) -> bytes | None:
@@ -62,7 +62,7 @@ class UpdateManager:
             self._installer = None
         if self._install_error:
             error, self._install_error = self._install_error, None
-            raise SmpFailure(error)
+            raise error
 
     def image_states(self) -> list[dict]:
         self._settle()
@@ -97,6 +97,8 @@ class UpdateManager:
         # (or an explicit confirm from that boot), so "confirm" here also means "test".
         try:
             self.slots.mark_test(other)
+        except RollbackRefused as e:
+            raise SmpFailure(f"refused: {e}", MGMT_ERR.EACCESSDENIED) from None
         except ValueError as e:
             raise SmpFailure(str(e), MGMT_ERR.EBUSY) from None
         log.info("slot %s (%s) will be tried at the next boot", other, self.slots.version(other))
@@ -136,7 +138,7 @@ class UpdateManager:
             try:
                 self._install_upload()
             except SmpFailure as e:
-                self._install_error = str(e)
+                self._install_error = e
         self._installer = threading.Thread(target=run, name="image-install", daemon=True)
         self._installer.start()
 
@@ -144,7 +146,7 @@ class UpdateManager:
         """Verify the complete upload and build the inactive slot from it."""
         # Imported here: cryptography and the archive code cost 12 MB the phone only needs
         # while it installs an image.
-        from .image import ImageError, install_image, verify_image
+        from .image import ImageError, RollbackError, install_image, verify_image
         part = self.uploads.part
         try:
             if not self.uploads.check_hash():
@@ -153,7 +155,8 @@ class UpdateManager:
                 raise ImageError("this phone has no image key configured ([update] public_key)")
             running = self.slots.slot_dir(self.slots.active())
             info = verify_image(part, self.public_key_pem, self.board, self.max_image,
-                                base_dir=running)
+                                base_dir=running,
+                                min_security_counter=self.slots.security_counter())
             target = self.slots.inactive()
             if self.slots.state().trial == target:
                 raise ImageError(f"slot {target} is waiting for its test boot; reboot first")
@@ -164,6 +167,8 @@ class UpdateManager:
             install_image(part, info, self.slots.slot_dir(target), running)
             self._record_hash(target, info.image_sha256)
             log.info("installed %s image %s into slot %s", info.kind, info.version, target)
+        except RollbackError as e:      # nothing was touched: verify comes before discard
+            raise SmpFailure(f"refused: {e}", MGMT_ERR.EACCESSDENIED) from None
         except ImageError as e:
             raise SmpFailure(f"image rejected: {e}") from None
         finally:

@@ -12,6 +12,12 @@ so a power cut between any two syscalls leaves a state begin_boot() can finish:
 - a test is requested, and confirmed, by one boot.json write each;
 - and should that pair appear anyway, begin_boot() runs a confirmed slot instead.
 
+Anti-rollback (docs/update.md, "Anti-rollback"): each slot's image has a security counter
+(its manifest.json's ``security_counter``, copied from the image's signed TLV; none is 0).
+The phone's counter is the highest counter of any image it confirmed, kept in
+``security_counter.json`` (written like boot.json, only ever raised, after the confirm that
+earned it). No slot whose counter is below it is tested, reverted to or booted.
+
 Every file change goes through this module's `os` so the unit tests can cut the power at
 any syscall.
 """
@@ -31,7 +37,17 @@ RESET_EXIT_CODE = 75       # the firmware asks the launcher to start it again (r
 
 
 class NoBootableSlot(Exception):
-    """Neither slot holds a firmware tree: nothing the launcher can run."""
+    """Neither slot holds a firmware tree the phone may run: nothing the launcher can run."""
+
+
+class RollbackRefused(ValueError):
+    """A slot whose image security counter is below the phone's (anti-rollback)."""
+
+
+def below_counter(subject: str, counter: int, floor: int) -> str:
+    """The one wording of an anti-rollback refusal, on the phone and in flash.sh."""
+    return (f"{subject} security counter {counter} is below the phone's {floor} "
+            "(anti-rollback)")
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class SlotStore:
         self.root = Path(root)
         self.current = self.root / "current"
         self.boot_json = self.root / "boot.json"
+        self.counter_json = self.root / "security_counter.json"
 
     # -- reading ------------------------------------------------------------------------------
     def slot_dir(self, name: str) -> Path:
@@ -93,6 +110,31 @@ class SlotStore:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return version if isinstance(version, str) else None
+
+    def counter(self, name: str) -> int:
+        """The security counter of the image a slot was built from (0: none, or no tree)."""
+        try:
+            manifest = json.loads((self.slot_dir(name) / "manifest.json").read_text("utf-8"))
+            counter = manifest.get("security_counter", 0)
+        except (OSError, ValueError, AttributeError):
+            return 0
+        return counter if type(counter) is int and counter >= 0 else 0
+
+    def security_counter(self) -> int:
+        """The phone's security counter: the highest counter of any image it confirmed.
+
+        The stored value, or higher if a confirmed slot says so (a cut between the confirm
+        and the counter write; a damaged file): a lower bound that is never below the truth
+        of what is confirmed now."""
+        state = self.state()
+        confirmed = [self.counter(s) for s in SLOTS
+                     if state.confirmed.get(s) and state.trial != s and self.holds_tree(s)]
+        return max([self._stored_counter(), *confirmed])
+
+    def may_run(self, name: str, floor: int | None = None) -> bool:
+        """The slot holds firmware whose counter is not below the phone's."""
+        floor = self.security_counter() if floor is None else floor
+        return self.holds_tree(name) and self.counter(name) >= floor
 
     def holds_tree(self, name: str) -> bool:
         """The slot has a firmware tree the launcher can run."""
@@ -140,6 +182,7 @@ class SlotStore:
             raise ValueError(f"slot {slot} is the one running; test the other slot")
         if state.trial == running:
             raise ValueError(f"slot {running} is on trial; confirm or revert it first")
+        self._check_counter(slot)
         self._save(replace(state, trial=slot, previous=running)
                    .with_attempts(slot, 0).with_confirmed(slot, False))
 
@@ -152,25 +195,39 @@ class SlotStore:
         state, readable = self._read()
         if not readable:
             # Run what `current` says, as a confirmed slot; the damaged file is kept aside.
-            slot = self.active()
+            slot = self._allowed(self.active(), BootState())
             log.error("%s unreadable; running slot %s, no trial", self.boot_json, slot)
             _replace_quietly(self.boot_json, self.boot_json.with_suffix(".bad"))
             self._save(BootState().with_confirmed(slot))
+            self._raise_counter(self.counter(slot))
             return slot
+        floor = self.security_counter()
         current = self.active()
         trial = state.trial
         if trial is not None:
-            if state.attempts.get(trial, 0) < MAX_TRIAL_BOOTS and self.holds_tree(trial):
+            if state.attempts.get(trial, 0) < MAX_TRIAL_BOOTS and self.may_run(trial, floor):
                 if current != trial:
                     self._point(trial)                                      # 1. the switch
                 self._save(state.with_attempts(trial, state.attempts.get(trial, 0) + 1))  # 2.
                 return trial
-            # Its one boot is used (it exited, crashed or lost power) or it has no tree.
+            # Its one boot is used (it exited, crashed or lost power), it has no tree, or its
+            # image is below the phone's security counter.
             back = self._fallback(state, avoid=trial)
-            log.warning("slot %s was not confirmed; back to slot %s", trial, back)
+            if self.holds_tree(trial) and not self.may_run(trial, floor):
+                log.error("%s; back to slot %s", below_counter(
+                    f"trial slot {trial} ({self.version(trial)}): image", self.counter(trial),
+                    floor), back)
+            else:
+                log.warning("slot %s was not confirmed; back to slot %s", trial, back)
             if current != back:
                 self._point(back)                                           # 1. the switch
             self._save(replace(state, trial=None, previous=None))           # 2. forget the trial
+            current = back
+        if not self.may_run(current, floor):
+            # Anti-rollback, as MCUboot does before it jumps: never run an image below the
+            # phone's counter, whatever `current` says.
+            back = self._allowed(current, state)
+            self._point(back)
             current = back
         if not state.confirmed.get(current):
             # Neither confirmed nor on trial: never made permanent by accident while a
@@ -185,6 +242,7 @@ class SlotStore:
                     "slot %s runs and nothing else is confirmed; recording it as confirmed",
                     current)
             self._save(replace(self.state(), trial=None).with_confirmed(current))
+        self._raise_counter(self.counter(current))      # heals a cut right after a confirm
         return current
 
     def confirm(self) -> bool:
@@ -194,6 +252,7 @@ class SlotStore:
             return False
         trial = None if state.trial == slot else state.trial
         self._save(replace(state, trial=trial).with_confirmed(slot))
+        self._raise_counter(self.counter(slot))         # after the confirm: see begin_boot
         return True
 
     def revert(self) -> str:
@@ -205,6 +264,7 @@ class SlotStore:
         other = _other(slot)
         if not (state.confirmed.get(other) and self.holds_tree(other)):
             raise ValueError(f"no confirmed firmware in slot {other} to go back to")
+        self._check_counter(other)
         self._point(other)                                                  # 1. the switch
         previous = slot if state.confirmed.get(slot) else None
         self._save(replace(state, trial=None, previous=previous))           # 2. forget any trial
@@ -230,6 +290,48 @@ class SlotStore:
             log.error("%s: %s", self.boot_json, e)
             return BootState(), False
 
+    def _check_counter(self, slot: str):
+        counter, floor = self.counter(slot), self.security_counter()
+        if counter < floor:
+            raise RollbackRefused(below_counter(f"slot {slot} ({self.version(slot)}): image",
+                                                counter, floor))
+
+    def _allowed(self, slot: str, state: BootState) -> str:
+        """``slot`` if the phone may run it, else the slot to run instead; NoBootableSlot if
+        only images below the phone's counter are left."""
+        floor = self.security_counter()
+        if self.may_run(slot, floor):
+            return slot
+        reason = below_counter(f"slot {slot} ({self.version(slot)}): image", self.counter(slot),
+                               floor)
+        back = self._fallback(state, avoid=slot)
+        if not self.may_run(back, floor):
+            raise NoBootableSlot(f"{self.root}: {reason}, and no other slot may run")
+        log.error("%s; running slot %s instead", reason, back)
+        return back
+
+    def _stored_counter(self) -> int:
+        try:
+            value = json.loads(self.counter_json.read_text("utf-8"))["security_counter"]
+            if type(value) is not int or value < 0:
+                raise ValueError(f"not a counter: {value!r}")
+            return value
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            # Never silently 0 while a slot is confirmed: security_counter() takes the
+            # confirmed slots' counters too, and the next confirm writes the file anew.
+            log.error("%s: %s", self.counter_json, e)
+            return 0
+
+    def _raise_counter(self, counter: int):
+        """Store ``counter`` as the phone's if it is higher; never lowers it."""
+        if counter <= self._stored_counter():
+            return
+        self._write_atomic(self.counter_json,
+                           (json.dumps({"security_counter": counter}) + "\n").encode())
+        log.info("security counter raised to %d", counter)
+
     def _is_new(self) -> bool:
         """Nothing written yet: an installer has just put firmware in the slots."""
         return not self.boot_json.exists()
@@ -243,18 +345,22 @@ class SlotStore:
         return next((s for s in SLOTS if self.slot_dir(s).resolve() == target), None)
 
     def _confirmed(self, state: BootState, avoid: str | None) -> str | None:
-        """A confirmed slot with firmware, the previous one first."""
+        """A confirmed slot with firmware the phone may run, the previous one first."""
+        floor = self.security_counter()
         return next((s for s in self._preference(state, avoid)
-                     if state.confirmed.get(s) and self.holds_tree(s)), None)
+                     if state.confirmed.get(s) and self.may_run(s, floor)), None)
 
     def _fallback(self, state: BootState, avoid: str | None) -> str:
-        """The slot to go back to: a confirmed one (previous first), else any with firmware."""
+        """The slot to go back to: a confirmed one (previous first), else any with firmware;
+        slots below the phone's security counter only if nothing else holds firmware."""
         confirmed = self._confirmed(state, avoid)
         if confirmed is not None:
             return confirmed
-        for s in [*self._preference(state, avoid), avoid]:
-            if s is not None and self.holds_tree(s):
-                return s
+        floor = self.security_counter()
+        for check in (lambda s: self.may_run(s, floor), self.holds_tree):
+            for s in [*self._preference(state, avoid), avoid]:
+                if s is not None and check(s):
+                    return s
         raise NoBootableSlot(f"{self.root}: no slot holds a firmware tree")
 
     @staticmethod
@@ -270,9 +376,12 @@ class SlotStore:
         _fsync_dir(self.root)
 
     def _save(self, state: BootState):
-        """boot.json, atomically: tmp written and fsynced, renamed over, directory fsynced."""
-        data = (json.dumps(state.to_json(), indent=1) + "\n").encode()
-        tmp = self.boot_json.with_name("boot.json.tmp")
+        """boot.json, atomically."""
+        self._write_atomic(self.boot_json, (json.dumps(state.to_json(), indent=1) + "\n").encode())
+
+    def _write_atomic(self, path: Path, data: bytes):
+        """tmp written and fsynced, renamed over ``path``, directory fsynced."""
+        tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view = memoryview(data)
@@ -281,7 +390,7 @@ class SlotStore:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, self.boot_json)
+        os.replace(tmp, path)
         _fsync_dir(self.root)
 
 

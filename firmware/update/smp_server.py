@@ -46,6 +46,7 @@ class MGMT_ERR(IntEnum):
     EBADSTATE = 6
     ENOTSUP = 8
     EBUSY = 10
+    EACCESSDENIED = 11         # anti-rollback: below the phone's security counter
 
 
 class SmpFailure(Exception):

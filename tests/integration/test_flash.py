@@ -1,5 +1,6 @@
 """Field flashing end to end: the host flasher and smpmgr against a sim phone running under
 its launcher, its console on a serial line that can be cut, paced and made noisy."""
+import os
 import random
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+from firmware.update.image import auto_security_counter
 from tools.simdevice import ROOT, Kit, SimDevice
 from tools.flash.session import FlashError, flash, identify
 from tools.serial_line import SerialLine
@@ -28,6 +30,9 @@ def kit(tmp_path_factory):
     k.rpi_only = k.image("1.4.0", boards=("rpi4",))
     other = Kit(k.dir / "other")
     k.foreign = other.image("1.5.0")
+    # 1.0.0's code re-signed with 1.1.0's counter: how a technician goes back on purpose
+    k.v1_resigned = k.image("1.0.0", name="hardphone-1.0.0-resigned",
+                            security_counter=auto_security_counter("1.1.0"))
     return k
 
 
@@ -57,8 +62,10 @@ def test_full_then_delta_update(phone, line, kit, tmp_path):
     r = flash(line.host_end, only_full)
     assert (r.before.version, r.before.slot) == ("1.0.0", "a")
     assert (r.after.version, r.after.slot) == ("1.1.0", "b")
-    assert "slot b: version=1.1.0 state=active confirmed=yes boots=1" in r.after.slots
-    assert "slot a: version=1.0.0 state=inactive confirmed=yes boots=0" in r.after.slots
+    assert ("slot b: version=1.1.0 state=active confirmed=yes boots=1 counter=16842752"
+            in r.after.slots)
+    assert ("slot a: version=1.0.0 state=inactive confirmed=yes boots=0 counter=16777216"
+            in r.after.slots)
 
     # 1.2.0 ships as a full image with a delta from 1.1.0 beside it: the delta goes
     r = flash(line.host_end, kit.v3)
@@ -87,7 +94,8 @@ def test_smpmgr_reads_uploads_tests_and_confirms(phone, line, kit):
     phone.wait_line("slot=b version=1.1.0 trial=yes", after=mark)
     phone.wait_ready(after=mark + 1)
     smpmgr("image", "state-write", "--confirm")
-    assert "slot b: version=1.1.0 state=active confirmed=yes boots=1" in slots(line.host_end)
+    assert ("slot b: version=1.1.0 state=active confirmed=yes boots=1 counter=16842752"
+            in slots(line.host_end))
 
 
 def test_firmware_that_crashes_at_start_is_reverted(phone, line, kit):
@@ -96,7 +104,7 @@ def test_firmware_that_crashes_at_start_is_reverted(phone, line, kit):
     assert any(line.startswith("boot: slot b crashed") for line in phone.lines), phone.lines
     assert "this firmware crashes at start" in (phone.dir / "launcher.log").read_text()
     s = slots(line.host_end)
-    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0 counter=16777216" in s
     assert any(x.startswith("slot b: version=1.3.0") and "confirmed=no" in x for x in s)
 
 
@@ -124,10 +132,55 @@ def test_bad_images_are_refused_and_the_phone_is_untouched(phone, line, kit, tmp
     with pytest.raises(FlashError, match=reason):
         flash(line.host_end, image)
     s = slots(line.host_end)
-    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=0 counter=16777216" in s
     assert not any("trial" in x for x in s)
     log = (phone.dir / "launcher.log").read_text()
     assert reason in log                  # the phone's log says why, too
+
+
+def console(port, command):
+    from tools.flash.console import ConsoleLink
+    link = ConsoleLink(port, 115200)
+    try:
+        return link.command(command, timeout=5)[0]
+    finally:
+        link.close()
+
+
+def test_an_older_image_is_refused_and_the_phone_keeps_its_firmware(phone, line, kit):
+    r = flash(line.host_end, kit.v2)
+    assert (r.after.version, r.after.slot) == ("1.1.0", "b")
+    before = slots(line.host_end)
+    # 1.1.0 -> 1.0.0, correctly signed but older: refused, said on both ends
+    run = subprocess.run([str(ROOT / "flash.sh"), line.host_end, str(kit.v1)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env={**os.environ, "COLUMNS": "200"})
+    why = ("refused: image security counter 16777216 is below the phone's 16842752 "
+           "(anti-rollback)")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert why in run.stdout and "flash: done" not in run.stdout, run.stdout
+    assert "--security-counter 16842752" in run.stdout           # how to go back on purpose
+    assert why in (phone.dir / "launcher.log").read_text()
+    # nothing changed: 1.1.0 runs confirmed, the old 1.0.0 lies untouched in slot a
+    assert slots(line.host_end) == before == [
+        "slot a: version=1.0.0 state=inactive confirmed=yes boots=0 counter=16777216",
+        "slot b: version=1.1.0 state=active confirmed=yes boots=1 counter=16842752"]
+    assert console(line.host_end, "version").startswith("version 1.1.0 ")
+    # nor can the console bring 1.0.0 back
+    assert console(line.host_end, "revert") == (
+        "error slot a (1.0.0): image security counter 16777216 is below the phone's 16842752 "
+        "(anti-rollback)")
+
+
+def test_an_older_version_re_signed_with_the_current_counter_installs(phone, line, kit):
+    flash(line.host_end, kit.v2)
+    r = flash(line.host_end, kit.v1_resigned)
+    assert (r.before.version, r.after.version, r.after.slot) == ("1.1.0", "1.0.0", "a")
+    assert "slot a: version=1.0.0 state=active confirmed=yes boots=1 counter=16842752" in \
+        r.after.slots
+    with pytest.raises(FlashError, match="security counter 16777216 is below the phone's "
+                                         "16842752"):
+        flash(line.host_end, kit.v1)                  # the original 1.0.0 still is not
 
 
 def cut_at(line, fraction, seconds):
@@ -223,10 +276,10 @@ def test_power_cut_during_the_switch_boots_a_good_slot(phone, line, kit, delay):
     s = slots(line.host_end)
     if confirmed:           # the cut came after its health check: b is the firmware now
         assert "slot=b version=1.1.0 trial=no" in booted
-        assert "slot b: version=1.1.0 state=active confirmed=yes boots=1" in s
+        assert "slot b: version=1.1.0 state=active confirmed=yes boots=1 counter=16842752" in s
     else:                   # the unconfirmed trial reverted
         assert "slot=a version=1.0.0 trial=no" in booted
-        assert "slot a: version=1.0.0 state=active confirmed=yes boots=0" in s
+        assert "slot a: version=1.0.0 state=active confirmed=yes boots=0 counter=16777216" in s
 
 
 def _try(fn, errors, *args, **kw):

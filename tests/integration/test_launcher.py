@@ -140,18 +140,22 @@ def test_test_boot_confirms_itself_then_revert(root, launch):
     phone = launch()
     console = phone.booted("a")
     assert console.one("version") == "version 1.0.0 board=sim slot=a"
-    assert console.slots() == ["slot a: version=1.0.0 state=active confirmed=yes boots=0",
-                               "slot b: version=2.0.0 state=inactive confirmed=no boots=0"]
+    assert console.slots() == ["slot a: version=1.0.0 state=active confirmed=yes boots=0"
+                               " counter=0",
+                               "slot b: version=2.0.0 state=inactive confirmed=no boots=0"
+                               " counter=0"]
     SlotStore(root).mark_test("b")                      # what an SMP "test" does
-    assert console.slots()[1] == "slot b: version=2.0.0 state=trial confirmed=no boots=0"
+    assert console.slots()[1] == "slot b: version=2.0.0 state=trial confirmed=no boots=0 counter=0"
     assert console.one("reboot") == "ok"
     console.close()
     phone.expect(r"^boot: slot a reset$")
 
     console = phone.booted("b", trial="yes")
     assert console.one("version") == "version 2.0.0 board=sim slot=b"   # b's own code runs
-    assert console.slots() == ["slot a: version=1.0.0 state=inactive confirmed=yes boots=0",
-                               "slot b: version=2.0.0 state=active confirmed=yes boots=1"]
+    assert console.slots() == ["slot a: version=1.0.0 state=inactive confirmed=yes boots=0"
+                               " counter=0",
+                               "slot b: version=2.0.0 state=active confirmed=yes boots=1"
+                               " counter=0"]
     assert console.one("confirm").startswith("error nothing to confirm")
     assert console.one("revert") == "ok, slot a runs at next boot"
     assert console.one("reboot") == "ok"
@@ -172,8 +176,10 @@ def test_a_crashing_trial_reverts_to_the_confirmed_slot(root, launch):
     phone.expect(r"^boot: slot=b version=2.0.0 trial=yes attempt=1$")
     phone.expect(r"^boot: slot b crashed \(exit 1\); starting again$")
     console = phone.booted("a")
-    assert console.slots() == ["slot a: version=1.0.0 state=active confirmed=yes boots=0",
-                               "slot b: version=2.0.0 state=inactive confirmed=no boots=1"]
+    assert console.slots() == ["slot a: version=1.0.0 state=active confirmed=yes boots=0"
+                               " counter=0",
+                               "slot b: version=2.0.0 state=inactive confirmed=no boots=1"
+                               " counter=0"]
     console.close()
     assert phone.stop() == 0
     assert "broken build" in phone.log.read_text()
@@ -184,22 +190,54 @@ def test_power_cut_during_a_trial_boots_the_previous_slot(root, launch):
     # require_sip without SIP configured: the trial stays unconfirmed while it runs.
     phone = launch("[update]\nrequire_sip = true\n")
     console = phone.booted("b", trial="yes")
-    assert console.slots()[1] == "slot b: version=2.0.0 state=trial confirmed=no boots=1"
+    assert console.slots()[1] == "slot b: version=2.0.0 state=trial confirmed=no boots=1 counter=0"
     console.close()
     phone.power_cut()
 
     phone = launch("[update]\nrequire_sip = true\n")
     console = phone.booted("a")
-    assert console.slots()[1] == "slot b: version=2.0.0 state=inactive confirmed=no boots=1"
+    assert console.slots()[1] == ("slot b: version=2.0.0 state=inactive confirmed=no boots=1"
+                                  " counter=0")
     SlotStore(root).mark_test("b")
     assert console.one("reboot") == "ok"
     console.close()
 
     console = phone.booted("b", trial="yes")            # a new test gets a new boot
     assert console.one("confirm") == "ok"               # explicit, as require_sip asks
-    assert console.slots()[1] == "slot b: version=2.0.0 state=active confirmed=yes boots=1"
+    assert console.slots()[1] == ("slot b: version=2.0.0 state=active confirmed=yes boots=1"
+                                  " counter=0")
     console.close()
     assert phone.stop() == 0
+
+
+def set_counter(root: Path, slot: str, version: str, counter: int):
+    """What an image with that security counter would have left in the slot's manifest."""
+    (root / "slots" / slot / "manifest.json").write_text(
+        json.dumps({"version": version, "security_counter": counter}))
+
+
+def test_the_launcher_never_boots_a_slot_below_the_security_counter(root, launch):
+    set_counter(root, "a", "1.0.0", 3)
+    set_counter(root, "b", "2.0.0", 5)
+    (root / "security_counter.json").write_text('{"security_counter": 5}')
+    (root / "boot.json").write_text(json.dumps(
+        {"trial": None, "previous": "b", "attempts": {}, "confirmed": {"a": True, "b": True}}))
+    os.symlink("slots/a", root / "current")      # pointed back at the old slot by hand
+    phone = launch()
+    console = phone.booted("b")                  # not a: its 1.0.0 is below the counter
+    assert console.one("version") == "version 2.0.0 board=sim slot=b"
+    assert console.one("revert") == ("error slot a (1.0.0): image security counter 3 is below "
+                                     "the phone's 5 (anti-rollback)")
+    console.close()
+    assert phone.stop() == 0
+    assert ("slot a (1.0.0): image security counter 3 is below the phone's 5 (anti-rollback); "
+            "running slot b instead") in phone.log.read_text()
+
+    set_counter(root, "b", "2.0.0", 4)                                 # tampered
+    phone = launch()
+    phone.expect(r"^boot: cannot boot: .*below the phone's 5 \(anti-rollback\), and no other "
+                 r"slot may run$")
+    assert phone.proc.wait(10) == 1
 
 
 def test_trial_with_require_sip_confirms_itself_once_registered(root, launch, tmp_path):
@@ -213,7 +251,8 @@ def test_trial_with_require_sip_confirms_itself_once_registered(root, launch, tm
         while "confirmed=yes" not in console.slots()[1]:
             assert time.monotonic() < deadline, console.slots()
             time.sleep(0.1)
-        assert console.slots()[1] == "slot b: version=2.0.0 state=active confirmed=yes boots=1"
+        assert console.slots()[1] == ("slot b: version=2.0.0 state=active confirmed=yes "
+                                      "boots=1 counter=0")
         console.close()
         assert phone.stop() == 0
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware.update.image import (HEADER, MANIFEST_NAME, ImageError, inspect_image,
-                                   install_image, manifest_sha256, read_header, slot_version,
-                                   verify_image, verify_slot)
+from firmware.update.image import (HEADER, MANIFEST_NAME, ImageError, RollbackError,
+                                   auto_security_counter, inspect_image, install_image,
+                                   manifest_sha256, read_header, slot_version, verify_image,
+                                   verify_slot)
 from tools.mkimage import build as mk
 from tools.mkimage.__main__ import main as mkimage_main
 
@@ -138,15 +139,18 @@ def test_imgtool_verify_accepts_the_image(keys, v1):
 
 
 def test_signing_matches_imgtool_cli_layout(keys, v1):
-    """Header 32 bytes, plain flags, no protected TLVs, TLVs SHA256, KEYHASH, ED25519."""
+    """Header 32 bytes, plain flags, protected TLVs: SEC_CNT (imgtool's auto counter for
+    0.1.0); TLVs SHA256, KEYHASH, ED25519."""
     _tree, img = v1
     data = img.read_bytes()
     magic, load, hdr, prot, size, flags, *_ = HEADER.unpack_from(data)
-    assert (magic, load, hdr, prot, flags) == (0x96F3B83D, 0, 32, 0, 0)
-    assert len(data) == 32 + size + 144
-    tlv_magic, tlv_tot = struct.unpack_from("<HH", data, 32 + size)
+    assert (magic, load, hdr, prot, flags) == (0x96F3B83D, 0, 32, 12, 0)
+    assert len(data) == 32 + size + 12 + 144
+    assert struct.unpack_from("<HHHHI", data, 32 + size) == (0x6908, 12, 0x50, 4, 0x00010000)
+    tlv = 32 + size + 12
+    tlv_magic, tlv_tot = struct.unpack_from("<HH", data, tlv)
     assert (tlv_magic, tlv_tot) == (0x6907, 144)
-    kinds = [struct.unpack_from("<HH", data, off)[0] for off in (36 + size, 72 + size, 108 + size)]
+    kinds = [struct.unpack_from("<HH", data, tlv + off)[0] for off in (4, 40, 76)]
     assert kinds == [0x10, 0x01, 0x24]
 
 
@@ -269,8 +273,7 @@ def test_rejects_a_bad_signature_without_a_key_hash(tmp_path, keys, v1):
     """Drop the (unsigned) KEYHASH TLV: the signature itself must then fail."""
     _tree, img = v1
     data = img.read_bytes()
-    size = HEADER.unpack_from(data)[4]
-    tlv = 32 + size
+    tlv = read_header(data)[1]
     stripped = (data[:tlv] + struct.pack("<HH", 0x6907, 144 - 36)
                 + data[tlv + 4:tlv + 40] + data[tlv + 76:])
     p = tmp_path / "nokeyhash.img"
@@ -363,6 +366,93 @@ def test_rejects_dependency_major_mismatch(tmp_path, keys, v1):
         verify_image(p, keys["pub"], "sim")
 
 
+# -- anti-rollback -----------------------------------------------------------------------------
+def test_the_security_counter_defaults_to_imgtools_auto(keys, v1):
+    _tree, img = v1
+    info = verify_image(img, keys["pub"], "sim")
+    assert info.security_counter == auto_security_counter("0.1.0") == 0x00010000
+    assert info.manifest["security_counter"] == 0x00010000       # what the slot keeps
+    assert auto_security_counter("1.2.3+7") == (1 << 24) + (2 << 16) + 3
+
+
+def test_verify_refuses_an_image_below_the_phones_counter(tmp_path, keys, v1):
+    tree, img = v1                                                  # 0.1.0: 65536
+    newer = tmp_path / "newer.img"
+    build(tree, newer, keys["key"], version="0.2.0")                # 131072
+    floor = auto_security_counter("0.2.0")
+    assert verify_image(newer, keys["pub"], "sim", min_security_counter=floor).version == "0.2.0"
+    with pytest.raises(RollbackError, match=r"^image security counter 65536 is below the "
+                                            r"phone's 131072 \(anti-rollback\)$"):
+        verify_image(img, keys["pub"], "sim", min_security_counter=floor)
+    # the way back on purpose: the old version re-signed with the phone's counter
+    resigned = tmp_path / "resigned.img"
+    r = build(tree, resigned, keys["key"], version="0.1.0", security_counter=str(floor))
+    assert r.security_counter == floor
+    info = verify_image(resigned, keys["pub"], "sim", min_security_counter=floor)
+    assert (info.version, info.security_counter) == ("0.1.0", floor)
+    with pytest.raises(RollbackError, match="131072 is below the phone's 131073"):
+        verify_image(resigned, keys["pub"], "sim", min_security_counter=floor + 1)
+
+
+def test_the_counter_is_signed(tmp_path, keys, v1):
+    """Raising the counter of an old image by hand breaks its hash and signature."""
+    _tree, img = v1
+    data = bytearray(img.read_bytes())
+    at = 32 + HEADER.unpack_from(data)[4] + 8                      # the SEC_CNT value
+    assert struct.unpack_from("<I", data, at)[0] == 0x00010000
+    struct.pack_into("<I", data, at, 0x00FF0000)
+    p = tmp_path / "raised.img"
+    p.write_bytes(data)
+    with pytest.raises(ImageError, match="corrupt"):
+        verify_image(p, keys["pub"], "sim", min_security_counter=0x00020000)
+
+
+def test_an_image_without_a_counter_counts_as_zero(tmp_path, keys):
+    img = evil_image(tmp_path / "old.img", keys["key"], {"x.py": b"x\n"},
+                     [_member("x.py", b"x\n")])
+    assert HEADER.unpack_from(img.read_bytes())[3] == 0            # no protected TLVs at all
+    insp = inspect_image(img, keys["pub"])
+    assert insp.info.security_counter == 0 and not insp.has_security_counter
+    assert verify_image(img, keys["pub"], "sim").security_counter == 0
+    with pytest.raises(RollbackError, match="image security counter 0 is below the phone's 1 "):
+        verify_image(img, keys["pub"], "sim", min_security_counter=1)
+
+
+@pytest.mark.parametrize("tlv, manifest", [(3, 5), (None, 5), (5, None)])
+def test_the_manifest_counter_must_match_the_tlv(tmp_path, keys, tlv, manifest):
+    img = evil_image(tmp_path / "x.img", keys["key"], {"x.py": b"x\n"},
+                     [_member("x.py", b"x\n")], counter=tlv, manifest_counter=manifest)
+    with pytest.raises(ImageError, match=f"security counter TLV says {tlv or 0}, its manifest "
+                                         f"says {manifest or 0}"):
+        verify_image(img, keys["pub"], "sim")
+
+
+@pytest.mark.parametrize("counter", ["-1", "abc", str(2 ** 32), "1.5"])
+def test_build_rejects_a_bad_counter(tmp_path, keys, v1, counter):
+    tree, _img = v1
+    with pytest.raises(mk.BuildError, match="security counter"):
+        build(tree, tmp_path / "x.img", keys["key"], security_counter=counter)
+    assert not (tmp_path / "x.img").exists()
+
+
+def test_cli_builds_and_shows_the_counter(tmp_path, keys, v1, capsys):
+    tree, _img = v1
+    out = tmp_path / "c.img"
+    base = ["build", "--tree", str(tree), "--out", str(out), "--key", str(keys["key"]),
+            "--version", "0.1.0", "--board", "sim"]
+    assert mkimage_main(base) == 0
+    assert "security counter 65536" in capsys.readouterr().out
+    assert mkimage_main(["show", str(out), "--key", str(keys["key"])]) == 0
+    assert "counter:    65536 (security counter, auto from version 0.1.0)" in \
+        capsys.readouterr().out
+    assert mkimage_main(base + ["--security-counter", "0x20000"]) == 0
+    capsys.readouterr()
+    assert mkimage_main(["show", str(out), "--key", str(keys["key"])]) == 0
+    assert ("counter:    131072 (security counter, set explicitly; auto for 0.1.0 would be "
+            "65536)") in capsys.readouterr().out
+    assert verify_image(out, keys["pub"], "sim", min_security_counter=131072).version == "0.1.0"
+
+
 # -- malicious payloads, signed with the trusted key -------------------------------------------
 def _member(name, data=b"", kind=tarfile.REGTYPE, linkname=""):
     info = tarfile.TarInfo(name)
@@ -370,17 +460,21 @@ def _member(name, data=b"", kind=tarfile.REGTYPE, linkname=""):
     return info, data
 
 
-def evil_image(path: Path, key: Path, listed: dict, members, version="0.2.0"):
+def evil_image(path: Path, key: Path, listed: dict, members, version="0.2.0",
+               counter=None, manifest_counter=None):
     """An image whose manifest lists ``listed`` (name -> bytes) and whose tar holds
-    ``members`` after manifest.json, signed with ``key``."""
+    ``members`` after manifest.json, signed with ``key``; ``counter`` the SEC_CNT TLV (None:
+    none), ``manifest_counter`` the manifest's security_counter (None: none)."""
     manifest = {"format": 1, "kind": "full", "version": version, "boards": ["sim"],
                 "base": None, "python": PY, "dependencies": {},
                 "files": {n: mk.file_entry(d, 0o644) for n, d in listed.items()}}
+    if manifest_counter is not None:
+        manifest["security_counter"] = manifest_counter
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for info, data in [_member(MANIFEST_NAME, mk.manifest_bytes(manifest)), *members]:
             tf.addfile(info, io.BytesIO(data) if info.isreg() else None)
-    path.write_bytes(mk.sign_payload(lzma.compress(buf.getvalue()), "0.2.0", key))
+    path.write_bytes(mk.sign_payload(lzma.compress(buf.getvalue()), "0.2.0", key, counter))
     return path
 
 

@@ -6,16 +6,20 @@ import os
 import pytest
 
 from firmware.update import slots as slots_module
-from firmware.update.slots import BootState, NoBootableSlot, SlotStore
+from firmware.update.slots import BootState, NoBootableSlot, RollbackRefused, SlotStore
 
 
-def make_tree(root, slot, version):
+def make_tree(root, slot, version, counter=None):
+    """A slot's tree; ``counter`` the security counter its image had (None: no counter)."""
     d = root / "slots" / slot
     (d / "firmware").mkdir(parents=True)
     (d / "firmware" / "__main__.py").write_text("")
     (d / "hal").mkdir()
     (d / "board").mkdir()
-    (d / "manifest.json").write_text(json.dumps({"version": version}))
+    manifest = {"version": version}
+    if counter is not None:
+        manifest["security_counter"] = counter
+    (d / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.fixture
@@ -148,6 +152,127 @@ def test_discard_forgets_a_slot_before_it_is_overwritten(booted):
         store.discard("a")
 
 
+# -- anti-rollback ------------------------------------------------------------------------------
+def stored_counter(root):
+    return json.loads((root / "security_counter.json").read_text())["security_counter"]
+
+
+@pytest.fixture
+def counted(tmp_path):
+    """Slot a (1.0.0, counter 3) booted and confirmed; b holds 1.1.0 with counter 5."""
+    r = tmp_path / "update"
+    make_tree(r, "a", "1.0.0", 3)
+    make_tree(r, "b", "1.1.0", 5)
+    assert SlotStore(r).begin_boot() == "a"
+    return r
+
+
+def test_confirming_raises_the_phones_counter_and_it_is_stored(counted):
+    store = SlotStore(counted)
+    assert (store.counter("a"), store.counter("b")) == (3, 5)
+    assert store.security_counter() == 3 and stored_counter(counted) == 3
+    store.mark_test("b")
+    assert store.begin_boot() == "b"
+    assert store.security_counter() == 3           # a trial does not count yet
+    assert store.confirm() is True
+    assert store.security_counter() == 5 and stored_counter(counted) == 5
+    assert not list(counted.glob("*.tmp"))
+
+
+def test_a_root_without_counters_counts_as_zero(booted):
+    store = SlotStore(booted)
+    assert (store.counter("a"), store.security_counter()) == (0, 0)
+    assert not (booted / "security_counter.json").exists()   # nothing to store yet
+    store.mark_test("b")                                         # and nothing is refused
+    assert store.begin_boot() == "b"
+
+
+def test_the_older_slot_cannot_come_back_once_the_newer_is_confirmed(counted):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    store.begin_boot()
+    store.confirm()
+    why = r"slot a \(1\.0\.0\): image security counter 3 is below the phone's 5 \(anti-rollback\)"
+    with pytest.raises(RollbackRefused, match=why):
+        store.revert()
+    with pytest.raises(RollbackRefused, match=why):
+        store.mark_test("a")
+    assert store.state().trial is None and os.readlink(counted / "current") == "slots/b"
+    assert store.begin_boot() == "b"
+
+
+def test_an_unconfirmed_trial_does_not_raise_the_counter(counted):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    assert store.begin_boot() == "b"
+    assert store.begin_boot() == "a"                # it crashed: back to a, still allowed
+    assert store.security_counter() == 3 and stored_counter(counted) == 3
+
+
+def test_the_launcher_never_boots_a_slot_below_the_counter(counted):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    store.begin_boot()
+    store.confirm()
+    # `current` and boot.json put back to a by hand (or by a bug): the launcher still refuses
+    os.unlink(counted / "current")
+    os.symlink("slots/a", counted / "current")
+    assert store.begin_boot() == "b" and os.readlink(counted / "current") == "slots/b"
+    # a trial of a, requested behind mark_test's back: not started
+    (counted / "boot.json").write_text(json.dumps(
+        {"trial": "a", "previous": "b", "attempts": {}, "confirmed": {"a": True, "b": True}}))
+    assert store.begin_boot() == "b" and store.state().trial is None
+    # a damaged boot.json with `current` -> a: runs b, and confirms that
+    os.unlink(counted / "current")
+    os.symlink("slots/a", counted / "current")
+    (counted / "boot.json").write_text("{")
+    assert store.begin_boot() == "b" and store.state().confirmed == {"a": False, "b": True}
+    assert stored_counter(counted) == 5
+
+
+def test_nothing_boots_when_every_slot_is_below_the_counter(counted):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    store.begin_boot()
+    store.confirm()
+    (counted / "slots" / "b" / "manifest.json").write_text(
+        json.dumps({"version": "1.1.0", "security_counter": 1}))    # tampered
+    with pytest.raises(NoBootableSlot, match="below the phone's 5 .anti-rollback., and no "
+                                             "other slot may run"):
+        store.begin_boot()
+
+
+def test_the_stored_counter_is_never_lowered(counted):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    store.begin_boot()
+    store.confirm()
+    assert stored_counter(counted) == 5
+    # both trees replaced by hand with a lower counter: the phone keeps its counter, and
+    # refuses to run them
+    for s in ("a", "b"):
+        (counted / "slots" / s / "manifest.json").write_text(
+            json.dumps({"version": "0.9.0", "security_counter": 4}))
+    store._raise_counter(4)
+    assert stored_counter(counted) == 5 and store.security_counter() == 5
+    with pytest.raises(NoBootableSlot):
+        store.begin_boot()
+    assert stored_counter(counted) == 5
+
+
+@pytest.mark.parametrize("text", ["{", '{"security_counter": -1}', '{"security_counter": "9"}',
+                                  "[]"])
+def test_a_damaged_counter_file_falls_back_to_the_confirmed_slots(counted, text):
+    store = SlotStore(counted)
+    store.mark_test("b")
+    store.begin_boot()
+    store.confirm()
+    (counted / "security_counter.json").write_text(text)
+    assert store.security_counter() == 5                # b is confirmed: at least its counter
+    with pytest.raises(RollbackRefused):
+        store.revert()
+
+
 # -- damaged state ------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"trial": "c"}', '{"attempts": {"a": "x"}}',
                                   '{"confirmed": {"a": 1}}', "\xff"])
@@ -245,7 +370,10 @@ STEPS = {
                                                  s.revert(), s.begin_boot())),
     "damaged boot.json": ("damaged", lambda s: s.begin_boot()),
     "missing current": ("no current", lambda s: s.begin_boot()),
+    "test and confirm a higher counter": ("booted", lambda s: (s.mark_test("b"), s.begin_boot(),
+                                                               s.confirm())),
 }
+COUNTERS = {"test and confirm a higher counter": (3, 5)}     # slot a's, slot b's
 
 
 def prepare(root, start):
@@ -257,11 +385,17 @@ def prepare(root, start):
         (root / "current").unlink()
 
 
-def changes(tmp_path, start, steps):
+def make_trees(root, name):
+    a, b = COUNTERS.get(name, (None, None))
+    make_tree(root, "a", "1.0.0", a)
+    make_tree(root, "b", "2.0.0", b)
+
+
+def changes(tmp_path, name):
     """How many disk-changing calls the steps make without a cut."""
+    start, steps = STEPS[name]
     root = tmp_path / "count"
-    make_tree(root, "a", "1.0.0")
-    make_tree(root, "b", "2.0.0")
+    make_trees(root, name)
     prepare(root, start)
     cutter = CuttingOs()
     with pytest.MonkeyPatch.context() as mp:
@@ -273,12 +407,11 @@ def changes(tmp_path, start, steps):
 @pytest.mark.parametrize("name", STEPS)
 def test_power_cut_at_every_syscall(tmp_path, name):
     start, steps = STEPS[name]
-    total = changes(tmp_path, start, steps).count
+    total = changes(tmp_path, name).count
     assert total > 3
     for n in range(1, total + 1):
         root = tmp_path / f"cut{n}"
-        make_tree(root, "a", "1.0.0")
-        make_tree(root, "b", "2.0.0")
+        make_trees(root, name)
         prepare(root, start)
         ran_trial, confirmed = [], []       # what completed before the cut
         store = SlotStore(root)
@@ -314,12 +447,16 @@ def test_power_cut_at_every_syscall(tmp_path, name):
             assert slot not in ran_trial, where             # never a second unconfirmed boot
             assert after.begin_boot() == "a", where         # and it crashes: back to a
             assert after.state().trial is None, where
+        if name in COUNTERS:        # the counter of every confirmed slot is stored by now
+            state = after.state()
+            want = max(after.counter(s) for s in ("a", "b") if state.confirmed[s])
+            assert json.loads((root / "security_counter.json").read_text()) == \
+                {"security_counter": want}, where
 
 
 @pytest.mark.parametrize("name", STEPS)
 def test_every_replace_is_synced_before_and_after(tmp_path, name):
-    start, steps = STEPS[name]
-    trace = [call for call, _args in changes(tmp_path, start, steps).trace]
+    trace = [call for call, _args in changes(tmp_path, name).trace]
     replaces = [i for i, call in enumerate(trace) if call == "replace"]
     assert replaces
     for i in replaces:

@@ -2,13 +2,15 @@
 
 Shows the phone's version and slots, uploads (fast COBS framing unless --console-framing),
 resumes after a dropped cable, tests the image, resets, waits for the banner and READY,
-confirms, and prints a summary. The phone verifies the signature and board before it switches;
-a new firmware that fails its first boot is reverted by the phone itself.
+confirms, and prints a summary. The phone verifies the signature and board before it switches,
+and refuses an image whose security counter is below its own (anti-rollback); a new firmware
+that fails its first boot is reverted by the phone itself.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +60,10 @@ def main(argv=None) -> int:
                   patience_s=args.patience, say=out.print, fast_baud=args.fast_baud)
     except FlashError as e:
         out.print(f"flash: FAILED: {e}")
+        if m := re.search(r"below the phone's (\d+) \(anti-rollback\)", str(e)):
+            out.print("  to go back on purpose, rebuild the old version with the phone's counter"
+                      " (README, Field flashing):\n  .venv/bin/python -m tools.mkimage build "
+                      f"--tree OLD-CHECKOUT --version OLD --security-counter {m.group(1)}")
         return 1
     except KeyboardInterrupt:
         out.print("flash: interrupted; run it again to resume the upload")

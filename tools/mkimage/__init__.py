@@ -2,6 +2,7 @@
 
     python -m tools.mkimage build [--out IMG] [--version V] [--board B ...] [--key K]
                                   [--delta-from OLD.img] [--tree DIR]
+                                  [--security-counter N|auto]
     python -m tools.mkimage keygen [--key K] [--force]
     python -m tools.mkimage show IMG [--key K]
     python -m tools.mkimage provision --root ROOT --image IMG --slot a|b [--board B] [--key K]

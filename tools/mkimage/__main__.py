@@ -6,8 +6,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from firmware.update.image import (ImageError, inspect_image, install_image, slot_version,
-                                   verify_image)
+from firmware.update.image import (ImageError, auto_security_counter, inspect_image,
+                                   install_image, slot_version, verify_image)
 
 from .build import (DEFAULT_KEY, BuildError, build_image, keygen, load_public_pem,
                     public_key_path, tree_version)
@@ -34,10 +34,12 @@ def cmd_build(args) -> int:
         suffix = f"-from-{inspect_image(Path(args.delta_from)).info.version}"
     out = Path(args.out) if args.out else Path("out") / f"hardphone-{version}{suffix}.img"
     r = build_image(tree, out, key, version=version, boards=args.board or None,
-                    delta_from=Path(args.delta_from) if args.delta_from else None, log=print)
+                    delta_from=Path(args.delta_from) if args.delta_from else None,
+                    security_counter=args.security_counter, log=print)
     base = f" for base {r.base_version}" if r.kind == "delta" else ""
-    print(f"wrote {r.path}: {r.kind} image{base}, version {r.version}, boards "
-          f"{', '.join(r.boards)}, {r.size:,} bytes, {r.files_carried} of {r.files_total} files")
+    print(f"wrote {r.path}: {r.kind} image{base}, version {r.version}, security counter "
+          f"{r.security_counter}, boards {', '.join(r.boards)}, {r.size:,} bytes, "
+          f"{r.files_carried} of {r.files_total} files")
     print(f"hash {r.image_sha256.hex()}")
     return 0
 
@@ -63,6 +65,7 @@ def cmd_show(args) -> int:
     sig = insp.signature if pem is not None else "not checked (no key; pass --key)"
     print(f"image:      {args.image}")
     print(f"version:    {info.version}")
+    print(f"counter:    {_counter_text(insp)}")
     print(f"kind:       {kind}")
     print(f"boards:     {', '.join(info.boards)}")
     print(f"size:       {info.size:,} bytes")
@@ -74,6 +77,17 @@ def cmd_show(args) -> int:
     print(f"hash:       {info.image_sha256.hex()}")
     print(f"signature:  {sig}" + (f" ({key})" if pem is not None else ""))
     return 0 if pem is None or insp.signature_ok else 1
+
+
+def _counter_text(insp) -> str:
+    """The security counter, and how it relates to the version's auto counter."""
+    n, auto = insp.info.security_counter, auto_security_counter(insp.info.version)
+    if not insp.has_security_counter:
+        return "0 (no security counter TLV: phones that confirmed a counted image refuse it)"
+    if n == auto:
+        return f"{n} (security counter, auto from version {insp.info.version})"
+    return (f"{n} (security counter, set explicitly; auto for {insp.info.version} would be "
+            f"{auto})")
 
 
 def cmd_provision(args) -> int:
@@ -116,6 +130,10 @@ def parse_args(argv):
                                  "generated on first use)")
     b.add_argument("--delta-from", help="a previous image: carry only new or changed files")
     b.add_argument("--tree", default=".", help="source tree (default .)")
+    b.add_argument("--security-counter", default="auto", metavar="N|auto",
+                   help="anti-rollback counter (default auto: from the version, as imgtool's "
+                        "auto); phones refuse images below their counter. To go back to an "
+                        "older version on purpose, give the phone's current counter")
     b.set_defaults(func=cmd_build)
 
     k = sub.add_parser("keygen", help="generate an ED25519 signing key pair")

@@ -26,8 +26,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from firmware.update.image import (MANIFEST_FORMAT, MANIFEST_NAME, ImageError, inspect_image,
-                                   key_hash, parse_version)
+from firmware.update.image import (MANIFEST_FORMAT, MANIFEST_NAME, MAX_SECURITY_COUNTER,
+                                   ImageError, auto_security_counter, inspect_image, key_hash,
+                                   parse_version)
 
 PACKAGED_DIRS = ("firmware", "hal", "board")
 PACKAGED_FILES = ("pyproject.toml",)
@@ -55,6 +56,7 @@ class BuildResult:
     files_carried: int          # files in the payload
     base_version: str | None
     manifest: dict
+    security_counter: int = 0   # the SEC_CNT TLV the phone's anti-rollback compares
 
 
 # -- the tree ----------------------------------------------------------------------------------
@@ -163,11 +165,12 @@ def make_payload(manifest_data: bytes, files) -> bytes:
         {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": dict_size}])
 
 
-def sign_payload(payload: bytes, version: str, key_path: Path) -> bytes:
+def sign_payload(payload: bytes, version: str, key_path: Path,
+                 security_counter: int | None = None) -> bytes:
     """An MCUboot image of ``payload`` signed with the ED25519 private key at ``key_path``,
     through imgtool's Python API (the same code as ``imgtool sign --key K --header-size 0x20
-    --pad-header --align 4 --version V``): SHA256, KEYHASH and ED25519 TLVs, no protected
-    TLVs and no trailer padding."""
+    --pad-header --align 4 --version V [--security-counter N]``): the SEC_CNT protected TLV
+    when a counter is given, SHA256, KEYHASH and ED25519 TLVs, no trailer padding."""
     from imgtool import image as imgtool_image     # host-side only: not needed on the phone
     from imgtool import keys as imgtool_keys
     from imgtool.version import decode_version
@@ -175,7 +178,7 @@ def sign_payload(payload: bytes, version: str, key_path: Path) -> bytes:
     check_version(version)
     key = load_private_key(key_path)
     img = imgtool_image.Image(version=decode_version(version), header_size=HEADER_SIZE,
-                              pad_header=True, align=4)
+                              pad_header=True, align=4, security_counter=security_counter)
     with tempfile.TemporaryDirectory(prefix="mkimage-") as tmp:
         raw = Path(tmp) / "payload.bin"
         raw.write_bytes(payload)
@@ -183,6 +186,22 @@ def sign_payload(payload: bytes, version: str, key_path: Path) -> bytes:
     with contextlib.redirect_stdout(io.StringIO()):    # imgtool prints "sign the digest"
         img.create(imgtool_keys.Ed25519(key), "hash", None)
     return bytes(img.payload)
+
+
+def security_counter_for(version: str, counter: int | str | None) -> int:
+    """The counter an image gets: ``auto`` (or None) derives it from the version as imgtool
+    does; a number (decimal or 0x...) is taken as is."""
+    if counter is None or (isinstance(counter, str) and counter.strip().lower() == "auto"):
+        return auto_security_counter(version)
+    if isinstance(counter, str):
+        try:
+            counter = int(counter, 0)
+        except ValueError:
+            raise BuildError(f"security counter {counter!r} is not a number or 'auto'") from None
+    if type(counter) is not int or not 0 <= counter <= MAX_SECURITY_COUNTER:
+        raise BuildError(f"security counter {counter!r} does not fit "
+                         f"(0 to {MAX_SECURITY_COUNTER})")
+    return counter
 
 
 def check_version(version: str) -> None:
@@ -267,6 +286,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
                 boards=None, files=None, dependencies: dict | None = None,
                 python: str | None = None, delta_from: Path | None = None,
+                security_counter: int | str | None = "auto",
                 log: Callable[[str], None] | None = None) -> BuildResult:
     """Build and sign an image of ``tree`` into ``out``.
 
@@ -274,7 +294,9 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
     files: default collect_files(tree). dependencies/python: default the installed versions
     of pyproject.toml's runtime dependencies and its requires-python. delta_from: a previous
     image (full or delta): the payload then carries only new or changed files, and the
-    manifest's base names that image's version and manifest.json hash."""
+    manifest's base names that image's version and manifest.json hash. security_counter:
+    "auto" (default: from the version, as imgtool's auto) or a number; phones refuse images
+    whose counter is below theirs (docs/update.md, "Anti-rollback")."""
     say = log or (lambda _msg: None)
     tree, out = Path(tree), Path(out)
     tree_ver = None
@@ -284,6 +306,7 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
     if not version:
         raise BuildError(f"{tree} has no firmware/version.py; pass --version")
     check_version(version)
+    counter = security_counter_for(version, security_counter)
     if tree_ver and tree_ver != version:
         say(f"warning: version {version} differs from the tree's firmware/version.py "
             f"({tree_ver}), which the running firmware reports")
@@ -331,13 +354,14 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
             f"{removed} removed, {len(names) - len(carried)} taken from the phone's slot")
 
     manifest = {"format": MANIFEST_FORMAT, "kind": "delta" if base else "full",
-                "version": version, "boards": boards, "base": base, "python": python,
+                "version": version, "boards": boards, "base": base,
+                "security_counter": counter, "python": python,
                 "dependencies": dict(sorted(dependencies.items())), "files": entries}
     payload = make_payload(manifest_bytes(manifest),
                            [(n, contents[n], entries[n]["mode"]) for n in carried])
     say(f"payload: tar.xz of manifest.json + {len(carried)} file{'s' * (len(carried) != 1)}, "
         f"{len(payload):,} bytes")
-    data = sign_payload(payload, version, key)
+    data = sign_payload(payload, version, key, counter)
     pub = load_public_pem(key)
     _write_atomic(out, data)
     try:
@@ -346,8 +370,13 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
         raise BuildError(f"the built image does not parse back: {e}") from None
     if not check.signature_ok:
         raise BuildError(f"the built image does not verify: {check.signature}")
-    say(f"signed with {key} (ed25519, key hash {key_hash(pub).hex()[:16]})")
+    if check.info.security_counter != counter:
+        raise BuildError(f"the built image has security counter {check.info.security_counter}, "
+                         f"not {counter}")
+    say(f"signed with {key} (ed25519, key hash {key_hash(pub).hex()[:16]}), "
+        f"security counter {counter}")
     return BuildResult(path=out, version=version, kind=manifest["kind"], boards=tuple(boards),
                        size=len(data), image_sha256=check.info.image_sha256,
                        files_total=len(names), files_carried=len(carried),
-                       base_version=base and base["version"], manifest=manifest)
+                       base_version=base and base["version"], manifest=manifest,
+                       security_counter=counter)
