@@ -1,7 +1,10 @@
 """The console's byte stream: a UART (pyserial) on the device, a pseudo-terminal on the sim.
 
-Both are file descriptors served by the asyncio loop. Output never blocks the phone: with no
-one reading, at most OUT_LIMIT bytes wait and older console output is dropped.
+Both are file descriptors served by the asyncio loop. Output never blocks the phone, and it
+is never cut mid-line: when OUT_LIMIT bytes wait unread, the port stops reading commands (the
+host's own writes then wait, as with any flow-controlled line) until the host has read half of
+them; the server runs no command meanwhile. Only past HARD_LIMIT (a host that never reads while
+the phone itself talks) is a whole message dropped, and the log says so.
 """
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import tty
 
 log = logging.getLogger("hardphone.console")
 
-OUT_LIMIT = 64 * 1024
+OUT_LIMIT = 64 * 1024       # unread output at which commands stop being read and run
+RESUME_AT = OUT_LIMIT // 2   # ... and start again
+HARD_LIMIT = 4 * OUT_LIMIT   # a message that would go past this is dropped whole
 HANGUP_RETRY_S = 1.0    # a UART whose adapter was unplugged reads EIO until it is back
 
 
@@ -24,10 +29,15 @@ class FdPort:
         self._out = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writing = False
-        self._hung = False
+        self._hung = False           # reads failed: logged once, until data comes again
+        self._retrying = False       # hung up: the reader is off until the next look
+        self._paused = False         # output backed up: the reader is off until it drains
+        self._reading = False
+        self._readable = None
+        self._room: asyncio.Event | None = None   # set while output is below OUT_LIMIT
         self._closed = False
         self._serial = None
-        self.dropped = 0
+        self.dropped = 0             # bytes of whole messages dropped past HARD_LIMIT
 
     @classmethod
     def open_pty(cls) -> "FdPort":
@@ -74,7 +84,19 @@ class FdPort:
             else:                          # end of file: the other end hung up
                 self._hung_up(None, readable)
 
-        self._loop.add_reader(self.fd, readable)
+        self._readable = readable
+        self._room = asyncio.Event()
+        self._room.set()
+        self._sync_reader()
+
+    def _sync_reader(self):
+        """Read the port unless it is closed, hung up or its output is backed up."""
+        want = not (self._closed or self._retrying or self._paused) and self._readable is not None
+        if want and not self._reading:
+            self._loop.add_reader(self.fd, self._readable)
+        elif not want and self._reading:
+            self._loop.remove_reader(self.fd)
+        self._reading = want
 
     def _hung_up(self, error, readable):
         """The port reads EIO or EOF (cable or adapter gone): stop polling it, which would
@@ -83,17 +105,22 @@ class FdPort:
             log.warning("console port %s hung up (%s); looking again every %.0f s", self.path,
                         error or "end of file", HANGUP_RETRY_S)
             self._hung = True
-        self._loop.remove_reader(self.fd)
+        self._retrying = True
+        self._sync_reader()
 
         def again():
-            if not self._closed:
-                self._loop.add_reader(self.fd, readable)
+            self._retrying = False
+            self._sync_reader()
         self._loop.call_later(HANGUP_RETRY_S, again)
 
     def write(self, data: bytes):
-        if len(self._out) + len(data) > OUT_LIMIT:
-            self.dropped += len(self._out)
-            self._out.clear()
+        """Queue ``data`` (whole lines or frames) for the port; never a part of it."""
+        if len(self._out) + len(data) > HARD_LIMIT:
+            if not self.dropped:
+                log.error("console: %d bytes unread on %s; dropping whole messages until the "
+                          "host reads", len(self._out), self.path)
+            self.dropped += len(data)
+            return
         self._out += data
         self._flush()
 
@@ -114,6 +141,30 @@ class FdPort:
         elif not self._out and self._writing:
             self._writing = False
             self._loop.remove_writer(self.fd)
+        self._backpressure()
+
+    def _backpressure(self):
+        """Stop taking commands while OUT_LIMIT bytes wait unread; take them again at half."""
+        if self._room is None:
+            return
+        if not self._paused and len(self._out) >= OUT_LIMIT:
+            self._paused = True
+            self._room.clear()
+            log.warning("console: output backed up (%d bytes unread on %s); commands wait "
+                        "until the host reads", len(self._out), self.path)
+            self._sync_reader()
+        elif self._paused and len(self._out) <= RESUME_AT:
+            self._paused = False
+            self._room.set()
+            log.info("console: output drained; taking commands again%s",
+                     f" ({self.dropped} bytes were dropped)" if self.dropped else "")
+            self.dropped = 0
+            self._sync_reader()
+
+    async def room(self):
+        """Wait until the output is not backed up (before running a command that replies)."""
+        if self._room is not None:
+            await self._room.wait()
 
     @property
     def pending(self) -> int:
@@ -126,7 +177,7 @@ class FdPort:
     def close(self):
         self._closed = True
         if self._loop:
-            self._loop.remove_reader(self.fd)
+            self._sync_reader()
             if self._writing:
                 self._loop.remove_writer(self.fd)
         for k in self._keep:

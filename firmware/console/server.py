@@ -40,6 +40,7 @@ class Console:
         self._cobs_seen = 0.0
         self.max_baud = max_baud
         self._probation: asyncio.TimerHandle | None = None
+        self._busy = 0                    # commands refused as busy in this burst
 
     @property
     def path(self) -> str:
@@ -58,6 +59,10 @@ class Console:
         try:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
+            if not self._busy:
+                log.warning("console: busy: %d commands waiting; refusing more with "
+                            "'error busy'", QUEUE_LIMIT)
+            self._busy += 1
             if not isinstance(item, _SmpFrame):
                 self.send("error busy (too many commands waiting)")
 
@@ -79,7 +84,11 @@ class Console:
 
     async def _serve(self):
         while True:
+            if self._queue.empty() and self._busy:
+                log.info("console: %d commands were refused as busy", self._busy)
+                self._busy = 0
             item = await self._queue.get()
+            await self.port.room()     # no new reply while the host leaves the last ones unread
             if not isinstance(item, Bad) and self._probation is not None:
                 self._probation.cancel()      # understood at the new speed: keep it
                 self._probation = None
