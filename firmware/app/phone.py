@@ -19,6 +19,8 @@ from firmware.core.update import update
 from firmware.ui.glyphs import GLYPHS
 from firmware.ui.view import Frame, render
 
+from .storage import storage_full
+
 log = logging.getLogger("hardphone")
 
 NETWORK_CHECK_S = 10
@@ -29,6 +31,7 @@ class Phone:
         self.devices, self.store, self.key_names = devices, store, frozenset(key_names)
         self.cc = None      # firmware.cc.connection.CcConnection, when configured
         self.sip = None     # firmware.sip.SipStack, when configured
+        self.storage = None  # firmware.app.storage.StorageWatch over the state dir
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
         self.call_mic = CallMic(devices, self._speak)   # the agent's voice, to the call
         self._primary_ip = primary_ip
@@ -191,10 +194,16 @@ class Phone:
         self._loop.create_task(play())
 
     async def _save(self, settings):
+        error = None
         try:
             await asyncio.to_thread(self.store.save, settings)
         except OSError as e:
+            error = e
             log.error("settings not saved: %s", e)
+        if self.storage is not None:
+            self.storage.report(error)
+        if error is not None:
+            self.post(ev.SettingsNotSaved(full=storage_full(error)))
 
     async def stop(self):
         for stop in self._tones.values():
@@ -208,4 +217,4 @@ class Phone:
 
 _CC_EFFECTS = (fx.CcLogin, fx.CcSetState, fx.CcAccept, fx.CcCallEvent, fx.CcWrapUp, fx.CcLogout)
 _SIP_EFFECTS = {fx.SipAnswer: "answer", fx.SipHold: "hold", fx.SipResume: "resume",
-                fx.SipHangup: "hangup", fx.SipDtmf: "send_dtmf"}
+                fx.SipHangup: "hangup", fx.SipDtmf: "send_dtmf", fx.SipRefuse: "refuse"}

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
-import os
 import random
 import socket
 import ssl
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -26,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from firmware.core import events as ev
 
 from . import protocol as p
+from .outbox import OutboxFile
 from .session import CcSession
 
 log = logging.getLogger("hardphone.cc")
@@ -75,6 +73,12 @@ def check_url(url: str) -> str:
     return url
 
 
+def is_tls(url: str) -> bool:
+    """wss:// in any case (urlsplit lowercases the scheme, as RFC 3986 says schemes are):
+    "WSS://" must get the configured CA, not the library's default context."""
+    return urlsplit(url).scheme == "wss"
+
+
 class Backoff:
     """Exponential backoff with full jitter: each wait is uniform in [0, min(cap, base*2^n)],
     so a thousand phones dropped at once come back spread out, not in waves."""
@@ -91,35 +95,6 @@ class Backoff:
         self._n = 0
 
 
-class OutboxFile:
-    """Requests the server has not acknowledged yet, kept across reboots (written atomically)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def load(self) -> list[str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as e:
-            log.error("outbox %s unreadable (%s); starting empty", self.path, e)
-            return []
-        return data if isinstance(data, list) else []
-
-    def save(self, requests: list[str]):
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(requests, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except OSError as e:
-            log.error("outbox %s not saved: %s", self.path, e)
-
-
 class CcConnection:
     def __init__(self, url: str, post, outbox: OutboxFile | None = None, cafile: str | None = None,
                  backoff: Backoff | None = None):
@@ -129,7 +104,7 @@ class CcConnection:
         self.session = CcSession(outbox.load() if outbox else None,
                                  outbox.save if outbox else (lambda w: None))
         self._tls = ({"ssl": ssl.create_default_context(cafile=cafile)}
-                     if url.startswith("wss:") else {})
+                     if is_tls(url) else {})
         self._backoff = backoff or Backoff()
         self._ws: ClientConnection | None = None
         self._wake = asyncio.Event()
@@ -208,4 +183,6 @@ class CcConnection:
                 log.warning("cc: link dropped: %s", e)
             finally:
                 self._ws = None
+                if ws.close_code == p.CLOSE_TAKEN_OVER:    # even if its error frame was lost
+                    self._emit(self.session.taken_over())
                 self._emit(self.session.connection_lost())

@@ -16,6 +16,17 @@ import msgspec
 VERSION = 1
 PATH = "/agent/v1"
 MAX_MESSAGE_BYTES = 1 << 20          # larger frames are refused unread (error "too_large")
+CLOSE_TAKEN_OVER = 4001              # close code: another phone logged the agent in
+
+# What a server puts in a contact (docs/cc-protocol.md, "Field limits"): with at most
+# MAX_OFFERS contacts on an agent, a snapshot stays far below MAX_MESSAGE_BYTES.
+MAX_ANI_CHARS = 64
+MAX_QUEUE_CHARS = 64
+MAX_VARIABLES = 20
+MAX_VARIABLE_NAME_CHARS = 32
+MAX_VARIABLE_VALUE_CHARS = 256
+MAX_CONTACT_BYTES = 16 * 1024        # one contact as JSON, whatever its characters
+MAX_OFFERS = 10                      # settings.max_offers
 
 AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking",
                          "held", "wrapup"]
@@ -67,6 +78,9 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     expires_at: float = 0.0             # RONA deadline while offered; 0 otherwise
     wrapup_deadline: float = 0.0        # auto wrap-up time; 0 for none
     primary: bool = True                # only the primary agent wraps up
+    # The secret the contact's SIP call carries as X-CC-Token, new for each offer attempt: the
+    # phone binds an INVITE to the contact only if it matches. Never shown or logged.
+    token: str = ""
 
 
 class Agent(msgspec.Struct, frozen=True):
@@ -133,6 +147,7 @@ class Error(_Msg, tag="error"):
     code: str                           # see ERROR_CODES
     message: str
     id: str = ""
+    retry_after: int = 0                # locked_out: seconds before a hello is looked at again
 
 
 class Snapshot(_Msg, tag="snapshot"):
@@ -180,6 +195,8 @@ ERROR_CODES = {
     "bad_message": "not JSON, not an object, a field of the wrong type, or an unknown type",
     "too_large": "the frame is over MAX_MESSAGE_BYTES",
     "auth_failed": "unknown agent or wrong PIN",
+    "locked_out": "too many failed logins: no hello is checked for retry_after seconds",
+    "taken_over": "the agent logged in on another phone; this link is closed",
     "version": "protocol version not supported",
     "not_logged_in": "a request before a successful hello",
     "unknown_code": "an idle or wrap-up code the server does not offer",

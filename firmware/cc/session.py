@@ -196,13 +196,15 @@ class CcSession:
         return [_event(msg, self._skew)], []
 
     def _refused(self, err: p.Error) -> tuple[list, list[str]]:
+        if err.code == "taken_over":
+            return self._taken_over(err), []
         request = self._inflight.pop(err.id, None) if err.id else None
         if request is None:
             log.warning("server error %s: %s", err.code, err.message)
             return [], []
         kind = type(request.message).__name__
         if isinstance(request.message, p.Hello):
-            if err.code == "auth_failed":
+            if err.code in ("auth_failed", "locked_out"):
                 self._credentials = None     # don't retry a wrong PIN on every reconnect
             kind = "hello"
         if isinstance(request.message, _QUEUEABLE):
@@ -210,7 +212,25 @@ class CcSession:
         tag = {"SetState": "set_state", "CallEvent": "call", "WrapUp": "wrapup",
                "Accept": "accept", "Logout": "logout", "Resync": "resync"}.get(kind, kind)
         log.warning("server refused %s: %s %s", tag, err.code, err.message)
-        return [ev.CcRefused(tag, err.code, err.message)], []
+        return [ev.CcRefused(tag, err.code, err.message, err.retry_after)], []
+
+    def taken_over(self) -> list:
+        """The server closed the link because another phone logged the agent in."""
+        return self._taken_over(p.Error(code="taken_over", message="link closed as taken over"))
+
+    def _taken_over(self, err: p.Error) -> list:
+        """Another phone holds the agent's session now: stay off the server (reconnecting would
+        take it back, and the two phones would flap) until the agent logs in here again. What
+        was queued is that session's business now, on the other phone."""
+        if self._credentials is None:
+            return []
+        log.warning("cc: the agent logged in on another phone (%s); staying off until a login",
+                    err.message)
+        self._credentials = None
+        self._queue.clear()
+        self._inflight.clear()
+        self._persist()
+        return [ev.CcTakenOver()]
 
 
 # -- protocol -> core events ----------------------------------------------------------------------
@@ -220,7 +240,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
     return ev.Contact(id=c.id, status=c.status, queue=c.queue, ani=c.ani,
                       variables=tuple(c.variables.items()), offered_at=here(c.offered_at),
                       expires_at=here(c.expires_at),
-                      wrapup_deadline=here(c.wrapup_deadline), primary=c.primary)
+                      wrapup_deadline=here(c.wrapup_deadline), primary=c.primary,
+                      token=c.token)
 
 
 def _pending(pending: p.Pending | None):

@@ -1,15 +1,20 @@
 """Calls: what the SIP stack reports, answering, hold/resume and ending, the call screen."""
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 
 from . import events as ev
-from .effects import (CcCallEvent, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipResume,
-                      StopTone)
-from .model import Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, with_notice
+from .effects import (CcCallEvent, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipRefuse,
+                      SipResume, StopTone)
+from .model import (Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, WaitingCall,
+                    with_notice)
 from .stack import change, find, push, show, wrapup_screen
 
 HELD_CANNOT_END = "Resume the call to end it"
+# An INVITE may overtake its offer (the server's event and the customer's call travel apart);
+# one naming a contact that hasn't come within this long is refused.
+WAIT_FOR_CONTACT_S = 5.0
 DTMF_KEYS = frozenset("0123456789*#")
 
 
@@ -42,15 +47,55 @@ def focus(m: Model, call_id: str) -> Model:
 
 # -- from the SIP stack --------------------------------------------------------------------------
 def incoming(m: Model, e: ev.SipIncoming):
-    if m.call(e.call):
+    """An INVITE. Naming a contact makes it that contact's call only if it carries the token
+    the server sent with the contact: anyone can send an INVITE naming a contact id."""
+    if m.call(e.call) or any(w.call == e.call for w in m.waiting):
         return m, ()
+    if not e.contact:                        # a personal call: nothing to bind
+        return _ring(m, e.call, "", e.peer)
+    contact = m.contact(e.contact)
+    if contact is None:                      # before its offer: wait for it, silent
+        waiting = WaitingCall(e.call, e.contact, e.peer, e.token, m.now)
+        return replace(m, waiting=m.waiting + (waiting,)), ()
+    return _bind(m, contact.id, contact.token, e.call, e.peer, e.token)
+
+
+def settle_waiting(m: Model):
+    """INVITEs that came before their contact: bound (or refused) once the contact is known,
+    refused once it is WAIT_FOR_CONTACT_S late. Run after every server event and tick."""
+    if not m.waiting:
+        return m, ()
+    waiting, m, effects = m.waiting, replace(m, waiting=()), ()
+    for w in waiting:
+        contact = m.contact(w.contact)
+        if contact is not None:
+            m, fx = _bind(m, contact.id, contact.token, w.call, w.peer, w.token)
+        elif m.now - w.since >= WAIT_FOR_CONTACT_S:
+            fx = (SipRefuse(w.call, w.contact, "no such contact in time"),)
+        else:
+            m, fx = replace(m, waiting=m.waiting + (w,)), ()
+        effects += fx
+    return m, effects
+
+
+def _bind(m: Model, contact: str, expected: str, call_id: str, peer: str, token: str):
+    """Ring the call as ``contact``'s if its token is the one the server sent; else refuse it
+    at once: it never rings, shows or reaches the server, and cannot displace the real call."""
+    if not (expected and hmac.compare_digest(expected.encode("utf-8", "replace"),
+                                             token.encode("utf-8", "replace"))):
+        why = "wrong token" if token else "no token"
+        return m, (SipRefuse(call_id, contact, why),)
+    return _ring(m, call_id, contact, peer)
+
+
+def _ring(m: Model, call_id: str, contact: str, peer: str):
     busy = any(_in_front(c) for c in m.calls)
-    call = Call(e.call, e.contact, e.peer, "ringing", m.now)
+    call = Call(call_id, contact, peer, "ringing", m.now)
     m = replace(m, calls=m.calls + (call,))
     fx = _report(m, call, "ringing")
-    if e.contact and e.contact in m.answer_on_arrival:
+    if contact and contact in m.answer_on_arrival:
         # Accepted before the INVITE came: answer now; behind a call already up, held at once.
-        m = replace(m, answer_on_arrival=m.answer_on_arrival - {e.contact})
+        m = replace(m, answer_on_arrival=m.answer_on_arrival - {contact})
         m, answered = answer(m, call, park=busy)
         return m, fx + answered
     if not busy and not m.ringer:
@@ -62,6 +107,8 @@ def incoming(m: Model, e: ev.SipIncoming):
 def call_state(m: Model, e: ev.SipCallState):
     call = m.call(e.call)
     if call is None:
+        if e.state == "ended":               # a waiting INVITE cancelled: nothing to report
+            m = replace(m, waiting=tuple(w for w in m.waiting if w.call != e.call))
         return m, ()
     if e.state == "established" and call.state == "ringing":
         up = replace(call, state="talking", since=m.now, accepted=True)
@@ -202,7 +249,7 @@ def call_key(m: Model, s: CallScreen, action: str):
         m, stop = quiet_ringer(m)
         return m, fx + stop
     if action in DTMF_KEYS and call.state == "talking":
-        m = _put(m, replace(call, dtmf=call.dtmf + action))
+        m = _put(m, replace(call, dtmf_sent=call.dtmf_sent + 1))
         return m, (SipDtmf(call.call, action),)
     if action == "hold":
         return toggle_hold(m)

@@ -81,6 +81,15 @@ class SipHangup:
 
 
 @dataclass(frozen=True)
+class SipRefuse:
+    """Turn down an INVITE that claims ``contact`` without its token (486, never rung, never
+    reported); the SIP adapter logs that it did, without the token."""
+    call: str
+    contact: str
+    why: str
+
+
+@dataclass(frozen=True)
 class SipDtmf:
     """Digits keyed during a call, for the far end (an IVR, a card-payment line)."""
     call: str

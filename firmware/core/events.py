@@ -36,6 +36,18 @@ class ToneFinished:
     tone: str
 
 
+@dataclass(frozen=True)
+class StorageStatus:
+    """Whether the phone's state can be written: "" yes, "full" or "failed" (firmware.app.storage)."""
+    problem: str
+
+
+@dataclass(frozen=True)
+class SettingsNotSaved:
+    """A settings Save did not reach the disk (``full``: no space left)."""
+    full: bool
+
+
 # -- the contact-center link (firmware.cc turns protocol messages into these) --------------------
 @dataclass(frozen=True)
 class Code:
@@ -72,6 +84,8 @@ class Contact:
     expires_at: float = 0.0
     wrapup_deadline: float = 0.0
     primary: bool = True
+    # the secret its SIP call carries (X-CC-Token); out of repr so no log line shows it
+    token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,12 @@ class CcRefused:
     request: str
     code: str
     message: str
+    retry_after: float = 0.0    # "locked_out": seconds before the server checks a login again
+
+
+@dataclass(frozen=True)
+class CcTakenOver:
+    """The agent logged in on another phone: this one is off the session until a new login."""
 
 
 # -- SIP (firmware.sip turns stack events into these) --------------------------------------------
@@ -138,10 +158,13 @@ class SipRegistration:
 
 @dataclass(frozen=True)
 class SipIncoming:
-    """An INVITE arrived; ``contact`` is its X-CC-Contact-Id header ("" if none)."""
+    """An INVITE arrived; ``contact`` is its X-CC-Contact-Id header ("" if none), ``token``
+    its X-CC-Token: the contact's secret, which binds the call to the offer only if it matches
+    (anyone can name a contact id)."""
     call: str            # the SIP adapter's call id
     contact: str
     peer: str
+    token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

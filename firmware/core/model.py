@@ -88,7 +88,20 @@ class Call:
     since: float               # when it entered ``state`` (the screen's timer)
     accepted: bool = False     # answered by the agent (SipAnswer out), maybe not yet established
     hold_when_up: bool = False  # accept-all: hold it as soon as it is established
-    dtmf: str = ""             # digits keyed on this call (shown, sent, never logged)
+    dtmf_sent: int = 0         # keys sent as DTMF on this call: only counted, as they may be a card
+                               # number; never kept, shown or logged
+
+
+@dataclass(frozen=True)
+class WaitingCall:
+    """An INVITE naming a contact the phone doesn't know yet (it can overtake the offer: the
+    server and the customer's call travel separately). It waits, silent and unshown, until the
+    contact arrives and its token is checked; it is no ``Call`` until then."""
+    call: str
+    contact: str
+    peer: str
+    token: str = field(repr=False)
+    since: float               # when it arrived; refused after calls.WAIT_FOR_CONTACT_S
 
 
 @dataclass(frozen=True)
@@ -190,14 +203,18 @@ class Model:
     session: Session | None = None
     login_pending: bool = False          # a CcLogin is out and no snapshot came yet
     login_agent: str = ""                # the agent id of that CcLogin (kept if it is refused)
+    logged_out_why: str = ""             # shown at home while logged out ("Logged in elsewhere")
+    login_locked_until: float = 0.0      # too many wrong PINs: the server checks none till then
     contacts: tuple[Contact, ...] = ()
-    calls: tuple[Call, ...] = ()
+    calls: tuple[Call, ...] = ()        # a call with a contact is bound: its token matched
+    waiting: tuple[WaitingCall, ...] = ()  # INVITEs waiting for the contact they name
     answer_on_arrival: frozenset[str] = frozenset()  # contacts accepted before their INVITE
     wrapped_locally: frozenset[str] = frozenset()    # wrap-ups sent (maybe queued offline)
     ringer: bool = False                 # the ringer plays for an incoming call
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't
+    storage_problem: str = ""            # "Storage full": the phone's state can't be written
     hook_lifted: bool = False
     hands_free: str = ""        # "speaker" or "headset" while the agent talks hands-free
     muted: bool = False         # the mute key: the customer hears nothing until pressed again
@@ -226,6 +243,7 @@ class Model:
         return next((c for c in self.calls if c.call == call_id), None)
 
     def call_of(self, contact_id: str) -> Call | None:
+        """The contact's call: only ever one whose token matched (calls.incoming binds it)."""
         return next((c for c in self.calls if contact_id and c.contact == contact_id), None)
 
     def offers(self) -> tuple[Contact, ...]:

@@ -1,6 +1,7 @@
 """The agent's session: login, the server's snapshot and state events, logout, notices."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from . import events as ev
@@ -10,13 +11,20 @@ from .stack import is_state_menu, pop, push, top
 
 AGENT_ID_MAX, PIN_MAX = 16, 12
 WRONG_LOGIN = "Wrong agent ID or PIN"
+ELSEWHERE = "Logged in elsewhere"
 NO_SERVER = "No server: can't log out now"
 OFFER_SHOWING = "Answer or miss the offer first"
 
 
 # -- logging in ----------------------------------------------------------------------------------
 def log_in(m: Model, agent: str, pin: str):
-    return replace(m, login_pending=True, login_agent=agent), (CcLogin(agent, pin),)
+    return (replace(m, login_pending=True, login_agent=agent, logged_out_why=""),
+            (CcLogin(agent, pin),))
+
+
+def locked_for(m: Model) -> int:
+    """Seconds the server still refuses logins after too many wrong PINs (0: none)."""
+    return max(0, math.ceil(m.login_locked_until - m.now))
 
 
 def login_key(m: Model, s: LoginScreen, action: str):
@@ -35,16 +43,22 @@ def login_key(m: Model, s: LoginScreen, action: str):
     if action == "ok" and typed:
         if s.entry == "agent":
             return top(m, replace(s, entry="pin", error="")), ()
+        if locked_for(m):               # the server would only say so again: wait (shown)
+            return m, ()
         return log_in(pop(m), s.agent, s.pin)
     return m, ()
 
 
 def refused(m: Model, e: ev.CcRefused):
-    if e.request == "hello" and e.code == "auth_failed":
-        # The server knows no such agent: back to the login screen, the agent id kept.
+    if e.request == "hello" and e.code in ("auth_failed", "locked_out"):
+        # A wrong PIN, or too many: back to the login screen, the agent id kept. Locked out,
+        # the screen counts the wait down and the phone sends no login before it is over.
         agent = m.login_agent or (m.session.id if m.session else "")
         m, _ = logged_out(m, ev.CcLoggedOut())
-        again = LoginScreen(agent=agent, entry="pin", error=WRONG_LOGIN)
+        locked = e.code == "locked_out"
+        if locked:
+            m = replace(m, login_locked_until=m.now + max(1.0, e.retry_after))
+        again = LoginScreen(agent=agent, entry="pin", error="" if locked else WRONG_LOGIN)
         return (top(m, again) if isinstance(m.screen, LoginScreen) else push(m, again)), ()
     if e.request == "hello":
         m = replace(m, login_pending=False)
@@ -83,6 +97,12 @@ def logged_out(m: Model, e: ev.CcLoggedOut):
     m = replace(m, session=None, contacts=(), answer_on_arrival=frozenset(),
                 wrapped_locally=frozenset(), login_pending=False, cc_problem="")
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
+
+
+def taken_over(m: Model, _e: ev.CcTakenOver):
+    """The agent logged in on another phone: logged out here, saying why, until a new login."""
+    m, _ = logged_out(m, ev.CcLoggedOut())
+    return replace(m, logged_out_why=ELSEWHERE), ()
 
 
 def link(m: Model, e: ev.CcLink):

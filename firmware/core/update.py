@@ -54,21 +54,47 @@ def _sip_registration(m: Model, e: ev.SipRegistration):
     return (with_notice(m, f"SIP: {e.detail}") if e.detail else m), ()
 
 
+STORAGE_PROBLEMS = {"full": "Storage full", "failed": "Storage failing"}
+
+
+def _storage_status(m: Model, e: ev.StorageStatus):
+    return replace(m, storage_problem=STORAGE_PROBLEMS.get(e.problem, "")), ()
+
+
+def _settings_not_saved(m: Model, e: ev.SettingsNotSaved):
+    """Said on whatever screen the agent is on: the change holds only until a restart."""
+    why = "storage full" if e.full else "storage failing"
+    return with_notice(m, f"Settings not saved: {why}"), ()
+
+
+def _then_bind(rule):
+    """A rule after which the contacts (or the time) may have changed: INVITEs that came
+    before their contact are bound or refused."""
+    def run(m: Model, e):
+        m, effects = rule(m, e)
+        m, more = calls.settle_waiting(m)
+        return m, tuple(effects) + more
+    return run
+
+
 _EVENTS = {
     ev.Booted: _booted,
-    ev.Tick: _tick,
+    ev.Tick: _then_bind(_tick),
     ev.NetworkChanged: lambda m, e: (replace(m, links=replace(m.links, ip=e.ip)), ()),
     ev.Hook: _hook,
     ev.ToneFinished: _tone_finished,
+    ev.StorageStatus: _storage_status,
+    ev.SettingsNotSaved: _settings_not_saved,
     ev.Key: lambda m, e: _key(m, e),
     ev.LoginFromConfig: lambda m, e: session.log_in(m, e.agent, e.pin),
     ev.CcLink: session.link,
-    ev.CcSnapshot: session.snapshot,
+    ev.CcSnapshot: _then_bind(session.snapshot),
     ev.CcAgentState: session.agent_state,
-    ev.CcContact: offers.contact_event,
+    ev.CcContact: _then_bind(offers.contact_event),
     ev.CcNotice: lambda m, e: (with_notice(m, e.text), ()),
     ev.CcLoggedOut: session.logged_out,
     ev.CcRefused: session.refused,
+    ev.CcTakenOver: session.taken_over,
     ev.SipRegistration: _sip_registration,
     ev.SipIncoming: calls.incoming,
     ev.SipCallState: calls.call_state,

@@ -15,3 +15,4 @@ GLYPHS = {
 
 FULL = "█"          # in the A00 character ROM (0xFF)
 POINTER = "→"       # in the A00 character ROM (0x7E)
+DOT = "･"           # in the A00 character ROM (0xA5): a centred dot, for keys sent unseen

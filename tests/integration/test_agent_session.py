@@ -113,8 +113,11 @@ def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, 
     hearing(600)
     desk.key("headset")
     hearing(1000)
-    desk.type("12#")                                            # keys to the customer's IVR
-    desk.wait_lcd("Sent 12#")
+    for i, k in enumerate("12#", 1):                            # keys to the customer's IVR
+        desk.key(k)                                             # "ok" once the LCD shows it
+        shown = desk.lcd()
+        assert shown[2].rstrip() == f"Sent {i} " + "･" * i, shown   # that keys went, not which
+        assert "#" not in "".join(shown) and "12" not in shown[2], shown
     lab.wait_for(lambda: lab.heard(cid)["dtmf"] == "12#", desc="the customer got 12#")
     desk.key("hold")
     desk.wait_lcd("Held")

@@ -414,7 +414,8 @@ async def test_killed_ccsim_restarts_with_its_contacts_sessions_and_timers(tmp_p
 @asynchronous
 async def test_simulated_customers_ring_the_agents_sip_phones(tmp_path):
     """[customers] on: a real customers process dials the agent's extension through Kamailio
-    with X-CC-Contact-Id; its ringing and answer drive the contact; a RONA hangs up and dials
+    with X-CC-Contact-Id and X-CC-Token (the token the agent's phone got with the contact, a new
+    one for each attempt); its ringing and answer drive the contact; a RONA hangs up and dials
     the next agent; the customer hangs up after talk_s."""
     baresip = pytest.importorskip("baresip")
     from tools.kamailio import Kamailio
@@ -430,7 +431,7 @@ async def test_simulated_customers_ring_the_agents_sip_phones(tmp_path):
         sim.start()
         await stack.start(baresip.Config(
             net_interface="127.0.0.1", max_concurrent_calls=None,
-            expose_headers=("X-CC-Contact-Id",),
+            expose_headers=("X-CC-Contact-Id", "X-CC-Token"),
             extra_config_text=f"sip_listen 127.0.0.1:{free_port(span=2)}\n"))
         rings = {"1001": asyncio.Queue(), "1002": asyncio.Queue()}
         for agent, calls in rings.items():                # the agents' SIP phones
@@ -446,14 +447,18 @@ async def test_simulated_customers_ring_the_agents_sip_phones(tmp_path):
             await ben.ok(p.SetState, state="available")
             cid = await Admin(http, sim.api).new_contact(talk_s=1)
 
-            assert (await ana.contact("reserved")).id == cid
+            reserved = await ana.contact("reserved")
+            assert reserved.id == cid and len(reserved.token) >= 22     # >= 128 random bits
             call = await asyncio.wait_for(rings["1001"].get(), 5)
             assert call.headers.get("X-CC-Contact-Id") == cid
+            assert call.headers.get("X-CC-Token") == reserved.token
             await ana.contact("offered")                    # the customer heard it ring
             await ana.contact("rona")                       # nobody picked up
             call = await asyncio.wait_for(rings["1002"].get(), 5)
             assert call.headers.get("X-CC-Contact-Id") == cid
-            await ben.contact("offered")
+            token = call.headers.get("X-CC-Token")
+            assert token and token != reserved.token                   # a new attempt, a new one
+            assert (await ben.contact("offered")).token == token
             await call.answer()
             await ben.contact("assigned")                   # the customer heard the answer
             await ben.state("talking")

@@ -201,11 +201,18 @@ def test_a_muted_call_says_so_and_held_still_says_held():
     assert rows(m)[0].startswith("Talking")
 
 
-def test_the_digits_keyed_show_on_the_call_and_the_latest_win():
-    m = agent(*talking(), *(ev.Key(k) for k in "4111111111111111#"))
-    assert rows(m)[2] == "Sent 11111111111111#"                   # the last 15 of 17
-    m = agent(*talking(), ev.Key("1"))
-    assert rows(m)[2].rstrip() == "Sent 1"
+def test_keys_sent_in_a_call_show_as_a_count_and_dots_never_the_digits():
+    card = "4111111111111111#"                                  # a card number to a payment line
+    m = agent(*talking())
+    for i, k in enumerate(card, 1):
+        m, _ = run(m, ev.Key(k))
+        frame = rows(m)
+        assert frame[2].rstrip() == f"Sent {i} " + "･" * min(i, 20 - len(f"Sent {i} "))
+        assert "#" not in "".join(frame) and "4111" not in "".join(frame)
+    assert rows(m)[2] == "Sent 17 ････････････"
+    assert card[:-1] not in repr(m) and "4111" not in repr(m)    # not even kept in the model
+    m = agent(*talking(), ev.Key("*"))
+    assert rows(m)[2].rstrip() == "Sent 1 ･"
 
 
 def test_ending_a_held_call_explains_why_not():

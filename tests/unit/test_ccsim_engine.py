@@ -83,9 +83,11 @@ class Clock:
 class Customers:
     def __init__(self):
         self.said = []
+        self.tokens = []                # (contact, token) of each dial
 
-    def dial(self, contact, to, ani, talk_s):
+    def dial(self, contact, to, ani, talk_s, token):
         self.said.append(f"dial:{contact}:{to}")
+        self.tokens.append((contact, token))
 
     def hangup(self, contact):
         self.said.append(f"hangup:{contact}")

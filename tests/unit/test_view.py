@@ -86,3 +86,23 @@ def test_test_ring_blinks_the_line_led():
 def test_contrast_follows_the_setting():
     m = Model(info=INFO, screens=(IdleScreen(),))
     assert render(m).contrast == pytest.approx(0.6)
+
+
+def test_a_full_disk_shows_at_home_until_it_is_writable_again():
+    m = Model(info=INFO, screens=(IdleScreen(),), now=NOW)
+    m, _ = update(m, ev.StorageStatus("full"))
+    assert render(m).rows[2] == "Storage full".ljust(20)
+    m, _ = update(m, ev.StorageStatus(""))
+    assert "Storage" not in "".join(render(m).rows)
+
+
+def test_a_save_that_failed_says_so_on_the_settings_screen():
+    m = Model(info=INFO, screens=(IdleScreen(),), now=NOW)
+    for key in ("ok", "1", "1", "volup", "ok"):           # Menu > Settings > Ringer, up, Save
+        m, _ = update(m, ev.Key(key))
+    assert isinstance(m.screen, MenuScreen)
+    m, _ = update(m, ev.SettingsNotSaved(full=True))
+    rows = render(m).rows
+    assert " ".join(r.strip() for r in rows[:2]) == "Settings not saved: storage full"
+    m, _ = update(m, ev.Tick(NOW + 7))                   # a notice, then the menu again
+    assert "not saved" not in "".join(render(m).rows)

@@ -205,14 +205,14 @@ def ringing(n: int = 200) -> str:
     kam.start()
     phone, server = _logged_in()
     customers = None
-    incoming: dict[str, float] = {}
+    incoming: list[float] = []          # when this round's INVITE reached the phone
     to_ring, to_lcd, to_dial = [], [], []
     try:
         post = phone.phone.post
 
         def timed_post(event):
             if isinstance(event, ev.SipIncoming):
-                incoming[event.contact] = time.perf_counter()
+                incoming.append(time.perf_counter())
             post(event)
 
         _registered(phone, kam, timed_post)
@@ -220,17 +220,20 @@ def ringing(n: int = 200) -> str:
         audio, panel = phone.devices.audio, phone.sim.panel
         for i in range(n):
             cid = f"b-{i}"
+            incoming.clear()
             t_dial = time.perf_counter()
+            # a personal call (no contact id): one naming a contact the phone was never
+            # offered waits unshown for that offer, and is refused
             customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
-                           ani="+15550001000", talk_s=5, ring_s=10)
+                           ani="+15550001000", talk_s=5, ring_s=10, personal=True)
             _wait_text(panel, lambda text: "Ringing" in text, "Ringing", timeout=5)
             t_lcd = time.perf_counter()
             deadline = time.monotonic() + 5
-            while audio.started_at.get("ringer", 0) < incoming.get(cid, t_dial):
+            while audio.started_at.get("ringer", 0) < (incoming or [t_dial])[0]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"call {i}: the ringer never started")
                 time.sleep(0.0005)
-            t0 = incoming[cid]
+            t0 = incoming[0]
             to_ring.append((audio.started_at["ringer"] - t0) * 1000)
             to_lcd.append((t_lcd - t0) * 1000)
             to_dial.append((t0 - t_dial) * 1000)
@@ -284,7 +287,7 @@ def voice(n: int = 50) -> str:
         for i in range(n):
             cid = f"v-{i}"
             customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
-                           ani="+15550001000", talk_s=10, ring_s=10)
+                           ani="+15550001000", talk_s=10, ring_s=10, personal=True)
             customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
             _wait_for(lambda: phone.phone.model.calls, "the call to ring")
             call = phone.phone.model.calls[0].call

@@ -1,7 +1,8 @@
 """The link to the simulated customers: one child process (tools/ccsim/customers.py), JSON lines.
 
-To it: {"op": "dial", "contact", "to", "ani", "talk_s"}, {"op": "hangup", "contact"},
-{"op": "quit"}.
+To it: {"op": "dial", "contact", "to", "ani", "talk_s", "token"}, {"op": "hangup", "contact"},
+{"op": "quit"}. ``token`` (the offer attempt's secret, for the call's X-CC-Token) is never
+logged here or by the child.
 From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"failed",
 "contact", "reason"}, {"event": "error", "reason", "contact"?} for a line it refused, and
 every 0.5 s of a call {"event": "audio", "contact", ...}: what that customer hears of the
@@ -44,14 +45,16 @@ class CustomerLink:
         c = self.config
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tools.ccsim.customers", "--proxy", c.proxy,
-            "--password", c.password, "--listen", c.listen,
+            "--password", c.password, "--listen", c.listen, "--transport", c.transport,
+            "--media", c.media, *(("--cafile", c.cafile) if c.cafile else ()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
         self._reader = asyncio.create_task(self._read())
         log.info("customers process started (pid %d)", self._proc.pid)
 
-    def dial(self, contact: str, to: str, ani: str, talk_s: float):
-        message = {"op": "dial", "contact": contact, "to": to, "ani": ani, "talk_s": talk_s}
+    def dial(self, contact: str, to: str, ani: str, talk_s: float, token: str):
+        message = {"op": "dial", "contact": contact, "to": to, "ani": ani, "talk_s": talk_s,
+                   "token": token}
         if self._calls.get(contact) == "closing":
             self._redial[contact] = message
         else:

@@ -1,9 +1,12 @@
 """Simulated customers: one process, one SIP stack, many callers, driven by JSON lines.
 
     python -m tools.ccsim.customers --proxy 127.0.0.1:5062 --password secret --listen 127.0.0.1:5090
+        [--transport tls --cafile ca.pem --media srtp]     (--proxy: then the TLS address)
 
 stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani": "+15551234567",
-         "talk_s": 30, "ring_s": 60}   (ring_s optional: give up unanswered after it)
+         "talk_s": 30, "ring_s": 60, "token": "..."}   (ring_s optional: give up unanswered
+         after it; token: the offer's secret, sent as X-CC-Token, never logged; "personal":
+         true sends neither header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
@@ -15,7 +18,8 @@ stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "co
         a bad line -> {"event": "error", "reason"} (with "contact" when it named one).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
-authenticates to the proxy with the shared password, sends X-CC-Contact-Id, and plays a 440 Hz
+authenticates to the proxy with the shared password, sends X-CC-Contact-Id and X-CC-Token (the
+phone answers a contact's call only with the token its offer carried), and plays a 440 Hz
 tone (PCMU, real-time pace) once answered, listening meanwhile. On stdin EOF (ccsim gone) no more commands are
 taken, but calls in progress run to their end before the process exits.
 """
@@ -31,6 +35,7 @@ import math
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -42,6 +47,8 @@ from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call
 log = logging.getLogger("ccsim.customers")
 
 CONTACT_HEADER = "X-CC-Contact-Id"
+TOKEN_HEADER = "X-CC-Token"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")   # secrets.token_urlsafe's alphabet
 TONE_HZ = 440
 TONE_LEVEL = 0.3               # of full scale
 TALK_S = 30.0                  # when a dial does not say
@@ -112,8 +119,13 @@ class Customer:
 
 
 class Customers:
-    def __init__(self, proxy: str, password: str, listen: str):
+    def __init__(self, proxy: str, password: str, listen: str, transport: str = "udp",
+                 cafile: str | None = None, media: str = "rtp"):
+        """``transport`` "tls": through the proxy over TLS, its certificate checked against
+        ``cafile`` (else the system's CAs); ``media`` "srtp": SRTP only (a phone that cannot
+        do it refuses the call)."""
         self.proxy, self.password, self.listen = proxy, password, listen
+        self.transport, self.cafile, self.media = transport, cafile, media
         self.runtime = Runtime()
         self._agents: dict[str, UserAgent] = {}     # by caller user: baresip cannot free one
         self._customers: dict[str, Customer] = {}   # by contact
@@ -127,15 +139,23 @@ class Customers:
     async def start(self) -> None:
         await self.runtime.start(Config(
             net_interface=self.listen.rsplit(":", 1)[0], max_concurrent_calls=None,
-            rtp_timeout=RTP_TIMEOUT_S, extra_config_text=f"sip_listen {self.listen}\n"))
+            rtp_timeout=RTP_TIMEOUT_S,
+            extra_config_text=f"sip_listen {self.listen}\n" + self._tls_lines()))
         # before any dial: a 180 on loopback arrives before dial() returns the Call
         self.runtime.subscribe(self._on_stack_event)
+
+    def _tls_lines(self) -> str:
+        if self.transport != "tls":
+            return ""
+        cafile = self.cafile or ssl.get_default_verify_paths().cafile
+        return f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
 
     async def close(self) -> None:
         await self.runtime.close()
 
     # -- commands ---------------------------------------------------------------------------
-    def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float) -> None:
+    def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float,
+             headers: dict[str, str]) -> None:
         """Start a call; the customer counts as in progress from now on."""
         if contact in self._customers:
             emit({"event": "error", "contact": contact, "reason": "contact already has a call"})
@@ -143,19 +163,20 @@ class Customers:
         customer = Customer(contact, talk_s)
         self._customers[contact] = customer
         self.idle.clear()
-        self.spawn(self._dial(customer, to, ani, ring_s))
+        self.spawn(self._dial(customer, to, ani, ring_s, headers))
 
     def spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _dial(self, customer: Customer, to: str, ani: str, ring_s: float) -> None:
+    async def _dial(self, customer: Customer, to: str, ani: str, ring_s: float,
+                    headers: dict[str, str]) -> None:
         contact = customer.contact
         self._dialing += 1
         try:
             ua = await self._agent(ani)
-            customer.call = await ua.dial(to, headers={CONTACT_HEADER: contact})
+            customer.call = await ua.dial(to, headers=headers)
             customer.call.on_dtmf(lambda key: emit({"event": "dtmf", "contact": contact,
                                                     "digit": key.digit}))
             self._by_handle[customer.call.handle] = customer
@@ -194,7 +215,13 @@ class Customers:
         user = re.sub(r"[^0-9+]", "", ani) or "anonymous"
         if user not in self._agents:
             self._agents[user] = await UserAgent.create(self.runtime, Account(
-                user=user, domain=self.proxy, password=self.password, reg_interval=0))
+                user=user, domain=self.proxy, password=self.password, reg_interval=0,
+                transport=self.transport,
+                # the agents' extensions name the proxy's UDP address: over TCP/TLS every
+                # request goes to the proxy itself, as outbound proxy
+                registrar=(None if self.transport == "udp"
+                           else f"sip:{self.proxy};transport={self.transport}"),
+                extra_params=("mediaenc=srtp-mand",) if self.media == "srtp" else ()))
         return self._agents[user]
 
     def _give_up(self, customer: Customer) -> None:
@@ -323,11 +350,27 @@ def parse(line: str) -> dict:
             value = msg.get(key, TALK_S)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"dial: {key} must be a positive number of seconds")
+        token = msg.get("token", "")           # not quoted in the error: it is a secret
+        if not isinstance(token, str) or (token and not TOKEN.fullmatch(token)):
+            raise ValueError("dial: token must be 1-256 characters of A-Z a-z 0-9 _ -")
+        if not isinstance(msg.get("personal", False), bool):
+            raise ValueError("dial: personal must be true or false")
     return msg
 
 
+def dial_headers(msg: dict) -> dict[str, str]:
+    """The headers a dial's call carries: the contact id and its token, or none at all."""
+    if msg.get("personal"):
+        return {}
+    headers = {CONTACT_HEADER: msg["contact"]}
+    if msg.get("token"):
+        headers[TOKEN_HEADER] = msg["token"]
+    return headers
+
+
 async def serve(args) -> None:
-    customers = Customers(args.proxy, args.password, args.listen)
+    customers = Customers(args.proxy, args.password, args.listen, args.transport, args.cafile,
+                          args.media)
     await customers.start()
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue = asyncio.Queue()
@@ -356,7 +399,8 @@ async def serve(args) -> None:
                 await customers.hangup(msg["contact"])
             else:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
-                               msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S))
+                               msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S),
+                               dial_headers(msg))
         await customers.idle.wait()      # stdin EOF (ccsim gone): calls run to their end
     finally:
         await customers.close()
@@ -367,6 +411,11 @@ def main() -> None:
     ap.add_argument("--proxy", required=True, help="SIP proxy host:port the customers dial through")
     ap.add_argument("--password", default="", help="the proxy's shared digest password")
     ap.add_argument("--listen", default="127.0.0.1:5090", help="our SIP address (PORT+1 taken too)")
+    ap.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp",
+                    help="to the proxy (tls: --proxy is its TLS address)")
+    ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
+    ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp",
+                    help="srtp: SRTP only (needs --transport tls to keep its keys secret)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="customers: %(name)s: %(message)s")

@@ -19,12 +19,18 @@ from __future__ import annotations
 
 import functools
 import heapq
+import hmac
 import logging
+import secrets
 import time
 from typing import Protocol
 
+import msgspec
+
 from firmware.cc import protocol as p
 
+from .guard import LoginGuard
+from .limits import contact_problem
 from .routing import Router
 from .scenario import AUTO_WRAPUP, Scenario
 from .store import ContactRecord, Session, Store
@@ -37,23 +43,31 @@ TALKING = ("assigned", "held")
 _BUSY = (("assigned", "talking"), ("held", "held"), ("offered", "ringing"),
          ("reserved", "reserved"), ("wrapup", "wrapup"))
 BUSY_STATES = {state for _, state in _BUSY}
+TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
 _KEEP = object()
+
+
+def _same(pin: str, given: str) -> bool:
+    """PINs compared in constant time: how long a refusal takes says nothing of the PIN."""
+    return hmac.compare_digest(pin.encode("utf-8", "surrogatepass"),
+                               given.encode("utf-8", "surrogatepass"))
 
 
 class Refused(Exception):
     """A phone request the rules turn down; ``code`` is one of protocol.ERROR_CODES."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, retry_after: int = 0):
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.retry_after = code, message, retry_after
 
 
 class Customers(Protocol):
-    """The simulated customers: dial an agent's extension for a contact, hang a contact up.
-    Events come back through Engine.customer_event, only ever about a contact's current call
-    (the end of a call ccsim hung up itself is not reported)."""
+    """The simulated customers: dial an agent's extension for a contact (the call carries
+    ``token``, the offer attempt's secret, so the phone can tell it from a forgery), hang a
+    contact up. Events come back through Engine.customer_event, only ever about a contact's
+    current call (the end of a call ccsim hung up itself is not reported)."""
 
-    def dial(self, contact: str, to: str, ani: str, talk_s: float) -> None: ...
+    def dial(self, contact: str, to: str, ani: str, talk_s: float, token: str) -> None: ...
 
     def hangup(self, contact: str) -> None: ...
 
@@ -61,7 +75,7 @@ class Customers(Protocol):
 class NoCustomers:
     """No voice side: phones report ringing/answered/ended themselves."""
 
-    def dial(self, contact, to, ani, talk_s):
+    def dial(self, contact, to, ani, talk_s, token):
         pass
 
     def hangup(self, contact):
@@ -104,6 +118,7 @@ class Engine:
         self._dirty_sessions: dict[str, Session] = {}
         self._dirty_contacts: dict[str, ContactRecord] = {}
         self.router = Router({a.id: a.queues for a in scenario.agents})
+        self.logins = LoginGuard(clock)
         self._load()
 
     # -- restart -----------------------------------------------------------------------------
@@ -131,14 +146,27 @@ class Engine:
 
     # -- phone requests ----------------------------------------------------------------------
     @_atomic
-    def hello(self, agent: str, pin: str, version: int = p.VERSION) -> p.Snapshot:
-        """Log the agent in (Idle, "login") or resume its session; its snapshot."""
+    def hello(self, agent: str, pin: str, version: int = p.VERSION,
+              source: str = "") -> p.Snapshot:
+        """Log the agent in (Idle, "login") or resume its session; its snapshot. ``source``: the
+        address the hello came from; PIN guessing is throttled per agent and per source."""
+        wait = self.logins.retry_after(agent, source)
+        if wait:
+            log.debug("hello for agent %r from %s refused: locked out for %d s",
+                      agent[:40], source, wait)
+            raise Refused("locked_out", f"too many failed logins: try again in {wait} s", wait)
         config = self._agents.get(agent)
-        if config is None or config.pin != pin:
+        if config is None or not _same(config.pin, pin):
+            known = agent if config else None
+            lock = self.logins.failed(known, source)
+            log.warning("login failed: agent %r from %s (%d failures for this agent)%s",
+                        agent[:40], source or "?", self.logins.failures(agent) if known else 0,
+                        f"; locked out for {lock} s" if lock else "")
             raise Refused("auth_failed", "unknown agent or wrong PIN")
         if version != p.VERSION:
             raise Refused("version", f"protocol version {version} (this server speaks {p.VERSION})")
         s = self._sessions[agent]
+        self.logins.succeeded(agent, source)
         if s.state == "logged_out":
             s.state, s.reason, s.pending = "idle", "login", None
             self._dirty_sessions[agent] = s
@@ -224,7 +252,11 @@ class Engine:
     @_atomic
     def new_contact(self, queue: str, ani: str, variables: dict[str, str],
                     talk_s: float | None = None) -> str:
-        """A customer call enters ``queue``; its id. ValueError for an unknown queue."""
+        """A customer call enters ``queue``; its id. ValueError for an unknown queue or a field
+        over its limit (limits.py), before anything changes."""
+        problem = contact_problem(queue, ani, variables, talk_s)
+        if problem:
+            raise ValueError(problem)
         if queue not in self.scenario.queues:
             raise ValueError(f"unknown queue {queue!r}")
         n = self.store.next_contact_number()
@@ -374,7 +406,7 @@ class Engine:
         s.seq += 1
         message = kind(seq=s.seq, **fields)
         text = p.encode(message)
-        self.store.add_event(s.agent, s.seq, self.clock(), text)
+        self.store.add_event(s.agent, s.seq, self.clock(), p.encode(_without_token(message)))
         self._dirty_sessions[s.agent] = s
         self.outbox.append((s.agent, message, text))
 
@@ -384,7 +416,8 @@ class Engine:
         return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
                          offered_at=c.offered_at,
                          expires_at=c.deadline if status == "offered" else 0.0,
-                         wrapup_deadline=c.deadline if status == "wrapup" else 0.0)
+                         wrapup_deadline=c.deadline if status == "wrapup" else 0.0,
+                         token=c.token if status in UNANSWERED + TALKING else "")
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         self._dirty_contacts[c.id] = c
@@ -414,13 +447,14 @@ class Engine:
         c.status, c.agent, c.offered_at = "reserved", s.agent, now
         c.deadline = now + self.settings.rona_s
         c.attempts.append({"agent": s.agent, "at": now, "outcome": ""})
+        c.token = secrets.token_urlsafe(TOKEN_BYTES)     # new for every attempt
         self._on_agent[s.agent][c.id] = c
         self._arm(c)
         self.offers += 1
         log.info("contact %s reserved agent %s", c.id, s.agent)
         self._tell(c)
         self.customers.dial(c.id, self._agents[s.agent].extension, c.ani,
-                            c.talk_s or self.scenario.customers.talk_s)
+                            c.talk_s or self.scenario.customers.talk_s, c.token)
         self._refresh(s)
 
     def _offer(self, c: ContactRecord):
@@ -442,7 +476,7 @@ class Engine:
 
     def _end(self, c: ContactRecord):
         """The call is over: the agent is told, then wraps up (auto after wrapup_s if set)."""
-        c.status = "wrapup"
+        c.status, c.token = "wrapup", ""          # no call is bound to it any more
         c.deadline = self.clock() + self.settings.wrapup_s if self.settings.wrapup_s else 0.0
         self._arm(c)
         self._tell(c, "ended")
@@ -475,7 +509,7 @@ class Engine:
         self._tell(c, "rona")
         del self._on_agent[s.agent][c.id]
         self.customers.hangup(c.id)
-        c.status, c.agent = "queued", ""
+        c.status, c.agent, c.token = "queued", "", ""
         log.info("contact %s: RONA (%s) by agent %s, back to queue %s", c.id, outcome, s.agent,
                  c.queue)
         keep = s.pending is not None and s.pending.state != "available"
@@ -483,7 +517,16 @@ class Engine:
         self._route(c)
 
     def _finish(self, c: ContactRecord, status: str):
-        c.status = status
+        c.status, c.token = status, ""
         self._dirty_contacts[c.id] = c
         self._on_agent.get(c.agent, {}).pop(c.id, None)
         self._live.pop(c.id, None)
+
+
+def _without_token(message: p.ServerMessage) -> p.ServerMessage:
+    """The event as stored (and shown by the admin API): a contact's token only ever goes to
+    its agent's phone."""
+    if isinstance(message, p.ContactUpdate) and message.contact.token:
+        return msgspec.structs.replace(
+            message, contact=msgspec.structs.replace(message.contact, token=""))
+    return message

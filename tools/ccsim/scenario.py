@@ -12,7 +12,7 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     wrapup_s = 0                  # 0: wrap-up has no limit; else auto wrap-up ("auto") after it
     mask_ani = false              # phones show only the caller number's last 4 digits
     accept_all = false            # an agent may accept every stacked offer at once
-    max_offers = 1                # offers the server may stack on one agent (>= 1)
+    max_offers = 1                # offers the server may stack on one agent (1..10)
 
     [[agents]]                    # one per agent; ids unique
     id = "1001"
@@ -44,6 +44,9 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     password = "secret"
     talk_s = 60                   # a customer hangs up after talking this long
     listen = "127.0.0.1:5090"     # their own SIP address
+    transport = "udp"             # "tls": SIP over TLS (proxy = its TLS address, 5061 usually)
+    cafile = ""                   # the proxy's CA for tls, relative to this file ("": system's)
+    media = "rtp"                 # "srtp": SRTP only (needs tls)
 
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
@@ -53,10 +56,10 @@ Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from firmware.cc.protocol import Code, Settings, VariableLayout
+from firmware.cc.protocol import MAX_OFFERS, Code, Settings, VariableLayout
 
 RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"), Code("login", "Logged in"))
 AUTO_WRAPUP = "auto"
@@ -90,6 +93,9 @@ class CustomersConfig:
     password: str = ""
     talk_s: float = 60.0
     listen: str = "127.0.0.1:5090"
+    transport: str = "udp"        # "tls": proxy is the proxy's TLS address
+    cafile: str = ""              # the proxy's CA for tls ("": the system's)
+    media: str = "rtp"            # "srtp": SRTP only
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,12 @@ class _Table:
         if value < minimum or (maximum is not None and value > maximum):
             limits = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
             self.fail(f"{self.where}.{name}: must be {limits}, got {value}")
+        return value
+
+    def choice(self, name, default, options: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if value not in options:
+            self.fail(f"{self.where}.{name}: one of {', '.join(options)}, got {value!r}")
         return value
 
     def flag(self, name, default=_MISSING) -> bool:
@@ -227,7 +239,7 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     settings = Settings(rona_s=t.number("rona_s", 15.0, above=True),
                         wrapup_s=t.number("wrapup_s", 0.0),
                         mask_ani=t.flag("mask_ani", False), accept_all=t.flag("accept_all", False),
-                        max_offers=t.integer("max_offers", 1, minimum=1))
+                        max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS))
     t.done()
 
     queues = []
@@ -263,7 +275,15 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     customers = CustomersConfig(t.flag("enabled", False), t.address("proxy", "127.0.0.1:5062"),
                                 t.text("password", "", nonempty=False),
                                 t.number("talk_s", 60.0, above=True),
-                                t.address("listen", "127.0.0.1:5090"))
+                                t.address("listen", "127.0.0.1:5090"),
+                                t.choice("transport", "udp", ("udp", "tcp", "tls")),
+                                t.text("cafile", "", nonempty=False),
+                                t.choice("media", "rtp", ("rtp", "srtp")))
+    if customers.cafile:                  # relative to the scenario file
+        customers = replace(customers, cafile=str(Path(file).parent / customers.cafile))
+    if customers.media == "srtp" and customers.transport != "tls":
+        t.fail('customers.media: srtp needs transport = "tls" (its keys travel in the SIP '
+               'messages)')
     t.done()
 
     t = _Table(file, "traffic", doc.get("traffic", {}))

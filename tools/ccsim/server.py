@@ -17,9 +17,10 @@ Admin API (JSON):
                                         (404 before it was answered)
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
-                                        (the latest 10,000 per agent are kept)
+                                        (the latest 10,000 per agent are kept; 0 <= N < 2^63)
     GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
-Unknown ids -> 404 {"error"}.
+Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
+nothing: everything is checked first (limits.py for a contact's fields).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from firmware.cc import protocol as p
 from . import traffic
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
+from .limits import contact_problem
 from .scenario import Scenario
 from .store import Store
 
@@ -44,15 +46,17 @@ log = logging.getLogger("ccsim")
 # Frames up to this size are read and refused with "too_large"; bigger ones close the socket.
 _MAX_FRAME = 4 * p.MAX_MESSAGE_BYTES
 _MAX_UNSENT = 10_000            # a phone this far behind is not reading: drop it
-CLOSE_REPLACED = 4001           # another connection took the agent over
+CLOSE_REPLACED = p.CLOSE_TAKEN_OVER     # another connection took the agent over
+_MAX_SEQ = 2**63 - 1            # SQLite's largest integer
+MAX_ADMIN_BODY = 64 * 1024      # a contact at its limits is a quarter of this
 
 
 class Connection:
     """One phone's socket. Sends go through a queue drained by its own task, so messages
     keep their order and one slow phone never holds up the engine or the others."""
 
-    def __init__(self, ws: web.WebSocketResponse):
-        self.ws, self.agent = ws, None
+    def __init__(self, ws: web.WebSocketResponse, source: str = ""):
+        self.ws, self.agent, self.source = ws, None, source
         self._unsent: asyncio.Queue[str | None] = asyncio.Queue()
         self._close: tuple[int, bytes] | None = None
         self._writer = asyncio.create_task(self._write())
@@ -102,7 +106,7 @@ class CcServer:
     # -- life --------------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> tuple[str, str]:
         """Listen; (ws url, api url) with the real port."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_ADMIN_BODY)
         app.add_routes([
             web.get(p.PATH, self._phone),
             web.post("/api/contacts", self._post_contact),
@@ -150,7 +154,7 @@ class CcServer:
         await ws.prepare(request)
         self.connects_total += 1
         self._sockets.add(ws)
-        conn = Connection(ws)
+        conn = Connection(ws, request.remote or "")
         try:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
@@ -176,7 +180,8 @@ class CcServer:
         try:
             replies = self._handle(conn, request)
         except Refused as e:
-            replies = [p.Error(id=request.id, code=e.code, message=e.message)]
+            replies = [p.Error(id=request.id, code=e.code, message=e.message,
+                               retry_after=e.retry_after)]
         except Exception:
             log.exception("request %s from agent %s failed", type(request).__name__, conn.agent)
             replies = [p.Error(id=request.id, code="not_allowed", message="server error")]
@@ -187,7 +192,7 @@ class CcServer:
     def _handle(self, conn: Connection, r: p.ClientMessage) -> list[p.ServerMessage]:
         e = self.engine
         if isinstance(r, p.Hello):
-            snapshot = e.hello(r.agent, r.pin, r.version)
+            snapshot = e.hello(r.agent, r.pin, r.version, conn.source)
             self._bind(conn, r.agent)
             return [p.Ack(id=r.id), snapshot]
         agent = conn.agent
@@ -213,9 +218,13 @@ class CcServer:
             del self._phones[conn.agent]
         old = self._phones.get(agent)
         if old is not None and old is not conn:
+            # told why, so that phone stays off instead of taking the agent back (a flap)
             old.agent = None
-            old.close(CLOSE_REPLACED, "replaced by another connection")
-            log.info("agent %s: a new connection replaces the old one", agent)
+            old.send(p.encode(p.Error(code="taken_over",
+                                      message=f"agent {agent} logged in on another phone")))
+            old.close(CLOSE_REPLACED, "taken_over")
+            log.warning("agent %s: taken over by a login from %s (was %s)", agent,
+                        conn.source or "?", old.source or "?")
         elif old is None:
             log.info("agent %s connected", agent)
         self._phones[agent] = conn
@@ -298,10 +307,11 @@ class CcServer:
     # -- admin -------------------------------------------------------------------------------
     async def _post_contact(self, request: web.Request):
         try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "the body is not JSON")
-        problem = _contact_problem(body)
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(400, f"the body is over {MAX_ADMIN_BODY} bytes")
+        body, problem = _json_body(data)
+        problem = problem or _contact_problem(body)
         if problem:
             return _error(400, problem)
         try:
@@ -348,6 +358,8 @@ class CcServer:
             after = int(request.query.get("after", "0"))
         except ValueError:
             return _error(400, "after: expected an integer")
+        if not 0 <= after <= _MAX_SEQ:
+            return _error(400, f"after: expected 0 to {_MAX_SEQ}")
         return web.json_response({"events": [
             {"seq": seq, "at": at, "message": json.loads(body)}
             for seq, at, body in self.store.events(agent, after)]})
@@ -358,21 +370,23 @@ class CcServer:
                                   "connects_total": self.connects_total})
 
 
+def _json_body(data: bytes) -> tuple[object, str | None]:
+    """The request's JSON, or why it isn't any: not UTF-8 JSON, NaN/Infinity, nested too deep."""
+    def no_constant(name):
+        raise ValueError(f"{name} is not a JSON number")
+    try:
+        return json.loads(data, parse_constant=no_constant), None
+    except RecursionError:
+        return None, "the body is nested too deeply"
+    except ValueError as e:                     # UnicodeDecodeError and JSONDecodeError too
+        return None, f"the body is not JSON ({str(e)[:80]})"
+
+
 def _contact_problem(body) -> str | None:
     if not isinstance(body, dict):
         return "expected a JSON object"
-    if not isinstance(body.get("queue"), str):
-        return "queue: expected a string"
-    if not isinstance(body.get("ani"), str):
-        return "ani: expected a string"
-    variables = body.get("variables", {})
-    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
-        return "variables: expected an object of strings"
-    talk_s = body.get("talk_s")
-    if talk_s is not None and (isinstance(talk_s, bool) or not isinstance(talk_s, (int, float))
-                               or talk_s <= 0):
-        return "talk_s: expected a number of seconds > 0"
-    return None
+    return contact_problem(body.get("queue"), body.get("ani"), body.get("variables", {}),
+                           body.get("talk_s"))
 
 
 def _error(status: int, message: str):

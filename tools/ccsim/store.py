@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL, ani TEXT NOT NULL,
     variables TEXT NOT NULL, talk_s REAL, created_at REAL NOT NULL, status TEXT NOT NULL,
     agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
-    attempts TEXT NOT NULL);
+    attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
@@ -69,6 +69,9 @@ class ContactRecord:
     deadline: float = 0.0
     wrapup: str = ""
     attempts: list[dict] = field(default_factory=list)   # {"agent", "at", "outcome"}
+    # the current offer attempt's secret, which its SIP call carries; "" when none. Kept so a
+    # restarted server still sends it; never logged nor shown by the admin API
+    token: str = field(default="", repr=False)
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -84,6 +87,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(contacts)")}
+        if "token" not in columns:              # a database from before offer tokens
+            self._db.execute("ALTER TABLE contacts ADD COLUMN token TEXT NOT NULL DEFAULT ''")
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -154,10 +160,10 @@ class Store:
 
     def save_contact(self, c: ContactRecord):
         self._db.execute(
-            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
-             _json.encode(c.attempts).decode()))
+             _json.encode(c.attempts).decode(), c.token))
 
     # -- events ------------------------------------------------------------------------------
     def add_event(self, agent: str, seq: int, at: float, body: str):
@@ -175,6 +181,6 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts) = row
+     wrapup, attempts, token) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
-                         agent, offered_at, deadline, wrapup, json.loads(attempts))
+                         agent, offered_at, deadline, wrapup, json.loads(attempts), token)

@@ -6,6 +6,7 @@ from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopo
                                  VarsScreen)
 from firmware.core.offers import STACK_SHOWN, VISIBLE_LINES, shown_variables
 
+from ..glyphs import DOT
 from ..text import COLS, mask, split, timer
 from .home import pending_line
 
@@ -45,9 +46,15 @@ def call(m: Model, s: CallScreen):
     count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
     contact = m.contact(c.contact)
     who = _caller_line(m, contact.ani, contact.queue) if contact else _caller(m, _user(c.peer))
-    # the digits keyed (to an IVR...) while they matter, else the state the server sets next
-    third = f"Sent {c.dtmf[-(COLS - 5):]}" if c.dtmf else pending_line(m)
+    # that keys went to the far end (an IVR, a payment line), never which: a card number
+    third = sent_line(c.dtmf_sent) if c.dtmf_sent else pending_line(m)
     return [split(f"{what} {timer(m.now - c.since)}", count), who, third]
+
+
+def sent_line(count: int) -> str:
+    """``Sent 16 ････････････``: how many keys went as DTMF, one dot each (as many as fit)."""
+    head = f"Sent {count} "
+    return head + DOT * min(count, COLS - len(head))
 
 
 def variables(m: Model, s: VarsScreen):

@@ -23,8 +23,9 @@ def home(m: Model, _s):
     clock = time.strftime("%H:%M", time.localtime(m.now))
     status = (f"NET{_mark(m.links.ip is not None)} SIP{_link(m.links.sip, 'registered')} "
               f"CC{_link(m.links.cc, 'up')}")
-    message = (m.active_notice() or m.sip_problem
-               or (m.cc_problem if m.links.cc != "up" else ""))
+    message = (m.active_notice() or m.storage_problem or m.sip_problem
+               or (m.cc_problem if m.links.cc != "up" else "")
+               or (m.logged_out_why if m.session is None else ""))
     if len(message) > COLS:                 # a long message takes the status row too
         return [split(state_line(m), clock), *wrap(message, 2)]
     third = (message or (f"{HANDSET} Handset lifted" if m.hook_lifted else "")

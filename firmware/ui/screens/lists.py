@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from firmware.core.model import LoginScreen, Model, ReasonScreen
 from firmware.core.reasons import MIN_KEYS, TITLES, codes, filtering, matching
+from firmware.core.session import locked_for
 
 from ..glyphs import POINTER
 from ..text import COLS, split, wrap
@@ -14,8 +15,11 @@ SEARCH_HINT = f"Type {MIN_KEYS['wrapup']}+ to search"
 def login(m: Model, s: LoginScreen):
     agent = _field("Agent ID", s.agent, s.entry == "agent")
     pin = _field("PIN", "*" * len(s.pin), s.entry == "pin")
+    field = agent if s.entry == "agent" else pin
+    if wait := locked_for(m):   # too many wrong PINs: the server's wait, counted down
+        return ["Too many tries:", f"wait {wait} s", field]
     if s.error:                 # the error over two rows, then the field to type in
-        return [*wrap(s.error, 2), agent if s.entry == "agent" else pin]
+        return [*wrap(s.error, 2), field]
     return ["Agent login", agent, pin]
 
 

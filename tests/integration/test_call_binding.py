@@ -1,0 +1,198 @@
+"""A stranger's INVITE naming a contact id can neither hang up the agent's customer nor be the
+call the agent answers. Every part is a real process on loopback: Kamailio, ccsim with its
+customers, the phone on the sim board, and the stranger: a baresip-python user agent in its own
+process (ccsim's customers program, run apart from ccsim, knowing no token) that calls the
+agent's extension through the proxy, the way left once the phone takes SIP from its proxy only.
+"""
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tools.lab import ROOT, SIP_PASSWORD, Desk, Lab, free_port
+
+STRANGER = "+19998887777"
+
+
+class Stranger:
+    """A SIP user agent of its own that sends INVITEs with X-CC-Contact-Id (and a guessed
+    X-CC-Token) through the lab's proxy, as the lab's customers do (TLS and SRTP in a secure
+    lab: the phone takes no other call there), and CANCELs them."""
+
+    def __init__(self, lab: Lab):
+        k = lab.kamailio
+        reach = (["--proxy", k.tls_address, "--transport", "tls", "--cafile", str(lab.ca.cafile),
+                  "--media", "srtp"] if lab.secure else ["--proxy", k.address])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.ccsim.customers", *reach,
+             "--password", SIP_PASSWORD, "--listen", f"127.0.0.1:{free_port(span=2)}"],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
+        self.events: list[dict] = []
+        self.got = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait("", "ready", timeout=15)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.got:
+                self.events.append(json.loads(line))
+                self.got.notify_all()
+
+    def send(self, **command):
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+
+    def call(self, to: str, contact: str, token: str):
+        self.send(op="dial", contact=contact, to=to, ani=STRANGER, talk_s=60, ring_s=30,
+                  token=token)
+
+    def wait(self, contact: str, *kinds: str, timeout: float = 10) -> dict:
+        def found():
+            return next((e for e in self.events if e["event"] in kinds
+                         and e.get("contact", "") == contact), None)
+        with self.got:
+            if not self.got.wait_for(found, timeout):
+                raise AssertionError(f"stranger: no {kinds} for {contact!r}: {self.events}")
+            return found()
+
+    def saw(self, contact: str, kind: str) -> bool:
+        with self.got:
+            return any(e["event"] == kind and e.get("contact") == contact for e in self.events)
+
+    def close(self):
+        try:
+            self.send(op="quit")
+            self.proc.wait(5)
+        except Exception:              # noqa: BLE001 - cleanup must not hide the test's result
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    with Lab(tmp_path) as lab:
+        lab.start()
+        yield lab
+
+
+@pytest.fixture
+def desk(lab):
+    desk = Desk(lab.phone("1001"))
+    desk.wait_status(agent="IDLE", cc="up", sip="registered")
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def stranger(lab):
+    stranger = Stranger(lab)
+    yield stranger
+    stranger.close()
+
+
+def available(desk, lab):
+    desk.key("soft1", "1")
+    desk.wait_lcd("Available")
+    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available at ccsim")
+
+
+def leds(desk) -> dict:
+    return dict(p.split("=") for p in desk.link.command("leds")[0].split()[1:])
+
+
+def tone(hz, seconds, level=0.3):
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
+
+
+def hears(lab, cid, hz):
+    return lab.wait_for(lambda: (h := lab.heard(cid)) and h["hz"] and abs(h["hz"] - hz) < 30
+                        and h, desc=f"the customer hearing {hz} Hz")
+
+
+def phone_log(desk) -> str:
+    return (desk.phone.workdir / "phone.log").read_text()
+
+
+def token_of(lab, cid) -> str:
+    """The contact's token, from ccsim's database: the one place outside the two ends of the
+    offer that holds it (the admin API does not give it out)."""
+    with sqlite3.connect(lab.ccsim.db) as db:
+        return db.execute("SELECT token FROM contacts WHERE id = ?", (cid,)).fetchone()[0]
+
+
+def assert_never_leaked(lab, desk, cid):
+    secret = token_of(lab, cid)
+    assert len(secret) >= 22
+    said = [phone_log(desk), (lab.workdir / "ccsim.log").read_text(), desk.text(),
+            "\n".join(desk.link.command("calls", until=b"calls.")),
+            json.dumps(lab.contact(cid)), json.dumps(lab.agent("1001")),
+            json.dumps(lab.ccsim.call("GET", "/agents/1001/events"))]
+    assert all(secret not in text for text in said)
+
+
+def test_a_stranger_naming_the_live_contact_cannot_hang_up_the_customer(lab, desk, stranger):
+    available(desk, lab)
+    cid = lab.post_contact("sales", "+15551234567", talk_s=60)
+    desk.wait_lcd("Call 1 of 1")
+    desk.hook(True)
+    desk.wait_lcd("Talking")
+    lab.wait_for(lambda: lab.agent("1001")["state"] == "talking", desc="talking at ccsim")
+    heard = lab.wait_for(lambda: lab.heard(cid), desc="the customer connected")["heard_s"]
+
+    # INVITE naming the live contact, then CANCEL: what ended the customer's call before
+    stranger.call(f"sip:1001@{lab.kamailio.address}", cid, token="guessed-t0ken")
+    stranger.wait(cid, "ringing", "failed", "answered")
+    stranger.send(op="hangup", contact=cid)
+    ended = stranger.wait(cid, "failed", "ended")
+    time.sleep(1.5)                              # what the phone would have reported, has been
+
+    assert ended["event"] == "failed" and not stranger.saw(cid, "answered")
+    assert lab.contact(cid)["state"] == "assigned" and lab.contact(cid)["agent"] == "1001"
+    assert lab.agent("1001")["state"] == "talking"
+    status = desk.status()
+    assert (status["agent"], status["calls"]) == ("TALKING", "1")
+    assert "Talking" in desk.text() and STRANGER[-7:] not in desk.text()
+    assert lab.wait_for(lambda: lab.heard(cid)["heard_s"] > heard + 1,
+                        desc="the customer's call going on")
+    log = phone_log(desk)
+    assert f"claiming contact '{cid}' refused" in log and "guessed-t0ken" not in log
+    assert_never_leaked(lab, desk, cid)
+
+
+def test_a_stranger_naming_the_next_contact_first_never_rings_nor_gets_the_agent(
+        lab, desk, stranger):
+    audio = desk.phone.workdir / "state" / "run" / "audio"
+    (audio / "mic.raw").write_bytes(tone(1000, 60))            # what the agent says
+    available(desk, lab)
+    upcoming = "c-1"                           # ids are sequential; none was given out yet
+    stranger.call(f"sip:1001@{lab.kamailio.address}", upcoming, token="guessed-t0ken")
+    stranger.wait(upcoming, "ringing", "failed")               # the phone has the INVITE
+    for _ in range(5):                                         # and holds it, silent, unshown
+        status = desk.status()
+        assert (status["agent"], status["calls"]) == ("AVAILABLE", "0")
+        assert leds(desk)["line"] == "off" and desk.calls() == []
+        assert STRANGER[-7:] not in desk.text()
+        time.sleep(0.1)
+
+    cid = lab.post_contact("sales", "+15551234567", talk_s=60)   # the real customer
+    assert cid == upcoming
+    shown = desk.wait_lcd("Call 1 of 1")
+    assert "+15551234567" in shown and STRANGER[-7:] not in shown
+    desk.hook(True)                                            # the agent answers
+    desk.wait_lcd("Talking")
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned")
+    assert hears(lab, cid, 1000)["level_dbfs"] > -20          # the customer hears the agent
+    assert [(c["contact"], c["state"]) for c in desk.calls()] == [(cid, "talking")]
+
+    assert stranger.wait(upcoming, "failed", "ended")["event"] == "failed"
+    assert not stranger.saw(upcoming, "answered")
+    log = phone_log(desk)
+    assert f"claiming contact '{cid}' refused" in log and "guessed-t0ken" not in log
+    assert_never_leaked(lab, desk, cid)
