@@ -5,6 +5,7 @@ so drivers can trust what they get, and names the file and field when something 
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,10 @@ BOARDS_DIR = Path(__file__).resolve().parent.parent / "board"
 BACKENDS = ("sim", "rpi")
 LED_NAMES = ("line", "mwi", "mute", "headset", "speaker")
 AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
+# PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
+# survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
+PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
+AUDIO_RATES = (8000, 48000)    # Hz; 20 ms periods of whole samples
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,14 @@ def _parse(path: Path, data: dict) -> BoardSpec:
     audio = top.table("audio")
     pcm_t = audio.table("pcm")
     pcm = {route: pcm_t.get(route, str) for route in AUDIO_ROUTES}
+    for route, name in pcm.items():
+        if not PCM_NAME[backend].fullmatch(name):
+            pcm_t.fail(route, f"not a PCM name the {backend} backend can use: {name!r} "
+                              f"(allowed: {PCM_NAME[backend].pattern})")
+    rate = audio.get("rate", int, 8000)
+    if not AUDIO_RATES[0] <= rate <= AUDIO_RATES[1] or rate % 50:
+        audio.fail("rate", f"must be {AUDIO_RATES[0]}-{AUDIO_RATES[1]} Hz and a multiple of 50 "
+                           f"(20 ms periods), got {rate}")
 
     used = {}
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
@@ -191,7 +204,7 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         hook_pin=hook.pin("pin"),
         leds=leds,
         lcd=lcd,
-        audio_rate=audio.get("rate", int, 8000),
+        audio_rate=rate,
         audio_pcm=pcm,
         sim=dict(top.get("sim", dict, {})),
     )

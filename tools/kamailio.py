@@ -4,6 +4,13 @@ In-memory location table, digest auth with one shared password for every user (R
 challenged with 401, everything else with 407), record-routing so in-dialog requests (BYE,
 hold re-INVITEs) pass through it. `python -m tools.kamailio --port 5062` runs one in the
 foreground.
+
+With ``tls=(certificate, key)`` it also listens for SIP over TLS on PORT+1 (Debian's
+kamailio-tls-modules). A phone registered over TLS gets its calls down the connection it
+registered on: baresip's Contact names that connection's own address, and Kamailio sends to
+an address it has a connection to over that connection. So the phone needs no certificate and
+accepts no connection. Kamailio keeps an idle connection an hour (tcp_connection_lifetime; its
+default, 120 s, would drop a phone that re-registers less often and leave it unreachable).
 """
 from __future__ import annotations
 
@@ -21,6 +28,25 @@ from pathlib import Path
 
 KAMAILIO = "/usr/sbin/kamailio"
 
+TLS_CORE = """\
+listen=tls:{host}:{tls_port}
+enable_tls=yes
+tcp_connection_lifetime=3605
+"""
+TLS_MODULE = """\
+loadmodule "tls.so"
+modparam("tls", "config", "{tls_config}")
+"""
+# verify_certificate=no as a server: the phones authenticate with digest, not certificates
+TLS_CONFIG = """\
+[server:default]
+method = TLSv1.2+
+certificate = {certificate}
+private_key = {key}
+verify_certificate = no
+require_certificate = no
+"""
+
 CONFIG = """\
 #!KAMAILIO
 debug=1
@@ -29,9 +55,9 @@ children=2
 tcp_children=1
 ser_kill_timeout=2
 listen=udp:{host}:{port}
-auto_aliases=no
+{tls_core}auto_aliases=no
 mpath="{mpath}"
-loadmodule "tm.so"
+{tls_module}loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
 loadmodule "pv.so"
@@ -102,8 +128,9 @@ class Kamailio:
     stop/kill reach the children it forks (they hold the SIP socket too)."""
 
     def __init__(self, port: int, password: str = "secret", workdir: str | Path | None = None,
-                 host: str = "127.0.0.1"):
-        self.host, self.port, self.password = host, port, password
+                 host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None):
+        """``tls``: (certificate, key), PEM files: listen for SIP over TLS on PORT+1 too."""
+        self.host, self.port, self.password, self.tls = host, port, password, tls
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
         self.proc: subprocess.Popen | None = None
 
@@ -111,11 +138,28 @@ class Kamailio:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def tls_port(self) -> int | None:
+        return self.port + 1 if self.tls else None
+
+    @property
+    def tls_address(self) -> str | None:
+        return f"{self.host}:{self.tls_port}" if self.tls else None
+
+    def config_text(self) -> str:
+        tls_core = tls_module = ""
+        if self.tls:
+            tls_config = self.workdir / "tls.cfg"
+            tls_config.write_text(TLS_CONFIG.format(certificate=self.tls[0], key=self.tls[1]))
+            tls_core = TLS_CORE.format(host=self.host, tls_port=self.tls_port)
+            tls_module = TLS_MODULE.format(tls_config=tls_config)
+        return CONFIG.format(host=self.host, port=self.port, mpath=module_path(),
+                             password=self.password, tls_core=tls_core, tls_module=tls_module)
+
     def start(self, timeout: float = 5.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         cfg = self.workdir / "kamailio.cfg"
-        cfg.write_text(CONFIG.format(host=self.host, port=self.port, mpath=module_path(),
-                                     password=self.password))
+        cfg.write_text(self.config_text())
         self.log = self.workdir / "kamailio.log"     # its stderr
         # -m/-M: small shared/private memory pools; a test machine runs several of these
         with open(self.log, "ab") as log:
@@ -173,12 +217,22 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=5062)
     ap.add_argument("--password", default="secret")
     ap.add_argument("--workdir")
+    ap.add_argument("--tls", action="store_true",
+                    help="SIP over TLS on PORT+1 too, with a lab CA made in WORKDIR/tls")
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C, so kamailio (in its own session) is stopped, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Kamailio(args.port, args.password, args.workdir, host=args.host) as k:
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
+    tls = None
+    if args.tls:
+        from tools.labca import LabCa
+        ca = LabCa(workdir / "tls")
+        tls = ca.issue("kamailio", (args.host, "localhost"))
+    with Kamailio(args.port, args.password, workdir, host=args.host, tls=tls) as k:
         print(f"kamailio on udp:{k.address} (password {args.password!r}); log {k.log}",
               flush=True)
+        if tls:
+            print(f"and on tls:{k.tls_address}; CA {ca.cafile}", flush=True)
         try:
             while k.proc.poll() is None:
                 time.sleep(0.5)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tools import simphone
 from tools.kamailio import Kamailio
+from tools.labca import LabCa
 
 ROOT = Path(__file__).resolve().parent.parent
 SIP_PASSWORD = "secret"
@@ -105,9 +106,10 @@ class Ccsim:
 
 
 def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings: dict,
-                  traffic_every_s: float = 0) -> str:
+                  traffic_every_s: float = 0, customers: dict | None = None) -> str:
     """The base scenario with this lab's ports: agents' extensions at the lab's registrar,
-    the customers' proxy, settings overridden."""
+    the customers' proxy, settings and [customers] fields overridden."""
+    customers = customers or {}
     text = base.read_text(encoding="utf-8")
     text = text.replace("127.0.0.1:5062", f"127.0.0.1:{kamailio_port}")
     text = text.replace("127.0.0.1:5090", f"127.0.0.1:{customers_port}")
@@ -117,7 +119,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
         if stripped.startswith("["):
             section = stripped.strip("[]")
         key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
-        if section == "settings" and key in settings:
+        if (section == "settings" and key in settings
+                or section == "customers" and key in customers):
             continue
         if section == "customers" and key == "enabled":
             line = "enabled = true"
@@ -126,21 +129,33 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
         out.append(line)
         if stripped == "[settings]":
             out += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+        if stripped == "[customers]":
+            out += [f"{k} = {json.dumps(v)}" for k, v in customers.items()]
     return "\n".join(out) + "\n"
 
 
 class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
-                 scenario: Path = DEMO_SCENARIO):
+                 scenario: Path = DEMO_SCENARIO, secure: bool = False):
+        """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
+        listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
+        customers and the phones go through it and refuse calls without SRTP."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.kamailio_port = free_port(span=2)
+        self.secure = secure
+        self.kamailio_port = free_port(span=2)            # UDP, and TLS at the next port
+        tls = None
+        if secure:
+            self.ca = LabCa(self.workdir / "tls")
+            tls = self.ca.issue("kamailio")
         self.kamailio = Kamailio(self.kamailio_port, password=SIP_PASSWORD,
-                                 workdir=self.workdir / "kamailio")
+                                 workdir=self.workdir / "kamailio", tls=tls)
         customers_port = free_port(span=2)
+        customers = ({"proxy": self.kamailio.tls_address, "transport": "tls",
+                      "cafile": str(self.ca.cafile), "media": "srtp"} if secure else {})
         path = self.workdir / "scenario.toml"
         path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
-                                      settings or {}, traffic_every_s))
+                                      settings or {}, traffic_every_s, customers))
         self.ccsim = Ccsim(self.workdir, path, free_port())
         self.phones: list[simphone.SimPhone] = []
 
@@ -150,14 +165,21 @@ class Lab:
         return self
 
     def phone_config(self, agent: str | None, pin: str = "1234", sip_user: str | None = None,
-                     sip_password: str = SIP_PASSWORD, reg_interval: int = 60) -> str:
-        """[cc] and [sip] for a phone of this lab; ``agent=None`` leaves the login to the keypad."""
+                     sip_password: str = SIP_PASSWORD, reg_interval: int = 60,
+                     sip_fields: dict | None = None) -> str:
+        """[cc] and [sip] for a phone of this lab; ``agent=None`` leaves the login to the keypad;
+        ``sip_fields`` adds [sip] fields (``{"direct_calls": True}``)."""
         sip_port = free_port(span=2)
         login = f'agent = "{agent}"\npin = "{pin}"\n' if agent else ""
+        fields = ({"transport": "tls", "cafile": str(self.ca.cafile), "media": "srtp"}
+                  if self.secure else {}) | (sip_fields or {})
+        domain = (self.kamailio.tls_address if fields.get("transport") == "tls"
+                  else self.kamailio.address)
+        more = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
         return (f'[cc]\nurl = "{self.ccsim.ws_url}"\n{login}'
                 f'[sip]\nuser = "{sip_user or agent or "1001"}"\npassword = "{sip_password}"\n'
-                f'domain = "127.0.0.1:{self.kamailio_port}"\nlisten = "127.0.0.1:{sip_port}"\n'
-                f'reg_interval = {reg_interval}\n')
+                f'domain = "{domain}"\nlisten = "127.0.0.1:{sip_port}"\n'
+                f'reg_interval = {reg_interval}\n{more}')
 
     def phone(self, agent: str | None = "1001", name: str | None = None,
               page_port: int | None = 0,

@@ -24,21 +24,28 @@ Example (every field optional):
     [sip]
     user = "1001"                       # the extension: sip:<user>@<domain>
     password = "secret"
-    domain = "pbx.example.com:5060"     # registrar and outbound proxy
+    domain = "pbx.example.com:5061"     # registrar and outbound proxy (5061: SIP over TLS)
     listen = "0.0.0.0:5060"
     reg_interval = 60
+    direct_calls = false                # true: take calls from anyone, not only the proxy
+    max_calls = 8                       # calls held at once (ringing and up); more get 486
+    transport = "tls"                   # udp/tcp are refused unless the registrar is loopback
+    cafile = "proxy-ca.pem"             # the proxy's CA (default: the system's); always verified
+    media = "srtp"                      # SRTP mandatory (rtp: loopback registrar only)
 
 A file holding a PIN or a SIP password must be readable by its owner only (chmod 600).
 """
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware.cc.connection import UrlError, check_url
 from firmware.sip.config import SipConfig
+from firmware.sip.config import problems as sip_problems
 
 
 class ConfigError(Exception):
@@ -94,7 +101,9 @@ _SCHEMA = {
     "board_page": {"enabled": bool, "host": str, "port": int},
     "update": {"root": str, "public_key": str, "require_sip": bool, "require_cc": bool},
     "cc": {"url": str, "cafile": str, "agent": str, "pin": str},
-    "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int},
+    "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int,
+            "direct_calls": bool, "max_calls": int, "transport": str, "cafile": str,
+            "media": str},
 }
 _REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}
 _SECRETS = (("cc", "pin"), ("sip", "password"))
@@ -108,6 +117,10 @@ def load_config(path: str | None) -> Config:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(p, None, "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(p, None, "is a directory, not a config file") from None
+    except OSError as e:
+        raise ConfigError(p, None, f"unreadable: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(p, None, f"not valid TOML: {e}") from None
     for table, value in data.items():
@@ -141,9 +154,19 @@ def load_config(path: str | None) -> Config:
             check_url(cc.url)
         except UrlError as e:
             raise ConfigError(p, "cc.url", str(e)) from None
+        if cc.cafile is not None:
+            _check_cafile(p, cc.cafile)
     sip = data.get("sip")
     if sip is not None:
+        if not 1 <= sip.get("max_calls", 1) <= 100:
+            raise ConfigError(p, "sip.max_calls", f"must be 1-100, got {sip['max_calls']}")
+        if "cafile" in sip:
+            sip["cafile"] = p.parent / sip["cafile"]      # relative to this file, as [cc]'s
         sip = SipConfig(**sip)
+        for name, why in sip_problems(sip)[:1]:
+            raise ConfigError(p, f"sip.{name}", why)
+        if sip.cafile is not None:
+            _check_cafile(p, sip.cafile, "sip.cafile")
     page_port = data.get("board_page", {}).get("port")
     if page_port is not None and not 0 <= page_port <= 65535:
         raise ConfigError(p, "board_page.port", f"must be 0-65535, got {page_port}")
@@ -165,3 +188,17 @@ def load_config(path: str | None) -> Config:
                                       require_sip=update.get("require_sip", False),
                                       require_cc=update.get("require_cc", False)),
                   cc=cc, sip=sip)
+
+
+def _check_cafile(p: Path, cafile: Path, name: str = "cc.cafile"):
+    """The CA must load now: at connect time a bad one is only a link that never comes up."""
+    try:
+        ssl.create_default_context(cafile=str(cafile))
+    except FileNotFoundError:
+        raise ConfigError(p, name, f"{cafile}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(p, name, f"{cafile}: is a directory, not a PEM file") from None
+    except ssl.SSLError:
+        raise ConfigError(p, name, f"{cafile}: no PEM certificate in it") from None
+    except OSError as e:
+        raise ConfigError(p, name, f"{cafile}: unreadable: {e.strerror or e}") from None

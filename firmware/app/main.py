@@ -29,6 +29,7 @@ from firmware.version import __version__
 from .config import ConfigError, load_config
 from .device import primary_ip, running_slot
 from .phone import Phone
+from .storage import StorageWatch
 from .store import SettingsStore
 
 log = logging.getLogger("hardphone")
@@ -122,8 +123,9 @@ def serial_smp(slots: SlotStore | None, config, board: str, power: Power, info: 
 async def attach_links(phone: Phone, config):
     """The contact-center link and the SIP stack, when the config names them."""
     if config.cc:
-        phone.cc = CcConnection(config.cc.url, phone.post,
-                                OutboxFile(config.state_dir / "cc-outbox.json"),
+        outbox = OutboxFile(config.state_dir / "cc-outbox.dat",
+                            on_result=phone.storage.report if phone.storage else lambda e: None)
+        phone.cc = CcConnection(config.cc.url, phone.post, outbox,
                                 cafile=str(config.cc.cafile) if config.cc.cafile else None)
         phone.cc.start()
     if config.sip:
@@ -169,6 +171,8 @@ async def run(board, config, console_port: str) -> bool:
     info = DeviceInfo(version=__version__, board=board.name, slot=slot)
     phone = Phone(devices, SettingsStore(config.state_dir), info, KEY_NAMES, primary_ip)
     await phone.start()
+    phone.storage = StorageWatch(config.state_dir, phone.post)
+    storage_task = asyncio.get_running_loop().create_task(phone.storage.run(), name="storage")
     await attach_links(phone, config)
 
     port = (FdPort.open_pty() if console_port == "pty"
@@ -216,6 +220,7 @@ async def run(board, config, console_port: str) -> bool:
             await service.stop()
         await console.stop()
         await detach_links(phone)
+        storage_task.cancel()
         await phone.stop()
         devices.close()
     return power.reset
@@ -237,8 +242,9 @@ def main(argv=None) -> int:
     except HalError as e:
         print(f"hardphone: {board.path}: {e}", file=sys.stderr)
         return 3
-    except OSError as e:
-        print(f"hardphone: {e}", file=sys.stderr)
+    except OSError as e:             # name the file: "[Errno 2] No such file" helps no one
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"hardphone: {where}{e.strerror or e}", file=sys.stderr)
         return 3
     if reset:
         if "HARDPHONE_UPDATE_ROOT" not in os.environ:

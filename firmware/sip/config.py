@@ -2,7 +2,10 @@
 reads them without loading baresip."""
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -12,5 +15,118 @@ class SipConfig:
     password: str = field(default="", repr=False)
     listen: str = "0.0.0.0:5060"   # our SIP address; baresip also takes PORT+1 for TLS
     reg_interval: int = 60
-    transport: str = "udp"
+    transport: str = "udp"         # "tls" in production; "udp"/"tcp" with a loopback registrar only
+    cafile: Path | None = None     # the proxy's CA for TLS (default: the system's); always verified
+    media: str = "rtp"             # "srtp": calls without SRTP are refused (production: mandatory)
     rtp_timeout: int = 10          # s without RTP before a call is declared dead (not while held)
+    direct_calls: bool = False     # True: take SIP from anyone, not only the proxy (sip/guard.py)
+    max_calls: int = 8             # calls held at once (ringing and up); more get 486
+
+
+# -- the config file's [sip] fields, checked before the stack sees them: a bad value otherwise
+# only shows later as a stack that never starts or never registers ----------------------------
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_USER_BAD = set('<>"@:;/?# ')            # they end or re-route the SIP address the user goes in
+REG_INTERVAL_MAX = 86400
+
+
+def problems(c: SipConfig) -> list[tuple[str, str]]:
+    """(field, why) for each [sip] field the stack could not use."""
+    out = []
+    if not c.user or any(ch in _USER_BAD or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in c.user):
+        out.append(("user", f"not a SIP user name: {c.user!r}"))
+    why = _address_problem(c.domain, ip_only=False)
+    if why:
+        out.append(("domain", f"{why} (host or host:port), got {c.domain!r}"))
+    why = _address_problem(c.listen, ip_only=True, need_port=True, top_port=65534)
+    if why:
+        out.append(("listen", f"{why} (IP:port; the stack also takes port+1), got {c.listen!r}"))
+    if not 1 <= c.reg_interval <= REG_INTERVAL_MAX:
+        out.append(("reg_interval", f"must be 1-{REG_INTERVAL_MAX} s, got {c.reg_interval}"))
+    return out + _security_problems(c)
+
+
+TRANSPORTS = ("udp", "tcp", "tls")
+MEDIA = ("rtp", "srtp")
+
+
+def _security_problems(c: SipConfig) -> list[tuple[str, str]]:
+    """Calls carry card numbers: SIP over TLS with SRTP, unless the registrar is on this
+    machine (as ws:// is for the contact-center link)."""
+    if c.transport not in TRANSPORTS:
+        return [("transport", f'must be "tls" (or "udp"/"tcp" on loopback), got {c.transport!r}')]
+    if c.media not in MEDIA:
+        return [("media", f'must be "srtp" (or "rtp" on loopback), got {c.media!r}')]
+    host = _host(c.domain)
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    loopback = host == "localhost" or (ip is not None and ip.is_loopback)
+    out = []
+    if c.transport != "tls" and not loopback:
+        out.append(("transport", f'SIP over {c.transport} is unencrypted and allowed with a '
+                                 f'loopback registrar only; use "tls"'))
+    if c.media != "srtp" and not loopback:
+        out.append(("media", 'plain RTP is allowed with a loopback registrar only; use "srtp"'))
+    if c.media == "srtp" and c.transport != "tls":
+        out.append(("media", 'srtp needs transport = "tls" (its keys travel in the SIP '
+                             'messages)'))
+    if c.cafile is not None and c.transport != "tls":
+        out.append(("cafile", 'only used with transport = "tls"'))
+    if c.cafile is not None and any(ord(ch) < 0x20 or ch == '"' for ch in str(c.cafile)):
+        # it becomes a quoted value on a line of the stack's config
+        out.append(("cafile", 'a path with control characters or " cannot be used'))
+    if c.transport == "tls" and ip is not None and not loopback:
+        # the stack checks a certificate's name against a host name, but not against an
+        # IP address: with an address any certificate the CA signed would pass
+        out.append(("domain", f"TLS verifies the proxy by its host name: use the name, not "
+                              f"the address {host}"))
+    return out
+
+
+def _host(domain: str) -> str:
+    """'pbx.example.com:5061' -> 'pbx.example.com'; '[::1]:5061' -> '::1'."""
+    if domain.startswith("["):
+        return domain[1:].partition("]")[0]
+    return domain.split(":")[0] if domain.count(":") == 1 else domain
+
+
+def _address_problem(text: str, *, ip_only: bool, need_port: bool = False,
+                     top_port: int = 65535) -> str | None:
+    """Why ``text`` is not host[:port] ([v6] in brackets); None when it is."""
+    host, port = text, None
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return "not an address"
+        port = rest[1:] if rest else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "not an IPv6 address"
+    else:
+        if text.count(":") == 1:
+            host, port = text.split(":")
+        if ip_only:
+            try:
+                ipaddress.IPv4Address(host)
+            except ValueError:
+                return "not an IP address"
+        elif not _is_host(host):
+            return "not a host name or address"
+    if port is None:
+        return "needs a port" if need_port else None
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= top_port:
+        return f"port must be 1-{top_port}"
+    return None
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".") if host else []
+    return bool(labels) and len(host) <= 253 and all(_HOST_LABEL.match(x) for x in labels)

@@ -28,8 +28,12 @@ def failure_detail(status: int | None, reason: str, registrar: str) -> str:
     """A short line for the agent: "401 Unauthorized", "no answer from 127.0.0.1:5062"."""
     if status:
         return f"{status} {reason}".strip()
-    if not reason or "timed out" in reason.lower():
-        return f"no answer from {registrar}"
+    if not reason or "timed out" in reason.lower() or reason.startswith("Connection refused"):
+        return f"no answer from {registrar}"      # refused: over TCP/TLS, a registrar gone
+    if reason.startswith("Protocol error"):
+        # EPROTO: the TLS handshake failed, mostly a proxy certificate that the CA did not
+        # sign or that names another host (the stack's log line says which)
+        return "TLS failed"
     return reason
 
 

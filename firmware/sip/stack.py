@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
@@ -21,17 +22,20 @@ from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 
+from . import guard, trim
 from .config import SipConfig
 from .registration import Registration
 
 log = logging.getLogger("hardphone.sip")
 
 CONTACT_HEADER = "X-CC-Contact-Id"
+TOKEN_HEADER = "X-CC-Token"  # the contact's secret: binds the call to its offer; never logged
 HOLD_ATTEMPTS = 10           # a re-INVITE in flight (baresip sends one just after answering)
 HOLD_RETRY_S = 0.1
 RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
 RX_READ_MAX = 65536
 UNREGISTER_TIMEOUT_S = 1.0
+TRIM_AFTER_S = 2.0           # the stack frees an ended call's media shortly after it reports it
 
 # baresip's close texts, in the agent's words
 _END_REASONS = {
@@ -69,6 +73,28 @@ def user_part(uri: str | None) -> str:
     return uri.split("@", 1)[0].split(";", 1)[0]
 
 
+def tls_lines(c: SipConfig) -> str:
+    """The stack's TLS settings: the proxy's certificate is always verified, against the
+    config's CA or else the system's bundle, named here (the wheel's own OpenSSL need not
+    look where Debian keeps it). The phone needs no certificate of its own: the proxy sends
+    calls down the connection the phone registered on (its Contact names that connection)."""
+    if c.transport != "tls":
+        return ""
+    system = ssl.get_default_verify_paths()
+    if c.cafile is not None:            # quoted: a path may hold spaces
+        trust = f"sip_cafile \"{c.cafile}\"\n"
+    elif system.cafile:
+        trust = f"sip_cafile \"{system.cafile}\"\n"
+    else:
+        trust = f"sip_capath \"{system.capath}\"\n"
+    return trust + "sip_verify_server yes\n"
+
+
+def media_params(c: SipConfig) -> tuple[str, ...]:
+    """SRTP mandatory: a call that offers plain RTP is refused (488) and never rings."""
+    return ("mediaenc=srtp-mand",) if c.media == "srtp" else ()
+
+
 class SipStack:
     def __init__(self, config: SipConfig, post, on_audio=None):
         """``on_audio(call, pcm)``, if given, gets each call's received audio (mono S16_LE at
@@ -80,6 +106,7 @@ class SipStack:
         self._registration: Registration | None = None
         self._calls: dict[str, _Call] = {}
         self._rx_counter: asyncio.Task | None = None
+        self._trim: asyncio.TimerHandle | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -90,14 +117,22 @@ class SipStack:
         await runtime.start(Config(
             # pinned, because discovery skips loopback; a wildcard listen lets baresip choose
             net_interface=None if host in ("", "0.0.0.0") else host,
-            max_concurrent_calls=None,          # consult + conference are several calls
-            expose_headers=(CONTACT_HEADER,),
+            # ringing and up: room for stacked offers (accept-all), a consult leg and an
+            # emergency call; beyond it the stack answers 486 and spends nothing on the call
+            max_concurrent_calls=c.max_calls,
+            expose_headers=(CONTACT_HEADER, TOKEN_HEADER),
             rtp_timeout=c.rtp_timeout,
-            extra_config_text=f"sip_listen {c.listen}\n"))
+            # filter_registrar: baresip's own source-IP check (403), the fallback to guard.py
+            extra_config_text=f"sip_listen {c.listen}\n"
+                              + ("" if c.direct_calls else "filter_registrar udp\n")
+                              + tls_lines(c)))
         try:
+            if not c.direct_calls:
+                await self._admit_proxy_only()
             self._ua = await UserAgent.create(runtime, Account(
                 user=c.user, domain=c.domain, password=c.password,
-                reg_interval=c.reg_interval, transport=c.transport))
+                reg_interval=c.reg_interval, transport=c.transport,
+                extra_params=media_params(c)))
         except BaseException:
             await runtime.close()
             raise
@@ -109,6 +144,17 @@ class SipStack:
                                           self._post)
         self._registration.start()
         self._rx_counter = asyncio.get_running_loop().create_task(self._count_rx_forever())
+
+    async def _admit_proxy_only(self) -> None:
+        c = self.config
+        try:
+            filtered = await guard.admit_proxy_only(asyncio.get_running_loop(), c.domain,
+                                                    int(c.listen.rsplit(":", 1)[1]))
+        except guard.GuardError as e:
+            log.error("SIP not limited to the proxy (%s): only baresip's source-IP check "
+                      "refuses direct calls", e)
+        else:
+            log.info("SIP from the proxy only: %s", "; ".join(filtered))
 
     async def stop(self) -> None:
         """Unregister (briefly), close the stack; calls still up are ended (BYE) and reported."""
@@ -142,7 +188,8 @@ class SipStack:
         entry = _Call(call, headers.get(CONTACT_HEADER.lower(), ""), user_part(call.peer))
         self._calls[call_id] = entry
         log.info("incoming call %s from %s (contact %r)", call_id, entry.peer, entry.contact)
-        self._post(SipIncoming(call_id, entry.contact, entry.peer))
+        self._post(SipIncoming(call_id, entry.contact, entry.peer,
+                               headers.get(TOKEN_HEADER.lower(), "")))
 
     def _on_stack_event(self, event) -> None:
         call_id = str(event.call)
@@ -171,6 +218,11 @@ class SipStack:
         if self._calls.pop(call_id, None) is not None:
             log.info("call %s ended: %s", call_id, reason)
             self._post(SipCallState(call_id, "ended", reason))
+            if not self._calls:        # the last one: its memory goes back (sip/trim.py)
+                if self._trim:
+                    self._trim.cancel()
+                self._trim = asyncio.get_running_loop().call_later(
+                    TRIM_AFTER_S, trim.release_free_memory)
 
     # -- commands (the app's SIP effects) -----------------------------------------------------
     async def answer(self, call: str) -> None:
@@ -187,6 +239,12 @@ class SipStack:
             entry.hung_up_here = True
             await entry.call.hangup()
         await self._command(call, "hangup", bye)
+
+    async def refuse(self, call: str, contact: str, why: str) -> None:
+        """Turn down (486) a call that claims a contact it cannot prove (the rules' SipRefuse);
+        says so in the log, without the token it carried."""
+        log.warning("call %s claiming contact %r refused: %s", call, contact[:64], why)
+        await self._command(call, "refuse", lambda e: e.call.reject())
 
     async def send_dtmf(self, call: str, digits: str) -> None:
         """Send ``digits`` to the far end, after any still on their way (each takes ~220 ms,

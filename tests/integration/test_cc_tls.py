@@ -80,6 +80,14 @@ def test_wss_with_the_servers_ca_logs_in(tls_server):
     assert any(isinstance(e, ev.CcSnapshot) and e.agent == "1001" for e in events), events
 
 
+def test_wss_in_capitals_still_uses_the_configured_ca(tls_server):
+    server, cert = tls_server
+    url = server.url.replace("wss://", "WSS://", 1)
+    assert url.startswith("WSS://")
+    events = asyncio.run(first_link_events(url, str(cert)))
+    assert any(isinstance(e, ev.CcSnapshot) and e.agent == "1001" for e in events), events
+
+
 def test_wss_with_an_untrusted_certificate_is_refused(tls_server):
     server, _cert = tls_server
     events = asyncio.run(first_link_events(server.url, None))

@@ -92,3 +92,81 @@ def test_firmware_names_the_field_of_a_bad_board_file(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert r.stderr.strip() == f"hardphone: {path}: lcd.cols: unsupported HD44780 geometry 20x3"
+
+
+# -- each of these once crashed with a traceback, or booted and failed later out of sight --------
+CA_TOML = '[cc]\nurl = "{scheme}://cc.example.com/agent/v1"\ncafile = "{ca}"\n'
+# a production [sip]: TLS and SRTP (udp/tcp and plain RTP are for a loopback registrar only)
+SIP_TOML = ('[board_page]\nenabled = false\n[sip]\nuser = "1001"\ntransport = "tls"\n'
+            'media = "srtp"\n{field} = {value}\n')
+
+
+def _config(tmp_path, name):
+    """A config file (or, for "dir", a directory in its place) that is wrong in one field."""
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    p = tmp_path / "phone.toml"
+    if name == "dir":
+        p.mkdir()
+        return p
+    text = {
+        "cafile missing": CA_TOML.format(scheme="wss", ca="nope.pem"),
+        "cafile not PEM": CA_TOML.format(scheme="wss", ca="junk.pem"),
+        "cafile a directory": CA_TOML.format(scheme="wss", ca="."),
+        "WSS cafile not PEM": CA_TOML.format(scheme="WSS", ca="junk.pem"),
+        "listen": SIP_TOML.format(field='domain = "127.0.0.1:5060"\nlisten', value='"nonsense"'),
+        "listen port": SIP_TOML.format(field='domain = "127.0.0.1:5060"\nlisten',
+                                       value='"0.0.0.0:70000"'),
+        "domain": SIP_TOML.format(field="domain", value='"bad domain::"'),
+        "domain port": SIP_TOML.format(field="domain", value='"pbx:0"'),
+        "reg_interval": SIP_TOML.format(field='domain = "127.0.0.1"\nreg_interval', value="-5"),
+        "reg_interval 0": SIP_TOML.format(field='domain = "127.0.0.1"\nreg_interval', value="0"),
+    }[name]
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("name,field,why", [
+    ("dir", None, "is a directory"),
+    ("cafile missing", "cc.cafile", "nope.pem: no such file"),
+    ("cafile not PEM", "cc.cafile", "junk.pem: no PEM certificate"),
+    ("cafile a directory", "cc.cafile", "is a directory"),
+    ("WSS cafile not PEM", "cc.cafile", "junk.pem: no PEM certificate"),
+    ("listen", "sip.listen", "not an IP address"),
+    ("listen port", "sip.listen", "port must be 1-65534"),
+    ("domain", "sip.domain", "not a host name or address"),
+    ("domain port", "sip.domain", "port must be 1-65535"),
+    ("reg_interval", "sip.reg_interval", "must be 1-86400 s, got -5"),
+    ("reg_interval 0", "sip.reg_interval", "got 0"),
+])
+def test_a_bad_config_field_stops_the_phone_with_one_line(tmp_path, name, field, why):
+    path = _config(tmp_path, name)
+    r = subprocess.run([sys.executable, "-m", "firmware", "--board", "sim", "--config", str(path),
+                        "--console", "pty"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    where = f"hardphone: {path}: {field}: " if field else f"hardphone: {path}: "
+    assert lines[0].startswith(where) and why in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("old,new,field,why", [
+    ('ringer = "ringer"', 'ringer = "ri\\"nger"', "audio.pcm.ringer", "not a PCM name"),
+    ('mic = "mic"', 'mic = "mic two"', "audio.pcm.mic", "not a PCM name"),
+    ("rate = 8000", "rate = 0", "audio.rate", "must be 8000-48000 Hz"),
+    ("rate = 8000", "rate = 8001", "audio.rate", "multiple of 50"),
+])
+def test_a_bad_board_audio_field_stops_the_phone_with_one_line(tmp_path, old, new, field, why):
+    path = board_with(tmp_path, old, new)
+    r = subprocess.run([sys.executable, "-m", "firmware", "--board", str(path), "--console", "pty"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"hardphone: {path}: {field}: ") and why in lines[0], lines[0]
+
+
+def test_good_sip_addresses_pass():
+    from firmware.sip.config import SipConfig, problems
+    for domain, listen in [("pbx.example.com", "0.0.0.0:5060"), ("127.0.0.1:5062", "127.0.0.1:40000"),
+                           ("[::1]:5060", "[::1]:5060"), ("pbx-2.lab.", "10.0.0.7:5070"),
+                           ("pbx.example.com:5061", "0.0.0.0:5060")]:
+        found = problems(SipConfig(user="1001", domain=domain, listen=listen))
+        assert not [f for f, _why in found if f in ("user", "domain", "listen", "reg_interval")]

@@ -10,16 +10,18 @@ ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" 
 voice     the agent's mic -> the customer decodes it (50 calls through Kamailio)
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
+flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
+pins      PIN guessing against ccsim: PINs checked per connection, per hour; a 4-digit PIN's time
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import agent, boot, ccsim, flash, keys, memory, storm
+from . import agent, boot, ccsim, flash, flood, keys, memory, pins, storm
 
 ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "flash", "ccsim", "storm",
-       "memory")
+       "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -32,6 +34,10 @@ def main(argv=None) -> int:
     p.add_argument("--calls", type=int, default=50, help="voice")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
+    p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
+    p.add_argument("--rate", type=int, default=100, help="flood: INVITEs per second")
+    p.add_argument("--direct-calls", action="store_true",
+                   help="flood: the phone takes direct calls (only the call cap protects it)")
     p.add_argument("--standalone", action="store_true",
                    help="memory: the phone without SIP and contact center")
     p.add_argument("--page", action="store_true",
@@ -48,6 +54,8 @@ def main(argv=None) -> int:
         "flash": flash.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
+        "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
+        "pins": pins.run,
         "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:

@@ -2,7 +2,8 @@
 
 Starts Kamailio (registrar), ccsim (the contact-center server, with simulated customers and
 a new customer every few seconds while an agent is Available) and the phone, logged in as
-agent 1001. Runs until Ctrl-C. State is kept in var/demo between runs.
+agent 1001. Calls are SIP over TLS with SRTP, as in production. Runs until Ctrl-C. State is
+kept in var/demo between runs.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def main(argv=None) -> int:
                    help="don't log in from the config: type agent 1001, PIN 1234 on the keypad")
     args = p.parse_args(argv)
     workdir = simphone.ROOT / "var" / "demo"
-    lab = labs.Lab(workdir, traffic_every_s=args.every, settings={"rona_s": 20})
+    # calls as in production: SIP over TLS, SRTP mandatory (a lab CA in var/demo/tls)
+    lab = labs.Lab(workdir, traffic_every_s=args.every, settings={"rona_s": 20}, secure=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print("starting Kamailio and the contact-center simulator ...", flush=True)
@@ -40,6 +42,7 @@ def main(argv=None) -> int:
                    reason (type 3+ letters on the keypad to search, T9), and you're Available.
   service console: {phone.console}   (help, status, lcd, calls, key soft1, hook off ...)
   contact center:  {lab.ccsim.api}/agents/1001   (admin API; POST /contacts adds a caller)
+  calls:           SIP over TLS to {lab.kamailio.tls_address}, SRTP (lab CA: {lab.ca.cafile})
   logs:            {workdir}/phone/phone.log, {workdir}/ccsim.log
 
   Ctrl-C stops everything.

@@ -10,6 +10,9 @@ PACKAGES=(
   pulseaudio pulseaudio-utils
   socat                 # serial cables between the HIL suite and the sim phone
   kamailio              # SIP registrar/proxy for the integration tests and the demo
+  kamailio-tls-modules  # ... and its SIP over TLS (the lab's calls are TLS + SRTP)
+  tcpdump               # a test captures the loopback: no SIP or audio crosses in clear
+  sip-tester            # SIPp: the INVITE flood benchmark's caller (tools/bench/flood.py)
   chromium              # browser tests of the virtual board page (driven by Playwright)
   fonts-dejavu-core     # LCD renders
 )
