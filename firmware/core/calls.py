@@ -15,6 +15,10 @@ HELD_CANNOT_END = "Resume the call to end it"
 # An INVITE may overtake its offer (the server's event and the customer's call travel apart);
 # one naming a contact that hasn't come within this long is refused.
 WAIT_FOR_CONTACT_S = 5.0
+# Unbound calls ringing at once (personal calls not yet answered, INVITEs waiting for their
+# contact): anyone who can reach the proxy can make them, so they may not take the SIP stack's
+# call slots (sip.max_calls) that offers, a consult leg and an emergency call need.
+MAX_UNBOUND = 2
 DTMF_KEYS = frozenset("0123456789*#")
 
 
@@ -51,6 +55,9 @@ def incoming(m: Model, e: ev.SipIncoming):
     the server sent with the contact: anyone can send an INVITE naming a contact id."""
     if m.call(e.call) or any(w.call == e.call for w in m.waiting):
         return m, ()
+    unbound = len(m.waiting) + sum(1 for c in m.calls if not c.contact and c.state == "ringing")
+    if unbound >= MAX_UNBOUND and (not e.contact or m.contact(e.contact) is None):
+        return m, (SipRefuse(e.call, e.contact, "too many unbound calls ringing"),)
     if not e.contact:                        # a personal call: nothing to bind
         return _ring(m, e.call, "", e.peer)
     contact = m.contact(e.contact)

@@ -82,8 +82,9 @@ class SipHangup:
 
 @dataclass(frozen=True)
 class SipRefuse:
-    """Turn down an INVITE that claims ``contact`` without its token (486, never rung, never
-    reported); the SIP adapter logs that it did, without the token."""
+    """Turn down an INVITE the phone will not ring (486, never rung, never reported): one that
+    claims ``contact`` without its token, or an unbound call beyond MAX_UNBOUND. The SIP
+    adapter logs that it did, without the token."""
     call: str
     contact: str
     why: str

@@ -241,9 +241,13 @@ class SipStack:
         await self._command(call, "hangup", bye)
 
     async def refuse(self, call: str, contact: str, why: str) -> None:
-        """Turn down (486) a call that claims a contact it cannot prove (the rules' SipRefuse);
-        says so in the log, without the token it carried."""
-        log.warning("call %s claiming contact %r refused: %s", call, contact[:64], why)
+        """Turn down (486) a call the rules won't ring (SipRefuse: a contact it cannot prove,
+        or one unbound call too many); says so in the log, without the token it carried."""
+        if contact:
+            log.warning("call %s claiming contact %r refused: %s", call, contact[:64], why)
+        else:
+            log.warning("call %s from %s refused: %s", call,
+                        self._calls[call].peer if call in self._calls else "?", why)
         await self._command(call, "refuse", lambda e: e.call.reject())
 
     async def send_dtmf(self, call: str, digits: str) -> None:

@@ -129,3 +129,18 @@ def test_the_token_is_never_shown_nor_in_a_logged_repr():
                *keys("soft1"))
     assert secret not in shown(m) and secret not in repr(m) and "guess-me" not in repr(m)
     assert secret not in repr(invite("k1", "c1")) and secret not in repr(contact("c1"))
+
+
+def test_unbound_calls_cannot_take_the_slots_offers_need():
+    # personal calls and INVITEs naming an unknown contact: anyone on the proxy can make them
+    m, fx = run(agent(), invite("p1", "", "sip:2001@pbx"), forged("k6", "c9", token="guess"))
+    assert [c.call for c in m.calls] == ["p1"] and [w.call for w in m.waiting] == ["k6"]
+    for extra in (invite("p2", "", "sip:2002@pbx"), forged("k7", "c10", token="guess")):
+        m, fx = run(m, extra)
+        assert fx == (SipRefuse(extra.call, extra.contact, "too many unbound calls ringing"),)
+    assert [c.call for c in m.calls] == ["p1"] and [w.call for w in m.waiting] == ["k6"]
+    m, fx = run(m, ev.CcContact(contact("c1", "offered")), invite("k1", "c1"))  # an offer
+    assert m.call_of("c1").call == "k1"                       # still rings
+    m, _ = run(m, ev.SipCallState("p1", "ended", "remote hangup"))
+    m, fx = run(m, invite("p3", "", "sip:2003@pbx"))         # room again
+    assert "p3" in [c.call for c in m.calls]
