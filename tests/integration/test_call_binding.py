@@ -6,72 +6,39 @@ agent's extension through the proxy, the way left once the phone takes SIP from 
 """
 import json
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
-from tools.lab import ROOT, SIP_PASSWORD, Desk, Lab, free_port
+from tools.ccsim.customers_process import CustomersProcess
+from tools.lab import SIP_PASSWORD, Desk, Lab, free_port
 
 STRANGER = "+19998887777"
 
 
-class Stranger:
+class Stranger(CustomersProcess):
     """A SIP user agent of its own that sends INVITEs with X-CC-Contact-Id (and a guessed
     X-CC-Token) through the lab's proxy, as the lab's customers do (TLS and SRTP in a secure
     lab: the phone takes no other call there), and CANCELs them."""
 
     def __init__(self, lab: Lab):
         k = lab.kamailio
-        reach = (["--proxy", k.tls_address, "--transport", "tls", "--cafile", str(lab.ca.cafile),
-                  "--media", "srtp"] if lab.secure else ["--proxy", k.address])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.ccsim.customers", *reach,
-             "--password", SIP_PASSWORD, "--listen", f"127.0.0.1:{free_port(span=2)}"],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
-        self.events: list[dict] = []
-        self.got = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait("", "ready", timeout=15)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.got:
-                self.events.append(json.loads(line))
-                self.got.notify_all()
-
-    def send(self, **command):
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
+        reach = ((k.tls_address, ("--transport", "tls", "--cafile", str(lab.ca.cafile),
+                                  "--media", "srtp")) if lab.secure else (k.address, ()))
+        super().__init__(reach[0], f"127.0.0.1:{free_port(span=2)}", SIP_PASSWORD, reach[1])
 
     def call(self, to: str, contact: str, token: str):
         self.send(op="dial", contact=contact, to=to, ani=STRANGER, talk_s=60, ring_s=30,
                   token=token)
 
-    def wait(self, contact: str, *kinds: str, timeout: float = 10) -> dict:
-        def found():
-            return next((e for e in self.events if e["event"] in kinds
-                         and e.get("contact", "") == contact), None)
-        with self.got:
-            if not self.got.wait_for(found, timeout):
-                raise AssertionError(f"stranger: no {kinds} for {contact!r}: {self.events}")
-            return found()
+    def wait_for(self, contact: str, *kinds: str, timeout: float = 10) -> dict:
+        return self.wait(lambda e: e["event"] in kinds and e.get("contact", "") == contact,
+                         timeout)
 
     def saw(self, contact: str, kind: str) -> bool:
         with self.got:
             return any(e["event"] == kind and e.get("contact") == contact for e in self.events)
-
-    def close(self):
-        try:
-            self.send(op="quit")
-            self.proc.wait(5)
-        except Exception:              # noqa: BLE001 - cleanup must not hide the test's result
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
@@ -148,9 +115,9 @@ def test_a_stranger_naming_the_live_contact_cannot_hang_up_the_customer(lab, des
 
     # INVITE naming the live contact, then CANCEL: what ended the customer's call before
     stranger.call(f"sip:1001@{lab.kamailio.address}", cid, token="guessed-t0ken")
-    stranger.wait(cid, "ringing", "failed", "answered")
+    stranger.wait_for(cid, "ringing", "failed", "answered")
     stranger.send(op="hangup", contact=cid)
-    ended = stranger.wait(cid, "failed", "ended")
+    ended = stranger.wait_for(cid, "failed", "ended")
     time.sleep(1.5)                              # what the phone would have reported, has been
 
     assert ended["event"] == "failed" and not stranger.saw(cid, "answered")
@@ -173,7 +140,7 @@ def test_a_stranger_naming_the_next_contact_first_never_rings_nor_gets_the_agent
     available(desk, lab)
     upcoming = "c-1"                           # ids are sequential; none was given out yet
     stranger.call(f"sip:1001@{lab.kamailio.address}", upcoming, token="guessed-t0ken")
-    stranger.wait(upcoming, "ringing", "failed")               # the phone has the INVITE
+    stranger.wait_for(upcoming, "ringing", "failed")               # the phone has the INVITE
     for _ in range(5):                                         # and holds it, silent, unshown
         status = desk.status()
         assert (status["agent"], status["calls"]) == ("AVAILABLE", "0")
@@ -191,7 +158,7 @@ def test_a_stranger_naming_the_next_contact_first_never_rings_nor_gets_the_agent
     assert hears(lab, cid, 1000)["level_dbfs"] > -20          # the customer hears the agent
     assert [(c["contact"], c["state"]) for c in desk.calls()] == [(cid, "talking")]
 
-    assert stranger.wait(upcoming, "failed", "ended")["event"] == "failed"
+    assert stranger.wait_for(upcoming, "failed", "ended")["event"] == "failed"
     assert not stranger.saw(upcoming, "answered")
     log = phone_log(desk)
     assert f"claiming contact '{cid}' refused" in log and "guessed-t0ken" not in log

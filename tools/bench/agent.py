@@ -11,9 +11,6 @@ process's perf_counter, so no cross-process skew enters the figures.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,6 +19,7 @@ from firmware.cc import protocol as p
 from firmware.cc.connection import CcConnection
 from firmware.core import events as ev
 
+from tools.ccsim.customers_process import CustomersProcess
 from tools.ws_server import ThreadedWsServer
 
 from .inproc import InProcessPhone
@@ -158,42 +156,6 @@ def _latency_table(title: str, latencies: list[float], goal_ms: float) -> str:
                    percentile(latencies, 99), max(latencies), goal_ms]])
 
 
-class Customers:
-    """The simulated customers process, driven directly (no ccsim in between)."""
-
-    def __init__(self, proxy: str, listen: str):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.ccsim.customers", "--proxy", proxy,
-             "--password", "secret", "--listen", listen],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.events: list[dict] = []
-        self.got = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait(lambda e: e["event"] == "ready", 15)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.got:
-                self.events.append(json.loads(line))
-                self.got.notify_all()
-
-    def send(self, **command):
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-
-    def wait(self, pred, timeout=10.0):
-        with self.got:
-            if not self.got.wait_for(lambda: any(pred(e) for e in self.events), timeout):
-                raise RuntimeError(f"customers: no such event in {self.events[-5:]}")
-
-    def close(self):
-        try:
-            self.send(op="quit")
-            self.proc.wait(5)
-        except Exception:           # noqa: BLE001 - a bench cleanup must not hide the result
-            self.proc.kill()
-
-
 def ringing(n: int = 200) -> str:
     """INVITE handed to the phone by its SIP stack -> ringer samples in the ringer PCM, and
     "Ringing" on the LCD model. Real Kamailio, real customer process, the phone's SipStack."""
@@ -216,7 +178,7 @@ def ringing(n: int = 200) -> str:
             post(event)
 
         _registered(phone, kam, timed_post)
-        customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        customers = CustomersProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
         audio, panel = phone.devices.audio, phone.sim.panel
         for i in range(n):
             cid = f"b-{i}"
@@ -283,7 +245,7 @@ def voice(n: int = 50) -> str:
             if call in sent:                     # how much waits in the phone to be sent
                 queued.append(sip.stats(call).get("tx_queued_ms", 0))
         sip.send_audio = timed_send
-        customers = Customers(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        customers = CustomersProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
         for i in range(n):
             cid = f"v-{i}"
             customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
