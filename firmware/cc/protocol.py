@@ -99,6 +99,10 @@ class Hello(_Msg, tag="hello"):
     pin: str
     version: int = VERSION
     client: str = ""
+    # "" for a login (it takes the agent over from any other link); on an automatic reconnect,
+    # the ``session`` of the phone's latest snapshot: refused (taken_over) if the agent has
+    # logged in elsewhere since, so a phone coming back online never takes the agent back.
+    resume: str = ""
 
 
 class SetState(_Msg, tag="set_state"):
@@ -162,6 +166,9 @@ class Snapshot(_Msg, tag="snapshot"):
     layout: list[VariableLayout] = []
     settings: Settings = Settings()
     server_time: float = 0.0
+    # this login's id, new at each login (a hello without ``resume``): the phone resumes with
+    # it. A secret like the PIN: never shown or logged.
+    session: str = ""
 
 
 class AgentState(_Msg, tag="agent_state"):
@@ -196,9 +203,11 @@ ERROR_CODES = {
     "too_large": "the frame is over MAX_MESSAGE_BYTES",
     "auth_failed": "unknown agent or wrong PIN",
     "locked_out": "too many failed logins: no hello is checked for retry_after seconds",
-    "taken_over": "the agent logged in on another phone; this link is closed",
+    "taken_over": "the agent logged in on another phone; this link is closed (or this "
+                  "reconnect refused: the session it resumes was taken over)",
     "version": "protocol version not supported",
-    "not_logged_in": "a request before a successful hello",
+    "not_logged_in": "a request before a successful hello, or a reconnect to a session "
+                     "that is over",
     "unknown_code": "an idle or wrap-up code the server does not offer",
     "unknown_contact": "a contact that is not (or no longer) the agent's",
     "not_allowed": "the request does not fit the agent's state (e.g. logout while offered)",

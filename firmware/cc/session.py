@@ -7,6 +7,12 @@ are queued while the link is down and sent after the next snapshot. Everything q
 yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either (a
 wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A queued request whose contact
 the snapshot no longer has is dropped with a log line.
+
+Login and reconnect: a login (config at boot, or the keypad) sends a hello without ``resume``,
+which takes the agent over from any other phone; every automatic reconnect resumes the session
+of the latest snapshot, which the server refuses once the agent has logged in elsewhere
+(``taken_over``: "Logged in elsewhere") or out (``not_logged_in``: logged out here too). Either
+way the phone stays off the server until the next login.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ log = logging.getLogger("hardphone.cc")
 
 _QUEUEABLE = (p.SetState, p.Accept, p.CallEvent, p.WrapUp)
 SKEW_LOGGED_S = 2.0          # clocks further apart than this are worth a line in the log
+SESSION_OVER = "session ended"   # the logout reason shown when a reconnect finds no session
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -44,6 +51,9 @@ class CcSession:
         self._clock = clock
         self._skew = 0.0             # server clock - phone clock, as of the latest snapshot
         self._credentials: tuple[str, str] | None = None
+        # the login's id from the latest snapshot: what a reconnect resumes ("" until the
+        # login's first snapshot, so a hello that never got its answer is a login again)
+        self._resume = ""
         self._save = save
         self._queue: list[_Queued] = []
         self._inflight: dict[str, _Queued] = {}      # request id -> what was sent
@@ -94,7 +104,7 @@ class CcSession:
     def request(self, effect) -> tuple[list, list[str]]:
         """An effect of the rules -> (core events, frames to send now)."""
         if isinstance(effect, fx.CcLogin):
-            self._credentials = (effect.agent, effect.pin)
+            self._credentials, self._resume = (effect.agent, effect.pin), ""
             frames = [self._hello()] if self.connected else []
             return [ev.CcLink("connecting")] if not self.connected else [], frames
         if isinstance(effect, fx.CcLogout):
@@ -119,7 +129,8 @@ class CcSession:
 
     def _hello(self) -> str:
         agent, pin = self._credentials
-        hello = p.Hello(id=self._next_id(), agent=agent, pin=pin, client="hardphone")
+        hello = p.Hello(id=self._next_id(), agent=agent, pin=pin, client="hardphone",
+                        resume=self._resume)
         self._inflight[hello.id] = _Queued(hello)
         return p.encode(hello)
 
@@ -172,6 +183,7 @@ class CcSession:
             return self._refused(msg)
         if isinstance(msg, p.Snapshot):
             self._seq, self.synced = msg.seq, True
+            self._resume = msg.session
             if msg.server_time:
                 self._skew = msg.server_time - self._clock()
                 if abs(self._skew) > SKEW_LOGGED_S:
@@ -206,6 +218,8 @@ class CcSession:
         if isinstance(request.message, p.Hello):
             if err.code in ("auth_failed", "locked_out"):
                 self._credentials = None     # don't retry a wrong PIN on every reconnect
+            if err.code == "not_logged_in" and request.message.resume:
+                return self._session_over(err), []
             kind = "hello"
         if isinstance(request.message, _QUEUEABLE):
             self._persist()
@@ -213,6 +227,18 @@ class CcSession:
                "Accept": "accept", "Logout": "logout", "Resync": "resync"}.get(kind, kind)
         log.warning("server refused %s: %s %s", tag, err.code, err.message)
         return [ev.CcRefused(tag, err.code, err.message, err.retry_after)], []
+
+    def _session_over(self, err: p.Error) -> list:
+        """A reconnect found the session over: the server logged the agent out while the link
+        was down (the logged_out event never came). Logged out here too, as if it had come;
+        what was queued belonged to that session."""
+        log.warning("cc: the session ended while the link was down (%s); staying off until "
+                    "a login", err.message)
+        self._credentials = None
+        self._queue.clear()
+        self._inflight.clear()
+        self._persist()
+        return [ev.CcLoggedOut(SESSION_OVER)]
 
     def taken_over(self) -> list:
         """The server closed the link because another phone logged the agent in."""

@@ -360,6 +360,44 @@ async def test_a_second_connection_takes_over_the_same_session(ccsim):
 
 
 @asynchronous
+async def test_only_a_login_takes_over_and_a_reconnect_of_an_older_session_is_refused(tmp_path):
+    sim = CcSim(tmp_path).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            first = await Phone(http, sim.ws_url).connect()
+            s1 = (await first.hello("1001", "1234")).session
+            again = await Phone(http, sim.ws_url).connect()   # its old socket half-open
+            await again.ok(p.Hello, agent="1001", pin="1234", resume=s1)
+            assert (await again.expect(p.Snapshot)).session == s1
+            assert p.decode_server((await first.ws.receive(5)).data).code == "taken_over"
+            assert (await first.ws.receive(5)).data == 4001
+            sim.kill()
+            sim.start()                                 # the id survives a restart
+            first = await Phone(http, sim.ws_url).connect()
+            await first.ok(p.Hello, agent="1001", pin="1234", resume=s1)
+            await first.ok(p.SetState, state="available")
+
+            other = await Phone(http, sim.ws_url).connect()   # a login on another phone
+            s2 = (await other.hello("1001", "1234")).session
+            assert s2 != s1
+            late = await Phone(http, sim.ws_url).connect()    # the first phone back online
+            assert await late.refused(p.Hello, agent="1001", pin="1234",
+                                      resume=s1) == "taken_over"
+            with pytest.raises(asyncio.TimeoutError):           # nothing for the holder
+                await other.ws.receive(0.5)
+            admin = Admin(http, sim.api)
+            assert (await admin.get("/agents/1001"))["connected"]
+            await other.ok(p.SetState, state="idle", reason="lunch")
+
+            await other.ok(p.Logout)                    # the session ends
+            assert await late.refused(p.Hello, agent="1001", pin="1234",
+                                      resume=s2) == "not_logged_in"
+            assert (await admin.get("/agents/1001"))["state"] == "logged_out"
+    finally:
+        sim.stop()
+
+
+@asynchronous
 async def test_the_customer_hanging_up_withdraws_the_offer(ccsim):
     async with aiohttp.ClientSession() as http:
         admin, ana = Admin(http, ccsim.api), await Phone(http, ccsim.ws_url).connect()

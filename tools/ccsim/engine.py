@@ -44,6 +44,7 @@ _BUSY = (("assigned", "talking"), ("held", "held"), ("offered", "ringing"),
          ("reserved", "reserved"), ("wrapup", "wrapup"))
 BUSY_STATES = {state for _, state in _BUSY}
 TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
+SESSION_BYTES = 16            # a login's id, which a reconnecting phone resumes with
 _KEEP = object()
 
 
@@ -147,9 +148,15 @@ class Engine:
     # -- phone requests ----------------------------------------------------------------------
     @_atomic
     def hello(self, agent: str, pin: str, version: int = p.VERSION,
-              source: str = "") -> p.Snapshot:
+              source: str = "", resume: str = "") -> p.Snapshot:
         """Log the agent in (Idle, "login") or resume its session; its snapshot. ``source``: the
-        address the hello came from; PIN guessing is throttled per agent and per source."""
+        address the hello came from; PIN guessing is throttled per agent and per source.
+
+        ``resume`` "": a login, which starts a new session id (the phone holding the old one
+        is taken over). Else the id of the phone's latest snapshot: accepted only if it is still
+        the agent's session, refused ``taken_over`` if the agent has logged in elsewhere since
+        and ``not_logged_in`` if the session is over, so a phone coming back online never takes
+        the agent back nor logs a logged-out agent in again."""
         wait = self.logins.retry_after(agent, source)
         if wait:
             log.debug("hello for agent %r from %s refused: locked out for %d s",
@@ -167,10 +174,21 @@ class Engine:
             raise Refused("version", f"protocol version {version} (this server speaks {p.VERSION})")
         s = self._sessions[agent]
         self.logins.succeeded(agent, source)
+        if resume:
+            if s.state == "logged_out":
+                log.warning("agent %s: a reconnect from %s refused: the session is over",
+                            agent, source or "?")
+                raise Refused("not_logged_in", "the session is over (logged out): log in again")
+            if not _same(s.session_id, resume):
+                log.warning("agent %s: a reconnect from %s refused: logged in elsewhere since",
+                            agent, source or "?")
+                raise Refused("taken_over", f"agent {agent} logged in on another phone since")
+            return self.snapshot(agent)
+        s.session_id = secrets.token_urlsafe(SESSION_BYTES)
         if s.state == "logged_out":
             s.state, s.reason, s.pending = "idle", "login", None
-            self._dirty_sessions[agent] = s
             log.info("agent %s logged in", agent)
+        self._dirty_sessions[agent] = s
         return self.snapshot(agent)
 
     def snapshot(self, agent: str) -> p.Snapshot:
@@ -181,7 +199,7 @@ class Engine:
             reason=s.reason, pending=s.pending, contacts=[self._wire(c) for c in contacts],
             idle_codes=list(self.scenario.idle_codes),
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
-            settings=self.settings, server_time=self.clock())
+            settings=self.settings, server_time=self.clock(), session=s.session_id)
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -396,7 +414,7 @@ class Engine:
             self._reserve(self._live[cid], s)
 
     def _log_out(self, s: Session, reason: str):
-        s.state, s.reason, s.pending = "logged_out", reason, None
+        s.state, s.reason, s.pending, s.session_id = "logged_out", reason, None, ""
         self.router.set_busy(s.agent)
         self._emit(s, p.LoggedOut, reason=reason)
         log.info("agent %s logged out (%s)", s.agent, reason or "no reason")

@@ -192,8 +192,8 @@ class CcServer:
     def _handle(self, conn: Connection, r: p.ClientMessage) -> list[p.ServerMessage]:
         e = self.engine
         if isinstance(r, p.Hello):
-            snapshot = e.hello(r.agent, r.pin, r.version, conn.source)
-            self._bind(conn, r.agent)
+            snapshot = e.hello(r.agent, r.pin, r.version, conn.source, r.resume)
+            self._bind(conn, r.agent, resumed=bool(r.resume))
             return [p.Ack(id=r.id), snapshot]
         agent = conn.agent
         if agent is None:
@@ -212,8 +212,9 @@ class CcServer:
             e.logout(agent, r.reason)
         return [p.Ack(id=r.id)]
 
-    def _bind(self, conn: Connection, agent: str):
-        """This connection now holds the agent; a connection that held it before is closed."""
+    def _bind(self, conn: Connection, agent: str, resumed: bool = False):
+        """This connection now holds the agent; a connection that held it before is closed
+        (``resumed``: by the same login coming back, e.g. the phone's old socket is half-open)."""
         if conn.agent and conn.agent != agent and self._phones.get(conn.agent) is conn:
             del self._phones[conn.agent]
         old = self._phones.get(agent)
@@ -223,7 +224,8 @@ class CcServer:
             old.send(p.encode(p.Error(code="taken_over",
                                       message=f"agent {agent} logged in on another phone")))
             old.close(CLOSE_REPLACED, "taken_over")
-            log.warning("agent %s: taken over by a login from %s (was %s)", agent,
+            log.warning("agent %s: taken over by a %s from %s (was %s)", agent,
+                        "reconnect of the same session" if resumed else "login",
                         conn.source or "?", old.source or "?")
         elif old is None:
             log.info("agent %s connected", agent)

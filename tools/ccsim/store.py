@@ -25,7 +25,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     agent TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL,
     pending_state TEXT, pending_reason TEXT NOT NULL, available_since REAL NOT NULL,
-    seq INTEGER NOT NULL);
+    seq INTEGER NOT NULL, session_id TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL, ani TEXT NOT NULL,
     variables TEXT NOT NULL, talk_s REAL, created_at REAL NOT NULL, status TEXT NOT NULL,
@@ -47,6 +47,9 @@ class Session:
     pending: Pending | None = None
     available_since: float = 0.0       # when the agent last became Available (routing key)
     seq: int = 0                       # the last event's seq; never goes back, across logins
+    # this login's id ("" while logged out): a reconnecting phone resumes with it. Kept so a
+    # restarted server still recognizes the phone; never logged nor shown by the admin API
+    session_id: str = field(default="", repr=False)
 
 
 @dataclass
@@ -90,6 +93,10 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(contacts)")}
         if "token" not in columns:              # a database from before offer tokens
             self._db.execute("ALTER TABLE contacts ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if "session_id" not in columns:         # a database from before session ids
+            self._db.execute(
+                "ALTER TABLE sessions ADD COLUMN session_id TEXT NOT NULL DEFAULT ''")
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -134,15 +141,15 @@ class Store:
     # -- sessions ----------------------------------------------------------------------------
     def sessions(self) -> list[Session]:
         rows = self._db.execute("SELECT agent, state, reason, pending_state, pending_reason, "
-                                "available_since, seq FROM sessions")
-        return [Session(a, st, r, Pending(ps, pr) if ps else None, since, seq)
-                for a, st, r, ps, pr, since, seq in rows]
+                                "available_since, seq, session_id FROM sessions")
+        return [Session(a, st, r, Pending(ps, pr) if ps else None, since, seq, sid)
+                for a, st, r, ps, pr, since, seq, sid in rows]
 
     def save_session(self, s: Session):
         self._db.execute(
-            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (s.agent, s.state, s.reason, s.pending.state if s.pending else None,
-             s.pending.reason if s.pending else "", s.available_since, s.seq))
+             s.pending.reason if s.pending else "", s.available_since, s.seq, s.session_id))
 
     # -- contacts ----------------------------------------------------------------------------
     def next_contact_number(self) -> int:
