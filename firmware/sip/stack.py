@@ -35,7 +35,10 @@ HOLD_RETRY_S = 0.1
 RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
 RX_READ_MAX = 65536
 UNREGISTER_TIMEOUT_S = 1.0
-TRIM_AFTER_S = 2.0           # the stack frees an ended call's media shortly after it reports it
+# When the last call has ended its memory goes back to the system (sip/trim.py), in steps: the
+# stack frees the calls' media just after reporting their end, their SIP transactions when the
+# transactions' timers run out (5 s after an acknowledged final answer, 32 s without the ACK).
+TRIM_AFTER_S = (2.0, 8.0, 34.0)
 
 # baresip's close texts, in the agent's words
 _END_REASONS = {
@@ -106,7 +109,7 @@ class SipStack:
         self._registration: Registration | None = None
         self._calls: dict[str, _Call] = {}
         self._rx_counter: asyncio.Task | None = None
-        self._trim: asyncio.TimerHandle | None = None
+        self._trim: asyncio.Task | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -170,6 +173,8 @@ class SipStack:
         finally:
             await runtime.close()
             self._end_all("SIP stopped")
+            if self._trim:
+                self._trim.cancel()
 
     def _on_runtime_dead(self) -> None:
         log.critical("the SIP stack died; SIP needs a phone restart")
@@ -218,11 +223,19 @@ class SipStack:
         if self._calls.pop(call_id, None) is not None:
             log.info("call %s ended: %s", call_id, reason)
             self._post(SipCallState(call_id, "ended", reason))
-            if not self._calls:        # the last one: its memory goes back (sip/trim.py)
+            if not self._calls:        # the last one: its memory goes back
                 if self._trim:
                     self._trim.cancel()
-                self._trim = asyncio.get_running_loop().call_later(
-                    TRIM_AFTER_S, trim.release_free_memory)
+                self._trim = asyncio.get_running_loop().create_task(self._trim_later())
+
+    async def _trim_later(self) -> None:
+        waited = 0.0
+        for at in TRIM_AFTER_S:
+            await asyncio.sleep(at - waited)
+            waited = at
+            if self._calls:            # calls again: the end of the last one starts over
+                return
+            trim.release_free_memory()
 
     # -- commands (the app's SIP effects) -----------------------------------------------------
     async def answer(self, call: str) -> None:
