@@ -15,10 +15,11 @@ HELD_CANNOT_END = "Resume the call to end it"
 # An INVITE may overtake its offer (the server's event and the customer's call travel apart);
 # one naming a contact that hasn't come within this long is refused.
 WAIT_FOR_CONTACT_S = 5.0
-# Unbound calls ringing at once (personal calls not yet answered, INVITEs waiting for their
-# contact): anyone who can reach the proxy can make them, so they may not take the SIP stack's
-# call slots (sip.max_calls) that offers, a consult leg and an emergency call need.
-MAX_UNBOUND = 2
+# Calls anyone who can reach the proxy can make may not take the SIP stack's call slots
+# (sip.max_calls) that offers, a consult leg and an emergency call need: at most this many
+# personal calls ring at once, and INVITEs wait for their contact a few at a time (room_to_wait).
+MAX_PERSONAL_RINGING = 2
+MIN_WAITING = 3
 DTMF_KEYS = frozenset("0123456789*#")
 
 
@@ -55,16 +56,27 @@ def incoming(m: Model, e: ev.SipIncoming):
     the server sent with the contact: anyone can send an INVITE naming a contact id."""
     if m.call(e.call) or any(w.call == e.call for w in m.waiting):
         return m, ()
-    unbound = len(m.waiting) + sum(1 for c in m.calls if not c.contact and c.state == "ringing")
-    if unbound >= MAX_UNBOUND and (not e.contact or m.contact(e.contact) is None):
-        return m, (SipRefuse(e.call, e.contact, "too many unbound calls ringing"),)
     if not e.contact:                        # a personal call: nothing to bind
+        if sum(1 for c in m.calls if not c.contact and c.state == "ringing") \
+                >= MAX_PERSONAL_RINGING:
+            return m, (SipRefuse(e.call, "", "too many personal calls ringing"),)
         return _ring(m, e.call, "", e.peer)
     contact = m.contact(e.contact)
     if contact is None:                      # before its offer: wait for it, silent
+        if not room_to_wait(m):
+            return m, (SipRefuse(e.call, e.contact, "too many INVITEs waiting for their offer"),)
         waiting = WaitingCall(e.call, e.contact, e.peer, e.token, m.now)
         return replace(m, waiting=m.waiting + (waiting,)), ()
     return _bind(m, contact.id, contact.token, e.call, e.peer, e.token)
+
+
+def room_to_wait(m: Model) -> bool:
+    """Whether one more INVITE may wait for its contact. Each genuine one is for an offer the
+    server is about to make, and it stacks at most ``max_offers`` on the agent; one more (three
+    at least) leaves room for a stranger's guess next to the genuine INVITEs, so a guess can't
+    crowd the real call out. Each waits WAIT_FOR_CONTACT_S at most."""
+    stack = m.session.cc.max_offers if m.session else 1
+    return len(m.waiting) < max(MIN_WAITING, stack + 1)
 
 
 def settle_waiting(m: Model):

@@ -83,8 +83,8 @@ class SipHangup:
 @dataclass(frozen=True)
 class SipRefuse:
     """Turn down an INVITE the phone will not ring (486, never rung, never reported): one that
-    claims ``contact`` without its token, or an unbound call beyond MAX_UNBOUND. The SIP
-    adapter logs that it did, without the token."""
+    claims ``contact`` without its token, or an unbound call beyond what the rules let ring
+    (firmware/core/calls.py). The SIP adapter logs that it did, without the token."""
     call: str
     contact: str
     why: str

@@ -5,6 +5,7 @@ ids are sequential. These are the phone's rules that keep such a call from endin
 customer call (a forged CANCEL) or from being the call the agent answers (the next id, sent
 before the offer), while the real call still works when its INVITE overtakes the offer."""
 from firmware.core import events as ev
+from firmware.core.events import CcSettings
 from firmware.core.calls import WAIT_FOR_CONTACT_S
 from firmware.core.effects import CcAccept, CcCallEvent, PlayTone, SipAnswer, SipRefuse
 from firmware.core.model import OfferPopover
@@ -132,15 +133,35 @@ def test_the_token_is_never_shown_nor_in_a_logged_repr():
 
 
 def test_unbound_calls_cannot_take_the_slots_offers_need():
-    # personal calls and INVITEs naming an unknown contact: anyone on the proxy can make them
-    m, fx = run(agent(), invite("p1", "", "sip:2001@pbx"), forged("k6", "c9", token="guess"))
-    assert [c.call for c in m.calls] == ["p1"] and [w.call for w in m.waiting] == ["k6"]
-    for extra in (invite("p2", "", "sip:2002@pbx"), forged("k7", "c10", token="guess")):
-        m, fx = run(m, extra)
-        assert fx == (SipRefuse(extra.call, extra.contact, "too many unbound calls ringing"),)
-    assert [c.call for c in m.calls] == ["p1"] and [w.call for w in m.waiting] == ["k6"]
+    # calls anyone on the proxy can make: personal calls, INVITEs naming an unknown contact
+    m, fx = run(agent(), invite("p1", "", "sip:2001@pbx"), invite("p2", "", "sip:2002@pbx"),
+                forged("k6", "c9", token="guess"))
+    assert not [f for f in fx if isinstance(f, SipRefuse)]
+    assert [c.call for c in m.calls] == ["p1", "p2"]
+    assert [w.call for w in m.waiting] == ["k6"]
+    m, fx = run(m, invite("p3", "", "sip:2003@pbx"))            # a third personal call
+    assert fx == (SipRefuse("p3", "", "too many personal calls ringing"),)
+    m, fx = run(m, forged("k7", "c10", token="guess"), forged("k8", "c11", token="guess"))
+    assert fx == () and len(m.waiting) == 3                     # one offer to come (max_offers
+    m, fx = run(m, forged("k9", "c12", token="guess"))          # 1), and room for guesses
+    assert fx == (SipRefuse("k9", "c12", "too many INVITEs waiting for their offer"),)
+    assert [c.call for c in m.calls] == ["p1", "p2"] and len(m.waiting) == 3
     m, fx = run(m, ev.CcContact(contact("c1", "offered")), invite("k1", "c1"))  # an offer
-    assert m.call_of("c1").call == "k1"                       # still rings
+    assert m.call_of("c1").call == "k1"                         # still rings
     m, _ = run(m, ev.SipCallState("p1", "ended", "remote hangup"))
-    m, fx = run(m, invite("p3", "", "sip:2003@pbx"))         # room again
-    assert "p3" in [c.call for c in m.calls]
+    m, fx = run(m, invite("p4", "", "sip:2004@pbx"))           # room again
+    assert "p4" in [c.call for c in m.calls]
+
+
+def test_invites_overtaking_every_stacked_offer_all_wait_and_ring():
+    # three offers at once: all three INVITEs may come before their contacts (seen in CI)
+    m = agent(settings=CcSettings(max_offers=3, accept_all=True))
+    m, fx = run(m, forged("k9", "c2", token="guess"), invite("k1", "c1"), invite("k2", "c2"),
+                invite("k3", "c3"))                             # a stranger's guess among them
+    assert fx == () and len(m.waiting) == 4
+    m, fx = run(m, forged("k8", "c4", token="guess"))           # max_offers + 1 wait at most
+    assert fx == (SipRefuse("k8", "c4", "too many INVITEs waiting for their offer"),)
+    m, fx = run(m, *(ev.CcContact(contact(c, "offered")) for c in ("c1", "c2", "c3")))
+    assert [(c.call, c.contact) for c in m.calls] == [("k1", "c1"), ("k2", "c2"), ("k3", "c3")]
+    assert m.waiting == () and [f for f in fx if isinstance(f, SipRefuse)] == [
+        SipRefuse("k9", "c2", "wrong token")]
