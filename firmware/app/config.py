@@ -158,12 +158,12 @@ def load_config(path: str | None) -> Config:
             _check_cafile(p, cc.cafile)
     sip = data.get("sip")
     if sip is not None:
-        if not 1 <= sip.get("max_calls", 1) <= 100:
-            raise ConfigError(p, "sip.max_calls", f"must be 1-100, got {sip['max_calls']}")
         if "cafile" in sip:
             sip["cafile"] = p.parent / sip["cafile"]      # relative to this file, as [cc]'s
         sip = SipConfig(**sip)
-        for name, why in sip_problems(sip)[:1]:
+        problems = sip_problems(sip)
+        if problems:
+            name, why = problems[0]
             raise ConfigError(p, f"sip.{name}", why)
         if sip.cafile is not None:
             _check_cafile(p, sip.cafile, "sip.cafile")

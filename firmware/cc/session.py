@@ -234,10 +234,7 @@ class CcSession:
         what was queued belonged to that session."""
         log.warning("cc: the session ended while the link was down (%s); staying off until "
                     "a login", err.message)
-        self._credentials = None
-        self._queue.clear()
-        self._inflight.clear()
-        self._persist()
+        self._stay_off()
         return [ev.CcLoggedOut(SESSION_OVER)]
 
     def taken_over(self) -> list:
@@ -252,11 +249,15 @@ class CcSession:
             return []
         log.warning("cc: the agent logged in on another phone (%s); staying off until a login",
                     err.message)
+        self._stay_off()
+        return [ev.CcTakenOver()]
+
+    def _stay_off(self):
+        """No reconnect until the next login, and nothing of the old session sent."""
         self._credentials = None
         self._queue.clear()
         self._inflight.clear()
         self._persist()
-        return [ev.CcTakenOver()]
 
 
 # -- protocol -> core events ----------------------------------------------------------------------

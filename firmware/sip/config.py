@@ -28,6 +28,7 @@ class SipConfig:
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _USER_BAD = set('<>"@:;/?# ')            # they end or re-route the SIP address the user goes in
 REG_INTERVAL_MAX = 86400
+MAX_CALLS_MAX = 100
 
 
 def problems(c: SipConfig) -> list[tuple[str, str]]:
@@ -43,6 +44,8 @@ def problems(c: SipConfig) -> list[tuple[str, str]]:
         out.append(("listen", f"{why} (IP:port; the stack also takes port+1), got {c.listen!r}"))
     if not 1 <= c.reg_interval <= REG_INTERVAL_MAX:
         out.append(("reg_interval", f"must be 1-{REG_INTERVAL_MAX} s, got {c.reg_interval}"))
+    if not 1 <= c.max_calls <= MAX_CALLS_MAX:
+        out.append(("max_calls", f"must be 1-{MAX_CALLS_MAX}, got {c.max_calls}"))
     return out + _security_problems(c)
 
 
@@ -57,7 +60,7 @@ def _security_problems(c: SipConfig) -> list[tuple[str, str]]:
         return [("transport", f'must be "tls" (or "udp"/"tcp" on loopback), got {c.transport!r}')]
     if c.media not in MEDIA:
         return [("media", f'must be "srtp" (or "rtp" on loopback), got {c.media!r}')]
-    host = _host(c.domain)
+    host = split_host_port(c.domain)[0]
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -85,11 +88,16 @@ def _security_problems(c: SipConfig) -> list[tuple[str, str]]:
     return out
 
 
-def _host(domain: str) -> str:
-    """'pbx.example.com:5061' -> 'pbx.example.com'; '[::1]:5061' -> '::1'."""
+def split_host_port(domain: str) -> tuple[str, int | None]:
+    """'pbx.example.com:5060' -> ('pbx.example.com', 5060); '[::1]:5062' -> ('::1', 5062);
+    a bare host -> (host, None). For a ``domain`` problems() has passed."""
     if domain.startswith("["):
-        return domain[1:].partition("]")[0]
-    return domain.split(":")[0] if domain.count(":") == 1 else domain
+        host, _, rest = domain[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else None
+    if domain.count(":") == 1:
+        host, port = domain.split(":")
+        return host, int(port)
+    return domain, None
 
 
 def _address_problem(text: str, *, ip_only: bool, need_port: bool = False,

@@ -32,6 +32,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from .config import split_host_port
+
 log = logging.getLogger("hardphone.sip")
 
 SO_ATTACH_FILTER = 26
@@ -100,18 +102,6 @@ def attach(fd: int, insns: list[tuple[int, int, int, int]]) -> None:
     prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
     with socket.socket(fileno=os.dup(fd)) as sock:
         sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(prog))
-
-
-def split_host_port(domain: str) -> tuple[str, int | None]:
-    """'pbx.example.com:5060' -> ('pbx.example.com', 5060); '[::1]:5062' -> ('::1', 5062);
-    a bare host -> (host, None)."""
-    if domain.startswith("["):
-        host, _, rest = domain[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else None
-    if domain.count(":") == 1:
-        host, port = domain.split(":")
-        return host, int(port)
-    return domain, None
 
 
 async def resolve(loop, domain: str) -> tuple[list[str], int | None]:

@@ -90,16 +90,15 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(contacts)")}
-        if "token" not in columns:              # a database from before offer tokens
-            self._db.execute("ALTER TABLE contacts ADD COLUMN token TEXT NOT NULL DEFAULT ''")
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
-        if "session_id" not in columns:         # a database from before session ids
-            self._db.execute(
-                "ALTER TABLE sessions ADD COLUMN session_id TEXT NOT NULL DEFAULT ''")
+        self._add_text_column("contacts", "token")          # from before offer tokens
+        self._add_text_column("sessions", "session_id")     # from before session ids
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
+    def _add_text_column(self, table: str, column: str):
+        """A column this version added, to a database an older one made."""
+        if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
     def close(self):
         self._db.close()
 
