@@ -146,7 +146,9 @@ class UpdateManager:
         """Verify the complete upload and build the inactive slot from it."""
         # Imported here: cryptography and the archive code cost 12 MB the phone only needs
         # while it installs an image.
-        from .image import ImageError, RollbackError, install_image, verify_image
+        from .image import ImageError, RollbackError
+        from .install import install_image
+        from .verify import verify_image
         part = self.uploads.part
         try:
             if not self.uploads.check_hash():

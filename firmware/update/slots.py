@@ -64,7 +64,7 @@ class BootState:
                 "confirmed": {s: bool(self.confirmed.get(s, False)) for s in SLOTS}}
 
     @classmethod
-    def from_json(cls, data) -> "BootState":
+    def from_json(cls, data) -> BootState:
         """Raises ValueError on anything but the documented shape."""
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
@@ -82,10 +82,10 @@ class BootState:
                    attempts={s: attempts.get(s, 0) for s in SLOTS},
                    confirmed={s: confirmed.get(s, False) for s in SLOTS})
 
-    def with_attempts(self, slot, n) -> "BootState":
+    def with_attempts(self, slot, n) -> BootState:
         return replace(self, attempts={**self.attempts, slot: n})
 
-    def with_confirmed(self, slot, yes=True) -> "BootState":
+    def with_confirmed(self, slot, yes=True) -> BootState:
         return replace(self, confirmed={**self.confirmed, slot: yes})
 
 
@@ -232,12 +232,12 @@ class SlotStore:
         if not state.confirmed.get(current):
             # Neither confirmed nor on trial: never made permanent by accident while a
             # confirmed slot exists. Otherwise (a new root, a last resort) it is the one we have.
-            back = self._confirmed(state, avoid=current)
-            if back is not None:
+            confirmed = self._confirmed(state, avoid=current)
+            if confirmed is not None:
                 log.warning("slot %s is neither confirmed nor on trial; back to slot %s",
-                            current, back)
-                self._point(back)
-                return back
+                            current, confirmed)
+                self._point(confirmed)
+                return confirmed
             log.log(logging.INFO if self._is_new() else logging.WARNING,
                     "slot %s runs and nothing else is confirmed; recording it as confirmed",
                     current)

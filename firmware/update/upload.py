@@ -58,7 +58,8 @@ class UploadStore:
         if size <= 0:
             raise UploadError("image length must be given and positive")
         if size > self.max_size:
-            raise UploadError(f"image too large: {size} bytes, a slot holds at most {self.max_size}")
+            raise UploadError(f"image too large: {size} bytes, "
+                              f"a slot holds at most {self.max_size}")
         if sha256 and self.current and self.current.sha256 == sha256 and self.current.size == size:
             return self.current.offset
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +126,7 @@ class UploadStore:
 
     def _save(self, offset: int):
         up = self.current
+        assert up is not None, "saving an offset without an upload"
         tmp = self.meta.with_suffix(".tmp")
         tmp.write_text(json.dumps({"sha256": up.sha256.hex(), "size": up.size, "offset": offset}))
         with open(tmp, "rb") as f:

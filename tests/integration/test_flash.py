@@ -4,6 +4,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
@@ -11,9 +12,11 @@ import pytest
 
 from firmware.update.image import auto_security_counter
 from firmware.update.slots import SlotStore
-from tools.simdevice import ROOT, Kit, SimDevice
+from tools.flash.console import ConsoleLink
 from tools.flash.session import FlashError, flash, identify
+from tools.mkimage.build import tree_version
 from tools.serial_line import SerialLine
+from tools.simdevice import ROOT, Kit, SimDevice
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +76,28 @@ def test_full_then_delta_update(phone, line, kit, tmp_path):
     assert r.image == kit.v3_delta and r.bytes_sent == kit.v3_delta.stat().st_size
     assert r.bytes_sent < kit.v3.stat().st_size / 3
     assert (r.after.version, r.after.slot) == ("1.2.0", "a")
+
+
+def test_an_image_built_as_another_version_runs_as_that_version(phone, line, kit, tmp_path):
+    """`mkimage build --version X` of this repo, whose firmware/version.py says another
+    version: once flashed, `slots`, `version` and the boot banner all say X."""
+    wanted = "3.1.0" if tree_version(ROOT) != "3.1.0" else "3.2.0"
+    image = tmp_path / f"hardphone-{wanted}.img"
+    run = subprocess.run([sys.executable, "-m", "tools.mkimage", "build", "--version", wanted,
+                          "--key", str(kit.key), "--out", str(image)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    r = flash(line.host_end, image)
+    assert (r.after.version, r.after.slot) == (wanted, "b")          # `version`, at the end
+    assert any(s.startswith(f"slot b: version={wanted} state=active confirmed=yes")
+               for s in r.after.slots), r.after.slots
+    assert console(line.host_end, "version").startswith(f"version {wanted} board=sim slot=b")
+    link = ConsoleLink(line.host_end, 115200)       # open before the reset: the banner is kept
+    try:
+        assert link.command("reboot")[0] == "ok"
+        assert link.wait_boot(30) == (wanted, "sim", "b")
+    finally:
+        link.close()
 
 
 def test_smpmgr_reads_uploads_tests_and_confirms(phone, line, kit):

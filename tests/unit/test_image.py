@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from firmware.update.image import (HEADER, MANIFEST_NAME, ImageError, RollbackError,
-                                   auto_security_counter, inspect_image, install_image,
-                                   manifest_sha256, read_header, slot_version, verify_image,
-                                   verify_slot)
+                                   auto_security_counter, read_header)
+from firmware.update.install import install_image
+from firmware.update.manifest import manifest_sha256, slot_version, verify_slot
+from firmware.update.verify import inspect_image, verify_image
 from tools.mkimage import build as mk
 from tools.mkimage.__main__ import main as mkimage_main
 
@@ -157,6 +158,7 @@ def test_signing_matches_imgtool_cli_layout(keys, v1):
 # -- deltas ------------------------------------------------------------------------------------
 def v2_tree(root: Path) -> Path:
     files = dict(TREE_V1)
+    files["firmware/version.py"] = '__version__ = "0.2.0"\n'     # what build() makes it
     files["firmware/app/main.py"] = "print('hello v2')\n" * 50
     files["firmware/app/new.py"] = "NEW = 1\n"
     del files["hal/blob.bin"]
@@ -171,10 +173,11 @@ def test_delta_reproduces_the_full_tree(tmp_path, keys, v1):
     full2, delta2 = tmp_path / "v2.img", tmp_path / "v2-delta.img"
     build(tree2, full2, keys["key"])
     r = build(tree2, delta2, keys["key"], delta_from=img1)
-    assert (r.kind, r.base_version, r.files_carried) == ("delta", "0.1.0", 2)
+    assert (r.kind, r.base_version, r.files_carried) == ("delta", "0.1.0", 3)
     assert delta2.stat().st_size < full2.stat().st_size
     insp = inspect_image(delta2, keys["pub"], list_payload=True)
-    assert insp.payload_files == ("firmware/app/main.py", "firmware/app/new.py")
+    assert insp.payload_files == ("firmware/app/main.py", "firmware/app/new.py",
+                                  "firmware/version.py")          # a new version: a new file
     assert insp.signature_ok
 
     root = tmp_path / "root/slots"
@@ -191,6 +194,7 @@ def test_delta_reproduces_the_full_tree(tmp_path, keys, v1):
 
     # a delta built on top of that delta applies to the slot the delta produced
     (tree2 / "hal/sim/static/page.html").write_text("<html>v3</html>\n")
+    (tree2 / "firmware/version.py").write_text('__version__ = "0.3.0"\n')
     delta3 = tmp_path / "v3-delta.img"
     build(tree2, delta3, keys["key"], version="0.3.0", delta_from=delta2)
     info3 = verify_image(delta3, keys["pub"], "sim")
@@ -250,7 +254,7 @@ def test_never_installs_over_the_running_slot(tmp_path, keys, v1):
 
 
 def test_install_replaces_a_slot_and_clears_leftovers(tmp_path, keys, v1):
-    tree, img = v1
+    _tree, img = v1
     info = verify_image(img, keys["pub"], "sim")
     slots = tmp_path / "slots"
     make_tree(slots / "a", {"stale.py": "old tree\n"})
@@ -542,6 +546,31 @@ def test_cli_build_show_provision(tmp_path, keys, v1, capsys):
     assert mkimage_main(["show", str(tmp_path / "nope.img"), "--key", str(keys["key"])]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mkimage show: error: cannot read image") and err.count("\n") == 1
+
+
+def test_an_image_built_as_another_version_reports_that_version(tmp_path, keys, capsys):
+    """--version other than the tree's: the installed firmware/version.py says the image's
+    version (what `version` and the banner print), and the source tree is left as it was."""
+    source = '"""The firmware version."""\n__version__ = "0.1.0"   # bumped by release\n'
+    tree = make_tree(tmp_path / "src", {**TREE_V1, "firmware/version.py": source})
+    out = tmp_path / "out/x.img"
+    assert mkimage_main(["build", "--tree", str(tree), "--out", str(out), "--key",
+                         str(keys["key"]), "--version", "3.1.0", "--board", "sim"]) == 0
+    said = capsys.readouterr().out
+    assert "firmware/version.py: the tree says 0.1.0; the image's copy says 3.1.0" in said
+    assert "warning" not in said
+    assert mkimage_main(["provision", "--root", str(tmp_path / "root"), "--image", str(out),
+                         "--slot", "a", "--key", str(keys["key"])]) == 0
+    slot = tmp_path / "root/slots/a"
+    assert (slot / "firmware/version.py").read_text() == (
+        '"""The firmware version."""\n__version__ = "3.1.0"   # bumped by release\n')
+    assert verify_slot(slot)["version"] == "3.1.0" == slot_version(slot)
+    assert (tree / "firmware/version.py").read_text() == source
+    # built as the tree's own version, the file goes in byte for byte
+    same = tmp_path / "out/same.img"
+    build(tree, same, keys["key"], version="0.1.0")
+    install_image(same, verify_image(same, keys["pub"], "sim"), tmp_path / "root/slots/b")
+    assert (tmp_path / "root/slots/b/firmware/version.py").read_text() == source
 
 
 def test_cli_generates_the_default_key_on_first_build(tmp_path, monkeypatch, capsys):

@@ -331,7 +331,7 @@ class PowerCut(Exception):
 class CuttingOs:
     """slots.py's ``os``: the Nth call that changes the disk fails, and so does every call after
     it (the power is off). A cut write leaves half its bytes. ``trace`` keeps what completed."""
-    CHANGING = {"open", "write", "fsync", "close", "replace", "symlink", "unlink"}
+    CHANGING = frozenset({"open", "write", "fsync", "close", "replace", "symlink", "unlink"})
 
     def __init__(self, cut_at=None):
         self.cut_at, self.count, self.off, self.trace = cut_at, 0, False, []

@@ -7,5 +7,6 @@
     python -m tools.mkimage show IMG [--key K]
     python -m tools.mkimage provision --root ROOT --image IMG --slot a|b [--board B] [--key K]
 
-The functions are in ``tools.mkimage.build``; the phone side is ``firmware.update.image``.
+The functions are in ``tools.mkimage.build``; the phone side is ``firmware.update``: ``image``
+(the format), ``manifest``, ``verify`` and ``install``.
 """

@@ -6,11 +6,13 @@ import hashlib
 import sys
 from pathlib import Path
 
-from firmware.update.image import (ImageError, auto_security_counter, inspect_image,
-                                   install_image, slot_version, verify_image)
+from firmware.update.image import ImageError, auto_security_counter
+from firmware.update.install import install_image
+from firmware.update.manifest import slot_version
+from firmware.update.verify import inspect_image, verify_image
 
-from .build import (DEFAULT_KEY, BuildError, build_image, keygen, load_public_pem,
-                    public_key_path, tree_version)
+from .build import (DEFAULT_KEY, BuildError, build_image, keygen, load_public_pem, public_key_path,
+                    tree_version)
 
 
 def _default_public_key() -> Path:

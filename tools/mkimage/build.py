@@ -3,7 +3,8 @@
 An image is an MCUboot image (imgtool, ED25519) whose payload is a deterministic tar.xz:
 ``manifest.json`` first, then the tree's files in sorted order, with fixed mtime, owner and
 modes, so the same tree, version and boards give the same bytes (ED25519 signatures are
-deterministic too). Layout and manifest: firmware/update/image.py and docs/update.md.
+deterministic too). Layout: firmware/update/image.py; manifest: firmware/update/manifest.py;
+both in docs/update.md.
 """
 from __future__ import annotations
 
@@ -17,24 +18,27 @@ import re
 import tarfile
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from firmware.update.image import (MANIFEST_FORMAT, MANIFEST_NAME, MAX_SECURITY_COUNTER,
-                                   ImageError, auto_security_counter, inspect_image, key_hash,
-                                   parse_version)
+from firmware.update.image import (MANIFEST_NAME, MAX_SECURITY_COUNTER, ImageError,
+                                   auto_security_counter, key_hash, parse_version)
+from firmware.update.manifest import MANIFEST_FORMAT
+from firmware.update.verify import inspect_image
 
 PACKAGED_DIRS = ("firmware", "hal", "board")
 PACKAGED_FILES = ("pyproject.toml",)
 SKIP_DIRS = {"__pycache__", "tests", ".venv", "venv", "var", "out", "keys", "node_modules"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", "~", ".orig", ".rej")
 DEFAULT_KEY = Path("keys/dev-ed25519.pem")
+VERSION_FILE = "firmware/version.py"     # what the running firmware reports (version, banner)
+_VERSION_LINE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
 HEADER_SIZE = 0x20
 TAR_MTIME = 0                   # every member: mtime 0, uid/gid 0, no user/group names
 XZ_MAX_DICT = 8 << 20           # the phone's decoder needs about this much memory at most
@@ -93,14 +97,23 @@ def collect_files(tree: Path) -> list[str]:
 
 def tree_version(tree: Path) -> str:
     """firmware.version.__version__ of the tree (read, not imported: --tree may be elsewhere)."""
-    path = Path(tree) / "firmware" / "version.py"
+    path = Path(tree) / VERSION_FILE
     try:
-        m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", path.read_text(), re.M)
+        m = _VERSION_LINE.search(path.read_text())
     except OSError as e:
         raise BuildError(f"cannot read {path}: {e.strerror}; pass --version") from None
     if not m:
         raise BuildError(f"no __version__ in {path}; pass --version")
     return m.group(1)
+
+
+def stamp_version(source: bytes, version: str) -> bytes:
+    """firmware/version.py saying ``version``: the image's one version is what the firmware
+    built from it reports (console ``version``, the boot banner), whatever the tree said."""
+    text, n = _VERSION_LINE.subn(f'__version__ = "{version}"', source.decode("utf-8"), count=1)
+    if not n:
+        raise BuildError(f"no __version__ in {VERSION_FILE}: cannot stamp {version} into it")
+    return text.encode("utf-8")
 
 
 def tree_boards(tree: Path) -> list[str]:
@@ -171,7 +184,7 @@ def sign_payload(payload: bytes, version: str, key_path: Path,
     through imgtool's Python API (the same code as ``imgtool sign --key K --header-size 0x20
     --pad-header --align 4 --version V [--security-counter N]``): the SEC_CNT protected TLV
     when a counter is given, SHA256, KEYHASH and ED25519 TLVs, no trailer padding."""
-    from imgtool import image as imgtool_image     # host-side only: not needed on the phone
+    from imgtool import image as imgtool_image  # host-side only: not needed on the phone
     from imgtool import keys as imgtool_keys
     from imgtool.version import decode_version
 
@@ -290,7 +303,9 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
                 log: Callable[[str], None] | None = None) -> BuildResult:
     """Build and sign an image of ``tree`` into ``out``.
 
-    version: default the tree's firmware/version.py. boards: default every board/*/board.toml.
+    version: default the tree's firmware/version.py; another version is stamped into the
+    image's copy of that file, so the firmware reports the image's version. boards: default
+    every board/*/board.toml.
     files: default collect_files(tree). dependencies/python: default the installed versions
     of pyproject.toml's runtime dependencies and its requires-python. delta_from: a previous
     image (full or delta): the payload then carries only new or changed files, and the
@@ -300,16 +315,13 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
     say = log or (lambda _msg: None)
     tree, out = Path(tree), Path(out)
     tree_ver = None
-    if (tree / "firmware" / "version.py").is_file():
+    if (tree / VERSION_FILE).is_file():
         tree_ver = tree_version(tree)
     version = version or tree_ver
     if not version:
         raise BuildError(f"{tree} has no firmware/version.py; pass --version")
     check_version(version)
     counter = security_counter_for(version, security_counter)
-    if tree_ver and tree_ver != version:
-        say(f"warning: version {version} differs from the tree's firmware/version.py "
-            f"({tree_ver}), which the running firmware reports")
 
     known = tree_boards(tree)
     boards = sorted(set(boards)) if boards else known
@@ -337,6 +349,10 @@ def build_image(tree: Path, out: Path, key: Path, *, version: str | None = None,
             entries[name] = file_entry(contents[name], p.stat().st_mode)
         except OSError as e:
             raise BuildError(f"cannot read {p}: {e.strerror}") from None
+    if VERSION_FILE in contents and tree_ver != version:
+        contents[VERSION_FILE] = stamp_version(contents[VERSION_FILE], version)
+        entries[VERSION_FILE] = file_entry(contents[VERSION_FILE], entries[VERSION_FILE]["mode"])
+        say(f"{VERSION_FILE}: the tree says {tree_ver}; the image's copy says {version}")
     say(f"tree {tree}: {len(names)} files, {sum(map(len, contents.values())):,} bytes")
 
     base, carried = None, names
