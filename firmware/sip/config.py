@@ -6,6 +6,10 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
+
+# checked by problems(): the config file gives strings
+Transport = Literal["udp", "tcp", "tls"]
 
 
 @dataclass(frozen=True)
@@ -15,7 +19,7 @@ class SipConfig:
     password: str = field(default="", repr=False)
     listen: str = "0.0.0.0:5060"   # our SIP address; baresip also takes PORT+1 for TLS
     reg_interval: int = 60
-    transport: str = "udp"         # "tls" in production; "udp"/"tcp" with a loopback registrar only
+    transport: Transport = "udp"   # "tls" in production; "udp"/"tcp" with a loopback registrar only
     cafile: Path | None = None     # the proxy's CA for TLS (default: the system's); always verified
     media: str = "rtp"             # "srtp": calls without SRTP are refused (production: mandatory)
     rtp_timeout: int = 10          # s without RTP before a call is declared dead (not while held)
@@ -49,7 +53,7 @@ def problems(c: SipConfig) -> list[tuple[str, str]]:
     return out + _security_problems(c)
 
 
-TRANSPORTS = ("udp", "tcp", "tls")
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 MEDIA = ("rtp", "srtp")
 
 

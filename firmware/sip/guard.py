@@ -91,7 +91,7 @@ def program(sources: list[Source]) -> list[tuple[int, int, int, int]]:
         for i, (code, k) in enumerate(block):
             jf = len(block) - i - 1 if code == _JMP | _JEQ | _K else 0   # to the next block
             insns.append((code, 0, jf, k))
-    insns.append((_RET | _K, _DROP))
+    insns.append((_RET | _K, 0, 0, _DROP))
     return insns
 
 

@@ -5,10 +5,8 @@ Stack events become core events (SipRegistration, SipIncoming, SipCallState) han
 named by strings (the stack's call handle). A command for a call that is gone is logged and
 dropped: the far end hanging up while the agent presses a key is ordinary telephony.
 
-Audio goes through baresip's default ``aumem`` driver here. On the device the board's named
-ALSA PCMs are selected with ``Config(audio_player="alsa,<pcm>", audio_source="alsa,<pcm>")``;
-baresip bundles its own libasound, so ALSA_PLUGIN_DIR must name Debian's alsa-lib directory
-for plugin-backed PCMs.
+This module is the signalling; each call's audio and RTP counters are media.py's
+(``send_audio`` and ``stats`` hand over to it).
 """
 from __future__ import annotations
 
@@ -17,13 +15,14 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
-                     Runtime, StaleHandleError, UserAgent)
+from baresip import Account, BaresipError, Call, Config, Event, Runtime, StaleHandleError, UserAgent
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
+from firmware.core.vocab import SipCallChange
 
 from . import guard, trim
 from .config import SipConfig
+from .media import CallMedia, receive_forever
 from .registration import Registration
 
 log = logging.getLogger("hardphone.sip")
@@ -32,8 +31,6 @@ CONTACT_HEADER = "X-CC-Contact-Id"
 TOKEN_HEADER = "X-CC-Token"  # the contact's secret: binds the call to its offer; never logged
 HOLD_ATTEMPTS = 10           # a re-INVITE in flight (baresip sends one just after answering)
 HOLD_RETRY_S = 0.1
-RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
-RX_READ_MAX = 65536
 UNREGISTER_TIMEOUT_S = 1.0
 # When the last call has ended its memory goes back to the system (sip/trim.py), in steps: the
 # stack frees the calls' media just after reporting their end, their SIP transactions when the
@@ -55,16 +52,13 @@ class _Call:
     call: Call
     contact: str
     peer: str
+    media: CallMedia
     state: str = "ringing"         # "ringing" | "established" | "held"
     local_hold: bool = False
     remote_hold: bool = False
     hung_up_here: bool = False
-    tx_format: str = ""            # "" unchecked, "ok" or "other": the send format vs the mic's
-    tx_periods: int = 0            # periods of the agent's voice handed to the stack
     dtmf_waiting: str = ""         # digits keyed, not yet handed to the stack
     dtmf_sender: asyncio.Task | None = None
-    rx_bytes: int = 0              # decoded audio taken from the receive tap so far
-    frame_bytes: int = 320         # decoded bytes per packet: PCMU, 8 kHz, 20 ms
 
 
 def user_part(uri: str | None) -> str:
@@ -146,7 +140,8 @@ class SipStack:
         self._registration = Registration(runtime, self._ua, c.domain, c.reg_interval,
                                           self._post)
         self._registration.start()
-        self._rx_counter = asyncio.get_running_loop().create_task(self._count_rx_forever())
+        self._rx_counter = asyncio.get_running_loop().create_task(receive_forever(
+            lambda: (e.media for e in self._calls.values()), self._on_audio))
 
     async def _admit_proxy_only(self) -> None:
         c = self.config
@@ -164,6 +159,8 @@ class SipStack:
         runtime, self._runtime = self._runtime, None
         if runtime is None:
             return
+        # set together with the runtime in start()
+        assert self._rx_counter and self._registration and self._ua
         self._rx_counter.cancel()
         try:
             await self._registration.stop()
@@ -190,7 +187,8 @@ class SipStack:
     def _on_incoming(self, call: Call) -> None:
         call_id = str(call.handle)
         headers = {k.lower(): v for k, v in call.headers.items()}
-        entry = _Call(call, headers.get(CONTACT_HEADER.lower(), ""), user_part(call.peer))
+        entry = _Call(call, headers.get(CONTACT_HEADER.lower(), ""), user_part(call.peer),
+                      CallMedia(call_id, call))
         self._calls[call_id] = entry
         log.info("incoming call %s from %s (contact %r)", call_id, entry.peer, entry.contact)
         self._post(SipIncoming(call_id, entry.contact, entry.peer,
@@ -215,7 +213,7 @@ class SipStack:
                       else _END_REASONS.get(event.text or "", event.text or ""))
             self._ended(call_id, reason)
 
-    def _set_hold_state(self, call_id: str, entry: _Call, change: str) -> None:
+    def _set_hold_state(self, call_id: str, entry: _Call, change: SipCallChange) -> None:
         entry.state = "held" if entry.local_hold or entry.remote_hold else "established"
         self._post(SipCallState(call_id, change))
 
@@ -297,7 +295,7 @@ class SipStack:
             log.warning("%s: call %s is gone", verb, call_id)
         except BaresipError as e:
             log.warning("%s call %s failed: %s", verb, call_id, e)
-        except Exception:               # noqa: BLE001 - a command never breaks the phone's loop
+        except Exception:               # a command never breaks the phone's loop
             log.exception("%s call %s", verb, call_id)
 
     async def _hold(self, call_id: str, entry: _Call, on: bool) -> None:
@@ -324,36 +322,8 @@ class SipStack:
         it is spoken. Called from the mic's thread (baresip's call audio takes one writer on
         any thread). Dropped while the call has no media: not answered, renegotiating, gone."""
         entry = self._calls.get(call)
-        if entry is None:
-            return
-        audio = entry.call.audio
-        for _ in range(2):
-            try:
-                if not entry.tx_format:
-                    info = audio.info()
-                    if not info.tx_ready:
-                        return
-                    entry.tx_format = ("ok" if (info.tx_sample_rate, info.tx_channels)
-                                       == (rate, 1) else "other")
-                    if entry.tx_format == "other":
-                        log.error("call %s sends %d Hz x%d but the mic gives %d Hz mono: "
-                                  "the customer hears silence", call, info.tx_sample_rate,
-                                  info.tx_channels, rate)
-                    else:
-                        # one period of lead: a period read a little late still goes out
-                        # whole, not padded (20 ms of latency against clicks)
-                        audio.write(bytes(len(pcm)))
-                if entry.tx_format == "ok":
-                    audio.write(pcm)
-                    entry.tx_periods += 1
-                return
-            except AudioRestarted:        # hold/resume replaced the streams: check, write again
-                entry.tx_format = ""
-            except AudioNotActive:
-                return
-            except BaresipError as e:
-                log.warning("call %s: voice not sent: %s", call, e)
-                return
+        if entry is not None:
+            entry.media.send(pcm, rate)
 
     # -- queries ------------------------------------------------------------------------------
     def calls(self) -> list[tuple[str, str, str]]:
@@ -372,44 +342,4 @@ class SipStack:
         ``tx_queued_ms``: the agent's voice written but not sent yet.
         """
         entry = self._calls.get(call)
-        if entry is None:
-            return {}
-        try:
-            tx = entry.call.audio.stats()
-            starved, queued = tx.tx_starved_frames, tx.tx_buffered
-        except BaresipError:          # no media (yet, or any more)
-            starved = queued = 0
-        return {"rx_packets": entry.rx_bytes // entry.frame_bytes,
-                "tx_packets": entry.tx_periods, "tx_starved": starved,
-                "tx_queued_ms": queued * 20 // entry.frame_bytes}
-
-    async def _count_rx_forever(self) -> None:
-        while True:
-            await asyncio.sleep(RX_POLL_S)
-            for call_id, entry in list(self._calls.items()):
-                pcm = self._count_rx(entry)
-                if pcm and self._on_audio is not None:
-                    try:
-                        self._on_audio(call_id, pcm)
-                    except Exception:          # noqa: BLE001 - a player fault must not stop SIP
-                        log.exception("call %s: received audio not played", call_id)
-
-    @staticmethod
-    def _count_rx(entry: _Call) -> bytes:
-        """Empty the call's receive tap into the count; returns what it held."""
-        audio = entry.call.audio
-        pcm = b""
-        for _ in range(2):
-            try:
-                pcm = audio.read(RX_READ_MAX)
-                entry.rx_bytes += len(pcm)
-                info = audio.info()
-            except AudioRestarted:        # hold/resume replaced the streams: read the new ones
-                continue
-            except AudioNotActive:        # not answered yet, or closing
-                return pcm
-            if info.rx_sample_rate:
-                entry.frame_bytes = (info.rx_sample_rate * info.rx_channels * 2
-                                     * (info.tx_ptime_ms or 20) // 1000)
-            return pcm
-        return pcm
+        return {} if entry is None else entry.media.stats()

@@ -1,23 +1,22 @@
 """Calls as in production: SIP over TLS and SRTP, end to end on loopback with real parts
 (Kamailio with its TLS module, ccsim's customers and the sim phone, each a baresip-python
 process), and proof from the wire (tcpdump on the loopback) that nothing crosses in clear."""
-import asyncio
-import json
+import itertools
 import shutil
 import signal
 import struct
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.waits import wait_until
+from tools.ccsim.customers_process import CustomersProcess
 from tools.lab import Desk, Lab, free_port
 from tools.labca import LabCa
+from tools.process import ProcessError
+from tools.process import start as start_process
 
-REPO = Path(__file__).resolve().parents[2]
 TCP, UDP = 6, 17
 SRTP_TAG = 10            # AES_CM_128_HMAC_SHA1_80: each SRTP packet carries an 80-bit tag
 PCMU_20MS = 160
@@ -47,18 +46,17 @@ class Capture:
     def __enter__(self):
         if shutil.which("tcpdump") is None:
             pytest.fail("tcpdump is missing: run tools/setup/system-packages.sh")
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-s", "0",
-                                      "-w", str(self.path), self.bpf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()          # "listening on lo ..." once it captures
-        if "listening on" not in line:
-            self.proc.kill()
-            pytest.skip(f"cannot capture on the loopback here: {line.strip()}")
+        try:                                        # "listening on lo ..." once it captures
+            self.process = start_process(["tcpdump", "-i", "lo", "-n", "-U", "-s", "0",
+                                          "-w", str(self.path), self.bpf],
+                                         ready="listening on", timeout=10, stderr="merge")
+        except ProcessError as e:
+            pytest.skip(f"cannot capture on the loopback here: {e}")
         return self
 
     def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGINT)        # flushes and closes the file
-        self.proc.wait(5)
+        self.process.signal(signal.SIGINT)          # flushes and closes the file
+        self.process.popen.wait(5)
 
     def packets(self) -> list[tuple[int, int, int, bytes]]:
         """(IP protocol, source port, destination port, payload) of each IPv4 packet."""
@@ -79,11 +77,21 @@ class Capture:
         return out
 
 
+def enough_media(capture: Capture, rtp_port: int, each_way: int = 30) -> bool:
+    """More than ``each_way`` RTP packets sent from ``rtp_port`` and to it so far."""
+    try:
+        media = [p for p in capture.packets() if p[0] == UDP and len(p[3]) > 12]
+    except (struct.error, IndexError, KeyError):   # the file's header is not written yet
+        return False
+    sent = sum(p[1] == rtp_port for p in media)
+    return sent > each_way and len(media) - sent > each_way
+
+
 def ulaw_crossings(payload: bytes) -> int:
     """Sign changes between successive samples of a PCMU payload: a 440 Hz or 1 kHz tone
     gives ~18 or ~40 per 20 ms; random bytes (ciphertext) about 80."""
     signs = [b & 0x80 for b in payload]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+    return sum(1 for a, b in itertools.pairwise(signs) if a != b)
 
 
 def phone_udp_ports(desk) -> set[int]:
@@ -113,8 +121,9 @@ def test_a_customer_call_goes_over_tls_with_srtp_and_the_customer_hears_the_agen
         # the call's media: the phone's new UDP sockets (RTP, RTCP), the lower one RTP
         rtp_port = min(phone_udp_ports(desk) - before)
         media_capture = Capture(tmp_path / "rtp.pcap", f"udp port {rtp_port}")
-        with media_capture:
-            time.sleep(1.5)
+        with media_capture:                             # until enough of the call went by
+            wait_until(lambda: enough_media(media_capture, rtp_port), 10,
+                       "more than 30 RTP packets each way")
         # the call came down the phone's own registration connection: the proxy opened none
         tcp = psutil.Process(desk.phone.pid).net_connections("tcp")
         listening = {c.laddr.port for c in tcp if c.status == psutil.CONN_LISTEN}
@@ -151,32 +160,17 @@ def test_a_customer_call_goes_over_tls_with_srtp_and_the_customer_hears_the_agen
 def test_a_phone_with_srtp_refuses_a_call_without_it(lab, desk, tmp_path):
     """A caller that offers plain RTP (over TLS, through the proxy) gets 488 and the phone
     never rings."""
-    async def call_without_srtp():
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tools.ccsim.customers", "--proxy", lab.kamailio.tls_address,
-            "--password", "secret", "--listen", f"127.0.0.1:{free_port(span=2)}",
-            "--transport", "tls", "--cafile", str(lab.ca.cafile), "--media", "rtp", cwd=REPO,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        try:
-            events = []
-            async def until(kind):
-                while True:
-                    line = await asyncio.wait_for(proc.stdout.readline(), 10)
-                    assert line, "customers exited"
-                    events.append(json.loads(line))
-                    if events[-1]["event"] == kind:
-                        return events[-1]
-            await until("ready")
-            proc.stdin.write(json.dumps({"op": "dial", "contact": "c-9", "ani": "+15550001111",
-                                         "to": f"sip:1001@{lab.kamailio.address}"}).encode()
-                             + b"\n")
-            failed = await until("failed")
-            return failed, events
-        finally:
-            proc.kill()
-            await proc.wait()
+    caller = CustomersProcess(lab.kamailio.tls_address, f"127.0.0.1:{free_port(span=2)}",
+                              "secret", ("--transport", "tls", "--cafile", str(lab.ca.cafile),
+                                         "--media", "rtp"))
+    try:
+        caller.send(op="dial", contact="c-9", ani="+15550001111",
+                    to=f"sip:1001@{lab.kamailio.address}")
+        failed = caller.wait(lambda e: e["event"] == "failed")
+        events = caller.events
+    finally:
+        caller.close()
 
-    failed, events = asyncio.run(call_without_srtp())
     assert "488" in failed["reason"], failed
     assert not [e for e in events if e["event"] == "ringing"], events
     assert desk.calls() == [] and desk.status()["agent"] == "IDLE"

@@ -3,17 +3,18 @@ phone's SipStack in this process, and simulated customers (tools.ccsim.customers
 """
 import asyncio
 import json
-from array import array
 import socket
-import sys
 import time
+from array import array
 from pathlib import Path
 
 import pytest
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 from firmware.sip.stack import SipConfig, SipStack
+from tools.ccsim.customers_process import CustomersProcess
 from tools.kamailio import Kamailio
+from tools.process import ProcessError
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "secret"
@@ -74,40 +75,36 @@ class Phone:
 
 
 class Customers:
-    """``python -m tools.ccsim.customers`` with its JSON lines."""
+    """``python -m tools.ccsim.customers`` (tools.process, as every tool starts one) with its
+    JSON lines, read in order; its blocking waits run off the loop the SipStack needs."""
 
     async def start(self, registrar: str):
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tools.ccsim.customers", "--proxy", registrar,
-            "--password", PASSWORD, "--listen", f"127.0.0.1:{free_port()}", cwd=REPO,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        await self.expect("ready", timeout=10)
+        self.p = await asyncio.to_thread(
+            CustomersProcess, registrar, f"127.0.0.1:{free_port()}", PASSWORD, ready_timeout=10)
+        self.proc = self.p.proc
         return self
 
     def send(self, line):
-        self.proc.stdin.write((line if isinstance(line, str) else json.dumps(line)).encode()
-                              + b"\n")
+        self.p.process.stdin.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
+        self.p.process.stdin.flush()
 
     def dial(self, contact: str, to: str, talk_s: float = 30):
         self.send({"op": "dial", "contact": contact, "to": to, "ani": ANI, "talk_s": talk_s})
 
     async def expect(self, event: str, timeout: float = 5.0, **fields) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = await asyncio.wait_for(self.proc.stdout.readline(),
-                                              deadline - time.monotonic())
-            except TimeoutError:
-                pytest.fail(f"customers said no {event} {fields} within {timeout} s")
-            assert line, f"customers exited (code {await self.proc.wait()}) before {event}"
+        """The next line (after the last one expected) that is ``event`` with ``fields``."""
+        def wanted(line: str) -> bool:
             msg = json.loads(line)
-            if msg["event"] == event and all(msg.get(k) == v for k, v in fields.items()):
-                return msg
+            return msg["event"] == event and all(msg.get(k) == v for k, v in fields.items())
+        try:
+            i = await asyncio.to_thread(self.p.process.wait_for, wanted, timeout,
+                                        f"{event} {fields}")
+        except ProcessError as e:
+            pytest.fail(str(e))
+        return json.loads(self.p.process.lines[i])
 
     async def close(self):
-        if self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
+        await asyncio.to_thread(self.p.process.stop)
 
 
 def run(scenario, phone: Phone):
@@ -118,7 +115,7 @@ def run(scenario, phone: Phone):
             await phone.sip.start()
             await scenario(phone, customers)
         finally:
-            if hasattr(customers, "proc"):
+            if hasattr(customers, "p"):
                 await customers.close()
             await phone.sip.stop()
     asyncio.run(main())
@@ -284,7 +281,7 @@ def test_customers_keep_talking_after_their_controller_goes_away(kamailio):
         assert phone.sip.calls() == [(call, "established", "c-1")]
         await phone.expect(SipCallState, call=call, state="ended", reason="remote hangup")
         assert (await customers.expect("ended", contact="c-1"))["reason"] == "talk time over"
-        assert await asyncio.wait_for(customers.proc.wait(), 5) == 0
+        assert await asyncio.to_thread(customers.proc.wait, 5) == 0
     run(scenario, Phone(kamailio.address))
 
 

@@ -96,11 +96,10 @@ def test_with_direct_calls_on_a_call_straight_to_the_phone_rings(lab):
 # -- the phone's SipStack in this process, Kamailio and the customers in theirs --------------
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration  # noqa: E402
 from firmware.sip import guard  # noqa: E402
-from tests.integration.test_sip import (Customers, Phone, answered_call, kamailio,  # noqa: E402,F401
-                                        run)
+from tests.integration.test_sip import Customers, Phone, answered_call, kamailio, run  # noqa: E402,F401
 
 
-def test_a_phone_with_its_calls_at_the_cap_answers_486_and_keeps_its_live_call(kamailio):
+def test_a_phone_with_its_calls_at_the_cap_answers_486_and_keeps_its_live_call(kamailio):  # noqa: F811
     phone = Phone(kamailio.address)
     phone.sip.config = replace(phone.sip.config, max_calls=2)
 
@@ -123,7 +122,7 @@ def test_a_phone_with_its_calls_at_the_cap_answers_486_and_keeps_its_live_call(k
 
 
 def test_without_the_kernel_filter_the_stacks_own_check_still_refuses_other_addresses(
-        kamailio, monkeypatch):
+        kamailio, monkeypatch):  # noqa: F811
     """The fallback layer: if the filter cannot be attached, baresip's filter_registrar still
     answers 403 to a request from an address that is not the registrar's."""
     async def cannot(*args):

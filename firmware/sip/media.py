@@ -1,0 +1,112 @@
+"""A call's media: the agent's voice out, the far end's audio in, and the RTP counters.
+
+Signalling (registration, calls coming and going, answer/hold/resume/hangup) is stack.py's;
+this module only moves PCM through baresip's per-call audio taps (``call.audio``) and counts
+it. Audio goes through baresip's default ``aumem`` driver here. On the device the board's
+named ALSA PCMs are selected with ``Config(audio_player="alsa,<pcm>",
+audio_source="alsa,<pcm>")``; baresip bundles its own libasound, so ALSA_PLUGIN_DIR must name
+Debian's alsa-lib directory for plugin-backed PCMs.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from baresip import AudioNotActive, AudioRestarted, BaresipError, Call
+
+log = logging.getLogger("hardphone.sip")
+
+RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
+RX_READ_MAX = 65536
+PCMU_FRAME_BYTES = 320       # decoded bytes per packet: PCMU, 8 kHz, 20 ms
+
+OnAudio = Callable[[str, bytes], None]      # (call id, mono S16_LE PCM at the call's rate)
+
+
+class CallMedia:
+    """One call's audio streams and their counters."""
+
+    def __init__(self, call_id: str, call: Call) -> None:
+        self.call_id, self._call = call_id, call
+        self.tx_format = ""          # "" unchecked, "ok" or "other": the send format vs the mic's
+        self.tx_periods = 0          # periods of the agent's voice handed to the stack
+        self.rx_bytes = 0            # decoded audio taken from the receive tap so far
+        self.frame_bytes = PCMU_FRAME_BYTES
+
+    def send(self, pcm: bytes, rate: int) -> None:
+        """The agent's voice: mono S16_LE at ``rate`` Hz, one period. Dropped while the call
+        has no media (not answered, renegotiating, gone)."""
+        audio = self._call.audio
+        for _ in range(2):
+            try:
+                if not self.tx_format:
+                    info = audio.info()
+                    if not info.tx_ready:
+                        return
+                    self.tx_format = ("ok" if (info.tx_sample_rate, info.tx_channels)
+                                      == (rate, 1) else "other")
+                    if self.tx_format == "other":
+                        log.error("call %s sends %d Hz x%d but the mic gives %d Hz mono: "
+                                  "the customer hears silence", self.call_id,
+                                  info.tx_sample_rate, info.tx_channels, rate)
+                    else:
+                        # one period of lead: a period read a little late still goes out
+                        # whole, not padded (20 ms of latency against clicks)
+                        audio.write(bytes(len(pcm)))
+                if self.tx_format == "ok":
+                    audio.write(pcm)
+                    self.tx_periods += 1
+                return
+            except AudioRestarted:        # hold/resume replaced the streams: check, write again
+                self.tx_format = ""
+            except AudioNotActive:
+                return
+            except BaresipError as e:
+                log.warning("call %s: voice not sent: %s", self.call_id, e)
+                return
+
+    def take_received(self) -> bytes:
+        """Empty the call's receive tap into the count; returns what it held."""
+        audio = self._call.audio
+        pcm = b""
+        for _ in range(2):
+            try:
+                pcm = bytes(audio.read(RX_READ_MAX))     # (baresip types it loosely)
+                self.rx_bytes += len(pcm)
+                info = audio.info()
+            except AudioRestarted:        # hold/resume replaced the streams: read the new ones
+                continue
+            except AudioNotActive:        # not answered yet, or closing
+                return pcm
+            if info.rx_sample_rate:
+                self.frame_bytes = (info.rx_sample_rate * info.rx_channels * 2
+                                    * (info.tx_ptime_ms or 20) // 1000)
+            return pcm
+        return pcm
+
+    def stats(self) -> dict[str, int]:
+        """The call's media counters (see SipStack.stats)."""
+        try:
+            tx = self._call.audio.stats()
+            starved, queued = tx.tx_starved_frames, tx.tx_buffered
+        except BaresipError:          # no media (yet, or any more)
+            starved = queued = 0
+        return {"rx_packets": self.rx_bytes // self.frame_bytes,
+                "tx_packets": self.tx_periods, "tx_starved": starved,
+                "tx_queued_ms": queued * 20 // self.frame_bytes}
+
+
+async def receive_forever(calls: Callable[[], Iterable[CallMedia]],
+                          on_audio: OnAudio | None) -> None:
+    """Every 20 ms, empty each call's receive tap (counted) and hand the audio to
+    ``on_audio``, which plays it on the route the agent chose."""
+    while True:
+        await asyncio.sleep(RX_POLL_S)
+        for media in list(calls()):
+            pcm = media.take_received()
+            if pcm and on_audio is not None:
+                try:
+                    on_audio(media.call_id, pcm)
+                except Exception:          # a player fault must not stop SIP
+                    log.exception("call %s: received audio not played", media.call_id)
