@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .charset import ROMS
 from .errors import BoardError
 from .keypad import KEY_NAMES
 
@@ -21,6 +22,14 @@ AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
 PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
 AUDIO_RATES = (8000, 48000)    # Hz; 20 ms periods of whole samples
+# HD44780 modules as sold (cols, rows). A 40x4 is two controllers, each driving 40x2 with its
+# own E line; everything else is one controller (80 cells at most).
+HD44780_GEOMETRIES = ((8, 1), (8, 2), (16, 1), (16, 2), (16, 4), (20, 1), (20, 2), (20, 4),
+                      (24, 2), (40, 1), (40, 2), (40, 4))
+MIN_LCD = (20, 4)              # the agent's screens (offer, call, lists) need this much at least
+# The PCF8574 backpack drives P0=RS, P1=RW, P2=E, P3=backlight, P4-P7=D4-D7. The driver never
+# reads the panel, so RW can be tied to GND on the module and P1 drive a 40x4's second E.
+PCF8574_FREE_BITS = (1,)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,12 @@ class LcdSpec:
     rows: int
     bus_hz: int = 100_000
     contrast_pin: int | None = None
+    charset: str = "A00"             # the character ROM (hal/charset.py)
+    e2_bit: int | None = None        # the PCF8574 bit wired to a 40x4's second E line
+
+    @property
+    def controllers(self) -> int:
+        return 1 if self.e2_bit is None else 2
 
 
 @dataclass(frozen=True)
@@ -164,11 +179,15 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         rows=lcd_t.get("rows", int),
         bus_hz=lcd_t.get("bus_hz", int, 100_000),
         contrast_pin=lcd_t.pin("contrast_pin", None),
+        charset=lcd_t.get("charset", str, "A00"),
+        e2_bit=lcd_t.get("e2_bit", int, None),
     )
     if not 0x03 <= lcd.address <= 0x77:
         lcd_t.fail("address", f"I2C address must be 0x03-0x77, got {lcd.address:#x}")
-    if (lcd.cols, lcd.rows) not in ((16, 2), (20, 2), (20, 4), (16, 4), (40, 2)):
-        lcd_t.fail("cols", f"unsupported HD44780 geometry {lcd.cols}x{lcd.rows}")
+    _check_lcd_size(lcd_t, lcd)
+    if lcd.charset not in ROMS:
+        lcd_t.fail("charset", f"unknown HD44780 character ROM {lcd.charset!r} "
+                              f"(known: {', '.join(ROMS)})")
 
     audio = top.table("audio")
     pcm_t = audio.table("pcm")
@@ -182,12 +201,13 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio.fail("rate", f"must be {AUDIO_RATES[0]}-{AUDIO_RATES[1]} Hz and a multiple of 50 "
                            f"(20 ms periods), got {rate}")
 
-    used = {}
+    used: dict[int, str] = {}
+    contrast = [("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else []
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
                        + [("keypad.cols", p) for p in keypad.cols]
                        + [("hook.pin", hook.pin("pin"))]
                        + [(f"leds.{n}", p) for n, p in leds.items()]
-                       + ([("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else [])):
+                       + contrast):
         if pin in used:
             raise BoardError(path, label, f"GPIO {pin} is already used by {used[pin]}")
         used[pin] = label
@@ -208,6 +228,25 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio_pcm=pcm,
         sim=dict(top.get("sim", dict, {})),
     )
+
+
+def _check_lcd_size(t: _Fields, lcd: LcdSpec) -> None:
+    size = f"{lcd.cols}x{lcd.rows}"
+    if (lcd.cols, lcd.rows) not in HD44780_GEOMETRIES:
+        t.fail("cols", f"unsupported HD44780 geometry {size}")
+    if lcd.cols < MIN_LCD[0] or lcd.rows < MIN_LCD[1]:
+        t.fail("cols" if lcd.cols < MIN_LCD[0] else "rows",
+               f"a {size} LCD is too small: the agent's screens need "
+               f"{MIN_LCD[0]}x{MIN_LCD[1]} at least")
+    two = lcd.cols * lcd.rows > 80                # beyond one controller's DDRAM
+    if two and lcd.e2_bit is None:
+        t.fail("e2_bit", f"a {size} LCD has two controllers: name the PCF8574 bit wired to "
+                         f"the second E line (free: {', '.join(map(str, PCF8574_FREE_BITS))})")
+    if not two and lcd.e2_bit is not None:
+        t.fail("e2_bit", f"a {size} LCD has one controller and one E line")
+    if lcd.e2_bit is not None and lcd.e2_bit not in PCF8574_FREE_BITS:
+        t.fail("e2_bit", f"PCF8574 bit {lcd.e2_bit} is taken by the backpack "
+                         f"(free: {', '.join(map(str, PCF8574_FREE_BITS))}: RW, tied to GND)")
 
 
 def _parse_keypad(t: _Fields) -> KeypadSpec:

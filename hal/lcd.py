@@ -1,5 +1,12 @@
 """Lcd: a rows x cols character display (HD44780 behind a PCF8574 I2C backpack).
 
+A 40x4 module is two controllers, each driving 40x2 (rows 0-1 and 2-3) with its own E line:
+the backpack's P2 is E1 and the board's ``e2_bit`` (P1, the RW line, RW tied to GND on the
+module) is E2. Each controller gets RPLCD's own driver, with its E, on the one bus.
+
+Text is Unicode; the board's character ROM (hal/charset.py) decides what the glass can show,
+and a character it lacks is written as a stand-in ('?').
+
 The bus is slow (one I2C transaction per nibble strobe: ~100 ms for a full 20x4 redraw at
 100 kHz), so ``show`` only hands the newest frame to a writer thread, which sends the cells
 that differ from what is on the glass. Frames that arrive while one is being written are
@@ -8,13 +15,13 @@ coalesced: the display always converges on the latest one without blocking the c
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from RPLCD import common as rplcd_common
-from RPLCD.codecs import hd44780_a00
 from RPLCD.i2c import PCF8574_E, CharLCD
 from smbus2 import i2c_msg
 
+from .charset import rom
 from .errors import HalError
 
 MERGE_GAP = 3         # rewriting <= 3 unchanged cells is cheaper than a cursor move + setup
@@ -58,10 +65,11 @@ class BatchedBus:
 
 
 class _BackpackLcd(CharLCD):
-    """RPLCD's own PCF8574 driver on a bus object we hand it (smbus2.SMBus on the device)."""
+    """RPLCD's own PCF8574 driver for one controller (``enable``: the backpack bit of its E
+    line) on a bus object we hand it (smbus2.SMBus on the device)."""
 
-    def __init__(self, bus: BatchedBus, **kwargs):
-        self._given_bus = bus
+    def __init__(self, bus: BatchedBus, enable: int = PCF8574_E, **kwargs):
+        self._given_bus, self._enable = bus, enable
         super().__init__(**kwargs)
 
     def _init_connection(self):
@@ -69,13 +77,15 @@ class _BackpackLcd(CharLCD):
         rplcd_common.msleep(50)
 
     def _pulse_data(self, value):
-        if not self._given_bus.batching:
-            return super()._pulse_data(value)
-        # Batched bytes leave back to back at the bus clock: >= 22.5 us each even at 400 kHz,
-        # so E stays high far longer than the 450 ns the HD44780 needs, and the 6 bytes of an
-        # instruction outlast its 37 us execution. RPLCD's sleeps would only delay the batch.
-        for byte in (value & ~PCF8574_E, value | PCF8574_E, value & ~PCF8574_E):
+        # RPLCD's own pulse, with this controller's E. Batched bytes leave back to back at the
+        # bus clock: >= 22.5 us each even at 400 kHz, so E stays high far longer than the 450 ns
+        # the HD44780 needs, and the 6 bytes of an instruction outlast its 37 us execution.
+        # RPLCD's sleeps would only delay the batch; unbatched (the timed init) they stay.
+        e = self._enable
+        for byte in (value & ~e, value | e, value & ~e):
             self.bus.write_byte(self._address, byte | self._backlight)
+        if not self._given_bus.batching:
+            rplcd_common.usleep(100)
 
 
 def changed_runs(old: str, new: str, gap: int = MERGE_GAP) -> list[tuple[int, str]]:
@@ -95,14 +105,20 @@ class Lcd:
         """``spec`` is an LcdSpec; ``bus`` has SMBus's write_byte; ``contrast`` is a gpiozero
         PWMOutputDevice on the V0 filter, or None where contrast is a trimmer."""
         self.rows, self.cols = spec.rows, spec.cols
+        self.rom = rom(spec.charset)
         self._bus = BatchedBus(bus, spec.address)
+        enables = [PCF8574_E] + ([1 << spec.e2_bit] if spec.e2_bit is not None else [])
+        self._rows_each = spec.rows // len(enables)
         try:
-            self._lcd = _BackpackLcd(self._bus, i2c_expander="PCF8574", address=spec.address,
-                                     port=spec.i2c_bus, cols=spec.cols, rows=spec.rows,
-                                     charmap="A00", auto_linebreaks=False, backlight_enabled=True)
+            self._controllers = [
+                _BackpackLcd(self._bus, enable, i2c_expander="PCF8574", address=spec.address,
+                             port=spec.i2c_bus, cols=spec.cols, rows=self._rows_each,
+                             charmap=spec.charset, auto_linebreaks=False, backlight_enabled=True)
+                for enable in enables]
         except OSError as e:
             raise HalError(f"LCD at I2C {spec.address:#04x} on bus {spec.i2c_bus} "
                            f"does not answer: {e}") from e
+        self._lcd = self._controllers[0]      # the backlight bit is shared: it keeps it
         self._contrast = contrast
         self._glass = [" " * self.cols for _ in range(self.rows)]   # what the panel shows
         self._stand_ins: dict[str, str] = {}
@@ -117,11 +133,9 @@ class Lcd:
 
     # -- frames -----------------------------------------------------------------------------
     def fit(self, rows: Sequence[str]) -> list[str]:
-        """Rows cut or padded to the panel, characters the ROM lacks shown as spaces (as RPLCD
-        sends them), so the shadow copy is exactly what the glass shows."""
-        known = hd44780_a00.encoding_table
-        out = ["".join(ch if ch in known else " " for ch in str(r)[: self.cols]).ljust(self.cols)
-               for r in list(rows)[: self.rows]]
+        """Rows cut or padded to the panel, characters the ROM lacks shown as stand-ins, so the
+        shadow copy is exactly what the glass shows."""
+        out = [self.rom.fit(str(r)[: self.cols]).ljust(self.cols) for r in list(rows)[: self.rows]]
         return out + [" " * self.cols] * (self.rows - len(out))
 
     def show(self, rows: Sequence[str]):
@@ -157,6 +171,8 @@ class Lcd:
                 self._bus.batching = True
                 if backlight != self._lcd.backlight_enabled:
                     self._lcd.backlight_enabled = backlight
+                    for other in self._controllers[1:]:   # its next writes carry the bit too
+                        other._backlight = self._lcd._backlight
                     self._bus.flush()
                 if frame is not None:           # None: only the backlight changed
                     self._write_frame(frame)
@@ -174,9 +190,10 @@ class Lcd:
     def _write_frame(self, frame: list[str]):
         """Send the cells that differ from the glass, one I2C message per row."""
         for r, (old, new) in enumerate(zip(list(self._glass), frame)):
+            controller = self._controllers[r // self._rows_each]
             for col, text in changed_runs(old, new):
-                self._lcd.cursor_pos = (r, col)
-                self._lcd.write_string(text)
+                controller.cursor_pos = (r % self._rows_each, col)
+                controller.write_string(text)
                 self.cells_written += len(text)
             self._bus.flush()
             with self._cond:
@@ -191,7 +208,8 @@ class Lcd:
         with self._cond:
             self._busy = True
         try:
-            self._lcd.create_char(index, tuple(bitmap))
+            for controller in self._controllers:      # each has its own CGRAM
+                controller.create_char(index, tuple(bitmap))
         finally:
             with self._cond:
                 self._busy = False

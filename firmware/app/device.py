@@ -7,6 +7,10 @@ from pathlib import Path
 
 import psutil
 
+from firmware.core.model import Display
+from hal.board import LcdSpec
+from hal.charset import rom
+
 _SLOT_DIR = re.compile(r"^slot[-_]?([ab])$")
 
 
@@ -40,3 +44,8 @@ def primary_ip() -> str | None:
                 else:
                     return a.address
     return loopback
+
+
+def display_of(lcd: LcdSpec) -> Display:
+    """The board's LCD as the rules and the view see it: its grid and what its ROM draws."""
+    return Display(lcd.cols, lcd.rows, frozenset(rom(lcd.charset).codes))

@@ -10,11 +10,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from hal import BoardError, HalError, load_board
-from hal.devices import open_devices
-from hal.keypad import KEY_NAMES
-
-from firmware.cc.connection import CcConnection, OutboxFile
+from firmware.cc.connection import CcConnection
+from firmware.cc.outbox import OutboxFile
 from firmware.console.commands import Commands
 from firmware.console.port import FdPort
 from firmware.console.server import Console
@@ -25,9 +22,12 @@ from firmware.update.slots import RESET_EXIT_CODE, SlotStore
 from firmware.update.smp_serial import SerialSmp
 from firmware.update.smp_server import SmpServer
 from firmware.version import __version__
+from hal import BoardError, HalError, load_board
+from hal.devices import open_devices
+from hal.keypad import KEY_NAMES
 
 from .config import ConfigError, load_config
-from .device import primary_ip, running_slot
+from .device import display_of, primary_ip, running_slot
 from .phone import Phone
 from .storage import StorageWatch
 from .store import SettingsStore
@@ -129,7 +129,7 @@ async def attach_links(phone: Phone, config):
                                 cafile=str(config.cc.cafile) if config.cc.cafile else None)
         phone.cc.start()
     if config.sip:
-        from firmware.sip.stack import SipStack     # baresip loads only when used
+        from firmware.sip.stack import SipStack  # baresip loads only when used
         phone.sip = SipStack(config.sip, phone.post, on_audio=phone.hear)
         try:
             await phone.sip.start()
@@ -168,7 +168,8 @@ async def run(board, config, console_port: str) -> bool:
         board = replace(board, sim={k: v for k, v in board.sim.items() if k != "web_port"})
     devices = open_devices(board, config.state_dir / "run")
     slot = running_slot()
-    info = DeviceInfo(version=__version__, board=board.name, slot=slot)
+    info = DeviceInfo(version=__version__, board=board.name, slot=slot,
+                      display=display_of(board.lcd))
     phone = Phone(devices, SettingsStore(config.state_dir), info, KEY_NAMES, primary_ip)
     await phone.start()
     phone.storage = StorageWatch(config.state_dir, phone.post)

@@ -13,6 +13,8 @@ GLYPHS = {
     4: ((0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F, 0x00), "▯"),
 }
 
-FULL = "█"          # in the A00 character ROM (0xFF)
-POINTER = "→"       # in the A00 character ROM (0x7E)
-DOT = "･"           # in the A00 character ROM (0xA5): a centred dot, for keys sent unseen
+# Plain Unicode: the display's driver (hal) maps it to its character set, and a character the
+# panel can't show comes out as a stand-in there.
+FULL = "█"
+POINTER = "→"
+DOT = "･"           # a centred dot, for keys sent unseen

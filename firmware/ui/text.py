@@ -1,26 +1,40 @@
-"""Text for a 20-column character display: fitting, wrapping, timers, masked numbers."""
+"""Text for a character display ``cols`` wide: fitting, wrapping, cells, timers, masked numbers.
+
+The width is the board's (Model.info.display): nothing here assumes a panel size.
+"""
 from __future__ import annotations
 
 import textwrap
-
-COLS = 20
-
-
-def fit(text: str) -> str:
-    return text[:COLS].ljust(COLS)
+from collections.abc import Sequence
 
 
-def split(left: str, right: str) -> str:
+def fit(text: str, cols: int) -> str:
+    return text[:cols].ljust(cols)
+
+
+def split(left: str, right: str, cols: int) -> str:
     """``left`` and ``right`` on one row, the left cut short if they don't both fit."""
     if not right:
-        return fit(left)
-    room = COLS - len(right) - 1
+        return fit(left, cols)
+    room = cols - len(right) - 1
     return left[:room].ljust(room) + " " + right
 
 
-def wrap(text: str, rows: int) -> list[str]:
+def wrap(text: str, cols: int, rows: int) -> list[str]:
     """``text`` over up to ``rows`` rows, broken between words."""
-    return textwrap.wrap(text, COLS, max_lines=rows, placeholder="") or [""]
+    return textwrap.wrap(text, cols, max_lines=rows, placeholder="") or [""]
+
+
+def cells(lines: Sequence[str], cols: int, per_row: int) -> list[str]:
+    """``lines`` side by side, ``per_row`` to a row of ``cols``, in reading order; each cell
+    is cut a column short of the next so that neighbours never run together."""
+    width = cols // per_row
+    rows = []
+    for i in range(0, len(lines), per_row):
+        group = lines[i:i + per_row]
+        row = "".join(fit(line[:width - 1], width) for line in group[:-1]) + group[-1]
+        rows.append(fit(row, cols))
+    return rows
 
 
 def timer(seconds: float) -> str:

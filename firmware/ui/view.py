@@ -4,14 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware.core.calls import audio_route
-from firmware.core.model import BACKLIGHT_AUTO_S, CONTRAST_MAX, BootScreen, IdleScreen, Model
+from firmware.core.model import (BACKLIGHT_AUTO_S, CONTRAST_MAX, BootScreen, ConnectingPopover,
+                                 IdleScreen, Model, OfferPopover, RonaPopover)
 from firmware.core.softkeys import softkeys
 
 from .screens import BODIES
-from .text import COLS, fit, wrap
+from .text import fit, wrap
 
-ROWS = 4
-SOFTKEY_WIDTH = COLS // 4
+SOFTKEYS = 4
+# A popover's header says which offer rings and for how long: a notice never covers it. The
+# notice takes the row above the softkeys instead (one row, cut between words), as a desk
+# phone's status line does: the header, the caller and the softkeys stay where the agent's
+# eyes and fingers expect them. It is not held back until the popover closes, since some
+# can't wait (the server's "logout in 5 seconds"); a confirmation such as "Wrap-up sent" only
+# hides the last variable line for its few seconds.
+POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
+# Softkey labels are 5 characters for the 20-column display; a wider key shows the whole word.
+FULL_LABELS = {"Accpt": "Accept", "Answr": "Answer", "Resum": "Resume", "Avail": "Available"}
 
 
 @dataclass(frozen=True)
@@ -23,14 +32,18 @@ class Frame:
 
 
 def render(m: Model) -> Frame:
+    """The frame for ``m`` on its display: ``rows`` rows of ``cols`` characters."""
+    cols, body_rows = m.info.display.cols, m.info.display.rows - 1
     body = BODIES[type(m.screen)](m, m.screen)
-    rows = [fit(r) for r in body[: ROWS - 1]]
-    rows += [" " * COLS] * (ROWS - 1 - len(rows))
+    rows = [fit(r, cols) for r in body[:body_rows]]
+    rows += [" " * cols] * (body_rows - len(rows))
     notice = m.active_notice()
-    if notice and not isinstance(m.screen, (IdleScreen, BootScreen)):
+    if notice and isinstance(m.screen, POPOVERS):
+        rows[-1] = fit(wrap(notice, cols, 1)[0], cols)
+    elif notice and not isinstance(m.screen, (IdleScreen, BootScreen)):
         # the home screen has a row for it; elsewhere it covers the header (two rows if long)
-        for i, line in enumerate(wrap(notice, 2)):
-            rows[i] = fit(line)
+        for i, line in enumerate(wrap(notice, cols, 2)):
+            rows[i] = fit(line, cols)
     rows.append(softkey_row(m, m.screen))
     return Frame(rows=tuple(rows), leds=leds(m), backlight=backlight_on(m),
                  contrast=m.settings.contrast / CONTRAST_MAX)
@@ -39,19 +52,26 @@ def render(m: Model) -> Frame:
 def softkey_row(m: Model, screen) -> str:
     """Each label centred over its key, nudged within the key's width so that neighbouring
     labels never touch ("Resum End Vars State" fills all 20 columns)."""
-    labels = [sk[0][:SOFTKEY_WIDTH] if sk else "" for sk in softkeys(m, screen)]
-    row, free_from = [" "] * COLS, 0
+    cols = m.info.display.cols
+    width = cols // SOFTKEYS
+    labels = [_label(sk[0], width) if sk else "" for sk in softkeys(m, screen)]
+    row, free_from = [" "] * cols, 0
     for i, label in enumerate(labels):
         if not label:
             continue
-        slot = i * SOFTKEY_WIDTH
+        slot = i * width
         after = labels[i + 1] if i + 1 < len(labels) else ""
-        last_end = slot + SOFTKEY_WIDTH - (len(after) == SOFTKEY_WIDTH)  # leave a gap before it
-        start = slot + (SOFTKEY_WIDTH - len(label) + 1) // 2
+        last_end = slot + width - (len(after) == width)  # leave a gap before it
+        start = slot + (width - len(label) + 1) // 2
         start = max(min(start, last_end - len(label)), free_from)
         row[start:start + len(label)] = label
         free_from = start + len(label) + 1
-    return "".join(row[:COLS])
+    return "".join(row[:cols])
+
+
+def _label(label: str, width: int) -> str:
+    full = FULL_LABELS.get(label, label)
+    return full if len(full) < width else label[:width]
 
 
 def leds(m: Model) -> tuple[tuple[str, str], ...]:

@@ -13,7 +13,7 @@ from ..lcd import Lcd
 from ..leds import Leds
 from .asound import use_sim_asound
 from .board import SimBoard
-from .hd44780 import HD44780, SimI2CBus
+from .hd44780 import LcdModule, SimI2CBus
 from .matrix import HookContact, KeypadMatrix
 from .pins import SimPin, SimPWMPin, make_factory
 
@@ -27,7 +27,7 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
     leds = Leds(spec.leds, pin_factory=factory)
 
     bus = SimI2CBus(spec.lcd.bus_hz)
-    panel = HD44780(spec.lcd.cols, spec.lcd.rows)
+    panel = LcdModule(spec.lcd.cols, spec.lcd.rows, spec.lcd.e2_bit, spec.lcd.charset)
     bus.attach(spec.lcd.address, panel)
     contrast = None
     if spec.lcd.contrast_pin is not None:

@@ -9,18 +9,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .hd44780 import HD44780, SimI2CBus
+from gpiozero.pins.mock import MockFactory
+
+from ..board import BoardSpec
+from .hd44780 import LcdModule, SimI2CBus
 from .matrix import HookContact, KeypadMatrix
 from .pins import SimPWMPin
 
 
 @dataclass
 class SimBoard:
-    spec: object
-    factory: object
+    spec: BoardSpec
+    factory: MockFactory
     matrix: KeypadMatrix
     contact: HookContact
-    panel: HD44780
+    panel: LcdModule
     bus: SimI2CBus
     audio_dir: Path
 

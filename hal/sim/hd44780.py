@@ -3,28 +3,49 @@
 The PCF8574 drives P0=RS, P1=RW, P2=E, P3=backlight, P4-P7=D4-D7. The controller latches the
 data lines on E's falling edge, starts in 8-bit mode (D0-D3 tied low) and switches to 4-bit
 on a function set with DL=0; after that each byte arrives as two nibbles, high first.
+
+A 40x4 module (``LcdModule``) is two controllers on the same data lines, each with its own E:
+E1 on P2, E2 on another backpack bit (the board's ``e2_bit``); each drives two rows of 40.
 """
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from RPLCD.codecs import hd44780_a00
+from ..charset import rom
 
 RS, E, BACKLIGHT = 0x01, 0x04, 0x08
 ROW_OFFSETS = (0x00, 0x40, 0x14, 0x54)
 
-# The character ROM (A00, Japanese), code -> the Unicode character it draws.
-ROM_A00: dict[int, str] = {}
-for _ch, _code in hd44780_a00.encoding_table.items():
-    ROM_A00.setdefault(_code, _ch)
-ROM_A00[0xFF] = "█"        # the all-dots cell: the block RPLCD also maps "█" to
-ROM_A00[0xA0] = " "        # blank in the ROM; U+3000 would be a double-width space
+
+class _Watched:
+    """What can be watched for a visible change: a version bumped on each, a wait for the next,
+    and listeners called with the changed object."""
+
+    def __init__(self) -> None:
+        self.version = 0                  # bumped on every visible change
+        self._changed = threading.Condition()
+        self.listeners: list[Callable[[Any], None]] = []
+
+    def _touch(self) -> None:
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+        for listener in list(self.listeners):
+            listener(self)
+
+    def wait_change(self, after_version: int, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.version != after_version, timeout)
 
 
-class HD44780:
-    def __init__(self, cols: int = 20, rows: int = 4):
+class HD44780(_Watched):
+    """One controller; ``enable`` is the backpack bit wired to its E, ``charset`` its ROM."""
+
+    def __init__(self, cols: int = 20, rows: int = 4, enable: int = E, charset: str = "A00"):
         self.cols, self.rows = cols, rows
+        self.enable, self.rom = enable, rom(charset)
         self.ddram = bytearray(b" " * 0x80)
         self.cgram = bytearray(64)
         self.addr = 0
@@ -36,9 +57,7 @@ class HD44780:
         self.backlight = False
         self._last = 0
         self._nibble: int | None = None
-        self.version = 0                  # bumped on every visible change
-        self._changed = threading.Condition()
-        self.listeners: list[Callable[["HD44780"], None]] = []
+        super().__init__()
 
     # -- the I2C side ------------------------------------------------------------------------
     def write_byte(self, value: int):
@@ -46,7 +65,7 @@ class HD44780:
         if bool(value & BACKLIGHT) != self.backlight:
             self.backlight = bool(value & BACKLIGHT)
             self._touch()
-        if prev & E and not value & E:               # falling edge of E: latch D4-D7
+        if prev & self.enable and not value & self.enable:   # E falls: latch D4-D7
             self._latch(prev & RS, prev >> 4)
 
     def _latch(self, rs, nibble):
@@ -108,17 +127,6 @@ class HD44780:
                 return 0x67
         return addr
 
-    def _touch(self):
-        with self._changed:
-            self.version += 1
-            self._changed.notify_all()
-        for listener in list(self.listeners):
-            listener(self)
-
-    def wait_change(self, after_version: int, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: self.version != after_version, timeout)
-
     # -- what a person sees ------------------------------------------------------------------
     def codes(self) -> list[bytes]:
         """The character codes in each visible row."""
@@ -128,13 +136,58 @@ class HD44780:
         """Each row as Unicode; CGRAM characters come out as chr(0)..chr(7)."""
         if not self.display_on:
             return [" " * self.cols] * self.rows
-        # codes 0x08-0x0F show CGRAM slots 0-7 again
-        return ["".join(ROM_A00.get(c, "?") if c >= 16 else chr(c & 7) for c in row)
-                for row in self.codes()]
+        return ["".join(self.rom.char(c) for c in row) for row in self.codes()]
 
     def glyph(self, index: int) -> list[int]:
         """The 5x8 bitmap rows of CGRAM slot ``index``."""
         return list(self.cgram[(index & 7) * 8: (index & 7) * 8 + 8])
+
+
+class LcdModule(_Watched):
+    """A character LCD module as its backpack sees it: one controller, or for more than 80
+    cells (40x4) two on the same lines, E1 on P2 and E2 on bit ``e2_bit``, the first driving
+    the top two rows and the second the bottom two. Reads like one HD44780 (text, codes,
+    backlight, version) for the board page and the tests; ``controllers`` are the chips."""
+
+    def __init__(self, cols: int = 20, rows: int = 4, e2_bit: int | None = None,
+                 charset: str = "A00"):
+        self.cols, self.rows = cols, rows
+        if e2_bit is None:
+            self.controllers = [HD44780(cols, rows, E, charset)]
+        else:
+            self.controllers = [HD44780(cols, rows // 2, E, charset),
+                                HD44780(cols, rows // 2, 1 << e2_bit, charset)]
+        super().__init__()
+        for chip in self.controllers:
+            chip.listeners.append(lambda _chip: self._touch())
+
+    def write_byte(self, value: int):
+        for chip in self.controllers:                # the backpack's pins reach every chip
+            chip.write_byte(value)
+
+
+    @property
+    def backlight(self) -> bool:
+        return self.controllers[0].backlight
+
+    @property
+    def display_on(self) -> bool:
+        return all(chip.display_on for chip in self.controllers)
+
+    def codes(self) -> list[bytes]:
+        return [row for chip in self.controllers for row in chip.codes()]
+
+    def text(self) -> list[str]:
+        return [row for chip in self.controllers for row in chip.text()]
+
+    def glyph(self, index: int) -> list[int]:
+        """CGRAM slot ``index`` of the first controller (the driver loads every one alike)."""
+        return self.controllers[0].glyph(index)
+
+
+class I2CDevice(Protocol):
+    """What sits at an address on the bus: it takes the bytes written to it."""
+    def write_byte(self, value: int) -> None: ...
 
 
 class SimI2CBus:
@@ -150,12 +203,12 @@ class SimI2CBus:
 
     def __init__(self, bus_hz: int = 100_000):
         self.bus_hz = bus_hz
-        self.devices: dict[int, object] = {}
+        self.devices: dict[int, I2CDevice] = {}
         self.transactions = 0
         self.bytes_written = 0
         self.bus_seconds = 0.0
 
-    def attach(self, address: int, device):
+    def attach(self, address: int, device: I2CDevice):
         self.devices[address] = device
 
     def write_byte(self, address: int, value: int, force=None):

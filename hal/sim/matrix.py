@@ -16,7 +16,10 @@ class KeypadMatrix:
         self._where = {name: (r, c) for r, row in enumerate(spec.keys)
                        for c, name in enumerate(row) if name}
         self._pressed: set[tuple[int, int]] = set()
-        self._scanned: dict[tuple[int, int], int] = {}   # pressed key -> its row selected since
+        # key -> whole scans since it was last pressed or released whose selection of its row
+        # came after that change, so that they read the key as it is now
+        self._scanned: dict[tuple[int, int], int] = {}
+        self._selected: set[tuple[int, int]] = set()     # ... its row selected in this scan
         self._lock = threading.RLock()
         self._scan = threading.Condition(self._lock)
         for pin in self._rows:
@@ -29,29 +32,40 @@ class KeypadMatrix:
     def press(self, key: str):
         with self._lock:
             where = self._position(key)
-            self._pressed.add(where)
-            self._scanned[where] = 0
+            if where not in self._pressed:
+                self._pressed.add(where)
+                self._changed(where)
             self._settle()
 
     def wait_scanned(self, key: str, scans: int, timeout: float) -> bool:
-        """Wait until the scanner has selected ``key``'s row (it alone driven low) ``scans``
-        times since the key was pressed. The read of a selection comes after it, so a press
-        held for n + 1 selections was seen by n whole scans: past an n-scan debounce however
-        late the scan thread runs. False on timeout."""
+        """Wait until the scanner has read ``key`` as it is now (pressed or not) in ``scans``
+        whole scans: ones that selected its row (it alone driven low) after the key last
+        changed and went back to idle (every row low) after reading it. A press or a release
+        kept that long is past an n-scan debounce however late the scan thread runs. True at
+        once for a key never touched; False on timeout."""
         where = self._position(key)
         with self._scan:
-            return self._scan.wait_for(lambda: where not in self._pressed
-                                       or self._scanned.get(where, 0) >= scans, timeout)
+            return self._scan.wait_for(lambda: self._scanned.get(where, scans) >= scans,
+                                       timeout)
 
     def release(self, key: str):
         with self._lock:
-            self._pressed.discard(self._position(key))
+            where = self._position(key)
+            if where in self._pressed:
+                self._pressed.discard(where)
+                self._changed(where)
             self._settle()
 
     def release_all(self):
         with self._lock:
+            for where in self._pressed:
+                self._changed(where)
             self._pressed.clear()
             self._settle()
+
+    def _changed(self, where: tuple[int, int]):
+        self._scanned[where] = 0
+        self._selected.discard(where)
 
     def pressed(self) -> set[str]:
         names = {pos: name for name, pos in self._where.items()}
@@ -69,9 +83,11 @@ class KeypadMatrix:
             low = [r for r, row in enumerate(self._rows)
                    if row.function == "output" and not row.state]
             if len(low) == 1:                  # one row selected (idle, all are low)
-                for where in self._pressed:
-                    if where[0] == low[0]:
-                        self._scanned[where] = self._scanned.get(where, 0) + 1
+                self._selected.update(w for w in self._scanned if w[0] == low[0])
+            elif len(low) == len(self._rows) and self._selected:    # a scan is over
+                for where in self._selected:
+                    self._scanned[where] += 1
+                self._selected.clear()
                 self._scan.notify_all()
             self._settle()
 

@@ -22,9 +22,7 @@ log = logging.getLogger("hal.sim.page")
 
 STATIC = Path(__file__).resolve().parent / "static"
 POLL_S = 0.03           # 2 Hz LED blinks and short key echoes stay visible at this rate
-SEEN_TIMEOUT_S = 1.0    # a press is held at most this long waiting for the scanner to see it
-MIN_PHASE_S = 0.06      # each press and each gap lasts past the keypad's 2-scan debounce,
-                        # however bunched up the browser's events arrived
+SEEN_POLL_S = 0.5       # how often a change waiting for the scanner looks whether to give up
 SEND_TIMEOUT_S = 2.0    # a client that can't take a state push in this long is dropped
 HOOK_ARGS = ("on", "off", "toggle")
 
@@ -42,7 +40,6 @@ class BoardPage:
         self._version = 0
         self._last: dict | None = None
         self._key_locks: dict[str, asyncio.Lock] = {}
-        self._key_changed: dict[str, float] = {}                   # key -> loop time
         self._down: set[str] = set()                               # pressed by this page
         self._tasks: set[asyncio.Task] = set()
 
@@ -104,24 +101,22 @@ class BoardPage:
 
     async def _set_key(self, key: str, down: bool):
         # One lock per key, taken in arrival order (asyncio locks are FIFO): presses and
-        # releases of a key happen in the order sent, each at least MIN_PHASE_S after the last.
+        # releases of a key happen in the order sent. Each waits until the keypad driver has
+        # read the one before in as many whole scans as its debounce takes, however late a
+        # busy CPU runs the scan thread: a quick click, or the gap between two, is never lost.
+        # (No time limit: a key the scanner never reads stays as it is until stop().)
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:
-            loop = asyncio.get_running_loop()
-            wait = self._key_changed.get(key, float("-inf")) + MIN_PHASE_S - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            scans = self.sim.spec.keypad.debounce_scans
+            while not await asyncio.to_thread(self.sim.matrix.wait_scanned, key, scans,
+                                              SEEN_POLL_S):
+                pass
             if down:
                 self._down.add(key)
                 self.sim.matrix.press(key)
             else:
-                # held until the keypad has scanned it enough to count it: a quick click must
-                # not be lost while the scan thread waits for a busy CPU
-                await asyncio.to_thread(self.sim.matrix.wait_scanned, key,
-                                        self.sim.spec.keypad.debounce_scans + 1, SEEN_TIMEOUT_S)
                 self._down.discard(key)
                 self.sim.matrix.release(key)
-            self._key_changed[key] = loop.time()
 
     # -- HTTP ----------------------------------------------------------------------------------
     async def _index(self, request):
@@ -135,7 +130,7 @@ class BoardPage:
             scale = max(1, min(16, int(request.query.get("scale", 4))))
         except ValueError:
             raise web.HTTPBadRequest(text="scale must be an integer 1-16") from None
-        from .render import render_png        # Pillow (4 MB) only once a picture is asked for
+        from .render import render_png  # Pillow (4 MB) only once a picture is asked for
         data = await asyncio.to_thread(render_png, self.sim.panel, None, scale,
                                        contrast=self.sim.contrast())
         return web.Response(body=data, content_type="image/png")
@@ -181,7 +176,7 @@ class BoardPage:
             async with lock:
                 await asyncio.wait_for(ws.send_str(json.dumps(obj)), SEND_TIMEOUT_S)
             return True
-        except (ConnectionError, RuntimeError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError, RuntimeError):
             self._clients.pop(ws, None)
             return False
 
@@ -193,7 +188,7 @@ class BoardPage:
                 continue
             try:
                 snap = self.snapshot()
-            except Exception:                    # noqa: BLE001 - the page must outlive it
+            except Exception:                    # the page must outlive it
                 # The models are read from this thread while drivers' threads write them.
                 log.exception("reading the board state failed; trying again")
                 continue

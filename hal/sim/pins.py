@@ -45,4 +45,4 @@ def make_factory() -> MockFactory:
     return MockFactory(pin_class=SimPin)
 
 
-__all__ = ["SimPin", "SimPWMPin", "make_factory", "PinState"]
+__all__ = ["PinState", "SimPWMPin", "SimPin", "make_factory"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .hd44780 import HD44780
+from .hd44780 import HD44780, LcdModule
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 FONT_PX = 9           # DejaVu Sans Mono at 9 px: caps 7 dots tall, stems hinted to whole dots
@@ -58,8 +58,8 @@ def rom_bitmap(ch: str) -> tuple[int, ...]:
         return (0,) * CELL_H
     width = box[2] - box[0]
     left = box[0] - (CELL_W - width) // 2        # a wider glyph is cut evenly on both sides
-    cell = canvas.crop((left, 0, left + CELL_W, CELL_H))
-    return tuple(sum(1 << (CELL_W - 1 - x) for x in range(CELL_W) if cell.getpixel((x, y)) > 127)
+    ink = canvas.crop((left, 0, left + CELL_W, CELL_H)).tobytes()    # "L": a byte a pixel
+    return tuple(sum(1 << (CELL_W - 1 - x) for x in range(CELL_W) if ink[y * CELL_W + x] > 127)
                  for y in range(CELL_H))
 
 
@@ -100,7 +100,8 @@ def _palette(backlight: bool, contrast: float | None) -> list[int]:
     return [*glass, *unlit, *lit]
 
 
-def render(panel: HD44780, scale: int = 4, contrast: float | None = None) -> Image.Image:
+def render(panel: HD44780 | LcdModule, scale: int = 4,
+           contrast: float | None = None) -> Image.Image:
     scale = max(1, int(scale))
     dots = Image.new("P", image_size(panel.cols, panel.rows, 1), BG)
     for r, row in enumerate(panel.text()):
@@ -109,14 +110,14 @@ def render(panel: HD44780, scale: int = 4, contrast: float | None = None) -> Ima
             bitmap = tuple(panel.glyph(code)) if code < 8 else rom_bitmap(ch)
             dots.paste(_cell_image(bitmap), (MARGIN_X + c * PITCH_X, MARGIN_Y + r * PITCH_Y))
     dots.putpalette(_palette(panel.backlight, contrast))
-    big = dots.resize((dots.width * scale, dots.height * scale), Image.NEAREST)
+    big = dots.resize((dots.width * scale, dots.height * scale), Image.Resampling.NEAREST)
     gaps = _gap_mask(big.size, scale)
     if gaps is not None:
         big.paste(BG, mask=gaps)
     return big.convert("RGB")
 
 
-def render_png(panel: HD44780, path_or_none=None, scale: int = 4, *,
+def render_png(panel: HD44780 | LcdModule, path_or_none=None, scale: int = 4, *,
                contrast: float | None = None) -> bytes:
     """PNG bytes of the panel; also written to ``path_or_none`` when given."""
     buf = io.BytesIO()

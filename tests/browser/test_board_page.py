@@ -26,6 +26,7 @@ from hal.devices import Devices
 from hal.sim.backend import open_devices
 from hal.sim.page import BoardPage
 from hal.sim.render import image_size
+from tests.waits import until, wait_until
 from tools import simphone
 
 pytestmark = pytest.mark.browser
@@ -42,11 +43,7 @@ HANDSET = (0x00, 0x18, 0x1C, 0x0C, 0x06, 0x07, 0x03, 0x00)
 
 
 def eventually(check, timeout=3.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    wait_until(check, timeout, what)
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +169,7 @@ def test_holding_a_button_holds_the_key(bench, page):
     try:
         eventually(lambda: bench.sim.matrix.pressed() == {"ok"}, what="ok to be held")
         page.wait_for_selector("#k-ok.held")
-        time.sleep(0.2)
+        assert bench.sim.matrix.wait_scanned("ok", 50, 5)   # 50 scans (200 ms and more) on,
         assert bench.sim.matrix.pressed() == {"ok"}          # still down while the button is
     finally:
         page.mouse.up()
@@ -294,8 +291,7 @@ def test_a_closed_socket_releases_the_keys_it_held(bench):
     async def press_and_leave():
         async with aiohttp.ClientSession() as s, s.ws_connect(bench.url + "ws") as ws:
             await ws.send_str(json.dumps({"press": "3"}))
-            await asyncio.sleep(0.15)
-            return bench.sim.matrix.pressed()
+            return await until(bench.sim.matrix.pressed, 3, "3 pressed")
 
     before = len(bench.keys)
     assert bench.run(press_and_leave()) == {"3"}
@@ -444,3 +440,44 @@ def _run(coro_fn, errors):
         asyncio.run(coro_fn())
     except BaseException as e:          # noqa: BLE001 - handed to the test thread
         errors.append(e)
+
+
+# ---- the 40x4 sim board: two controllers on the glass, 40 columns by 4 rows --------------------
+
+@pytest.fixture(scope="module")
+def wide_phone(tmp_path_factory):
+    p = simphone.start(tmp_path_factory.mktemp("wide-phone"), board="sim-40x4")
+    yield p
+    assert p.stop() == 0
+
+
+def test_the_40x4_board_page_shows_40_columns_by_4_rows(wide_phone, browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    try:
+        pg.goto(wide_phone.page_url)
+        pg.wait_for_selector("#link.up")
+        wait_row(pg, 0, "Logged out")
+        assert pg.locator("#lcd .row").count() == 4
+        assert [pg.locator(f"#lcd-row-{n} .cell").count() for n in range(4)] == [40] * 4
+        assert pg.get_attribute("#lcd", "aria-label") == "LCD, 40 by 4 characters"
+        # the bottom two rows are the second controller's: its softkeys and its date line
+        assert row(pg, 3).split() == ["Login", "Menu", "Info"]
+        assert row(pg, 1).rstrip().endswith(time.strftime("%Y"))    # the date beside the links
+        # the softkeys sit under the quarters of the wider glass, and the phone fits the window
+        glass = pg.locator("#lcd").bounding_box()
+        keys = pg.locator(".softkeys").bounding_box()
+        assert abs(keys["width"] - glass["width"]) < 0.1 * glass["width"]
+        assert pg.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SHOTS / "board_page_40x4.png"))
+        pg.click("#k-soft4")
+        wait_row(pg, 0, "hardphone")
+        assert "Board sim-40x4" in row(pg, 1)
+        pg.click("#k-back")
+        wait_row(pg, 0, "Logged out")
+        with urllib.request.urlopen(wide_phone.page_url + "lcd.png", timeout=5) as r:
+            img = Image.open(io.BytesIO(r.read()))
+        assert img.size == image_size(40, 4, 4)
+    finally:
+        context.close()

@@ -38,3 +38,17 @@ def test_enabled_must_be_true_or_false(tmp_path, value):
     p.write_text(f"[board_page]\nenabled = {value}\n")
     with pytest.raises(ConfigError, match="board_page.enabled: expected bool"):
         load_config(str(p))
+
+
+def test_the_40x4_board_runs_the_phone_on_two_lcd_controllers(tmp_path):
+    """board/sim-40x4: the console's lcd shows 4 rows of 40, and the screens use the room."""
+    with simphone.start(tmp_path, page_port=None, board="sim-40x4") as phone:
+        desk = Desk(phone)
+        try:
+            rows = desk.lcd()
+            assert len(rows) == 4 and all(len(r) == 40 for r in rows), rows
+            assert rows[0].startswith("Logged out") and rows[3].split() == ["Login", "Menu", "Info"]
+            desk.key("soft4")
+            assert "Board sim-40x4  Slot" in desk.text()
+        finally:
+            desk.close()

@@ -6,11 +6,14 @@ import pytest
 
 from firmware.core import events as ev
 from firmware.core.events import CcSettings
-from firmware.core.model import Links
+from firmware.core.form import Field, Purpose
+from firmware.core.forms import open_form
+from firmware.core.model import Display, Links, Model
+from firmware.ui.screens import BODIES
 from firmware.ui.view import render
 
-from .test_agent_rules import (NOW, agent, contact, home, keys, offered, run, talking,
-                               wrapping_up)
+from . import test_agent_rules as rules
+from .test_agent_rules import NOW, agent, contact, home, keys, offered, run, talking, wrapping_up
 
 MASKED = CcSettings(mask_ani=True, accept_all=True, max_offers=3)
 SECRETS = ("Card", "4111")          # the secure variable's label and value
@@ -278,8 +281,157 @@ def test_the_wrapup_notice_after_sending():
     assert rows(m)[2] == "Wrap-up sent".ljust(20)
 
 
+def test_the_notice_after_a_wrapup_never_covers_the_next_offers_header(display):
+    """Defect: the next offer popped up with "Wrap-up sent" over its "Call 1 of 1" header."""
+    m, _ = run(wrapping_up(), ev.Key("ok"))
+    m, _ = run(m, *offered("c2", "k2", offered_at=NOW - 3))
+    r = rows(m)
+    assert r[0] == "Call 1 of 1".ljust(display.cols - 6) + " 00:03"
+    assert r[1].startswith("+15551234567 Sales")                 # the caller stays too
+    assert r[display.rows - 2] == "Wrap-up sent".ljust(display.cols)   # above the softkeys
+    assert r[display.rows - 1].strip().startswith("Acc")
+    m, _ = run(m, ev.Tick(NOW + 30))                             # the notice over: a variable
+    assert "Wrap-up sent" not in text(m) and "Account: 88-1203" in text(m)
+
+
+@pytest.mark.parametrize("popover", ["connecting", "rona"])
+def test_a_notice_on_the_other_popovers_keeps_their_header(display, popover):
+    m, _ = run(wrapping_up(), ev.Key("ok"))
+    if popover == "connecting":
+        m, _ = run(m, ev.CcContact(contact("c2", "reserved", queue="Support")))
+        header = "Connecting..."
+    else:
+        m, _ = run(m, *offered("c2", "k2"), ev.CcContact(contact("c2", "rona")))
+        header = "Missed call"
+    r = rows(m)
+    assert r[0].rstrip() == header and r[display.rows - 2].rstrip() == "Wrap-up sent"
+
+
+# -- every screen on the smallest display and a larger one ---------------------------------------
+DISPLAYS = [Display(20, 4), Display(40, 4)]
+
+
+@pytest.fixture(params=DISPLAYS, ids=lambda d: f"{d.cols}x{d.rows}")
+def display(request, monkeypatch):
+    """The agent's models built for this display (the board's [lcd] size)."""
+    monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=request.param))
+    return request.param
+
+
+# each screen: how the agent gets there, and what must show on it whole ("a|b": either; a wider
+# softkey shows the whole word)
+SCREENS = {
+    "boot": (lambda: Model(info=rules.INFO, now=NOW), ["hardphone 1.2.3", "Starting..."]),
+    "home logged out": (home, ["Logged out", "NET", "Login", "Menu", "Info"]),
+    "home": (agent, ["Available", "State", "Menu", "Out", "Info"]),
+    "login": (lambda: run(home(), *keys("soft1", "1", "0", "0", "1", "ok", "4"))[0],
+              ["Agent login", "Agent ID 1001", "PIN      *_", "Login", "Del"]),
+    "login refused": (lambda: run(home(), *keys("soft1", "1", "ok", "9", "ok"),
+                                  ev.CcRefused("hello", "auth_failed", "wrong PIN"))[0],
+                      ["Wrong agent ID or", "→PIN"]),
+    "menu": (lambda: agent(ev.Key("soft2")), ["Menu", "→Settings", "Open", "Back"]),
+    "adjust": (lambda: run(home(), *keys("ok", "1", "1"))[0],
+               ["Ringer volume", "██████", " 6/10", "Save", "Back"]),
+    "choice": (lambda: run(home(), *keys("ok", "1", "6"))[0],
+               ["Backlight", "2/3", "→Auto off 30s", " Off", "Set", "Back"]),
+    "about": (lambda: agent(ev.Key("soft4")), ["hardphone 1.2.3", "Board sim  Slot a", "Back"]),
+    "idle reasons": (lambda: agent(*keys("soft1", "2")),
+                     ["Idle reason", "1/120", "→Break", "OK", "Back"]),
+    "idle reasons T9": (lambda: agent(*keys("soft1", "2", "5", "8", "6")),
+                        ["Idle reason 586", "1/1", "→Lunch", "Del"]),
+    "wrap-up": (wrapping_up, ["Wrap-up", "1/44", "→Sale", "Type 3+ to search", "State"]),
+    "connecting": (lambda: agent(ev.CcContact(contact("c1", "reserved", queue="Support"))),
+                   ["Connecting...", "Support"]),
+    "offer": (lambda: three_offers(), ["Call 1 of 3", "00:03", "*******4567 Sales",
+                                       "Account: 88-1203", "Accpt|Accept", "All", "Vars"]),
+    "missed call": (lambda: agent(*offered(), ev.CcContact(contact("c1", "rona"))),
+                    ["Missed call", "You are now Idle", "Avail|Available", "Idle"]),
+    "call": (lambda: agent(*talking(), ev.CcAgentState("talking", "", ("idle", "lunch")),
+                           ev.Tick(NOW + 83), settings=MASKED),
+             ["Talking 01:23", "*******4567 Sales", "Next: Idle Lunch", "Hold", "End", "Vars",
+              "State"]),
+    "held call": (lambda: agent(*talking(), ev.SipCallState("k1", "held")),
+                  ["Held 00:00", "+15551234567 Sales", "Resum|Resume", "End"]),
+    "keys sent": (lambda: agent(*talking(), *keys("4", "1", "1", "1")), ["Sent 4 ････"]),
+    "plain call": (lambda: agent(ev.SipIncoming("k9", "", "sip:1002@pbx.example.com")),
+                   ["Ringing 00:00", "1002", "Answr|Answer"]),
+    "call data": (lambda: agent(*talking(), ev.Key("soft3")),
+                  ["Call data", "+15551234567 Sales", "Account: 88-1203", "Back"]),
+    "form": (lambda: open_form(agent(), Purpose(), "Callback",
+                               [Field("note", "Note"), Field("when", "When")]),
+             ["Note", "1/2"]),
+}
+
+
+@pytest.mark.parametrize("name", SCREENS)
+def test_every_screen_fills_the_display_and_cuts_nothing_that_fits(display, name):
+    build, shown = SCREENS[name]
+    frame = rows(build())
+    assert len(frame) == display.rows and all(len(r) == display.cols for r in frame), frame
+    for words in shown:
+        assert any(any(w in r for r in frame) for w in words.split("|")), (words, frame)
+
+
+def test_every_screen_is_laid_out_on_every_display():
+    """A new screen gets an entry in SCREENS, so that it is tried on 20x4 and 40x4."""
+    tried = {type(build().screen) for build, _ in SCREENS.values()}
+    missing = sorted(t.__name__ for t in set(BODIES) - tried)
+    assert not missing, f"screens not tried on every display: {missing}"
+
+
+def variables_shown(m) -> int:
+    return sum(r.count(": ") for r in rows(m)[1:-1])
+
+
+def test_a_wider_offer_shows_more_variables(monkeypatch):
+    shown = {}
+    for d in DISPLAYS:
+        monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=d))
+        shown[d.cols] = variables_shown(three_offers())
+    assert shown == {20: 1, 40: 2}          # Account; Account and Topic (Card is secure)
+    m = three_offers()
+    assert "Topic: Billing" in text(m) and not any(s in text(m) for s in SECRETS)
+    assert rows(m)[3] == "  Accept      All      Vars".ljust(40)   # whole words on wide keys
+    m, _ = run(m, ev.Key("down"))          # everything in view: nothing to scroll
+    assert variables_shown(m) == 2 and rows(m)[1].startswith("*******4567 Sales")
+
+
+def test_the_offer_scrolls_a_row_at_a_time_on_a_wide_display(monkeypatch):
+    layout = tuple(rules.VariableLayout(f"v{i}", f"Var {i}") for i in range(7))
+    variables = tuple((f"v{i}", f"value {i}") for i in range(7))
+    monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=Display(40, 4)))
+    m = agent(ev.CcContact(contact("c1", "offered", variables=variables)))
+    m = replace(m, agent=replace(m.agent, layout=layout))
+    first = rows(m)
+    assert first[1].split("  ")[0].startswith("+15551234567") and "Var 0: value 0" in first[1]
+    assert "Var 1: value 1" in first[2] and "Var 2: value 2" in first[2]
+    seen = [rows(m)]
+    for _ in range(5):
+        m, _ = run(m, ev.Key("down"))
+        seen.append(rows(m))
+    assert "Var 1: value 1" in seen[1][1] and "Var 3: value 3" in seen[1][2]    # a row up
+    assert "Var 5: value 5" in seen[-1][2] and "Var 6: value 6" in seen[-1][2]  # the last row
+    assert seen[-1] == seen[-2]                                                 # and no further
+
+
+def test_a_wide_call_screen_shows_the_first_variable_beside_the_caller(monkeypatch):
+    monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=Display(40, 4)))
+    r = rows(agent(*talking(), settings=MASKED))
+    assert r[1] == "*******4567 Sales".ljust(20) + "Account: 88-1203".ljust(20)
+    assert r[3] == "   Hold       End      Vars      State  "
+
+
+def test_a_wide_home_screen_has_the_date_beside_the_links(monkeypatch):
+    monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=Display(40, 4)))
+    clock = time.mktime((2026, 11, 22, 9, 41, 0, 0, 0, -1))
+    r = rows(run(agent(), ev.Tick(clock), ev.Hook(True))[0])
+    assert r[0] == "Available".ljust(34) + " 09:41"
+    assert r[1] == "NET\x00 SIP\x00 CC\x00".ljust(25) + "Sun 22 Nov 2026"
+    assert r[2] == "\x02 Handset lifted".ljust(40)
+
+
 # -- every frame fits ----------------------------------------------------------------------------
-def test_a_whole_shift_renders_20x4_frames():
+def test_a_whole_shift_renders_whole_frames(display):
     m = home()
     script = [*keys("soft1", "1", "0", "0", "1", "ok", "4", "7", "ok"),
               ev.CcLink("up"), ev.CcSnapshot("1001", "Ada", "Sales", "sip:1001@pbx", "idle",
@@ -293,4 +445,4 @@ def test_a_whole_shift_renders_20x4_frames():
     for e in script:
         m, _ = run(m, e)
         frame = render(m).rows
-        assert len(frame) == 4 and all(len(r) == 20 for r in frame), (e, frame)
+        assert len(frame) == display.rows and all(len(r) == display.cols for r in frame), (e, frame)

@@ -29,9 +29,15 @@ def board_with(tmp_path, old, new):
     ("mute = 25", "mute = 23", "leds.mute", "already used by leds.line"),
     ('["7",  "8",    "9"', '["7",  "8",    "99"', "keypad.keys[2][2]", "unknown key '99'"),
     ('["*",  "0",    "#"', '["*",  "0",    "9"', "keypad.keys[3][2]", "appears twice"),
-    ('["ok", "back", "redial"', '["ok", "back", ""', "keypad.keys", "keys not on the matrix: redial"),
+    ('["ok", "back", "redial"', '["ok", "back", ""', "keypad.keys",
+     "keys not on the matrix: redial"),
     ("[audio.pcm]\n", "[audio.pcmx]\n", "audio.pcm", "missing"),
     ('ringer = "ringer"\n', "ringer = 5\n", "audio.pcm.ringer", "expected a string"),
+    # the LCD's wiring and character ROM
+    ("cols = 20\n", "cols = 40\n", "lcd.e2_bit", "two controllers: name the PCF8574 bit"),
+    ("rows = 4\n", "rows = 4\ne2_bit = 1\n", "lcd.e2_bit", "one controller and one E line"),
+    ("cols = 20\n", "cols = 40\ne2_bit = 3\n", "lcd.e2_bit", "bit 3 is taken by the backpack"),
+    ('charset = "A00"', 'charset = "KOI8"', "lcd.charset", "unknown HD44780 character ROM 'KOI8'"),
 ])
 def test_bad_board_fields_are_named(tmp_path, old, new, field, problem):
     path = board_with(tmp_path, old, new)
@@ -41,8 +47,35 @@ def test_bad_board_fields_are_named(tmp_path, old, new, field, problem):
     assert msg.startswith(f"{path}: {field}: ") and problem in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("cols,rows,field", [(16, 2, "cols"), (20, 2, "rows"), (16, 4, "cols"),
+                                             (40, 2, "rows")])
+def test_a_panel_smaller_than_20x4_is_refused_at_board_load(tmp_path, cols, rows, field):
+    path = board_with(tmp_path, "cols = 20\nrows = 4\n", f"cols = {cols}\nrows = {rows}\n")
+    with pytest.raises(BoardError) as e:
+        load_board(str(path))
+    assert str(e.value) == (f"{path}: lcd.{field}: a {cols}x{rows} LCD is too small: the agent's "
+                            "screens need 20x4 at least")
+
+
+
+
+def test_the_40x4_sim_board_loads():
+    lcd = load_board("sim-40x4").lcd
+    assert (lcd.cols, lcd.rows, lcd.controllers, lcd.charset) == (40, 4, 2, "A00")
+
+
+def test_the_firmware_refuses_a_16x2_board_with_one_line(tmp_path):
+    path = board_with(tmp_path, "cols = 20\nrows = 4\n", "cols = 16\nrows = 2\n")
+    r = subprocess.run([sys.executable, "-m", "firmware", "--board", str(path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"hardphone: {path}: lcd.cols: a 16x2 LCD is too small: the "
+                                "agent's screens need 20x4 at least")
+
+
 def test_unknown_board_lists_the_known_ones():
-    with pytest.raises(BoardError, match=r"no such board file \(known boards: rpi4, sim\)"):
+    with pytest.raises(BoardError,
+                       match=r"no such board file \(known boards: rpi4, sim, sim-40x4\)"):
         load_board("nokia")
 
 
@@ -76,7 +109,8 @@ def test_config_state_dir_is_relative_to_the_config(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--board", "nokia"], "nokia/board.toml: no such board file"),
-    (["--board", "sim", "--config", "/nonexistent/phone.toml"], "/nonexistent/phone.toml: no such file"),
+    (["--board", "sim", "--config", "/nonexistent/phone.toml"],
+     "/nonexistent/phone.toml: no such file"),
 ])
 def test_the_firmware_exits_with_one_line(args, needle):
     r = subprocess.run([sys.executable, "-m", "firmware", *args], cwd=ROOT,
@@ -165,7 +199,8 @@ def test_a_bad_board_audio_field_stops_the_phone_with_one_line(tmp_path, old, ne
 
 def test_good_sip_addresses_pass():
     from firmware.sip.config import SipConfig, problems
-    for domain, listen in [("pbx.example.com", "0.0.0.0:5060"), ("127.0.0.1:5062", "127.0.0.1:40000"),
+    for domain, listen in [("pbx.example.com", "0.0.0.0:5060"),
+                           ("127.0.0.1:5062", "127.0.0.1:40000"),
                            ("[::1]:5060", "[::1]:5060"), ("pbx-2.lab.", "10.0.0.7:5070"),
                            ("pbx.example.com:5061", "0.0.0.0:5060")]:
         found = problems(SipConfig(user="1001", domain=domain, listen=listen))

@@ -1,9 +1,12 @@
 """The real RPLCD driver's I2C bytes, decoded by the HD44780 model, equal the intended screen."""
+from dataclasses import replace
+
 import pytest
 
+from hal.board import load_board
 from hal.errors import HalError
 from hal.lcd import Lcd, changed_runs
-from hal.sim.hd44780 import HD44780, SimI2CBus
+from hal.sim.hd44780 import HD44780, LcdModule, SimI2CBus
 
 SCREEN = ["Logged out     09:41", "NET\x00 SIP- CC-", "Sun 22 Nov 2026", " Menu           Info"]
 
@@ -32,7 +35,7 @@ def test_driver_bytes_decode_to_the_screen(panel):
 
 
 def test_frames_go_out_as_one_message_per_row(panel):
-    lcd, model, bus = panel
+    lcd, _, bus = panel
     before = bus.transactions
     lcd.show(SCREEN)
     lcd.wait_idle()
@@ -72,12 +75,89 @@ def test_backlight_goes_through_the_backpack_bit(panel):
     assert model.backlight
 
 
-def test_characters_the_rom_lacks_are_shown_as_spaces(panel):
+def test_characters_the_rom_lacks_are_shown_as_stand_ins(panel):
     lcd, model, _ = panel
     lcd.show(["a→b€c"])
     lcd.wait_idle()
-    assert model.text()[0].startswith("a→b c")
-    assert lcd.text()[0].startswith("a→b c")
+    assert model.text()[0].startswith("a→b?c")
+    assert lcd.text()[0].startswith("a→b?c")
+
+
+def test_a_cyrillic_name_on_an_a00_panel_shows_stand_ins(panel):
+    """The A00 ROM has no Cyrillic: each letter is a '?' on the glass, the rest as written."""
+    lcd, model, _ = panel
+    lcd.show(["Иван Петров 4567", "Ok"])
+    assert lcd.wait_idle()
+    assert model.text()[:2] == ["???? ?????? 4567".ljust(20), "Ok".ljust(20)]
+    assert lcd.text()[0] == "???? ?????? 4567".ljust(20)
+
+
+def test_the_character_rom_is_board_data(sim_spec):
+    """An A02 (European) panel draws Cyrillic capitals and shows · for the firmware's ･."""
+    spec = replace(sim_spec.lcd, charset="A02")
+    bus = SimI2CBus(spec.bus_hz)
+    module = LcdModule(spec.cols, spec.rows, charset="A02")
+    bus.attach(spec.address, module)
+    lcd = Lcd(spec, bus)
+    try:
+        lcd.show(["ЖУЛ → Sent 2 ･･", "é ж"])
+        assert lcd.wait_idle()
+        assert module.text()[:2] == ["ЖУЛ → Sent 2 ··".ljust(20), "é ?".ljust(20)]
+    finally:
+        lcd.close()
+
+
+# -- a 40x4 module: two controllers, each 40x2 with its own E line --------------------------------
+@pytest.fixture
+def wide():
+    spec = load_board("sim-40x4").lcd
+    bus = SimI2CBus(spec.bus_hz)
+    module = LcdModule(spec.cols, spec.rows, spec.e2_bit, spec.charset)
+    bus.attach(spec.address, module)
+    lcd = Lcd(spec, bus)
+    yield lcd, module, bus
+    lcd.close()
+
+
+WIDE = ["Call 1 of 3                        00:03", "*******4567 Sales   Account: 88-1203",
+        "Topic: Billing      Name: Ada", "Accept    All       Vars"]
+
+
+def test_a_40x4_module_is_two_controllers_each_with_its_rows(wide):
+    lcd, module, bus = wide
+    lcd.define_glyph(0, (0, 1, 3, 22, 28, 8, 0, 0), "✓")
+    lcd.show(WIDE)
+    assert lcd.wait_idle()
+    assert module.text() == [r.ljust(40) for r in WIDE]
+    top, bottom = module.controllers
+    assert top.text() == [r.ljust(40) for r in WIDE[:2]]           # E1: rows 0-1
+    assert bottom.text() == [r.ljust(40) for r in WIDE[2:]]        # E2: rows 2-3
+    for chip in (top, bottom):                                     # each initialised by the driver
+        assert chip.display_on and chip.four_bit and chip.two_line and chip.backlight
+        assert chip.glyph(0) == [0, 1, 3, 22, 28, 8, 0, 0]        # and given the glyphs
+    before = bus.transactions
+    lcd.show(["x" * 40] * 4)
+    lcd.wait_idle()
+    assert bus.transactions - before == 4                          # still one message a row
+    assert module.text() == ["x" * 40] * 4
+
+
+def test_a_40x4_backlight_and_changed_cells(wide):
+    lcd, module, _ = wide
+    lcd.show(WIDE)
+    lcd.wait_idle()
+    cells = lcd.cells_written
+    lcd.show(WIDE[:3] + ["Resume    End       Vars      State"])
+    lcd.wait_idle()
+    assert module.text()[3].rstrip() == "Resume    End       Vars      State"
+    assert module.text()[:3] == [r.ljust(40) for r in WIDE[:3]]
+    assert lcd.cells_written - cells < 40
+    lcd.backlight = False
+    lcd.wait_idle()
+    assert not module.backlight and not any(c.backlight for c in module.controllers)
+    lcd.show(WIDE)                        # the dark backlight bit stays with both controllers
+    lcd.wait_idle()
+    assert not any(c.backlight for c in module.controllers)
 
 
 def test_a_missing_panel_is_a_clear_error(sim_spec):
@@ -133,3 +213,30 @@ def test_two_line_ddram_skips_the_gap_between_lines():
     send(1, ord("B"))
     assert m.ddram[0x27] == ord("A") and m.ddram[0x40] == ord("B")
     assert m.text()[1][0] == "B"
+
+
+def test_a_cyrillic_name_on_an_a00_board_shows_stand_ins_on_the_glass_and_the_console(tmp_path):
+    """The whole phone on the sim board (A00 ROM): an offer with a Cyrillic name and queue is
+    shown, '?' for each letter the ROM lacks, on the emulated glass and in the console's lcd."""
+    from firmware.console.commands import Commands
+    from firmware.console.protocol import parse
+    from firmware.core import events as ev
+    from tools.bench.inproc import InProcessPhone
+
+    from .test_agent_rules import NOW, contact, snapshot
+
+    p = InProcessPhone(tmp_path)
+    try:
+        offer = contact("c1", "offered", queue="Продажи", offered_at=NOW,
+                        variables=(("account", "Иван Петров"),))
+        for event in (snapshot(), ev.CcContact(offer)):
+            p.phone.post(event)
+        p.settle()
+        glass = p.sim.panel.text()
+        assert glass[1] == "+15551234567 ???????" and glass[2] == "Account: ???? ??????".ljust(20)
+        reply = p.call(Commands(p.phone)(parse(b"lcd")))
+        assert reply.splitlines()[1:3] == ["lcd:1:+15551234567 ???????",
+                                           "lcd:2:" + "Account: ???? ??????".ljust(20)]
+        assert reply.endswith("\nlcd.")
+    finally:
+        p.close()

@@ -1,10 +1,11 @@
 """Screens rendered to text, without I/O."""
 import time
+from dataclasses import replace
 
 import pytest
 
 from firmware.core import events as ev
-from firmware.core.model import (AdjustScreen, ChoiceScreen, DeviceInfo, IdleScreen, Links,
+from firmware.core.model import (AdjustScreen, ChoiceScreen, DeviceInfo, Display, IdleScreen, Links,
                                  MenuScreen, Model)
 from firmware.core.update import update
 from firmware.ui.view import render
@@ -19,13 +20,35 @@ def screen(**kw):
 
 
 def test_every_frame_is_4_rows_of_20():
-    for m in (Model(info=INFO), Model(info=INFO, screens=(IdleScreen(), MenuScreen("settings", 5)))):
+    menu = (IdleScreen(), MenuScreen("settings", 5))
+    for m in (Model(info=INFO), Model(info=INFO, screens=menu)):
         rows = render(m).rows
         assert len(rows) == 4 and all(len(r) == 20 for r in rows)
 
 
+# 40x4: two HD44780 controllers; 21x8: the text grid of a 128x64 graphic panel (6x8 font)
+@pytest.mark.parametrize("display", [Display(20, 4), Display(40, 4), Display(21, 8)],
+                         ids=lambda d: f"{d.cols}x{d.rows}")
+def test_frames_take_the_size_of_the_boards_display(display):
+    info = replace(INFO, display=display)
+    menu = (IdleScreen(), MenuScreen("settings", 5))
+    for m in (Model(info=info), Model(info=info, screens=menu)):
+        rows = render(m).rows
+        assert len(rows) == display.rows and all(len(r) == display.cols for r in rows)
+
+
+def test_a_taller_display_shows_more_of_a_list():
+    info = replace(INFO, display=Display(21, 8))
+    rows = render(Model(info=info, now=NOW, screens=(IdleScreen(), MenuScreen("settings", 3)))).rows
+    assert rows[0] == "Settings          4/6"
+    assert [r.strip() for r in rows[1:7]] == ["Ringer volume", "Handset volume", "Headset volume",
+                                              "→Speaker volume", "Contrast", "Backlight"]
+    assert rows[7] == " Open           Back "
+
+
 def test_boot_screen():
-    assert render(Model(info=INFO)).rows[:2] == ("hardphone 1.2.3".ljust(20), "Starting...".ljust(20))
+    assert render(Model(info=INFO)).rows[:2] == ("hardphone 1.2.3".ljust(20),
+                                                 "Starting...".ljust(20))
 
 
 def test_idle_shows_state_clock_links_and_softkeys():

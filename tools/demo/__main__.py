@@ -20,6 +20,8 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8765, help="board page port (default 8765)")
     p.add_argument("--every", type=float, default=8.0,
                    help="seconds between new customers while the agent is Available (default 8)")
+    p.add_argument("--board", default="sim",
+                   help="the sim board to run: sim (20x4 LCD, default) or sim-40x4 (a 40x4 LCD)")
     p.add_argument("--login", action="store_true",
                    help="don't log in from the config: type agent 1001, PIN 1234 on the keypad")
     args = p.parse_args(argv)
@@ -30,8 +32,9 @@ def main(argv=None) -> int:
     try:
         print("starting Kamailio and the contact-center simulator ...", flush=True)
         lab.start()
-        print("starting the phone on the sim board ...", flush=True)
-        phone = lab.phone(None if args.login else "1001", name="phone", page_port=args.port)
+        print(f"starting the phone on the {args.board} board ...", flush=True)
+        phone = lab.phone(None if args.login else "1001", name="phone", page_port=args.port,
+                          board=args.board)
         print(f"""
   hardphone is up (READY after {phone.ready_after_s:.2f} s), agent 1001 (PIN 1234)
 

@@ -1,14 +1,23 @@
 """One body function per screen: (model, screen) -> the rows above the softkeys."""
+from collections.abc import Callable
+
+from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                                 ConnectingPopover, IdleScreen, LoginScreen, MenuScreen,
-                                 OfferPopover, ReasonScreen, RonaPopover, VarsScreen)
+                                 ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen,
+                                 Model, OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen)
 
-from . import contact, home, lists, settings
+from . import contact, form, home, lists, settings
 
-BODIES = {
-    BootScreen: home.boot, IdleScreen: home.home, AboutScreen: settings.about,
-    MenuScreen: settings.menu, AdjustScreen: settings.adjust, ChoiceScreen: settings.choice,
-    LoginScreen: lists.login, ReasonScreen: lists.reasons,
-    ConnectingPopover: contact.connecting, OfferPopover: contact.offer, RonaPopover: contact.rona,
-    CallScreen: contact.call, VarsScreen: contact.variables,
+BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
+    BootScreen: narrow(BootScreen, home.boot), IdleScreen: narrow(IdleScreen, home.home),
+    AboutScreen: narrow(AboutScreen, settings.about), MenuScreen: narrow(MenuScreen, settings.menu),
+    AdjustScreen: narrow(AdjustScreen, settings.adjust),
+    ChoiceScreen: narrow(ChoiceScreen, settings.choice),
+    LoginScreen: narrow(LoginScreen, lists.login),
+    ReasonScreen: narrow(ReasonScreen, lists.reasons),
+    ConnectingPopover: narrow(ConnectingPopover, contact.connecting),
+    OfferPopover: narrow(OfferPopover, contact.offer),
+    RonaPopover: narrow(RonaPopover, contact.rona),
+    CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
+    FormScreen: narrow(FormScreen, form.form),
 }

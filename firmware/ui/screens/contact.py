@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopover, RonaPopover,
                                  VarsScreen)
-from firmware.core.offers import STACK_SHOWN, VISIBLE_LINES, shown_variables
+from firmware.core.offers import STACK_SHOWN, shown_variables
 
 from ..glyphs import DOT
-from ..text import COLS, mask, split, timer
+from ..text import cells, mask, split, timer
 from .home import pending_line
 
 CALL_STATES = {"talking": "Talking", "held": "Held"}
@@ -26,8 +26,8 @@ def offer(m: Model, s: OfferPopover):
     contact = offers[i]
     place = (f"{i + 1} (1-{STACK_SHOWN} of {len(offers)})" if len(offers) > STACK_SHOWN
              else f"Call {i + 1} of {len(offers)}")
-    header = split(place, timer(m.now - contact.offered_at))
-    return [header, *_lines(m, contact.id)[s.scroll:s.scroll + VISIBLE_LINES]]
+    header = split(place, timer(m.now - contact.offered_at), m.info.display.cols)
+    return [header, *_window(m, _lines(m, contact.id), s.scroll)]
 
 
 def rona(m: Model, _s: RonaPopover):
@@ -42,26 +42,35 @@ def call(m: Model, s: CallScreen):
     what = CALL_STATES.get(c.state) or ("Answering" if c.accepted else "Ringing")
     if m.muted and c.state == "talking":
         what = "Muted"
-    place = next((i for i, x in enumerate(shown) if x.call == c.call), 0)
+    place = next((i for i, x in enumerate(shown) if x.id == c.id), 0)
     count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
     contact = m.contact(c.contact)
-    who = _caller_line(m, contact.ani, contact.queue) if contact else _caller(m, _user(c.peer))
+    cols, per_row = m.info.display.cols, m.info.display.detail_columns
+    # the caller, and on a wide display the first variables beside it
+    who = (cells(_lines(m, contact.id)[:per_row], cols, per_row)[0] if contact
+           else _caller(m, _user(c.peer)))
     # that keys went to the far end (an IVR, a payment line), never which: a card number
-    third = sent_line(c.dtmf_sent) if c.dtmf_sent else pending_line(m)
-    return [split(f"{what} {timer(m.now - c.since)}", count), who, third]
+    third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else pending_line(m)
+    return [split(f"{what} {timer(m.now - c.since)}", count, cols), who, third]
 
 
-def sent_line(count: int) -> str:
+def sent_line(count: int, cols: int) -> str:
     """``Sent 16 ････････････``: how many keys went as DTMF, one dot each (as many as fit)."""
     head = f"Sent {count} "
-    return head + DOT * min(count, COLS - len(head))
+    return head + DOT * min(count, cols - len(head))
 
 
 def variables(m: Model, s: VarsScreen):
     lines = _lines(m, s.contact)
-    last = min(len(lines), s.scroll + VISIBLE_LINES)
-    return [split("Call data", f"{s.scroll + 1}-{last}/{len(lines)}"),
-            *lines[s.scroll:s.scroll + VISIBLE_LINES]]
+    last = min(len(lines), s.scroll + m.info.display.detail_lines)
+    return [split("Call data", f"{s.scroll + 1}-{last}/{len(lines)}", m.info.display.cols),
+            *_window(m, lines, s.scroll)]
+
+
+def _window(m: Model, lines: list[str], scroll: int) -> list[str]:
+    """The lines from ``scroll`` that fit under the header, side by side on a wide display."""
+    d = m.info.display
+    return cells(lines[scroll:scroll + d.detail_lines], d.cols, d.detail_columns)
 
 
 def _lines(m: Model, contact_id: str) -> list[str]:
@@ -78,7 +87,7 @@ def _caller_line(m: Model, ani: str, queue: str) -> str:
 
 
 def _caller(m: Model, number: str) -> str:
-    return mask(number) if m.session is not None and m.session.cc.mask_ani else number
+    return mask(number) if m.agent is not None and m.agent.cc.mask_ani else number
 
 
 def _user(peer: str) -> str:

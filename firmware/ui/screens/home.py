@@ -7,7 +7,7 @@ from firmware.core.model import Model
 from firmware.core.reasons import label
 
 from ..glyphs import CHECK, CROSS, HANDSET
-from ..text import COLS, split, wrap
+from ..text import split, wrap
 
 STATE_NAMES = {"idle": "Idle", "available": "Available", "reserved": "Connecting",
                "ringing": "Ringing", "talking": "Talking", "held": "Held", "wrapup": "Wrap-up"}
@@ -20,24 +20,28 @@ def boot(m: Model, _s):
 
 
 def home(m: Model, _s):
+    cols = m.info.display.cols
     clock = time.strftime("%H:%M", time.localtime(m.now))
+    date = time.strftime("%a %d %b %Y", time.localtime(m.now))
     status = (f"NET{_mark(m.links.ip is not None)} SIP{_link(m.links.sip, 'registered')} "
               f"CC{_link(m.links.cc, 'up')}")
     message = (m.active_notice() or m.storage_problem or m.sip_problem
                or (m.cc_problem if m.links.cc != "up" else "")
-               or (m.logged_out_why if m.session is None else ""))
-    if len(message) > COLS:                 # a long message takes the status row too
-        return [split(state_line(m), clock), *wrap(message, 2)]
+               or (m.logged_out_why if m.agent is None else ""))
+    if len(message) > cols:                 # a long message takes the status row too
+        return [split(state_line(m), clock, cols), *wrap(message, cols, 2)]
+    if len(status) + 1 + len(date) <= cols:   # a wide display has the date beside the links
+        status, date = split(status, date, cols), ""
     third = (message or (f"{HANDSET} Handset lifted" if m.hook_lifted else "")
-             or pending_line(m) or time.strftime("%a %d %b %Y", time.localtime(m.now)))
-    return [split(state_line(m), clock), status, third]
+             or pending_line(m) or date)
+    return [split(state_line(m), clock, cols), status, third]
 
 
 def state_line(m: Model) -> str:
     """"Available", "Idle: Lunch", "Wrap-up", ..."""
-    if m.session is None:
+    if m.agent is None:
         return "Logging in..." if m.login_pending else "Logged out"
-    s = m.session
+    s = m.agent
     name = STATE_NAMES.get(s.state, s.state.title())
     reason = SYSTEM_REASONS.get(s.reason, label(s.idle_codes, s.reason))
     return f"{name}: {reason}" if s.state == "idle" and reason else name
@@ -45,11 +49,11 @@ def state_line(m: Model) -> str:
 
 def pending_line(m: Model) -> str:
     """The state the server applies after the contact: "Next: Idle Lunch"."""
-    if m.session is None or m.session.pending is None:
+    if m.agent is None or m.agent.pending is None:
         return ""
-    state, reason = m.session.pending
+    state, reason = m.agent.pending
     if state == "idle":
-        return f"Next: Idle {label(m.session.idle_codes, reason)}".rstrip()
+        return f"Next: Idle {label(m.agent.idle_codes, reason)}".rstrip()
     if state == "logged_out":
         return "Next: Logout"
     return f"Next: {STATE_NAMES.get(state, state.title())}"

@@ -1,12 +1,12 @@
 """The login screen and the reason lists (idle, logout, wrap-up)."""
 from __future__ import annotations
 
+from firmware.core.agent import locked_for
 from firmware.core.model import LoginScreen, Model, ReasonScreen
 from firmware.core.reasons import MIN_KEYS, TITLES, codes, filtering, matching
-from firmware.core.session import locked_for
 
 from ..glyphs import POINTER
-from ..text import COLS, split, wrap
+from ..text import split, wrap
 from .home import pending_line
 
 SEARCH_HINT = f"Type {MIN_KEYS['wrapup']}+ to search"
@@ -19,7 +19,7 @@ def login(m: Model, s: LoginScreen):
     if wait := locked_for(m):   # too many wrong PINs: the server's wait, counted down
         return ["Too many tries:", f"wait {wait} s", field]
     if s.error:                 # the error over two rows, then the field to type in
-        return [*wrap(s.error, 2), field]
+        return [*wrap(s.error, m.info.display.cols, 2), field]
     return ["Agent login", agent, pin]
 
 
@@ -28,22 +28,23 @@ def _field(name: str, value: str, active: bool) -> str:
 
 
 def reasons(m: Model, s: ReasonScreen):
+    cols, window = m.info.display.cols, m.info.display.rows - 2
     items = matching(m, s)
     cursor = min(s.cursor, len(items) - 1) if items else 0
     count = f"{cursor + 1}/{len(items)}" if items else "0/0"
     title = TITLES[s.kind]
     if s.query:                 # the typed keys stay visible; the title gives way
-        title = f"{title[:max(0, COLS - len(count) - len(s.query) - 2)]} {s.query}".lstrip()
-    rows = [split(title, count)]
+        title = f"{title[:max(0, cols - len(count) - len(s.query) - 2)]} {s.query}".lstrip()
+    rows = [split(title, count, cols)]
     status = _status(m, s)
-    window = 1 if status else 2
+    window -= 1 if status else 0            # the status takes a row under the list
     if not items:
         rows.append(" No match" if codes(m, s.kind) else " No reasons: OK")
     first = min(cursor, max(0, len(items) - window))
     for i in range(first, min(first + window, len(items))):
         rows.append((POINTER if i == cursor else " ") + items[i].label)
     if status:
-        rows = rows[:2] + [status]
+        rows = rows[:1 + window] + [status]
     return rows
 
 

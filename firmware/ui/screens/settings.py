@@ -9,10 +9,11 @@ from ..text import split
 
 
 def menu(m: Model, s: MenuScreen):
+    cols, window = m.info.display.cols, m.info.display.rows - 2
     title, items = MENUS[s.menu]
-    first = min(s.cursor, max(0, len(items) - 2))       # keep the cursor in the 2-row window
-    rows = [split(title, f"{s.cursor + 1}/{len(items)}")]
-    for i in range(first, min(first + 2, len(items))):
+    first = min(s.cursor, max(0, len(items) - window))  # keep the cursor in the window
+    rows = [split(title, f"{s.cursor + 1}/{len(items)}", cols)]
+    for i in range(first, min(first + window, len(items))):
         rows.append((POINTER if i == s.cursor else " ") + items[i].label)
     return rows
 
@@ -25,14 +26,15 @@ def adjust(m: Model, s: AdjustScreen):
 
 
 def choice(m: Model, s: ChoiceScreen):
+    cols, window = m.info.display.cols, m.info.display.rows - 2
     title, options = CHOICES[s.setting]
-    current = getattr(m.settings, s.setting)
-    first = min(s.cursor, max(0, len(options) - 2))
-    rows = [split(title, f"{s.cursor + 1}/{len(options)}")]
-    for i in range(first, min(first + 2, len(options))):
+    current = m.settings.mode(s.setting)
+    first = min(s.cursor, max(0, len(options) - window))
+    rows = [split(title, f"{s.cursor + 1}/{len(options)}", cols)]
+    for i in range(first, min(first + window, len(options))):
         value, label = options[i]
         mark = CHECK if value == current else " "
-        rows.append(split((POINTER if i == s.cursor else " ") + label, mark))
+        rows.append(split((POINTER if i == s.cursor else " ") + label, mark, cols))
     return rows
 
 

@@ -18,8 +18,26 @@ function glyphUrl(bits) {
   return `url("data:image/svg+xml,${encodeURIComponent(svg)}")`;
 }
 
-function ensureCells(cols) {
-  for (let r = 0; r < 4; r++) {
+// The glass as the board file makes it: cols x rows cells (20x4, 40x4 ...), a softkey under
+// each quarter; a wide panel gets smaller dots so that the phone still fits the window.
+function ensureCells(cols, rows) {
+  const lcd = $("lcd");
+  if (lcd.dataset.size !== `${cols}x${rows}`) {
+    lcd.dataset.size = `${cols}x${rows}`;
+    lcd.setAttribute("aria-label", `LCD, ${cols} by ${rows} characters`);
+    const bezel = lcd.closest(".bezel");
+    bezel.style.setProperty("--dot", cols > 20 ? "3px" : "4px");
+    bezel.style.setProperty("--key-cells", String(Math.floor(cols / 4)));
+    document.body.classList.toggle("wide-lcd", cols > 20);
+    while (lcd.children.length < rows) {
+      const row = document.createElement("div");
+      row.className = "row";
+      row.id = "lcd-row-" + lcd.children.length;
+      lcd.appendChild(row);
+    }
+    while (lcd.children.length > rows) lcd.lastElementChild.remove();
+  }
+  for (let r = 0; r < rows; r++) {
     const row = $("lcd-row-" + r);
     if (row.children.length === cols) continue;
     row.replaceChildren(...Array.from({ length: cols }, () => {
@@ -39,7 +57,7 @@ function drawLcd(s) {
   const c = s.contrast === null ? 0.5 : Math.max(0, Math.min(1, s.contrast));
   lcd.style.setProperty("--ink-alpha", Math.min(1, 0.35 + 1.3 * c).toFixed(2));
   lcd.style.setProperty("--ghost-alpha", (0.07 + Math.max(0, c - 0.5) * 0.6).toFixed(2));
-  ensureCells(s.cols);
+  ensureCells(s.cols, s.rows.length);
   const urls = s.glyphs.map(glyphUrl);
   s.rows.forEach((text, r) => {
     const cells = $("lcd-row-" + r).children;
