@@ -5,21 +5,28 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import astuple
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, assert_never
 
 from firmware.audio import tones
 from firmware.audio.call_audio import CallAudio
 from firmware.audio.call_mic import CallMic
-from firmware.core import events as ev
 from firmware.core import effects as fx
+from firmware.core import events as ev
 from firmware.core.calls import audio_route, voice_target
-from firmware.core.effects import PlayTone, SaveSettings, StopTone
-from firmware.core.model import DeviceInfo, Model
+from firmware.core.effects import Effect, PlayTone, SaveSettings, StopTone
+from firmware.core.model import DeviceInfo, Model, Settings
 from firmware.core.update import update
 from firmware.ui.glyphs import GLYPHS
 from firmware.ui.view import Frame, render
 
 from .storage import storage_full
+
+if TYPE_CHECKING:                # baresip's library loads only on phones configured for SIP
+    from firmware.cc.connection import CcConnection
+    from firmware.sip.stack import SipStack
+
+    from .storage import StorageWatch
 
 log = logging.getLogger("hardphone")
 
@@ -29,9 +36,9 @@ NETWORK_CHECK_S = 10
 class Phone:
     def __init__(self, devices, store, info: DeviceInfo, key_names, primary_ip=lambda: None):
         self.devices, self.store, self.key_names = devices, store, frozenset(key_names)
-        self.cc = None      # firmware.cc.connection.CcConnection, when configured
-        self.sip = None     # firmware.sip.SipStack, when configured
-        self.storage = None  # firmware.app.storage.StorageWatch over the state dir
+        self.cc: CcConnection | None = None        # the contact-center link, when configured
+        self.sip: SipStack | None = None           # when configured
+        self.storage: StorageWatch | None = None   # over the state dir
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
         self.call_mic = CallMic(devices, self._speak)   # the agent's voice, to the call
         self._primary_ip = primary_ip
@@ -140,32 +147,55 @@ class Phone:
                 d.leds.set(name, mode)
         self._shown = frame
         route = audio_route(self.model)
-        level = getattr(self.model.settings, f"{route}_volume") if route else 0
+        level = self.model.settings.volume(route) if route else 0
         self.call_audio.route(route, level)
         self.call_mic.to(voice_target(self.model))
 
-    def _carry_out(self, effect):
-        if isinstance(effect, PlayTone):
-            self._play(effect)
-        elif isinstance(effect, StopTone):
-            stop = self._tones.pop(effect.route, None)
-            if stop:
-                stop.set()
-        elif isinstance(effect, SaveSettings):
-            self._loop.create_task(self._save(effect.settings))
-        elif isinstance(effect, _CC_EFFECTS):
-            if self.cc is None:
-                log.warning("no contact-center link configured: %r not sent", effect)
-            else:
-                self.cc.request(effect)
-        elif type(effect) in _SIP_EFFECTS:
-            if self.sip is None:
-                log.warning("no SIP configured: %s not done", type(effect).__name__)
-            else:                              # SipDtmf(call, digits) -> send_dtmf(call, digits)
-                command = getattr(self.sip, _SIP_EFFECTS[type(effect)])
-                self._loop.create_task(command(*astuple(effect)))
+    def _carry_out(self, effect: Effect) -> None:
+        """One case per kind of effect (firmware.core.effects.Effect lists them all)."""
+        match effect:
+            case PlayTone():
+                self._play(effect)
+            case StopTone(route=route):
+                stop = self._tones.pop(route, None)
+                if stop:
+                    stop.set()
+            case SaveSettings(settings=settings):
+                self._spawn(self._save(settings))
+            case (fx.CcLogin() | fx.CcSetState() | fx.CcAccept() | fx.CcCallEvent() | fx.CcWrapUp()
+                  | fx.CcLogout()):
+                # the link turns each into its protocol message (firmware.cc), queued if offline
+                if self.cc is None:
+                    log.warning("no contact-center link configured: %r not sent", effect)
+                else:
+                    self.cc.request(effect)
+            case fx.SipAnswer(call=call):
+                self._to_sip(effect, lambda sip: sip.answer(call))
+            case fx.SipHold(call=call):
+                self._to_sip(effect, lambda sip: sip.hold(call))
+            case fx.SipResume(call=call):
+                self._to_sip(effect, lambda sip: sip.resume(call))
+            case fx.SipHangup(call=call):
+                self._to_sip(effect, lambda sip: sip.hangup(call))
+            case fx.SipRefuse(call=call, contact=contact, why=why):
+                self._to_sip(effect, lambda sip: sip.refuse(call, contact, why))
+            case fx.SipDtmf(call=call, digits=digits):
+                self._to_sip(effect, lambda sip: sip.send_dtmf(call, digits))
+            case _:
+                assert_never(effect)
+
+    def _to_sip(self, effect: fx.SipEffect,
+                command: Callable[[SipStack], Coroutine[Any, Any, None]]) -> None:
+        """Run ``command(sip stack)`` on the loop; said in the log when SIP is not configured."""
+        if self.sip is None:
+            log.warning("no SIP configured: %s not done", type(effect).__name__)
         else:
-            log.error("no way to carry out %r", effect)
+            self._spawn(command(self.sip))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the phone's loop (effects come from it, after start())."""
+        assert self._loop is not None, "the phone is not started"
+        self._loop.create_task(work)
 
     def _play(self, effect: PlayTone):
         previous = self._tones.pop(effect.route, None)
@@ -191,9 +221,9 @@ class Phone:
             if current in (stop, None):        # not replaced by a newer tone on this route
                 self.post(ev.ToneFinished(effect.tone))
 
-        self._loop.create_task(play())
+        self._spawn(play())
 
-    async def _save(self, settings):
+    async def _save(self, settings: Settings) -> None:
         error = None
         try:
             await asyncio.to_thread(self.store.save, settings)
@@ -214,7 +244,3 @@ class Phone:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-
-_CC_EFFECTS = (fx.CcLogin, fx.CcSetState, fx.CcAccept, fx.CcCallEvent, fx.CcWrapUp, fx.CcLogout)
-_SIP_EFFECTS = {fx.SipAnswer: "answer", fx.SipHold: "hold", fx.SipResume: "resume",
-                fx.SipHangup: "hangup", fx.SipDtmf: "send_dtmf", fx.SipRefuse: "refuse"}

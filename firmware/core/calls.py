@@ -5,11 +5,12 @@ import hmac
 from dataclasses import replace
 
 from . import events as ev
-from .effects import (CcCallEvent, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipRefuse,
-                      SipResume, StopTone)
+from .effects import (CcCallEvent, Effects, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
+                      SipRefuse, SipResume, Step, StopTone)
 from .model import (Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, WaitingCall,
                     with_notice)
-from .stack import change, find, push, show, wrapup_screen
+from .navigation import change, find, push, show, wrapup_screen
+from .vocab import Action, CallReport, CallRoute, HandsFree, MicRoute
 
 HELD_CANNOT_END = "Resume the call to end it"
 # An INVITE may overtake its offer (the server's event and the customer's call travel apart);
@@ -24,7 +25,7 @@ DTMF_KEYS = frozenset("0123456789*#")
 
 
 def _put(m: Model, call: Call) -> Model:
-    return replace(m, calls=tuple(call if c.call == call.call else c for c in m.calls))
+    return replace(m, calls=tuple(call if c.id == call.id else c for c in m.calls))
 
 
 def _in_front(c: Call) -> bool:
@@ -32,11 +33,11 @@ def _in_front(c: Call) -> bool:
     return (c.state == "talking" or (c.state == "ringing" and c.accepted)) and not c.hold_when_up
 
 
-def _report(m: Model, call: Call, event: str) -> tuple:
+def _report(m: Model, call: Call, event: CallReport) -> Effects:
     return (CcCallEvent(call.contact, event, m.now),) if call.contact else ()
 
 
-def quiet_ringer(m: Model):
+def quiet_ringer(m: Model) -> Step:
     """Stop the ringer once no call is left ringing unanswered."""
     if m.ringer and not m.ringing():
         return replace(m, ringer=False), (StopTone("ringer"),)
@@ -51,10 +52,10 @@ def focus(m: Model, call_id: str) -> Model:
 
 
 # -- from the SIP stack --------------------------------------------------------------------------
-def incoming(m: Model, e: ev.SipIncoming):
+def incoming(m: Model, e: ev.SipIncoming) -> Step:
     """An INVITE. Naming a contact makes it that contact's call only if it carries the token
     the server sent with the contact: anyone can send an INVITE naming a contact id."""
-    if m.call(e.call) or any(w.call == e.call for w in m.waiting):
+    if m.call(e.call) or any(w.id == e.call for w in m.waiting):
         return m, ()
     if not e.contact:                        # a personal call: nothing to bind
         if sum(1 for c in m.calls if not c.contact and c.state == "ringing") \
@@ -75,29 +76,31 @@ def room_to_wait(m: Model) -> bool:
     server is about to make, and it stacks at most ``max_offers`` on the agent; one more (three
     at least) leaves room for a stranger's guess next to the genuine INVITEs, so a guess can't
     crowd the real call out. Each waits WAIT_FOR_CONTACT_S at most."""
-    stack = m.session.cc.max_offers if m.session else 1
-    return len(m.waiting) < max(MIN_WAITING, stack + 1)
+    stacked = m.agent.cc.max_offers if m.agent else 1
+    return len(m.waiting) < max(MIN_WAITING, stacked + 1)
 
 
-def settle_waiting(m: Model):
+def settle_waiting(m: Model) -> Step:
     """INVITEs that came before their contact: bound (or refused) once the contact is known,
     refused once it is WAIT_FOR_CONTACT_S late. Run after every server event and tick."""
     if not m.waiting:
         return m, ()
-    waiting, m, effects = m.waiting, replace(m, waiting=()), ()
+    waiting, m = m.waiting, replace(m, waiting=())
+    effects: Effects = ()
     for w in waiting:
         contact = m.contact(w.contact)
+        fx: Effects
         if contact is not None:
-            m, fx = _bind(m, contact.id, contact.token, w.call, w.peer, w.token)
+            m, fx = _bind(m, contact.id, contact.token, w.id, w.peer, w.token)
         elif m.now - w.since >= WAIT_FOR_CONTACT_S:
-            fx = (SipRefuse(w.call, w.contact, "no such contact in time"),)
+            fx = (SipRefuse(w.id, w.contact, "no such contact in time"),)
         else:
             m, fx = replace(m, waiting=m.waiting + (w,)), ()
         effects += fx
     return m, effects
 
 
-def _bind(m: Model, contact: str, expected: str, call_id: str, peer: str, token: str):
+def _bind(m: Model, contact: str, expected: str, call_id: str, peer: str, token: str) -> Step:
     """Ring the call as ``contact``'s if its token is the one the server sent; else refuse it
     at once: it never rings, shows or reaches the server, and cannot displace the real call."""
     if not (expected and hmac.compare_digest(expected.encode("utf-8", "replace"),
@@ -107,7 +110,7 @@ def _bind(m: Model, contact: str, expected: str, call_id: str, peer: str, token:
     return _ring(m, call_id, contact, peer)
 
 
-def _ring(m: Model, call_id: str, contact: str, peer: str):
+def _ring(m: Model, call_id: str, contact: str, peer: str) -> Step:
     busy = any(_in_front(c) for c in m.calls)
     call = Call(call_id, contact, peer, "ringing", m.now)
     m = replace(m, calls=m.calls + (call,))
@@ -119,24 +122,24 @@ def _ring(m: Model, call_id: str, contact: str, peer: str):
         return m, fx + answered
     if not busy and not m.ringer:
         m = replace(m, ringer=True, ringing_test=False)
-        fx = (PlayTone("ring", "ringer", m.settings.ringer_volume),) + fx
+        fx = (PlayTone("ring", "ringer", m.settings.volume("ringer")),) + fx
     return m, fx
 
 
-def call_state(m: Model, e: ev.SipCallState):
+def call_state(m: Model, e: ev.SipCallState) -> Step:
     call = m.call(e.call)
     if call is None:
         if e.state == "ended":               # a waiting INVITE cancelled: nothing to report
-            m = replace(m, waiting=tuple(w for w in m.waiting if w.call != e.call))
+            m = replace(m, waiting=tuple(w for w in m.waiting if w.id != e.call))
         return m, ()
     if e.state == "established" and call.state == "ringing":
         up = replace(call, state="talking", since=m.now, accepted=True)
         m = _put(m, up)
         fx = _report(m, up, "answered")
         if up.hold_when_up:
-            fx += (SipHold(up.call),)
+            fx += (SipHold(up.id),)
         else:
-            m = focus(m, up.call)
+            m = focus(m, up.id)
         m, stop = quiet_ringer(m)
         return m, fx + stop
     if e.state == "held" and call.state == "talking":
@@ -150,31 +153,31 @@ def call_state(m: Model, e: ev.SipCallState):
     return m, ()
 
 
-def _ended(m: Model, call: Call):
-    m = replace(m, calls=tuple(c for c in m.calls if c.call != call.call))
+def _ended(m: Model, call: Call) -> Step:
+    m = replace(m, calls=tuple(c for c in m.calls if c.id != call.id))
     if not m.calls:
-        m = replace(m, hands_free="", muted=False)
+        m = replace(m, hands_free=None, muted=False)
     fx = _report(m, call, "ended")
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
     answered = call.state != "ringing"
     # Wrap-up never waits for the server: it is owed as soon as the agent's call is over.
-    if (answered and contact and contact.primary and m.session is not None
+    if (answered and contact and contact.primary and m.agent is not None
             and contact.id not in m.wrapped_locally and wrapup_screen(m, contact.id) is None):
         m = show(m, ReasonScreen("wrapup", contact=contact.id))
-        if not m.calls:          # what the server makes of it too; shown even while it is away
-            m = replace(m, session=replace(m.session, state="wrapup"))
+        if not m.calls and m.agent is not None:  # the server does the same; shown while it is away
+            m = replace(m, agent=replace(m.agent, state="wrapup"))
     return m, fx + stop
 
 
 # -- the agent's actions -------------------------------------------------------------------------
-def answer(m: Model, call: Call, park: bool = False):
+def answer(m: Model, call: Call, park: bool = False) -> Step:
     """Answer a ringing call. The call in front is held first, unless this one is ``park``ed
     (answered, then held as soon as it is up)."""
-    fx = () if park else tuple(SipHold(c.call) for c in m.calls if c.state == "talking"
-                                and not c.hold_when_up)
+    fx: Effects = () if park else tuple(SipHold(c.id) for c in m.calls if c.state == "talking"
+                                        and not c.hold_when_up)
     m = _put(m, replace(call, accepted=True, hold_when_up=park))
-    return m, fx + (SipAnswer(call.call),)
+    return m, fx + (SipAnswer(call.id),)
 
 
 def shown_call(m: Model) -> Call | None:
@@ -186,25 +189,25 @@ def shown_call(m: Model) -> Call | None:
     return call
 
 
-def toggle_hold(m: Model):
+def toggle_hold(m: Model) -> Step:
     call = shown_call(m)
     if call is None:
         return m, ()
     if call.state == "talking":
-        return m, (SipHold(call.call),)
-    others = tuple(SipHold(c.call) for c in m.calls if c.state == "talking" and not c.hold_when_up)
-    return focus(m, call.call), others + (SipResume(call.call),)
+        return m, (SipHold(call.id),)
+    others = tuple(SipHold(c.id) for c in m.calls if c.state == "talking" and not c.hold_when_up)
+    return focus(m, call.id), others + (SipResume(call.id),)
 
 
-def end(m: Model, call: Call | None):
+def end(m: Model, call: Call | None) -> Step:
     if call is None:
         return m, ()
     if call.state == "held":            # a held customer is never cut off: resume first
         return with_notice(m, HELD_CANNOT_END), ()
-    return m, (SipHangup(call.call),)
+    return m, (SipHangup(call.id),)
 
 
-def audio_route(m: Model) -> str | None:
+def audio_route(m: Model) -> CallRoute | None:
     """Where the call's audio goes: the headset or speaker when chosen, else the handset
     when lifted, else the speaker (a call answered with a softkey); None without a call up."""
     if not any(c.state in ("talking", "held") for c in m.calls):
@@ -214,7 +217,7 @@ def audio_route(m: Model) -> str | None:
     return "handset" if m.hook_lifted else "speaker"
 
 
-def voice_target(m: Model) -> tuple[str, str] | None:
+def voice_target(m: Model) -> tuple[str, MicRoute] | None:
     """(call, mic route) the agent's voice goes to: the call talked on, from the mic of the
     route in use (the headset's own, else the handset's); None while muted or no call is
     talked on (a held customer hears the hold, not the agent)."""
@@ -226,28 +229,28 @@ def voice_target(m: Model) -> tuple[str, str] | None:
     # Two talking calls is the moment of a switch (the other's hold is on its way): the voice
     # goes to the one on the screen, else the newest, never back to the customer being held.
     shown = shown_call(m)
-    call = shown if shown in talking else talking[-1]
-    return call.call, "headset_mic" if audio_route(m) == "headset" else "mic"
+    call = shown if shown is not None and shown in talking else talking[-1]
+    return call.id, "headset_mic" if audio_route(m) == "headset" else "mic"
 
 
-def toggle_mute(m: Model):
+def toggle_mute(m: Model) -> Step:
     """The mute key during a call; it stays on across hold and call switches until pressed
     again or the last call ends."""
     return replace(m, muted=not m.muted), ()
 
 
-def hands_free_key(m: Model, key: str):
+def hands_free_key(m: Model, key: HandsFree) -> Step:
     """``speaker`` / ``headset`` during a call: switch the audio there; pressed again, back to
     the handset, or, with the handset down, the call ends (as on any desk phone)."""
     if m.hands_free != key:
         return replace(m, hands_free=key), ()
-    m = replace(m, hands_free="")
+    m = replace(m, hands_free=None)
     if m.hook_lifted:
         return m, ()
     return hook_replaced(m)
 
 
-def hook_replaced(m: Model):
+def hook_replaced(m: Model) -> Step:
     """Putting the handset down ends the call being talked on (unless the agent talks
     hands-free); a held call stays held."""
     if m.hands_free:
@@ -259,7 +262,7 @@ def hook_replaced(m: Model):
     return end(m, talking)
 
 
-def call_key(m: Model, s: CallScreen, action: str):
+def call_key(m: Model, s: CallScreen, action: Action) -> Step:
     call = m.call(s.call)
     if call is None:
         return m, ()
@@ -269,18 +272,18 @@ def call_key(m: Model, s: CallScreen, action: str):
         return m, fx + stop
     if action in DTMF_KEYS and call.state == "talking":
         m = _put(m, replace(call, dtmf_sent=call.dtmf_sent + 1))
-        return m, (SipDtmf(call.call, action),)
+        return m, (SipDtmf(call.id, action),)
     if action == "hold":
         return toggle_hold(m)
     if action == "end":
         return end(m, call)
     if action == "vars" and m.contact(call.contact):
         return push(m, VarsScreen(call.contact)), ()
-    if action == "state" and m.session is not None:
+    if action == "state" and m.agent is not None:
         return push(m, MenuScreen("state")), ()
     if action in ("left", "right"):
         calls = m.shown_calls()
-        i = next((i for i, c in enumerate(calls) if c.call == call.call), 0)
+        i = next((i for i, c in enumerate(calls) if c.id == call.id), 0)
         step = 1 if action == "right" else -1
-        return change(m, s, CallScreen(calls[(i + step) % len(calls)].call)), ()
+        return change(m, s, CallScreen(calls[(i + step) % len(calls)].id)), ()
     return m, ()

@@ -1,21 +1,23 @@
-"""What the rules ask the app to do. The app carries them out; the rules never do I/O."""
+"""What the rules ask the app to do. The app carries them out (firmware/app/phone.py, one case
+per kind of ``Effect``); the rules never do I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Settings
+from .model import Model, Settings
+from .vocab import AgentChoice, CallReport, Route, Tone
 
 
 @dataclass(frozen=True)
 class PlayTone:
-    tone: str           # "test_ring"
-    route: str          # an audio route: "ringer", "handset", ...
+    tone: Tone
+    route: Route
     level: int          # volume level 0-10
 
 
 @dataclass(frozen=True)
 class StopTone:
-    route: str
+    route: Route
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class CcLogin:
 
 @dataclass(frozen=True)
 class CcSetState:
-    state: str           # "available" | "idle"
+    state: AgentChoice
     reason: str = ""
 
 
@@ -44,7 +46,7 @@ class CcAccept:
 @dataclass(frozen=True)
 class CcCallEvent:
     contact: str
-    event: str           # "ringing" | "answered" | "held" | "resumed" | "ended"
+    event: CallReport
     at: float
 
 
@@ -95,3 +97,13 @@ class SipDtmf:
     """Digits keyed during a call, for the far end (an IVR, a card-payment line)."""
     call: str
     digits: str
+
+
+# What the phone carries out, and what goes to each of its links; tests/unit/test_registries.py
+# checks that every effect above is in ``Effect`` and that the phone carries each out.
+CcEffect = CcLogin | CcSetState | CcAccept | CcCallEvent | CcWrapUp | CcLogout
+SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf
+Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
+
+Effects = tuple[Effect, ...]
+Step = tuple[Model, Effects]        # what a rule returns: the new model and what to do

@@ -1,49 +1,60 @@
-"""Everything that can happen to the phone, as small frozen values."""
+"""Everything that can happen to the phone, as small frozen values (each an ``Event``), and
+the data the server's events carry (``Code``, ``VariableLayout``, ``CcSettings``, ``Contact``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from .vocab import AgentState, ContactStatus, KeyKind, KeyName, SipCallChange, StorageProblem, Tone
 
 
 @dataclass(frozen=True)
-class Booted:
+class Event:
+    """Something that happened: each kind has its rule in update._EVENTS
+    (tests/unit/test_registries.py checks)."""
+
+
+@dataclass(frozen=True)
+class Booted(Event):
     """The devices are up and the console is listening."""
 
 
 @dataclass(frozen=True)
-class Key:
-    name: str          # a console key name: "5", "soft1", "up", "volup", ...
-    kind: str = "down"  # "down", "up" or "long"
+class Key(Event):
+    name: KeyName
+    kind: KeyKind = "down"
 
 
 @dataclass(frozen=True)
-class Hook:
+class Hook(Event):
     lifted: bool
 
 
 @dataclass(frozen=True)
-class Tick:
+class Tick(Event):
     now: float         # wall-clock seconds (time.time()), once a second
 
 
 @dataclass(frozen=True)
-class NetworkChanged:
+class NetworkChanged(Event):
     ip: str | None     # the phone's address, None without a network
 
 
 @dataclass(frozen=True)
-class ToneFinished:
+class ToneFinished(Event):
     """A tone started by PlayTone has ended (played out, or stopped)."""
-    tone: str
+    tone: Tone
 
 
 @dataclass(frozen=True)
-class StorageStatus:
-    """Whether the phone's state can be written: "" yes, "full" or "failed" (firmware.app.storage)."""
-    problem: str
+class StorageStatus(Event):
+    """Whether the phone's state can be written: "" yes, "full" or "failed"
+    (firmware.app.storage)."""
+    problem: StorageProblem
 
 
 @dataclass(frozen=True)
-class SettingsNotSaved:
+class SettingsNotSaved(Event):
     """A settings Save did not reach the disk (``full``: no space left)."""
     full: bool
 
@@ -75,7 +86,7 @@ class CcSettings:
 class Contact:
     """A customer interaction (firmware.cc.protocol.Contact)."""
     id: str
-    status: str          # reserved|offered|assigned|held|ended|wrapup|wrapped_up|rona|withdrawn
+    status: ContactStatus
     queue: str
     ani: str
     # (name, value) pairs; out of repr so a logged event never shows a secure value
@@ -89,23 +100,24 @@ class Contact:
 
 
 @dataclass(frozen=True)
-class CcLink:
+class CcLink(Event):
     """The connection to the server: "connecting", "up" (snapshot applied) or "down"
     (``detail``: why an attempt failed, in a few words; "" when an open link closed)."""
-    state: str
+    state: Literal["connecting", "up", "down"]
     detail: str = ""
 
 
 @dataclass(frozen=True)
-class CcSnapshot:
-    """The agent's whole session, sent on every (re)connect: replaces what the phone knew."""
+class CcSnapshot(Event):
+    """Everything the server holds for the agent (state, contacts, code lists), sent on every
+    (re)connect: replaces what the phone knew."""
     agent: str
     name: str
     team: str
     extension: str
-    state: str           # logged_out|idle|available|reserved|ringing|talking|held|wrapup
+    state: AgentState
     reason: str = ""
-    pending: tuple[str, str] | None = None      # (state, reason)
+    pending: tuple[AgentState, str] | None = None      # (state, reason)
     contacts: tuple[Contact, ...] = ()
     idle_codes: tuple[Code, ...] = ()
     wrapup_codes: tuple[Code, ...] = ()
@@ -114,29 +126,29 @@ class CcSnapshot:
 
 
 @dataclass(frozen=True)
-class CcAgentState:
-    state: str
+class CcAgentState(Event):
+    state: AgentState
     reason: str = ""
-    pending: tuple[str, str] | None = None
+    pending: tuple[AgentState, str] | None = None
 
 
 @dataclass(frozen=True)
-class CcContact:
+class CcContact(Event):
     contact: Contact
 
 
 @dataclass(frozen=True)
-class CcNotice:
+class CcNotice(Event):
     text: str
 
 
 @dataclass(frozen=True)
-class CcLoggedOut:
+class CcLoggedOut(Event):
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class CcRefused:
+class CcRefused(Event):
     """The server refused a request: ``request`` is its kind ("hello", "set_state", ...)."""
     request: str
     code: str
@@ -145,19 +157,19 @@ class CcRefused:
 
 
 @dataclass(frozen=True)
-class CcTakenOver:
+class CcTakenOver(Event):
     """The agent logged in on another phone: this one is off the session until a new login."""
 
 
 # -- SIP (firmware.sip turns stack events into these) --------------------------------------------
 @dataclass(frozen=True)
-class SipRegistration:
-    state: str           # "registering" | "registered" | "failed"
+class SipRegistration(Event):
+    state: Literal["registering", "registered", "failed"]
     detail: str = ""     # e.g. "401 Unauthorized"
 
 
 @dataclass(frozen=True)
-class SipIncoming:
+class SipIncoming(Event):
     """An INVITE arrived; ``contact`` is its X-CC-Contact-Id header ("" if none), ``token``
     its X-CC-Token: the contact's secret, which binds the call to the offer only if it matches
     (anyone can name a contact id)."""
@@ -168,14 +180,14 @@ class SipIncoming:
 
 
 @dataclass(frozen=True)
-class SipCallState:
+class SipCallState(Event):
     call: str
-    state: str           # "established" | "held" | "resumed" | "ended"
+    state: SipCallChange
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class LoginFromConfig:
+class LoginFromConfig(Event):
     """The config names the agent: log in at boot without the login screen."""
     agent: str
     pin: str = field(repr=False)

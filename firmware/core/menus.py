@@ -3,45 +3,83 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import BACKLIGHT_MODES, CONTRAST_MAX, VOLUME_MAX
+from .model import BACKLIGHT_MODES, level_max
+from .vocab import AgentChoice, Backlight, Level, MenuName, Mode, ReasonKind
+
+
+# -- what a menu item opens (update._open) -------------------------------------------------------
+@dataclass(frozen=True)
+class OpenMenu:
+    menu: MenuName
+
+
+@dataclass(frozen=True)
+class Adjust:
+    """An AdjustScreen for a numeric setting."""
+    setting: Level
+
+
+@dataclass(frozen=True)
+class Choose:
+    """A ChoiceScreen for a setting with fixed values."""
+    setting: Mode
+
+
+@dataclass(frozen=True)
+class About:
+    pass
+
+
+@dataclass(frozen=True)
+class GoState:
+    """Ask the server for this state."""
+    state: AgentChoice
+
+
+@dataclass(frozen=True)
+class PickReason:
+    """A ReasonScreen: pick a code, then go idle or log out with it."""
+    kind: ReasonKind
+
+
+Target = OpenMenu | Adjust | Choose | About | GoState | PickReason
 
 
 @dataclass(frozen=True)
 class Item:
     label: str
-    opens: str                 # "menu:<name>", "adjust:<setting>", "choice:<setting>", "about",
-                               # "state:available", "reasons:<kind>" (a ReasonScreen)
+    opens: Target
 
 
-MENUS: dict[str, tuple[str, tuple[Item, ...]]] = {
+MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
     "main": ("Menu", (
-        Item("Settings", "menu:settings"),
-        Item("About", "about"),
+        Item("Settings", OpenMenu("settings")),
+        Item("About", About()),
     )),
     "settings": ("Settings", (
-        Item("Ringer volume", "adjust:ringer_volume"),
-        Item("Handset volume", "adjust:handset_volume"),
-        Item("Headset volume", "adjust:headset_volume"),
-        Item("Speaker volume", "adjust:speaker_volume"),
-        Item("Contrast", "adjust:contrast"),
-        Item("Backlight", "choice:backlight"),
+        Item("Ringer volume", Adjust("ringer_volume")),
+        Item("Handset volume", Adjust("handset_volume")),
+        Item("Headset volume", Adjust("headset_volume")),
+        Item("Speaker volume", Adjust("speaker_volume")),
+        Item("Contrast", Adjust("contrast")),
+        Item("Backlight", Choose("backlight")),
     )),
     "state": ("State", (
-        Item("Available", "state:available"),
-        Item("Idle", "reasons:idle"),
+        Item("Available", GoState("available")),
+        Item("Idle", PickReason("idle")),
     )),
 }
 
 # setting -> (title, maximum)
-ADJUSTABLE = {
-    "ringer_volume": ("Ringer volume", VOLUME_MAX),
-    "handset_volume": ("Handset volume", VOLUME_MAX),
-    "headset_volume": ("Headset volume", VOLUME_MAX),
-    "speaker_volume": ("Speaker volume", VOLUME_MAX),
-    "contrast": ("Contrast", CONTRAST_MAX),
+ADJUSTABLE: dict[Level, tuple[str, int]] = {
+    "ringer_volume": ("Ringer volume", level_max("ringer_volume")),
+    "handset_volume": ("Handset volume", level_max("handset_volume")),
+    "headset_volume": ("Headset volume", level_max("headset_volume")),
+    "speaker_volume": ("Speaker volume", level_max("speaker_volume")),
+    "contrast": ("Contrast", level_max("contrast")),
 }
 
 # setting -> (title, ((value, label), ...))
-CHOICES = {
+CHOICES: dict[Mode, tuple[str, tuple[tuple[Backlight, str], ...]]] = {
     "backlight": ("Backlight", tuple(zip(BACKLIGHT_MODES, ("Always on", "Auto off 30s", "Off")))),
 }

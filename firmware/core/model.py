@@ -1,16 +1,29 @@
-"""The model: one immutable snapshot of the phone (device status, settings, the agent's session,
-contacts and calls, screen stack)."""
+"""The model: one immutable snapshot of the phone (device status, settings, the logged-in agent,
+contacts and calls, the screens shown)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import assert_never, get_args
 
 from .events import CcSettings, Code, Contact, VariableLayout
+from .form import Form, Purpose
+from .vocab import (AgentState, Backlight, CallState, CcLinkState, HandsFree, Level, LoginEntry,
+                    MenuName, Mode, ReasonKind, Route, SipLink)
 
 VOLUME_MAX = 10
 CONTRAST_MAX = 10
-BACKLIGHT_MODES = ("on", "auto", "off")
+LEVELS: tuple[Level, ...] = get_args(Level)
+BACKLIGHT_MODES: tuple[Backlight, ...] = get_args(Backlight)
 BACKLIGHT_AUTO_S = 30          # "auto": the backlight goes out after this long untouched
 NOTICE_S = 6                   # how long a transient notice stays up
+# the setting that sets how loud a route plays
+VOLUME_OF: dict[Route, Level] = {"ringer": "ringer_volume", "handset": "handset_volume",
+                                 "headset": "headset_volume", "speaker": "speaker_volume"}
+
+
+def level_max(which: Level) -> int:
+    return CONTRAST_MAX if which == "contrast" else VOLUME_MAX
 
 
 @dataclass(frozen=True)
@@ -21,30 +34,103 @@ class Settings:
     headset_volume: int = 6
     speaker_volume: int = 5
     contrast: int = 6
-    backlight: str = "auto"
+    backlight: Backlight = "auto"
+
+    def level(self, which: Level) -> int:
+        match which:
+            case "ringer_volume":
+                return self.ringer_volume
+            case "handset_volume":
+                return self.handset_volume
+            case "headset_volume":
+                return self.headset_volume
+            case "speaker_volume":
+                return self.speaker_volume
+            case "contrast":
+                return self.contrast
+        assert_never(which)
+
+    def with_level(self, which: Level, value: int) -> Settings:
+        match which:
+            case "ringer_volume":
+                return replace(self, ringer_volume=value)
+            case "handset_volume":
+                return replace(self, handset_volume=value)
+            case "headset_volume":
+                return replace(self, headset_volume=value)
+            case "speaker_volume":
+                return replace(self, speaker_volume=value)
+            case "contrast":
+                return replace(self, contrast=value)
+        assert_never(which)
+
+    def volume(self, route: Route) -> int:
+        """How loud ``route`` plays (0-VOLUME_MAX)."""
+        return self.level(VOLUME_OF[route])
+
+    def mode(self, which: Mode) -> Backlight:
+        match which:
+            case "backlight":
+                return self.backlight
+        assert_never(which)
+
+    def with_mode(self, which: Mode, value: Backlight) -> Settings:
+        match which:
+            case "backlight":
+                return replace(self, backlight=value)
+        assert_never(which)
 
     @classmethod
-    def from_dict(cls, data: dict) -> tuple["Settings", list[str]]:
+    def from_dict(cls, data: Mapping[str, object]) -> tuple[Settings, list[str]]:
         """Settings from a saved dict; each bad or unknown field is dropped with a message."""
-        problems, good = [], {}
-        defaults = cls()
-        for f in fields(cls):
-            if f.name not in data:
+        problems: list[str] = []
+        defaults = settings = cls()
+        for which in LEVELS:
+            value = data.get(which, None)
+            if which not in data:
                 continue
-            value = data[f.name]
-            if f.name == "backlight":
-                ok = value in BACKLIGHT_MODES
+            if (isinstance(value, int) and not isinstance(value, bool)
+                    and 0 <= value <= level_max(which)):
+                settings = settings.with_level(which, value)
             else:
-                top = CONTRAST_MAX if f.name == "contrast" else VOLUME_MAX
-                ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top
-            if ok:
-                good[f.name] = value
+                problems.append(f"{which}: bad value {value!r}, using {defaults.level(which)!r}")
+        if "backlight" in data:
+            value = data["backlight"]
+            mode = next((b for b in BACKLIGHT_MODES if b == value), None)
+            if mode is not None:
+                settings = settings.with_mode("backlight", mode)
             else:
-                problems.append(f"{f.name}: bad value {value!r}, using {getattr(defaults, f.name)!r}")
+                problems.append(f"backlight: bad value {value!r}, using {defaults.backlight!r}")
         for name in data:
             if name not in {f.name for f in fields(cls)}:
                 problems.append(f"{name}: unknown setting, ignored")
-        return replace(defaults, **good), problems
+        return settings, problems
+
+
+@dataclass(frozen=True)
+class Display:
+    """The character grid of the board's display (board file [lcd]): 20x4 at least, which the
+    board loader checks. A larger one shows more: the offer's caller and variables take every
+    row between the header and the softkeys, side by side in cells of 20 columns."""
+    cols: int = 20
+    rows: int = 4
+    # The characters the panel can draw (its character ROM, board file [lcd] charset), so
+    # text entry offers only letters the agent will see; None: any.
+    chars: frozenset[str] | None = field(default=None, repr=False)
+
+    @property
+    def detail_columns(self) -> int:
+        """Caller and variable lines side by side on one row."""
+        return max(1, self.cols // DETAIL_CELL)
+
+    @property
+    def detail_lines(self) -> int:
+        """Caller and variable lines shown at once (offer popover, call data): the rows under
+        the header and above the softkeys, times the lines side by side."""
+        return max(1, self.rows - 2) * self.detail_columns
+
+
+DETAIL_CELL = 20               # columns of one caller/variable line
 
 
 @dataclass(frozen=True)
@@ -52,26 +138,27 @@ class DeviceInfo:
     version: str
     board: str
     slot: str
+    display: Display = Display()
 
 
 @dataclass(frozen=True)
 class Links:
     """What the status line's indicators show. 'off' means not configured."""
     ip: str | None = None
-    sip: str = "off"           # off | registering | registered | failed
-    cc: str = "off"            # off | connecting | up | down
+    sip: SipLink = "off"
+    cc: CcLinkState = "off"
 
 
 @dataclass(frozen=True)
-class Session:
+class Agent:
     """The logged-in agent, as the server's last snapshot and events describe it."""
     id: str
     name: str
     team: str
     extension: str
-    state: str = "idle"        # protocol names: idle|available|reserved|ringing|talking|held|wrapup
+    state: AgentState = "idle"
     reason: str = ""
-    pending: tuple[str, str] | None = None      # (state, reason) applied after the contact
+    pending: tuple[AgentState, str] | None = None      # (state, reason) applied after the contact
     idle_codes: tuple[Code, ...] = ()
     wrapup_codes: tuple[Code, ...] = ()
     layout: tuple[VariableLayout, ...] = ()
@@ -80,11 +167,12 @@ class Session:
 
 @dataclass(frozen=True)
 class Call:
-    """A SIP call on the phone; ``contact`` pairs it with a contact ("" for none)."""
-    call: str
+    """A SIP call on the phone (``id``: the SIP adapter's); ``contact`` pairs it with a contact
+    ("" for none)."""
+    id: str
     contact: str
     peer: str
-    state: str                 # "ringing" | "talking" | "held"
+    state: CallState
     since: float               # when it entered ``state`` (the screen's timer)
     accepted: bool = False     # answered by the agent (SipAnswer out), maybe not yet established
     hold_when_up: bool = False  # accept-all: hold it as soon as it is established
@@ -97,7 +185,7 @@ class WaitingCall:
     """An INVITE naming a contact the phone doesn't know yet (it can overtake the offer: the
     server and the customer's call travel separately). It waits, silent and unshown, until the
     contact arrives and its token is checked; it is no ``Call`` until then."""
-    call: str
+    id: str                    # the SIP adapter's call id
     contact: str
     peer: str
     token: str = field(repr=False)
@@ -110,89 +198,103 @@ class Notice:
     until: float
 
 
-# -- screens: the stack's entries ---------------------------------------------------------------
+# -- screens: what the display shows, the top one of Model.screens ------------------------------
 @dataclass(frozen=True)
-class BootScreen:
+class Screen:
+    """Every screen: each has a key handler (update._HANDLERS), a body (firmware.ui.screens
+    BODIES) and softkeys (softkeys._FIXED or _BY_MODEL); tests/unit/test_registries.py checks."""
+
+
+@dataclass(frozen=True)
+class BootScreen(Screen):
     pass
 
 
 @dataclass(frozen=True)
-class IdleScreen:
+class IdleScreen(Screen):
     pass
 
 
 @dataclass(frozen=True)
-class MenuScreen:
-    menu: str                  # a key of firmware.core.menus.MENUS
+class MenuScreen(Screen):
+    menu: MenuName             # a key of firmware.core.menus.MENUS
     cursor: int = 0
 
 
 @dataclass(frozen=True)
-class AdjustScreen:
+class AdjustScreen(Screen):
     """Changing one numeric setting; ``before`` is restored if the user backs out."""
-    setting: str
+    setting: Level
     value: int
     before: int
 
 
 @dataclass(frozen=True)
-class ChoiceScreen:
+class ChoiceScreen(Screen):
     """Choosing one of a setting's fixed values."""
-    setting: str
+    setting: Mode
     cursor: int
 
 
 @dataclass(frozen=True)
-class AboutScreen:
+class AboutScreen(Screen):
     page: int = 0
 
 
 @dataclass(frozen=True)
-class LoginScreen:
+class LoginScreen(Screen):
     """Typing the agent id, then the PIN (``entry`` says which)."""
     agent: str = ""
     pin: str = field(default="", repr=False)
-    entry: str = "agent"       # "agent" | "pin"
+    entry: LoginEntry = "agent"
     error: str = ""
 
 
 @dataclass(frozen=True)
-class ReasonScreen:
+class ReasonScreen(Screen):
     """A list of codes to pick from: "idle", "logout" (idle codes) or "wrapup" (for ``contact``),
     searched by T9 ``query`` (digits)."""
-    kind: str
+    kind: ReasonKind
     cursor: int = 0
     query: str = ""
     contact: str = ""
 
 
 @dataclass(frozen=True)
-class ConnectingPopover:
+class ConnectingPopover(Screen):
     contact: str
 
 
 @dataclass(frozen=True)
-class OfferPopover:
+class OfferPopover(Screen):
     """The stacked offers; ``contact`` is the one shown, ``scroll`` its first visible line."""
     contact: str
     scroll: int = 0
 
 
 @dataclass(frozen=True)
-class RonaPopover:
+class RonaPopover(Screen):
     """A missed offer put the agent in Idle: go Available, or pick an idle reason."""
 
 
 @dataclass(frozen=True)
-class CallScreen:
+class CallScreen(Screen):
     """The calls on the phone; ``call`` is the one shown (left/right switch)."""
     call: str
 
 
 @dataclass(frozen=True)
-class VarsScreen:
+class VarsScreen(Screen):
     contact: str
     scroll: int = 0
+
+
+@dataclass(frozen=True)
+class FormScreen(Screen):
+    """A form being filled in (firmware.core.form): the draft lives here, so nothing but the
+    agent closes it (a dropped link doesn't). ``purpose``: what its values are for."""
+    form: Form
+    purpose: Purpose
 
 
 @dataclass(frozen=True)
@@ -200,7 +302,7 @@ class Model:
     info: DeviceInfo
     settings: Settings = field(default_factory=Settings)
     links: Links = field(default_factory=Links)
-    session: Session | None = None
+    agent: Agent | None = None           # logged in (the server's snapshot came)
     login_pending: bool = False          # a CcLogin is out and no snapshot came yet
     login_agent: str = ""                # the agent id of that CcLogin (kept if it is refused)
     logged_out_why: str = ""             # shown at home while logged out ("Logged in elsewhere")
@@ -216,31 +318,29 @@ class Model:
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't
     storage_problem: str = ""            # "Storage full": the phone's state can't be written
     hook_lifted: bool = False
-    hands_free: str = ""        # "speaker" or "headset" while the agent talks hands-free
+    hands_free: HandsFree | None = None  # while the agent talks hands-free
     muted: bool = False         # the mute key: the customer hears nothing until pressed again
     now: float = 0.0
     last_touch: float = 0.0     # when a key or the hook was last used (backlight auto-off)
     ringing_test: bool = False
-    screens: tuple = (BootScreen(),)
+    screens: tuple[Screen, ...] = (BootScreen(),)
 
     @property
-    def screen(self):
+    def screen(self) -> Screen:
         return self.screens[-1]
 
     @property
     def agent_status(self) -> str:
         """The agent's state for the console: LOGGED_OUT, LOGGING_IN, IDLE, ..., WRAPUP."""
-        if self.session is None:
+        if self.agent is None:
             return "LOGGING_IN" if self.login_pending else "LOGGED_OUT"
-        return self.session.state.upper()
-
-    agent_state = agent_status
+        return self.agent.state.upper()
 
     def contact(self, contact_id: str) -> Contact | None:
         return next((c for c in self.contacts if c.id == contact_id), None)
 
     def call(self, call_id: str) -> Call | None:
-        return next((c for c in self.calls if c.call == call_id), None)
+        return next((c for c in self.calls if c.id == call_id), None)
 
     def call_of(self, contact_id: str) -> Call | None:
         """The contact's call: only ever one whose token matched (calls.incoming binds it)."""

@@ -3,20 +3,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import calls, events as ev
-from .effects import CcAccept, SipHangup
+from . import calls
+from . import events as ev
+from .agent import set_state
+from .effects import CcAccept, Effects, SipHangup, Step
 from .model import Model, OfferPopover, ReasonScreen, RonaPopover, VarsScreen
-from .session import set_state
-from .stack import find, pop, push, show, top
+from .navigation import find, pop, push, replace_top, show
+from .vocab import Action, ContactStatus
 
-LEAVING = ("rona", "withdrawn", "ended", "wrapped_up")     # the contact leaves the agent
-VISIBLE_LINES = 2             # caller and variables shown at once (popover and variables view)
+# the contact leaves the agent
+LEAVING: frozenset[ContactStatus] = frozenset({"rona", "withdrawn", "ended", "wrapped_up"})
 
 
-def contact_event(m: Model, e: ev.CcContact):
+def contact_event(m: Model, e: ev.CcContact) -> Step:
     c = e.contact
     known = m.contact(c.id) is not None
-    if m.session is None or (c.status in LEAVING and not known):
+    if m.agent is None or (c.status in LEAVING and not known):
         return m, ()                    # logged out, or not (or no longer) ours
     if c.status not in LEAVING:
         contacts = (tuple(c if x.id == c.id else x for x in m.contacts) if known
@@ -31,18 +33,18 @@ def contact_event(m: Model, e: ev.CcContact):
     return m, fx
 
 
-def _reject_ringing(m: Model, contact_id: str):
+def _reject_ringing(m: Model, contact_id: str) -> Step:
     """The server took the contact back: its call must not ring on (nor be answered later)."""
     gone = tuple(c for c in m.ringing() if c.contact == contact_id)
     if not gone:
         return m, ()
     m = replace(m, calls=tuple(c for c in m.calls if c not in gone))
     m, stop = calls.quiet_ringer(m)
-    return m, stop + tuple(SipHangup(c.call) for c in gone)
+    return m, stop + tuple(SipHangup(c.id) for c in gone)
 
 
 # -- taking offers -------------------------------------------------------------------------------
-def accept(m: Model, contact_id: str, park: bool = False):
+def accept(m: Model, contact_id: str, park: bool = False) -> Step:
     """Take an offer: answer its call, or answer it when it arrives."""
     contact = m.contact(contact_id)
     if contact is None or contact.status != "offered":
@@ -58,9 +60,9 @@ def accept(m: Model, contact_id: str, park: bool = False):
     return m, fx + (CcAccept(contact_id),) + stop
 
 
-def accept_all(m: Model):
+def accept_all(m: Model) -> Step:
     """The oldest offer is answered; the others are answered and held (or when they arrive)."""
-    effects = ()
+    effects: Effects = ()
     for i, offer in enumerate(m.offers()):
         m, fx = accept(m, offer.id, park=i > 0)
         effects += fx
@@ -71,7 +73,7 @@ def can_pick_up(m: Model) -> bool:
     return find(m, OfferPopover) is not None or bool(m.ringing())
 
 
-def pick_up(m: Model):
+def pick_up(m: Model) -> Step:
     """Off-hook, speaker or headset: take the offer on show, else the call that rings."""
     popover = find(m, OfferPopover)
     if popover is not None:
@@ -95,19 +97,23 @@ def shown_variables(m: Model, contact_id: str) -> tuple[tuple[str, str], ...]:
     """(label, value) of the contact's variables in the admin's layout order; secure ones (and
     any the layout doesn't name, whose secrecy is unknown) are left out."""
     contact = m.contact(contact_id)
-    if contact is None or m.session is None:
+    if contact is None or m.agent is None:
         return ()
     values = dict(contact.variables)
-    return tuple((v.label, values[v.name]) for v in m.session.layout
+    return tuple((v.label, values[v.name]) for v in m.agent.layout
                  if not v.secure and v.name in values)
 
 
-def _scrolled(m: Model, s, step: int):
+def _scrolled(m: Model, s: OfferPopover | VarsScreen, step: int) -> Step:
+    """Scroll the caller and variable lines by one row of the display (which may hold several
+    lines side by side), stopping where the last line shows."""
     lines = 1 + len(shown_variables(m, s.contact))          # the caller, then the variables
-    return top(m, replace(s, scroll=max(0, min(lines - VISIBLE_LINES, s.scroll + step)))), ()
+    per_row, shown = m.info.display.detail_columns, m.info.display.detail_lines
+    last = max(0, -(-(lines - shown) // per_row) * per_row)  # whole rows, rounded up
+    return replace_top(m, replace(s, scroll=max(0, min(last, s.scroll + step * per_row)))), ()
 
 
-def offer_key(m: Model, s: OfferPopover, action: str):
+def offer_key(m: Model, s: OfferPopover, action: Action) -> Step:
     if action in ("accept", "ok"):
         return accept(m, s.contact)
     if action == "accept_all":
@@ -119,21 +125,22 @@ def offer_key(m: Model, s: OfferPopover, action: str):
     if action in ("left", "right"):          # through the first STACK_SHOWN; the rest wait
         ids = [c.id for c in m.offers()][:STACK_SHOWN]
         i = ids.index(s.contact) if s.contact in ids else 0
-        return top(m, OfferPopover(ids[(i + (1 if action == "right" else -1)) % len(ids)])), ()
+        shown = ids[(i + (1 if action == "right" else -1)) % len(ids)]
+        return replace_top(m, OfferPopover(shown)), ()
     return m, ()
 
 
-def rona_key(m: Model, _s, action: str):
+def rona_key(m: Model, _s: RonaPopover, action: Action) -> Step:
     if action == "available":
         return set_state(pop(m), "available")
-    if action == "idle" and m.session.idle_codes:
-        return top(m, ReasonScreen("idle")), ()
+    if action == "idle" and m.agent is not None and m.agent.idle_codes:
+        return replace_top(m, ReasonScreen("idle")), ()
     if action in ("idle", "ok", "back"):          # stays Idle (RONA)
         return pop(m), ()
     return m, ()
 
 
-def vars_key(m: Model, s: VarsScreen, action: str):
+def vars_key(m: Model, s: VarsScreen, action: Action) -> Step:
     if action in ("up", "down"):
         return _scrolled(m, s, 1 if action == "down" else -1)
     if action in ("back", "ok"):

@@ -5,24 +5,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import t9
-from .effects import CcWrapUp
+from .agent import log_out, set_state
+from .effects import CcWrapUp, Step
 from .events import Code
 from .model import MenuScreen, Model, ReasonScreen, with_notice
-from .session import log_out, set_state
-from .stack import pop, push, top
+from .navigation import pop, push, replace_top
+from .vocab import Action, ReasonKind
 
-TITLES = {"idle": "Idle reason", "logout": "Logout reason", "wrapup": "Wrap-up"}
+TITLES: dict[ReasonKind, str] = {"idle": "Idle reason", "logout": "Logout reason",
+                                 "wrapup": "Wrap-up"}
 # keys typed before the list filters: wrap-up lists are long and owed, so only a real search
-MIN_KEYS = {"idle": 1, "logout": 1, "wrapup": 3}
+MIN_KEYS: dict[ReasonKind, int] = {"idle": 1, "logout": 1, "wrapup": 3}
 QUERY_MAX = 12
 WRAPUP_SENT = "Wrap-up sent"
 WRAPUP_QUEUED = "Wrap-up saved; sends when online"
 
 
-def codes(m: Model, kind: str) -> tuple[Code, ...]:
-    if m.session is None:
+def codes(m: Model, kind: ReasonKind) -> tuple[Code, ...]:
+    if m.agent is None:
         return ()
-    return m.session.wrapup_codes if kind == "wrapup" else m.session.idle_codes
+    return m.agent.wrapup_codes if kind == "wrapup" else m.agent.idle_codes
 
 
 def matching(m: Model, s: ReasonScreen) -> list[Code]:
@@ -41,32 +43,31 @@ def label(codes_: tuple[Code, ...], code: str) -> str:
     return next((c.label for c in codes_ if c.code == code), code)
 
 
-def reason_key(m: Model, s: ReasonScreen, action: str):
+def reason_key(m: Model, s: ReasonScreen, action: Action) -> Step:
     items = matching(m, s)
     if action in t9.SEARCH_KEYS:
         if len(s.query) < QUERY_MAX:
-            m = top(m, replace(s, query=s.query + action, cursor=0))
+            m = replace_top(m, replace(s, query=s.query + action, cursor=0))
         return m, ()
     if action == "back":
         if s.query:
-            return top(m, replace(s, query=s.query[:-1], cursor=0)), ()
+            return replace_top(m, replace(s, query=s.query[:-1], cursor=0)), ()
         return (m, ()) if s.kind == "wrapup" else (pop(m), ())     # a wrap-up is owed
     if action in ("up", "down") and items:
         step = 1 if action == "down" else -1
-        return top(m, replace(s, cursor=(s.cursor + step) % len(items))), ()
+        return replace_top(m, replace(s, cursor=(s.cursor + step) % len(items))), ()
     if action == "ok":
         if items:
-            return choose(m, items[min(s.cursor, len(items) - 1)])
+            return choose(m, s, items[min(s.cursor, len(items) - 1)])
         if not codes(m, s.kind):          # the server offers none: go on without a reason
-            return choose(m, None)
+            return choose(m, s, None)
     if action == "state" and s.kind == "wrapup":
         return push(m, MenuScreen("state")), ()
     return m, ()
 
 
-def choose(m: Model, code: Code | None):
-    """The top screen's list picked ``code`` (None: the list had none to offer)."""
-    s: ReasonScreen = m.screen
+def choose(m: Model, s: ReasonScreen, code: Code | None) -> Step:
+    """The list ``s`` (the top screen) picked ``code`` (None: the list had none to offer)."""
     reason = code.code if code else ""
     if s.kind == "idle":
         return set_state(m, "idle", reason)
@@ -81,11 +82,11 @@ def choose(m: Model, code: Code | None):
 def _after_wrapup(m: Model) -> Model:
     """The state the server moves the agent to after the last wrap-up (its pending state,
     else Available), shown at once; the server's own word replaces it when it comes."""
-    session = m.session
-    if session is None or session.state != "wrapup" or m.calls or any(
+    agent = m.agent
+    if agent is None or agent.state != "wrapup" or m.calls or any(
             isinstance(sc, ReasonScreen) and sc.kind == "wrapup" for sc in m.screens):
         return m
-    state, reason = session.pending or ("available", "")
+    state, reason = agent.pending or ("available", "")
     if state not in ("available", "idle"):
         return m                     # a pending logout is the server's to carry out
-    return replace(m, session=replace(session, state=state, reason=reason, pending=None))
+    return replace(m, agent=replace(agent, state=state, reason=reason, pending=None))

@@ -3,16 +3,23 @@ Labels are at most 5 characters (a key's width on the 20-column display), and tw
 labels side by side leave no room for a 4-character one between them."""
 from __future__ import annotations
 
-from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                    ConnectingPopover, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, VarsScreen)
+from collections.abc import Callable
 
-Softkey = tuple[str, str] | None          # (label, action) or no key
+from . import textentry
+from .dispatch import narrow, rule_for
+from .form import FieldKind
+from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
+                    ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen, Model,
+                    OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen)
+from .vocab import Action, KeyName
+
+Softkey = tuple[str, Action] | None       # (label, action) or no key
 Softkeys = tuple[Softkey, Softkey, Softkey, Softkey]
+SOFTKEYS: dict[KeyName, int] = {"soft1": 0, "soft2": 1, "soft3": 2, "soft4": 3}
 
 BACK: Softkey = ("Back", "back")
 
-_FIXED: dict[type, Softkeys] = {
+_FIXED: dict[type[Screen], Softkeys] = {
     BootScreen: (None, None, None, None),
     MenuScreen: (("Open", "ok"), None, None, BACK),
     AdjustScreen: (("-", "dec"), ("+", "inc"), ("Save", "ok"), BACK),
@@ -24,30 +31,31 @@ _FIXED: dict[type, Softkeys] = {
 }
 
 
-def softkeys(m: Model, screen) -> Softkeys:
+def softkeys(m: Model, screen: Screen) -> Softkeys:
     if type(screen) in _FIXED:
         return _FIXED[type(screen)]
-    return _BY_MODEL[type(screen)](m, screen)
+    return rule_for(_BY_MODEL, type(screen))(m, screen)
 
 
-def action_for(m: Model, screen, key: str) -> str:
-    """The action a key means on a screen: softkeys by their map, other keys by name."""
-    if key.startswith("soft"):
-        sk = softkeys(m, screen)[int(key[4:]) - 1]
-        return sk[1] if sk else ""
+def action_for(m: Model, screen: Screen, key: KeyName) -> Action | None:
+    """The action a key means on a screen: softkeys by their map (None: no key there), other
+    keys by name."""
+    if key in SOFTKEYS:
+        sk = softkeys(m, screen)[SOFTKEYS[key]]
+        return sk[1] if sk else None
     return key
 
 
-def _home(m: Model, _s) -> Softkeys:
-    if m.session is not None:
+def _home(m: Model, _s: IdleScreen) -> Softkeys:
+    if m.agent is not None:
         return (("State", "state"), ("Menu", "menu"), ("Out", "logout"), ("Info", "about"))
-    login = None if m.login_pending else ("Login", "login")
+    login: Softkey = None if m.login_pending else ("Login", "login")
     return (login, None, ("Menu", "menu"), ("Info", "about"))
 
 
 def _login(_m: Model, s: LoginScreen) -> Softkeys:
     typed = s.agent if s.entry == "agent" else s.pin
-    ok = ("Next", "ok") if s.entry == "agent" else ("Login", "ok")
+    ok: Softkey = ("Next", "ok") if s.entry == "agent" else ("Login", "ok")
     return (ok, None, None, ("Del", "back") if typed else BACK)
 
 
@@ -57,21 +65,32 @@ def _reasons(_m: Model, s: ReasonScreen) -> Softkeys:
     return (("OK", "ok"), None, None, ("Del", "back") if s.query else BACK)
 
 
-def _offer(m: Model, _s) -> Softkeys:
-    accept_all = m.session is not None and m.session.cc.accept_all and len(m.offers()) > 1
+def _offer(m: Model, _s: OfferPopover) -> Softkeys:
+    accept_all = m.agent is not None and m.agent.cc.accept_all and len(m.offers()) > 1
     return (("Accpt", "accept"), ("All", "accept_all") if accept_all else None,
             ("Vars", "vars"), None)
 
 
 def _call(m: Model, s: CallScreen) -> Softkeys:
     call = m.call(s.call)
-    vars_ = ("Vars", "vars") if call and m.contact(call.contact) else None
+    vars_: Softkey = ("Vars", "vars") if call and m.contact(call.contact) else None
     if call is None or call.state == "ringing":
         return (None if call is None or call.accepted else ("Answr", "answer"), None, vars_, None)
-    hold = ("Resum", "hold") if call.state == "held" else ("Hold", "hold")
-    state = ("State", "state") if m.session is not None else None
+    hold: Softkey = ("Resum", "hold") if call.state == "held" else ("Hold", "hold")
+    state: Softkey = ("State", "state") if m.agent is not None else None
     return (hold, ("End", "end"), vars_, state)
 
 
-_BY_MODEL = {IdleScreen: _home, LoginScreen: _login, ReasonScreen: _reasons,
-             OfferPopover: _offer, CallScreen: _call}
+def _form(_m: Model, s: FormScreen) -> Softkeys:
+    """Save checks every field; Del deletes before the cursor, Back leaves the form."""
+    f = s.form
+    nxt: Softkey = ("Next", "next") if len(f.fields) > 1 else None
+    clear: Softkey = ("Clear", "clear") if f.editor.value else None
+    typing = f.field.kind is not FieldKind.CHOICE and textentry.can_delete(f.editor)
+    return (("Save", "submit"), nxt, clear, ("Del", "back") if typing else BACK)
+
+
+_BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
+    IdleScreen: narrow(IdleScreen, _home), LoginScreen: narrow(LoginScreen, _login),
+    ReasonScreen: narrow(ReasonScreen, _reasons), OfferPopover: narrow(OfferPopover, _offer),
+    CallScreen: narrow(CallScreen, _call), FormScreen: narrow(FormScreen, _form)}

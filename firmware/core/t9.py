@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 LETTERS = {"2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
            "9": "wxyz"}
@@ -22,10 +23,10 @@ def matches(label: str, query: str) -> bool:
     return any(keys_for(word).startswith(query) for word in _WORD.findall(label))
 
 
-def search(labels, query: str, min_keys: int = 1) -> list[int]:
+def search(labels: Iterable[str], query: str, min_keys: int = 1) -> list[int]:
     """Indexes of the labels that match ``query``; every label while it is shorter than
     ``min_keys`` (a few keys of T9 match too much to be worth filtering)."""
-    labels = list(labels)
+    shown = list(labels)
     if len(query) < min_keys:
-        return list(range(len(labels)))
-    return [i for i, label in enumerate(labels) if matches(label, query)]
+        return list(range(len(shown)))
+    return [i for i, label in enumerate(shown) if matches(label, query)]

@@ -1,52 +1,63 @@
 """update(model, event) -> (model, effects): every rule of the phone, as a pure function.
-The agent's rules live in session, offers, calls and reasons; this module routes events and keys
+The agent's rules live in agent, offers, calls and reasons; this module routes events and keys
 and holds the device and settings rules."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar, assert_never
 
-from . import calls, events as ev, offers, reasons, session
-from .effects import PlayTone, SaveSettings, StopTone
-from .menus import ADJUSTABLE, CHOICES, MENUS
-from .model import (AboutScreen, AdjustScreen, CallScreen, ChoiceScreen, IdleScreen, LoginScreen,
-                    MenuScreen, Model, OfferPopover, ReasonScreen, RonaPopover, VarsScreen,
-                    with_notice)
+from . import agent, calls, forms, offers, reasons
+from . import events as ev
+from .dispatch import narrow, rule_for
+from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
+from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, GoState, OpenMenu,
+                    PickReason, Target)
+from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
+                    ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen, Model,
+                    OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen, with_notice)
+from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
-from .stack import POPOVERS, arrange, close, pop, push, top
+from .vocab import Action, Level, StorageProblem
 
-INC = {"inc", "up", "right", "volup"}
-DEC = {"dec", "down", "left", "voldown"}
+E = TypeVar("E", bound=ev.Event)
+
+INC: frozenset[Action] = frozenset({"inc", "up", "right", "volup"})
+DEC: frozenset[Action] = frozenset({"dec", "down", "left", "voldown"})
 
 
-def update(m: Model, event) -> tuple[Model, tuple]:
-    rule = _EVENTS.get(type(event))
-    if rule is None:
-        return m, ()
-    m, effects = rule(m, event)
+def update(m: Model, event: ev.Event) -> Step:
+    """The new model and what to do. An event kind without a rule is a LookupError (the phone
+    logs it and goes on; tests fail)."""
+    m, effects = rule_for(_EVENTS, type(event))(m, event)
     return arrange(m), tuple(effects)
 
 
-def _booted(m: Model, _e):
+def _booted(m: Model, _e: ev.Booted) -> Step:
     return replace(m, screens=(IdleScreen(),) + m.screens[1:], last_touch=m.now), ()
 
 
-def _tick(m: Model, e: ev.Tick):
+def _tick(m: Model, e: ev.Tick) -> Step:
     notice = m.notice if m.notice and m.notice.until > e.now else None
-    return replace(m, now=e.now, notice=notice), ()
+    return forms.tick(replace(m, now=e.now, notice=notice)), ()
 
 
-def _hook(m: Model, e: ev.Hook):
+def _network(m: Model, e: ev.NetworkChanged) -> Step:
+    return replace(m, links=replace(m.links, ip=e.ip)), ()
+
+
+def _hook(m: Model, e: ev.Hook) -> Step:
     m = replace(m, hook_lifted=e.lifted, last_touch=m.now)
     if e.lifted:                     # the handset takes the call's audio over
-        return offers.pick_up(replace(m, hands_free=""))
+        return offers.pick_up(replace(m, hands_free=None))
     return calls.hook_replaced(m)
 
 
-def _tone_finished(m: Model, e: ev.ToneFinished):
+def _tone_finished(m: Model, e: ev.ToneFinished) -> Step:
     return (replace(m, ringing_test=False), ()) if e.tone == "test_ring" else (m, ())
 
 
-def _sip_registration(m: Model, e: ev.SipRegistration):
+def _sip_registration(m: Model, e: ev.SipRegistration) -> Step:
     m = replace(m, links=replace(m.links, sip=e.state))
     if e.state == "failed":
         return replace(m, sip_problem=f"SIP: {e.detail or 'failed'}"), ()
@@ -54,54 +65,39 @@ def _sip_registration(m: Model, e: ev.SipRegistration):
     return (with_notice(m, f"SIP: {e.detail}") if e.detail else m), ()
 
 
-STORAGE_PROBLEMS = {"full": "Storage full", "failed": "Storage failing"}
+STORAGE_PROBLEMS: dict[StorageProblem, str] = {"": "", "full": "Storage full",
+                                               "failed": "Storage failing"}
 
 
-def _storage_status(m: Model, e: ev.StorageStatus):
+def _storage_status(m: Model, e: ev.StorageStatus) -> Step:
     return replace(m, storage_problem=STORAGE_PROBLEMS.get(e.problem, "")), ()
 
 
-def _settings_not_saved(m: Model, e: ev.SettingsNotSaved):
+def _settings_not_saved(m: Model, e: ev.SettingsNotSaved) -> Step:
     """Said on whatever screen the agent is on: the change holds only until a restart."""
     why = "storage full" if e.full else "storage failing"
     return with_notice(m, f"Settings not saved: {why}"), ()
 
 
-def _then_bind(rule):
+def _login_from_config(m: Model, e: ev.LoginFromConfig) -> Step:
+    return agent.log_in(m, e.agent, e.pin)
+
+
+def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
+    return with_notice(m, e.text), ()
+
+
+def _then_bind(rule: Callable[[Model, E], Step]) -> Callable[[Model, E], Step]:
     """A rule after which the contacts (or the time) may have changed: INVITEs that came
     before their contact are bound or refused."""
-    def run(m: Model, e):
+    def run(m: Model, e: E) -> Step:
         m, effects = rule(m, e)
         m, more = calls.settle_waiting(m)
         return m, tuple(effects) + more
     return run
 
 
-_EVENTS = {
-    ev.Booted: _booted,
-    ev.Tick: _then_bind(_tick),
-    ev.NetworkChanged: lambda m, e: (replace(m, links=replace(m.links, ip=e.ip)), ()),
-    ev.Hook: _hook,
-    ev.ToneFinished: _tone_finished,
-    ev.StorageStatus: _storage_status,
-    ev.SettingsNotSaved: _settings_not_saved,
-    ev.Key: lambda m, e: _key(m, e),
-    ev.LoginFromConfig: lambda m, e: session.log_in(m, e.agent, e.pin),
-    ev.CcLink: session.link,
-    ev.CcSnapshot: _then_bind(session.snapshot),
-    ev.CcAgentState: session.agent_state,
-    ev.CcContact: _then_bind(offers.contact_event),
-    ev.CcNotice: lambda m, e: (with_notice(m, e.text), ()),
-    ev.CcLoggedOut: session.logged_out,
-    ev.CcRefused: session.refused,
-    ev.CcTakenOver: session.taken_over,
-    ev.SipRegistration: _sip_registration,
-    ev.SipIncoming: calls.incoming,
-    ev.SipCallState: calls.call_state,
-}
-
-
-def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
+def _key(m: Model, key: ev.Key) -> Step:
     if key.kind == "up":
         return m, ()
     m = replace(m, last_touch=m.now)
@@ -120,70 +116,95 @@ def _key(m: Model, key: ev.Key) -> tuple[Model, tuple]:
         return calls.toggle_mute(m)
     screen = m.screen
     action = action_for(m, screen, key.name)
-    handler = _HANDLERS.get(type(screen))
-    return handler(m, screen, action) if handler else (m, ())
+    if action is None:                      # a softkey with nothing on it here
+        return m, ()
+    return rule_for(_HANDLERS, type(screen))(m, screen, action)
+
+
+_EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
+    ev.Booted: narrow(ev.Booted, _booted),
+    ev.Tick: narrow(ev.Tick, _then_bind(_tick)),
+    ev.NetworkChanged: narrow(ev.NetworkChanged, _network),
+    ev.Hook: narrow(ev.Hook, _hook),
+    ev.ToneFinished: narrow(ev.ToneFinished, _tone_finished),
+    ev.StorageStatus: narrow(ev.StorageStatus, _storage_status),
+    ev.SettingsNotSaved: narrow(ev.SettingsNotSaved, _settings_not_saved),
+    ev.Key: narrow(ev.Key, _key),
+    ev.LoginFromConfig: narrow(ev.LoginFromConfig, _login_from_config),
+    ev.CcLink: narrow(ev.CcLink, agent.link),
+    ev.CcSnapshot: narrow(ev.CcSnapshot, _then_bind(agent.snapshot)),
+    ev.CcAgentState: narrow(ev.CcAgentState, agent.agent_state),
+    ev.CcContact: narrow(ev.CcContact, _then_bind(offers.contact_event)),
+    ev.CcNotice: narrow(ev.CcNotice, _cc_notice),
+    ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
+    ev.CcRefused: narrow(ev.CcRefused, agent.refused),
+    ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
+    ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
+    ev.SipIncoming: narrow(ev.SipIncoming, calls.incoming),
+    ev.SipCallState: narrow(ev.SipCallState, calls.call_state),
+}
 
 
 # -- per screen ----------------------------------------------------------------------------------
-def _idle(m: Model, screen, action):
+def _idle(m: Model, _s: IdleScreen, action: Action) -> Step:
     if action in ("menu", "ok"):
         return push(m, MenuScreen("main")), ()
-    if action == "login" and m.session is None:
+    if action == "login" and m.agent is None:
         return push(m, LoginScreen()), ()
-    if action == "state" and m.session is not None:
+    if action == "state" and m.agent is not None:
         return push(m, MenuScreen("state")), ()
-    if action == "logout" and m.session is not None:
-        return session.open_logout(m)
+    if action == "logout" and m.agent is not None:
+        return agent.open_logout(m)
     if action == "about":
         return push(m, AboutScreen()), ()
     if action in ("volup", "voldown"):
         # Volume keys at idle set the ringer, as on any desk phone.
         before = m.settings.ringer_volume
-        m = push(m, AdjustScreen("ringer_volume", before, before))
-        return _adjust(m, m.screen, action)
+        screen = AdjustScreen("ringer_volume", before, before)
+        return _adjust(push(m, screen), screen, action)
     return m, ()
 
 
-def _menu(m: Model, screen: MenuScreen, action):
+def _menu(m: Model, screen: MenuScreen, action: Action) -> Step:
     _title, items = MENUS[screen.menu]
     if action == "back":
         return pop(m), ()
     if action in ("down", "up"):
         step = 1 if action == "down" else -1
-        return top(m, replace(screen, cursor=(screen.cursor + step) % len(items))), ()
+        return replace_top(m, replace(screen, cursor=(screen.cursor + step) % len(items))), ()
     if action.isdigit() and 1 <= int(action) <= len(items):
         screen = replace(screen, cursor=int(action) - 1)
-        m = top(m, screen)
+        m = replace_top(m, screen)
         action = "ok"
     if action in ("ok", "right"):
         return _open(m, items[screen.cursor].opens)
     return m, ()
 
 
-def _open(m: Model, target: str):
-    kind, _, name = target.partition(":")
-    if kind == "menu":
-        return push(m, MenuScreen(name)), ()
-    if kind == "adjust":
-        value = getattr(m.settings, name)
-        return push(m, AdjustScreen(name, value, value)), ()
-    if kind == "choice":
-        values = [v for v, _label in CHOICES[name][1]]
-        return push(m, ChoiceScreen(name, values.index(getattr(m.settings, name)))), ()
-    if kind == "about":
-        return push(m, AboutScreen()), ()
-    if kind == "state":
-        return session.set_state(m, name)
-    if kind == "reasons":
-        return push(m, ReasonScreen(name)), ()
-    raise ValueError(f"menu item opens unknown target {target!r}")
+def _open(m: Model, target: Target) -> Step:
+    match target:
+        case OpenMenu(menu):
+            return push(m, MenuScreen(menu)), ()
+        case Adjust(setting):
+            value = m.settings.level(setting)
+            return push(m, AdjustScreen(setting, value, value)), ()
+        case Choose(setting):
+            values = [v for v, _label in CHOICES[setting][1]]
+            return push(m, ChoiceScreen(setting, values.index(m.settings.mode(setting)))), ()
+        case About():
+            return push(m, AboutScreen()), ()
+        case GoState(state):
+            return agent.set_state(m, state)
+        case PickReason(kind):
+            return push(m, ReasonScreen(kind)), ()
+    assert_never(target)
 
 
-def _adjust(m: Model, screen: AdjustScreen, action):
+def _adjust(m: Model, screen: AdjustScreen, action: Action) -> Step:
     _title, highest = ADJUSTABLE[screen.setting]
     if action in INC or action in DEC:
         value = max(0, min(highest, screen.value + (1 if action in INC else -1)))
-        m = top(m, replace(screen, value=value))
+        m = replace_top(m, replace(screen, value=value))
         m = _set(m, screen.setting, value)
         if screen.setting == "ringer_volume":
             return replace(m, ringing_test=True), (PlayTone("test_ring", "ringer", value),)
@@ -195,50 +216,71 @@ def _adjust(m: Model, screen: AdjustScreen, action):
     return m, ()
 
 
-def _choice(m: Model, screen: ChoiceScreen, action):
+def _choice(m: Model, screen: ChoiceScreen, action: Action) -> Step:
     _title, options = CHOICES[screen.setting]
     if action in ("down", "up"):
         step = 1 if action == "down" else -1
-        return top(m, replace(screen, cursor=(screen.cursor + step) % len(options))), ()
+        return replace_top(m, replace(screen, cursor=(screen.cursor + step) % len(options))), ()
     if action.isdigit() and 1 <= int(action) <= len(options):
         screen = replace(screen, cursor=int(action) - 1)
         action = "ok"
     if action == "ok":
-        m = pop(_set(m, screen.setting, options[screen.cursor][0]))
+        settings = m.settings.with_mode(screen.setting, options[screen.cursor][0])
+        m = pop(replace(m, settings=settings))
         return m, (SaveSettings(m.settings),)
     if action == "back":
         return pop(m), ()
     return m, ()
 
 
-def _about(m: Model, screen, action):
+def _about(m: Model, _s: AboutScreen, action: Action) -> Step:
     if action in ("back", "ok"):
         return pop(m), ()
     return m, ()
 
 
-_HANDLERS = {IdleScreen: _idle, MenuScreen: _menu, AdjustScreen: _adjust,
-             ChoiceScreen: _choice, AboutScreen: _about, LoginScreen: session.login_key,
-             ReasonScreen: reasons.reason_key, OfferPopover: offers.offer_key,
-             RonaPopover: offers.rona_key, CallScreen: calls.call_key, VarsScreen: offers.vars_key}
+def _no_keys(m: Model, _s: Screen, _action: Action) -> Step:
+    """The phone is starting, or a contact is on its way: keys wait for the next screen."""
+    return m, ()
+
+
+_HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
+    BootScreen: narrow(BootScreen, _no_keys),
+    ConnectingPopover: narrow(ConnectingPopover, _no_keys),
+    IdleScreen: narrow(IdleScreen, _idle),
+    MenuScreen: narrow(MenuScreen, _menu),
+    AdjustScreen: narrow(AdjustScreen, _adjust),
+    ChoiceScreen: narrow(ChoiceScreen, _choice),
+    AboutScreen: narrow(AboutScreen, _about),
+    LoginScreen: narrow(LoginScreen, agent.login_key),
+    ReasonScreen: narrow(ReasonScreen, reasons.reason_key),
+    OfferPopover: narrow(OfferPopover, offers.offer_key),
+    RonaPopover: narrow(RonaPopover, offers.rona_key),
+    CallScreen: narrow(CallScreen, calls.call_key),
+    VarsScreen: narrow(VarsScreen, offers.vars_key),
+    FormScreen: narrow(FormScreen, forms.form_key),
+}
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _set(m: Model, setting: str, value) -> Model:
-    return replace(m, settings=replace(m.settings, **{setting: value}))
+def _set(m: Model, setting: Level, value: int) -> Model:
+    return replace(m, settings=m.settings.with_level(setting, value))
 
 
-def _stop_test_ring(m: Model) -> tuple:
+def _stop_test_ring(m: Model) -> Effects:
     return (StopTone("ringer"),) if m.ringing_test else ()
 
 
-def _leave_all(m: Model):
-    """Long-press Back: abandon every screen the agent opened (unsaved changes are undone). What
-    the phone put up for a contact or call (popovers, the call, an owed wrap-up) stays."""
+def _leave_all(m: Model) -> Step:
+    """Long-press Back: abandon every screen the agent opened (unsaved settings are undone). What
+    the phone put up for a contact or call (popovers, the call, an owed wrap-up) stays, and so
+    does a form with typing in it: what the agent entered is never lost to one long press (Back
+    on the form itself asks before discarding)."""
     effects = _stop_test_ring(m)
     for screen in reversed(m.screens[1:]):
         if isinstance(screen, AdjustScreen):
             m = _set(m, screen.setting, screen.before)
     m = close(m, lambda s: not (isinstance(s, POPOVERS + (CallScreen,))
-                                or (isinstance(s, ReasonScreen) and s.kind == "wrapup")))
+                                or (isinstance(s, ReasonScreen) and s.kind == "wrapup")
+                                or (isinstance(s, FormScreen) and s.form.changed())))
     return replace(m, ringing_test=False), effects

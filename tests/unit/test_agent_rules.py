@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from firmware.core import events as ev
-from firmware.core.effects import (CcAccept, CcCallEvent, CcLogin, CcLogout, CcSetState,
-                                   CcWrapUp, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
-                                   SipResume, StopTone)
+from firmware.core.effects import (CcAccept, CcCallEvent, CcLogin, CcLogout, CcSetState, CcWrapUp,
+                                   PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipResume,
+                                   StopTone)
 from firmware.core.events import CcSettings, Code, Contact, VariableLayout
 from firmware.core.model import (CallScreen, ConnectingPopover, DeviceInfo, IdleScreen, Links,
                                  LoginScreen, MenuScreen, Model, OfferPopover, ReasonScreen,
@@ -94,7 +94,7 @@ def check(m, fx, expect):
         elif name == "notice":
             assert m.active_notice() == want
         elif name == "calls":
-            assert tuple((c.call, c.state) for c in m.calls) == want
+            assert tuple((c.id, c.state) for c in m.calls) == want
         elif name == "screens":
             assert tuple(type(s) for s in m.screens) == want
         else:
@@ -155,15 +155,15 @@ def test_login(given, events, expect):
     check(*run(given, *events), expect)
 
 
-def test_the_snapshot_sets_the_session():
+def test_the_snapshot_sets_the_agent():
     m = agent(state="idle", reason="lunch", pending=("available", ""),
               settings=CcSettings(mask_ani=True, accept_all=True, max_offers=3))
-    s = m.session
+    s = m.agent
     assert (s.id, s.name, s.team, s.extension) == ("1001", "Ada Byron", "Sales", "sip:1001@pbx")
     assert (s.state, s.reason, s.pending) == ("idle", "lunch", ("available", ""))
     assert s.idle_codes == IDLE and s.wrapup_codes == WRAPUP and s.layout == LAYOUT
     assert s.cc.mask_ani and s.cc.max_offers == 3
-    assert m.agent_status == m.agent_state == "IDLE"
+    assert m.agent_status == "IDLE"
 
 
 # -- the snapshot rebuilds the screens ----------------------------------------------------------
@@ -199,7 +199,7 @@ SNAPSHOT_CASES = {
         agent(ev.CcContact(contact("c1", "offered"))), snapshot(), screens=(IdleScreen,),
         contacts=()),
     "a logged-out snapshot ends the session": case(
-        agent(), snapshot(state="logged_out"), session=None, agent_status="LOGGED_OUT"),
+        agent(), snapshot(state="logged_out"), agent=None, agent_status="LOGGED_OUT"),
 }
 
 
@@ -233,7 +233,7 @@ STATE_CASES = {
         agent(*talking()), keys("soft4", "2", "ok"),
         effects=(CcSetState("idle", "break"),), top=CallScreen("k1")),
     "a state event while logged out is ignored": case(
-        home(), ev.CcAgentState("idle"), session=None),
+        home(), ev.CcAgentState("idle"), agent=None),
     "the link state shows": case(agent(), ev.CcLink("down", "refused"), links=Links(
         ip="10.0.0.5", sip="registered", cc="down")),
     "a server notice shows": case(agent(), ev.CcNotice("Campaign Winter started"),
@@ -246,9 +246,9 @@ def test_agent_state(given, events, expect):
     check(*run(given, *events), expect)
 
 
-def test_pending_state_is_kept_on_the_session():
+def test_pending_state_is_kept_on_the_agent():
     m, _ = run(agent(*talking()), ev.CcAgentState("talking", "", ("idle", "lunch")))
-    assert m.session.pending == ("idle", "lunch") and m.session.state == "talking"
+    assert m.agent.pending == ("idle", "lunch") and m.agent.state == "talking"
 
 
 def test_logged_out_by_the_server_closes_every_agent_screen():
@@ -256,7 +256,7 @@ def test_logged_out_by_the_server_closes_every_agent_screen():
     m, _ = run(m, *keys("back", "back", "soft2", "1"), ev.CcContact(contact("c1", "offered")))
     assert [type(s) for s in m.screens] == [IdleScreen, MenuScreen, MenuScreen, OfferPopover]
     m, fx = run(m, ev.CcLoggedOut("supervisor"))
-    assert m.session is None and m.contacts == () and fx == ()
+    assert m.agent is None and m.contacts == () and fx == ()
     assert m.screens == (IdleScreen(), MenuScreen("main"), MenuScreen("settings"))
     assert m.active_notice() == "Logged out: supervisor"
 
@@ -470,10 +470,10 @@ def test_the_state_the_server_will_set_shows_at_once_even_offline(pending, after
     if pending:
         m = run(m, ev.CcAgentState("talking", "", pending))[0]
     m = run(m, ev.SipCallState("k1", "ended"))[0]
-    assert m.session.state == "wrapup" and m.agent_status == "WRAPUP"
+    assert m.agent.state == "wrapup" and m.agent_status == "WRAPUP"
     m, fx = run(m, *keys("7", "2", "5", "ok"))
     assert fx == (CcWrapUp("c1", "sale"),)
-    assert (m.session.state, m.session.reason) == after and m.session.pending is None
+    assert (m.agent.state, m.agent.reason) == after and m.agent.pending is None
 
 
 # -- reason lists --------------------------------------------------------------------------------
@@ -525,7 +525,7 @@ LOGOUT_CASES = {
                 screens=(IdleScreen(), ReasonScreen("logout"))),
         ev.Key("ok"), effects=(), notice="Answer or miss the offer first"),
     "logged out": case(
-        agent(), ev.CcLoggedOut("end of shift"), session=None,
+        agent(), ev.CcLoggedOut("end of shift"), agent=None,
         notice="Logged out: end of shift", agent_status="LOGGED_OUT"),
 }
 

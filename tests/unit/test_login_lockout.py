@@ -36,7 +36,7 @@ def test_a_config_login_locked_out_opens_the_login_screen_with_the_wait():
 
 def test_taken_over_logs_out_here_says_why_until_the_agent_logs_in_again():
     m, fx = run(agent(), ev.CcTakenOver(), ev.CcLink("down"))
-    assert fx == () and m.session is None and m.agent_status == "LOGGED_OUT"
+    assert fx == () and m.agent is None and m.agent_status == "LOGGED_OUT"
     assert isinstance(m.screen, IdleScreen)
     r = rows(m)
     assert r[0].startswith("Logged out") and r[2].rstrip() == "Logged in elsewhere"

@@ -138,9 +138,11 @@ def test_keys_and_hook_count_as_activity():
     assert m.last_touch == 2100.0
 
 
-def test_unknown_events_change_nothing():
-    m = idle()
-    assert update(m, object()) == (m, ())
+def test_an_event_without_a_rule_is_an_error_not_silence():
+    """A kind of event nobody wrote a rule for fails where it is handled (the phone logs it and
+    keeps its model: tests/unit/test_registries.py) instead of being dropped unseen."""
+    with pytest.raises(LookupError, match="no rule for object"):
+        update(idle(), object())
 
 
 def test_settings_from_a_saved_dict_keep_good_fields_and_report_bad_ones():

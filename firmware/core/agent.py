@@ -1,13 +1,14 @@
-"""The agent's session: login, the server's snapshot and state events, logout, notices."""
+"""The logged-in agent: login, the server's snapshot and state events, logout, notices."""
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 
 from . import events as ev
-from .effects import CcLogin, CcLogout, CcSetState
-from .model import LoginScreen, Model, ReasonScreen, Session, with_notice
-from .stack import is_state_menu, pop, push, top
+from .effects import CcLogin, CcLogout, CcSetState, Step
+from .model import Agent, LoginScreen, Model, ReasonScreen, Screen, with_notice
+from .navigation import is_state_menu, pop, push, replace_top
+from .vocab import Action, AgentChoice
 
 AGENT_ID_MAX, PIN_MAX = 16, 12
 WRONG_LOGIN = "Wrong agent ID or PIN"
@@ -17,7 +18,7 @@ OFFER_SHOWING = "Answer or miss the offer first"
 
 
 # -- logging in ----------------------------------------------------------------------------------
-def log_in(m: Model, agent: str, pin: str):
+def log_in(m: Model, agent: str, pin: str) -> Step:
     return (replace(m, login_pending=True, login_agent=agent, logged_out_why=""),
             (CcLogin(agent, pin),))
 
@@ -27,39 +28,45 @@ def locked_for(m: Model) -> int:
     return max(0, math.ceil(m.login_locked_until - m.now))
 
 
-def login_key(m: Model, s: LoginScreen, action: str):
+def _typed(s: LoginScreen, text: str) -> LoginScreen:
+    """The login screen with ``text`` in the field being typed."""
+    return replace(s, agent=text) if s.entry == "agent" else replace(s, pin=text)
+
+
+def login_key(m: Model, s: LoginScreen, action: Action | None) -> Step:
     typed = s.agent if s.entry == "agent" else s.pin
-    if action.isdigit() and len(action) == 1:
+    if action is not None and action.isdigit() and len(action) == 1:
         limit = AGENT_ID_MAX if s.entry == "agent" else PIN_MAX
         if len(typed) < limit:
-            s = replace(s, **{s.entry: typed + action})
-        return top(m, replace(s, error="")), ()
+            s = _typed(s, typed + action)
+        return replace_top(m, replace(s, error="")), ()
     if action == "back":
         if typed:
-            return top(m, replace(s, **{s.entry: typed[:-1]}, error="")), ()
+            return replace_top(m, replace(_typed(s, typed[:-1]), error="")), ()
         if s.entry == "pin":
-            return top(m, replace(s, entry="agent", error="")), ()
+            return replace_top(m, replace(s, entry="agent", error="")), ()
         return pop(m), ()
     if action == "ok" and typed:
         if s.entry == "agent":
-            return top(m, replace(s, entry="pin", error="")), ()
+            return replace_top(m, replace(s, entry="pin", error="")), ()
         if locked_for(m):               # the server would only say so again: wait (shown)
             return m, ()
         return log_in(pop(m), s.agent, s.pin)
     return m, ()
 
 
-def refused(m: Model, e: ev.CcRefused):
+def refused(m: Model, e: ev.CcRefused) -> Step:
     if e.request == "hello" and e.code in ("auth_failed", "locked_out"):
         # A wrong PIN, or too many: back to the login screen, the agent id kept. Locked out,
         # the screen counts the wait down and the phone sends no login before it is over.
-        agent = m.login_agent or (m.session.id if m.session else "")
+        agent = m.login_agent or (m.agent.id if m.agent else "")
         m, _ = logged_out(m, ev.CcLoggedOut())
         locked = e.code == "locked_out"
         if locked:
             m = replace(m, login_locked_until=m.now + max(1.0, e.retry_after))
         again = LoginScreen(agent=agent, entry="pin", error="" if locked else WRONG_LOGIN)
-        return (top(m, again) if isinstance(m.screen, LoginScreen) else push(m, again)), ()
+        return (replace_top(m, again) if isinstance(m.screen, LoginScreen)
+                else push(m, again)), ()
     if e.request == "hello":
         m = replace(m, login_pending=False)
     if e.request == "call":
@@ -70,42 +77,43 @@ def refused(m: Model, e: ev.CcRefused):
 
 
 # -- what the server says ------------------------------------------------------------------------
-def snapshot(m: Model, e: ev.CcSnapshot):
-    """The whole session, replacing what the phone knew; the screens follow (stack.arrange)."""
+def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
+    """The agent's whole state, replacing what the phone knew; the screens follow
+    (navigation.arrange)."""
     if e.state == "logged_out":
         return logged_out(m, ev.CcLoggedOut())
-    session = Session(id=e.agent, name=e.name, team=e.team, extension=e.extension,
-                      state=e.state, reason=e.reason, pending=e.pending,
-                      idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
-                      cc=e.settings)
+    agent = Agent(id=e.agent, name=e.name, team=e.team, extension=e.extension,
+                  state=e.state, reason=e.reason, pending=e.pending,
+                  idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
+                  cc=e.settings)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
     early = frozenset(i for i in m.answer_on_arrival if ids.get(i) == "offered")
-    return replace(m, session=session, contacts=e.contacts, login_pending=False, login_agent="",
+    return replace(m, agent=agent, contacts=e.contacts, login_pending=False, login_agent="",
                    wrapped_locally=wrapped, answer_on_arrival=early), ()
 
 
-def agent_state(m: Model, e: ev.CcAgentState):
-    if m.session is None:
+def agent_state(m: Model, e: ev.CcAgentState) -> Step:
+    if m.agent is None:
         return m, ()
-    session = replace(m.session, state=e.state, reason=e.reason, pending=e.pending)
-    return replace(m, session=session), ()
+    agent = replace(m.agent, state=e.state, reason=e.reason, pending=e.pending)
+    return replace(m, agent=agent), ()
 
 
-def logged_out(m: Model, e: ev.CcLoggedOut):
-    m = replace(m, session=None, contacts=(), answer_on_arrival=frozenset(),
+def logged_out(m: Model, e: ev.CcLoggedOut) -> Step:
+    m = replace(m, agent=None, contacts=(), answer_on_arrival=frozenset(),
                 wrapped_locally=frozenset(), login_pending=False, cc_problem="")
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
 
 
-def taken_over(m: Model, _e: ev.CcTakenOver):
+def taken_over(m: Model, _e: ev.CcTakenOver) -> Step:
     """The agent logged in on another phone: logged out here, saying why, until a new login."""
     m, _ = logged_out(m, ev.CcLoggedOut())
     return replace(m, logged_out_why=ELSEWHERE), ()
 
 
-def link(m: Model, e: ev.CcLink):
+def link(m: Model, e: ev.CcLink) -> Step:
     m = replace(m, links=replace(m.links, cc=e.state))
     if e.state == "up":
         m = replace(m, cc_problem="")
@@ -115,9 +123,9 @@ def link(m: Model, e: ev.CcLink):
 
 
 # -- the agent's choices -------------------------------------------------------------------------
-def set_state(m: Model, state: str, reason: str = ""):
+def set_state(m: Model, state: AgentChoice, reason: str = "") -> Step:
     """Ask for Available or Idle; the lists that led here close."""
-    def leads_here(s) -> bool:
+    def leads_here(s: Screen) -> bool:
         return (isinstance(s, ReasonScreen) and s.kind == "idle") or is_state_menu(s)
 
     while leads_here(m.screen):
@@ -134,14 +142,14 @@ def logout_blocked(m: Model) -> str:
     return ""
 
 
-def open_logout(m: Model):
+def open_logout(m: Model) -> Step:
     why = logout_blocked(m)
     if why:
         return with_notice(m, why), ()
     return push(m, ReasonScreen("logout")), ()
 
 
-def log_out(m: Model, reason: str):
+def log_out(m: Model, reason: str) -> Step:
     why = logout_blocked(m)
     if why:
         return with_notice(m, why), ()

@@ -1,18 +1,23 @@
-"""The screen stack: pushing and closing screens, and keeping the agent's screens in step with
-the model (popovers for offers, the call screen for calls, wrap-up for finished contacts)."""
+"""The screens shown (Model.screens, the top one on the display): opening and closing them, and
+keeping the agent's screens in step with the model (popovers for offers, the call screen for
+calls, wrap-up for finished contacts)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from .model import (CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, VarsScreen)
+                    ReasonScreen, RonaPopover, Screen, VarsScreen)
 
-POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
+S = TypeVar("S", bound=Screen)
+
+POPOVERS: tuple[type[Screen], ...] = (OfferPopover, ConnectingPopover, RonaPopover)
 # screens that only make sense while an agent is logged in
-_AGENT_ONLY = POPOVERS + (ReasonScreen, VarsScreen)
+_AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen)
 
 
-def push(m: Model, screen) -> Model:
+def push(m: Model, screen: Screen) -> Model:
     return replace(m, screens=m.screens + (screen,))
 
 
@@ -20,12 +25,12 @@ def pop(m: Model) -> Model:
     return replace(m, screens=m.screens[:-1]) if len(m.screens) > 1 else m
 
 
-def top(m: Model, screen) -> Model:
+def replace_top(m: Model, screen: Screen) -> Model:
     """Replace the top screen (the same screen with new contents)."""
     return replace(m, screens=m.screens[:-1] + (screen,))
 
 
-def show(m: Model, screen) -> Model:
+def show(m: Model, screen: Screen) -> Model:
     """Put up a screen the phone (not the agent) opened. Popovers go on top; anything else goes
     under the popovers, so an offer (and what the agent opened from it) stays in front."""
     at = len(m.screens)
@@ -34,25 +39,25 @@ def show(m: Model, screen) -> Model:
     return replace(m, screens=m.screens[:at] + (screen,) + m.screens[at:])
 
 
-def close(m: Model, unwanted) -> Model:
+def close(m: Model, unwanted: Callable[[Screen], bool]) -> Model:
     """Close every screen but the home screen for which ``unwanted(screen)`` is true."""
     return replace(m, screens=m.screens[:1] + tuple(s for s in m.screens[1:] if not unwanted(s)))
 
 
-def find(m: Model, kind):
+def find(m: Model, kind: type[S]) -> S | None:
     return next((s for s in m.screens if isinstance(s, kind)), None)
 
 
-def change(m: Model, old, new) -> Model:
-    """Replace one screen where it is in the stack."""
+def change(m: Model, old: Screen, new: Screen) -> Model:
+    """Replace one screen where it is among the screens shown."""
     return replace(m, screens=tuple(new if s is old else s for s in m.screens))
 
 
-def is_state_menu(screen) -> bool:
+def is_state_menu(screen: Screen) -> bool:
     return isinstance(screen, MenuScreen) and screen.menu == "state"
 
 
-def wrapup_screen(m: Model, contact_id: str):
+def wrapup_screen(m: Model, contact_id: str) -> ReasonScreen | None:
     return next((s for s in m.screens if isinstance(s, ReasonScreen) and s.kind == "wrapup"
                  and s.contact == contact_id), None)
 
@@ -63,8 +68,8 @@ def arrange(m: Model) -> Model:
     before = m
     m = _refocus(close(m, lambda s: not _still_valid(before, s)))
     if m.shown_calls() and find(m, CallScreen) is None:
-        m = show(m, CallScreen(m.shown_calls()[0].call))
-    if m.session is None:
+        m = show(m, CallScreen(m.shown_calls()[0].id))
+    if m.agent is None:
         return m
     for c in m.contacts:
         if (c.status == "wrapup" and c.primary and c.id not in m.wrapped_locally
@@ -79,10 +84,10 @@ def arrange(m: Model) -> Model:
     return m
 
 
-def _still_valid(m: Model, s) -> bool:
+def _still_valid(m: Model, s: Screen) -> bool:
     if isinstance(s, CallScreen):
         return bool(m.shown_calls())
-    if m.session is None:
+    if m.agent is None:
         return not (isinstance(s, _AGENT_ONLY) or is_state_menu(s))
     if isinstance(s, LoginScreen):
         return False
@@ -104,6 +109,6 @@ def _refocus(m: Model) -> Model:
     for s in m.screens:
         if isinstance(s, OfferPopover) and s.contact not in {c.id for c in offers}:
             m = change(m, s, OfferPopover(offers[0].id))
-        elif isinstance(s, CallScreen) and s.call not in {c.call for c in calls}:
-            m = change(m, s, CallScreen(calls[0].call))
+        elif isinstance(s, CallScreen) and s.call not in {c.id for c in calls}:
+            m = change(m, s, CallScreen(calls[0].id))
     return m

@@ -1,0 +1,57 @@
+"""The phone's words as types: what a key, a call, a link, an audio route ... can be called.
+
+Literal types, so a misspelt word is a type error (mypy --strict) while the values stay the
+plain strings the console prints, the logs show and the contact-center protocol and the SIP
+adapter send (firmware/cc/protocol.py spells the server's words the same way).
+"""
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# -- keys (hal/keypad.py KEY_NAMES holds the same names: hal imports nothing from firmware) -----
+KeyName = Literal[
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#",
+    "soft1", "soft2", "soft3", "soft4", "up", "down", "left", "right", "ok", "back",
+    "hold", "xfer", "conf", "mute", "headset", "speaker", "redial", "volup", "voldown",
+]
+KEY_NAMES: tuple[KeyName, ...] = get_args(KeyName)
+KeyKind = Literal["down", "up", "long"]
+
+# What a softkey does, besides what a key of the same name does ("ok", "back", "hold").
+SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "login", "logout",
+                     "state", "about", "answer", "end", "available", "idle",
+                     "submit", "next", "clear"]          # the last three: a form's
+# What a key press means on a screen: a softkey's action, or the key's own name.
+Action = KeyName | SoftAction
+
+# -- calls ---------------------------------------------------------------------------------------
+CallState = Literal["ringing", "talking", "held"]
+SipCallChange = Literal["established", "held", "resumed", "ended"]    # from the SIP adapter
+CallReport = Literal["ringing", "answered", "held", "resumed", "ended"]  # to the server
+
+# -- links (the status line) ---------------------------------------------------------------------
+SipLink = Literal["off", "registering", "registered", "failed"]         # off: not configured
+CcLinkState = Literal["off", "connecting", "up", "down"]
+
+# -- the agent (the server's names, firmware/cc/protocol.py) ---------------------------------------
+AgentState = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking", "held",
+                     "wrapup"]
+AgentChoice = Literal["available", "idle"]          # what the agent may ask for
+ContactStatus = Literal["reserved", "offered", "assigned", "held", "ended", "wrapup",
+                        "wrapped_up", "rona", "withdrawn"]
+ReasonKind = Literal["idle", "logout", "wrapup"]    # a reason list: idle and logout codes, wrap-up
+LoginEntry = Literal["agent", "pin"]                # the login screen's field being typed
+
+# -- sound ---------------------------------------------------------------------------------------
+Route = Literal["ringer", "handset", "headset", "speaker"]   # where a sound plays
+CallRoute = Literal["handset", "headset", "speaker"]         # where a call's far end plays
+HandsFree = Literal["headset", "speaker"]                    # chosen with its key during a call
+MicRoute = Literal["mic", "headset_mic"]                     # where the agent's voice comes from
+Tone = Literal["ring", "test_ring"]
+
+# -- settings and menus --------------------------------------------------------------------------
+Level = Literal["ringer_volume", "handset_volume", "headset_volume", "speaker_volume", "contrast"]
+Mode = Literal["backlight"]                         # a setting with fixed values to choose from
+Backlight = Literal["on", "auto", "off"]
+MenuName = Literal["main", "settings", "state"]
+StorageProblem = Literal["", "full", "failed"]     # "": the phone's state can be written
