@@ -6,4 +6,4 @@ backend builds the pins and buses: ``rpi`` on the device, ``sim`` on a developme
 from .board import BoardSpec, load_board
 from .errors import BoardError, HalError
 
-__all__ = ["BoardSpec", "load_board", "BoardError", "HalError"]
+__all__ = ["BoardError", "BoardSpec", "HalError", "load_board"]

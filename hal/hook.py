@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice
 
@@ -21,6 +21,7 @@ class HookSwitch:
         self._debounce = debounce_ms / 1000
         self._switch = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
         self._lock = threading.Lock()
+        self._quiet = threading.Condition(self._lock)       # no debounce under way
         self._timer: threading.Timer | None = None
         self._reported = self._read()
         self._switch.when_activated = self._changed
@@ -37,17 +38,30 @@ class HookSwitch:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self._debounce, self._settle)
-            self._timer.daemon = True
-            self._timer.start()
+            timer = threading.Timer(self._debounce, lambda: self._settle(timer))
+            timer.daemon = True
+            self._timer = timer
+            timer.start()
 
-    def _settle(self):
+    def _settle(self, timer: threading.Timer):
         lifted = self._read()
         with self._lock:
-            if lifted == self._reported:
+            if timer is not self._timer:         # the contact moved again: a newer one settles
                 return
+            changed = lifted != self._reported
             self._reported = lifted
-        self._report(lifted)
+        if changed:
+            self._report(lifted)
+        with self._lock:
+            if self._timer is timer:
+                self._timer = None
+                self._quiet.notify_all()
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until the contact has been still for the debounce time and what it did has
+        been reported (for tests and the sim); False if it is still moving after ``timeout``."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._timer is None, timeout)
 
     def set_lifted(self, lifted: bool):
         """Report the hook as lifted or replaced without the contact (service console)."""

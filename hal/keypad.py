@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
+# The firmware's rules type these names as firmware.core.vocab.KeyName (hal imports nothing from
+# firmware; tests/unit/test_registries.py checks that the two lists are the same).
 KEY_NAMES = (
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#",
     "soft1", "soft2", "soft3", "soft4", "up", "down", "left", "right", "ok", "back",
@@ -26,15 +28,22 @@ IDLE_RECHECK_S = 0.5   # a missed edge can't leave a key unseen for longer than 
 class KeyEvent:
     key: str
     kind: str          # "down", "up" or "long"
-    at: float          # time.monotonic() when it was recognised
+    at: float          # the keypad's clock (time.monotonic()) when it was recognised
 
 
 class Keypad:
-    """Scans ``spec.keys`` (a KeypadSpec) and calls ``when_key(KeyEvent)`` from its thread."""
+    """Scans ``spec.keys`` (a KeypadSpec) and calls ``when_key(KeyEvent)`` from its thread.
 
-    def __init__(self, spec, pin_factory=None, when_key: Callable[[KeyEvent], None] | None = None):
+    ``clock`` gives the time a scan is taken at (time.monotonic). With ``scan_thread=False``
+    nothing scans on its own: a test calls ``tick()`` for each scan and steps its own clock, so
+    debounce and long press are checked scan by scan, with no sleeping and no racing a thread.
+    """
+
+    def __init__(self, spec, pin_factory=None, when_key: Callable[[KeyEvent], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, scan_thread: bool = True):
         self.spec = spec
         self.when_key = when_key
+        self._clock = clock
         self._rows = [DigitalOutputDevice(p, initial_value=False, pin_factory=pin_factory)
                       for p in spec.rows]
         self._cols = [DigitalInputDevice(p, pull_up=True, pin_factory=pin_factory)
@@ -47,8 +56,10 @@ class Keypad:
         self._seen: dict[str, int] = {}        # consecutive scans a key was seen in
         self._unseen: dict[str, int] = {}      # consecutive scans a down key was missing from
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="keypad-scan", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if scan_thread:
+            self._thread = threading.Thread(target=self._run, name="keypad-scan", daemon=True)
+            self._thread.start()
 
     # -- scanning ---------------------------------------------------------------------------
     def scan(self) -> set[str]:
@@ -79,8 +90,12 @@ class Keypad:
                     return
                 if not self._any_column_low():
                     continue
-            self._step(self.scan(), time.monotonic())
+            self.tick()
             time.sleep(interval)
+
+    def tick(self):
+        """One scan of the matrix, taken at ``clock()``, through the debounce."""
+        self._step(self.scan(), self._clock())
 
     def _step(self, pressed: set[str], now: float):
         n = self.spec.debounce_scans
@@ -116,7 +131,7 @@ class Keypad:
         """Report a press and release of ``key`` as if it had been scanned."""
         if key not in KEY_NAMES:
             raise ValueError(f"unknown key {key!r}")
-        now = time.monotonic()
+        now = self._clock()
         self._emit(key, "down", now)
         self._emit(key, "up", now)
 
@@ -127,6 +142,7 @@ class Keypad:
     def close(self):
         self._closed = True
         self._wake.set()
-        self._thread.join(timeout=1)
+        if self._thread is not None:
+            self._thread.join(timeout=1)
         for dev in self._rows + self._cols:
             dev.close()

@@ -26,6 +26,9 @@ import time
 import uuid
 from pathlib import Path
 
+from tools.process import Process, ProcessError
+from tools.process import start as start_process
+
 KAMAILIO = "/usr/sbin/kamailio"
 
 TLS_CORE = """\
@@ -132,7 +135,7 @@ class Kamailio:
         """``tls``: (certificate, key), PEM files: listen for SIP over TLS on PORT+1 too."""
         self.host, self.port, self.password, self.tls = host, port, password, tls
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
-        self.proc: subprocess.Popen | None = None
+        self.process: Process | None = None
 
     @property
     def address(self) -> str:
@@ -162,48 +165,33 @@ class Kamailio:
         cfg.write_text(self.config_text())
         self.log = self.workdir / "kamailio.log"     # its stderr
         # -m/-M: small shared/private memory pools; a test machine runs several of these
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [KAMAILIO, "-DD", "-E", "-m", "32", "-M", "4", "-f", str(cfg)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                start_new_session=True, cwd=self.workdir)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            if sip_ping(self.host, self.port, 0.1):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise KamailioError(f"kamailio did not come up on {self.address}:\n"
-                            + self.log.read_text(errors="replace")[-3000:])
+        self.process = start_process([KAMAILIO, "-DD", "-E", "-m", "32", "-M", "4", "-f", str(cfg)],
+                                     name="kamailio", cwd=self.workdir, stderr=self.log,
+                                     group=True)
+        try:        # it prints no ready line: it is up once it answers SIP
+            self.process.wait_until(lambda: sip_ping(self.host, self.port, 0.1), timeout,
+                                    f"an answer on {self.address}")
+        except ProcessError as e:
+            self.kill()
+            raise KamailioError(f"kamailio did not come up on {self.address}: {e}") from None
+
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process.popen if self.process else None
 
     def stop(self, timeout: float = 3.0) -> None:
         """SIGTERM, then SIGKILL to the whole group if it has not exited in ``timeout``."""
-        if self.proc is None:
-            return
-        self._signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
+        if self.process is not None:
+            self.process.stop(timeout)
+            self.process = None
 
     def kill(self) -> None:
         """SIGKILL the main process and its children: a crash, for fault tests."""
-        if self.proc is None:
-            return
-        self._signal(signal.SIGKILL)
-        self.proc.wait()
-        self.proc = None
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
 
-    def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def __enter__(self) -> "Kamailio":
+    def __enter__(self) -> Kamailio:
         self.start()
         return self
 

@@ -9,11 +9,9 @@ phones, each a real process. The demo, the integration tests and the benchmarks 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +20,8 @@ from pathlib import Path
 from tools import simphone
 from tools.kamailio import Kamailio
 from tools.labca import LabCa
+from tools.process import Process
+from tools.process import start as start_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SIP_PASSWORD = "secret"
@@ -54,44 +54,29 @@ class Ccsim:
     def __init__(self, workdir: Path, scenario: Path, port: int):
         self.workdir, self.scenario, self.port = workdir, scenario, port
         self.db = workdir / "ccsim.db"
-        self.proc: subprocess.Popen | None = None
+        self.process: Process | None = None
         self.ws_url = f"ws://127.0.0.1:{port}/agent/v1"
         self.api = f"http://127.0.0.1:{port}/api"
 
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process.popen if self.process else None
+
     def start(self, timeout: float = 15):
-        log = open(self.workdir / "ccsim.log", "a")
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-m", "tools.ccsim", "--config", str(self.scenario),
              "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        ready = threading.Event()
-
-        def read():
-            for line in self.proc.stdout:
-                if line.startswith("ccsim: ready"):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(timeout) or self.proc.poll() is not None:
-            self.stop()
-            tail = (self.workdir / "ccsim.log").read_text()[-2000:]
-            raise RuntimeError(f"ccsim did not start:\n{tail}")
+            ready=r"^ccsim: ready", timeout=timeout, cwd=ROOT,
+            stderr=self.workdir / "ccsim.log")
 
     def kill(self):
         """kill -9: no goodbye to anyone (its customers process lives on)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.process:
+            self.process.kill()
 
     def stop(self, timeout: float = 5):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process:
+            self.process.stop(timeout)
 
     # -- admin API ------------------------------------------------------------------------------
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -119,8 +104,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
         if stripped.startswith("["):
             section = stripped.strip("[]")
         key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
-        if (section == "settings" and key in settings
-                or section == "customers" and key in customers):
+        if ((section == "settings" and key in settings)
+                or (section == "customers" and key in customers)):
             continue
         if section == "customers" and key == "enabled":
             line = "enabled = true"
@@ -182,10 +167,11 @@ class Lab:
                 f'reg_interval = {reg_interval}\n{more}')
 
     def phone(self, agent: str | None = "1001", name: str | None = None,
-              page_port: int | None = 0,
+              page_port: int | None = 0, board: str = "sim",
               **kw) -> simphone.SimPhone:
         phone = simphone.start(self.workdir / (name or f"phone-{agent or 'login'}"),
-                               page_port=page_port, extra_config=self.phone_config(agent, **kw))
+                               page_port=page_port, extra_config=self.phone_config(agent, **kw),
+                               board=board)
         self.phones.append(phone)
         return phone
 
@@ -283,7 +269,8 @@ class Desk:
             if all(t in shown for t in texts):
                 return shown
             if time.monotonic() > deadline:
-                raise AssertionError(f"the LCD never showed {texts!r}; it shows:\n{shown}")
+                raise AssertionError(f"the LCD never showed {texts!r}; it shows:\n{shown}"
+                                     + self._log_tail())
             time.sleep(0.05)
 
     def wait_status(self, timeout: float = 10, **want: str) -> dict[str, str]:
@@ -293,8 +280,18 @@ class Desk:
             if all(status.get(k) == v for k, v in want.items()):
                 return status
             if time.monotonic() > deadline:
-                raise AssertionError(f"status never had {want}; last: {status}")
+                raise AssertionError(f"status never had {want}; last: {status}"
+                                     + self._log_tail())
             time.sleep(0.05)
+
+    def _log_tail(self, lines: int = 12) -> str:
+        """The phone's last warnings and errors, for a failure message: why it got stuck."""
+        try:
+            log = (self.phone.workdir / "phone.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        worth = [line for line in log if " WARNING " in line or " ERROR " in line]
+        return "\nthe phone's last warnings:\n" + "\n".join(worth[-lines:]) if worth else ""
 
     def close(self):
         self.link.close()

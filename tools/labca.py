@@ -43,12 +43,12 @@ class LabCa:
 
     def _expired(self) -> bool:
         cert = x509.load_pem_x509_certificate(self.cafile.read_bytes())
-        return cert.not_valid_after_utc < datetime.datetime.now(datetime.timezone.utc)
+        return cert.not_valid_after_utc < datetime.datetime.now(datetime.UTC)
 
     def _create(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder()
                 .subject_name(_name("hardphone lab CA")).issuer_name(_name("hardphone lab CA"))
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -77,7 +77,7 @@ class LabCa:
                 sans.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
                 sans.append(x509.DNSName(host))
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder()
                 .subject_name(_name(hosts[0])).issuer_name(self._cert.subject)
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())

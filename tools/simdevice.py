@@ -2,16 +2,14 @@
 that runs under the launcher (its own bootloader) with its console on a serial line."""
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 from tools.mkimage.build import build_image, keygen, public_key_path
+from tools.process import Process, ProcessError
+from tools.process import start as start_process
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE_PARTS = ("firmware", "hal", "board", "pyproject.toml")
@@ -28,7 +26,8 @@ def versioned_tree(dst: Path, version: str, crash: bool = False) -> Path:
     (dst / "firmware" / "version.py").write_text(f'__version__ = "{version}"\n')
     if crash:
         main = dst / "firmware" / "app" / "main.py"
-        main.write_text(main.read_text() + '\nraise RuntimeError("this firmware crashes at start")\n')
+        main.write_text(main.read_text()
+                        + '\nraise RuntimeError("this firmware crashes at start")\n')
     return dst
 
 
@@ -67,48 +66,37 @@ class SimDevice:
                         str(self.root), "--image", str(factory_image), "--slot", "a",
                         "--board", "sim", "--key", str(kit.public_key)],
                        cwd=ROOT, check=True, capture_output=True)
-        self.proc: subprocess.Popen | None = None
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
+        self.process: Process | None = None
+        self.lines: list[str] = []          # everything it printed, across power cycles
+
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process.popen if self.process else None
 
     def power_on(self):
-        log = open(self.dir / "launcher.log", "a")
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-m", "firmware.update.boot", "--root", str(self.root), "--",
              "--board", "sim", "--config", str(self.config), "--console", self.console],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
-
-    def _read(self, proc):
-        for line in proc.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
+            name="sim device", cwd=ROOT, stderr=self.dir / "launcher.log", group=True,
+            lines=self.lines)
 
     def wait_line(self, text: str, after: int = 0, timeout: float = 20) -> int:
         """Index of the first line at or after ``after`` that contains ``text``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                for i in range(after, len(self.lines)):
-                    if text in self.lines[i]:
-                        return i
-            time.sleep(0.02)
-        raise TimeoutError(f"no {text!r} from the phone; it printed: {self.lines[after:]}")
+        if self.process is None:
+            raise RuntimeError("the device is not powered on")
+        try:
+            return self.process.wait_for(lambda line: text in line, timeout, repr(text), after)
+        except ProcessError as e:
+            raise TimeoutError(str(e)) from None
 
     def wait_ready(self, after: int = 0, timeout: float = 20) -> int:
         return self.wait_line("READY", after, timeout)
 
     def power_cut(self):
         """Pull the plug: the launcher and the firmware die at once, mid-whatever."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.process and self.process.returncode is None:
+            self.process.kill()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.power_cut()
+        if self.process and self.process.returncode is None:
+            self.process.stop(10)

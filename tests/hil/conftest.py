@@ -6,12 +6,13 @@ on (pyserial drops what arrived before a port is opened).
 """
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tools.process import ProcessError
+from tools.process import start as start_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,17 +30,16 @@ def sim_cable(request, tmp_path):
     if not shutil.which("socat"):
         pytest.fail("socat is missing (make setup installs it)")
     test_end, phone_end = tmp_path / "tty-test", tmp_path / "tty-phone"
-    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={test_end}",
-                             f"pty,raw,echo=0,link={phone_end}"])
-    deadline = time.monotonic() + 5
-    while not (test_end.exists() and phone_end.exists()):
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("socat did not create the cable")
-        time.sleep(0.01)
+    cable = start_process(["socat", f"pty,raw,echo=0,link={test_end}",
+                           f"pty,raw,echo=0,link={phone_end}"])
+    try:
+        cable.wait_until(lambda: test_end.exists() and phone_end.exists(), 5,
+                         "the cable's two ends")
+    except ProcessError as e:
+        cable.stop()
+        pytest.fail(f"socat did not create the cable: {e}")
     yield test_end, phone_end
-    proc.terminate()
-    proc.wait(5)
+    cable.stop()
 
 
 @pytest.fixture
@@ -57,25 +57,19 @@ def phone_config():
 def phone(dut, sim_cable, tmp_path, phone_config):
     """A freshly booted phone; yields the dut after the banner and READY were seen."""
     proc = None
-    if sim_cable is not None:
+    if sim_cable is not None:       # its console is the cable: the dut waits for READY there
         cfg = tmp_path / "phone.toml"
         cfg.touch(mode=0o600)
         cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n" + phone_config)
-        log = open(tmp_path / "phone.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "firmware", "--board", "sim",
-                                 "--config", str(cfg), "--console", str(sim_cable[1])],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "TZ": "UTC"})
+        proc = start_process([sys.executable, "-m", "firmware", "--board", "sim",
+                              "--config", str(cfg), "--console", str(sim_cable[1])],
+                             name="sim phone", cwd=ROOT, stderr=tmp_path / "phone.log",
+                             env={**os.environ, "TZ": "UTC"})
     dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=30 if proc is None else 15)
     dut.expect_exact("READY", timeout=15)
     yield dut
     if proc is not None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        assert proc.returncode == 0, (tmp_path / "phone.log").read_text()
+        assert proc.stop(5) == 0, proc.output_tail()
 
 
 @pytest.fixture(scope="session")

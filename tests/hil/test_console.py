@@ -19,7 +19,8 @@ def press(dut, key):
 
 def test_boots_to_idle_and_reports_status(phone):
     phone.write("status")
-    m = phone.expect(r"status agent=(\S+) sip=(\S+) cc=(\S+) calls=(\d+) fw=(\S+) slot=([ab])", timeout=5)
+    m = phone.expect(r"status agent=(\S+) sip=(\S+) cc=(\S+) calls=(\d+) fw=(\S+) slot=([ab])",
+                     timeout=5)
     assert m.group(1) == b"LOGGED_OUT" and m.group(4) == b"0"
     rows = lcd(phone)
     assert rows[0].startswith("Logged out")

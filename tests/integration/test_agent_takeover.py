@@ -2,15 +2,14 @@
 later login wins once, the phone taken over says so and stays off the server (no flapping)
 until the agent logs in on it again. Only a login takes over: a phone whose link was down while
 the agent logged in elsewhere (or out) can't take the agent back by reconnecting."""
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
 from tools import simphone
 from tools.lab import Desk, Lab, free_port
+from tools.process import Process
+from tools.process import start as start_process
 
 QUIET_S = 4.0       # the link used to flap several times a second
 
@@ -70,19 +69,16 @@ class Relay:
 
     def __init__(self, target_port: int):
         self.port, self.target = free_port(), target_port
-        self.proc: subprocess.Popen | None = None
+        self.process: Process | None = None
 
     def url(self, ws_url: str) -> str:
         return ws_url.replace(f":{self.target}/", f":{self.port}/")
 
     def restore(self):
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,reuseaddr,fork",
-             f"TCP:127.0.0.1:{self.target}"], start_new_session=True)
-        deadline = time.monotonic() + 5
-        while not self._listening():
-            assert time.monotonic() < deadline and self.proc.poll() is None, "socat didn't start"
-            time.sleep(0.02)
+             f"TCP:127.0.0.1:{self.target}"], group=True)
+        self.process.wait_until(self._listening, 5, f"socat listening on {self.port}")
 
     def _listening(self) -> bool:
         with open("/proc/net/tcp") as f:         # LISTEN (0A) on 127.0.0.1:port
@@ -90,9 +86,8 @@ class Relay:
                        for line in f.readlines()[1:])
 
     def cut(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)     # its forked children too
-            self.proc.wait()
+        if self.process and self.process.returncode is None:
+            self.process.kill()                          # its forked children too
 
 
 @pytest.fixture

@@ -115,9 +115,9 @@ def test_registrar_down_mid_call_call_goes_on_and_registration_comes_back(lab):
 class GarbageServer(ThreadedWsServer):
     """A contact-center server that answers a hello with junk, then with the real thing."""
 
-    JUNK = [b"\xff\xfe\x00", "{", "[]", '{"type":"snapshot"}', '{"type":"surprise","seq":1}',
+    JUNK = (b"\xff\xfe\x00", "{", "[]", '{"type":"snapshot"}', '{"type":"surprise","seq":1}',
             '{"type":"agent_state","seq":"x","state":"idle"}',
-            '{"type":"contact","seq":999,"contact":{"id":"c","status":"offered"}}']
+            '{"type":"contact","seq":999,"contact":{"id":"c","status":"offered"}}')
     OVERSIZED = "x" * (p.MAX_MESSAGE_BYTES + 10)
 
     def __init__(self):

@@ -19,7 +19,7 @@ from tools.ws_server import ThreadedWsServer
 def self_signed(tmp_path, name="localhost"):
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=1))
@@ -102,7 +102,7 @@ def test_a_server_that_is_not_there_or_refuses_the_upgrade_says_so(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     events = asyncio.run(first_link_events(f"ws://127.0.0.1:{port}/agent/v1", None))
-    assert [e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down"][0] \
+    assert next(e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down") \
         == "Server unreachable"
 
     async def refuse(ws):
@@ -113,5 +113,5 @@ def test_a_server_that_is_not_there_or_refuses_the_upgrade_says_so(tmp_path):
         events = asyncio.run(first_link_events(wrong_path, None))
     finally:
         server.close()
-    assert [e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down"][0] \
+    assert next(e.detail for e in events if isinstance(e, ev.CcLink) and e.state == "down") \
         == "Server refused (404)"

@@ -4,11 +4,8 @@ import asyncio
 import functools
 import itertools
 import os
-import queue
 import re
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,6 +13,8 @@ import aiohttp
 import pytest
 
 from firmware.cc import protocol as p
+from tests.waits import until
+from tools.process import start as start_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,19 +81,13 @@ class CcSim:
         self.proc = None
 
     def start(self, timeout: float = 15):
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-m", "tools.ccsim", "--config", str(self.config),
-             "--db", str(self.db)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=open(self.workdir / "ccsim.log", "a"),
-            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.proc.stdout],
-                         daemon=True).start()
-        try:
-            self.ready_line = lines.get(timeout=timeout).rstrip("\n")
-        except queue.Empty:
-            self.stop()
-            raise RuntimeError("ccsim did not print its ready line:\n" + self.log()) from None
+             "--db", str(self.db)], ready=r"^ccsim: ready ", timeout=timeout,
+            cwd=REPO, stderr=self.workdir / "ccsim.log",
+            env={**os.environ, "PYTHONPATH": str(REPO)})
+        self.proc = self.process.popen
+        self.ready_line = self.process.ready.string
         _, _, self.ws_url, self.api = self.ready_line.split(" ")
         return self
 
@@ -102,16 +95,11 @@ class CcSim:
         return (self.workdir / "ccsim.log").read_text()[-3000:]
 
     def kill(self):
-        self.proc.kill()
-        self.proc.wait()
+        self.process.kill()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc:
+            self.process.stop(5)
 
 
 @pytest.fixture
@@ -431,10 +419,9 @@ async def test_killed_ccsim_restarts_with_its_contacts_sessions_and_timers(tmp_p
             assert (agent["state"], agent["connected"]) == ("ringing", False)
             assert (await admin.get(f"/contacts/{waiting}"))["state"] == "queued"
 
-            deadline = time.monotonic() + 5             # the RONA timer was re-armed
-            while (await admin.get("/agents/1001"))["reason"] != "rona":
-                assert time.monotonic() < deadline, "no RONA after the restart"
-                await asyncio.sleep(0.1)
+            async def rona():                            # the RONA timer was re-armed
+                return (await admin.get("/agents/1001"))["reason"] == "rona"
+            await until(rona, 5, "a RONA after the restart", every=0.1)
             events = (await admin.get("/agents/1001/events?after=4"))["events"]
             assert [(e["seq"], e["message"]["type"]) for e in events] == [
                 (5, "agent_state"), (6, "contact"), (7, "agent_state")]

@@ -6,7 +6,6 @@ import time
 import aiohttp
 
 from firmware.cc import protocol as p
-
 from tests.integration.test_ccsim import Admin, Phone, asynchronous, ccsim  # noqa: F401
 
 

@@ -6,22 +6,21 @@ console shows which slot's code runs.
 """
 import json
 import os
-import queue
 import re
 import shutil
 import signal
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 import serial
 
 from firmware.update.slots import SlotStore
+from tests.waits import wait_until
 from tools.kamailio import Kamailio
 from tools.lab import free_port
+from tools.process import ProcessError
+from tools.process import start as start_process
 
 pytestmark = pytest.mark.slow
 
@@ -54,28 +53,19 @@ class Launcher:
         cfg.touch(mode=0o600)          # it may hold a SIP password
         cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n" + config)
         self.log = tmp_path / "launcher.log"
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-m", "firmware.update.boot", "--root", str(root), "--",
              "--board", "sim", "--console", "pty", "--config", str(cfg)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True,
-            start_new_session=True, env={**os.environ, "PYTHONPATH": str(REPO), "TZ": "UTC"})
-        self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+            name="launcher", cwd=REPO, stderr=self.log, group=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "TZ": "UTC"})
+        self.proc = self.process.popen
 
     def expect(self, pattern: str, timeout: float = 20) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no line matching {pattern!r}; log:\n{self.log.read_text()}")
-            m = re.search(pattern, line)
-            if m:
-                return m
+        """The next line matching ``pattern``, after the last one expected."""
+        try:
+            return self.process.expect(pattern, timeout)
+        except ProcessError as e:
+            pytest.fail(str(e))
 
     def booted(self, slot: str, trial: str = "no") -> "Console":
         """The next boot: the launcher's line for ``slot``, then the firmware's READY."""
@@ -86,8 +76,7 @@ class Launcher:
         return Console(path)
 
     def power_cut(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(5)
+        self.process.kill()                              # the whole group: the firmware too
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)            # the launcher only; it passes it on
@@ -247,10 +236,8 @@ def test_trial_with_require_sip_confirms_itself_once_registered(root, launch, tm
                        f'password = "secret"\ndomain = "{kam.address}"\n'
                        f'listen = "127.0.0.1:{free_port(span=2)}"\n')
         console = phone.booted("b", trial="yes")
-        deadline = time.monotonic() + 10
-        while "confirmed=yes" not in console.slots()[1]:
-            assert time.monotonic() < deadline, console.slots()
-            time.sleep(0.1)
+        wait_until(lambda: "confirmed=yes" in console.slots()[1], 10,
+                   "slot b confirmed", every=0.1)
         assert console.slots()[1] == ("slot b: version=2.0.0 state=active confirmed=yes "
                                       "boots=1 counter=0")
         console.close()
@@ -264,24 +251,16 @@ def test_development_tree_has_no_update_root(tmp_path):
     tree = tmp_path / "tree"                            # a checkout: not under <root>/slots
     make_slot(tmp_path, "tree", "0.9.0")
     shutil.move(tmp_path / "slots" / "tree", tree)
-    proc = subprocess.Popen([sys.executable, "-m", "firmware", "--board", "sim",
-                             "--console", "pty", "--config", str(cfg)],
-                            cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**env, "PYTHONPATH": str(tree)})
+    proc = start_process([sys.executable, "-m", "firmware", "--board", "sim",
+                          "--console", "pty", "--config", str(cfg)],
+                         ready=r"^READY$", cwd=tree, env={**env, "PYTHONPATH": str(tree)})
     try:
-        path = None
-        for line in proc.stdout:
-            if line.startswith("console: "):
-                path = line.split(" ", 1)[1].strip()
-            if line.strip() == "READY":
-                break
+        path = proc.expect(r"^console: (\S+)$", after=0).group(1)
         console = Console(path)
         no_root = "error no update root (running from a development tree)"
         assert [console.one(c) for c in ("slots", "confirm", "revert")] == [no_root] * 3
         assert console.one("reboot") == "ok"
-        assert proc.wait(10) == 75
-        assert "no launcher started this phone" in proc.stderr.read()
+        assert proc.popen.wait(10) == 75
+        assert "no launcher started this phone" in proc.stderr_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.stop()

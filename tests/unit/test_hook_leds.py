@@ -1,6 +1,5 @@
 """HookSwitch debounce and Leds on emulated pins."""
 import threading
-import time
 
 import pytest
 
@@ -8,6 +7,7 @@ from hal.hook import HookSwitch
 from hal.leds import Leds
 from hal.sim.matrix import HookContact
 from hal.sim.pins import make_factory
+from tests.waits import wait_until
 
 
 @pytest.fixture
@@ -27,15 +27,16 @@ def test_hook_reports_lift_and_replace_once_despite_chatter(factory, sim_spec):
     contact = HookContact(factory, sim_spec.hook_pin)
     hook = HookSwitch(sim_spec.hook_pin, pin_factory=factory,
                       when_lifted=lambda: note("lifted"), when_replaced=lambda: note("replaced"))
-    time.sleep(0.05)
+    assert hook.wait_settled(1)
     assert not hook.is_lifted and events == []
     contact.bounce(lifted=True)
     assert seen.wait(1)
-    time.sleep(0.05)
+    assert hook.wait_settled(1)               # every flip's debounce over: no second report
+    assert events == ["lifted"]
     seen.clear()
     contact.bounce(lifted=False)
     assert seen.wait(1)
-    time.sleep(0.05)
+    assert hook.wait_settled(1)
     assert events == ["lifted", "replaced"]
     assert not hook.is_lifted
     hook.close()
@@ -50,11 +51,9 @@ def test_leds_drive_their_pins(factory, sim_spec):
     assert not pin.state
     leds.set("line", "blink")
     line = factory.pin(sim_spec.leds["line"])
-    levels = set()
-    for _ in range(40):
-        levels.add(bool(line.state))
-        time.sleep(0.02)
-    assert levels == {True, False}, "a blinking LED goes on and off"
+    levels = {bool(line.state)}
+    line.listeners.append(lambda _pin, value: levels.add(bool(value)))
+    wait_until(lambda: levels == {True, False}, 3, "a blinking LED going on and off")
     assert leds.modes()["line"] == "blink"
     with pytest.raises(ValueError):
         leds.set("line", "bright")

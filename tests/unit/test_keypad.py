@@ -1,11 +1,18 @@
-"""The real keypad scan driver on emulated pins with an electrical model of the matrix."""
+"""The real keypad scan driver on emulated pins with an electrical model of the matrix.
+
+Debounce and long press are checked scan by scan (``scanned`` fixture: no scan thread, a clock
+the test steps), so no test sleeps or races the scanner; the scan thread itself is checked
+with waits on the events it reports."""
+import asyncio
+import dataclasses
 import threading
-import time
+from types import SimpleNamespace
 
 import pytest
 
 from hal.keypad import Keypad
 from hal.sim.matrix import KeypadMatrix
+from hal.sim.page import BoardPage
 from hal.sim.pins import make_factory
 
 
@@ -21,6 +28,41 @@ class Recorder:
     def wait_for(self, n, timeout=2.0):
         with self._cond:
             return self._cond.wait_for(lambda: len(self.events) >= n, timeout)
+
+
+class Clock:
+    """A clock that moves only when the test says so."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class Scanned:
+    """The driver with no scan thread: ``scan(n)`` is n scans, one scan interval apart."""
+
+    def __init__(self, spec, factory, rec):
+        self.spec, self.clock = spec, Clock()
+        self.matrix = KeypadMatrix(factory, spec)
+        self.kp = Keypad(spec, pin_factory=factory, when_key=rec, clock=self.clock,
+                         scan_thread=False)
+
+    def scan(self, n: int = 1):
+        for _ in range(n):
+            self.kp.tick()
+            self.clock.now += self.spec.scan_interval_ms / 1000
+
+
+@pytest.fixture
+def scanned(sim_spec):
+    factory = make_factory()
+    rec = Recorder()
+    s = Scanned(sim_spec.keypad, factory, rec)
+    yield s, rec
+    s.kp.close()
+    factory.reset()
 
 
 @pytest.fixture
@@ -43,14 +85,27 @@ def test_scan_finds_the_key_at_its_row_and_column(keypad):
     assert kp.scan() == set()
 
 
-def test_a_tap_gives_one_down_then_one_up(keypad):
-    kp, matrix, rec = keypad
+def test_a_tap_gives_one_down_then_one_up(scanned, sim_spec):
+    s, rec = scanned
+    n = sim_spec.keypad.debounce_scans
+    s.matrix.press("5")
+    s.scan(n - 1)
+    assert rec.events == []                           # not yet past the debounce
+    s.scan()
+    assert rec.events == [("5", "down")]
+    s.matrix.release("5")
+    s.scan(n)
+    s.scan(10)                                        # and nothing more, however long
+    assert rec.events == [("5", "down"), ("5", "up")]
+
+
+def test_the_scan_thread_reports_a_tap(keypad):
+    _, matrix, rec = keypad
     matrix.press("5")
     assert rec.wait_for(1)
     matrix.release("5")
     assert rec.wait_for(2)
-    time.sleep(0.05)
-    assert rec.events == [("5", "down"), ("5", "up")]
+    assert rec.events[:2] == [("5", "down"), ("5", "up")]
 
 
 def test_two_keys_at_once_are_both_seen(keypad):
@@ -68,43 +123,49 @@ def test_two_keys_at_once_are_both_seen(keypad):
     assert sorted(downs) == ["1", "3", "9"] and sorted(ups) == ["1", "3", "9"]
 
 
-def test_contact_bounce_counts_as_one_press(keypad):
-    _, matrix, rec = keypad
-    for _ in range(5):                    # chatter faster than one scan interval
-        matrix.press("7")
-        time.sleep(0.0003)
-        matrix.release("7")
-        time.sleep(0.0003)
-    matrix.press("7")
-    time.sleep(0.1)
+def test_contact_bounce_counts_as_one_press(scanned):
+    s, rec = scanned
+    for _ in range(5):                    # chatter between two scans: they see where it ends
+        s.matrix.press("7")
+        s.matrix.release("7")
+    s.matrix.press("7")
+    s.scan(25)                            # 100 ms held
     for _ in range(3):
-        matrix.release("7")
-        time.sleep(0.0003)
-        matrix.press("7")
-        time.sleep(0.0003)
-    matrix.release("7")
-    assert rec.wait_for(2)
-    time.sleep(0.1)
+        s.matrix.release("7")
+        s.matrix.press("7")
+        s.scan()                          # bounces on the way up, each seen by one scan
+    s.matrix.release("7")
+    s.scan(25)
     assert rec.events == [("7", "down"), ("7", "up")]
 
 
-def test_a_glitch_shorter_than_the_debounce_is_ignored(keypad):
-    _, matrix, rec = keypad
-    matrix.press("2")
-    time.sleep(0.001)
-    matrix.release("2")
-    time.sleep(0.1)
+def test_a_glitch_shorter_than_the_debounce_is_ignored(scanned, sim_spec):
+    s, rec = scanned
+    s.matrix.press("2")
+    s.scan(sim_spec.keypad.debounce_scans - 1)        # seen, but by too few scans
+    s.matrix.release("2")
+    s.scan(25)
     assert rec.events == []
 
 
-def test_long_press_is_reported_once_while_held(keypad, sim_spec):
-    _, matrix, rec = keypad
-    matrix.press("back")
-    time.sleep(sim_spec.keypad.long_press_ms / 1000 + 0.3)
+def test_long_press_is_reported_once_while_held(scanned, sim_spec):
+    s, rec = scanned
+    long_s = sim_spec.keypad.long_press_ms / 1000
+    s.matrix.press("back")
+    s.scan(sim_spec.keypad.debounce_scans)
+    assert rec.events == [("back", "down")]
+    s.clock.now += long_s - 0.01                      # just short of a long press
+    s.scan()
+    assert rec.events == [("back", "down")]
+    s.clock.now += 0.02
+    s.scan()
     assert rec.events == [("back", "down"), ("back", "long")]
-    matrix.release("back")
-    assert rec.wait_for(3)
-    assert rec.events[-1] == ("back", "up")
+    s.clock.now += 2 * long_s                         # held on: still one long
+    s.scan(10)
+    assert rec.events == [("back", "down"), ("back", "long")]
+    s.matrix.release("back")
+    s.scan(sim_spec.keypad.debounce_scans)
+    assert rec.events == [("back", "down"), ("back", "long"), ("back", "up")]
 
 
 def test_debounce_rule_on_synthetic_scans(sim_spec):
@@ -131,20 +192,59 @@ def test_console_press_reports_down_and_up(keypad):
         kp.press("nope")
 
 
-def test_a_press_held_until_the_scanner_has_selected_its_row_n_plus_1_times_always_counts(
-        keypad, sim_spec):
-    """What the board page does with a quick click: it releases the key only once the scanner
-    has selected its row n + 1 times, so the press is counted however late the scan runs."""
-    kp, matrix, rec = keypad
+def test_a_press_and_a_release_kept_for_n_whole_scans_always_count(keypad, sim_spec):
+    """What the board page does with quick clicks: it releases a key only once the scanner
+    has read it pressed in n whole scans, and presses it again only once it has read it
+    released in n more, so each click counts however late the scan runs."""
+    _, matrix, rec = keypad
     n = sim_spec.keypad.debounce_scans
-    for key in ("5", "soft1", "#", "voldown"):
+    for key in ("5", "5", "soft1", "#", "#", "voldown"):
         before = len(rec.events)
+        assert matrix.wait_scanned(key, n, timeout=2.0)    # the last release is counted
         matrix.press(key)
-        assert matrix.wait_scanned(key, n + 1, timeout=2.0)
+        assert matrix.wait_scanned(key, n, timeout=2.0)
         matrix.release(key)                         # at once: no extra hold
         assert rec.wait_for(before + 2)
         assert rec.events[before:] == [(key, "down"), (key, "up")]
-    assert matrix.wait_scanned("5", 99, timeout=0.01)       # not pressed: nothing to wait for
+    assert matrix.wait_scanned("1", 99, timeout=0.01)       # never touched: nothing to wait for
+
+
+def test_wait_scanned_counts_only_scans_that_read_the_key_after_it_changed(scanned, sim_spec):
+    s, _ = scanned
+    s.matrix.press("5")
+    assert not s.matrix.wait_scanned("5", 1, timeout=0)
+    s.scan()
+    assert s.matrix.wait_scanned("5", 1, timeout=0)
+    assert not s.matrix.wait_scanned("5", 2, timeout=0)
+    s.matrix.release("5")                           # a change starts the count again
+    assert not s.matrix.wait_scanned("5", 1, timeout=0)
+    s.scan(2)
+    assert s.matrix.wait_scanned("5", 2, timeout=0)
+
+
+def test_the_board_page_loses_no_click_while_the_scanner_is_slow(sim_spec):
+    """Two quick clicks of one key and one of another from the board page, with a scan thread
+    that gets the CPU only every 100 ms (a loaded machine): each click is one down and one up.
+    Held for fixed times instead, the second click fell between two scans and was lost."""
+    factory = make_factory()
+    spec = dataclasses.replace(sim_spec.keypad, scan_interval_ms=100)
+    matrix = KeypadMatrix(factory, spec)
+    rec = Recorder()
+    kp = Keypad(spec, pin_factory=factory, when_key=rec)
+    page = BoardPage(SimpleNamespace(matrix=matrix, spec=SimpleNamespace(keypad=spec)))
+
+    async def click():
+        for msg in ({"tap": "5"}, {"tap": "5"}, {"tap": "8"}):
+            assert page.command(msg) is None
+        await asyncio.to_thread(rec.wait_for, 6, 10.0)
+        await page.stop()
+    try:
+        asyncio.run(click())
+        assert [e for e in rec.events if e[0] == "5"] == [("5", "down"), ("5", "up")] * 2
+        assert [e for e in rec.events if e[0] == "8"] == [("8", "down"), ("8", "up")]
+    finally:
+        kp.close()
+        factory.reset()
 
 
 def test_wait_scanned_times_out_while_nothing_scans(sim_spec):

@@ -18,7 +18,6 @@ import time
 from firmware.cc import protocol as p
 from firmware.cc.connection import CcConnection
 from firmware.core import events as ev
-
 from tools.ccsim.customers_process import CustomersProcess
 from tools.ws_server import ThreadedWsServer
 
@@ -130,7 +129,7 @@ def keys(n: int = 200) -> str:
     sim = phone.sim
     latencies = []
     try:
-        for i in range(n):
+        for _ in range(n):
             sim.tap("soft1")               # State
             phone.settle()
             before = len(server.received)
@@ -252,7 +251,7 @@ def voice(n: int = 50) -> str:
                            ani="+15550001000", talk_s=10, ring_s=10, personal=True)
             customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
             _wait_for(lambda: phone.phone.model.calls, "the call to ring")
-            call = phone.phone.model.calls[0].call
+            call = phone.phone.model.calls[0].id
             phone.phone.post(ev.Hook(True))                        # answered with the handset
             customers.wait(lambda e: e.get("contact") == cid and e["event"] == "voice", 5)
             heard = next(e["at"] for e in customers.events

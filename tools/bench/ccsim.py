@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 import aiohttp
 
 from firmware.cc import protocol as p
+from tools.process import Process
+from tools.process import start as start_process
 
 from .table import percentile, table
 
@@ -37,17 +38,13 @@ def _scenario(agents: int) -> str:
         f'extension = "sip:{6000 + i}@127.0.0.1"\nqueues = ["bench"]\n' for i in range(agents))
 
 
-def _start_ccsim(workdir: Path) -> tuple[subprocess.Popen, str, str]:
-    proc = subprocess.Popen(
+def _start_ccsim(workdir: Path) -> tuple[Process, str, str]:
+    proc = start_process(
         [sys.executable, "-m", "tools.ccsim", "--config", str(workdir / "bench.toml"),
-         "--db", str(workdir / "bench.db")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=open(workdir / "ccsim.log", "w"), text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = proc.stdout.readline().split()
-    if len(line) != 4:
-        proc.kill()
-        raise RuntimeError("ccsim did not start:\n" + (workdir / "ccsim.log").read_text()[-2000:])
-    return proc, line[2], line[3]
+         "--db", str(workdir / "bench.db")], ready=r"^ccsim: ready (\S+) (\S+)$",
+        cwd=ROOT, stderr=workdir / "ccsim.log", env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.ready is not None
+    return proc, proc.ready.group(1), proc.ready.group(2)
 
 
 class Agents:
@@ -127,7 +124,7 @@ async def _load(ws_url: str, api: str, agents: int, seconds: float) -> dict:
 
 
 def run(agents: int = 1000, seconds: float = 20.0) -> str:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # one socket per phone
     with tempfile.TemporaryDirectory(prefix="ccsim-bench-") as d:
         workdir = Path(d)
@@ -136,11 +133,7 @@ def run(agents: int = 1000, seconds: float = 20.0) -> str:
         try:
             r = asyncio.run(_load(ws_url, api, agents, seconds))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.stop(10)
     ms = [x * 1000 for x in r["latencies"]]
     return table(f"ccsim: {agents} agents on WebSockets, {IN_FLIGHT} contacts in flight, "
                  f"{r['elapsed']:.0f} s (ccsim and the phones share the machine)",

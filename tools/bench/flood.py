@@ -137,7 +137,9 @@ def _flood(workdir: Path, target: str, auth: bool, calls: int, rate: int, sipp_p
         code = "killed"
     took = time.monotonic() - t0
     screen = (workdir / f"{xml.stem}-screen.log").read_text(errors="replace")
-    last = lambda pattern: (re.findall(pattern, screen) or ["?"])[-1]   # the final screen
+
+    def last(pattern: str) -> str:            # the final screen's figure
+        return (re.findall(pattern, screen) or ["?"])[-1]
     rang = last(r"\b180 <-+\s+(\d+)")
     # 486 comes at once (the stack's cap) or after the 180 (the phone's rules refuse the call)
     busy = sum(int(n) for n in re.findall(r"\b486 <-+\s+(\d+)", screen)[-2:])

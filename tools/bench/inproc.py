@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from firmware.app.device import primary_ip
+from firmware.app.device import display_of, primary_ip
 from firmware.app.phone import Phone
 from firmware.app.store import SettingsStore
 from firmware.core.model import DeviceInfo
@@ -21,12 +21,12 @@ from hal.keypad import KEY_NAMES
 
 
 class InProcessPhone:
-    def __init__(self, state_dir: Path | None = None):
+    def __init__(self, state_dir: Path | None = None, board: str = "sim"):
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="bench-phone-"))
-        spec = replace(load_board("sim"), sim={})     # no board page: nothing else on the loop
+        spec = replace(load_board(board), sim={})     # no board page: nothing else on the loop
         self.devices = open_devices(spec, self.state_dir / "run")
         self.sim = self.devices.backend
-        info = DeviceInfo(__version__, spec.name, "a")
+        info = DeviceInfo(__version__, spec.name, "a", display_of(spec.lcd))
         self.phone = Phone(self.devices, SettingsStore(self.state_dir), info, KEY_NAMES, primary_ip)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

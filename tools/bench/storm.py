@@ -102,10 +102,10 @@ async def _storm(ccsim: Ccsim, n: int, jitter: bool, down_s: float) -> list:
             pass
         try:
             await asyncio.wait_for(all_synced.wait(), 0.1)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if time.monotonic() - t_back > 60:
                 raise RuntimeError(f"only {sum(1 for v in synced.values() if v >= 2)} of {n} "
-                                   "resynced within 60 s")
+                                   "resynced within 60 s") from None
     t_all = time.monotonic()
     server_samples.append((t_all, (await asyncio.to_thread(_stats, ccsim))["connects_total"]))
     sampler.cancel()
@@ -151,7 +151,8 @@ def run(n: int = 1000, down_s: float = 3.0) -> str:
             rows.append(asyncio.run(_storm(ccsim, n, jitter, down_s)))
         finally:
             ccsim.stop()
-    return table(f"Reconnect storm: {n} phone links, ccsim killed, started again {down_s:g} s later",
+    return table(f"Reconnect storm: {n} phone links, ccsim killed, "
+                 f"started again {down_s:g} s later",
                  ["jitter", "phones", "peak connects/s at ccsim (0.1 s window)",
                   "(1 s window)", "peak attempts/s by phones (0.1 s)",
                   "peak attempts/s as scheduled, ccsim back (0.1 s)",

@@ -12,7 +12,8 @@ agent, kept as ``hearing[contact]``, and {"event": "dtmf", "contact", "digit"}, 
 The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
 hangs the old call up and dials again at once; the link holds that dial back until the old
 call's end is reported, and keeps that end (which ccsim caused) from the engine. The child
-gets its own session, so a killed ccsim does not take the customers' calls down with it.
+gets its own process session (setsid), so a killed ccsim does not take the customers' calls
+down with it.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .scenario import CustomersConfig
 
@@ -74,7 +75,7 @@ class CustomerLink:
         self._send({"op": "quit"})
         try:
             await asyncio.wait_for(self._proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._proc.terminate()
             await self._proc.wait()
         if self._reader:

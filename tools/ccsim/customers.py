@@ -20,8 +20,8 @@ stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "co
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
 authenticates to the proxy with the shared password, sends X-CC-Contact-Id and X-CC-Token (the
 phone answers a contact's call only with the token its offer carried), and plays a 440 Hz
-tone (PCMU, real-time pace) once answered, listening meanwhile. On stdin EOF (ccsim gone) no more commands are
-taken, but calls in progress run to their end before the process exits.
+tone (PCMU, real-time pace) once answered, listening meanwhile. On stdin EOF (ccsim gone) no
+more commands are taken, but calls in progress run to their end before the process exits.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import argparse
 import array
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -100,7 +101,7 @@ def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
     level = 20 * math.log10(max(rms, 1e-3) / 32768)
     if level < SILENCE_DBFS:
         return round(level, 1), None
-    crossings = sum(1 for a, b in zip(samples, samples[1:]) if (a < 0) != (b < 0))
+    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
     return round(level, 1), round(crossings * rate / (2 * len(samples)))
 
 

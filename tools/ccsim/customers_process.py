@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from tools.process import start as start_process
 
 ROOT = Path(__file__).resolve().parents[2]
+Event = dict[str, Any]
 
 
 class CustomersProcess:
@@ -17,39 +21,35 @@ class CustomersProcess:
 
     def __init__(self, proxy: str, listen: str, password: str = "secret",
                  extra_args: tuple[str, ...] = (), ready_timeout: float = 15):
-        self.proc = subprocess.Popen(
+        self.process = start_process(
             [sys.executable, "-m", "tools.ccsim.customers", "--proxy", proxy,
              "--password", password, "--listen", listen, *extra_args],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True)
-        self.events: list[dict] = []
-        self.got = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait(lambda e: e["event"] == "ready", ready_timeout)
+            ready=r'^\{"event": "ready"\}$', timeout=ready_timeout, name="customers",
+            cwd=ROOT, stdin=True)
 
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.got:
-                self.events.append(json.loads(line))
-                self.got.notify_all()
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.process.popen
 
-    def send(self, **command):
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
+    @property
+    def events(self) -> list[Event]:
+        return [json.loads(line) for line in list(self.process.lines)]
 
-    def wait(self, pred, timeout: float = 10.0) -> dict:
+    def send(self, **command: object) -> None:
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+
+    def wait(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
         """The first event ``pred`` accepts, waiting up to ``timeout`` s for it."""
-        def found():
-            return next((e for e in self.events if pred(e)), None)
-        with self.got:
-            if not self.got.wait_for(found, timeout):
-                raise RuntimeError(f"customers: no such event in {self.events[-5:]}")
-            return found()
+        i = self.process.wait_for(lambda line: pred(json.loads(line)), timeout,
+                                  "such event", after=0)
+        event: Event = json.loads(self.process.lines[i])
+        return event
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.send(op="quit")
             self.proc.wait(5)
         except Exception:           # noqa: BLE001 - cleanup must not hide the caller's result
-            self.proc.kill()
-            self.proc.wait()
+            pass
+        self.process.stop()

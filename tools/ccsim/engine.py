@@ -1,4 +1,4 @@
-"""The contact-center rules, without sockets: sessions, the offer lifecycle, RONA, wrap-up.
+"""The contact-center rules, without sockets: logins, the offer lifecycle, RONA, wrap-up.
 
 Phone requests, customer events and timer expiries come in as method calls; what agents must be
 told goes to ``outbox`` as (agent, message, json) for the server to send, and what customers
@@ -33,7 +33,7 @@ from .guard import LoginGuard
 from .limits import contact_problem
 from .routing import Router
 from .scenario import AUTO_WRAPUP, Scenario
-from .store import ContactRecord, Session, Store
+from .store import AgentRecord, ContactRecord, Store
 
 log = logging.getLogger("ccsim")
 
@@ -90,13 +90,13 @@ def _atomic(method):
         try:
             with self.store.transaction():
                 result = method(self, *args, **kwargs)
-                for s in self._dirty_sessions.values():
-                    self.store.save_session(s)
+                for s in self._dirty_agents.values():
+                    self.store.save_agent(s)
                 for c in self._dirty_contacts.values():
                     self.store.save_contact(c)
             return result
         finally:
-            self._dirty_sessions.clear()
+            self._dirty_agents.clear()
             self._dirty_contacts.clear()
     return run
 
@@ -109,14 +109,14 @@ class Engine:
         self.customers = customers or NoCustomers()
         self.outbox: list[tuple[str, p.ServerMessage, str]] = []
         self.offers = 0                       # reservations made since start
-        self._agents = {a.id: a for a in scenario.agents}
+        self._agents = {a.id: a for a in scenario.agents}         # as configured
         self._idle_codes = {c.code for c in scenario.idle_codes}
         self._wrapup_codes = {c.code for c in scenario.wrapup_codes}
-        self._sessions = {a.id: Session(a.id) for a in scenario.agents}
+        self._records = {a.id: AgentRecord(a.id) for a in scenario.agents}   # as they are now
         self._live: dict[str, ContactRecord] = {}
         self._on_agent: dict[str, dict[str, ContactRecord]] = {a.id: {} for a in scenario.agents}
         self._timers: list[tuple[float, str]] = []
-        self._dirty_sessions: dict[str, Session] = {}
+        self._dirty_agents: dict[str, AgentRecord] = {}
         self._dirty_contacts: dict[str, ContactRecord] = {}
         self.router = Router({a.id: a.queues for a in scenario.agents})
         self.logins = LoginGuard(clock)
@@ -125,9 +125,9 @@ class Engine:
     # -- restart -----------------------------------------------------------------------------
     @_atomic
     def _load(self):
-        for s in self.store.sessions():
-            if s.agent in self._sessions:
-                self._sessions[s.agent] = s
+        for s in self.store.agents():
+            if s.agent in self._records:
+                self._records[s.agent] = s
         waiting = []
         for c in self.store.live_contacts():
             if c.queue not in self.scenario.queues or (c.agent and c.agent not in self._agents):
@@ -139,7 +139,7 @@ class Engine:
             else:
                 self._on_agent[c.agent][c.id] = c
                 self._arm(c)
-        for s in self._sessions.values():
+        for s in self._records.values():
             if s.state == "available":
                 self.router.set_ready(s.agent, s.available_since)
         for c in waiting:
@@ -172,7 +172,7 @@ class Engine:
             raise Refused("auth_failed", "unknown agent or wrong PIN")
         if version != p.VERSION:
             raise Refused("version", f"protocol version {version} (this server speaks {p.VERSION})")
-        s = self._sessions[agent]
+        s = self._records[agent]
         self.logins.succeeded(agent, source)
         if resume:
             if s.state == "logged_out":
@@ -188,7 +188,7 @@ class Engine:
         if s.state == "logged_out":
             s.state, s.reason, s.pending = "idle", "login", None
             log.info("agent %s logged in", agent)
-        self._dirty_sessions[agent] = s
+        self._dirty_agents[agent] = s
         return self.snapshot(agent)
 
     def snapshot(self, agent: str) -> p.Snapshot:
@@ -347,7 +347,7 @@ class Engine:
                 "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts}
 
     def agent_info(self, agent: str) -> dict | None:
-        s = self._sessions.get(agent)
+        s = self._records.get(agent)
         if s is None:
             return None
         pending = {"state": s.pending.state, "reason": s.pending.reason} if s.pending else None
@@ -358,8 +358,8 @@ class Engine:
         return out
 
     # -- agents ------------------------------------------------------------------------------
-    def _logged_in(self, agent: str) -> Session:
-        s = self._sessions.get(agent)
+    def _logged_in(self, agent: str) -> AgentRecord:
+        s = self._records.get(agent)
         if s is None or s.state == "logged_out":
             raise Refused("not_logged_in", "send hello first")
         return s
@@ -370,7 +370,8 @@ class Engine:
             raise Refused("unknown_contact", f"contact {contact} is not yours")
         return c
 
-    def _apply(self, s: Session, state: str, reason: str = "", pending: p.Pending | None = None):
+    def _apply(self, s: AgentRecord, state: str, reason: str = "",
+               pending: p.Pending | None = None):
         """Set the agent's state; tell the phone if anything changed."""
         if state == "available" and s.state != "available":
             s.available_since = self.clock()
@@ -382,7 +383,7 @@ class Engine:
             s.state, s.reason, s.pending = state, reason, pending
             self._emit(s, p.AgentState, state=state, reason=reason, pending=pending)
 
-    def _refresh(self, s: Session, pending=_KEEP):
+    def _refresh(self, s: AgentRecord, pending=_KEEP):
         """Derive the agent's state from its contacts; with none left, apply what is pending."""
         pending = s.pending if pending is _KEEP else pending
         statuses = {c.status for c in self._on_agent[s.agent].values()}
@@ -395,11 +396,11 @@ class Engine:
             else:
                 self._apply(s, then.state, then.reason)
 
-    def _settle(self, s: Session, pending=_KEEP):
+    def _settle(self, s: AgentRecord, pending=_KEEP):
         self._refresh(s, pending)
         self._serve(s)
 
-    def _can_take(self, s: Session) -> bool:
+    def _can_take(self, s: AgentRecord) -> bool:
         """Available, or (stacking) only unanswered offers, fewer than max_offers."""
         if s.state == "available":
             return True
@@ -408,24 +409,24 @@ class Engine:
                 and (s.pending is None or s.pending.state == "available")
                 and all(c.status in UNANSWERED for c in contacts))
 
-    def _serve(self, s: Session):
+    def _serve(self, s: AgentRecord):
         """Give a free agent the oldest contacts waiting in its queues."""
         while self._can_take(s) and (cid := self.router.oldest_waiting(s.agent)):
             self._reserve(self._live[cid], s)
 
-    def _log_out(self, s: Session, reason: str):
+    def _log_out(self, s: AgentRecord, reason: str):
         s.state, s.reason, s.pending, s.session_id = "logged_out", reason, None, ""
         self.router.set_busy(s.agent)
         self._emit(s, p.LoggedOut, reason=reason)
         log.info("agent %s logged out (%s)", s.agent, reason or "no reason")
 
-    def _emit(self, s: Session, kind, **fields):
+    def _emit(self, s: AgentRecord, kind, **fields):
         """The agent's next event: numbered, stored, and queued for its phone."""
         s.seq += 1
         message = kind(seq=s.seq, **fields)
         text = p.encode(message)
         self.store.add_event(s.agent, s.seq, self.clock(), p.encode(_without_token(message)))
-        self._dirty_sessions[s.agent] = s
+        self._dirty_agents[s.agent] = s
         self.outbox.append((s.agent, message, text))
 
     # -- contacts ----------------------------------------------------------------------------
@@ -439,7 +440,7 @@ class Engine:
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         self._dirty_contacts[c.id] = c
-        self._emit(self._sessions[c.agent], p.ContactUpdate, contact=self._wire(c, status))
+        self._emit(self._records[c.agent], p.ContactUpdate, contact=self._wire(c, status))
 
     def _arm(self, c: ContactRecord):
         if c.deadline:
@@ -450,16 +451,16 @@ class Engine:
         agent = self.router.longest_ready(c.queue)
         if agent is None and self.settings.max_offers > 1:
             stackable = [s for a in self.router.members(c.queue)
-                         if self._can_take(s := self._sessions[a])]
+                         if self._can_take(s := self._records[a])]
             if stackable:
                 agent = min(stackable, key=lambda s: (len(self._on_agent[s.agent]),
                                                       s.available_since)).agent
         if agent is None:
             self.router.add_waiting(c.queue, c.n, c.id)
         else:
-            self._reserve(c, self._sessions[agent])
+            self._reserve(c, self._records[agent])
 
-    def _reserve(self, c: ContactRecord, s: Session):
+    def _reserve(self, c: ContactRecord, s: AgentRecord):
         now = self.clock()
         self.router.remove_waiting(c.id)
         c.status, c.agent, c.offered_at = "reserved", s.agent, now
@@ -479,18 +480,18 @@ class Engine:
         c.status, c.deadline = "offered", self.clock() + self.settings.rona_s
         self._arm(c)
         self._tell(c)
-        self._refresh(self._sessions[c.agent])
+        self._refresh(self._records[c.agent])
 
     def _answer(self, c: ContactRecord):
         c.status, c.deadline = "assigned", 0.0
         c.attempts[-1]["outcome"] = "answered"
         self._tell(c)
-        self._refresh(self._sessions[c.agent])
+        self._refresh(self._records[c.agent])
 
     def _hold(self, c: ContactRecord, held: bool):
         c.status = "held" if held else "assigned"
         self._tell(c)
-        self._refresh(self._sessions[c.agent])
+        self._refresh(self._records[c.agent])
 
     def _end(self, c: ContactRecord):
         """The call is over: the agent is told, then wraps up (auto after wrapup_s if set)."""
@@ -499,10 +500,10 @@ class Engine:
         self._arm(c)
         self._tell(c, "ended")
         self._tell(c)
-        self._refresh(self._sessions[c.agent])
+        self._refresh(self._records[c.agent])
 
     def _wrap(self, c: ContactRecord, code: str):
-        s = self._sessions[c.agent]
+        s = self._records[c.agent]
         c.wrapup, c.deadline = code, 0.0
         self._tell(c, "wrapped_up")
         self._finish(c, "wrapped_up")
@@ -511,7 +512,7 @@ class Engine:
 
     def _withdraw(self, c: ContactRecord):
         """The customer hung up while the agent was being offered the contact."""
-        s = self._sessions[c.agent]
+        s = self._records[c.agent]
         c.attempts[-1]["outcome"] = "withdrawn"
         c.deadline = 0.0
         self._tell(c, "withdrawn")
@@ -521,7 +522,7 @@ class Engine:
     def _rona(self, c: ContactRecord, outcome: str):
         """Not answered in time (or rejected, or the phone unreachable): back to the queue, and
         the agent goes Idle "rona" unless it asked for Idle (or logout) already."""
-        s = self._sessions[c.agent]
+        s = self._records[c.agent]
         c.attempts[-1]["outcome"] = outcome
         c.deadline = 0.0
         self._tell(c, "rona")

@@ -2,7 +2,7 @@
 
 A contact goes to the agent of its queue who has been Available longest; a freed agent takes
 the oldest contact waiting in any of its queues (arrival order, so a contact put back after a
-RONA keeps its place ahead of newer ones). Knows nothing of sessions, SIP or time.
+RONA keeps its place ahead of newer ones). Knows nothing of logins, SIP or time.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ccsim's records and their SQLite store: agent sessions, contacts and the events sent to agents.
+"""ccsim's records and their SQLite store: agents, contacts and the events sent to agents.
 
 Write-through: the engine saves every record it changes inside one transaction per operation
 (a savepoint when the server groups the operations of one loop turn into one commit), so a
@@ -22,7 +22,7 @@ FINISHED = ("wrapped_up", "abandoned")
 _json = msgspec.json.Encoder()
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
+CREATE TABLE IF NOT EXISTS sessions (   -- AgentRecord rows (the table keeps its old name)
     agent TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL,
     pending_state TEXT, pending_reason TEXT NOT NULL, available_since REAL NOT NULL,
     seq INTEGER NOT NULL, session_id TEXT NOT NULL DEFAULT '');
@@ -39,8 +39,9 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 @dataclass
-class Session:
-    """An agent's session: logged_out until a hello, then its state and its event counter."""
+class AgentRecord:
+    """An agent as the server keeps it, logged in or not: its state and its event counter, and
+    while logged in the id of its session (docs/cc-protocol.md: one login)."""
     agent: str
     state: str = "logged_out"
     reason: str = ""
@@ -137,14 +138,14 @@ class Store:
             self._db.execute(f"RELEASE {savepoint}")
             self._depth -= 1
 
-    # -- sessions ----------------------------------------------------------------------------
-    def sessions(self) -> list[Session]:
+    # -- agents ------------------------------------------------------------------------------
+    def agents(self) -> list[AgentRecord]:
         rows = self._db.execute("SELECT agent, state, reason, pending_state, pending_reason, "
                                 "available_since, seq, session_id FROM sessions")
-        return [Session(a, st, r, Pending(ps, pr) if ps else None, since, seq, sid)
+        return [AgentRecord(a, st, r, Pending(ps, pr) if ps else None, since, seq, sid)
                 for a, st, r, ps, pr, since, seq, sid in rows]
 
-    def save_session(self, s: Session):
+    def save_agent(self, s: AgentRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (s.agent, s.state, s.reason, s.pending.state if s.pending else None,

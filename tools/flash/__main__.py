@@ -21,7 +21,6 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, Time
 from .session import FlashError, flash
 
 
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="flash.sh", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,13 +69,15 @@ def main(argv=None) -> int:
         return 130
     rate = r.bytes_sent / r.upload_s if r.upload_s else 0
     line = r.baud / 10            # 8N1: ten bit-times a byte
+    upload = (f"{r.upload_s:.1f} s at {r.baud} baud, {rate:,.0f} bytes/s "
+              f"({rate / line:.0%} of the line), {r.retries} resumes after link faults")
     out.print(f"""
 flash: done
   phone       board {r.before.board}
   before      {r.before.version} on slot {r.before.slot}
   after       {r.after.version} on slot {r.after.slot} (confirmed)
   image       {r.image.name}, {r.bytes_sent:,} bytes
-  upload      {r.upload_s:.1f} s at {r.baud} baud, {rate:,.0f} bytes/s ({rate / line:.0%} of the line), {r.retries} resumes after link faults
+  upload      {upload}
   total       {r.total_s:.1f} s""")
     for s in r.after.slots:
         out.print(f"  {s}")

@@ -129,7 +129,7 @@ async def _client(port: str, baud: int, cobs: bool) -> SMPClient:
 async def _enter_cobs(port: str, baud: int):
     """Switch the phone's console to COBS frames. A phone still in COBS mode from an earlier,
     broken-off session does not read text; it returns to text after COBS_IDLE_S idle."""
-    for attempt in range(2):
+    for _ in range(2):
         link = ConsoleLink(port, baud)
         try:
             reply = link.command("smp cobs", timeout=2)[0]
