@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-packages test test-fast demo bench clean
+.PHONY: setup system-packages lint test test-fast demo bench clean
 
 setup: system-packages $(STAMP)
 
@@ -17,17 +17,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-test: setup            ## the whole suite, as CI runs it
+lint: setup            ## ruff, then mypy (strict on firmware/core and firmware/cc): pyproject.toml
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: lint             ## lint, then the whole suite, as CI runs it
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup       ## everything but the slow tests
+test-fast: lint        ## lint, then everything but the slow tests
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-demo: setup            ## the phone on the sim board with its virtual board page
-	$(PY) -m tools.demo
+demo: setup            ## the phone on the sim board with its virtual board page (BOARD=sim-40x4: a 40x4 LCD)
+	$(PY) -m tools.demo --board $(or $(BOARD),sim)
 
 bench: setup           ## benchmarks: figures printed as tables
 	$(PY) -m tools.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var out .pytest_cache
+	rm -rf $(VENV) var out .pytest_cache .mypy_cache .ruff_cache

@@ -60,13 +60,13 @@ class AudioDevices:
         finally:
             pcm.close()          # drains the last few ms on a card; nothing is left after drop
 
-    def open_stream(self, route: str) -> "PcmStream":
+    def open_stream(self, route: str) -> PcmStream:
         """A PCM on ``route`` held open for audio that arrives as it is heard (a call's far
         end): write each chunk as it comes; close when the call or the route ends."""
         pcm, name = self._open(route)
         return PcmStream(pcm, route, name)
 
-    def open_capture(self, route: str) -> "CaptureStream":
+    def open_capture(self, route: str) -> CaptureStream:
         """A mic PCM (``mic`` or ``headset_mic``) held open while a call needs it: each
         ``read`` returns the next period (20 ms) as it is spoken."""
         if route not in CAPTURE_ROUTES:
@@ -168,18 +168,18 @@ class CaptureStream:
                 data += chunk
         except alsaaudio.ALSAAudioError as e:
             raise HalError(f"audio {self.route}: PCM {self.name!r}: {e}") from e
-        data = bytes(data[:self._period_bytes])
+        period = bytes(data[:self._period_bytes])
         now = time.monotonic()
         if self._start is None:
             self._start = now - PERIOD_S          # the first period was spoken just now
-        self._frames += len(data) // SAMPLE_BYTES
+        self._frames += len(period) // SAMPLE_BYTES
         ahead = self._frames / self._rate - (now - self._start)
         if ahead > 0:
             time.sleep(ahead)
         elif ahead < -LEAD_PERIODS * PERIOD_S * 5:
             # a long stall (the reader was busy): start the clock again rather than burst
-            self._start, self._frames = now - PERIOD_S, len(data) // SAMPLE_BYTES
-        return data
+            self._start, self._frames = now - PERIOD_S, len(period) // SAMPLE_BYTES
+        return period
 
     def close(self):
         self._pcm.close()

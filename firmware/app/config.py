@@ -95,7 +95,7 @@ class Config:
     sip: SipConfig | None = None
 
 
-_SCHEMA = {
+_SCHEMA: dict[str, dict[str, type]] = {
     "phone": {"state_dir": str},
     "console": {"port": str},
     "board_page": {"enabled": bool, "host": str, "port": int},

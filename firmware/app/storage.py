@@ -10,6 +10,7 @@ from pathlib import Path
 
 from firmware.cc.outbox import storage_full
 from firmware.core import events as ev
+from firmware.core.vocab import StorageProblem
 
 log = logging.getLogger("hardphone.storage")
 
@@ -17,7 +18,7 @@ LOW_BYTES = 16 * 1024        # less free than this in state_dir counts as full
 CHECK_S = 5.0
 
 
-def problem_of(state_dir: Path, error: OSError | None = None) -> str:
+def problem_of(state_dir: Path, error: OSError | None = None) -> StorageProblem:
     """"" when writes can go on; "full" or "failed" (with the last write's error) when not."""
     if error is not None:
         return "full" if storage_full(error) else "failed"
@@ -31,7 +32,7 @@ def problem_of(state_dir: Path, error: OSError | None = None) -> str:
 class StorageWatch:
     def __init__(self, state_dir: Path, post):
         self.state_dir, self._post = Path(state_dir), post
-        self._problem: str | None = None     # as last posted; None: nothing posted yet
+        self._problem: StorageProblem | None = None   # as last posted; None: nothing yet
 
     def report(self, error: OSError | None = None):
         """After a write (``error`` None: it went through), or to look at the free space."""

@@ -78,7 +78,7 @@ class CallMic:
             if self._target == target:         # not muted, held or ended while it was read
                 try:
                     self._send(call, samples)
-                except Exception:              # noqa: BLE001
+                except Exception:
                     log.exception("call %s: the agent's voice not sent", call)
         if stream is not None:
             stream.close()

@@ -76,7 +76,7 @@ def test_ring(level: int, rate: int = RATE) -> bytes:
     return ring_samples(RING, level, rate)
 
 
-test_ring.__test__ = False   # a name pytest would otherwise collect wherever it is imported
+test_ring.__test__ = False   # type: ignore[attr-defined]  # pytest would collect the name
 
 
 @functools.lru_cache(maxsize=VOLUME_MAX + 1)

@@ -1,8 +1,9 @@
 """The contact-center link's asyncio layer: one WebSocket, reconnected with jittered backoff.
 
-It only moves text between the socket and CcSession (the sans-I/O core) and hands the
-session's core events to ``post``. A server that vanishes costs nothing but a wait: the session
-queues what the agent does meanwhile and resynchronizes from the next snapshot.
+It only moves text between the socket and CcClient (client.py: the phone's side of the
+protocol, without I/O) and hands the client's core events to ``post``. A server that vanishes
+costs nothing but a wait: the client queues what the agent does meanwhile and resynchronizes
+from the next snapshot.
 
 The socket is the ``websockets`` library's asyncio client: the phone needs a client only, and
 it costs a few MB less resident memory than aiohttp's (measured by ``tools.bench memory``).
@@ -15,16 +16,19 @@ import logging
 import random
 import socket
 import ssl
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from firmware.core import events as ev
+from firmware.core.effects import CcEffect
 
 from . import protocol as p
+from .client import CcClient, CcEvent
 from .outbox import OutboxFile
-from .session import CcSession
 
 log = logging.getLogger("hardphone.cc")
 
@@ -83,70 +87,71 @@ class Backoff:
     """Exponential backoff with full jitter: each wait is uniform in [0, min(cap, base*2^n)],
     so a thousand phones dropped at once come back spread out, not in waves."""
 
-    def __init__(self, base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S, rng=random.random):
+    def __init__(self, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S,
+                 rng: Callable[[], float] = random.random) -> None:
         self.base, self.cap, self._rng, self._n = base, cap, rng, 0
 
     def next(self) -> float:
-        ceiling = min(self.cap, self.base * 2 ** self._n)
+        ceiling = min(self.cap, self.base * (1 << self._n))     # base * 2^n
         self._n = min(self._n + 1, 30)
         return self._rng() * ceiling
 
-    def reset(self):
+    def reset(self) -> None:
         self._n = 0
 
 
 class CcConnection:
-    def __init__(self, url: str, post, outbox: OutboxFile | None = None, cafile: str | None = None,
-                 backoff: Backoff | None = None):
+    def __init__(self, url: str, post: Callable[[CcEvent], None],
+                 outbox: OutboxFile | None = None, cafile: str | None = None,
+                 backoff: Backoff | None = None) -> None:
         self.url = check_url(url)
         self._post = post
         self._outbox = outbox
-        self.session = CcSession(outbox.load() if outbox else None,
-                                 outbox.save if outbox else (lambda w: None))
-        self._tls = ({"ssl": ssl.create_default_context(cafile=cafile)}
-                     if is_tls(url) else {})
+        self.client = (CcClient(outbox.load(), outbox.save) if outbox else CcClient())
+        self._tls: dict[str, Any] = ({"ssl": ssl.create_default_context(cafile=cafile)}
+                                     if is_tls(url) else {})
         self._backoff = backoff or Backoff()
         self._ws: ClientConnection | None = None
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.connects = 0
 
-    def start(self):
+    def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="cc")
 
-    async def stop(self):
+    async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def request(self, effect):
+    def request(self, effect: CcEffect) -> None:
         """Carry out a Cc* effect: sent now, queued, or refused (then a CcRefused event)."""
-        events, frames = self.session.request(effect)
+        events, frames = self.client.request(effect)
         self._emit(events)
         self._write(frames)
         self._wake.set()           # a login starts the connection
 
     # -- internals ------------------------------------------------------------------------------
-    def _emit(self, events):
+    def _emit(self, events: Iterable[CcEvent]) -> None:
         for event in events:
             self._post(event)
 
-    def _write(self, frames):
+    def _write(self, frames: Iterable[str]) -> None:
         if self._ws is None:
             return
         for frame in frames:
             asyncio.get_running_loop().create_task(self._send(self._ws, frame))
 
     @staticmethod
-    async def _send(ws: ClientConnection, frame: str):
+    async def _send(ws: ClientConnection, frame: str) -> None:
         try:
             await ws.send(frame)
         except ConnectionClosed as e:   # the reader notices the close and requeues
             log.info("cc send failed: %s", e)
 
-    async def _run(self):
+    async def _run(self) -> None:
         while True:
-            if not self.session.wants_connection:
+            if not self.client.wants_connection:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -157,7 +162,7 @@ class CcConnection:
                 self._post(ev.CcLink("down", why_down(e)))
             await asyncio.sleep(self._backoff.next())
 
-    async def _connected(self):
+    async def _connected(self) -> None:
         self.connects += 1
         # no proxy (the server is on the contact center's own network), no compression (its
         # zlib state costs memory and the frames are small), pings as the heartbeat
@@ -168,21 +173,21 @@ class CcConnection:
             self._ws = ws
             log.info("cc: connected to %s", self.url)
             try:
-                self._write(self.session.connection_made())
+                self._write(self.client.connection_made())
                 async for message in ws:
                     if not isinstance(message, str):
                         continue       # binary frames are not part of the protocol: ignored
-                    events, frames = self.session.receive(message)
+                    events, frames = self.client.receive(message)
                     if any(isinstance(e, ev.CcSnapshot) for e in events):
                         self._backoff.reset()
                     self._emit(events)
                     self._write(frames)
-                    if not self.session.wants_connection:
+                    if not self.client.wants_connection:
                         break          # logged out
             except ConnectionClosed as e:   # e.g. a frame over the limit, a missed heartbeat
                 log.warning("cc: link dropped: %s", e)
             finally:
                 self._ws = None
                 if ws.close_code == p.CLOSE_TAKEN_OVER:    # even if its error frame was lost
-                    self._emit(self.session.taken_over())
-                self._emit(self.session.connection_lost())
+                    self._emit(self.client.taken_over())
+                self._emit(self.client.connection_lost())

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("hardphone.cc")
@@ -28,7 +29,8 @@ LEGACY_NAME = "cc-outbox.json"   # the format before this one: a JSON list, writ
 
 
 class OutboxFile:
-    def __init__(self, path: Path, on_result=lambda error: None):
+    def __init__(self, path: Path | str,
+                 on_result: Callable[[OSError | None], None] = lambda error: None) -> None:
         """``on_result(error)`` hears how each save went (None: saved), for the screen."""
         self.path = Path(path)
         self._legacy = self.path.with_name(LEGACY_NAME)
@@ -73,12 +75,12 @@ class OutboxFile:
         return [r for r in data if isinstance(r, str)] if isinstance(data, list) else []
 
     # -- save ---------------------------------------------------------------------------------
-    def save(self, requests: list[str]):
+    def save(self, requests: list[str]) -> None:
         """Keep ``requests`` (oldest first) as the whole outbox. Never raises: a failure is
         logged and reported to ``on_result``."""
         self._seq += 1
         record = _encode(self._seq, requests)
-        error = None
+        error: OSError | None = None
         try:
             if self._slot < len(record):
                 self._make(record, requests)
@@ -91,7 +93,7 @@ class OutboxFile:
             self._keep_what_fits(requests)
         self._on_result(error)
 
-    def _overwrite(self, record: bytes):
+    def _overwrite(self, record: bytes) -> None:
         fd = os.open(self.path, os.O_WRONLY)
         try:
             offset = (self._seq % 2) * self._slot
@@ -100,7 +102,7 @@ class OutboxFile:
         finally:
             os.close(fd)
 
-    def _make(self, record: bytes, requests: list[str]):
+    def _make(self, record: bytes, requests: list[str]) -> None:
         """A new file (first save, or a record too big for the halves): written whole, every
         block real, then renamed over the old one. Both halves hold this record."""
         slot = max(SLOT_BYTES, self._slot)
@@ -124,7 +126,7 @@ class OutboxFile:
                 self._drop_legacy()
         self._slot = slot
 
-    def _keep_what_fits(self, requests: list[str]):
+    def _keep_what_fits(self, requests: list[str]) -> None:
         """The save failed: leave on disk only requests still pending, never an acknowledged
         one. In place if the file is usable (the oldest that fit), else no file at all."""
         if self._slot:
@@ -144,7 +146,7 @@ class OutboxFile:
                 log.error("outbox %s removed: it could not be brought up to date", path)
         self._slot = 0
 
-    def _drop_legacy(self):
+    def _drop_legacy(self) -> None:
         if _remove(self._legacy):
             log.info("outbox: %s replaced by %s", self._legacy.name, self.path.name)
 

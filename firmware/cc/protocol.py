@@ -9,7 +9,7 @@ asks for a ``snapshot`` (which carries the seq it is current to).
 """
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -194,9 +194,9 @@ class LoggedOut(_Msg, tag="logged_out"):
     reason: str = ""
 
 
-ClientMessage = Union[Hello, SetState, Accept, CallEvent, WrapUp, Logout, Resync]
-ServerMessage = Union[Ack, Error, Snapshot, AgentState, ContactUpdate, Notice, LoggedOut]
-Message = Union[ClientMessage, ServerMessage]
+ClientMessage = Hello | SetState | Accept | CallEvent | WrapUp | Logout | Resync
+ServerMessage = Ack | Error | Snapshot | AgentState | ContactUpdate | Notice | LoggedOut
+Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
     "bad_message": "not JSON, not an object, a field of the wrong type, or an unknown type",
@@ -222,8 +222,8 @@ class DecodeError(ValueError):
         self.code = code
 
 
-_client = msgspec.json.Decoder(ClientMessage)
-_server = msgspec.json.Decoder(ServerMessage)
+_client: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)
+_server: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
 _encoder = msgspec.json.Encoder()
 
 
@@ -238,7 +238,10 @@ def _size(data: str | bytes) -> int:
     return len(data)
 
 
-def _decode(decoder, data: str | bytes):
+_T = TypeVar("_T")
+
+
+def _decode(decoder: msgspec.json.Decoder[_T], data: str | bytes) -> _T:
     if (size := _size(data)) > MAX_MESSAGE_BYTES:
         raise DecodeError("too_large", f"message of {size} bytes (limit {MAX_MESSAGE_BYTES})")
     try:
@@ -258,6 +261,6 @@ def decode_client(data: str | bytes) -> ClientMessage:
     return _decode(_client, data)
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """The JSON Schema of every message, both directions."""
     return msgspec.json.schema(Message)

@@ -14,6 +14,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import protocol
 
@@ -27,7 +28,7 @@ def schema_text() -> str:
                       ensure_ascii=False)
 
 
-def _clean_docs(node):
+def _clean_docs(node: Any) -> Any:
     """Descriptions as ``inspect.cleandoc`` makes them: msgspec releases differ in whether
     they dedent docstrings, and the schema must be the same wherever it is generated."""
     if isinstance(node, dict):

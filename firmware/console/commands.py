@@ -60,8 +60,8 @@ class Commands:
         await self.phone.settle()
         lines = []
         for call in self.phone.model.calls:
-            stats = self.phone.sip.stats(call.call) if self.phone.sip else {}
-            lines.append(f"call {call.call} state={call.state} contact={call.contact or '-'} "
+            stats = self.phone.sip.stats(call.id) if self.phone.sip else {}
+            lines.append(f"call {call.id} state={call.state} contact={call.contact or '-'} "
                          f"rx_packets={stats.get('rx_packets', 0)} "
                          f"tx_packets={stats.get('tx_packets', 0)} "
                          f"tx_starved={stats.get('tx_starved', 0)}")

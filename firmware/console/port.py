@@ -40,14 +40,14 @@ class FdPort:
         self.dropped = 0             # bytes of whole messages dropped past HARD_LIMIT
 
     @classmethod
-    def open_pty(cls) -> "FdPort":
+    def open_pty(cls) -> FdPort:
         master, slave = os.openpty()
         tty.setraw(slave)
         # We keep the slave open so the master never sees a hang-up when a client closes.
         return cls(master, os.ttyname(slave), keep=(slave,))
 
     @classmethod
-    def open_serial(cls, device: str, baud: int) -> "FdPort":
+    def open_serial(cls, device: str, baud: int) -> FdPort:
         import serial
         s = serial.Serial(device, baud, timeout=0, exclusive=True)
         s.reset_input_buffer()      # a fresh boot starts with an empty UART, not old bytes

@@ -157,7 +157,7 @@ class Console:
             await asyncio.sleep(1)
             if self._cobs is not None and time.monotonic() - self._cobs_seen > self.smp.cobs_idle_s:
                 self._cobs = None
-                log.info("console: back to text after an idle SMP COBS session")
+                log.info("console: back to text (SMP COBS idle)")
 
     async def _reply(self, item) -> str:
         if isinstance(item, Bad):

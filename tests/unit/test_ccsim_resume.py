@@ -101,7 +101,7 @@ def test_the_session_id_is_neither_stored_in_events_nor_shown(tmp_path):
     desk.run("available 1001")
     assert a not in repr(desk.engine.agent_info("1001"))
     assert all(a not in body for _, _, body in desk.store.events("1001"))
-    assert a not in repr(desk.store.sessions())
+    assert a not in repr(desk.store.agents())
 
 
 def test_a_database_from_before_session_ids_opens_and_its_sessions_go_on(tmp_path):

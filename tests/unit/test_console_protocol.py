@@ -37,7 +37,8 @@ def test_binary_and_control_characters_are_errors():
 
 
 def test_smp_frames_are_passed_on_whole():
-    assert feed(b"\x06\x09AAEC\n\x04\x14BBB\n") == [SmpLine(b"\x06\x09AAEC"), SmpLine(b"\x04\x14BBB")]
+    assert feed(b"\x06\x09AAEC\n\x04\x14BBB\n") == [SmpLine(b"\x06\x09AAEC"),
+                                                  SmpLine(b"\x04\x14BBB")]
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from firmware.cc import protocol as p
-from firmware.cc.session import CcSession
+from firmware.cc.client import CcClient
 from firmware.core import events as ev
 from firmware.core.effects import CcLogin
 from tools.ccsim import customers
@@ -34,7 +34,7 @@ def test_each_offer_attempt_gets_its_own_unguessable_token_sent_to_the_phone_and
         post sales
     """):
         desk.run(line)
-    (c1, first), = [t for t in desk.customers.tokens if t[0] == "c-1"]
+    ((_, first),) = [t for t in desk.customers.tokens if t[0] == "c-1"]
     assert len(first) >= 22                                    # >= 128 bits, URL-safe base64
     reserved = offered_contacts(desk)[0]
     assert (reserved.id, reserved.status, reserved.token) == ("c-1", "reserved", first)
@@ -103,7 +103,7 @@ def test_a_database_from_before_tokens_opens(tmp_path):
 def test_the_phones_link_hands_the_token_to_the_rules_and_never_logs_it(caplog):
     caplog.set_level(logging.DEBUG)
     secret = "Q2x8vW-y7Rk_t3NmP0aZs1UeLh9BcJdF4gXoKiV5nHq"
-    session = CcSession()
+    session = CcClient()
     session.request(CcLogin("1001", "1234"))
     session.connection_made()
     snapshot = p.Snapshot(seq=1, agent=p.Agent("1001", "Ana", "Blue", "sip:1001@pbx"),

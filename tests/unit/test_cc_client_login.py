@@ -1,15 +1,15 @@
 """The link's sans-I/O core and the two ways the server ends a login: too many wrong PINs
 (``locked_out``) and another phone taking the agent over (``taken_over``)."""
 from firmware.cc import protocol as p
-from firmware.cc.session import CcSession
+from firmware.cc.client import CcClient
 from firmware.core import effects as fx
 from firmware.core import events as ev
 
-from .test_cc_session import online, sent, snapshot
+from .test_cc_client import online, sent, snapshot
 
 
 def test_locked_out_hands_the_wait_to_the_rules_and_stops_retrying():
-    s = CcSession()
+    s = CcClient()
     s.request(fx.CcLogin("1001", "0000"))
     hello = sent(s.connection_made())[0]
     events, frames = s.receive(p.encode(p.Error(id=hello["id"], code="locked_out",

@@ -1,25 +1,28 @@
-"""The contact-center link without I/O: protocol frames in, core events out; core effects in,
-frames out. The asyncio layer (connection.py) only moves text. Everything here is testable by
-feeding strings.
+"""The phone's side of the contact-center protocol, without I/O: protocol frames in, core events
+out; core effects in, frames out. The asyncio layer (connection.py) only moves text. Everything
+here is testable by feeding strings.
 
 Offline policy (docs/cc-protocol.md): set_state (latest only), accept, call events and wrap-ups
 are queued while the link is down and sent after the next snapshot. Everything queued or not
 yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either (a
-wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A queued request whose contact
-the snapshot no longer has is dropped with a log line.
+wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A
+queued request whose contact the snapshot no longer has is dropped with a log line.
 
 Login and reconnect: a login (config at boot, or the keypad) sends a hello without ``resume``,
 which takes the agent over from any other phone; every automatic reconnect resumes the session
-of the latest snapshot, which the server refuses once the agent has logged in elsewhere
-(``taken_over``: "Logged in elsewhere") or out (``not_logged_in``: logged out here too). Either
-way the phone stays off the server until the next login.
+(the protocol's: one login's id, docs/cc-protocol.md) of the latest snapshot, which the server
+refuses once the agent has logged in elsewhere (``taken_over``: "Logged in elsewhere") or out
+(``not_logged_in``: logged out here too). Either way the phone stays off the server until the
+next login.
 """
 from __future__ import annotations
 
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 from firmware.core import effects as fx
 from firmware.core import events as ev
@@ -28,6 +31,34 @@ from . import protocol as p
 
 log = logging.getLogger("hardphone.cc")
 
+# The core events this module produces (the effects it carries out: fx.CcEffect).
+CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
+           | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver)
+Frames = list[str]
+
+# The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
+# and what the client does: every Cc* effect of the rules and the request it becomes ...
+REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
+    fx.CcLogin: p.Hello,
+    fx.CcSetState: p.SetState,
+    fx.CcAccept: p.Accept,
+    fx.CcCallEvent: p.CallEvent,
+    fx.CcWrapUp: p.WrapUp,
+    fx.CcLogout: p.Logout,
+}
+# ... and every server message and the core events it can become (an ack: none, it only
+# settles a request; an error: the refusal of one, or the end of the login).
+EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
+    p.Ack: (),
+    p.Error: (ev.CcRefused, ev.CcTakenOver, ev.CcLoggedOut),
+    p.Snapshot: (ev.CcSnapshot, ev.CcLink),
+    p.AgentState: (ev.CcAgentState,),
+    p.ContactUpdate: (ev.CcContact,),
+    p.Notice: (ev.CcNotice,),
+    p.LoggedOut: (ev.CcLoggedOut,),
+}
+
+_Queueable = p.SetState | p.Accept | p.CallEvent | p.WrapUp
 _QUEUEABLE = (p.SetState, p.Accept, p.CallEvent, p.WrapUp)
 SKEW_LOGGED_S = 2.0          # clocks further apart than this are worth a line in the log
 SESSION_OVER = "session ended"   # the logout reason shown when a reconnect finds no session
@@ -37,13 +68,22 @@ _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
 @dataclass
 class _Queued:
-    message: object          # a protocol request
+    message: p.ClientMessage  # a protocol request
     contact: str = ""        # the contact it is about ("" for none)
 
 
-class CcSession:
-    def __init__(self, saved: list[str] | None = None, save=lambda requests: None,
-                 clock=time.time):
+def _no_save(requests: list[str]) -> None:
+    pass
+
+
+class CcClient:
+    """The phone's side of the protocol for its agent: the login, the requests queued or in
+    flight, and the server's event sequence. No I/O: CcConnection feeds it frames and socket
+    events and sends what it returns."""
+
+    def __init__(self, saved: list[str] | None = None,
+                 save: Callable[[list[str]], None] = _no_save,
+                 clock: Callable[[], float] = time.time) -> None:
         """``clock``: the phone's wall clock; with the snapshot's ``server_time`` it gives how far
         the server's clock is ahead, taken off every contact time so the phone's timers (offer
         age, RONA, wrap-up deadline) are right even when the two clocks disagree."""
@@ -68,7 +108,7 @@ class CcSession:
                 continue
             if isinstance(message, _QUEUEABLE):
                 message.id = self._next_id()
-                self._queue.append(_Queued(message, getattr(message, "contact", "")))
+                self._queue.append(_Queued(message, _contact_of(message)))
 
     @property
     def wants_connection(self) -> bool:
@@ -76,22 +116,22 @@ class CcSession:
         return self._credentials is not None
 
     # -- socket events --------------------------------------------------------------------------
-    def connection_made(self) -> list[str]:
+    def connection_made(self) -> Frames:
         self.connected, self.synced = True, False
         return [self._hello()] if self._credentials else []
 
-    def connection_lost(self) -> list:
+    def connection_lost(self) -> list[CcEvent]:
         """The socket closed. In-flight requests go back to the queue (their ack never came)."""
         self.connected = self.synced = False
         lost = list(self._inflight.values())
         self._inflight.clear()
         self._queue[:0] = [q for q in lost if isinstance(q.message, _QUEUEABLE)]
-        events = [ev.CcLink("down")]
+        events: list[CcEvent] = [ev.CcLink("down")]
         if any(isinstance(q.message, p.Logout) for q in lost):
             events.append(ev.CcRefused("logout", "offline", "Logout not confirmed: link lost"))
         return events
 
-    def receive(self, data: str | bytes) -> tuple[list, list[str]]:
+    def receive(self, data: str | bytes) -> tuple[list[CcEvent], Frames]:
         """One frame from the server -> (core events, frames to send)."""
         try:
             msg = p.decode_server(data)
@@ -101,68 +141,59 @@ class CcSession:
         return self._handle(msg)
 
     # -- core effects ---------------------------------------------------------------------------
-    def request(self, effect) -> tuple[list, list[str]]:
+    def request(self, effect: fx.CcEffect) -> tuple[list[CcEvent], Frames]:
         """An effect of the rules -> (core events, frames to send now)."""
-        if isinstance(effect, fx.CcLogin):
-            self._credentials, self._resume = (effect.agent, effect.pin), ""
-            frames = [self._hello()] if self.connected else []
-            return [ev.CcLink("connecting")] if not self.connected else [], frames
-        if isinstance(effect, fx.CcLogout):
-            if not self.synced:
-                return [ev.CcRefused("logout", "offline", "No server: can't log out now")], []
-            return [], self._send(_Queued(p.Logout(id=self._next_id(), reason=effect.reason)))
-        queued = self._to_message(effect)
-        if queued is None:
-            log.error("not a contact-center request: %r", effect)
-            return [], []
-        if isinstance(queued.message, p.SetState):          # only the latest state matters
-            self._queue = [q for q in self._queue if not isinstance(q.message, p.SetState)]
-        if self.synced:
-            return [], self._send(queued)
-        self._queue.append(queued)
-        self._persist()
-        return [], []
+        match effect:
+            case fx.CcLogin():
+                self._credentials, self._resume = (effect.agent, effect.pin), ""
+                if self.connected:
+                    return [], [self._hello()]
+                return [ev.CcLink("connecting")], []
+            case fx.CcLogout():
+                if not self.synced:
+                    return [ev.CcRefused("logout", "offline", "No server: can't log out now")], []
+                return [], self._send(_Queued(p.Logout(id=self._next_id(), reason=effect.reason)))
+            case fx.CcSetState() | fx.CcAccept() | fx.CcCallEvent() | fx.CcWrapUp():
+                return [], self._queue_or_send(_queued(effect, self._next_id()))
+            case _:
+                assert_never(effect)
 
     # -- internals ------------------------------------------------------------------------------
     def _next_id(self) -> str:
         return next(self._ids)
 
     def _hello(self) -> str:
+        assert self._credentials is not None, "a hello needs a login"
         agent, pin = self._credentials
         hello = p.Hello(id=self._next_id(), agent=agent, pin=pin, client="hardphone",
                         resume=self._resume)
         self._inflight[hello.id] = _Queued(hello)
         return p.encode(hello)
 
-    def _to_message(self, effect) -> _Queued | None:
-        rid = self._next_id()
-        if isinstance(effect, fx.CcSetState):
-            return _Queued(p.SetState(id=rid, state=effect.state, reason=effect.reason))
-        if isinstance(effect, fx.CcAccept):
-            return _Queued(p.Accept(id=rid, contact=effect.contact), effect.contact)
-        if isinstance(effect, fx.CcCallEvent):
-            return _Queued(p.CallEvent(id=rid, contact=effect.contact, event=effect.event,
-                                       at=effect.at), effect.contact)
-        if isinstance(effect, fx.CcWrapUp):
-            return _Queued(p.WrapUp(id=rid, contact=effect.contact, code=effect.code),
-                           effect.contact)
-        return None
+    def _queue_or_send(self, queued: _Queued) -> Frames:
+        if isinstance(queued.message, p.SetState):          # only the latest state matters
+            self._queue = [q for q in self._queue if not isinstance(q.message, p.SetState)]
+        if self.synced:
+            return self._send(queued)
+        self._queue.append(queued)
+        self._persist()
+        return []
 
-    def _send(self, queued: _Queued) -> list[str]:
+    def _send(self, queued: _Queued) -> Frames:
         self._inflight[queued.message.id] = queued
         if isinstance(queued.message, _QUEUEABLE):
             self._persist()            # on disk until the server acknowledges it
         return [p.encode(queued.message)]
 
-    def _persist(self):
+    def _persist(self) -> None:
         """Hand every unacknowledged request to ``save``, oldest first (in flight, queued)."""
         pending = list(self._inflight.values()) + self._queue
         self._save([p.encode(q.message) for q in pending if isinstance(q.message, _QUEUEABLE)])
 
-    def _flush(self, snapshot: p.Snapshot) -> list[str]:
+    def _flush(self, snapshot: p.Snapshot) -> Frames:
         """After a snapshot: send what was queued, minus what the server has moved past."""
         live = {c.id for c in snapshot.contacts if c.status not in _CLOSED}
-        frames = []
+        frames: Frames = []
         for q in self._queue:
             if q.contact and q.contact not in live:
                 log.info("dropped queued %s for contact %s: the server has closed it",
@@ -173,23 +204,34 @@ class CcSession:
         self._persist()
         return frames
 
-    def _handle(self, msg) -> tuple[list, list[str]]:
-        if isinstance(msg, p.Ack):
-            done = self._inflight.pop(msg.id, None)
-            if done and isinstance(done.message, _QUEUEABLE):
-                self._persist()
-            return [], []
-        if isinstance(msg, p.Error):
-            return self._refused(msg)
-        if isinstance(msg, p.Snapshot):
-            self._seq, self.synced = msg.seq, True
-            self._resume = msg.session
-            if msg.server_time:
-                self._skew = msg.server_time - self._clock()
-                if abs(self._skew) > SKEW_LOGGED_S:
-                    log.warning("the server's clock is %+.1f s from the phone's; "
-                                "contact times are corrected", self._skew)
-            return [_snapshot(msg, self._skew), ev.CcLink("up")], self._flush(msg)
+    def _handle(self, msg: p.ServerMessage) -> tuple[list[CcEvent], Frames]:
+        match msg:
+            case p.Ack():
+                done = self._inflight.pop(msg.id, None)
+                if done and isinstance(done.message, _QUEUEABLE):
+                    self._persist()
+                return [], []
+            case p.Error():
+                return self._refused(msg)
+            case p.Snapshot():
+                return self._snapshot(msg)
+            case p.AgentState() | p.ContactUpdate() | p.Notice() | p.LoggedOut():
+                return self._server_event(msg)
+            case _:
+                assert_never(msg)
+
+    def _snapshot(self, msg: p.Snapshot) -> tuple[list[CcEvent], Frames]:
+        self._seq, self.synced = msg.seq, True
+        self._resume = msg.session
+        if msg.server_time:
+            self._skew = msg.server_time - self._clock()
+            if abs(self._skew) > SKEW_LOGGED_S:
+                log.warning("the server's clock is %+.1f s from the phone's; "
+                            "contact times are corrected", self._skew)
+        return [_snapshot(msg, self._skew), ev.CcLink("up")], self._flush(msg)
+
+    def _server_event(self, msg: _ServerEvent) -> tuple[list[CcEvent], Frames]:
+        """An event in the login's sequence: applied in order; a gap asks for a snapshot."""
         if not self.synced:
             return [], []            # events before the snapshot: the snapshot will cover them
         seq = msg.seq
@@ -207,28 +249,25 @@ class CcSession:
             self._queue.clear()
         return [_event(msg, self._skew)], []
 
-    def _refused(self, err: p.Error) -> tuple[list, list[str]]:
+    def _refused(self, err: p.Error) -> tuple[list[CcEvent], Frames]:
         if err.code == "taken_over":
             return self._taken_over(err), []
         request = self._inflight.pop(err.id, None) if err.id else None
         if request is None:
             log.warning("server error %s: %s", err.code, err.message)
             return [], []
-        kind = type(request.message).__name__
+        kind = _tag(request.message)         # the wire's name for it: "set_state", ...
         if isinstance(request.message, p.Hello):
             if err.code in ("auth_failed", "locked_out"):
                 self._credentials = None     # don't retry a wrong PIN on every reconnect
             if err.code == "not_logged_in" and request.message.resume:
                 return self._session_over(err), []
-            kind = "hello"
         if isinstance(request.message, _QUEUEABLE):
             self._persist()
-        tag = {"SetState": "set_state", "CallEvent": "call", "WrapUp": "wrapup",
-               "Accept": "accept", "Logout": "logout", "Resync": "resync"}.get(kind, kind)
-        log.warning("server refused %s: %s %s", tag, err.code, err.message)
-        return [ev.CcRefused(tag, err.code, err.message, err.retry_after)], []
+        log.warning("server refused %s: %s %s", kind, err.code, err.message)
+        return [ev.CcRefused(kind, err.code, err.message, err.retry_after)], []
 
-    def _session_over(self, err: p.Error) -> list:
+    def _session_over(self, err: p.Error) -> list[CcEvent]:
         """A reconnect found the session over: the server logged the agent out while the link
         was down (the logged_out event never came). Logged out here too, as if it had come;
         what was queued belonged to that session."""
@@ -237,11 +276,11 @@ class CcSession:
         self._stay_off()
         return [ev.CcLoggedOut(SESSION_OVER)]
 
-    def taken_over(self) -> list:
+    def taken_over(self) -> list[CcEvent]:
         """The server closed the link because another phone logged the agent in."""
         return self._taken_over(p.Error(code="taken_over", message="link closed as taken over"))
 
-    def _taken_over(self, err: p.Error) -> list:
+    def _taken_over(self, err: p.Error) -> list[CcEvent]:
         """Another phone holds the agent's session now: stay off the server (reconnecting would
         take it back, and the two phones would flap) until the agent logs in here again. What
         was queued is that session's business now, on the other phone."""
@@ -252,12 +291,42 @@ class CcSession:
         self._stay_off()
         return [ev.CcTakenOver()]
 
-    def _stay_off(self):
+    def _stay_off(self) -> None:
         """No reconnect until the next login, and nothing of the old session sent."""
         self._credentials = None
         self._queue.clear()
         self._inflight.clear()
         self._persist()
+
+
+_ServerEvent = p.AgentState | p.ContactUpdate | p.Notice | p.LoggedOut
+
+
+# -- core effects -> protocol requests -------------------------------------------------------------
+def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcCallEvent | fx.CcWrapUp,
+            rid: str) -> _Queued:
+    message: _Queueable
+    match effect:
+        case fx.CcSetState():
+            message = p.SetState(id=rid, state=effect.state, reason=effect.reason)
+        case fx.CcAccept():
+            message = p.Accept(id=rid, contact=effect.contact)
+        case fx.CcCallEvent():
+            message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at)
+        case fx.CcWrapUp():
+            message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code)
+        case _:
+            assert_never(effect)
+    return _Queued(message, _contact_of(message))
+
+
+def _contact_of(message: _Queueable) -> str:
+    return "" if isinstance(message, p.SetState) else message.contact
+
+
+def _tag(message: p.ClientMessage) -> str:
+    """A request's type as the wire spells it ("set_state", "call", "hello", ...)."""
+    return str(message.__struct_config__.tag)
 
 
 # -- protocol -> core events ----------------------------------------------------------------------
@@ -271,7 +340,7 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       token=c.token)
 
 
-def _pending(pending: p.Pending | None):
+def _pending(pending: p.Pending | None) -> tuple[p.AgentStateName, str] | None:
     return (pending.state, pending.reason) if pending else None
 
 
@@ -288,13 +357,15 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
                                accept_all=st.accept_all, max_offers=st.max_offers))
 
 
-def _event(msg, skew: float):
-    if isinstance(msg, p.AgentState):
-        return ev.CcAgentState(msg.state, msg.reason, _pending(msg.pending))
-    if isinstance(msg, p.ContactUpdate):
-        return ev.CcContact(_contact(msg.contact, skew))
-    if isinstance(msg, p.Notice):
-        return ev.CcNotice(msg.text)
-    if isinstance(msg, p.LoggedOut):
-        return ev.CcLoggedOut(msg.reason)
-    raise AssertionError(f"unhandled server message {type(msg).__name__}")
+def _event(msg: _ServerEvent, skew: float) -> CcEvent:
+    match msg:
+        case p.AgentState():
+            return ev.CcAgentState(msg.state, msg.reason, _pending(msg.pending))
+        case p.ContactUpdate():
+            return ev.CcContact(_contact(msg.contact, skew))
+        case p.Notice():
+            return ev.CcNotice(msg.text)
+        case p.LoggedOut():
+            return ev.CcLoggedOut(msg.reason)
+        case _:
+            assert_never(msg)

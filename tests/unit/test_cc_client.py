@@ -4,8 +4,8 @@ import json
 import pytest
 
 from firmware.cc import protocol as p
+from firmware.cc.client import CcClient
 from firmware.cc.connection import Backoff, UrlError, check_url
-from firmware.cc.session import CcSession
 from firmware.core import effects as fx
 from firmware.core import events as ev
 
@@ -34,7 +34,7 @@ def wrapups(saved):
 
 def online(saved=None, contacts=()):
     saves = []
-    s = CcSession(saved, saves.append)
+    s = CcClient(saved, saves.append)
     s.request(fx.CcLogin("1001", "1234"))
     s.connection_made()
     s.receive(snapshot(contacts=contacts))
@@ -42,9 +42,9 @@ def online(saved=None, contacts=()):
 
 
 def test_silent_until_login_then_hello_on_every_connection():
-    s = CcSession()
+    s = CcClient()
     assert not s.wants_connection and s.connection_made() == []
-    events, frames = s.request(fx.CcLogin("1001", "1234"))
+    _, frames = s.request(fx.CcLogin("1001", "1234"))
     assert frames == [] or sent(frames)[0]["type"] == "hello"
     assert s.wants_connection
     s.connection_lost()
@@ -53,14 +53,15 @@ def test_silent_until_login_then_hello_on_every_connection():
 
 
 def test_snapshot_becomes_core_events_and_link_up():
-    s = CcSession()
+    s = CcClient()
     s.request(fx.CcLogin("1001", "1234"))
     s.connection_made()
     events, frames = s.receive(snapshot(contacts=[contact("c-1", "offered")]))
     snap, link = events
     assert isinstance(snap, ev.CcSnapshot) and link == ev.CcLink("up")
     assert snap.agent == "1001" and snap.idle_codes == (ev.Code("lunch", "Lunch"),)
-    assert snap.contacts[0].id == "c-1" and ("card", "4111111111111111") in snap.contacts[0].variables
+    assert snap.contacts[0].id == "c-1"
+    assert ("card", "4111111111111111") in snap.contacts[0].variables
     assert "4111" not in repr(snap)          # secure values never reach a log line
     assert frames == []
 
@@ -71,7 +72,7 @@ def test_contact_times_are_put_on_the_phones_clock():
     server_now = phone_now + 100
     offered = p.Contact(id="c-1", status="offered", queue="sales", ani="+15551234567",
                         offered_at=server_now - 3, expires_at=server_now + 12)
-    s = CcSession(clock=lambda: phone_now)
+    s = CcClient(clock=lambda: phone_now)
     s.request(fx.CcLogin("1001", "1234"))
     s.connection_made()
     (snap, _), _ = s.receive(p.encode(p.Snapshot(seq=1, agent=AGENT, state="available",
@@ -99,7 +100,7 @@ def test_events_in_order_repeats_ignored_gap_asks_for_snapshot():
 
 def test_offline_requests_queue_latest_state_only_and_flush_after_snapshot():
     saves = []
-    s = CcSession(None, saves.append)
+    s = CcClient(None, saves.append)
     s.request(fx.CcLogin("1001", "1234"))
     assert s.request(fx.CcSetState("idle", "lunch")) == ([], [])
     s.request(fx.CcCallEvent("c-1", "ended", 10.0))
@@ -123,7 +124,7 @@ def test_wrapup_forgotten_only_when_acknowledged():
 
 
 def test_in_flight_wrapup_is_resent_after_a_reconnect():
-    s, saves = online(contacts=[contact("c-1")])
+    s, _ = online(contacts=[contact("c-1")])
     s.request(fx.CcWrapUp("c-1", "sale"))
     assert s.connection_lost() == [ev.CcLink("down")]
     s.connection_made()
@@ -132,7 +133,7 @@ def test_in_flight_wrapup_is_resent_after_a_reconnect():
 
 
 def test_queued_requests_for_contacts_the_server_closed_are_dropped():
-    s = CcSession()
+    s = CcClient()
     s.request(fx.CcLogin("1001", "1234"))
     s.request(fx.CcWrapUp("c-1", "sale"))
     s.request(fx.CcSetState("available"))
@@ -143,10 +144,10 @@ def test_queued_requests_for_contacts_the_server_closed_are_dropped():
 
 def test_requests_saved_before_a_reboot_are_sent_in_order():
     saves = []
-    before = CcSession(None, saves.append)
+    before = CcClient(None, saves.append)
     before.request(fx.CcCallEvent("c-9", "ended", 5.0))
     before.request(fx.CcWrapUp("c-9", "sale"))
-    s = CcSession(saves[-1] + ['{"type":"wrapup"}', "junk", p.encode(p.Resync(id="x"))])
+    s = CcClient(saves[-1] + ['{"type":"wrapup"}', "junk", p.encode(p.Resync(id="x"))])
     s.request(fx.CcLogin("1001", "1234"))
     s.connection_made()
     _, frames = s.receive(snapshot(contacts=[contact("c-9", "assigned")]))
@@ -154,7 +155,7 @@ def test_requests_saved_before_a_reboot_are_sent_in_order():
 
 
 def test_logout_refused_offline_and_when_the_link_drops_before_the_ack():
-    s = CcSession()
+    s = CcClient()
     s.request(fx.CcLogin("1001", "1234"))
     events, frames = s.request(fx.CcLogout("lunch"))
     assert frames == [] and events[0].request == "logout" and "No server" in events[0].message
@@ -172,7 +173,7 @@ def test_refusals_name_the_request_and_a_wrong_pin_stops_retrying():
     events, _ = s.receive(p.encode(p.Error(id=sent(frames)[0]["id"], code="unknown_code",
                                            message="no idle code 'nope'")))
     assert events == [ev.CcRefused("set_state", "unknown_code", "no idle code 'nope'")]
-    s2 = CcSession()
+    s2 = CcClient()
     s2.request(fx.CcLogin("1001", "0000"))
     hello = sent(s2.connection_made())[0]
     events, _ = s2.receive(p.encode(p.Error(id=hello["id"], code="auth_failed", message="bad")))

@@ -2,14 +2,14 @@
 reconnect resumes the session of the latest snapshot, and a reconnect the server refuses
 (the agent logged in elsewhere, or out, meanwhile) leaves the phone off the server."""
 from firmware.cc import protocol as p
-from firmware.cc.session import SESSION_OVER, CcSession
+from firmware.cc.client import SESSION_OVER, CcClient
 from firmware.core import effects as fx
 from firmware.core import events as ev
 from firmware.core.model import IdleScreen
 from firmware.ui.view import render
 
 from .test_agent_rules import agent, run
-from .test_cc_session import AGENT, sent
+from .test_cc_client import AGENT, sent
 
 
 def snapshot(session: str, seq: int = 5) -> str:
@@ -17,7 +17,7 @@ def snapshot(session: str, seq: int = 5) -> str:
                                session=session))
 
 
-def hello(s: CcSession) -> dict:
+def hello(s: CcClient) -> dict:
     (frame,) = sent(s.connection_made())
     assert frame["type"] == "hello"
     return frame
@@ -25,7 +25,7 @@ def hello(s: CcSession) -> dict:
 
 def logged_in(session="S1"):
     saves = []
-    s = CcSession(save=saves.append)
+    s = CcClient(save=saves.append)
     s.request(fx.CcLogin("1001", "1234"))               # configured at boot, or the keypad
     assert "resume" not in hello(s)
     s.receive(snapshot(session))
@@ -44,7 +44,7 @@ def test_a_login_sends_no_resume_and_every_reconnect_resumes_the_snapshots_sessi
 
 
 def test_a_login_whose_snapshot_never_came_is_still_a_login_on_the_next_connection():
-    s = CcSession()
+    s = CcClient()
     s.request(fx.CcLogin("1001", "1234"))
     assert "resume" not in hello(s)
     s.connection_lost()                                  # before the snapshot
@@ -88,7 +88,7 @@ def test_a_reconnect_to_a_session_that_is_over_logs_out_here_too():
 
 def test_what_the_agent_sees_when_the_session_ended_offline():
     m, fx = run(agent(), ev.CcLoggedOut(SESSION_OVER), ev.CcLink("down"))
-    assert fx == () and m.session is None and m.agent_status == "LOGGED_OUT"
+    assert fx == () and m.agent is None and m.agent_status == "LOGGED_OUT"
     assert isinstance(m.screen, IdleScreen)
     rows = render(m).rows
     assert rows[0].startswith("Logged out") and rows[3].startswith("Login")
