@@ -9,6 +9,7 @@ phones, each a real process. The demo, the integration tests and the benchmarks 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -96,8 +97,11 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
     the customers' proxy, settings and [customers] fields overridden."""
     customers = customers or {}
     text = base.read_text(encoding="utf-8")
-    text = text.replace("127.0.0.1:5062", f"127.0.0.1:{kamailio_port}")
-    text = text.replace("127.0.0.1:5090", f"127.0.0.1:{customers_port}")
+    # one pass, whole ports only: replacing one after the other turned a registrar port that
+    # begins 5090... into the customers' port with digits after it
+    ports = {"5062": kamailio_port, "5090": customers_port}
+    text = re.sub(r"127\.0\.0\.1:(5062|5090)(?!\d)",
+                  lambda m: f"127.0.0.1:{ports[m.group(1)]}", text)
     out, section = [], None
     for line in text.splitlines():
         stripped = line.strip()
