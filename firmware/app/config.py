@@ -32,6 +32,8 @@ Example (every field optional):
     transport = "tls"                   # udp/tcp are refused unless the registrar is loopback
     cafile = "proxy-ca.pem"             # the proxy's CA (default: the system's); always verified
     media = "srtp"                      # SRTP mandatory (rtp: loopback registrar only)
+    dscp_sip = "CS3"                    # DiffServ marks: CS0-CS7, AF11-AF43, EF, DF or 0-63
+    dscp_rtp = "EF"
 
 A file holding a PIN or a SIP password must be readable by its owner only (chmod 600).
 """
@@ -95,7 +97,7 @@ class Config:
     sip: SipConfig | None = None
 
 
-_SCHEMA: dict[str, dict[str, type]] = {
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "phone": {"state_dir": str},
     "console": {"port": str},
     "board_page": {"enabled": bool, "host": str, "port": int},
@@ -103,7 +105,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "cc": {"url": str, "cafile": str, "agent": str, "pin": str},
     "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int,
             "direct_calls": bool, "max_calls": int, "transport": str, "cafile": str,
-            "media": str},
+            "media": str, "dscp_sip": (str, int), "dscp_rtp": (str, int)},
 }
 _REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}
 _SECRETS = (("cc", "pin"), ("sip", "password"))
@@ -133,8 +135,10 @@ def load_config(path: str | None) -> Config:
             if kind is None:
                 raise ConfigError(p, f"{table}.{key}", "unknown field")
             # bool is an int subclass: `port = true` must not pass as a number
-            if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
-                raise ConfigError(p, f"{table}.{key}", f"expected {kind.__name__}, got {v!r}")
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+                raise ConfigError(p, f"{table}.{key}", f"expected "
+                                  f"{' or '.join(k.__name__ for k in kinds)}, got {v!r}")
     for table, names in _REQUIRED.items():
         for name in names:
             if table in data and name not in data[table]:

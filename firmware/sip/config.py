@@ -25,6 +25,9 @@ class SipConfig:
     rtp_timeout: int = 10          # s without RTP before a call is declared dead (not while held)
     direct_calls: bool = False     # True: take SIP from anyone, not only the proxy (sip/guard.py)
     max_calls: int = 8             # calls held at once (ringing and up); more get 486
+    # DiffServ marks, so the network queues voice first: a class name or a number 0-63
+    dscp_sip: str | int = "CS3"    # signalling (RFC 4594)
+    dscp_rtp: str | int = "EF"     # voice: expedited forwarding (RFC 3246)
 
 
 # -- the config file's [sip] fields, checked before the stack sees them: a bad value otherwise
@@ -50,7 +53,41 @@ def problems(c: SipConfig) -> list[tuple[str, str]]:
         out.append(("reg_interval", f"must be 1-{REG_INTERVAL_MAX} s, got {c.reg_interval}"))
     if not 1 <= c.max_calls <= MAX_CALLS_MAX:
         out.append(("max_calls", f"must be 1-{MAX_CALLS_MAX}, got {c.max_calls}"))
+    for name in ("dscp_sip", "dscp_rtp"):
+        value = getattr(c, name)
+        if dscp(value) is None:
+            out.append((name, f"not a DSCP: a class name (CS0-CS7, AF11-AF43, EF, DF) or "
+                              f"0-63, got {value!r}"))
     return out + _security_problems(c)
+
+
+# DiffServ class names -> code points: CSn = 8n (RFC 2474), AFxy = 8x + 2y (RFC 2597),
+# EF = 46 (RFC 3246), DF = 0 (best effort)
+DSCP_CLASSES = ({"DF": 0, "EF": 46} | {f"CS{n}": 8 * n for n in range(8)}
+                | {f"AF{x}{y}": 8 * x + 2 * y for x in range(1, 5) for y in range(1, 4)})
+
+
+def dscp(value: str | int) -> int | None:
+    """The code point a [sip] dscp_* value names ("EF", "af41", 46, "46"); None if none."""
+    if isinstance(value, bool):             # an int subclass: `dscp_rtp = true` is no mark
+        return None
+    if isinstance(value, str):
+        text = value.strip().upper()
+        if text in DSCP_CLASSES:
+            return DSCP_CLASSES[text]
+        if not (text.isascii() and text.isdigit()):
+            return None
+        value = int(text)
+    return value if isinstance(value, int) and 0 <= value <= 63 else None
+
+
+def tos(value: str | int) -> int:
+    """The IPv4 TOS byte (IPv6 traffic class) for a DSCP that problems() has passed: the
+    DSCP is its upper six bits, ECN the lower two, left to the kernel."""
+    point = dscp(value)
+    if point is None:
+        raise ValueError(f"not a DSCP: {value!r}")
+    return point << 2
 
 
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)

@@ -3,21 +3,17 @@
 process), and proof from the wire (tcpdump on the loopback) that nothing crosses in clear."""
 import itertools
 import shutil
-import signal
 import struct
-from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.capture import TCP, UDP, Capture
 from tests.waits import wait_until
 from tools.ccsim.customers_process import CustomersProcess
 from tools.lab import Desk, Lab, free_port
 from tools.labca import LabCa
-from tools.process import ProcessError
-from tools.process import start as start_process
 
-TCP, UDP = 6, 17
 SRTP_TAG = 10            # AES_CM_128_HMAC_SHA1_80: each SRTP packet carries an 80-bit tag
 PCMU_20MS = 160
 
@@ -35,46 +31,6 @@ def desk(lab):
     desk.wait_status(agent="IDLE", cc="up", sip="registered")
     yield desk
     desk.close()
-
-
-class Capture:
-    """tcpdump on the loopback into a pcap file, for the duration of a ``with``."""
-
-    def __init__(self, path: Path, bpf: str):
-        self.path, self.bpf = path, bpf
-
-    def __enter__(self):
-        if shutil.which("tcpdump") is None:
-            pytest.fail("tcpdump is missing: run tools/setup/system-packages.sh")
-        try:                                        # "listening on lo ..." once it captures
-            self.process = start_process(["tcpdump", "-i", "lo", "-n", "-U", "-s", "0",
-                                          "-w", str(self.path), self.bpf],
-                                         ready="listening on", timeout=10, stderr="merge")
-        except ProcessError as e:
-            pytest.skip(f"cannot capture on the loopback here: {e}")
-        return self
-
-    def __exit__(self, *exc):
-        self.process.signal(signal.SIGINT)          # flushes and closes the file
-        self.process.popen.wait(5)
-
-    def packets(self) -> list[tuple[int, int, int, bytes]]:
-        """(IP protocol, source port, destination port, payload) of each IPv4 packet."""
-        data = self.path.read_bytes()
-        linktype = struct.unpack("<I", data[20:24])[0]
-        l2 = {1: 14, 113: 16}[linktype]             # Ethernet (lo), Linux cooked
-        out, off = [], 24
-        while off + 16 <= len(data):
-            length = struct.unpack("<I", data[off + 8:off + 12])[0]
-            ip = data[off + 16 + l2:off + 16 + length]
-            off += 16 + length
-            if not ip or ip[0] >> 4 != 4:
-                continue
-            seg = ip[(ip[0] & 15) * 4:]
-            sport, dport = struct.unpack(">HH", seg[:4])
-            payload = seg[8:] if ip[9] == UDP else seg[(seg[12] >> 4) * 4:]
-            out.append((ip[9], sport, dport, payload))
-        return out
 
 
 def enough_media(capture: Capture, rtp_port: int, each_way: int = 30) -> bool:

@@ -154,6 +154,10 @@ def _config(tmp_path, name):
         "domain port": SIP_TOML.format(field="domain", value='"pbx:0"'),
         "reg_interval": SIP_TOML.format(field='domain = "127.0.0.1"\nreg_interval', value="-5"),
         "reg_interval 0": SIP_TOML.format(field='domain = "127.0.0.1"\nreg_interval', value="0"),
+        "dscp_sip": SIP_TOML.format(field='domain = "pbx.example.com"\ndscp_sip', value='"CS8"'),
+        "dscp_rtp": SIP_TOML.format(field='domain = "pbx.example.com"\ndscp_rtp', value="64"),
+        "dscp_rtp bool": SIP_TOML.format(field='domain = "pbx.example.com"\ndscp_rtp',
+                                         value="true"),
     }[name]
     p.write_text(text)
     return p
@@ -171,6 +175,10 @@ def _config(tmp_path, name):
     ("domain port", "sip.domain", "port must be 1-65535"),
     ("reg_interval", "sip.reg_interval", "must be 1-86400 s, got -5"),
     ("reg_interval 0", "sip.reg_interval", "got 0"),
+    ("dscp_sip", "sip.dscp_sip", "not a DSCP: a class name (CS0-CS7, AF11-AF43, EF, DF) or "
+                                 "0-63, got 'CS8'"),
+    ("dscp_rtp", "sip.dscp_rtp", "not a DSCP"),
+    ("dscp_rtp bool", "sip.dscp_rtp", "expected str or int, got True"),
 ])
 def test_a_bad_config_field_stops_the_phone_with_one_line(tmp_path, name, field, why):
     path = _config(tmp_path, name)
@@ -205,3 +213,13 @@ def test_good_sip_addresses_pass():
                            ("pbx.example.com:5061", "0.0.0.0:5060")]:
         found = problems(SipConfig(user="1001", domain=domain, listen=listen))
         assert not [f for f, _why in found if f in ("user", "domain", "listen", "reg_interval")]
+
+
+def test_dscp_marks_load_by_class_name_or_number(tmp_path):
+    p = tmp_path / "phone.toml"
+    for sip, rtp, want in [('"CS3"', '"EF"', ("CS3", "EF")), ('"af41"', "46", ("af41", 46)),
+                           ('"0"', '"DF"', ("0", "DF"))]:
+        p.write_text(SIP_TOML.format(field=f'domain = "pbx.example.com"\ndscp_sip = {sip}\n'
+                                           f'dscp_rtp', value=rtp))
+        c = load_config(str(p)).sip
+        assert c is not None and (c.dscp_sip, c.dscp_rtp) == want
