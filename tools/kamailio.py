@@ -3,7 +3,9 @@
 In-memory location table, digest auth with one shared password for every user (REGISTER is
 challenged with 401, everything else with 407), record-routing so in-dialog requests (BYE,
 hold re-INVITEs) pass through it. `python -m tools.kamailio --port 5062` runs one in the
-foreground.
+foreground. A call to ``sip:<user>@<proxy>`` goes to whoever registered as that user: a phone,
+or a number the simulated customers answer (they register each one, with the shared
+password), else 404 Not Found.
 
 With ``tls=(certificate, key)`` it also listens for SIP over TLS on PORT+1 (Debian's
 kamailio-tls-modules). A phone registered over TLS gets its calls down the connection it

@@ -26,7 +26,8 @@ Action = KeyName | SoftAction
 
 # -- calls ---------------------------------------------------------------------------------------
 CallState = Literal["ringing", "talking", "held"]
-SipCallChange = Literal["established", "held", "resumed", "ended"]    # from the SIP adapter
+# from the SIP adapter; "ringing": a call the phone placed rings at the far end (180/183)
+SipCallChange = Literal["ringing", "established", "held", "resumed", "ended"]
 CallReport = Literal["ringing", "answered", "held", "resumed", "ended"]  # to the server
 
 # -- links (the status line) ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """SipStack: the phone's SIP user agent inside the phone's asyncio loop.
 
 Stack events become core events (SipRegistration, SipIncoming, SipCallState) handed to
-``post``; the app's SIP effects become ``answer``/``hold``/``resume``/``hangup``. Calls are
-named by strings (the stack's call handle). A command for a call that is gone is logged and
-dropped: the far end hanging up while the agent presses a key is ordinary telephony.
+``post``; the app's SIP effects become ``dial``/``answer``/``hold``/``resume``/``hangup``.
+Calls, incoming or placed, are named by strings (the stack's call handle). A command for a
+call that is gone is logged and dropped: the far end hanging up while the agent presses a
+key is ordinary telephony.
 
 This module is the signalling; each call's audio and RTP counters are media.py's
 (``send_audio`` and ``stats`` hand over to it).
@@ -15,13 +16,14 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from baresip import Account, BaresipError, Call, Config, Event, Runtime, StaleHandleError, UserAgent
+from baresip import (Account, BaresipError, Call, Config, Event, NoLocalAddressError, Runtime,
+                     StaleHandleError, UserAgent)
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 from firmware.core.vocab import SipCallChange
 
-from . import guard, trim
-from .config import SipConfig
+from . import dialing, guard, trim
+from .config import SipConfig, tos
 from .media import CallMedia, receive_forever
 from .registration import Registration
 
@@ -36,6 +38,7 @@ UNREGISTER_TIMEOUT_S = 1.0
 # stack frees the calls' media just after reporting their end, their SIP transactions when the
 # transactions' timers run out (5 s after an acknowledged final answer, 32 s without the ACK).
 TRIM_AFTER_S = (2.0, 8.0, 34.0)
+NO_ANSWER_S = 60.0           # a placed call still unanswered after this is given up
 
 # baresip's close texts, in the agent's words
 _END_REASONS = {
@@ -53,7 +56,11 @@ class _Call:
     contact: str
     peer: str
     media: CallMedia
-    state: str = "ringing"         # "ringing" | "established" | "held"
+    state: str = "ringing"         # "ringing" (incoming), "dialing" (placed), "established", "held"
+    outbound: bool = False         # placed by the phone (dial)
+    rang: bool = False             # placed, and the far end said it rings (reported once)
+    end_reason: str = ""           # why the phone itself ended it, when not the agent's hangup
+    no_answer: asyncio.TimerHandle | None = None
     local_hold: bool = False
     remote_hold: bool = False
     hung_up_here: bool = False
@@ -87,6 +94,12 @@ def tls_lines(c: SipConfig) -> str:
     return trust + "sip_verify_server yes\n"
 
 
+def dscp_lines(c: SipConfig) -> str:
+    """The DiffServ marks, as the stack's TOS bytes: it sets them on its SIP sockets (UDP, and
+    each TCP/TLS connection once it is up) and on each call's RTP and RTCP sockets."""
+    return f"sip_tos {tos(c.dscp_sip)}\nrtp_tos {tos(c.dscp_rtp)}\n"
+
+
 def media_params(c: SipConfig) -> tuple[str, ...]:
     """SRTP mandatory: a call that offers plain RTP is refused (488) and never rings."""
     return ("mediaenc=srtp-mand",) if c.media == "srtp" else ()
@@ -104,6 +117,10 @@ class SipStack:
         self._calls: dict[str, _Call] = {}
         self._rx_counter: asyncio.Task | None = None
         self._trim: asyncio.Task | None = None
+        self._dialing = 0                       # dials whose INVITE is not sent yet
+        self._early: dict[str, list] = {}       # their calls' events, come before dial returned
+        self._tasks: set[asyncio.Task] = set()  # held here: the loop keeps only weak refs
+        self._not_dialed_count = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -122,7 +139,7 @@ class SipStack:
             # filter_registrar: baresip's own source-IP check (403), the fallback to guard.py
             extra_config_text=f"sip_listen {c.listen}\n"
                               + ("" if c.direct_calls else "filter_registrar udp\n")
-                              + tls_lines(c)))
+                              + tls_lines(c) + dscp_lines(c)))
         try:
             if not c.direct_calls:
                 await self._admit_proxy_only()
@@ -198,10 +215,18 @@ class SipStack:
         call_id = str(event.call)
         entry = self._calls.get(call_id)
         if entry is None:
+            if self._dialing and event.call:      # on loopback a 180 beats dial() returning
+                self._early.setdefault(call_id, []).append(event)
             return
         if event.event is Event.CALL_ESTABLISHED:
             entry.state = "established"
+            if entry.no_answer:
+                entry.no_answer.cancel()
             self._post(SipCallState(call_id, "established"))
+        elif (event.event in (Event.CALL_RINGING, Event.CALL_PROGRESS) and entry.outbound
+              and entry.state == "dialing" and not entry.rang):
+            entry.rang = True
+            self._post(SipCallState(call_id, "ringing"))
         elif event.event is Event.CALL_HOLD:
             entry.remote_hold = True
             self._set_hold_state(call_id, entry, "held")
@@ -209,16 +234,27 @@ class SipStack:
             entry.remote_hold = False
             self._set_hold_state(call_id, entry, "resumed")
         elif event.event is Event.CALL_CLOSED:
-            reason = ("local hangup" if entry.hung_up_here
-                      else _END_REASONS.get(event.text or "", event.text or ""))
-            self._ended(call_id, reason)
+            self._ended(call_id, self._end_reason(entry, event.text or ""))
+
+    @staticmethod
+    def _end_reason(entry: _Call, text: str) -> str:
+        if entry.end_reason:                              # the phone gave up: no answer
+            return entry.end_reason
+        if entry.hung_up_here:
+            return "local hangup"
+        if entry.outbound and entry.state == "dialing":  # never answered: the far end's answer
+            return dialing.failure_reason(text)
+        return _END_REASONS.get(text, text)
 
     def _set_hold_state(self, call_id: str, entry: _Call, change: SipCallChange) -> None:
         entry.state = "held" if entry.local_hold or entry.remote_hold else "established"
         self._post(SipCallState(call_id, change))
 
     def _ended(self, call_id: str, reason: str) -> None:
-        if self._calls.pop(call_id, None) is not None:
+        entry = self._calls.pop(call_id, None)
+        if entry is not None:
+            if entry.no_answer:
+                entry.no_answer.cancel()
             log.info("call %s ended: %s", call_id, reason)
             self._post(SipCallState(call_id, "ended", reason))
             if not self._calls:        # the last one: its memory goes back
@@ -236,6 +272,67 @@ class SipStack:
             trim.release_free_memory()
 
     # -- commands (the app's SIP effects) -----------------------------------------------------
+    async def dial(self, number_or_uri: str, headers: dict[str, str] | None = None, *,
+                   answer_within_s: float = NO_ANSWER_S) -> str:
+        """Place a call through the proxy (its 407 challenge is answered with the account's
+        password) and return its call id, the same kind incoming calls have. A number becomes
+        ``sip:<number>@<domain>`` (firmware/sip/dialing.py); ``headers`` go on the INVITE.
+
+        Progress comes as SipCallState events: "ringing" (the far end rings), "established"
+        (answered: audio flows both ways as on an answered call), then "ended" with the reason:
+        "busy (486)", "declined (603)", "not found (404)", "no answer" (nobody answered within
+        ``answer_within_s``), "local hangup", "remote hangup", ... A dial the stack refuses
+        (not running, no route to the host) still gets a call id, and its "ended" event says
+        why. ``max_calls`` is not applied here: baresip limits only incoming calls, and an
+        emergency call must go out whatever is up. Events that come before this returns are
+        posted after it has returned, so the caller can record the id first. Raises
+        ValueError, naming the problem, for a number or header that cannot be dialed (nothing
+        is sent)."""
+        uri = dialing.dial_uri(number_or_uri, self.config.domain, self.config.transport)
+        headers = dict(headers or {})
+        loop = asyncio.get_running_loop()
+        if self._ua is None or self._runtime is None:      # not started, or stopped
+            return self._not_dialed("SIP not running")
+        self._dialing += 1
+        try:
+            call = await self._ua.dial(uri, headers=headers)
+            early = self._early.pop(str(call.handle), [])
+        except NoLocalAddressError:         # its text is advice for the stack's programmer
+            log.warning("dial refused by the stack: no local address toward %s", uri)
+            return self._not_dialed("not dialed: no network route to that host")
+        except BaresipError as e:
+            log.warning("dial refused by the stack: %s", e)
+            return self._not_dialed(f"not dialed: {e}")
+        finally:
+            self._dialing -= 1
+            if not self._dialing:
+                self._early.clear()
+        call_id = str(call.handle)
+        entry = _Call(call, headers.get(CONTACT_HEADER, ""), user_part(uri),
+                      CallMedia(call_id, call), state="dialing", outbound=True)
+        entry.no_answer = loop.call_later(answer_within_s, self._give_up, call_id)
+        self._calls[call_id] = entry
+        log.info("dialing call %s to %s", call_id, entry.peer)   # headers unlogged: a token
+        for event in early:
+            loop.call_soon(self._on_stack_event, event)
+        return call_id
+
+    def _not_dialed(self, reason: str) -> str:
+        """A call id for a dial that never left, whose end is posted once it is returned."""
+        self._not_dialed_count += 1
+        call_id = f"not-dialed-{self._not_dialed_count}"
+        asyncio.get_running_loop().call_soon(self._post, SipCallState(call_id, "ended", reason))
+        return call_id
+
+    def _give_up(self, call_id: str) -> None:
+        entry = self._calls.get(call_id)
+        if entry is not None and entry.state == "dialing":
+            entry.end_reason = "no answer"
+            task = asyncio.get_running_loop().create_task(
+                self._command(call_id, "give up", lambda e: e.call.hangup()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def answer(self, call: str) -> None:
         await self._command(call, "answer", lambda e: e.call.answer())
 
@@ -301,7 +398,7 @@ class SipStack:
     async def _hold(self, call_id: str, entry: _Call, on: bool) -> None:
         if entry.local_hold == on:
             return
-        if entry.state == "ringing":
+        if entry.state in ("ringing", "dialing"):
             raise BaresipError("not answered yet")
         for attempt in range(HOLD_ATTEMPTS):
             try:
@@ -327,7 +424,8 @@ class SipStack:
 
     # -- queries ------------------------------------------------------------------------------
     def calls(self) -> list[tuple[str, str, str]]:
-        """(call id, "ringing" | "established" | "held", contact) for every call up."""
+        """(call id, "ringing" | "dialing" | "established" | "held", contact) for every call
+        up; "dialing": placed by the phone, not answered yet."""
         return [(call_id, e.state, e.contact) for call_id, e in self._calls.items()]
 
     def stats(self, call: str) -> dict:

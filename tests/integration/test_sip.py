@@ -78,9 +78,11 @@ class Customers:
     """``python -m tools.ccsim.customers`` (tools.process, as every tool starts one) with its
     JSON lines, read in order; its blocking waits run off the loop the SipStack needs."""
 
-    async def start(self, registrar: str):
+    async def start(self, registrar: str, *args: str):
+        """``args``: more options, e.g. the numbers it answers (``--answer 5550100``)."""
         self.p = await asyncio.to_thread(
-            CustomersProcess, registrar, f"127.0.0.1:{free_port()}", PASSWORD, ready_timeout=10)
+            CustomersProcess, registrar, f"127.0.0.1:{free_port()}", PASSWORD,
+            extra_args=args, ready_timeout=15)
         self.proc = self.p.proc
         return self
 

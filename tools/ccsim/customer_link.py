@@ -7,7 +7,9 @@ From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"f
 "contact", "reason"}, {"event": "error", "reason", "contact"?} for a line it refused, and
 every 0.5 s of a call {"event": "audio", "contact", ...}: what that customer hears of the
 agent, kept as ``hearing[contact]``, and {"event": "dtmf", "contact", "digit"}, kept as
-``keyed[contact]`` (the admin API shows both; the engine never sees them).
+``keyed[contact]`` (the admin API shows both; the engine never sees them). Called numbers
+(the scenario's [customers] answer/refuse/ring, passed as --answer/--refuse/--ring) report
+with "number" for "contact": kept as ``called[number]``, the latest CALLED_KEPT of each.
 
 The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
 hangs the old call up and dials again at once; the link holds that dial back until the old
@@ -25,9 +27,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .scenario import CustomersConfig
+from .scenario import CALLED_MODES, CustomersConfig
 
 log = logging.getLogger("ccsim.customers")
+CALLED_KEPT = 100            # a called number's latest reports kept (audio comes every 0.5 s)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,6 +43,7 @@ class CustomerLink:
         self._redial: dict[str, dict] = {}      # dials waiting for the contact's old call to end
         self.hearing: dict[str, dict] = {}      # contact -> its customer's latest audio report
         self.keyed: dict[str, str] = {}         # contact -> the DTMF digits its customer got
+        self.called: dict[str, list[dict]] = {}  # called number -> its latest reports, in order
         self._quitting = False
 
     async def start(self):
@@ -48,6 +52,8 @@ class CustomerLink:
             sys.executable, "-m", "tools.ccsim.customers", "--proxy", c.proxy,
             "--password", c.password, "--listen", c.listen, "--transport", c.transport,
             "--media", c.media, *(("--cafile", c.cafile) if c.cafile else ()),
+            *(arg for mode in CALLED_MODES if getattr(c, mode)
+              for arg in (f"--{mode}", ",".join(getattr(c, mode)))),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
         self._reader = asyncio.create_task(self._read())
@@ -95,6 +101,12 @@ class CustomerLink:
         kind, contact = event.get("event"), event.get("contact")
         if kind == "ready":
             log.info("customers ready")
+            return
+        if isinstance(event.get("number"), str):    # a called number's news: kept, not routed
+            if kind == "error":
+                log.warning("customers: number %s: %s", event["number"], event.get("reason", ""))
+            self.called.setdefault(event["number"], []).append(event)
+            del self.called[event["number"]][:-CALLED_KEPT]
             return
         if not isinstance(contact, str):
             log.warning("customers: %s", event.get("reason", event))

@@ -2,12 +2,15 @@
 
     python -m tools.ccsim.customers --proxy 127.0.0.1:5062 --password secret --listen 127.0.0.1:5090
         [--transport tls --cafile ca.pem --media srtp]     (--proxy: then the TLS address)
+        [--answer 5550100,5550101] [--refuse 5550199] [--ring 5550177]    (called numbers)
 
 stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani": "+15551234567",
          "talk_s": 30, "ring_s": 60, "token": "..."}   (ring_s optional: give up unanswered
          after it; token: the offer's secret, sent as X-CC-Token, never logged; "personal":
          true sends neither header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
+        {"op": "answer"|"refuse"|"ring", "numbers": ["5550100"], "talk_s": 30}: numbers that
+        can be called (below); {"op": "hangup", "number": "5550100"} ends that number's call
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
         while answered, every 0.5 s what the customer hears of the agent:
@@ -16,12 +19,28 @@ stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "co
         (``at``: time.monotonic(), the same clock in every process on the machine), and
         {"event": "dtmf", "contact", "digit"} for each key the agent sends;
         a bad line -> {"event": "error", "reason"} (with "contact" when it named one).
+Called numbers: {"event": "answering", "number", "mode", "hz"} once the number is registered
+        at the proxy (before "ready" for the command line's), or {"event": "error", "number",
+        "reason"}; per call {"event": "incoming", "number", "from", "headers"} (the caller's
+        user part and the INVITE's X-CC-Contact-Id, Priority, Geolocation, Referred-By, ...;
+        never X-CC-Token), then {"event": "answered", "number"} and "audio"/"voice"/"dtmf"
+        events as above with "number" for "contact", and {"event": "ended", "number",
+        "reason"}; or {"event": "refused", "number", "reason"} (486: a "refuse" number, or
+        one already on a call).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
 authenticates to the proxy with the shared password, sends X-CC-Contact-Id and X-CC-Token (the
 phone answers a contact's call only with the token its offer carried), and plays a 440 Hz
 tone (PCMU, real-time pace) once answered, listening meanwhile. On stdin EOF (ccsim gone) no
 more commands are taken, but calls in progress run to their end before the process exits.
+
+Called numbers are the other direction: each is a user agent that registers at the proxy as
+that user (with the shared password, like every lab user), so the proxy routes
+``sip:<number>@<proxy>`` here as it routes calls to a phone. An "answer" number answers at
+once and plays its own tone (``number_tone``: one of NUMBER_TONES, chosen by the number),
+listening and reporting like a caller; a "refuse" number answers 486 Busy Here; a "ring"
+number rings until the caller gives up. A number on a call refuses a second one (486). On
+quit the numbers unregister.
 """
 from __future__ import annotations
 
@@ -40,10 +59,13 @@ import ssl
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
-                     Runtime, StaleHandleError, UserAgent)
+                     RegistrationError, Runtime, StaleHandleError, UserAgent)
+
+from .scenario import CALLED_MODES, CALLED_NUMBER
 
 log = logging.getLogger("ccsim.customers")
 
@@ -59,9 +81,30 @@ RTP_TIMEOUT_S = 10             # a phone that vanished without BYE ends the call
 HEARING_S = 0.5                # how often, and over how long, the customer reports what it hears
 SILENCE_DBFS = -50.0           # quieter than this is silence (PCMU's own floor is ~ -70)
 VOICE_PEAK = 1000              # a read whose peak passes this (-30 dBFS) is the agent speaking
+# called numbers
+NUMBER, NUMBER_MODES = CALLED_NUMBER, CALLED_MODES   # a SIP user part the proxy can register
+NUMBER_REG_S = 60              # registration refresh (the proxy's min_expires is 2)
+REGISTER_TIMEOUT_S = 5.0
+# distinct from the callers' 440 Hz and the phones' test tones (1 kHz handset, 600 Hz headset)
+NUMBER_TONES = (523, 659, 784, 880, 1175, 1319, 1568, 1760)
+# what an incoming call reports of its INVITE (the stack shows only these; never the token)
+INCOMING_HEADERS = (CONTACT_HEADER, "Priority", "Subject", "Referred-By", "Replaces",
+                    "P-Asserted-Identity", "Geolocation", "Geolocation-Routing")
 
 _END_REASONS = {"Connection reset by peer [104]": "far end hung up",
                 "rtp stream error": "no audio from the far end"}
+
+
+def number_tone(number: str) -> int:
+    """The tone a called number plays: the same one every run, told in "answering"."""
+    return NUMBER_TONES[zlib.crc32(number.encode()) % len(NUMBER_TONES)]
+
+
+def user_part(uri: str | None) -> str:
+    """'sip:1001@127.0.0.1:5062;transport=udp' -> '1001'."""
+    uri = (uri or "").strip().strip("<>")
+    uri = uri.split(":", 1)[1] if uri.startswith(("sip:", "sips:")) else uri
+    return uri.split("@", 1)[0].split(";", 1)[0]
 
 
 def emit(message: dict) -> None:
@@ -76,9 +119,9 @@ def emit(message: dict) -> None:
         os.close(devnull)
 
 
-def tone_second(rate: int, channels: int) -> bytes:
+def tone_second(rate: int, channels: int, hz: int = TONE_HZ) -> bytes:
     """One second of the tone: a whole number of cycles, so it loops without a click."""
-    samples = array.array("h", (int(TONE_LEVEL * 32767 * math.sin(2 * math.pi * TONE_HZ * i / rate))
+    samples = array.array("h", (int(TONE_LEVEL * 32767 * math.sin(2 * math.pi * hz * i / rate))
                                 for i in range(rate) for _ in range(channels)))
     return samples.tobytes()
 
@@ -107,9 +150,11 @@ def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
 
 @dataclass
 class Customer:
-    contact: str
-    talk_s: float
+    contact: str                       # a caller's contact id, or a called number
+    talk_s: float | None               # None: until the far end hangs up
     call: Call | None = None
+    called: bool = False               # a called number's call (named "number" in events)
+    hz: int = TONE_HZ
     rang: bool = False
     answered: bool = False
     reason: str | None = None          # why we ended it ourselves
@@ -117,6 +162,21 @@ class Customer:
     heard: int = 0                     # bytes of the agent's audio received so far
     speaking: bool = False             # the agent was heard in the latest read with audio
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    @property
+    def tag(self) -> dict[str, str]:
+        """What names it in events: {"contact": ...} or {"number": ...}."""
+        return {"number" if self.called else "contact": self.contact}
+
+
+@dataclass
+class Number:
+    """A number this process can be called at: its registered agent and what it does."""
+    number: str
+    mode: str                          # "answer" | "refuse" | "ring"
+    ua: UserAgent
+    talk_s: float | None = None
+    registered: bool = False
 
 
 class Customers:
@@ -130,6 +190,8 @@ class Customers:
         self.runtime = Runtime()
         self._agents: dict[str, UserAgent] = {}     # by caller user: baresip cannot free one
         self._customers: dict[str, Customer] = {}   # by contact
+        self._numbers: dict[str, Number] = {}       # called numbers, registered
+        self._called: dict[str, Customer] = {}      # their calls, by number
         self._by_handle: dict[int, Customer] = {}
         self._early: dict[int, list] = {}           # events of calls whose dial() has not returned
         self._dialing = 0
@@ -140,7 +202,7 @@ class Customers:
     async def start(self) -> None:
         await self.runtime.start(Config(
             net_interface=self.listen.rsplit(":", 1)[0], max_concurrent_calls=None,
-            rtp_timeout=RTP_TIMEOUT_S,
+            rtp_timeout=RTP_TIMEOUT_S, expose_headers=INCOMING_HEADERS,
             extra_config_text=f"sip_listen {self.listen}\n" + self._tls_lines()))
         # before any dial: a 180 on loopback arrives before dial() returns the Call
         self.runtime.subscribe(self._on_stack_event)
@@ -152,6 +214,9 @@ class Customers:
         return f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
 
     async def close(self) -> None:
+        for entry in self._numbers.values():        # the proxy stops routing them here
+            with contextlib.suppress(BaresipError):
+                await entry.ua.unregister(timeout=1.0)
         await self.runtime.close()
 
     # -- commands ---------------------------------------------------------------------------
@@ -201,6 +266,16 @@ class Customers:
         if customer is None:
             emit({"event": "error", "contact": contact, "reason": "no call for this contact"})
             return
+        await self._hangup(customer, reason)
+
+    async def hangup_number(self, number: str, reason: str = "hangup requested") -> None:
+        customer = self._called.get(number)
+        if customer is None:
+            emit({"event": "error", "number": number, "reason": "no call for this number"})
+            return
+        await self._hangup(customer, reason)
+
+    async def _hangup(self, customer: Customer, reason: str) -> None:
         customer.reason = customer.reason or reason
         if customer.call is None:
             return                                  # still dialing: dial() hangs up after
@@ -210,20 +285,90 @@ class Customers:
             pass                                    # it ended on its own meanwhile
 
     async def hangup_all(self, reason: str) -> None:
-        await asyncio.gather(*(self.hangup(contact, reason) for contact in list(self._customers)))
+        await asyncio.gather(*(self._hangup(c, reason) for c in [*self._customers.values(),
+                                                                  *self._called.values()]))
 
     async def _agent(self, ani: str) -> UserAgent:
         user = re.sub(r"[^0-9+]", "", ani) or "anonymous"
+        if user in self._numbers:                  # a called number calling out: one agent
+            return self._numbers[user].ua
         if user not in self._agents:
-            self._agents[user] = await UserAgent.create(self.runtime, Account(
-                user=user, domain=self.proxy, password=self.password, reg_interval=0,
-                transport=self.transport,
-                # the agents' extensions name the proxy's UDP address: over TCP/TLS every
-                # request goes to the proxy itself, as outbound proxy
-                registrar=(None if self.transport == "udp"
-                           else f"sip:{self.proxy};transport={self.transport}"),
-                extra_params=("mediaenc=srtp-mand",) if self.media == "srtp" else ()))
+            self._agents[user] = await self._new_agent(user, reg_interval=0)
         return self._agents[user]
+
+    async def _new_agent(self, user: str, reg_interval: int) -> UserAgent:
+        return await UserAgent.create(self.runtime, Account(
+            user=user, domain=self.proxy, password=self.password, reg_interval=reg_interval,
+            transport=self.transport,
+            # the agents' extensions name the proxy's UDP address: over TCP/TLS every
+            # request goes to the proxy itself, as outbound proxy
+            registrar=(None if self.transport == "udp"
+                       else f"sip:{self.proxy};transport={self.transport}"),
+            extra_params=("mediaenc=srtp-mand",) if self.media == "srtp" else ()))
+
+    # -- called numbers ---------------------------------------------------------------------
+    async def take_numbers(self, numbers: list[str], mode: str,
+                           talk_s: float | None = None) -> None:
+        """Make ``numbers`` callable here in ``mode``: each registers at the proxy as its own
+        user (once; later calls only change its mode). Says "answering" or "error" for each."""
+        await asyncio.gather(*(self._take_number(n, mode, talk_s) for n in numbers))
+
+    async def _take_number(self, number: str, mode: str, talk_s: float | None) -> None:
+        entry = self._numbers.get(number)
+        if entry is None:
+            if number in self._agents:
+                emit({"event": "error", "number": number,
+                      "reason": "already a caller's number here (unregistered)"})
+                return
+            try:
+                ua = await self._new_agent(number, reg_interval=NUMBER_REG_S)
+            except (BaresipError, ValueError) as e:
+                emit({"event": "error", "number": number, "reason": f"not taken: {e}"})
+                return
+            entry = self._numbers[number] = Number(number, mode, ua)
+            ua.on_incoming(lambda call, n=number: self._on_incoming(n, call))
+        entry.mode, entry.talk_s = mode, talk_s
+        if not entry.registered:      # (baresip cannot free an agent: a retry reuses it)
+            try:
+                await entry.ua.register(timeout=REGISTER_TIMEOUT_S)
+            except (RegistrationError, BaresipError) as e:
+                emit({"event": "error", "number": number, "reason": f"not registered: {e}"})
+                return
+            entry.registered = True
+        emit({"event": "answering", "number": number, "mode": mode, "hz": number_tone(number)})
+
+    def _on_incoming(self, number: str, call: Call) -> None:
+        entry = self._numbers[number]
+        headers = {k: v for k, v in call.headers.items() if k.lower() != TOKEN_HEADER.lower()}
+        emit({"event": "incoming", "number": number, "from": user_part(call.peer),
+              "headers": headers})
+        if entry.mode == "refuse" or number in self._called:
+            emit({"event": "refused", "number": number,
+                  "reason": "busy (486)" if entry.mode == "refuse" else "busy: on a call (486)"})
+            self.spawn(self._reject(call))
+            return
+        customer = Customer(number, entry.talk_s, call, called=True, hz=number_tone(number))
+        self._called[number] = customer
+        self._by_handle[call.handle] = customer
+        self.idle.clear()
+        call.on_dtmf(lambda key: emit({"event": "dtmf", "number": number, "digit": key.digit}))
+        if entry.mode == "answer":
+            self.spawn(self._answer(customer))
+
+    @staticmethod
+    async def _reject(call: Call) -> None:
+        with contextlib.suppress(StaleHandleError):
+            await call.reject()
+
+    async def _answer(self, customer: Customer) -> None:
+        assert customer.call is not None
+        try:
+            await customer.call.answer()
+        except StaleHandleError:
+            pass                                    # the caller gave up meanwhile
+        except BaresipError as e:
+            customer.reason = f"not answered: {e}"
+            await self._hangup(customer, customer.reason)
 
     def _give_up(self, customer: Customer) -> None:
         if not customer.answered:
@@ -238,31 +383,36 @@ class Customers:
             self._early.setdefault(event.call, []).append(event)
 
     def _on_call_event(self, customer: Customer, event) -> None:
-        if event.event in (Event.CALL_RINGING, Event.CALL_PROGRESS) and not customer.rang:
+        if (event.event in (Event.CALL_RINGING, Event.CALL_PROGRESS) and not customer.rang
+                and not customer.called):
             customer.rang = True
             emit({"event": "ringing", "contact": customer.contact})
         elif event.event is Event.CALL_ESTABLISHED and not customer.answered:
             customer.answered = True
-            emit({"event": "answered", "contact": customer.contact})
+            emit({"event": "answered", **customer.tag})
             loop = asyncio.get_running_loop()
             customer.tone = loop.create_task(self._talk(customer))
-            customer.timers.append(loop.call_later(
-                customer.talk_s, lambda: self.spawn(self.hangup(customer.contact,
-                                                                "talk time over"))))
+            if customer.talk_s is not None:
+                customer.timers.append(loop.call_later(
+                    customer.talk_s, lambda: self.spawn(self._hangup(customer, "talk time over"))))
         elif event.event is Event.CALL_CLOSED:
             reason = customer.reason or _END_REASONS.get(event.text or "", event.text or "")
-            self._finish(customer, "ended" if customer.answered else "failed", reason)
+            if customer.called and not customer.answered and not customer.reason:
+                reason = "caller gave up"           # CANCEL before an answer
+            # a called number's call that never rang through still "ended": it was never ours
+            outcome = "ended" if customer.answered or customer.called else "failed"
+            self._finish(customer, outcome, reason)
 
     def _finish(self, customer: Customer, outcome: str, reason: str) -> None:
         if customer.tone:
             customer.tone.cancel()
         for timer in customer.timers:
             timer.cancel()
-        self._customers.pop(customer.contact, None)
+        (self._called if customer.called else self._customers).pop(customer.contact, None)
         if customer.call is not None:
             self._by_handle.pop(customer.call.handle, None)
-        emit({"event": outcome, "contact": customer.contact, "reason": reason})
-        if not self._customers:
+        emit({"event": outcome, **customer.tag, "reason": reason})
+        if not self._customers and not self._called:
             self.idle.set()
 
     async def _talk(self, customer: Customer) -> None:
@@ -291,7 +441,8 @@ class Customers:
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
                 if info.tx_ready and frame:
                     if len(second) != info.tx_sample_rate * info.tx_channels * 2:
-                        second, offset = tone_second(info.tx_sample_rate, info.tx_channels), 0
+                        second, offset = tone_second(info.tx_sample_rate, info.tx_channels,
+                                                     customer.hz), 0
                     # keep ~3 packets queued: a late wake-up must not starve the far end
                     for _ in range((3 * frame - info.tx_buffered) // frame):
                         call.audio.write(second[offset:offset + frame])
@@ -305,13 +456,13 @@ class Customers:
     def _notice_voice(customer: Customer, pcm: bytes) -> None:
         speaking = max(s16(pcm), default=0) > VOICE_PEAK
         if speaking and not customer.speaking:
-            emit({"event": "voice", "contact": customer.contact, "at": time.monotonic()})
+            emit({"event": "voice", **customer.tag, "at": time.monotonic()})
         customer.speaking = speaking
 
     @staticmethod
     def _report_hearing(customer: Customer, window: bytes, rate: int) -> None:
         level, hz = hearing(window, rate)
-        emit({"event": "audio", "contact": customer.contact,
+        emit({"event": "audio", **customer.tag,
               "heard_s": round(customer.heard / (2 * rate), 2), "level_dbfs": level, "hz": hz})
 
 
@@ -323,12 +474,14 @@ def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
 
 
 def contact_of(line: str) -> dict:
-    """{"contact": ...} of a rejected line when it names one, so ccsim can pair the error."""
+    """{"contact": ...} (or {"number": ...}) of a rejected line when it names one, so ccsim
+    can pair the error."""
     try:
-        contact = json.loads(line).get("contact")
+        msg = json.loads(line)
+        named = {k: msg.get(k) for k in ("contact", "number")}
     except (ValueError, AttributeError):
         return {}
-    return {"contact": contact} if isinstance(contact, str) else {}
+    return {k: v for k, v in named.items() if isinstance(v, str)}
 
 
 def parse(line: str) -> dict:
@@ -336,9 +489,24 @@ def parse(line: str) -> dict:
         msg = json.loads(line)
     except ValueError as e:
         raise ValueError(f"not JSON: {e}") from None
-    if not isinstance(msg, dict) or msg.get("op") not in ("dial", "hangup", "quit"):
-        raise ValueError("expected an object with op dial, hangup or quit")
+    ops = ("dial", "hangup", "quit", *NUMBER_MODES)
+    if not isinstance(msg, dict) or msg.get("op") not in ops:
+        raise ValueError(f"expected an object with op {', '.join(ops)}")
     if msg["op"] == "quit":
+        return msg
+    if msg["op"] in NUMBER_MODES:
+        numbers = msg.get("numbers")
+        if not isinstance(numbers, list) or not numbers:
+            raise ValueError(f"{msg['op']}: numbers must be a non-empty list")
+        for number in numbers:
+            check_number(number)
+        talk_s = msg.get("talk_s")
+        if talk_s is not None and (isinstance(talk_s, bool) or not isinstance(talk_s, (int, float))
+                                   or talk_s <= 0):
+            raise ValueError(f"{msg['op']}: talk_s must be a positive number of seconds")
+        return msg
+    if msg["op"] == "hangup" and "number" in msg:
+        check_number(msg["number"])
         return msg
     if not isinstance(msg.get("contact"), str) or not msg["contact"]:
         raise ValueError(f"{msg['op']}: contact must be a non-empty string")
@@ -359,6 +527,22 @@ def parse(line: str) -> dict:
     return msg
 
 
+def check_number(number: object) -> str:
+    """A called number as the proxy can register it, or ValueError naming it."""
+    if not isinstance(number, str) or not NUMBER.fullmatch(number):
+        raise ValueError(f"not a number that can be called: {str(number)[:80]!r} "
+                         f"(1-64 of A-Z a-z 0-9 + * . _ ~ -)")
+    return number
+
+
+def number_list(text: str) -> list[str]:
+    """--answer 5550100,5550101 -> ["5550100", "5550101"] (argparse's type: errors exit 2)."""
+    try:
+        return [check_number(n.strip()) for n in text.split(",") if n.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def dial_headers(msg: dict) -> dict[str, str]:
     """The headers a dial's call carries: the contact id and its token, or none at all."""
     if msg.get("personal"):
@@ -373,6 +557,8 @@ async def serve(args) -> None:
     customers = Customers(args.proxy, args.password, args.listen, args.transport, args.cafile,
                           args.media)
     await customers.start()
+    for mode in NUMBER_MODES:           # registered before "ready": callable once it is read
+        await customers.take_numbers(getattr(args, mode), mode)
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue = asyncio.Queue()
 
@@ -396,7 +582,12 @@ async def serve(args) -> None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(customers.idle.wait(), QUIT_WAIT_S)
                 return
-            if msg["op"] == "hangup":
+            if msg["op"] in NUMBER_MODES:       # registering takes a round trip: not in line
+                customers.spawn(customers.take_numbers(msg["numbers"], msg["op"],
+                                                       msg.get("talk_s")))
+            elif msg["op"] == "hangup" and "number" in msg:
+                await customers.hangup_number(msg["number"])
+            elif msg["op"] == "hangup":
                 await customers.hangup(msg["contact"])
             else:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
@@ -417,6 +608,12 @@ def main() -> None:
     ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
     ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp",
                     help="srtp: SRTP only (needs --transport tls to keep its keys secret)")
+    ap.add_argument("--answer", type=number_list, default=[], metavar="N1,N2",
+                    help="numbers that answer calls, each playing its own tone")
+    ap.add_argument("--refuse", type=number_list, default=[], metavar="N1,N2",
+                    help="numbers that answer calls 486 Busy Here")
+    ap.add_argument("--ring", type=number_list, default=[], metavar="N1,N2",
+                    help="numbers that ring and never answer")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="customers: %(name)s: %(message)s")

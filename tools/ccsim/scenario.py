@@ -47,6 +47,9 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     transport = "udp"             # "tls": SIP over TLS (proxy = its TLS address, 5061 usually)
     cafile = ""                   # the proxy's CA for tls, relative to this file ("": system's)
     media = "rtp"                 # "srtp": SRTP only (needs tls)
+    answer = []                   # numbers that can be called: they answer, each with its tone
+    refuse = []                   # numbers that answer 486 Busy Here
+    ring = []                     # numbers that ring and never answer
 
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
@@ -55,12 +58,16 @@ Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from firmware.cc.protocol import MAX_OFFERS, Code, Settings, VariableLayout
 
+# a number the simulated customers can be called at: a SIP user part the proxy registers
+CALLED_NUMBER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
+CALLED_MODES = ("answer", "refuse", "ring")
 RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"), Code("login", "Logged in"))
 AUTO_WRAPUP = "auto"
 
@@ -96,6 +103,9 @@ class CustomersConfig:
     transport: str = "udp"        # "tls": proxy is the proxy's TLS address
     cafile: str = ""              # the proxy's CA for tls ("": the system's)
     media: str = "rtp"            # "srtp": SRTP only
+    answer: tuple[str, ...] = ()  # called numbers (registered at the proxy by the customers)
+    refuse: tuple[str, ...] = ()
+    ring: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,7 +288,16 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                                 t.address("listen", "127.0.0.1:5090"),
                                 t.choice("transport", "udp", ("udp", "tcp", "tls")),
                                 t.text("cafile", "", nonempty=False),
-                                t.choice("media", "rtp", ("rtp", "srtp")))
+                                t.choice("media", "rtp", ("rtp", "srtp")),
+                                *(t.texts(mode, []) for mode in CALLED_MODES))
+    for mode in CALLED_MODES:
+        for i, number in enumerate(getattr(customers, mode)):
+            if not CALLED_NUMBER.fullmatch(number):
+                t.fail(f"customers.{mode}[{i}]: not a number that can be called: {number!r} "
+                       f"(1-64 of A-Z a-z 0-9 + * . _ ~ -)")
+    called = [n for mode in CALLED_MODES for n in getattr(customers, mode)]
+    if len(set(called)) != len(called):
+        t.fail("customers: a number is in more than one of answer, refuse, ring (or twice)")
     if customers.cafile:                  # relative to the scenario file
         customers = replace(customers, cafile=str(Path(file).parent / customers.cafile))
     if customers.media == "srtp" and customers.transport != "tls":
