@@ -8,6 +8,7 @@ offer     the server sends an offer -> the LCD model shows it (scripted server, 
 cckeys    the agent's key at the pins -> the server has the request
 ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
 voice     the agent's mic -> the customer decodes it (50 calls through Kamailio)
+latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
@@ -18,9 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import agent, boot, ccsim, flash, flood, keys, memory, pins, storm
+from . import agent, boot, ccsim, flash, flood, keys, latency, memory, pins, storm
 
-ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "flash", "ccsim", "storm",
+ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "latency", "flash", "ccsim", "storm",
        "pins", "flood", "memory")
 
 
@@ -32,6 +33,9 @@ def main(argv=None) -> int:
     p.add_argument("--presses", type=int, default=500)
     p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
     p.add_argument("--calls", type=int, default=50, help="voice")
+    p.add_argument("--latency-calls", type=int, default=5,
+                   help="latency: calls per case (clean, impaired)")
+    p.add_argument("--talk", type=float, default=6.0, help="latency: seconds of talk per call")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
@@ -51,6 +55,7 @@ def main(argv=None) -> int:
         "cckeys": lambda: agent.keys(args.offers),
         "ringing": lambda: agent.ringing(args.offers),
         "voice": lambda: agent.voice(args.calls),
+        "latency": lambda: latency.run(args.latency_calls, args.talk),
         "flash": flash.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),

@@ -1,0 +1,328 @@
+"""The phone's own audio latency, each way, measured at its socket on the loopback.
+
+send     a mic period handed to the SIP stack (CallMic -> SipStack.send_audio) -> its RTP packet
+         leaves the phone's socket
+receive  an RTP packet arrives at the phone's socket -> its samples are written to the route's
+         PCM (CallAudio)
+
+The phone's SipStack is registered to Kamailio and called by the customers process, as in the
+``voice`` bench. A raw socket (AF_PACKET on ``lo``, kernel timestamps) sees every RTP packet;
+the bench process's hooks see the periods handed in and the PCM writes. Packets are told
+apart by content, since the payload is PCMU: each mic period is one DC level of 50 (1 s cycle),
+and the customer's 440 Hz tone repeats every 5 packets, which the RTP sequence disambiguates.
+
+Impaired: ``tc netem`` on ``lo`` delays (uniform jitter) and drops the packets going to the
+phone's RTP port only (a prio qdisc with a u32 filter; removed afterwards), so the phone's
+jitter buffer has to work, and a buffer running dry doesn't make the figure look good.
+Needs root (CAP_NET_RAW for the capture, CAP_NET_ADMIN for netem).
+"""
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from array import array
+from dataclasses import dataclass, field
+
+from firmware.core import events as ev
+from tools.ccsim.customers_process import CustomersProcess
+
+from .agent import _tear_down, _wait_for
+from .inproc import InProcessPhone
+from .table import percentile, table
+
+GOAL_P99_MS = 40
+CYCLE = 50                          # distinct mic levels: one per period, 1 s before repeating
+ETH_P_ALL = 0x0003
+PACKET_HOST, PACKET_OUTGOING = 0, 4
+SO_TIMESTAMPNS = 35
+IMPAIRED = "delay 20ms 20ms loss 2%"   # netem: 0-40 ms uniform extra delay, 2% of packets lost
+
+
+def ulaw_decode(code: int) -> int:
+    """One G.711 mu-law byte -> its linear sample."""
+    u = ~code & 0xFF
+    x = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 7)
+    return -(x - 0x84) if u & 0x80 else x - 0x84
+
+
+ULAW = [ulaw_decode(c) for c in range(256)]
+# exactly representable levels, all loud (> the customer's 1000 "voice" peak), distinct
+LEVELS = [ULAW[c] for c in range(0x80 + 0x10, 0x80 + 0x10 + CYCLE)]
+LEVEL_INDEX = {v: i for i, v in enumerate(LEVELS)}
+
+
+def decode(payload: bytes) -> bytes:
+    return array("h", (ULAW[b] for b in payload)).tobytes()
+
+
+@dataclass
+class Packet:
+    t: float                        # time.monotonic() of the kernel's timestamp
+    sport: int
+    dport: int
+    seq: int
+    payload: bytes
+
+
+@dataclass
+class Capture:
+    """RTP (PCMU, 20 ms) seen on ``lo``: leaving a socket, and arriving at one."""
+    out: list[Packet] = field(default_factory=list)
+    arrived: list[Packet] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
+        self._sock.bind(("lo", 0))
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._sock.settimeout(0.2)
+        self._offset = time.time() - time.monotonic()     # kernel stamps are CLOCK_REALTIME
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="bench-capture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                data, anc, _flags, addr = self._sock.recvmsg(2048, 64)
+            except TimeoutError:
+                continue
+            # ethernet (14) + IPv4 (20, no options on loopback) + UDP (8) + RTP (12) + 160
+            if len(data) != 14 + 20 + 8 + 12 + 160 or data[23] != 17 or data[42] != 0x80:
+                continue
+            if data[43] & 0x7F != 0:                      # PCMU only
+                continue
+            t = next((s + ns / 1e9 for lvl, typ, raw in anc if typ == SO_TIMESTAMPNS
+                      for s, ns in [struct.unpack("qq", raw[:16])]), time.time())
+            sport, dport = struct.unpack("!HH", data[34:38])
+            seq = struct.unpack("!H", data[44:46])[0]
+            pkt = Packet(t - self._offset, sport, dport, seq, data[54:])
+            if addr[2] == PACKET_OUTGOING:
+                self.out.append(pkt)
+            elif addr[2] == PACKET_HOST:
+                self.arrived.append(pkt)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(1)
+        self._sock.close()
+
+
+class Netem:
+    """netem on ``lo`` for the packets to one UDP port; the rest of lo passes untouched."""
+
+    def __init__(self, dport: int, spec: str):
+        def tc(*args: str) -> None:
+            subprocess.run(["tc", *args], check=True, capture_output=True, text=True)
+        self._tc = tc
+        tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4",
+           "priomap", *["1"] * 16)
+        try:
+            tc("qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem",
+               *spec.split())
+            tc("filter", "add", "dev", "lo", "parent", "1:0", "protocol", "ip", "prio", "1",
+               "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "dport",
+               str(dport), "0xffff", "flowid", "1:4")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._tc("qdisc", "del", "dev", "lo", "root")
+
+
+def _netem_missing() -> str | None:
+    """Why netem cannot impair the loopback here, or None if it can."""
+    try:
+        Netem(9, IMPAIRED).close()
+    except (OSError, subprocess.CalledProcessError) as e:
+        return (getattr(e, "stderr", "") or str(e)).strip()
+    return None
+
+
+def _mic_pattern(rate: int, seconds: float) -> bytes:
+    """0.3 s of silence, then one DC level per 20 ms period, cycling through LEVELS."""
+    period = rate // 50
+    pcm = array("h", [0] * int(0.3 * rate))
+    for k in range(int(seconds * 50)):
+        pcm.extend([LEVELS[k % CYCLE]] * period)
+    return pcm.tobytes()
+
+
+def _is_mic(pkt: Packet) -> bool:
+    """A packet wholly within one of the mic's periods (the customer's tone never is)."""
+    return len(set(pkt.payload)) == 1 and ULAW[pkt.payload[0]] in LEVEL_INDEX
+
+
+def _send_latencies(handed: list[tuple[float, int]], out: list[Packet]) -> list[float]:
+    """Each packet carrying mic levels -> the latest period with its last level handed in
+    before it left."""
+    lat = []
+    for pkt in out:
+        i = LEVEL_INDEX.get(ULAW[pkt.payload[-1]])
+        if i is None:
+            continue
+        t0 = next((t for t, j in reversed(handed) if j == i and t <= pkt.t), None)
+        if t0 is not None:
+            lat.append((pkt.t - t0) * 1000)
+    return lat
+
+
+def _onset(arrived: list[Packet], writes: list[tuple[float, bytes, int]]) -> float | None:
+    """The customer's tone starts after its silence: its first loud packet arriving -> the
+    first loud samples written to the route PCM, in ms (one figure a call). Packets can't be
+    told apart within the tone (it repeats every 100 ms, the jitter buffer's own delay), so
+    only its onset is a reliable mark."""
+    loud = next((p for p in arrived if max(map(abs, array("h", decode(p.payload)))) > 1000),
+                None)
+    if loud is None:
+        return None
+    played = next((t for t, data, _level in writes
+                   if t >= loud.t and max(map(abs, array("h", data)), default=0) > 100), None)
+    return None if played is None else (played - loud.t) * 1000
+
+
+def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capture, cid: str,
+              talk_s: float, impair: str | None) -> dict:
+    sip = phone.phone.sip
+    handed: list[tuple[float, int]] = []
+    writes: list[tuple[float, bytes, int]] = []
+    audio = phone.devices.audio
+    open_stream = audio.open_stream
+    call_audio = phone.phone.call_audio
+
+    def timed_send(call, pcm, rate):
+        handed.append((time.monotonic(), LEVEL_INDEX.get(array("h", pcm[-2:])[0], -1)))
+        send(call, pcm, rate)
+
+    def timed_open(route):
+        stream = open_stream(route)
+        write = stream.write
+
+        def timed_write(samples):
+            level = call_audio._route[1] if call_audio._route else 10
+            write(samples)
+            writes.append((time.monotonic(), bytes(samples), level))
+        stream.write = timed_write
+        return stream
+
+    send = sip.send_audio
+    sip.send_audio, audio.open_stream = timed_send, timed_open
+    netem = None
+    n_out, n_in = len(cap.out), len(cap.arrived)
+    try:
+        customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
+                       ani="+15550001000", talk_s=talk_s + 5, ring_s=10, personal=True)
+        customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
+        _wait_for(lambda: phone.phone.model.calls, "the call to ring")
+        phone.phone.post(ev.Hook(True))                        # answered with the handset
+        customers.wait(lambda e: e.get("contact") == cid and e["event"] == "voice", 5)
+        heard = next(e["at"] for e in customers.events
+                     if e.get("contact") == cid and e["event"] == "voice")
+        # the phone's RTP port: where packets carrying the mic's levels come from
+        _wait_for(lambda: any(_is_mic(p) for p in cap.out[n_out:]),
+                  "the phone's voice on the wire")
+        first = next(p for p in cap.out[n_out:] if _is_mic(p))
+        port = first.sport
+        t_from = time.monotonic()
+        if impair:
+            netem = Netem(port, impair)
+            t_from = time.monotonic() + 0.5              # the jitter buffer meets it first
+        media = sip._calls[phone.phone.model.calls[0].id].media._call   # baresip's call
+        rx_buffered = []                 # ms decoded, waiting in the receive tap
+        for _ in range(int(talk_s / 0.1)):
+            time.sleep(0.1)
+            with contextlib.suppress(Exception):
+                rx_buffered.append(media.audio.info().rx_buffered / 16)
+        t_to = time.monotonic()
+        phone.phone.post(ev.Hook(False))                       # hung up
+        customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ended")
+        _wait_for(lambda: not phone.phone.model.calls, "the call to end")
+        _wait_for(lambda: media.final_stats is not None, "the call's closing stats")
+    finally:
+        if netem:
+            netem.close()
+        sip.send_audio, audio.open_stream = send, open_stream
+    out = [p for p in cap.out[n_out:] if p.sport == port and t_from <= p.t <= t_to]
+    arrived = [p for p in cap.arrived[n_in:] if p.dport == port]
+    send_lat = _send_latencies(handed, out)
+    onset = _onset(arrived, writes)
+    return {"send": send_lat, "recv": [] if onset is None else [onset],
+            "voice": (heard - first.t) * 1000,
+            "first_send": (first.t - next(t for t, i in handed if i >= 0)) * 1000,
+            "lost": _lost(arrived), "jbuf_ms": media.final_stats.jbuf_delay_ms,
+            "tap_ms": percentile(rx_buffered, 50) if rx_buffered else 0}
+
+
+def _lost(arrived: list[Packet]) -> int:
+    seqs = sorted({p.seq for p in arrived})
+    return (seqs[-1] - seqs[0] + 1 - len(seqs)) if seqs else 0
+
+
+def _registered(phone: InProcessPhone, kam) -> None:
+    """The phone's own SipStack registered to ``kam``, its received audio played (as
+    firmware/app/main.py wires it)."""
+    from firmware.sip.stack import SipConfig, SipStack
+    from tools.lab import free_port
+
+    sip = SipStack(SipConfig(user="1001", password="secret", domain=kam.address,
+                             listen=f"127.0.0.1:{free_port(span=2)}"), phone.phone.post,
+                   on_audio=phone.phone.hear)
+    phone.phone.sip = sip
+    phone.call(sip.start())
+    _wait_for(lambda: phone.phone.model.links.sip == "registered", "the phone to register", 15)
+
+
+def run(calls: int = 5, talk_s: float = 6.0) -> str:
+    from tools.kamailio import Kamailio
+    from tools.lab import free_port
+
+    work = tempfile.mkdtemp(prefix="bench-latency-")
+    kam = Kamailio(free_port(span=2), password="secret", workdir=work)
+    kam.start()
+    phone = InProcessPhone()
+    (phone.sim.audio_dir / "mic.raw").write_bytes(
+        _mic_pattern(phone.devices.audio.rate, talk_s + 10))
+    customers = None
+    cap = Capture()
+    results: dict[str, list[dict]] = {"clean": [], "impaired": []}
+    no_netem = _netem_missing()
+    if no_netem:
+        del results["impaired"]
+    try:
+        _registered(phone, kam)
+        customers = CustomersProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        for i in range(calls):
+            for kind in results:
+                results[kind].append(_one_call(phone, customers, kam, cap, f"l-{kind}-{i}",
+                                               talk_s, IMPAIRED if kind == "impaired" else None))
+    finally:
+        cap.close()
+        _tear_down(customers, phone, kam)
+    rows = []
+    for kind, runs in results.items():
+        for way, label in (("send", "mic period handed in -> RTP packet leaves"),
+                           ("recv", "tone onset: RTP packet arrives -> samples in the PCM, "
+                                    "one a call")):
+            lat = [x for r in runs for x in r[way]]
+            rows.append([f"{label}, {kind}", len(lat), percentile(lat, 50),
+                         percentile(lat, 99), max(lat), GOAL_P99_MS])
+    notes = "\n".join(
+        f"{kind} call {i}: first loud period handed in -> on the wire {r['first_send']:.1f} ms;"
+        f" on the wire -> the customer decodes it {r['voice']:.1f} ms; to the phone: "
+        f"{r['lost']} packets lost; its "
+        f"jitter buffer's playout delay {r['jbuf_ms']} ms, the receive tap's fill (median) "
+        f"{r['tap_ms']:.0f} ms"
+        for kind, runs in results.items() for i, r in enumerate(runs))
+    if no_netem:
+        notes += f"\nimpaired: not measured, tc netem is not available here ({no_netem})"
+    return (table(f"The phone's own audio latency, each way, at its socket on lo ({calls} "
+                  f"call(s) of {talk_s:.0f} s per case; impaired: netem {IMPAIRED} on the "
+                  f"packets to the phone)",
+                  ["", "n", "p50 ms", "p99 ms", "max ms", "goal p99 ms"], rows)
+            + "\n" + notes + "\n")
