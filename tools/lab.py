@@ -179,6 +179,17 @@ class Lab:
         self.phones.append(phone)
         return phone
 
+    def power_cycle(self, desk: Desk) -> Desk:
+        """The agent switches the desk's phone off (it must stop cleanly) and on again, with
+        its config and state as they were."""
+        desk.close()
+        code = desk.phone.stop()
+        if code != 0:
+            raise AssertionError(f"the phone exited {code} when switched off")
+        phone = simphone.start_again(desk.phone)
+        self.phones.append(phone)
+        return Desk(phone)
+
     def post_contact(self, queue: str, ani: str, variables: dict | None = None,
                      talk_s: float | None = None) -> str:
         body = {"queue": queue, "ani": ani, "variables": variables or {}}

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class SimPhone:
     process: Process
     workdir: Path
+    board: str = "sim"
     console: str | None = None
     page_url: str | None = None
 
@@ -65,13 +66,23 @@ def start(workdir: Path | None = None, page_port: int | None = 0, console: str =
     page = "enabled = false" if page_port is None else f"port = {page_port}"
     cfg.write_text(f"[phone]\nstate_dir = 'state'\n[board_page]\n{page}\n"
                    f"[console]\nport = '{console}'\n" + extra_config)
-    log = workdir / "phone.log"
-    log.write_text("")
+    (workdir / "phone.log").write_text("")
+    return _launch(workdir, board, extra_args, timeout, echo)
+
+
+def start_again(phone: SimPhone, timeout: float = 20) -> SimPhone:
+    """Start a stopped sim phone again as it was: its config, state and log are kept (the
+    agent switched it off and on)."""
+    return _launch(phone.workdir, phone.board, (), timeout, None)
+
+
+def _launch(workdir: Path, board: str, extra_args: Sequence[str], timeout: float,
+            echo: Callable[[str], None] | None) -> SimPhone:
     process = start_process([sys.executable, "-m", "firmware", "--board", board,
-                             "--config", str(cfg), *extra_args],
+                             "--config", str(workdir / "phone.toml"), *extra_args],
                             ready=r"^READY$", timeout=timeout, name="sim phone", cwd=ROOT,
-                            stderr=log, on_line=echo)
-    phone = SimPhone(process, workdir)
+                            stderr=workdir / "phone.log", on_line=echo)
+    phone = SimPhone(process, workdir, board)
     for line in process.lines:              # what it announced before READY
         if line.startswith("console: "):
             phone.console = line.split(": ", 1)[1]

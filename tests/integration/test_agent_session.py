@@ -3,32 +3,16 @@ its simulated customers (baresip-python), and the firmware on the sim board, dri
 its service console the way a technician (or the HIL suite) would."""
 import pytest
 
-from tools.lab import Desk, Lab
+from tools.lab import Desk
 
 CARD = "4111111111111111"
 VARIABLES = {"customer": "Jo Smith", "account": "AC-2291", "reason": "Upgrade",
              "tier": "Gold", "language": "English", "card": CARD}
 
 
-@pytest.fixture
-def lab(request, tmp_path):
-    marker = request.node.get_closest_marker("cc_settings")
-    with Lab(tmp_path, settings=marker.args[0] if marker else {}) as lab:
-        lab.start()
-        yield lab
-
-
 def desk_for(lab, agent="1001", **kw) -> Desk:
     desk = Desk(lab.phone(agent, **kw))
     return desk
-
-
-@pytest.fixture
-def desk(lab):
-    desk = desk_for(lab)
-    desk.wait_status(agent="IDLE", cc="up", sip="registered")
-    yield desk
-    desk.close()
 
 
 def available(desk, lab, agent="1001"):

@@ -7,18 +7,11 @@ import time
 import pytest
 
 from tools import simphone
-from tools.lab import Desk, Lab, free_port
+from tools.lab import Desk, free_port
 from tools.process import Process
 from tools.process import start as start_process
 
 QUIET_S = 4.0       # the link used to flap several times a second
-
-
-@pytest.fixture
-def lab(tmp_path):
-    with Lab(tmp_path) as lab:
-        lab.start()
-        yield lab
 
 
 def connects(lab) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tools.ccsim.customers_process import CustomersProcess
-from tools.lab import SIP_PASSWORD, Desk, Lab, free_port
+from tools.lab import SIP_PASSWORD, Lab, free_port
 
 STRANGER = "+19998887777"
 
@@ -38,21 +38,6 @@ class Stranger(CustomersProcess):
 
     def saw(self, contact: str, kind: str) -> bool:
         return any(e["event"] == kind and e.get("contact") == contact for e in self.events)
-
-
-@pytest.fixture
-def lab(tmp_path):
-    with Lab(tmp_path) as lab:
-        lab.start()
-        yield lab
-
-
-@pytest.fixture
-def desk(lab):
-    desk = Desk(lab.phone("1001"))
-    desk.wait_status(agent="IDLE", cc="up", sip="registered")
-    yield desk
-    desk.close()
 
 
 @pytest.fixture

@@ -7,19 +7,12 @@ import pytest
 
 from firmware.cc import protocol as p
 from tools import simphone
-from tools.lab import Desk, Lab
+from tools.lab import Desk
 from tools.ws_server import ThreadedWsServer
 
 pytestmark = pytest.mark.slow
 
 RESYNC_GOAL_S = 2.0
-
-
-@pytest.fixture
-def lab(tmp_path):
-    with Lab(tmp_path) as lab:
-        lab.start()
-        yield lab
 
 
 def in_a_call(lab, desk, ani="+15551234567"):
@@ -85,15 +78,8 @@ def test_wrapup_queued_offline_survives_a_phone_restart(lab):
     desk.wait_lcd("Billing question")
     desk.key("soft1")
     desk.wait_lcd("when online")
-    desk.close()
-    workdir = desk.phone.workdir
-    assert desk.phone.stop() == 0                # the agent switches the phone off and on
-
-    phone = simphone.start(workdir, extra_config=(workdir / "phone.toml").read_text()
-                           .split("[console]\nport = 'pty'\n", 1)[1])
-    lab.phones.append(phone)
+    desk = lab.power_cycle(desk)                 # the agent switches the phone off and on
     lab.ccsim.start()
-    desk = Desk(phone)
     desk.wait_status(cc="up", timeout=10)
     contact = lab.wait_for(lambda: (c := lab.contact(cid))["wrapup"] and c, desc="wrap-up")
     assert contact["wrapup"] == "billing_question"

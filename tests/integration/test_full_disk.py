@@ -3,28 +3,9 @@ server acknowledged is never sent again after a reboot, the LCD says `Storage fu
 settings Save that fails says so. Kamailio, ccsim and the phone are real processes."""
 import time
 
-import pytest
 
 from tests.fullfs import fill, small_tmpfs
-from tools import simphone
-from tools.lab import Desk, Lab
-
-
-@pytest.fixture
-def lab(tmp_path):
-    with Lab(tmp_path) as lab:
-        lab.start()
-        yield lab
-
-
-def restart(lab, desk) -> Desk:
-    desk.close()
-    workdir = desk.phone.workdir
-    assert desk.phone.stop() == 0                # the agent switches the phone off and on
-    phone = simphone.start(workdir, extra_config=(workdir / "phone.toml").read_text()
-                           .split("[console]\nport = 'pty'\n", 1)[1])
-    lab.phones.append(phone)
-    return Desk(phone)
+from tools.lab import Desk
 
 
 def test_an_acknowledged_state_is_not_replayed_after_a_reboot_on_a_full_disk(lab, tmp_path):
@@ -53,7 +34,7 @@ def test_an_acknowledged_state_is_not_replayed_after_a_reboot_on_a_full_disk(lab
         assert "Settings not saved" in desk.wait_lcd("not saved")
 
         cid = lab.post_contact("sales", "+15551234567", {"customer": "Jo Smith"})
-        desk = restart(lab, desk)                # a reboot, the disk still full
+        desk = lab.power_cycle(desk)             # a reboot, the disk still full
         desk.wait_status(cc="up", timeout=10)
         assert "Storage full" in desk.wait_lcd("Storage full")
         time.sleep(2.0)                          # room for a replayed request to arrive

@@ -25,14 +25,6 @@ def lab(tmp_path):
         yield lab
 
 
-@pytest.fixture
-def desk(lab):
-    desk = Desk(lab.phone("1001"))
-    desk.wait_status(agent="IDLE", cc="up", sip="registered")
-    yield desk
-    desk.close()
-
-
 def enough_media(capture: Capture, rtp_port: int, each_way: int = 30) -> bool:
     """More than ``each_way`` RTP packets sent from ``rtp_port`` and to it so far."""
     try:

@@ -7,16 +7,8 @@ import tomllib
 import uuid
 from dataclasses import replace
 
-import pytest
 
 from tools.lab import Desk, Lab
-
-
-@pytest.fixture
-def lab(tmp_path):
-    with Lab(tmp_path) as lab:
-        lab.start()
-        yield lab
 
 
 def phone_sip_port(desk: Desk) -> int:
