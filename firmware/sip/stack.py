@@ -100,6 +100,13 @@ def dscp_lines(c: SipConfig) -> str:
     return f"sip_tos {tos(c.dscp_sip)}\nrtp_tos {tos(c.dscp_rtp)}\n"
 
 
+def jitter_buffer_lines(c: SipConfig) -> str:
+    """A fixed playout delay of ``jitter_buffer_ms``; past 200 ms (or the delay) of backlog the
+    buffer drops the oldest rather than let the delay grow."""
+    return (f"audio_jitter_buffer_type fixed\n"
+            f"audio_jitter_buffer_ms {c.jitter_buffer_ms}-{max(200, c.jitter_buffer_ms)}\n")
+
+
 def media_params(c: SipConfig) -> tuple[str, ...]:
     """SRTP mandatory: a call that offers plain RTP is refused (488) and never rings."""
     return ("mediaenc=srtp-mand",) if c.media == "srtp" else ()
@@ -139,7 +146,7 @@ class SipStack:
             # filter_registrar: baresip's own source-IP check (403), the fallback to guard.py
             extra_config_text=f"sip_listen {c.listen}\n"
                               + ("" if c.direct_calls else "filter_registrar udp\n")
-                              + tls_lines(c) + dscp_lines(c)))
+                              + tls_lines(c) + dscp_lines(c) + jitter_buffer_lines(c)))
         try:
             if not c.direct_calls:
                 await self._admit_proxy_only()

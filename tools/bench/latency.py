@@ -11,17 +11,19 @@ the bench process's hooks see the periods handed in and the PCM writes. Packets 
 apart by content, since the payload is PCMU: each mic period is one DC level of 50 (1 s cycle),
 and the customer's 440 Hz tone repeats every 5 packets, which the RTP sequence disambiguates.
 
-Impaired: ``tc netem`` on ``lo`` delays (uniform jitter) and drops the packets going to the
-phone's RTP port only (a prio qdisc with a u32 filter; removed afterwards), so the phone's
-jitter buffer has to work, and a buffer running dry doesn't make the figure look good.
-Needs root (CAP_NET_RAW for the capture, CAP_NET_ADMIN for netem).
+Every call's media goes through the lab's media relay (tools/rtprelay.py, driven by Kamailio's
+rtpproxy module): clean, it forwards at once; impaired, it delays (uniform jitter, order kept)
+and drops packets both ways (``IMPAIRED``), so the phone's jitter buffer has to work. A buffer
+running dry doesn't make the figure look good: each call also counts the packets to the phone
+lost, out of order and too late for the jitter buffer, and how much of the customer's
+continuous tone is missing from the PCM the phone played (silence written, or nothing).
+Needs root (CAP_NET_RAW for the capture).
 """
 from __future__ import annotations
 
 import contextlib
 import socket
 import struct
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from firmware.core import events as ev
 from tools.ccsim.customers_process import CustomersProcess
+from tools.rtprelay import Impairment, RelayProcess
 
 from .agent import _tear_down, _wait_for
 from .inproc import InProcessPhone
@@ -40,7 +43,9 @@ CYCLE = 50                          # distinct mic levels: one per period, 1 s b
 ETH_P_ALL = 0x0003
 PACKET_HOST, PACKET_OUTGOING = 0, 4
 SO_TIMESTAMPNS = 35
-IMPAIRED = "delay 20ms 20ms loss 2%"   # netem: 0-40 ms uniform extra delay, 2% of packets lost
+IMPAIRED = Impairment(jitter_ms=20, loss=0.01)   # each way: 0-20 ms extra delay, 1% lost
+CLEAN = Impairment()
+SILENT = 100                        # a 10 ms block of the played PCM quieter than this: no tone
 
 
 def ulaw_decode(code: int) -> int:
@@ -112,39 +117,6 @@ class Capture:
         self._sock.close()
 
 
-class Netem:
-    """netem on ``lo`` for the packets to one UDP port; the rest of lo passes untouched."""
-
-    def __init__(self, dport: int, spec: str):
-        def tc(*args: str) -> None:
-            subprocess.run(["tc", *args], check=True, capture_output=True, text=True)
-        self._tc = tc
-        tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4",
-           "priomap", *["1"] * 16)
-        try:
-            tc("qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem",
-               *spec.split())
-            tc("filter", "add", "dev", "lo", "parent", "1:0", "protocol", "ip", "prio", "1",
-               "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "dport",
-               str(dport), "0xffff", "flowid", "1:4")
-        except Exception:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._tc("qdisc", "del", "dev", "lo", "root")
-
-
-def _netem_missing() -> str | None:
-    """Why netem cannot impair the loopback here, or None if it can."""
-    try:
-        Netem(9, IMPAIRED).close()
-    except (OSError, subprocess.CalledProcessError) as e:
-        return (getattr(e, "stderr", "") or str(e)).strip()
-    return None
-
-
 def _mic_pattern(rate: int, seconds: float) -> bytes:
     """0.3 s of silence, then one DC level per 20 ms period, cycling through LEVELS."""
     period = rate // 50
@@ -187,18 +159,41 @@ def _onset(arrived: list[Packet], writes: list[tuple[float, bytes, int]]) -> flo
     return None if played is None else (played - loud.t) * 1000
 
 
-def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capture, cid: str,
-              talk_s: float, impair: str | None) -> dict:
-    sip = phone.phone.sip
-    handed: list[tuple[float, int]] = []
-    writes: list[tuple[float, bytes, int]] = []
-    audio = phone.devices.audio
-    open_stream = audio.open_stream
-    call_audio = phone.phone.call_audio
+def _missing_ms(arrived: list[Packet], writes: list[tuple[float, bytes, int]], rate: int,
+                until: float) -> tuple[float, float]:
+    """How much of the customer's tone, continuous once it starts, the phone did not play
+    between its first loud write (after the tone's first packet: not the ringer) and
+    ``until``: 10 ms blocks written silent (a starved jitter buffer, a lost packet) plus time
+    with nothing written at all. (missing ms, of how many ms)."""
+    loud = next((p.t for p in arrived if max(map(abs, array("h", decode(p.payload)))) > 1000),
+                None)
+    first = next((i for i, (t, data, _l) in enumerate(writes) if loud is not None and t >= loud
+                  and max(map(abs, array("h", data)), default=0) > SILENT), None)
+    if first is None:
+        return 0.0, 0.0
+    pcm = array("h", b"".join(data for t, data, _l in writes[first:] if t <= until))
+    block = rate // 100
+    played = sum(max(map(abs, pcm[i:i + block])) > SILENT for i in range(0, len(pcm), block))
+    window = (until - writes[first][0]) * 1000
+    return max(0.0, window - 10 * played), window
 
-    def timed_send(call, pcm, rate):
-        handed.append((time.monotonic(), LEVEL_INDEX.get(array("h", pcm[-2:])[0], -1)))
-        send(call, pcm, rate)
+
+def _out_of_order(arrived: list[Packet]) -> int:
+    """Packets that arrived after one sent later than them."""
+    top, n = -1, 0
+    for p in arrived:           # RTP sequence numbers wrap at 2**16: a call here is ~300
+        if p.seq < top:
+            n += 1
+        top = max(top, p.seq)
+    return n
+
+
+def _timed_writes(phone: InProcessPhone) -> list[tuple[float, bytes, int]]:
+    """Every write to a route PCM from now on: (time, samples, volume level). Once for the
+    whole bench: the phone keeps a route's PCM open from one call to the next."""
+    writes: list[tuple[float, bytes, int]] = []
+    audio, call_audio = phone.devices.audio, phone.phone.call_audio
+    open_stream = audio.open_stream
 
     def timed_open(route):
         stream = open_stream(route)
@@ -210,10 +205,26 @@ def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capt
             writes.append((time.monotonic(), bytes(samples), level))
         stream.write = timed_write
         return stream
+    audio.open_stream = timed_open
+    return writes
+
+
+def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capture, cid: str,
+              talk_s: float, relay: RelayProcess, impair: Impairment,
+              all_writes: list[tuple[float, bytes, int]]) -> dict:
+    sip = phone.phone.sip
+    handed: list[tuple[float, int]] = []
+    audio = phone.devices.audio
+    n_writes = len(all_writes)
+
+    def timed_send(call, pcm, rate):
+        handed.append((time.monotonic(), LEVEL_INDEX.get(array("h", pcm[-2:])[0], -1)))
+        send(call, pcm, rate)
 
     send = sip.send_audio
-    sip.send_audio, audio.open_stream = timed_send, timed_open
-    netem = None
+    sip.send_audio = timed_send
+    relay.impair(impair)                # the jitter buffer meets the network from the start
+    relayed = relay.stats()
     n_out, n_in = len(cap.out), len(cap.arrived)
     try:
         customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
@@ -230,9 +241,6 @@ def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capt
         first = next(p for p in cap.out[n_out:] if _is_mic(p))
         port = first.sport
         t_from = time.monotonic()
-        if impair:
-            netem = Netem(port, impair)
-            t_from = time.monotonic() + 0.5              # the jitter buffer meets it first
         media = sip._calls[phone.phone.model.calls[0].id].media._call   # baresip's call
         rx_buffered = []                 # ms decoded, waiting in the receive tap
         for _ in range(int(talk_s / 0.1)):
@@ -245,18 +253,23 @@ def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capt
         _wait_for(lambda: not phone.phone.model.calls, "the call to end")
         _wait_for(lambda: media.final_stats is not None, "the call's closing stats")
     finally:
-        if netem:
-            netem.close()
-        sip.send_audio, audio.open_stream = send, open_stream
+        sip.send_audio = send
+    writes = all_writes[n_writes:]
+    relayed = {k: v - relayed.get(k, 0) for k, v in relay.stats().items()}
     out = [p for p in cap.out[n_out:] if p.sport == port and t_from <= p.t <= t_to]
     arrived = [p for p in cap.arrived[n_in:] if p.dport == port]
     send_lat = _send_latencies(handed, out)
     onset = _onset(arrived, writes)
+    jb = media.final_stats
+    missing, window = _missing_ms(arrived, writes, audio.rate, t_to)
     return {"send": send_lat, "recv": [] if onset is None else [onset],
             "voice": (heard - first.t) * 1000,
             "first_send": (first.t - next(t for t, i in handed if i >= 0)) * 1000,
-            "lost": _lost(arrived), "jbuf_ms": media.final_stats.jbuf_delay_ms,
-            "tap_ms": percentile(rx_buffered, 50) if rx_buffered else 0}
+            "lost": _lost(arrived), "jbuf_ms": jb.jbuf_delay_ms,
+            "tap_ms": percentile(rx_buffered, 50) if rx_buffered else 0,
+            "out_of_order": _out_of_order(arrived), "late": jb.jbuf_late or 0,
+            "missing_ms": missing, "talk_ms": window,
+            "relay_dropped": relayed["rtp_dropped"], "relay_in": relayed["rtp_in"]}
 
 
 def _lost(arrived: list[Packet]) -> int:
@@ -283,7 +296,8 @@ def run(calls: int = 5, talk_s: float = 6.0) -> str:
     from tools.lab import free_port
 
     work = tempfile.mkdtemp(prefix="bench-latency-")
-    kam = Kamailio(free_port(span=2), password="secret", workdir=work)
+    relay = RelayProcess(CLEAN, seed=10)
+    kam = Kamailio(free_port(span=2), password="secret", workdir=work, rtp_relay=relay.address)
     kam.start()
     phone = InProcessPhone()
     (phone.sim.audio_dir / "mic.raw").write_bytes(
@@ -291,19 +305,19 @@ def run(calls: int = 5, talk_s: float = 6.0) -> str:
     customers = None
     cap = Capture()
     results: dict[str, list[dict]] = {"clean": [], "impaired": []}
-    no_netem = _netem_missing()
-    if no_netem:
-        del results["impaired"]
+    writes = _timed_writes(phone)
     try:
         _registered(phone, kam)
         customers = CustomersProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
         for i in range(calls):
             for kind in results:
-                results[kind].append(_one_call(phone, customers, kam, cap, f"l-{kind}-{i}",
-                                               talk_s, IMPAIRED if kind == "impaired" else None))
+                results[kind].append(_one_call(
+                    phone, customers, kam, cap, f"l-{kind}-{i}", talk_s, relay,
+                    IMPAIRED if kind == "impaired" else CLEAN, writes))
     finally:
         cap.close()
         _tear_down(customers, phone, kam)
+        relay.stop()
     rows = []
     for kind, runs in results.items():
         for way, label in (("send", "mic period handed in -> RTP packet leaves"),
@@ -315,14 +329,21 @@ def run(calls: int = 5, talk_s: float = 6.0) -> str:
     notes = "\n".join(
         f"{kind} call {i}: first loud period handed in -> on the wire {r['first_send']:.1f} ms;"
         f" on the wire -> the customer decodes it {r['voice']:.1f} ms; to the phone: "
-        f"{r['lost']} packets lost; its "
-        f"jitter buffer's playout delay {r['jbuf_ms']} ms, the receive tap's fill (median) "
-        f"{r['tap_ms']:.0f} ms"
+        f"{r['lost']} packets lost, {r['out_of_order']} out of order, {r['late']} too late "
+        f"for its jitter buffer (playout delay {r['jbuf_ms']} ms); the receive tap's fill "
+        f"(median) {r['tap_ms']:.0f} ms; tone missing from the played PCM "
+        f"{r['missing_ms']:.0f} ms of {r['talk_ms']:.0f}; the relay dropped "
+        f"{r['relay_dropped']} of {r['relay_in']} (both ways)"
         for kind, runs in results.items() for i, r in enumerate(runs))
-    if no_netem:
-        notes += f"\nimpaired: not measured, tc netem is not available here ({no_netem})"
+    for kind, runs in results.items():
+        rows.append([f"tone missing from the played PCM, {kind} (ms, all calls)", len(runs),
+                     sum(r["missing_ms"] for r in runs), "", "", 0])
+        rows.append([f"packets to the phone lost / out of order / too late, {kind}", len(runs),
+                     f"{sum(r['lost'] for r in runs)} / {sum(r['out_of_order'] for r in runs)}"
+                     f" / {sum(r['late'] for r in runs)}", "", "", ""])
     return (table(f"The phone's own audio latency, each way, at its socket on lo ({calls} "
-                  f"call(s) of {talk_s:.0f} s per case; impaired: netem {IMPAIRED} on the "
-                  f"packets to the phone)",
+                  f"call(s) of {talk_s:.0f} s per case, media through tools/rtprelay.py; "
+                  f"impaired: each way {IMPAIRED.jitter_ms:.0f} ms jitter (order kept), "
+                  f"{IMPAIRED.loss:.0%} loss)",
                   ["", "n", "p50 ms", "p99 ms", "max ms", "goal p99 ms"], rows)
             + "\n" + notes + "\n")
