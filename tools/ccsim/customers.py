@@ -14,7 +14,8 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
         while answered, every 0.5 s what the customer hears of the agent:
-        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz"} (see ``hearing``), and
+        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz", "tones"} (see ``hearing``
+        and ``tones``: the pitch, and each tone of a mix), and
         {"event": "voice", "contact", "at"} when the agent starts to be heard after silence
         (``at``: time.monotonic(), the same clock in every process on the machine), and
         {"event": "dtmf", "contact", "digit"} for each key the agent sends;
@@ -62,6 +63,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
+import numpy as np
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
                      RegistrationError, Runtime, StaleHandleError, UserAgent)
 
@@ -91,7 +93,7 @@ NUMBER_TONES = (523, 659, 784, 880, 1175, 1319, 1568, 1760)
 INCOMING_HEADERS = (CONTACT_HEADER, "Priority", "Subject", "Referred-By", "Replaces",
                     "P-Asserted-Identity", "Geolocation", "Geolocation-Routing")
 
-_END_REASONS = {"Connection reset by peer [104]": "far end hung up",
+END_REASONS = {"Connection reset by peer [104]": "far end hung up",
                 "rtp stream error": "no audio from the far end"}
 
 
@@ -117,6 +119,32 @@ def emit(message: dict) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())       # so the exit-time flush is quiet too
         os.close(devnull)
+
+
+def stack_config(listen: str, transport: str = "udp", cafile: str | None = None,
+                 expose_headers: tuple[str, ...] = INCOMING_HEADERS) -> Config:
+    """The SIP stack of a lab process with many calls (the customers, the bridge): listening
+    on ``listen`` (host:port, PORT+1 taken too), over TLS checking the proxy against
+    ``cafile`` (else the system's CAs)."""
+    tls = ""
+    if transport == "tls":
+        cafile = cafile or ssl.get_default_verify_paths().cafile
+        tls = f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
+    return Config(net_interface=listen.rsplit(":", 1)[0], max_concurrent_calls=None,
+                  rtp_timeout=RTP_TIMEOUT_S, expose_headers=expose_headers,
+                  extra_config_text=f"sip_listen {listen}\n" + tls)
+
+
+def lab_account(user: str, proxy: str, password: str, transport: str = "udp",
+                media: str = "rtp", reg_interval: int = 0) -> Account:
+    """A lab user at the proxy (the shared password); ``media`` "srtp": SRTP only."""
+    return Account(
+        user=user, domain=proxy, password=password, reg_interval=reg_interval,
+        transport=transport,
+        # the agents' extensions name the proxy's UDP address: over TCP/TLS every
+        # request goes to the proxy itself, as outbound proxy
+        registrar=None if transport == "udp" else f"sip:{proxy};transport={transport}",
+        extra_params=("mediaenc=srtp-mand",) if media == "srtp" else ())
 
 
 def tone_second(rate: int, channels: int, hz: int = TONE_HZ) -> bytes:
@@ -146,6 +174,22 @@ def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
         return round(level, 1), None
     crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
     return round(level, 1), round(crossings * rate / (2 * len(samples)))
+
+
+def tones(pcm: bytes, rate: int, most: int = 8) -> list[int]:
+    """The tones heard in mono S16 ``pcm``, lowest first: the spectrum's peaks (Hann window)
+    at least a fifth as strong as the strongest, ``most`` of them; [] for silence. Tells
+    apart the tones of a mix (a conference), where ``hearing``'s one pitch cannot."""
+    x = np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float64)
+    if len(x) < 64 or 20 * math.log10(max(float(np.sqrt(np.mean(x * x))), 1e-3) / 32768) \
+            < SILENCE_DBFS:
+        return []
+    mag = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    mag[:3] = 0                                       # DC
+    peaks = np.flatnonzero((mag[1:-1] > mag[:-2]) & (mag[1:-1] >= mag[2:])
+                           & (mag[1:-1] > mag.max() / 5)) + 1
+    strongest = sorted(peaks[np.argsort(mag[peaks])[::-1][:most]])
+    return [round(int(i) * rate / len(x)) for i in strongest]
 
 
 @dataclass
@@ -200,18 +244,9 @@ class Customers:
         self.idle.set()
 
     async def start(self) -> None:
-        await self.runtime.start(Config(
-            net_interface=self.listen.rsplit(":", 1)[0], max_concurrent_calls=None,
-            rtp_timeout=RTP_TIMEOUT_S, expose_headers=INCOMING_HEADERS,
-            extra_config_text=f"sip_listen {self.listen}\n" + self._tls_lines()))
+        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile))
         # before any dial: a 180 on loopback arrives before dial() returns the Call
         self.runtime.subscribe(self._on_stack_event)
-
-    def _tls_lines(self) -> str:
-        if self.transport != "tls":
-            return ""
-        cafile = self.cafile or ssl.get_default_verify_paths().cafile
-        return f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
 
     async def close(self) -> None:
         for entry in self._numbers.values():        # the proxy stops routing them here
@@ -297,14 +332,8 @@ class Customers:
         return self._agents[user]
 
     async def _new_agent(self, user: str, reg_interval: int) -> UserAgent:
-        return await UserAgent.create(self.runtime, Account(
-            user=user, domain=self.proxy, password=self.password, reg_interval=reg_interval,
-            transport=self.transport,
-            # the agents' extensions name the proxy's UDP address: over TCP/TLS every
-            # request goes to the proxy itself, as outbound proxy
-            registrar=(None if self.transport == "udp"
-                       else f"sip:{self.proxy};transport={self.transport}"),
-            extra_params=("mediaenc=srtp-mand",) if self.media == "srtp" else ()))
+        return await UserAgent.create(self.runtime, lab_account(
+            user, self.proxy, self.password, self.transport, self.media, reg_interval))
 
     # -- called numbers ---------------------------------------------------------------------
     async def take_numbers(self, numbers: list[str], mode: str,
@@ -396,7 +425,7 @@ class Customers:
                 customer.timers.append(loop.call_later(
                     customer.talk_s, lambda: self.spawn(self._hangup(customer, "talk time over"))))
         elif event.event is Event.CALL_CLOSED:
-            reason = customer.reason or _END_REASONS.get(event.text or "", event.text or "")
+            reason = customer.reason or END_REASONS.get(event.text or "", event.text or "")
             if customer.called and not customer.answered and not customer.reason:
                 reason = "caller gave up"           # CANCEL before an answer
             # a called number's call that never rang through still "ended": it was never ours
@@ -463,7 +492,8 @@ class Customers:
     def _report_hearing(customer: Customer, window: bytes, rate: int) -> None:
         level, hz = hearing(window, rate)
         emit({"event": "audio", **customer.tag,
-              "heard_s": round(customer.heard / (2 * rate), 2), "level_dbfs": level, "hz": hz})
+              "heard_s": round(customer.heard / (2 * rate), 2), "level_dbfs": level, "hz": hz,
+              "tones": tones(window, rate)})
 
 
 def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:

@@ -1,0 +1,624 @@
+"""The contact center's media bridge (B2BUA): one SIP user that holds calls ("legs") and mixes
+them in rooms, driven by JSON lines. Consult, transfer and conference are built on it: the
+center keeps the customer's leg and bridges it to whichever agent has the call.
+
+    python -m tools.ccsim.bridge --proxy 127.0.0.1:5062 --password secret --listen 127.0.0.1:5094
+        [--user cc-bridge] [--control /run/ccsim/bridge.sock]
+        [--transport tls --cafile ca.pem --media srtp]
+
+stdin (or the --control socket):
+        {"op": "dial", "leg": "L1", "to": "sip:1001@127.0.0.1:5062" | "1001",
+         "headers": {"X-CC-Contact-Id": "c-1", "X-CC-Token": "..."}, "ring_s": 60}
+        {"op": "answer"|"refuse", "leg"}            an incoming leg (refuse: 486)
+        {"op": "join", "room": "R1", "leg"}         (moves it from the room it was in)
+        {"op": "leave", "leg"}
+        {"op": "hold_music", "leg", "on": true}    what a leg in no room hears (else silence)
+        {"op": "hangup", "leg"}   {"op": "legs"}   {"op": "stats"}   {"op": "quit"}
+stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg", "from",
+        "headers"} (a call to our user; never X-CC-Token), {"event": "ringing"|"answered",
+        "leg"}, {"event": "ended", "leg", "reason"} ("not found (404)", "busy (486)", "no
+        answer", "far end hung up", "hangup requested", ...); {"event": "joined", "room",
+        "leg", "legs"}, {"event": "left", "room", "leg"}, {"event": "hold_music", "leg", "on"};
+        every 0.5 s per answered leg what it hears from us: {"event": "audio", "leg",
+        "heard_s", "level_dbfs", "hz", "tones"} (customers.hearing and customers.tones);
+        {"event": "legs", "legs": [{"leg", "direction", "state", "peer", "contact", "room",
+        "hold_music"}], "rooms": {"R1": ["L1", ...]}}; {"event": "stats", "legs", "ticks",
+        "late", "tick_us": {"p50", "p99", "max"}} (a tick's read + mix + write, since the
+        previous stats); a bad line -> {"event": "error", "reason"}
+        (with "leg" when it named one). Header values are never logged or echoed.
+
+Mixing: every 20 ms one tick reads each answered leg's 20 ms (PCMU/PCMA: 8 kHz mono), and each
+leg in a room is sent the sum of the others' and never its own (``mix_minus``); a room holds
+at most ROOM_MAX legs. A leg's receive backlog is cut to RX_BACKLOG frames (latency must not
+grow); a held or renegotiating leg counts as silence. Sums clip: fine for test tones, speech
+in a big room would want a limiter.
+
+Calls outlive the controller, as the customers' do. Without --control, on stdin EOF no more
+commands are taken and the process ends once its legs have. With --control, the process is a
+service until quit or SIGTERM: a controller connects to the Unix socket (mode 0600: tokens
+pass through it), a new connection replaces the old one, and ``legs`` tells it what is up so
+a restarted ccsim can take over.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from baresip import (AudioNotActive, AudioRestarted, BaresipError, Call, Event, RegistrationError,
+                     Runtime, StackEvent, StaleHandleError, UserAgent)
+
+from firmware.sip.dialing import dial_uri, failure_reason
+
+from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, NUMBER_REG_S,
+                        QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
+                        lab_account, read_lines, stack_config, tones, user_part)
+
+log = logging.getLogger("ccsim.bridge")
+
+RATE = 8000                   # PCMU/PCMA, the lab accounts' codecs
+FRAME = RATE // 50            # samples in 20 ms
+FRAME_BYTES = FRAME * 2
+TICK_S = 0.02
+RX_BACKLOG = 3                # frames of a leg's receive audio kept; older ones are dropped
+TX_LEAD = 2                   # frames queued ahead for a leg: a late tick does not starve it
+ROOM_MAX = 8
+RING_S = 60.0
+REPORT_TICKS = round(HEARING_S / TICK_S)
+TICKS_KEPT = 3000             # tick costs kept for "stats" (a minute)
+LEG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
+MAX_HEADERS, MAX_HEADER_VALUE = 16, 1024
+HOLD_NOTES = (392, 494, 588, 494)   # Hz, half a second each: whole cycles, no clicks
+HOLD_LEVEL = 0.2
+OPS = ("dial", "answer", "refuse", "join", "leave", "hold_music", "hangup", "legs", "stats",
+       "quit")
+
+Frames = npt.NDArray[np.int16]
+
+
+def mix_minus(frames: Frames) -> Frames:
+    """Row i of ``frames`` is what leg i says (int16 samples); row i of the result is what leg
+    i hears: the sum of every other row, clipped to 16 bits."""
+    wide = frames.astype(np.int32)
+    heard: Frames = np.clip(wide.sum(axis=0) - wide, -32768, 32767).astype(np.int16)
+    return heard
+
+
+def hold_tune(rate: int = RATE) -> Frames:
+    """Music on hold: HOLD_NOTES in a loop, one second per two notes."""
+    t = np.arange(rate // 2) / rate
+    notes = [(HOLD_LEVEL * 32767 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+             for hz in HOLD_NOTES]
+    tune: Frames = np.concatenate(notes)
+    return tune
+
+
+def _seconds(msg: dict[str, Any], key: str, default: float) -> float:
+    value = msg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
+        raise ValueError(f"{msg['op']}: {key} must be a number of seconds in 0 < s <= 86400")
+    return float(value)
+
+
+def _name(msg: dict[str, Any], key: str) -> str:
+    value = msg.get(key)
+    if not isinstance(value, str) or not LEG_ID.fullmatch(value):
+        raise ValueError(f"{msg['op']}: {key} must be 1-64 of A-Z a-z 0-9 _ . : -")
+    return value
+
+
+def parse(line: str) -> dict[str, Any]:
+    """A command line, checked; ValueError saying what is wrong (never quoting a header's
+    value: a token is a secret)."""
+    try:
+        msg = json.loads(line)
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from None
+    if not isinstance(msg, dict) or msg.get("op") not in OPS:
+        raise ValueError(f"expected an object with op {', '.join(OPS)}")
+    op = msg["op"]
+    if op in ("legs", "stats", "quit"):
+        return msg
+    _name(msg, "leg")
+    if op == "join":
+        _name(msg, "room")
+    elif op == "hold_music" and not isinstance(msg.get("on"), bool):
+        raise ValueError("hold_music: on must be true or false")
+    elif op == "dial":
+        to = msg.get("to")
+        if not isinstance(to, str):
+            raise ValueError("dial: to must be a number or a sip: URI")
+        dial_uri(to, "proxy")                  # its ValueError names the problem
+        _seconds(msg, "ring_s", RING_S)
+        headers = msg.get("headers", {})
+        if not isinstance(headers, dict) or len(headers) > MAX_HEADERS:
+            raise ValueError(f"dial: headers must be an object of at most {MAX_HEADERS}")
+        for name, value in headers.items():
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(f"dial: header name {name[:64]!r} is not a SIP header name")
+            if (not isinstance(value, str) or len(value) > MAX_HEADER_VALUE
+                    or any(ord(c) < 0x20 or c == "\x7f" for c in value)):
+                raise ValueError(f"dial: header {name} must be a single line of at most "
+                                 f"{MAX_HEADER_VALUE} characters")
+    return msg
+
+
+def leg_of(line: str) -> dict[str, str]:
+    """{"leg": ...} of a refused line when it names one, so the controller can pair the error."""
+    try:
+        leg = json.loads(line).get("leg")
+    except (ValueError, AttributeError):
+        return {}
+    return {"leg": leg} if isinstance(leg, str) and LEG_ID.fullmatch(leg) else {}
+
+
+@dataclass
+class Leg:
+    leg: str
+    direction: str                     # "out" (dialed) | "in" (called us)
+    peer: str
+    contact: str = ""                  # the X-CC-Contact-Id it carries, if any
+    call: Call | None = None
+    state: str = "dialing"             # dialing | ringing | incoming | answered
+    room: str | None = None
+    hold_music: bool = False
+    reason: str | None = None          # why we ended it ourselves
+    rx: bytearray = field(default_factory=bytearray)
+    said: Frames | None = None         # its 20 ms of this tick (None: nothing, silence)
+    window: bytearray = field(default_factory=bytearray)   # what it heard since the report
+    heard: int = 0                     # bytes sent to it so far
+    ticks: int = 0
+    tune_at: int = 0                   # where it is in the hold tune
+    odd_format: bool = False           # not 8 kHz mono: not mixed (told once)
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class Bridge:
+    def __init__(self, proxy: str, password: str, listen: str, user: str = "cc-bridge",
+                 transport: str = "udp", cafile: str | None = None, media: str = "rtp"):
+        self.proxy, self.password, self.listen, self.user = proxy, password, listen, user
+        self.transport, self.cafile, self.media = transport, cafile, media
+        self.runtime = Runtime()
+        self.ua: UserAgent | None = None
+        self.legs: dict[str, Leg] = {}
+        self.rooms: dict[str, list[str]] = {}
+        self._by_handle: dict[int, Leg] = {}
+        self._early: dict[int, list[StackEvent]] = {}   # events of calls dial() has not returned
+        self._dialing = 0
+        self._incoming = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tune = hold_tune()
+        self.tick_us: collections.deque[float] = collections.deque(maxlen=TICKS_KEPT)
+        self.ticks = self.late = 0
+        self.controller: asyncio.StreamWriter | None = None   # the --control connection
+
+    # -- setup ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile))
+        self.runtime.subscribe(self._on_stack_event)
+        self.ua = await UserAgent.create(self.runtime, lab_account(
+            self.user, self.proxy, self.password, self.transport, self.media, NUMBER_REG_S))
+        self.ua.on_incoming(self._on_incoming)
+        await self.ua.register(timeout=REGISTER_TIMEOUT_S)
+        self.spawn(self._ticker())
+
+    async def close(self) -> None:
+        if self.ua is not None:
+            with contextlib.suppress(BaresipError):
+                await self.ua.unregister(timeout=1.0)
+        await self.runtime.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def say(self, message: dict[str, Any]) -> None:
+        """An event to stdout and to the controller on the socket, if one is there."""
+        emit(message)
+        if self.controller is not None and not self.controller.is_closing():
+            self.controller.write(json.dumps(message).encode() + b"\n")
+
+    def error(self, reason: str, **named: str) -> None:
+        self.say({"event": "error", **named, "reason": reason})
+
+    # -- commands ---------------------------------------------------------------------------
+    async def command(self, msg: dict[str, Any]) -> None:
+        """One parsed line (see ``parse``); what cannot be done is an error event."""
+        op, name = msg["op"], msg.get("leg", "")
+        if op == "legs":
+            self.say(self.listing())
+            return
+        if op == "stats":
+            self.say(self.stats())
+            return
+        if op == "dial":
+            if name in self.legs:
+                self.error("leg already exists", leg=name)
+                return
+            self.dial(name, dial_uri(msg["to"], self.proxy, self.transport),
+                      dict(msg.get("headers", {})), float(msg.get("ring_s", RING_S)))
+            return
+        leg = self.legs.get(name)
+        if leg is None:
+            self.error("no such leg", leg=name)
+        elif op in ("answer", "refuse"):
+            if leg.direction != "in" or leg.state != "incoming":
+                self.error(f"{op}: not an incoming call waiting for an answer", leg=name)
+            else:
+                self.spawn(self._answer(leg) if op == "answer" else self._refuse(leg))
+        elif op == "join":
+            self.join(leg, msg["room"])
+        elif op == "leave":
+            self.leave(leg)
+        elif op == "hold_music":
+            leg.hold_music = msg["on"]
+            self.say({"event": "hold_music", "leg": name, "on": leg.hold_music})
+        elif op == "hangup":
+            await self.hangup(leg, "hangup requested")
+
+    def dial(self, name: str, uri: str, headers: dict[str, str], ring_s: float) -> None:
+        leg = Leg(name, "out", user_part(uri), contact=headers.get(CONTACT_HEADER, ""))
+        self.legs[name] = leg
+        self.spawn(self._dial(leg, uri, headers, ring_s))
+
+    async def _dial(self, leg: Leg, uri: str, headers: dict[str, str], ring_s: float) -> None:
+        assert self.ua is not None
+        self._dialing += 1
+        try:
+            leg.call = await self.ua.dial(uri, headers=headers)
+            self._by_handle[leg.call.handle] = leg
+            early = self._early.pop(leg.call.handle, [])
+        except (BaresipError, ValueError) as e:
+            self._finish(leg, f"not dialed: {e}")
+            return
+        finally:
+            self._dialing -= 1
+            if not self._dialing:
+                self._early.clear()
+        leg.timers.append(asyncio.get_running_loop().call_later(ring_s, self._give_up, leg))
+        log.info("leg %s: dialing %s", leg.leg, leg.peer)     # headers unlogged: a token
+        for event in early:
+            self._on_call_event(leg, event)
+        if leg.reason is not None and leg.leg in self.legs:
+            await self.hangup(leg, leg.reason)            # told to hang up while dialing
+
+    def _give_up(self, leg: Leg) -> None:
+        if leg.state != "answered":
+            self.spawn(self.hangup(leg, "no answer"))
+
+    async def hangup(self, leg: Leg, reason: str) -> None:
+        leg.reason = leg.reason or reason
+        if leg.call is None:
+            return                                  # still dialing: _dial hangs up after
+        with contextlib.suppress(StaleHandleError):
+            await leg.call.hangup()
+
+    async def hangup_all(self, reason: str) -> None:
+        await asyncio.gather(*(self.hangup(leg, reason) for leg in list(self.legs.values())))
+
+    async def _answer(self, leg: Leg) -> None:
+        assert leg.call is not None
+        leg.state = "answering"
+        try:
+            await leg.call.answer()
+        except StaleHandleError:
+            pass                                    # the caller gave up meanwhile
+        except BaresipError as e:
+            await self.hangup(leg, f"not answered: {e}")
+
+    async def _refuse(self, leg: Leg) -> None:
+        assert leg.call is not None
+        leg.reason = "refused (486)"
+        with contextlib.suppress(StaleHandleError):
+            await leg.call.reject()
+
+    def join(self, leg: Leg, room: str) -> None:
+        if leg.room == room:
+            self.say({"event": "joined", "room": room, "leg": leg.leg, "legs": self.rooms[room]})
+            return
+        if len(self.rooms.get(room, ())) >= ROOM_MAX:
+            self.error(f"room {room} is full ({ROOM_MAX} legs)", leg=leg.leg, room=room)
+            return
+        if leg.room is not None:
+            self.leave(leg)
+        leg.room = room
+        self.rooms.setdefault(room, []).append(leg.leg)
+        self.say({"event": "joined", "room": room, "leg": leg.leg, "legs": self.rooms[room]})
+
+    def leave(self, leg: Leg) -> None:
+        room = leg.room
+        if room is None:
+            self.error("leave: the leg is in no room", leg=leg.leg)
+            return
+        self.rooms[room].remove(leg.leg)
+        if not self.rooms[room]:
+            del self.rooms[room]
+        leg.room = None
+        self.say({"event": "left", "room": room, "leg": leg.leg})
+
+    def listing(self) -> dict[str, Any]:
+        return {"event": "legs", "rooms": {r: list(legs) for r, legs in self.rooms.items()},
+                "legs": [{"leg": leg.leg, "direction": leg.direction, "state": leg.state,
+                          "peer": leg.peer, "contact": leg.contact, "room": leg.room,
+                          "hold_music": leg.hold_music} for leg in self.legs.values()]}
+
+    def stats(self) -> dict[str, Any]:
+        """The ticks' cost since the previous stats (at most the latest TICKS_KEPT)."""
+        costs = sorted(self.tick_us)
+        self.tick_us.clear()
+        pick = (lambda q: round(costs[min(len(costs) - 1, int(q * len(costs)))])) if costs \
+            else (lambda q: None)
+        return {"event": "stats", "legs": sum(leg.state == "answered"
+                                              for leg in self.legs.values()),
+                "ticks": self.ticks, "late": self.late,
+                "tick_us": {"p50": pick(0.5), "p99": pick(0.99), "max": pick(1.0)}}
+
+    # -- stack events -----------------------------------------------------------------------
+    def _on_incoming(self, call: Call) -> None:
+        while True:
+            self._incoming += 1
+            name = f"in-{self._incoming}"
+            if name not in self.legs:
+                break
+        headers = {k: v for k, v in call.headers.items() if k.lower() != TOKEN_HEADER.lower()}
+        contact = next((v for k, v in headers.items() if k.lower() == CONTACT_HEADER.lower()), "")
+        leg = Leg(name, "in", user_part(call.peer), contact=contact, call=call, state="incoming")
+        self.legs[name] = leg
+        self._by_handle[call.handle] = leg
+        self.say({"event": "incoming", "leg": name, "from": leg.peer, "headers": headers})
+
+    def _on_stack_event(self, event: StackEvent) -> None:
+        leg = self._by_handle.get(event.call) if event.call else None
+        if leg is not None:
+            self._on_call_event(leg, event)
+        elif event.call and self._dialing:
+            self._early.setdefault(event.call, []).append(event)
+
+    def _on_call_event(self, leg: Leg, event: StackEvent) -> None:
+        if (event.event in (Event.CALL_RINGING, Event.CALL_PROGRESS)
+                and leg.state == "dialing"):
+            leg.state = "ringing"
+            self.say({"event": "ringing", "leg": leg.leg})
+        elif event.event is Event.CALL_ESTABLISHED and leg.state != "answered":
+            leg.state = "answered"
+            self.say({"event": "answered", "leg": leg.leg})
+        elif event.event is Event.CALL_CLOSED:
+            text = event.text or ""
+            if leg.reason:
+                reason = leg.reason
+            elif leg.state == "answered":
+                reason = END_REASONS.get(text, text) or "ended"
+            elif leg.direction == "in":
+                reason = "caller gave up"
+            else:
+                reason = failure_reason(text)
+            self._finish(leg, reason)
+
+    def _finish(self, leg: Leg, reason: str) -> None:
+        for timer in leg.timers:
+            timer.cancel()
+        if leg.room is not None:
+            self.leave(leg)
+        self.legs.pop(leg.leg, None)
+        if leg.call is not None:
+            self._by_handle.pop(leg.call.handle, None)
+        self.say({"event": "ended", "leg": leg.leg, "reason": reason})
+
+    # -- audio ------------------------------------------------------------------------------
+    async def _ticker(self) -> None:
+        """One tick every TICK_S on an absolute clock; a late one does not make a burst."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            live = [leg for leg in self.legs.values() if leg.state == "answered"]
+            if live:
+                started = time.perf_counter()
+                self.tick(live)
+                self.tick_us.append((time.perf_counter() - started) * 1e6)
+                self.ticks += 1
+                for leg in live:
+                    self._report(leg)
+            due += TICK_S
+            now = loop.time()
+            if now > due + TICK_S:
+                self.late += 1
+                due = now
+            await asyncio.sleep(max(0.0, due - now))
+
+    def tick(self, live: list[Leg]) -> None:
+        """Read every live leg's 20 ms, mix each room, write each leg what it hears."""
+        for leg in live:
+            leg.said = self._read(leg)
+        silence = np.zeros(FRAME, np.int16)
+        heard: dict[str, Frames] = {}
+        for members in self.rooms.values():
+            legs = [self.legs[m] for m in members]
+            said = np.stack([s if (s := leg.said) is not None else silence for leg in legs])
+            for leg, out in zip(legs, mix_minus(said)):
+                heard[leg.leg] = out
+        for leg in live:
+            out = heard.get(leg.leg)
+            if out is None:
+                out = self._hold_frame(leg) if leg.hold_music else silence
+            self._write(leg, out)
+
+    def _read(self, leg: Leg) -> Frames | None:
+        assert leg.call is not None
+        try:
+            info = leg.call.audio.info()
+            if not info.rx_ready:
+                return None
+            if (info.rx_sample_rate, info.rx_channels) != (RATE, 1):
+                if not leg.odd_format:
+                    leg.odd_format = True
+                    log.warning("leg %s: %d Hz x %d is not mixed", leg.leg,
+                                info.rx_sample_rate, info.rx_channels)
+                return None
+            leg.rx += leg.call.audio.read(65536)
+        except (AudioNotActive, AudioRestarted):
+            leg.rx.clear()                           # held, or renegotiating: silence
+            return None
+        excess = len(leg.rx) - RX_BACKLOG * FRAME_BYTES
+        if excess > 0:
+            del leg.rx[:excess + (-excess % FRAME_BYTES)]
+        if len(leg.rx) < FRAME_BYTES:
+            return None
+        frame = np.frombuffer(bytes(leg.rx[:FRAME_BYTES]), "<i2")
+        del leg.rx[:FRAME_BYTES]
+        return frame
+
+    def _hold_frame(self, leg: Leg) -> Frames:
+        start = leg.tune_at
+        leg.tune_at = (start + FRAME) % len(self._tune)
+        return self._tune[start:start + FRAME]
+
+    def _write(self, leg: Leg, out: Frames) -> None:
+        assert leg.call is not None
+        pcm = out.astype("<i2").tobytes()
+        try:
+            info = leg.call.audio.info()
+            if not info.tx_ready or (info.tx_sample_rate, info.tx_channels) != (RATE, 1):
+                return
+            if info.tx_buffered < FRAME_BYTES:       # ran dry: lead with silence
+                leg.call.audio.write(bytes(FRAME_BYTES * (TX_LEAD - 1)))
+            if info.tx_buffered <= TX_LEAD * FRAME_BYTES:   # else it is ahead: skip a frame
+                leg.call.audio.write(pcm)
+        except (AudioNotActive, AudioRestarted):
+            return
+        leg.window += pcm
+        leg.heard += len(pcm)
+
+    def _report(self, leg: Leg) -> None:
+        leg.ticks += 1
+        if leg.ticks % REPORT_TICKS:
+            return
+        window = bytes(leg.window)
+        leg.window.clear()
+        level, hz = hearing(window, RATE)
+        self.say({"event": "audio", "leg": leg.leg, "heard_s": round(leg.heard / (2 * RATE), 2),
+                  "level_dbfs": level, "hz": hz, "tones": tones(window, RATE)})
+
+
+# -- the process ------------------------------------------------------------------------------
+async def handle_line(bridge: Bridge, line: str) -> bool:
+    """One command line; False once it was quit."""
+    if not line.strip():
+        return True
+    try:
+        msg = parse(line)
+    except ValueError as e:
+        bridge.error(str(e), **leg_of(line))
+        return True
+    if msg["op"] == "quit":
+        return False
+    try:
+        await bridge.command(msg)
+    except Exception as e:          # a command must never take the calls down
+        log.exception("command %s failed", msg["op"])
+        bridge.error(f"{msg['op']} failed: {type(e).__name__}", **leg_of(line))
+    return True
+
+
+async def serve(args: argparse.Namespace) -> None:
+    bridge = Bridge(args.proxy, args.password, args.listen, args.user, args.transport,
+                    args.cafile, args.media)
+    try:
+        await bridge.start()
+    except (RegistrationError, BaresipError) as e:
+        emit({"event": "error", "reason": f"not registered at {args.proxy}: {e}"})
+        await bridge.runtime.close()
+        raise SystemExit(1) from None
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    quit_ = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, quit_.set)
+    server = await _control_server(bridge, args.control, quit_) if args.control else None
+
+    async def stdin() -> None:
+        while (line := await lines.get()) is not None:
+            if not await handle_line(bridge, line):
+                quit_.set()
+                return
+        while server is None and bridge.legs:  # EOF: the legs run to their end
+            await asyncio.sleep(0.2)
+        if server is None:
+            quit_.set()
+    threading.Thread(target=read_lines, args=(loop, lines), daemon=True).start()
+    bridge.spawn(stdin())
+    emit({"event": "ready"})
+    try:
+        await quit_.wait()
+        await bridge.hangup_all("quit")
+        deadline = loop.time() + QUIT_WAIT_S
+        while bridge.legs and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        if server is not None:
+            server.close()
+            with contextlib.suppress(OSError):
+                os.unlink(args.control)
+        await bridge.close()
+
+
+async def _control_server(bridge: Bridge, path: str, quit_: asyncio.Event) -> asyncio.Server:
+    """The Unix socket a (restarted) controller drives the bridge through: the newest
+    connection is the controller, an older one is closed."""
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if bridge.controller is not None:
+            bridge.controller.close()
+        bridge.controller = writer
+        writer.write(b'{"event": "ready"}\n')
+        try:
+            while line := await reader.readline():
+                if not await handle_line(bridge, line.decode(errors="replace")):
+                    quit_.set()
+                    break
+        except (ConnectionError, ValueError):       # ValueError: a line over the limit
+            pass
+        finally:
+            if bridge.controller is writer:
+                bridge.controller = None
+            writer.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)                             # a dead bridge's socket
+    old = os.umask(0o177)
+    try:
+        return await asyncio.start_unix_server(controller, path)
+    finally:
+        os.umask(old)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="the contact center's media bridge (B2BUA)")
+    ap.add_argument("--proxy", required=True, help="SIP proxy host:port")
+    ap.add_argument("--password", default="", help="the proxy's shared digest password")
+    ap.add_argument("--listen", default="127.0.0.1:5094", help="our SIP address (PORT+1 too)")
+    ap.add_argument("--user", default="cc-bridge", help="the user we register as")
+    ap.add_argument("--control", help="a Unix socket path a controller may connect to")
+    ap.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp")
+    ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
+    ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="bridge: %(name)s: %(message)s")
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
