@@ -14,6 +14,7 @@ from tools.process import ProcessError
 from tools.process import start as start_process
 
 TCP, UDP = 6, 17
+NANO_MAGIC = struct.pack("<I", 0xA1B23C4D)       # a pcap with nanosecond timestamps
 
 
 class Packet(NamedTuple):
@@ -22,6 +23,7 @@ class Packet(NamedTuple):
     dport: int
     payload: bytes          # after the UDP or TCP header
     tos: int                # the IP header's TOS byte: DSCP << 2 | ECN
+    t: float = 0.0          # when the kernel saw it (pcap time: CLOCK_REALTIME, as time.time())
 
 
 class Capture:
@@ -52,9 +54,10 @@ class Capture:
         data = self.path.read_bytes()
         linktype = struct.unpack("<I", data[20:24])[0]
         l2 = {1: 14, 113: 16}[linktype]             # Ethernet (lo), Linux cooked
+        frac = 1e-9 if data[:4] == NANO_MAGIC else 1e-6
         out, off = [], 24
         while off + 16 <= len(data):
-            length = struct.unpack("<I", data[off + 8:off + 12])[0]
+            sec, sub, length = struct.unpack("<III", data[off:off + 12])
             ip = data[off + 16 + l2:off + 16 + length]
             off += 16 + length
             if not ip or ip[0] >> 4 != 4:
@@ -62,5 +65,5 @@ class Capture:
             seg = ip[(ip[0] & 15) * 4:]
             sport, dport = struct.unpack(">HH", seg[:4])
             payload = seg[8:] if ip[9] == UDP else seg[(seg[12] >> 4) * 4:]
-            out.append(Packet(ip[9], sport, dport, payload, ip[1]))
+            out.append(Packet(ip[9], sport, dport, payload, ip[1], sec + sub * frac))
         return out

@@ -22,10 +22,12 @@ import os
 import signal
 import socket
 import subprocess
+import re
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.process import Process, ProcessError
@@ -74,14 +76,14 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", 2)
-request_route {{
+{media_module}{emergency_module}request_route {{
   if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483","Too Many Hops"); exit; }}
   if (has_totag()) {{
-    if (loose_route()) {{ t_relay(); exit; }}
+    if (loose_route()) {{ {media_dialog}t_relay(); exit; }}
     if (is_method("ACK")) {{ if (t_check_trans()) t_relay(); exit; }}
     sl_send_reply("404","Not here"); exit;
   }}
-  if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
+  if (is_method("CANCEL")) {{ if (t_check_trans()) {cancel_relay} exit; }}
   if (is_method("ACK")) exit;
   if (is_method("REGISTER")) {{
     if (!pv_www_authenticate("$td","{password}","0")) {{ www_challenge("$td","0"); exit; }}
@@ -89,11 +91,62 @@ request_route {{
   }}
   if (!pv_proxy_authenticate("$fd","{password}","0")) {{ proxy_challenge("$fd","0"); exit; }}
   consume_credentials();
-  if (is_method("INVITE|SUBSCRIBE|REFER")) record_route();
+{emergency_route}  if (is_method("INVITE|SUBSCRIBE|REFER")) record_route();
   if (uri == myself) {{ if (!lookup("location")) {{ sl_send_reply("404","Not Found"); exit; }} }}
-  t_relay();
+  {media_invite}t_relay();
 }}
+{media_reply}"""
+# With a media relay (tools/rtprelay.py, or any rtpproxy): every SDP offer and answer is
+# rewritten to the relay's ports, in new and in-dialog INVITEs and their replies (ACK with an
+# answer too), and BYE, CANCEL or a failure reply ends the relay's session.
+MEDIA_MODULE = """\
+loadmodule "rtpproxy.so"
+modparam("rtpproxy", "rtpproxy_sock", "udp:{host}:{port}")
+modparam("rtpproxy", "rtpproxy_disable_tout", 2)
 """
+MEDIA_MANAGE = ('if (is_method("INVITE|ACK|BYE|CANCEL")) rtpproxy_manage(); '
+                'if (is_method("INVITE")) t_on_reply("MEDIA"); ')
+MEDIA_REPLY = """\
+onreply_route[MEDIA] {
+  if (has_body("application/sdp") || $rs >= 300) rtpproxy_manage();
+}
+"""
+
+
+# Emergency numbers go to the emergency centre (a user registered here, e.g. the customers'
+# `psap` number in the lab), whoever is logged in or not on the phone: the call server routes
+# them, as an MLTS must, and tells the front desk (a SIP MESSAGE to ccsim's front-desk port,
+# tools/ccsim/frontdesk.py) with the caller, the number and the location the INVITE carries.
+# The MESSAGE is its own transaction, sent as the INVITE goes on: it never delays the call.
+EMERGENCY_MODULE = """\
+loadmodule "xlog.so"
+{uac}"""
+EMERGENCY_ROUTE = """\
+  if (is_method("INVITE") && $rU =~ "^({numbers})$") {{
+    xlog("L_WARN", "EMERGENCY call from $fU to $rU\\n");
+{notify}    $rU = "{centre}";
+  }}
+"""
+EMERGENCY_NOTIFY = """\
+    if (is_present_hf("Geolocation")) $var(geo) = $hdr(Geolocation); else $var(geo) = "";
+    $uac_req(method) = "MESSAGE";
+    $uac_req(ruri) = "sip:frontdesk@{desk}";
+    $uac_req(turi) = "sip:frontdesk@{desk}";
+    $uac_req(furi) = "sip:emergency@{host}:{port}";
+    $uac_req(hdrs) = "Content-Type: text/plain\\r\\n";
+    $uac_req(body) = "caller: " + $fU + "\\r\\ndialed: " + $rU + "\\r\\ncall-id: " + $ci
+                     + "\\r\\ngeolocation: " + $var(geo) + "\\r\\n";
+    uac_req_send();
+"""
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """Where the proxy sends emergency calls: ``numbers`` go to the user ``centre``; the front
+    desk at ``front_desk`` (host:port, UDP; "" for none) hears of each."""
+    numbers: tuple[str, ...] = ("911", "112")
+    centre: str = "psap"
+    front_desk: str = ""
 
 
 class KamailioError(RuntimeError):
@@ -133,9 +186,14 @@ class Kamailio:
     stop/kill reach the children it forks (they hold the SIP socket too)."""
 
     def __init__(self, port: int, password: str = "secret", workdir: str | Path | None = None,
-                 host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None):
-        """``tls``: (certificate, key), PEM files: listen for SIP over TLS on PORT+1 too."""
+                 host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None,
+                 rtp_relay: tuple[str, int] | None = None, emergency: Emergency | None = None):
+        """``tls``: (certificate, key), PEM files: listen for SIP over TLS on PORT+1 too.
+        ``rtp_relay``: (host, port) of an rtpproxy control socket (tools/rtprelay.py), which
+        then carries every call's media; start it first (Kamailio checks it at start-up)."""
         self.host, self.port, self.password, self.tls = host, port, password, tls
+        self.rtp_relay = rtp_relay
+        self.emergency = emergency
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
         self.process: Process | None = None
 
@@ -158,8 +216,32 @@ class Kamailio:
             tls_config.write_text(TLS_CONFIG.format(certificate=self.tls[0], key=self.tls[1]))
             tls_core = TLS_CORE.format(host=self.host, tls_port=self.tls_port)
             tls_module = TLS_MODULE.format(tls_config=tls_config)
+        media = dict.fromkeys(("media_module", "media_dialog", "media_invite", "media_reply"), "")
+        media["cancel_relay"] = "t_relay();"
+        if self.rtp_relay:
+            relay_host, relay_port = self.rtp_relay
+            media = {"media_module": MEDIA_MODULE.format(host=relay_host, port=relay_port),
+                     "media_dialog": MEDIA_MANAGE,
+                     "cancel_relay": "{ rtpproxy_manage(); t_relay(); }",
+                     "media_invite": MEDIA_MANAGE, "media_reply": MEDIA_REPLY}
         return CONFIG.format(host=self.host, port=self.port, mpath=module_path(),
-                             password=self.password, tls_core=tls_core, tls_module=tls_module)
+                             password=self.password, tls_core=tls_core, tls_module=tls_module,
+                             **media, **self._emergency_lines())
+
+    def _emergency_lines(self) -> dict[str, str]:
+        e = self.emergency
+        if e is None:
+            return {"emergency_module": "", "emergency_route": ""}
+        for number in e.numbers:
+            if not re.fullmatch(r"[0-9*#+]{1,15}", number):
+                raise KamailioError(f"emergency number {number!r}: 1-15 of 0-9 * # +")
+        numbers = "|".join(re.escape(n).replace("\\", "\\\\") for n in e.numbers)
+        notify = (EMERGENCY_NOTIFY.format(desk=e.front_desk, host=self.host, port=self.port)
+                  if e.front_desk else "")
+        uac = 'loadmodule "uac.so"\n' if e.front_desk else ""
+        return {"emergency_module": EMERGENCY_MODULE.format(uac=uac),
+                "emergency_route": EMERGENCY_ROUTE.format(numbers=numbers, notify=notify,
+                                                          centre=e.centre)}
 
     def start(self, timeout: float = 5.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -207,8 +289,17 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=5062)
     ap.add_argument("--password", default="secret")
     ap.add_argument("--workdir")
+    ap.add_argument("--rtp-relay", metavar="HOST:PORT",
+                    help="carry the calls' media through this rtpproxy control socket "
+                         "(python -m tools.rtprelay)")
     ap.add_argument("--tls", action="store_true",
                     help="SIP over TLS on PORT+1 too, with a lab CA made in WORKDIR/tls")
+    ap.add_argument("--emergency-centre", metavar="USER",
+                    help="route emergency numbers to this registered user")
+    ap.add_argument("--emergency-numbers", default="911,112", metavar="N,N",
+                    help="the emergency numbers (default 911,112)")
+    ap.add_argument("--front-desk", default="", metavar="HOST:PORT",
+                    help="tell this UDP address (ccsim --front-desk) of each emergency call")
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C, so kamailio (in its own session) is stopped, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -218,7 +309,17 @@ def main() -> None:
         from tools.labca import LabCa
         ca = LabCa(workdir / "tls")
         tls = ca.issue("kamailio", (args.host, "localhost"))
-    with Kamailio(args.port, args.password, workdir, host=args.host, tls=tls) as k:
+    relay = None
+    if args.rtp_relay:
+        from tools.rtprelay import parse_address
+        try:
+            relay = parse_address(args.rtp_relay)
+        except argparse.ArgumentTypeError as e:
+            ap.error(f"--rtp-relay: {e}")
+    emergency = (Emergency(tuple(args.emergency_numbers.split(",")), args.emergency_centre,
+                           args.front_desk) if args.emergency_centre else None)
+    with Kamailio(args.port, args.password, workdir, host=args.host, tls=tls,
+                  rtp_relay=relay, emergency=emergency) as k:
         print(f"kamailio on udp:{k.address} (password {args.password!r}); log {k.log}",
               flush=True)
         if tls:

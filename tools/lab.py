@@ -19,14 +19,22 @@ import urllib.request
 from pathlib import Path
 
 from tools import simphone
-from tools.kamailio import Kamailio
+from tools.kamailio import Emergency, Kamailio
 from tools.labca import LabCa
 from tools.process import Process
 from tools.process import start as start_process
+from tools.ccsim.customers_process import CustomersProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SIP_PASSWORD = "secret"
 DEMO_SCENARIO = ROOT / "tools" / "ccsim" / "scenarios" / "demo.toml"
+# Emergency calls in the lab: the proxy sends 911, 112 and these to the emergency centre, a
+# called number of its own customers process (``Lab.start_emergency_centre``), and tells
+# ccsim's front desk; every lab phone has this desk's address as its dispatchable location.
+LAB_EMERGENCY_NUMBERS = ("911", "112", "999")
+EMERGENCY_CENTRE = "psap"
+LAB_LOCATION = {"country": "US", "A1": "IL", "A3": "Chicago", "RD": "Main St", "HNO": "100",
+                "FLR": "3", "ROOM": "3-117", "NAM": "Acme Contact Center"}
 
 
 def free_port(kind=socket.SOCK_STREAM, span: int = 1) -> int:
@@ -52,8 +60,9 @@ def _free(port: int) -> bool:
 class Ccsim:
     """The ccsim process: start, kill -9, start again on the same port and database."""
 
-    def __init__(self, workdir: Path, scenario: Path, port: int):
+    def __init__(self, workdir: Path, scenario: Path, port: int, front_desk: str = ""):
         self.workdir, self.scenario, self.port = workdir, scenario, port
+        self.front_desk = front_desk
         self.db = workdir / "ccsim.db"
         self.process: Process | None = None
         self.ws_url = f"ws://127.0.0.1:{port}/agent/v1"
@@ -66,7 +75,8 @@ class Ccsim:
     def start(self, timeout: float = 15):
         self.process = start_process(
             [sys.executable, "-m", "tools.ccsim", "--config", str(self.scenario),
-             "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port)],
+             "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port),
+             *(("--front-desk", self.front_desk) if self.front_desk else ())],
             ready=r"^ccsim: ready", timeout=timeout, cwd=ROOT,
             stderr=self.workdir / "ccsim.log")
 
@@ -137,21 +147,43 @@ class Lab:
         if secure:
             self.ca = LabCa(self.workdir / "tls")
             tls = self.ca.issue("kamailio")
+        front_desk = f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
         self.kamailio = Kamailio(self.kamailio_port, password=SIP_PASSWORD,
-                                 workdir=self.workdir / "kamailio", tls=tls)
+                                 workdir=self.workdir / "kamailio", tls=tls,
+                                 emergency=Emergency(LAB_EMERGENCY_NUMBERS, EMERGENCY_CENTRE,
+                                                     front_desk))
         customers_port = free_port(span=2)
         customers = ({"proxy": self.kamailio.tls_address, "transport": "tls",
                       "cafile": str(self.ca.cafile), "media": "srtp"} if secure else {})
         path = self.workdir / "scenario.toml"
         path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
                                       settings or {}, traffic_every_s, customers))
-        self.ccsim = Ccsim(self.workdir, path, free_port())
+        self.ccsim = Ccsim(self.workdir, path, free_port(), front_desk)
         self.phones: list[simphone.SimPhone] = []
+        self.emergency_centre: CustomersProcess | None = None
 
     def start(self):
         self.kamailio.start()
         self.ccsim.start()
         return self
+
+    def start_emergency_centre(self) -> CustomersProcess:
+        """The simulated emergency centre: a UA registered as EMERGENCY_CENTRE that answers,
+        plays its tone, and reports each call's headers (Priority, Geolocation) and what it
+        hears (tools/ccsim/customers.py events). Its own process: ccsim may be down."""
+        if self.emergency_centre is None:
+            args: tuple[str, ...] = ("--answer", EMERGENCY_CENTRE)
+            proxy = self.kamailio.address
+            if self.secure:
+                proxy = self.kamailio.tls_address or proxy
+                args += ("--transport", "tls", "--cafile", str(self.ca.cafile), "--media", "srtp")
+            self.emergency_centre = CustomersProcess(
+                proxy, f"127.0.0.1:{free_port(span=2)}", SIP_PASSWORD, args)
+        return self.emergency_centre
+
+    def emergencies(self) -> list[dict]:
+        """What ccsim's front desk was told (GET /api/emergencies)."""
+        return self.ccsim.call("GET", "/emergencies")["emergencies"]
 
     def phone_config(self, agent: str | None, pin: str = "1234", sip_user: str | None = None,
                      sip_password: str = SIP_PASSWORD, reg_interval: int = 60,
@@ -165,10 +197,12 @@ class Lab:
         domain = (self.kamailio.tls_address if fields.get("transport") == "tls"
                   else self.kamailio.address)
         more = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
+        where = "".join(f"{k} = {json.dumps(v)}\n" for k, v in LAB_LOCATION.items())
         return (f'[cc]\nurl = "{self.ccsim.ws_url}"\n{login}'
                 f'[sip]\nuser = "{sip_user or agent or "1001"}"\npassword = "{sip_password}"\n'
                 f'domain = "{domain}"\nlisten = "127.0.0.1:{sip_port}"\n'
-                f'reg_interval = {reg_interval}\n{more}')
+                f'reg_interval = {reg_interval}\n{more}'
+                f'[emergency]\nnumbers = ["999"]\n[emergency.location]\n{where}')
 
     def phone(self, agent: str | None = "1001", name: str | None = None,
               page_port: int | None = 0, board: str = "sim",
@@ -232,6 +266,8 @@ class Lab:
     def stop(self):
         for phone in self.phones:
             phone.stop()
+        if self.emergency_centre is not None:
+            self.emergency_centre.close()
         self.ccsim.stop()
         self.kamailio.stop()
 

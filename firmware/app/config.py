@@ -34,6 +34,18 @@ Example (every field optional):
     media = "srtp"                      # SRTP mandatory (rtp: loopback registrar only)
     dscp_sip = "CS3"                    # DiffServ marks: CS0-CS7, AF11-AF43, EF, DF or 0-63
     dscp_rtp = "EF"
+    jitter_buffer_ms = 40               # received audio's playout delay (20-1000)
+    [emergency]                         # 911 and 112 always reach emergency services
+    numbers = ["999"]                   # local ones besides (dialed at once, from any state)
+    [emergency.location]                # the desk's dispatchable location (RFC 5139 elements)
+    country = "US"                      # required: ISO 3166 code
+    A1 = "IL"                           # state, A3 city, RD road, HNO number, FLR floor ...
+    A3 = "Chicago"
+    RD = "Main St"
+    HNO = "100"
+    FLR = "3"
+    ROOM = "3-117"
+    NAM = "Acme Contact Center"
 
 A file holding a PIN or a SIP password must be readable by its owner only (chmod 600).
 """
@@ -46,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware.cc.connection import UrlError, check_url
+from firmware.sip import location
 from firmware.sip.config import SipConfig
 from firmware.sip.config import problems as sip_problems
 
@@ -83,6 +96,17 @@ class CcConfig:
     pin: str | None = field(default=None, repr=False)
 
 
+ALWAYS_EMERGENCY = ("911", "112")
+EMERGENCY_CHARS = frozenset("0123456789*#+")
+
+
+@dataclass(frozen=True)
+class EmergencyConfig:
+    """[emergency]: the numbers that reach emergency services, and where the desk is."""
+    numbers: tuple[str, ...] = ALWAYS_EMERGENCY
+    location: dict[str, str] | None = None       # RFC 5139 civic address; None: not set
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -95,6 +119,7 @@ class Config:
         root=default_update_root(DEFAULT_STATE_DIR)))
     cc: CcConfig | None = None
     sip: SipConfig | None = None
+    emergency: EmergencyConfig = field(default_factory=EmergencyConfig)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -105,7 +130,9 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "cc": {"url": str, "cafile": str, "agent": str, "pin": str},
     "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int,
             "direct_calls": bool, "max_calls": int, "transport": str, "cafile": str,
-            "media": str, "dscp_sip": (str, int), "dscp_rtp": (str, int)},
+            "media": str, "dscp_sip": (str, int), "dscp_rtp": (str, int),
+            "jitter_buffer_ms": int},
+    "emergency": {"numbers": list, "location": dict},
 }
 _REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}
 _SECRETS = (("cc", "pin"), ("sip", "password"))
@@ -171,6 +198,7 @@ def load_config(path: str | None) -> Config:
             raise ConfigError(p, f"sip.{name}", why)
         if sip.cafile is not None:
             _check_cafile(p, sip.cafile, "sip.cafile")
+    emergency = _emergency(p, data.get("emergency", {}))
     page_port = data.get("board_page", {}).get("port")
     if page_port is not None and not 0 <= page_port <= 65535:
         raise ConfigError(p, "board_page.port", f"must be 0-65535, got {page_port}")
@@ -191,7 +219,25 @@ def load_config(path: str | None) -> Config:
                                                                        DEFAULT_PUBLIC_KEY),
                                       require_sip=update.get("require_sip", False),
                                       require_cc=update.get("require_cc", False)),
-                  cc=cc, sip=sip)
+                  cc=cc, sip=sip, emergency=emergency)
+
+
+def _emergency(p: Path, table: dict) -> EmergencyConfig:
+    numbers = list(ALWAYS_EMERGENCY)
+    for number in table.get("numbers", []):
+        if not (isinstance(number, str) and 0 < len(number) <= 15
+                and set(number) <= EMERGENCY_CHARS):
+            raise ConfigError(p, "emergency.numbers", f"{number!r}: a number is 1-15 of "
+                              f"0-9 * # +")
+        if number not in numbers:
+            numbers.append(number)
+    address = table.get("location")
+    if address is not None:
+        found = location.problems(address)
+        if found:
+            name, why = found[0]
+            raise ConfigError(p, f"emergency.location.{name}", why)
+    return EmergencyConfig(tuple(numbers), address)
 
 
 def _check_cafile(p: Path, cafile: Path, name: str = "cc.cafile"):

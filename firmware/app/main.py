@@ -17,6 +17,7 @@ from firmware.console.port import FdPort
 from firmware.console.server import Console
 from firmware.core import events as ev
 from firmware.core.model import DeviceInfo
+from firmware.sip import location
 from firmware.update.manager import UpdateManager
 from firmware.update.slots import RESET_EXIT_CODE, SlotStore
 from firmware.update.smp_serial import SerialSmp
@@ -138,6 +139,18 @@ async def attach_links(phone: Phone, config):
             phone.post(ev.SipRegistration("failed", str(e)))
 
 
+def emergency_headers(config) -> dict[str, str]:
+    """What an emergency call carries: priority, and the desk's location when the config sets
+    one (said in the log at start when it doesn't: the call still goes, without it)."""
+    address = config.emergency.location
+    if address is None:
+        log.warning("no [emergency] location in the config: emergency calls go without the "
+                    "desk's address")
+    user = config.sip.user if config.sip else "phone"
+    host = config.sip.domain.rsplit(":", 1)[0] if config.sip else "localhost"
+    return location.emergency_headers(address, f"pres:{user}@{host}")
+
+
 async def detach_links(phone: Phone):
     if phone.cc:
         await phone.cc.stop()
@@ -169,8 +182,9 @@ async def run(board, config, console_port: str) -> bool:
     devices = open_devices(board, config.state_dir / "run")
     slot = running_slot()
     info = DeviceInfo(version=__version__, board=board.name, slot=slot,
-                      display=display_of(board.lcd))
+                      display=display_of(board.lcd), emergency=config.emergency.numbers)
     phone = Phone(devices, SettingsStore(config.state_dir), info, KEY_NAMES, primary_ip)
+    phone.emergency_headers = emergency_headers(config)
     await phone.start()
     phone.storage = StorageWatch(config.state_dir, phone.post)
     storage_task = asyncio.get_running_loop().create_task(phone.storage.run(), name="storage")

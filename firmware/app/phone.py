@@ -42,6 +42,8 @@ class Phone:
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
         self.call_mic = CallMic(devices, self._speak)   # the agent's voice, to the call
         self._primary_ip = primary_ip
+        # what an emergency call carries: Priority, the location (firmware/sip/location.py)
+        self.emergency_headers: dict[str, str] = {}
         self.model = Model(info=info, settings=store.load(), now=time.time())
         self._queue: asyncio.Queue = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -162,8 +164,9 @@ class Phone:
                     stop.set()
             case SaveSettings(settings=settings):
                 self._spawn(self._save(settings))
-            case (fx.CcLogin() | fx.CcSetState() | fx.CcAccept() | fx.CcCallEvent() | fx.CcWrapUp()
-                  | fx.CcLogout()):
+            case (fx.CcLogin() | fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
+                  | fx.CcWrapUp() | fx.CcLogout() | fx.CcDial() | fx.CcGetDirectory()
+                  | fx.CcFavoriteAdd() | fx.CcFavoriteRemove()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
                 if self.cc is None:
                     log.warning("no contact-center link configured: %r not sent", effect)
@@ -181,8 +184,27 @@ class Phone:
                 self._to_sip(effect, lambda sip: sip.refuse(call, contact, why))
             case fx.SipDtmf(call=call, digits=digits):
                 self._to_sip(effect, lambda sip: sip.send_dtmf(call, digits))
+            case fx.SipDial():
+                self._spawn(self._dial(effect))
             case _:
                 assert_never(effect)
+
+    async def _dial(self, effect: fx.SipDial) -> None:
+        """Place the call; the core learns the stack's name for it before any of its events."""
+        if effect.emergency:
+            log.warning("EMERGENCY call to %s", effect.number)
+        if self.sip is None:
+            self.post(ev.SipDialed(effect.call, error="no SIP configured"))
+            return
+        headers = (self.emergency_headers if effect.emergency
+                   else {"X-CC-Contact-Id": effect.contact} if effect.contact else {})
+        try:
+            call = await self.sip.dial(effect.number, headers)
+        except ValueError as e:
+            log.warning("not dialed: %s", e)
+            self.post(ev.SipDialed(effect.call, error=str(e)))
+            return
+        self.post(ev.SipDialed(effect.call, call))
 
     def _to_sip(self, effect: fx.SipEffect,
                 command: Callable[[SipStack], Coroutine[Any, Any, None]]) -> None:

@@ -2,11 +2,13 @@
 out; core effects in, frames out. The asyncio layer (connection.py) only moves text. Everything
 here is testable by feeding strings.
 
-Offline policy (docs/cc-protocol.md): set_state (latest only), accept, call events and wrap-ups
-are queued while the link is down and sent after the next snapshot. Everything queued or not
-yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either (a
-wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A
-queued request whose contact the snapshot no longer has is dropped with a log line.
+Offline policy (docs/cc-protocol.md): set_state (latest only), accept, reject, call events and
+wrap-ups are queued while the link is down and sent after the next snapshot. Everything queued
+or not yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either
+(a wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A
+queued request whose contact the snapshot no longer has is dropped with a log line. Directory
+look-ups and favorite changes are refused offline (the directory and favorites are the
+server's); a look-up lost with the link is refused then, so no screen waits for it.
 
 Login and reconnect: a login (config at boot, or the keypad) sends a hello without ``resume``,
 which takes the agent over from any other phone; every automatic reconnect resumes the session
@@ -33,7 +35,8 @@ log = logging.getLogger("hardphone.cc")
 
 # The core events this module produces (the effects it carries out: fx.CcEffect).
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
-           | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver)
+           | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
+           | ev.CcFavorites)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -42,6 +45,11 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcLogin: p.Hello,
     fx.CcSetState: p.SetState,
     fx.CcAccept: p.Accept,
+    fx.CcReject: p.Reject,
+    fx.CcDial: p.Dial,
+    fx.CcGetDirectory: p.Directory,
+    fx.CcFavoriteAdd: p.FavoriteAdd,
+    fx.CcFavoriteRemove: p.FavoriteRemove,
     fx.CcCallEvent: p.CallEvent,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
@@ -51,17 +59,24 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
 EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.Ack: (),
     p.Error: (ev.CcRefused, ev.CcTakenOver, ev.CcLoggedOut),
+    p.DialAnswer: (ev.CcDialAnswer,),
+    p.DirectoryAnswer: (ev.CcDirectory,),
     p.Snapshot: (ev.CcSnapshot, ev.CcLink),
     p.AgentState: (ev.CcAgentState,),
     p.ContactUpdate: (ev.CcContact,),
     p.Notice: (ev.CcNotice,),
+    p.Favorites: (ev.CcFavorites,),
     p.LoggedOut: (ev.CcLoggedOut,),
 }
 
-_Queueable = p.SetState | p.Accept | p.CallEvent | p.WrapUp
-_QUEUEABLE = (p.SetState, p.Accept, p.CallEvent, p.WrapUp)
+_Queueable = p.SetState | p.Accept | p.Reject | p.CallEvent | p.WrapUp
+_QUEUEABLE = (p.SetState, p.Accept, p.Reject, p.CallEvent, p.WrapUp)
 SKEW_LOGGED_S = 2.0          # clocks further apart than this are worth a line in the log
 SESSION_OVER = "session ended"   # the logout reason shown when a reconnect finds no session
+# The directory and favorites are the server's: offline there is nothing to show or change (a
+# favorite is refused rather than queued: the list the agent sees is always the server's).
+NO_DIRECTORY = "No server: directory unavailable"
+NO_FAVORITES = "No server: favorites can't change now"
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -97,6 +112,7 @@ class CcClient:
         self._save = save
         self._queue: list[_Queued] = []
         self._inflight: dict[str, _Queued] = {}      # request id -> what was sent
+        self._dials: dict[str, str] = {}             # dial request id -> the phone's call
         self.connected = False       # the socket is open
         self.synced = False          # a snapshot arrived on this connection
         self._seq = 0
@@ -129,6 +145,11 @@ class CcClient:
         events: list[CcEvent] = [ev.CcLink("down")]
         if any(isinstance(q.message, p.Logout) for q in lost):
             events.append(ev.CcRefused("logout", "offline", "Logout not confirmed: link lost"))
+        if self._dials:             # a dial never waits for a link to come back
+            self._dials.clear()
+            events.append(ev.CcRefused("dial", "offline", "link lost"))
+        if any(isinstance(q.message, p.Directory) for q in lost):   # not "Loading..." for ever
+            events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
         return events
 
     def receive(self, data: str | bytes) -> tuple[list[CcEvent], Frames]:
@@ -153,7 +174,24 @@ class CcClient:
                 if not self.synced:
                     return [ev.CcRefused("logout", "offline", "No server: can't log out now")], []
                 return [], self._send(_Queued(p.Logout(id=self._next_id(), reason=effect.reason)))
-            case fx.CcSetState() | fx.CcAccept() | fx.CcCallEvent() | fx.CcWrapUp():
+            case fx.CcDial():
+                if not self.synced:
+                    return [ev.CcRefused("dial", "offline", "no server")], []
+                dial = p.Dial(id=self._next_id(), number=effect.number)
+                self._dials[dial.id] = effect.call
+                return [], self._send(_Queued(dial))
+            case fx.CcGetDirectory():
+                if not self.synced:
+                    return [ev.CcRefused("directory", "offline", NO_DIRECTORY)], []
+                return [], self._send(_Queued(p.Directory(id=self._next_id(),
+                                                          query=effect.query)))
+            case fx.CcFavoriteAdd() | fx.CcFavoriteRemove():
+                if not self.synced:
+                    return [ev.CcRefused(_FAVORITE_REQUESTS[type(effect)], "offline",
+                                         NO_FAVORITES)], []
+                return [], self._send(_Queued(_favorite(effect, self._next_id())))
+            case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
+                  | fx.CcWrapUp()):
                 return [], self._queue_or_send(_queued(effect, self._next_id()))
             case _:
                 assert_never(effect)
@@ -212,10 +250,23 @@ class CcClient:
                     self._persist()
                 return [], []
             case p.Error():
+                self._dials.pop(msg.id, None)
                 return self._refused(msg)
+            case p.DialAnswer():
+                self._inflight.pop(msg.id, None)
+                call = self._dials.pop(msg.id, None)
+                if call is None:
+                    log.warning("a dial answer for no dial of ours (%s)", msg.id)
+                    return [], []
+                return [ev.CcDialAnswer(call, msg.to, msg.contact)], []
+            case p.DirectoryAnswer():
+                # a late answer is harmless: only a directory screen waiting for it takes it
+                self._inflight.pop(msg.id, None)
+                return [ev.CcDirectory(tuple(_entry(e) for e in msg.entries),
+                                       msg.truncated)], []
             case p.Snapshot():
                 return self._snapshot(msg)
-            case p.AgentState() | p.ContactUpdate() | p.Notice() | p.LoggedOut():
+            case p.AgentState() | p.ContactUpdate() | p.Notice() | p.Favorites() | p.LoggedOut():
                 return self._server_event(msg)
             case _:
                 assert_never(msg)
@@ -299,11 +350,12 @@ class CcClient:
         self._persist()
 
 
-_ServerEvent = p.AgentState | p.ContactUpdate | p.Notice | p.LoggedOut
+_ServerEvent = p.AgentState | p.ContactUpdate | p.Notice | p.Favorites | p.LoggedOut
+_FAVORITE_REQUESTS = {fx.CcFavoriteAdd: "favorite_add", fx.CcFavoriteRemove: "favorite_remove"}
 
 
 # -- core effects -> protocol requests -------------------------------------------------------------
-def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcCallEvent | fx.CcWrapUp,
+def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent | fx.CcWrapUp,
             rid: str) -> _Queued:
     message: _Queueable
     match effect:
@@ -311,6 +363,8 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcCallEvent | fx.CcWrapUp,
             message = p.SetState(id=rid, state=effect.state, reason=effect.reason)
         case fx.CcAccept():
             message = p.Accept(id=rid, contact=effect.contact)
+        case fx.CcReject():
+            message = p.Reject(id=rid, contact=effect.contact)
         case fx.CcCallEvent():
             message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at)
         case fx.CcWrapUp():
@@ -318,6 +372,14 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcCallEvent | fx.CcWrapUp,
         case _:
             assert_never(effect)
     return _Queued(message, _contact_of(message))
+
+
+def _favorite(effect: fx.CcFavoriteAdd | fx.CcFavoriteRemove,
+              rid: str) -> p.FavoriteAdd | p.FavoriteRemove:
+    if isinstance(effect, fx.CcFavoriteAdd):
+        return p.FavoriteAdd(id=rid, kind=effect.kind, number=effect.number,
+                             target=effect.target, name=effect.name)
+    return p.FavoriteRemove(id=rid, number=effect.number, target=effect.target)
 
 
 def _contact_of(message: _Queueable) -> str:
@@ -337,7 +399,7 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       variables=tuple(c.variables.items()), offered_at=here(c.offered_at),
                       expires_at=here(c.expires_at),
                       wrapup_deadline=here(c.wrapup_deadline), primary=c.primary,
-                      token=c.token)
+                      kind=c.kind, token=c.token)
 
 
 def _pending(pending: p.Pending | None) -> tuple[p.AgentStateName, str] | None:
@@ -354,7 +416,16 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         wrapup_codes=tuple(ev.Code(c.code, c.label) for c in s.wrapup_codes),
         layout=tuple(ev.VariableLayout(v.name, v.label, v.secure) for v in s.layout),
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
-                               accept_all=st.accept_all, max_offers=st.max_offers))
+                               accept_all=st.accept_all, max_offers=st.max_offers),
+        favorites=_favorites(s.favorites))
+
+
+def _entry(e: p.DirectoryEntry) -> ev.DirectoryEntry:
+    return ev.DirectoryEntry(e.kind, e.id, e.name, e.number, e.state)
+
+
+def _favorites(favorites: list[p.Favorite]) -> tuple[ev.Favorite, ...]:
+    return tuple(ev.Favorite(f.kind, f.number, f.id, f.name) for f in favorites)
 
 
 def _event(msg: _ServerEvent, skew: float) -> CcEvent:
@@ -365,6 +436,8 @@ def _event(msg: _ServerEvent, skew: float) -> CcEvent:
             return ev.CcContact(_contact(msg.contact, skew))
         case p.Notice():
             return ev.CcNotice(msg.text)
+        case p.Favorites():
+            return ev.CcFavorites(_favorites(msg.favorites))
         case p.LoggedOut():
             return ev.CcLoggedOut(msg.reason)
         case _:

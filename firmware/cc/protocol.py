@@ -30,8 +30,16 @@ MAX_OFFERS = 10                      # settings.max_offers
 
 AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking",
                          "held", "wrapup"]
-ContactStatus = Literal["reserved", "offered", "assigned", "held", "ended", "wrapup",
-                        "wrapped_up", "rona", "withdrawn"]
+ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended",
+                        "wrapup", "wrapped_up", "rona", "withdrawn"]
+ContactKind = Literal["inbound", "outbound"]
+MAX_DIAL_CHARS = 32                  # a dial request's number (the phone's dial screen holds 32)
+# The directory and the agent's favorites ("Field limits"): an answer of MAX_DIRECTORY_ENTRIES
+# entries stays under 400 KB, a snapshot's MAX_FAVORITES under 40 KB, whatever their characters.
+MAX_DIRECTORY_ENTRIES = 500
+MAX_FAVORITES = 50
+MAX_NAME_CHARS = 64                  # names and ids of entries and favorites
+EntryKind = Literal["agent", "queue", "entry_point", "number"]
 
 
 class _Msg(msgspec.Struct, tag_field="type", forbid_unknown_fields=False, omit_defaults=True):
@@ -78,9 +86,34 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     expires_at: float = 0.0             # RONA deadline while offered; 0 otherwise
     wrapup_deadline: float = 0.0        # auto wrap-up time; 0 for none
     primary: bool = True                # only the primary agent wraps up
+    # "outbound": the agent dialed the customer (a ``dial`` request); ``ani`` is the number
+    # dialed and the status starts at "dialing" until the call is answered
+    kind: ContactKind = "inbound"
     # The secret the contact's SIP call carries as X-CC-Token, new for each offer attempt: the
     # phone binds an INVITE to the contact only if it matches. Never shown or logged.
     token: str = ""
+
+
+class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Someone or something the agent can call: an agent (with its state now), a queue, an
+    entry point or a dial number. ``number`` is what the phone dials (an agent's extension, a
+    queue's or entry point's dial number); "" when there is nothing to dial (a queue with no
+    dial number of its own)."""
+    kind: EntryKind
+    id: str                             # unique within its kind
+    name: str
+    number: str = ""
+    state: AgentStateName | None = None     # agents only: the agent's state now
+
+
+class Favorite(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One of the agent's favorites: a directory entry (its ``kind`` and ``id``), or a number
+    typed on the dial screen (kind "number", ``id`` ""). ``number`` is what the phone dials,
+    and is unique among the agent's favorites."""
+    kind: EntryKind
+    number: str
+    id: str = ""
+    name: str = ""
 
 
 class Agent(msgspec.Struct, frozen=True):
@@ -115,6 +148,51 @@ class SetState(_Msg, tag="set_state"):
 class Accept(_Msg, tag="accept"):
     id: str
     contact: str
+
+
+class Reject(_Msg, tag="reject"):
+    """The agent turns an offered contact down: the server takes its call back and routes it
+    again (counted as an attempt, like a RONA); the agent goes Idle "rejected"."""
+    id: str
+    contact: str
+
+
+class Dial(_Msg, tag="dial"):
+    """The agent dials ``number`` (not an emergency number: the phone never asks the server
+    for those). The server answers ``dial_answer`` (where the phone's INVITE goes, and the
+    outbound contact made for it, if it is one), or an ``error``: ``call_limit`` (the centre's
+    concurrent-call limit is reached), ``not_allowed`` (not now: in wrap-up, on a contact),
+    ``bad_number``. Never queued: offline, the phone says so at once."""
+    id: str
+    number: str
+
+
+class Directory(_Msg, tag="directory"):
+    """Look the directory up: the entries whose name or number holds ``query`` (any case; ""
+    for all). Answered by ``directory_answer``, or an ``error``. Never queued."""
+    id: str
+    query: str = ""
+
+
+class FavoriteAdd(_Msg, tag="favorite_add"):
+    """Add to the agent's favorites (kept by the server: they follow the agent to any phone).
+    ``target``: the directory entry's id, "" for a typed number. A number already among the
+    favorites is not added again. Acked, then a ``favorites`` event; refused
+    ``too_many_favorites`` or ``bad_favorite``. Never queued: offline, the phone refuses it."""
+    id: str
+    kind: EntryKind
+    number: str
+    target: str = ""
+    name: str = ""
+
+
+class FavoriteRemove(_Msg, tag="favorite_remove"):
+    """Remove the favorite with this ``target`` (a directory entry's id) if given, else the one
+    with this ``number``. Acked (also when there is none: it is gone either way), then a
+    ``favorites`` event if one was removed."""
+    id: str
+    number: str = ""
+    target: str = ""
 
 
 class CallEvent(_Msg, tag="call"):
@@ -154,6 +232,25 @@ class Error(_Msg, tag="error"):
     retry_after: int = 0                # locked_out: seconds before a hello is looked at again
 
 
+class DialAnswer(_Msg, tag="dial_answer"):
+    """Go ahead with a ``dial``: INVITE ``to`` (a number the proxy routes, or a SIP URI) with
+    ``X-CC-Contact-Id: <contact>`` when ``contact`` is set: an outbound contact (kind
+    "outbound", status "dialing", its ``contact`` event follows), reported with ``call``
+    events and wrapped up like any other. ``contact`` "": an internal call (an agent or an
+    extension), no contact, no wrap-up."""
+    id: str
+    to: str
+    contact: str = ""
+
+
+class DirectoryAnswer(_Msg, tag="directory_answer"):
+    """The answer to ``directory`` (same ``id``): agents, queues, entry points, dial numbers,
+    at most MAX_DIRECTORY_ENTRIES; ``truncated`` when more matched than were sent."""
+    id: str
+    entries: list[DirectoryEntry] = []
+    truncated: bool = False
+
+
 class Snapshot(_Msg, tag="snapshot"):
     seq: int
     agent: Agent
@@ -165,6 +262,7 @@ class Snapshot(_Msg, tag="snapshot"):
     wrapup_codes: list[Code] = []
     layout: list[VariableLayout] = []
     settings: Settings = Settings()
+    favorites: list[Favorite] = []      # the agent's, in the order they were added
     server_time: float = 0.0
     # this login's id, new at each login (a hello without ``resume``): the phone resumes with
     # it. A secret like the PIN: never shown or logged.
@@ -189,13 +287,21 @@ class Notice(_Msg, tag="notice"):
     text: str
 
 
+class Favorites(_Msg, tag="favorites"):
+    """The agent's favorites changed (on this phone or another): all of them, as they are now."""
+    seq: int
+    favorites: list[Favorite] = []
+
+
 class LoggedOut(_Msg, tag="logged_out"):
     seq: int
     reason: str = ""
 
 
-ClientMessage = Hello | SetState | Accept | CallEvent | WrapUp | Logout | Resync
-ServerMessage = Ack | Error | Snapshot | AgentState | ContactUpdate | Notice | LoggedOut
+ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
+                 | FavoriteRemove | CallEvent | WrapUp | Logout | Resync)
+ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | Snapshot | AgentState
+                 | ContactUpdate | Notice | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
@@ -211,6 +317,11 @@ ERROR_CODES = {
     "unknown_code": "an idle or wrap-up code the server does not offer",
     "unknown_contact": "a contact that is not (or no longer) the agent's",
     "not_allowed": "the request does not fit the agent's state (e.g. logout while offered)",
+    "call_limit": "a dial refused: the centre's concurrent-call limit is reached",
+    "bad_number": "a dial of something that is no number (empty, too long, bad characters)",
+    "too_many_favorites": "the agent has MAX_FAVORITES favorites already",
+    "bad_favorite": "a favorite with no number or one too long, a name too long, or a "
+                    "target the directory does not have",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from . import dialpad
 from . import events as ev
 from .effects import CcLogin, CcLogout, CcSetState, Step
 from .model import Agent, LoginScreen, Model, ReasonScreen, Screen, with_notice
@@ -69,9 +70,12 @@ def refused(m: Model, e: ev.CcRefused) -> Step:
                 else push(m, again)), ()
     if e.request == "hello":
         m = replace(m, login_pending=False)
-    if e.request == "call":
-        # A call event the server no longer needs (the contact went back to the queue, or
-        # ended there first): the server's own events tell the agent what matters.
+    if e.request == "dial":
+        return dialpad.refused(m, e)
+    if e.request in ("call", "reject"):
+        # A call event the server no longer needs, or a reject it was too late for (the
+        # contact went back to the queue, or ended there first): the server's own events tell
+        # the agent what matters.
         return m, ()
     return with_notice(m, e.message), ()
 
@@ -85,13 +89,17 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
     agent = Agent(id=e.agent, name=e.name, team=e.team, extension=e.extension,
                   state=e.state, reason=e.reason, pending=e.pending,
                   idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
-                  cc=e.settings)
+                  cc=e.settings, favorites=e.favorites)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
     early = frozenset(i for i in m.answer_on_arrival if ids.get(i) == "offered")
-    return replace(m, agent=agent, contacts=e.contacts, login_pending=False, login_agent="",
-                   wrapped_locally=wrapped, answer_on_arrival=early), ()
+    # An offer rejected while offline is still offered until the queued reject arrives: not
+    # shown again (a new attempt at the contact has a new token, and shows).
+    rejected = frozenset((c.id, c.token) for c in e.contacts if (c.id, c.token) in m.rejected)
+    contacts = tuple(c for c in e.contacts if (c.id, c.token) not in rejected)
+    return replace(m, agent=agent, contacts=contacts, login_pending=False, login_agent="",
+                   wrapped_locally=wrapped, answer_on_arrival=early, rejected=rejected), ()
 
 
 def agent_state(m: Model, e: ev.CcAgentState) -> Step:
@@ -102,8 +110,10 @@ def agent_state(m: Model, e: ev.CcAgentState) -> Step:
 
 
 def logged_out(m: Model, e: ev.CcLoggedOut) -> Step:
+    # the agent's call history goes with the agent (redial too): the next one finds none
     m = replace(m, agent=None, contacts=(), answer_on_arrival=frozenset(),
-                wrapped_locally=frozenset(), login_pending=False, cc_problem="")
+                wrapped_locally=frozenset(), rejected=frozenset(), login_pending=False,
+                cc_problem="", history=())
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
 
 

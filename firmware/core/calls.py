@@ -4,13 +4,14 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
+from . import dialpad
 from . import events as ev
 from .effects import (CcCallEvent, Effects, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
                       SipRefuse, SipResume, Step, StopTone)
-from .model import (Call, CallScreen, MenuScreen, Model, ReasonScreen, VarsScreen, WaitingCall,
-                    with_notice)
+from .model import (Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen, VarsScreen,
+                    WaitingCall, with_notice)
 from .navigation import change, find, push, show, wrapup_screen
-from .vocab import Action, CallReport, CallRoute, HandsFree, MicRoute
+from .vocab import Action, CallDirection, CallReport, CallRoute, HandsFree, MicRoute
 
 HELD_CANNOT_END = "Resume the call to end it"
 # An INVITE may overtake its offer (the server's event and the customer's call travel apart);
@@ -30,7 +31,8 @@ def _put(m: Model, call: Call) -> Model:
 
 def _in_front(c: Call) -> bool:
     """The call the agent talks on (or is about to): not held, not waiting to be held."""
-    return (c.state == "talking" or (c.state == "ringing" and c.accepted)) and not c.hold_when_up
+    return ((c.state in ("talking", "calling") or (c.state == "ringing" and c.accepted))
+            and not c.hold_when_up)
 
 
 def _report(m: Model, call: Call, event: CallReport) -> Effects:
@@ -63,6 +65,8 @@ def incoming(m: Model, e: ev.SipIncoming) -> Step:
             return m, (SipRefuse(e.call, "", "too many personal calls ringing"),)
         return _ring(m, e.call, "", e.peer)
     contact = m.contact(e.contact)
+    if contact is None and any(r == e.contact for r, _token in m.rejected):
+        return m, (SipRefuse(e.call, e.contact, "the agent rejected the offer"),)
     if contact is None:                      # before its offer: wait for it, silent
         if not room_to_wait(m):
             return m, (SipRefuse(e.call, e.contact, "too many INVITEs waiting for their offer"),)
@@ -132,9 +136,13 @@ def call_state(m: Model, e: ev.SipCallState) -> Step:
         if e.state == "ended":               # a waiting INVITE cancelled: nothing to report
             m = replace(m, waiting=tuple(w for w in m.waiting if w.id != e.call))
         return m, ()
-    if e.state == "established" and call.state == "ringing":
+    if e.state == "ringing" and call.state == "calling":
+        return _put(m, replace(call, far_ringing=True)), ()
+    if e.state == "established" and call.state in ("ringing", "calling"):
         up = replace(call, state="talking", since=m.now, accepted=True)
         m = _put(m, up)
+        if call.state == "ringing":
+            m = _remember(m, call, "in")
         fx = _report(m, up, "answered")
         if up.hold_when_up:
             fx += (SipHold(up.id),)
@@ -149,18 +157,24 @@ def call_state(m: Model, e: ev.SipCallState) -> Step:
         m = _put(m, replace(call, state="talking", since=m.now))
         return m, _report(m, call, "resumed")
     if e.state == "ended":
-        return _ended(m, call)
+        return _ended(m, call, e.reason)
     return m, ()
 
 
-def _ended(m: Model, call: Call) -> Step:
+def _ended(m: Model, call: Call, reason: str = "") -> Step:
     m = replace(m, calls=tuple(c for c in m.calls if c.id != call.id))
+    # a placed call that never got through says why (not when the agent gave up on it: the
+    # stack's words for that)
+    if call.state == "calling" and reason != "local hangup":
+        m = with_notice(m, f"Call failed: {reason or 'no answer'}")
     if not m.calls:
         m = replace(m, hands_free=None, muted=False)
     fx = _report(m, call, "ended")
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
-    answered = call.state != "ringing"
+    answered = call.state in ("talking", "held")
+    if call.state == "ringing" and not call.contact:    # a personal call nobody took
+        m = _remember(m, call, "missed")
     # Wrap-up never waits for the server: it is owed as soon as the agent's call is over.
     if (answered and contact and contact.primary and m.agent is not None
             and contact.id not in m.wrapped_locally and wrapup_screen(m, contact.id) is None):
@@ -180,11 +194,28 @@ def answer(m: Model, call: Call, park: bool = False) -> Step:
     return m, fx + (SipAnswer(call.id),)
 
 
+def _remember(m: Model, call: Call, direction: CallDirection) -> Model:
+    contact = m.contact(call.contact)
+    number = contact.ani if contact else user_part(call.peer)
+    return dialpad.remember(m, HistoryEntry(number, direction, m.now, customer=bool(contact)))
+
+
+def user_part(peer: str) -> str:
+    """The user part of a SIP address ("sip:1002@pbx" -> "1002"); the address as is otherwise."""
+    if "sip:" not in peer:
+        return peer
+    return peer.split("sip:", 1)[1].split("@", 1)[0].rstrip(">")
+
+
+def _talked_on(m: Model) -> bool:
+    return any(c.state in ("talking", "calling") for c in m.calls)
+
+
 def shown_call(m: Model) -> Call | None:
     """The call the hold key and the call screen act on."""
     screen = find(m, CallScreen)
     call = m.call(screen.call) if screen else None
-    if call is None or call.state == "ringing":
+    if call is None or call.state in ("ringing", "calling"):
         call = next((c for c in m.calls if c.state in ("talking", "held")), None)
     return call
 
@@ -202,6 +233,8 @@ def toggle_hold(m: Model) -> Step:
 def end(m: Model, call: Call | None) -> Step:
     if call is None:
         return m, ()
+    if call.awaiting:                   # not placed yet: given up here (go_ahead tells the server)
+        return dialpad.drop(m, lambda c: c.id == call.id), ()
     if call.state == "held":            # a held customer is never cut off: resume first
         return with_notice(m, HELD_CANNOT_END), ()
     return m, (SipHangup(call.id),)
@@ -255,7 +288,7 @@ def hook_replaced(m: Model) -> Step:
     hands-free); a held call stays held."""
     if m.hands_free:
         return m, ()
-    talking = next((c for c in m.calls if c.state == "talking"), None)
+    talking = next((c for c in m.calls if c.state in ("talking", "calling")), None)
     if talking is None:
         held = next((c for c in m.calls if c.state == "held"), None)
         return end(m, held)
@@ -273,6 +306,8 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step:
     if action in DTMF_KEYS and call.state == "talking":
         m = _put(m, replace(call, dtmf_sent=call.dtmf_sent + 1))
         return m, (SipDtmf(call.id, action),)
+    if action in DTMF_KEYS and call.state == "held" and not _talked_on(m):
+        return dialpad.open_dial(m, action)       # a call on hold: a new one can be dialed
     if action == "hold":
         return toggle_hold(m)
     if action == "end":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Model, Settings
-from .vocab import AgentChoice, CallReport, Route, Tone
+from .vocab import AgentChoice, CallReport, EntryKind, Route, Tone
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,43 @@ class CcSetState:
 @dataclass(frozen=True)
 class CcAccept:
     contact: str
+
+
+@dataclass(frozen=True)
+class CcReject:
+    """The agent turns an offer down (the server routes it again, the agent goes Idle)."""
+    contact: str
+
+
+@dataclass(frozen=True)
+class CcDial:
+    """Ask the server to dial ``number`` for the phone's call ``call`` (events.CcDialAnswer, or
+    CcRefused "dial"). Never for an emergency number."""
+    call: str
+    number: str
+
+
+@dataclass(frozen=True)
+class CcGetDirectory:
+    """Look the directory up (events.CcDirectory, or CcRefused "directory"); "": all of it."""
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class CcFavoriteAdd:
+    """Add to the agent's favorites (the server's CcFavorites follows). ``target``: the
+    directory entry's id, "" for a typed number."""
+    kind: EntryKind
+    number: str
+    target: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CcFavoriteRemove:
+    """Remove the favorite with ``target`` if given, else the one with ``number``."""
+    number: str = ""
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,10 +136,21 @@ class SipDtmf:
     digits: str
 
 
+@dataclass(frozen=True)
+class SipDial:
+    """Place a call to ``number``; ``call`` is the phone's name for it until the stack answers
+    with its own (events.SipDialed). An emergency call carries the phone's location."""
+    call: str
+    number: str
+    emergency: bool = False
+    contact: str = ""       # the outbound contact it is (its INVITE carries X-CC-Contact-Id)
+
+
 # What the phone carries out, and what goes to each of its links; tests/unit/test_registries.py
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
-CcEffect = CcLogin | CcSetState | CcAccept | CcCallEvent | CcWrapUp | CcLogout
-SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf
+CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
+            | CcFavoriteRemove | CcCallEvent | CcWrapUp | CcLogout)
+SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 
 Effects = tuple[Effect, ...]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .vocab import AgentState, ContactStatus, KeyKind, KeyName, SipCallChange, StorageProblem, Tone
+from .vocab import (AgentState, ContactKind, ContactStatus, EntryKind, KeyKind, KeyName,
+                    SipCallChange, StorageProblem, Tone)
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,30 @@ class Contact:
     expires_at: float = 0.0
     wrapup_deadline: float = 0.0
     primary: bool = True
+    kind: ContactKind = "inbound"
     # the secret its SIP call carries (X-CC-Token); out of repr so no log line shows it
     token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """Someone or something the agent can call (firmware.cc.protocol.DirectoryEntry): ``number``
+    is what the phone dials ("" for nothing), ``state`` an agent's state now ("" otherwise)."""
+    kind: EntryKind
+    id: str
+    name: str
+    number: str = ""
+    state: AgentState | None = None
+
+
+@dataclass(frozen=True)
+class Favorite:
+    """One of the agent's favorites (firmware.cc.protocol.Favorite): a directory entry, or a
+    number the agent typed (kind "number", ``id`` "")."""
+    kind: EntryKind
+    number: str
+    id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,7 @@ class CcSnapshot(Event):
     wrapup_codes: tuple[Code, ...] = ()
     layout: tuple[VariableLayout, ...] = ()
     settings: CcSettings = CcSettings()
+    favorites: tuple[Favorite, ...] = ()     # the agent's: they follow it to any phone
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,28 @@ class CcRefused(Event):
 
 
 @dataclass(frozen=True)
+class CcDialAnswer(Event):
+    """The server's go-ahead for the phone's dial ``call``: INVITE ``to``, as ``contact``'s call
+    (an outbound contact) or, with ``contact`` "", as an internal call."""
+    call: str
+    to: str
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcDirectory(Event):
+    """The server's answer to a directory look-up (effects.CcGetDirectory)."""
+    entries: tuple[DirectoryEntry, ...]
+    truncated: bool = False     # more matched than the server sends (MAX_DIRECTORY_ENTRIES)
+
+
+@dataclass(frozen=True)
+class CcFavorites(Event):
+    """The agent's favorites changed (on this phone or another): all of them, as now."""
+    favorites: tuple[Favorite, ...]
+
+
+@dataclass(frozen=True)
 class CcTakenOver(Event):
     """The agent logged in on another phone: this one is off the session until a new login."""
 
@@ -184,6 +230,15 @@ class SipCallState(Event):
     call: str
     state: SipCallChange
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class SipDialed(Event):
+    """The stack sent the INVITE of the phone's placed call ``dial`` (effects.SipDial) and
+    named it ``call``; or it could not (``error`` says why, nothing was sent)."""
+    dial: str
+    call: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,23 @@ class PickReason:
     kind: ReasonKind
 
 
-Target = OpenMenu | Adjust | Choose | About | GoState | PickReason
+@dataclass(frozen=True)
+class History:
+    """The agent's call history."""
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The server's directory (firmware.core.directory)."""
+
+
+@dataclass(frozen=True)
+class Favorites:
+    """The agent's favorites (firmware.core.favorites)."""
+
+
+Target = (OpenMenu | Adjust | Choose | About | GoState | PickReason | History | Directory
+          | Favorites)
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,9 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
     "main": ("Menu", (
         Item("Settings", OpenMenu("settings")),
         Item("About", About()),
+        Item("Call history", History()),
+        Item("Directory", Directory()),
+        Item("Favorites", Favorites()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import assert_never, get_args
 
-from .events import CcSettings, Code, Contact, VariableLayout
+from .events import CcSettings, Code, Contact, DirectoryEntry, Favorite, VariableLayout
 from .form import Form, Purpose
-from .vocab import (AgentState, Backlight, CallState, CcLinkState, HandsFree, Level, LoginEntry,
-                    MenuName, Mode, ReasonKind, Route, SipLink)
+from .vocab import (AgentState, Backlight, CallDirection, CallState, CcLinkState, HandsFree,
+                    Level, LoginEntry, MenuName, Mode, ReasonKind, Route, SipLink)
 
 VOLUME_MAX = 10
 CONTRAST_MAX = 10
@@ -139,6 +139,8 @@ class DeviceInfo:
     board: str
     slot: str
     display: Display = Display()
+    # numbers that reach emergency services, dialed at once from any state (config [emergency])
+    emergency: tuple[str, ...] = ("911", "112")
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class Agent:
     wrapup_codes: tuple[Code, ...] = ()
     layout: tuple[VariableLayout, ...] = ()
     cc: CcSettings = CcSettings()
+    favorites: tuple[Favorite, ...] = ()   # kept by the server: they follow the agent
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ class Call:
     hold_when_up: bool = False  # accept-all: hold it as soon as it is established
     dtmf_sent: int = 0         # keys sent as DTMF on this call: only counted, as they may be a card
                                # number; never kept, shown or logged
+    outbound: bool = False     # the phone placed it (``peer``: the number dialed)
+    emergency: bool = False    # to an emergency number
+    far_ringing: bool = False  # placed, and the far end rings
+    awaiting: bool = False     # placed, waiting for the server's go-ahead (no SIP call yet)
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,17 @@ class WaitingCall:
     peer: str
     token: str = field(repr=False)
     since: float               # when it arrived; refused after calls.WAIT_FOR_CONTACT_S
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A call in the agent's history: ``out`` placed, ``in`` answered, ``missed`` not answered.
+    ``customer``: the number is a customer's (masked where the admin masks numbers)."""
+    number: str
+    direction: CallDirection
+    at: float
+    customer: bool = False
+    emergency: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,6 +302,43 @@ class CallScreen(Screen):
 
 
 @dataclass(frozen=True)
+class DialScreen(Screen):
+    """Typing a number to call (digits at home, or the handset lifted with nothing to answer)."""
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryScreen(Screen):
+    """The server's directory (firmware.core.directory), searched by T9 ``query`` (digits);
+    ``entries`` None until the first answer, ``error`` why there is none. While on show it is
+    asked again every few seconds (``asked_at``), so agents' states stay current."""
+    cursor: int = 0
+    query: str = ""
+    entries: tuple[DirectoryEntry, ...] | None = None
+    truncated: bool = False
+    error: str = ""
+    asked_at: float = 0.0
+    waiting: bool = False        # a look-up is out
+
+
+@dataclass(frozen=True)
+class FavoritesScreen(Screen):
+    """The agent's favorites (firmware.core.favorites), searched by T9 ``query``. ``number``:
+    the number typed on the dial screen it was opened from (``Add`` makes it a favorite);
+    ``confirm``: ``Del`` pressed once, the number of the favorite that a second press deletes."""
+    cursor: int = 0
+    query: str = ""
+    number: str = ""
+    confirm: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryScreen(Screen):
+    """The agent's calls, newest first; ``cursor`` the one ``ok`` dials."""
+    cursor: int = 0
+
+
+@dataclass(frozen=True)
 class VarsScreen(Screen):
     contact: str
     scroll: int = 0
@@ -312,6 +367,10 @@ class Model:
     waiting: tuple[WaitingCall, ...] = ()  # INVITEs waiting for the contact they name
     answer_on_arrival: frozenset[str] = frozenset()  # contacts accepted before their INVITE
     wrapped_locally: frozenset[str] = frozenset()    # wrap-ups sent (maybe queued offline)
+    # offers the agent rejected, as (contact id, the attempt's token), until the server takes
+    # them back: a snapshot still listing that attempt (the reject was queued offline) and an
+    # INVITE for it are not offered again. Out of repr: the tokens are secrets.
+    rejected: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
     ringer: bool = False                 # the ringer plays for an incoming call
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
@@ -323,6 +382,10 @@ class Model:
     now: float = 0.0
     last_touch: float = 0.0     # when a key or the hook was last used (backlight auto-off)
     ringing_test: bool = False
+    next_dial: int = 1          # numbers the phone's placed calls until the SIP stack names them
+    # the agent's calls, newest first (redial: the latest placed); cleared at logout: they are
+    # the agent's, not the desk's
+    history: tuple[HistoryEntry, ...] = ()
     screens: tuple[Screen, ...] = (BootScreen(),)
 
     @property

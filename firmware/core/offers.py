@@ -1,4 +1,5 @@
-"""Contacts and offers: the server's contact events, accepting offers, RONA, call variables."""
+"""Contacts and offers: the server's contact events, accepting and rejecting offers, RONA, call
+variables."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,7 +7,7 @@ from dataclasses import replace
 from . import calls
 from . import events as ev
 from .agent import set_state
-from .effects import CcAccept, Effects, SipHangup, Step
+from .effects import CcAccept, CcReject, Effects, SipHangup, Step
 from .model import Model, OfferPopover, ReasonScreen, RonaPopover, VarsScreen
 from .navigation import find, pop, push, replace_top, show
 from .vocab import Action, ContactStatus
@@ -18,12 +19,16 @@ LEAVING: frozenset[ContactStatus] = frozenset({"rona", "withdrawn", "ended", "wr
 def contact_event(m: Model, e: ev.CcContact) -> Step:
     c = e.contact
     known = m.contact(c.id) is not None
-    if m.agent is None or (c.status in LEAVING and not known):
-        return m, ()                    # logged out, or not (or no longer) ours
+    if m.agent is None:
+        return m, ()                    # logged out
+    if c.status in LEAVING and not known:
+        return _unreject(m, c.id), ()   # not (or no longer) ours, or one the agent rejected
     if c.status not in LEAVING:
+        if (c.id, c.token) in m.rejected:
+            return m, ()                # the attempt the agent turned down: on its way back
         contacts = (tuple(c if x.id == c.id else x for x in m.contacts) if known
                     else m.contacts + (c,))
-        return replace(m, contacts=contacts), ()
+        return replace(_unreject(m, c.id), contacts=contacts), ()
     m = replace(m, contacts=tuple(x for x in m.contacts if x.id != c.id),
                 answer_on_arrival=m.answer_on_arrival - {c.id},
                 wrapped_locally=m.wrapped_locally - {c.id})
@@ -58,6 +63,30 @@ def accept(m: Model, contact_id: str, park: bool = False) -> Step:
     m, fx = calls.answer(m, call, park)
     m, stop = calls.quiet_ringer(m)
     return m, fx + (CcAccept(contact_id),) + stop
+
+
+def reject(m: Model, contact_id: str) -> Step:
+    """Turn an offer down: it leaves the popover at once (the next offer shows, or home), its
+    call stops ringing and is refused, and the server is told: it takes the call back, routes
+    the contact again and sets the agent's state (Idle "rejected"), which the phone then shows.
+    The server's "rona" for it is no missed call: the agent chose it."""
+    contact = m.contact(contact_id)
+    call = m.call_of(contact_id)
+    if contact is None or contact.status not in ("reserved", "offered") or (
+            call is not None and call.accepted):
+        return m, ()
+    m = replace(m, contacts=tuple(c for c in m.contacts if c.id != contact_id),
+                answer_on_arrival=m.answer_on_arrival - {contact_id},
+                rejected=m.rejected | {(contact_id, contact.token)})
+    m, fx = _reject_ringing(m, contact_id)
+    return m, (CcReject(contact_id),) + fx      # the server first: it withdraws the call too
+
+
+def _unreject(m: Model, contact_id: str) -> Model:
+    """The server has moved past a rejected attempt (or offers the contact anew)."""
+    if not any(r == contact_id for r, _token in m.rejected):
+        return m
+    return replace(m, rejected=frozenset(r for r in m.rejected if r[0] != contact_id))
 
 
 def accept_all(m: Model) -> Step:
@@ -118,6 +147,8 @@ def offer_key(m: Model, s: OfferPopover, action: Action) -> Step:
         return accept(m, s.contact)
     if action == "accept_all":
         return accept_all(m)
+    if action == "reject":
+        return reject(m, s.contact)
     if action == "vars":
         return push(m, VarsScreen(s.contact)), ()
     if action in ("up", "down"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import textentry
+from . import directory, favorites, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
 from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                    ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen)
+                    ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
+                    HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
+                    ReasonScreen, RonaPopover, Screen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -66,13 +67,46 @@ def _reasons(_m: Model, s: ReasonScreen) -> Softkeys:
 
 
 def _offer(m: Model, _s: OfferPopover) -> Softkeys:
+    """Accept under the first key, Reject under the last (as a desk phone's Answer and Reject:
+    the two far apart, so a slip never turns a customer away), All beside Accept."""
     accept_all = m.agent is not None and m.agent.cc.accept_all and len(m.offers()) > 1
     return (("Accpt", "accept"), ("All", "accept_all") if accept_all else None,
-            ("Vars", "vars"), None)
+            ("Vars", "vars"), ("Rejct", "reject"))
+
+
+def _dial(_m: Model, s: DialScreen) -> Softkeys:
+    return (("Dial", "dial"), ("Dir", "directory"), ("Favs", "favorites"),
+            ("Del", "back") if s.number else BACK)
+
+
+def _directory(_m: Model, s: DirectoryScreen) -> Softkeys:
+    """Dial and Fav+ while an entry is in view; Del deletes a search digit, as in the reason
+    lists."""
+    entry = bool(directory.matching(s))
+    return (("Dial", "ok") if entry else None, ("Fav+", "fav_add") if entry else None, None,
+            ("Del", "back") if s.query else BACK)
+
+
+def _favorites(m: Model, s: FavoritesScreen) -> Softkeys:
+    """Del deletes a favorite (a second press, Yes under the same key, confirms); a search
+    is cleared with Clear, digit by digit with the back key."""
+    if s.confirm:
+        return (None, None, ("Yes", "fav_del"), ("No", "back"))
+    shown = bool(favorites.listed(m, s))
+    return (("Dial", "ok") if shown else None,
+            ("Add", "fav_add") if favorites.can_add(m, s) else None,
+            ("Del", "fav_del") if shown else None,
+            ("Clear", "clear") if s.query else BACK)
+
+
+def _history(m: Model, _s: HistoryScreen) -> Softkeys:
+    return (("Dial", "dial") if m.history else None, None, None, BACK)
 
 
 def _call(m: Model, s: CallScreen) -> Softkeys:
     call = m.call(s.call)
+    if call is not None and call.state == "calling":
+        return (None, ("End", "end"), None, None)
     vars_: Softkey = ("Vars", "vars") if call and m.contact(call.contact) else None
     if call is None or call.state == "ringing":
         return (None if call is None or call.accepted else ("Answr", "answer"), None, vars_, None)
@@ -93,4 +127,8 @@ def _form(_m: Model, s: FormScreen) -> Softkeys:
 _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     IdleScreen: narrow(IdleScreen, _home), LoginScreen: narrow(LoginScreen, _login),
     ReasonScreen: narrow(ReasonScreen, _reasons), OfferPopover: narrow(OfferPopover, _offer),
-    CallScreen: narrow(CallScreen, _call), FormScreen: narrow(FormScreen, _form)}
+    CallScreen: narrow(CallScreen, _call), FormScreen: narrow(FormScreen, _form),
+    DialScreen: narrow(DialScreen, _dial),
+    HistoryScreen: narrow(HistoryScreen, _history),
+    DirectoryScreen: narrow(DirectoryScreen, _directory),
+    FavoritesScreen: narrow(FavoritesScreen, _favorites)}

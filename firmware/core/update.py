@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import agent, calls, forms, offers, reasons
+from . import agent, calls, dialpad, directory, favorites, forms, offers, reasons
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
-from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, GoState, OpenMenu,
-                    PickReason, Target)
+from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory, Favorites,
+                    GoState, History, OpenMenu, PickReason, Target)
 from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                    ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen, with_notice)
+                    ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
+                    HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
+                    ReasonScreen, RonaPopover, Screen, VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -39,7 +40,7 @@ def _booted(m: Model, _e: ev.Booted) -> Step:
 
 def _tick(m: Model, e: ev.Tick) -> Step:
     notice = m.notice if m.notice and m.notice.until > e.now else None
-    return forms.tick(replace(m, now=e.now, notice=notice)), ()
+    return directory.tick(forms.tick(replace(m, now=e.now, notice=notice)))
 
 
 def _network(m: Model, e: ev.NetworkChanged) -> Step:
@@ -49,8 +50,17 @@ def _network(m: Model, e: ev.NetworkChanged) -> Step:
 def _hook(m: Model, e: ev.Hook) -> Step:
     m = replace(m, hook_lifted=e.lifted, last_touch=m.now)
     if e.lifted:                     # the handset takes the call's audio over
-        return offers.pick_up(replace(m, hands_free=None))
-    return calls.hook_replaced(m)
+        m = replace(m, hands_free=None)
+        if offers.can_pick_up(m):
+            return offers.pick_up(m)
+        if isinstance(m.screen, (DirectoryScreen, FavoritesScreen)):    # calls the one in view
+            step = rule_for(_HANDLERS, type(m.screen))(m, m.screen, "ok")
+            if len(step[0].calls) > len(m.calls):
+                return step
+        return dialpad.hook_lifted(m)
+    m, effects = calls.hook_replaced(m)
+    m, more = dialpad.hook_replaced(m)
+    return m, effects + more
 
 
 def _tone_finished(m: Model, e: ev.ToneFinished) -> Step:
@@ -104,8 +114,16 @@ def _key(m: Model, key: ev.Key) -> Step:
     if key.kind == "long":
         if key.name == "back" and len(m.screens) > 1:
             return _leave_all(m)
+        if key.name == "0" and isinstance(m.screen, DialScreen):
+            return dialpad.plus(m, m.screen)
         return m, ()
     # keys that act wherever the agent is: answering and hold
+    if key.name in ("speaker", "headset") and not offers.can_pick_up(m):
+        if isinstance(m.screen, DialScreen):
+            return dialpad.hands_free(m, m.screen, key.name)
+        if isinstance(m.screen, IdleScreen) and not m.calls:    # off-hook on the speaker
+            m, effects = dialpad.open_dial(replace(m, hands_free=key.name))
+            return m, effects
     if key.name in ("speaker", "headset") and offers.can_pick_up(m):
         return offers.pick_up(replace(m, hands_free=key.name))
     if key.name in ("speaker", "headset") and calls.audio_route(m):
@@ -114,7 +132,13 @@ def _key(m: Model, key: ev.Key) -> Step:
         return calls.toggle_hold(m)
     if key.name == "mute" and calls.audio_route(m):
         return calls.toggle_mute(m)
+    if key.name == "redial" and not any(c.state in ("talking", "calling") for c in m.calls):
+        return dialpad.redial(m)
     screen = m.screen
+    if key.name in dialpad.DIAL_KEYS and isinstance(screen, POPOVERS):
+        # a popover has no use for digits: they open the dial pad (an emergency can't wait
+        # for an offer to be answered or missed)
+        return dialpad.open_dial(m, key.name)
     action = action_for(m, screen, key.name)
     if action is None:                      # a softkey with nothing on it here
         return m, ()
@@ -137,16 +161,22 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcContact: narrow(ev.CcContact, _then_bind(offers.contact_event)),
     ev.CcNotice: narrow(ev.CcNotice, _cc_notice),
     ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
-    ev.CcRefused: narrow(ev.CcRefused, agent.refused),
+    ev.CcRefused: narrow(ev.CcRefused, directory.refused),     # the rest: agent.refused
+    ev.CcDirectory: narrow(ev.CcDirectory, directory.answered),
+    ev.CcFavorites: narrow(ev.CcFavorites, favorites.changed),
     ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
     ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
     ev.SipIncoming: narrow(ev.SipIncoming, calls.incoming),
     ev.SipCallState: narrow(ev.SipCallState, calls.call_state),
+    ev.SipDialed: narrow(ev.SipDialed, dialpad.dialed),
+    ev.CcDialAnswer: narrow(ev.CcDialAnswer, dialpad.go_ahead),
 }
 
 
 # -- per screen ----------------------------------------------------------------------------------
 def _idle(m: Model, _s: IdleScreen, action: Action) -> Step:
+    if action in dialpad.DIAL_KEYS:
+        return dialpad.open_dial(m, action)
     if action in ("menu", "ok"):
         return push(m, MenuScreen("main")), ()
     if action == "login" and m.agent is None:
@@ -197,6 +227,12 @@ def _open(m: Model, target: Target) -> Step:
             return agent.set_state(m, state)
         case PickReason(kind):
             return push(m, ReasonScreen(kind)), ()
+        case History():
+            return push(m, HistoryScreen()), ()
+        case Directory():
+            return directory.open_directory(m)
+        case Favorites():
+            return favorites.open_favorites(m)
     assert_never(target)
 
 
@@ -239,6 +275,16 @@ def _about(m: Model, _s: AboutScreen, action: Action) -> Step:
     return m, ()
 
 
+def _dial_screen(m: Model, s: DialScreen, action: Action) -> Step:
+    """The dial screen's keys (dialpad), and its way to the directory and the favorites (with
+    the number typed, which `Add` there makes a favorite)."""
+    if action == "directory":
+        return directory.open_directory(m)
+    if action == "favorites":
+        return favorites.open_favorites(m, s.number)
+    return dialpad.dial_key(m, s, action)
+
+
 def _no_keys(m: Model, _s: Screen, _action: Action) -> Step:
     """The phone is starting, or a contact is on its way: keys wait for the next screen."""
     return m, ()
@@ -257,6 +303,10 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     OfferPopover: narrow(OfferPopover, offers.offer_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, calls.call_key),
+    DialScreen: narrow(DialScreen, _dial_screen),
+    HistoryScreen: narrow(HistoryScreen, dialpad.history_key),
+    DirectoryScreen: narrow(DirectoryScreen, directory.directory_key),
+    FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),
     VarsScreen: narrow(VarsScreen, offers.vars_key),
     FormScreen: narrow(FormScreen, forms.form_key),
 }

@@ -19,16 +19,20 @@ KeyKind = Literal["down", "up", "long"]
 
 # What a softkey does, besides what a key of the same name does ("ok", "back", "hold").
 SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "login", "logout",
-                     "state", "about", "answer", "end", "available", "idle",
-                     "submit", "next", "clear"]          # the last three: a form's
+                     "state", "about", "answer", "end", "available", "idle", "reject",
+                     "submit", "next", "clear",          # these three: a form's
+                     "dial",
+                     "directory", "favorites", "fav_add", "fav_del"]   # directory, favorites
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
 # -- calls ---------------------------------------------------------------------------------------
-CallState = Literal["ringing", "talking", "held"]
+# "ringing": an incoming call not answered yet; "calling": one the phone placed, not answered yet
+CallState = Literal["ringing", "calling", "talking", "held"]
 # from the SIP adapter; "ringing": a call the phone placed rings at the far end (180/183)
 SipCallChange = Literal["ringing", "established", "held", "resumed", "ended"]
 CallReport = Literal["ringing", "answered", "held", "resumed", "ended"]  # to the server
+CallDirection = Literal["out", "in", "missed"]      # a call in the agent's history
 
 # -- links (the status line) ---------------------------------------------------------------------
 SipLink = Literal["off", "registering", "registered", "failed"]         # off: not configured
@@ -38,9 +42,12 @@ CcLinkState = Literal["off", "connecting", "up", "down"]
 AgentState = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking", "held",
                      "wrapup"]
 AgentChoice = Literal["available", "idle"]          # what the agent may ask for
-ContactStatus = Literal["reserved", "offered", "assigned", "held", "ended", "wrapup",
+ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended", "wrapup",
                         "wrapped_up", "rona", "withdrawn"]
+ContactKind = Literal["inbound", "outbound"]       # outbound: the agent dialed it
 ReasonKind = Literal["idle", "logout", "wrapup"]    # a reason list: idle and logout codes, wrap-up
+# what a directory entry or a favorite is: someone or something the agent can call
+EntryKind = Literal["agent", "queue", "entry_point", "number"]
 LoginEntry = Literal["agent", "pin"]                # the login screen's field being typed
 
 # -- sound ---------------------------------------------------------------------------------------

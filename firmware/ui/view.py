@@ -20,7 +20,8 @@ SOFTKEYS = 4
 # hides the last variable line for its few seconds.
 POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
 # Softkey labels are 5 characters for the 20-column display; a wider key shows the whole word.
-FULL_LABELS = {"Accpt": "Accept", "Answr": "Answer", "Resum": "Resume", "Avail": "Available"}
+FULL_LABELS = {"Accpt": "Accept", "Answr": "Answer", "Resum": "Resume", "Avail": "Available",
+               "Rejct": "Reject"}
 
 
 @dataclass(frozen=True)

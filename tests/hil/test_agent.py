@@ -74,3 +74,28 @@ def test_offer_answer_wrapup_through_the_console(phone, lab):
     until_lcd(phone, "Available", lab)
     send(phone, "hook on")
     assert status(phone)["calls"] == "0"
+
+
+def test_an_emergency_call_from_the_console_reaches_the_centre_and_the_front_desk(phone, lab):
+    """Off-hook and 9 1 1, nothing else: the centre answers with the desk's address in hand
+    and the front desk is told."""
+    from firmware.sip.location import civic_address
+    from tools.lab import LAB_LOCATION
+    centre = lab.start_emergency_centre()
+    lab.wait_for(lambda: status(phone)["sip"] == "registered", desc="registered")
+    send(phone, "hook off")
+    until_lcd(phone, "Dial", lab)
+    for key in "911":
+        send(phone, f"key {key}")
+    incoming = centre.wait(lambda e: e["event"] == "incoming", timeout=10)
+    assert incoming["headers"]["Priority"] == "emergency"
+    assert civic_address(incoming["headers"]["Geolocation"]) == LAB_LOCATION
+    until_lcd(phone, "EMERGENCY 911", lab)
+    until_lcd(phone, "Talking", lab)
+    notice = lab.wait_for(lambda: lab.emergencies(), desc="the front desk's notice")[0]
+    assert (notice["extension"], notice["dialed"]) == ("1001", "911")
+    phone.write("calls")
+    phone.expect(re.compile(rb"call \S+ state=talking "), timeout=5)
+    send(phone, "hook on")
+    centre.wait(lambda e: e["event"] == "ended", timeout=10)
+    lab.wait_for(lambda: status(phone)["calls"] == "0", desc="the call over")

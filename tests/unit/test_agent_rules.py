@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from firmware.core import events as ev
-from firmware.core.effects import (CcAccept, CcCallEvent, CcLogin, CcLogout, CcSetState, CcWrapUp,
-                                   PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold, SipResume,
-                                   StopTone)
+from firmware.core.effects import (CcAccept, CcCallEvent, CcLogin, CcLogout, CcReject, CcSetState,
+                                   CcWrapUp, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
+                                   SipRefuse, SipResume, StopTone)
 from firmware.core.events import CcSettings, Code, Contact, VariableLayout
 from firmware.core.model import (CallScreen, ConnectingPopover, DeviceInfo, IdleScreen, Links,
                                  LoginScreen, MenuScreen, Model, OfferPopover, ReasonScreen,
@@ -307,6 +307,75 @@ CONTACT_CASES = {
 @pytest.mark.parametrize("given,events,expect", CONTACT_CASES.values(), ids=CONTACT_CASES.keys())
 def test_contacts(given, events, expect):
     check(*run(given, *events), expect)
+
+
+# -- rejecting an offer --------------------------------------------------------------------------
+REJECTED = "the agent rejected the offer"
+
+
+def two_offers(**snap):
+    return agent(*offered("c1", "k1", offered_at=NOW - 3), *offered("c2", "k2", offered_at=NOW - 1),
+                 **snap)
+
+
+REJECT_CASES = {
+    "Reject is the last softkey: the offer goes at once, the ringer stops, the call is declined":
+        case(agent(*offered()), ev.Key("soft4"),
+             effects=(CcReject("c1"), StopTone("ringer"), SipHangup("k1")),
+             screens=(IdleScreen,), contacts=(), calls=(), ringer=False),
+    "the next stacked offer shows, and still rings": case(
+        two_offers(), ev.Key("soft4"), effects=(CcReject("c1"), SipHangup("k1")),
+        top=OfferPopover("c2"), calls=(("k2", "ringing"),), ringer=True),
+    "Reject turns down the offer on show, not the oldest": case(
+        two_offers(), keys("right", "soft4"), effects=(CcReject("c2"), SipHangup("k2")),
+        top=OfferPopover("c1"), calls=(("k1", "ringing"),)),
+    "Reject before the call came: the call is refused when it comes": case(
+        agent(ev.CcContact(contact("c1", "offered")), ev.Key("soft4")), invite(),
+        effects=(SipRefuse("k1", "c1", REJECTED),), calls=(), screens=(IdleScreen,)),
+    "the server's RONA for it is no missed call; home shows its state": case(
+        agent(*offered(), ev.Key("soft4")),
+        [ev.CcContact(contact("c1", "rona", token="")), ev.CcAgentState("idle", "rejected")],
+        effects=(), screens=(IdleScreen,), agent_status="IDLE", rejected=frozenset()),
+    "a late offered event for the rejected attempt does not bring it back": case(
+        agent(*offered(), ev.Key("soft4")), ev.CcContact(contact("c1", "offered")),
+        screens=(IdleScreen,), contacts=()),
+    "the contact offered again (a new attempt) shows": case(
+        agent(*offered(), ev.Key("soft4"), ev.CcContact(contact("c1", "rona", token=""))),
+        ev.CcContact(contact("c1", "offered", token="a-new-attempt's-token")),
+        top=OfferPopover("c1"), rejected=frozenset()),
+    "a refused reject says nothing (the contact's events tell)": case(
+        agent(*offered(), ev.Key("soft4")),
+        ev.CcRefused("reject", "unknown_contact", "contact c1 is not yours"),
+        notice="", screens=(IdleScreen,)),
+    "no Reject once the call is being answered": case(
+        agent(*offered(), ev.Hook(True)), ev.Key("soft4"), effects=()),
+}
+
+
+@pytest.mark.parametrize("given,events,expect", REJECT_CASES.values(), ids=REJECT_CASES.keys())
+def test_reject(given, events, expect):
+    check(*run(given, *events), expect)
+
+
+def test_an_offer_rejected_offline_stays_hidden_until_the_server_has_the_reject():
+    m = agent(*offered(), ev.CcLink("down"), ev.Key("soft4"))
+    assert m.screens == (IdleScreen(),) and m.contacts == ()
+    # the link is back before the RONA: the snapshot still offers that attempt
+    m, fx = run(m, snapshot(state="ringing", contacts=[contact("c1", "offered")]),
+                ev.CcLink("up"))
+    assert m.screens == (IdleScreen(),) and m.offers() == () and fx == ()
+    m, fx = run(m, invite("k7", "c1"))
+    assert fx == (SipRefuse("k7", "c1", REJECTED),) and m.calls == ()
+    m, fx = run(m, ev.CcContact(contact("c1", "rona", token="")),
+                ev.CcAgentState("idle", "rejected"))
+    assert m.screens == (IdleScreen(),) and m.rejected == frozenset()
+    assert (m.agent.state, m.agent.reason) == ("idle", "rejected")
+
+
+def test_a_snapshot_forgets_rejected_offers_the_server_has_moved_past():
+    m = agent(*offered(), ev.CcLink("down"), ev.Key("soft4"))
+    m, _ = run(m, snapshot(state="idle", reason="rona"), ev.CcLink("up"))
+    assert m.rejected == frozenset() and m.screens == (IdleScreen(),)
 
 
 # -- incoming calls and answering ----------------------------------------------------------------

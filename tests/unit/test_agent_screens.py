@@ -14,6 +14,7 @@ from firmware.ui.view import render
 
 from . import test_agent_rules as rules
 from .test_agent_rules import NOW, agent, contact, home, keys, offered, run, talking, wrapping_up
+from .test_phonebook import DIRECTORY, FAVORITES
 
 MASKED = CcSettings(mask_ani=True, accept_all=True, max_offers=3)
 SECRETS = ("Card", "4111")          # the secure variable's label and value
@@ -51,6 +52,7 @@ def test_home_when_logged_in():
     (dict(state="idle", reason="lunch"), "Idle: Lunch"),
     (dict(state="idle", reason="login"), "Idle"),
     (dict(state="idle", reason="rona"), "Idle: RONA"),
+    (dict(state="idle", reason="rejected"), "Idle: Rejected"),
     (dict(state="wrapup", contacts=[contact("c1", "wrapup", primary=False)]), "Wrap-up"),
     (dict(state="talking"), "Talking"),
 ])
@@ -124,7 +126,18 @@ def test_the_offer_popover():
     assert r[0] == "Call 1 of 3    00:03"
     assert r[1] == "*******4567 Sales".ljust(20)                 # only the last 4 digits
     assert r[2] == "Account: 88-1203".ljust(20)
-    assert r[3] == "Accpt All  Vars     "
+    assert r[3] == "Accpt All Vars Rejct"
+
+
+def test_reject_shows_the_next_offer_then_home_with_the_state_the_server_set():
+    m, _ = run(three_offers(), ev.Key("soft4"))
+    assert rows(m)[0].startswith("Call 1 of 2") and "6543" in rows(m)[1]
+    m, _ = run(m, ev.Key("soft4"), ev.Key("soft4"))
+    assert not rows(m)[0].startswith("Call") and rows(m)[3] == "State Menu Out  Info"   # home
+    m, _ = run(m, *(ev.CcContact(contact(c, "rona", token="")) for c in ("c1", "c2", "c3")),
+               ev.CcAgentState("idle", "rejected"))
+    assert rows(m)[0].startswith("Idle: Rejected") and "Missed" not in text(m)
+    assert led(m) == "off"
 
 
 def test_offers_page_with_left_and_right():
@@ -357,9 +370,30 @@ SCREENS = {
                    ["Ringing 00:00", "1002", "Answr|Answer"]),
     "call data": (lambda: agent(*talking(), ev.Key("soft3")),
                   ["Call data", "+15551234567 Sales", "Account: 88-1203", "Back"]),
+    "dial": (lambda: run(home(), *keys("5", "5", "5", "0", "1"))[0],
+             ["Dial", "55501_", "Emergency: 911 112", "Dial", "Del"]),
+    "calling": (lambda: agent(*keys("5", "5", "5", "ok")),
+                ["Calling 00:00", "555", "End"]),
+    "emergency": (lambda: run(home(), *keys("9", "1", "1"))[0],
+                  ["Calling 00:00", "EMERGENCY 911", "End"]),
+    "history": (lambda: agent(*keys("5", "5", "5", "ok"), ev.CcRefused("dial", "x", "no"),
+                              *keys("soft2", "3"), ev.Tick(NOW + 10)),
+                ["Call history", "1/1", "Out 555", "Dial", "Back"]),
     "form": (lambda: open_form(agent(), Purpose(), "Callback",
                                [Field("note", "Note"), Field("when", "When")]),
              ["Note", "1/2"]),
+    "directory loading": (lambda: agent(*keys("5", "soft2")), ["Directory", "Loading...", "Back"]),
+    "directory": (lambda: agent(*keys("5", "soft2"), ev.CcDirectory(DIRECTORY)),
+                  ["Directory", "1/6", "→Ana Diaz", "Avail", " Ben Okafor", "Off", "Dial",
+                   "Fav+", "Back"]),
+    "directory search": (lambda: agent(*keys("5", "soft2"), ev.CcDirectory(DIRECTORY),
+                                       *keys("2", "3", "6")),
+                         ["Directory 236", "1/1", "→Ben Okafor", "Del"]),
+    "favorites": (lambda: agent(ev.CcFavorites(FAVORITES), *keys("5", "soft3")),
+                  ["Favorites", "1/3", "→Ben Okafor", " Head office", "Dial", "Add", "Del",
+                   "Back"]),
+    "favorite delete": (lambda: agent(ev.CcFavorites(FAVORITES), *keys("5", "soft3", "soft3")),
+                        ["Favorites", "Delete Ben Okafor?", "Yes", "No"]),
 }
 
 
@@ -391,7 +425,7 @@ def test_a_wider_offer_shows_more_variables(monkeypatch):
     assert shown == {20: 1, 40: 2}          # Account; Account and Topic (Card is secure)
     m = three_offers()
     assert "Topic: Billing" in text(m) and not any(s in text(m) for s in SECRETS)
-    assert rows(m)[3] == "  Accept      All      Vars".ljust(40)   # whole words on wide keys
+    assert rows(m)[3] == "  Accept      All      Vars     Reject  "   # whole words on wide keys
     m, _ = run(m, ev.Key("down"))          # everything in view: nothing to scroll
     assert variables_shown(m) == 2 and rows(m)[1].startswith("*******4567 Sales")
 
@@ -424,7 +458,7 @@ def test_a_wide_call_screen_shows_the_first_variable_beside_the_caller(monkeypat
 def test_a_wide_home_screen_has_the_date_beside_the_links(monkeypatch):
     monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=Display(40, 4)))
     clock = time.mktime((2026, 11, 22, 9, 41, 0, 0, 0, -1))
-    r = rows(run(agent(), ev.Tick(clock), ev.Hook(True))[0])
+    r = rows(run(agent(), ev.Tick(clock), ev.Hook(True), ev.Key("back"))[0])
     assert r[0] == "Available".ljust(34) + " 09:41"
     assert r[1] == "NET\x00 SIP\x00 CC\x00".ljust(25) + "Sun 22 Nov 2026"
     assert r[2] == "\x02 Handset lifted".ljust(40)

@@ -142,6 +142,22 @@ def test_queued_requests_for_contacts_the_server_closed_are_dropped():
     assert [m["type"] for m in sent(frames)] == ["set_state"]
 
 
+def test_a_reject_goes_out_online_and_waits_offline_unless_the_server_moved_on():
+    s, saves = online(contacts=[contact("c-1", "offered")])
+    _, frames = s.request(fx.CcReject("c-1"))
+    assert [(m["type"], m["contact"]) for m in sent(frames)] == [("reject", "c-1")]
+    assert [m["type"] for m in sent(saves[-1])] == ["reject"]     # on disk until acked
+    s.receive(p.encode(p.Ack(id=sent(frames)[0]["id"])))
+    assert saves[-1] == []
+    s.connection_lost()
+    assert s.request(fx.CcReject("c-2")) == ([], [])              # offline: queued ...
+    s.request(fx.CcReject("c-3"))
+    s.connection_made()
+    _, frames = s.receive(snapshot(seq=9, contacts=[contact("c-2", "offered")]))
+    # ... sent while the server still offers the contact; dropped once it RONA'd it itself
+    assert [(m["type"], m["contact"]) for m in sent(frames)] == [("reject", "c-2")]
+
+
 def test_requests_saved_before_a_reboot_are_sent_in_order():
     saves = []
     before = CcClient(None, saves.append)

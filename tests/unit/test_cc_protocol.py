@@ -54,6 +54,22 @@ EXAMPLES = [
     p.ContactUpdate(seq=19, contact=OFFER),
     p.Notice(seq=20, text="Campaign Winter started: you are assigned"),
     p.LoggedOut(seq=21, reason="supervisor"),
+    p.Reject(id="p-8", contact="c-42"),
+    p.Dial(id="p-9", number="5550100"),
+    p.DialAnswer(id="p-9", to="5550100", contact="c-47"),
+    p.Directory(id="p-10", query="ben"),
+    p.DirectoryAnswer(id="p-10", entries=[
+        p.DirectoryEntry(kind="agent", id="1002", name="Ben Okafor", number="1002",
+                         state="available"),
+        p.DirectoryEntry(kind="queue", id="support", name="support"),
+        p.DirectoryEntry(kind="entry_point", id="Main line", name="Main line", number="8000"),
+        p.DirectoryEntry(kind="number", id="Head office", name="Head office",
+                         number="5550100")]),
+    p.FavoriteAdd(id="p-11", kind="agent", number="1002", target="1002", name="Ben Okafor"),
+    p.FavoriteRemove(id="p-12", number="5550123"),
+    p.Favorites(seq=22, favorites=[
+        p.Favorite(kind="agent", number="1002", id="1002", name="Ben Okafor"),
+        p.Favorite(kind="number", number="5550123")]),
 ]
 
 

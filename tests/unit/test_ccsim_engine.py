@@ -2,7 +2,9 @@
 phones, customers and the clock do, with the states and messages an agent would see.
 
 Script lines (one per step):
-    hello A [PIN] | available A | idle A CODE | accept A C | call A C EVENT | wrapup A C CODE
+    hello A [PIN] | available A | idle A CODE | accept A C | reject A C | call A C EVENT
+    dial A NUMBER [TO CONTACT]                      -- the answer (where to, which contact)
+    wrapup A C CODE
     logout A [REASON] | post QUEUE | customer C EVENT | hangup C | wait SECONDS
     agent A STATE [REASON] [pending=STATE/REASON]   -- the agent's state now
     contact C STATUS [AGENT]                        -- the contact's state now
@@ -131,6 +133,12 @@ class Desk:
             e.set_state(a[0], "idle", a[1])
         elif op == "accept":
             e.accept(a[0], a[1])
+        elif op == "reject":
+            e.reject(a[0], a[1])
+        elif op == "dial":
+            to, contact = e.dial(a[0], a[1])
+            if len(a) > 2:
+                assert (to, contact or "-") == (a[2], a[3]), (to, contact)
         elif op == "call":
             e.call_event(*a)
         elif op == "wrapup":
@@ -359,6 +367,71 @@ CASES = {
         agent 1001 idle rona
         contact c-1 queued
     """),
+    "a reject: back to the queue, to another agent; the agent goes Idle rejected": ("", """
+        hello 1001
+        hello 1003
+        available 1001
+        wait 1
+        available 1003
+        post sales
+        call 1001 c-1 ringing
+        reject 1001 c-1
+        contact c-1 reserved 1003
+        agent 1001 idle rejected
+        told 1001 agent_state:available contact:reserved agent_state:reserved contact:offered
+        told 1001 agent_state:ringing contact:rona agent_state:idle
+        told 1001
+        customers dial:c-1:sip:1001@pbx hangup:c-1 dial:c-1:sip:1003@pbx
+        reject 1001 c-1 !unknown_contact
+    """),
+    "a rejected contact waits for the next agent, not offered back until Available": ("", """
+        hello 1001
+        available 1001
+        post sales
+        reject 1001 c-1
+        agent 1001 idle rejected
+        contact c-1 queued
+        wait 30
+        contact c-1 queued
+        available 1001
+        contact c-1 reserved 1001
+    """),
+    "a reject keeps an Idle the agent asked for while it rang": ("", """
+        hello 1001
+        available 1001
+        post sales
+        idle 1001 lunch
+        reject 1001 c-1
+        agent 1001 idle lunch
+    """),
+    "a stacked offer rejected is not stacked back; the agent is Idle after the rest": (
+        "max_offers = 2", """
+        hello 1003
+        available 1003
+        post sales
+        post sales
+        reject 1003 c-1
+        contact c-1 queued
+        contact c-2 reserved 1003
+        agent 1003 reserved pending=idle/rejected
+        post sales
+        contact c-3 queued
+        accept 1003 c-2
+        call 1003 c-2 ended
+        wrapup 1003 c-2 sale
+        agent 1003 idle rejected
+    """),
+    "reject refused once the contact is taken, or not the agent's": ("", """
+        hello 1001
+        hello 1003
+        available 1001
+        post sales
+        accept 1001 c-1
+        reject 1001 c-1 !not_allowed
+        reject 1003 c-1 !unknown_contact
+        agent 1001 talking
+        contact c-1 assigned 1001
+    """),
     "logout: refused while offered, pending while on a call, at once when free": ("", """
         hello 1001
         available 1001
@@ -503,7 +576,7 @@ def test_events_are_numbered_and_stored_and_hello_resumes():
     assert [(c.id, c.status) for c in snap.contacts] == [("c-1", "offered")]
     assert snap.contacts[0].expires_at == desk.clock.now + 10
     assert snap.contacts[0].variables["card"] == "4111"     # secure values reach the phone
-    assert [c.code for c in snap.idle_codes] == ["lunch", "rona", "login"]
+    assert [c.code for c in snap.idle_codes] == ["lunch", "rona", "rejected", "login"]
     assert snap.agent.extension == "sip:1001@pbx"
 
 
@@ -613,3 +686,110 @@ def test_old_events_are_pruned_so_a_long_run_does_not_grow_without_end():
     kept = [seq for seq, _at, _body in store.events("1001")]
     assert kept == list(range(251, 301))                           # pruned at 300: the last 50
     assert [seq for seq, _, _ in store.events("1002")] == [1]      # per agent
+
+
+def test_a_reject_counts_as_an_attempt_of_the_contact():
+    desk = Desk()
+    for line in script("""
+        hello 1001
+        hello 1003
+        available 1001
+        post sales
+        reject 1001 c-1
+        available 1003
+    """):
+        desk.run(line)
+    info = desk.engine.contact_info("c-1")
+    assert [(a["agent"], a["outcome"]) for a in info["attempts"]] == [
+        ("1001", "rejected"), ("1003", "")]
+    assert info["state"] == "reserved" and info["agent"] == "1003"
+
+
+OUTBOUND = {
+    "an outbound call is a contact: dialing, answered, wrapped up; back to the Idle it left": (
+        "", """
+        hello 1001
+        idle 1001 lunch
+        dial 1001 5550100 5550100 c-1
+        contact c-1 dialing 1001
+        agent 1001 reserved pending=idle/lunch
+        call 1001 c-1 ringing
+        contact c-1 dialing
+        call 1001 c-1 answered
+        contact c-1 assigned 1001
+        agent 1001 talking pending=idle/lunch
+        call 1001 c-1 ended
+        contact c-1 wrapup
+        wrapup 1001 c-1 sale
+        agent 1001 idle lunch
+    """),
+    "an outbound call nobody answers ends without a wrap-up": ("", """
+        hello 1001
+        available 1001
+        dial 1001 5550199 5550199 c-1
+        call 1001 c-1 ended
+        contact c-1 abandoned
+        agent 1001 available
+    """),
+    "a phone that never says is given up on after 90 s": ("", """
+        hello 1001
+        available 1001
+        dial 1001 5550177
+        wait 89
+        contact c-1 dialing
+        wait 2
+        contact c-1 abandoned
+        agent 1001 available
+    """),
+    "the call limit refuses a dial until a call is over (wrap-up holds no call)": (
+        "[outbound]\ncall_limit = 1", """
+        hello 1001
+        hello 1002
+        dial 1001 5550100
+        call 1001 c-1 answered
+        dial 1002 5550101 !call_limit
+        dial 1002 1001 1001 -
+        call 1001 c-1 ended
+        dial 1002 5550101 5550101 c-2
+        dial 1001 5550102 !not_allowed
+    """),
+    "an agent's id or extension is an internal call: no contact, no state change": ("", """
+        hello 1001
+        available 1001
+        dial 1001 1002 1002 -
+        dial 1001 1003 1003 -
+        agent 1001 available
+    """),
+    "no outbound call while on a contact; bad numbers refused": ("", """
+        hello 1001
+        available 1001
+        post sales
+        accept 1001 c-1
+        dial 1001 5550100 !not_allowed
+        dial 1001 1002 1002 -
+        dial 1001 555;0100 !bad_number
+        dial 1001 123456789012345678901234567890123 !bad_number
+    """),
+}
+
+
+@pytest.mark.parametrize("settings,text", OUTBOUND.values(), ids=list(OUTBOUND))
+def test_outbound(settings, text):
+    desk = Desk(settings)
+    for line in script(text):
+        desk.run(line)
+
+
+def test_an_outbound_contact_survives_a_restart(tmp_path):
+    db = tmp_path / "cc.db"
+    desk = Desk(db=str(db))
+    for line in script("""
+        hello 1001
+        dial 1001 5550100
+        call 1001 c-1 answered
+    """):
+        desk.run(line)
+    desk.store.close()
+    again = Desk(db=str(db))
+    assert again.engine.contact_info("c-1")["kind"] == "outbound"
+    assert again.engine.contact_info("c-1")["state"] == "assigned"

@@ -18,7 +18,7 @@ import firmware.core.events as ev
 from firmware.app.store import SettingsStore
 from firmware.core import menus, reasons, softkeys, update, vocab
 from firmware.core.model import Screen, Settings
-from firmware.sip.stack import SipStack
+from firmware.sip.stack import NO_ANSWER_S, SipStack
 from firmware.ui.screens import BODIES
 from hal.keypad import KEY_NAMES
 
@@ -60,7 +60,8 @@ def test_a_screen_has_fixed_softkeys_or_computed_ones_not_both():
 
 
 def test_every_event_has_a_rule_and_everything_else_in_events_is_the_data_they_carry():
-    data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact}     # not events: no rule
+    data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact,      # not events: no rule
+            ev.DirectoryEntry, ev.Favorite}
     events = all_subclasses(ev.Event)
     assert dataclasses_of(ev) - {ev.Event} == events | data
     assert missing(events, update._EVENTS) == []
@@ -130,6 +131,11 @@ class Stack:
     async def send_dtmf(self, call: str, digits: str) -> None:
         self.commands.append(("send_dtmf", call, digits))
 
+    async def dial(self, number_or_uri: str, headers: dict[str, str] | None = None, *,
+                   answer_within_s: float = NO_ANSWER_S) -> str:
+        self.commands.append(("dial", number_or_uri, headers))
+        return "k7"
+
 
 def test_the_stand_in_stack_has_the_real_stacks_commands():
     for name, method in inspect.getmembers(Stack, inspect.iscoroutinefunction):
@@ -141,9 +147,13 @@ SAVED = replace(Settings(), contrast=2, backlight="off")
 SIP_DONE = {fx.SipAnswer("k1"): ("answer", "k1"), fx.SipHold("k1"): ("hold", "k1"),
             fx.SipResume("k1"): ("resume", "k1"), fx.SipHangup("k1"): ("hangup", "k1"),
             fx.SipRefuse("k2", "c9", "no token"): ("refuse", "k2", "c9", "no token"),
-            fx.SipDtmf("k1", "5"): ("send_dtmf", "k1", "5")}
+            fx.SipDtmf("k1", "5"): ("send_dtmf", "k1", "5"),
+            fx.SipDial("dial-1", "5550100"): ("dial", "5550100", {})}
 CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAccept("c1"),
-           fx.CcCallEvent("c1", "answered", 1.0), fx.CcWrapUp("c1", "sale"), fx.CcLogout("shift"))
+           fx.CcReject("c2"), fx.CcDial("dial-1", "5550100"), fx.CcGetDirectory("ben"),
+           fx.CcFavoriteAdd("agent", "1002", "1002", "Ben Okafor"), fx.CcFavoriteRemove("1002"),
+           fx.CcCallEvent("c1", "answered", 1.0), fx.CcWrapUp("c1", "sale"),
+           fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
            *CC_SENT, *SIP_DONE)
 
@@ -203,6 +213,7 @@ def test_the_phone_carries_out_every_effect(phone, tmp_path, caplog):
         carry_out(phone, effect)
     wait_for(lambda: len(phone.phone.sip.commands) == len(SIP_DONE), "the SIP commands")
     assert phone.phone.sip.commands == list(SIP_DONE.values())
+    wait_for(lambda: ev.SipDialed("dial-1", "k7") in phone.posted, "the dial's call id")
     assert [r.getMessage() for r in caplog.records] == []
 
 

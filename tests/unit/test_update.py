@@ -6,10 +6,12 @@ import pytest
 from firmware.core import events as ev
 from firmware.core.effects import PlayTone, SaveSettings, StopTone
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, ChoiceScreen, DeviceInfo,
-                                 IdleScreen, LoginScreen, MenuScreen, Model, Settings)
+                                 DialScreen, IdleScreen, LoginScreen, MenuScreen, Model, Settings)
+from firmware.core.menus import MENUS
 from firmware.core.update import update
 
 INFO = DeviceInfo("1.2.3", "sim", "a")
+LAST = len(MENUS["main"][1]) - 1          # the main menu's last item
 
 
 def idle(**kw):
@@ -41,10 +43,10 @@ def test_boot_lands_on_idle():
     (idle(), "ok", MenuScreen("main")),
     (idle(), "soft4", AboutScreen()),
     (idle(), "soft2", IdleScreen()),                      # no softkey there
-    (idle(), "5", IdleScreen()),
+    (idle(), "5", DialScreen("5")),                       # digits at home: the dial pad
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "down", MenuScreen("main", 1)),
-    (idle(screens=(IdleScreen(), MenuScreen("main"))), "up", MenuScreen("main", 1)),  # wraps
-    (idle(screens=(IdleScreen(), MenuScreen("main", 1))), "down", MenuScreen("main", 0)),
+    (idle(screens=(IdleScreen(), MenuScreen("main"))), "up", MenuScreen("main", LAST)),  # wraps
+    (idle(screens=(IdleScreen(), MenuScreen("main", LAST))), "down", MenuScreen("main", 0)),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "ok", MenuScreen("settings")),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "2", AboutScreen()),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "9", MenuScreen("main")),  # no item 9

@@ -11,6 +11,7 @@ import logging
 import resource
 import signal
 import sys
+from dataclasses import replace
 
 from .scenario import ScenarioError, load
 from .server import CcServer
@@ -43,6 +44,9 @@ def main(argv=None) -> int:
     ap.add_argument("--db", help="SQLite file (default: the scenario's server.db)")
     ap.add_argument("--host", help="listen address (default: the scenario's server.host)")
     ap.add_argument("--port", type=int, help="listen port, 0 = any free one")
+    ap.add_argument("--front-desk", metavar="HOST:PORT",
+                    help="UDP address where the call server tells of emergency calls "
+                         "(default: the scenario's server.front_desk)")
     ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = ap.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
@@ -56,6 +60,9 @@ def main(argv=None) -> int:
     host = args.host or scenario.server.host
     port = scenario.server.port if args.port is None else args.port
     try:
+        if args.front_desk is not None:
+            scenario = replace(scenario, server=replace(scenario.server,
+                                                        front_desk=args.front_desk))
         server = CcServer(scenario, args.db or scenario.server.db)
         asyncio.run(_serve(server, host, port))
     except OSError as e:

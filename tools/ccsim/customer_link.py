@@ -13,7 +13,10 @@ with "number" for "contact": kept as ``called[number]``, the latest CALLED_KEPT 
 
 The child holds one call per contact. When a RONA moves a contact to the next agent, ccsim
 hangs the old call up and dials again at once; the link holds that dial back until the old
-call's end is reported, and keeps that end (which ccsim caused) from the engine. The child
+call's end is reported, and keeps that end (which ccsim caused) from the engine. A call that
+ended by itself as ccsim hung it up (the phone declined it: a reject) is reported ended, then
+the child answers the hangup with an error "no call for this contact": that one says nothing
+new, and must not be taken for the end of the call dialed next for the contact. The child
 gets its own process session (setsid), so a killed ccsim does not take the customers' calls
 down with it.
 """
@@ -31,6 +34,7 @@ from .scenario import CALLED_MODES, CustomersConfig
 
 log = logging.getLogger("ccsim.customers")
 CALLED_KEPT = 100            # a called number's latest reports kept (audio comes every 0.5 s)
+NO_CALL = "no call for this contact"     # the child's answer to a hangup of an ended call
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -118,6 +122,10 @@ class CustomerLink:
             return
         if kind == "dtmf":
             self.keyed[contact] = self.keyed.get(contact, "") + str(event.get("digit", ""))
+            return
+        if (kind == "error" and event.get("reason") == NO_CALL
+                and self._calls.get(contact) != "closing"):
+            log.debug("customers: contact %s: a late answer to a hangup, ignored", contact)
             return
         if kind == "error":                     # the contact has no call there (any more)
             log.warning("customers: contact %s: %s", contact, event.get("reason", ""))

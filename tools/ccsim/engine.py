@@ -13,7 +13,9 @@ A contact's life (each step a ``contact`` event to its agent)::
 
 The agent's state follows its contacts (reserved, ringing, talking, held, wrapup); a state it
 asks for meanwhile is kept as ``pending`` and applied when its last contact is done, else it
-becomes Available. After a RONA it goes Idle "rona", unless it had asked for Idle already.
+becomes Available. After a RONA it goes Idle "rona", after a reject Idle "rejected" (Not Ready,
+as Bright Pattern, Genesys and Finesse put an agent who declines), unless it had asked for Idle
+already.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import functools
 import heapq
 import hmac
 import logging
+import re
 import secrets
 import time
 from typing import Protocol
@@ -41,7 +44,10 @@ UNANSWERED = ("reserved", "offered")
 TALKING = ("assigned", "held")
 # the agent's state while it has contacts: the first status found among them decides
 _BUSY = (("assigned", "talking"), ("held", "held"), ("offered", "ringing"),
-         ("reserved", "reserved"), ("wrapup", "wrapup"))
+         ("dialing", "reserved"), ("reserved", "reserved"), ("wrapup", "wrapup"))
+DIAL_GIVE_UP_S = 90.0         # an outbound contact still dialing after this is over (the phone
+                              # gives up at 60 s; this covers a phone that died meanwhile)
+DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 BUSY_STATES = {state for _, state in _BUSY}
 TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
 SESSION_BYTES = 16            # a login's id, which a reconnecting phone resumes with
@@ -113,6 +119,8 @@ class Engine:
         self._idle_codes = {c.code for c in scenario.idle_codes}
         self._wrapup_codes = {c.code for c in scenario.wrapup_codes}
         self._records = {a.id: AgentRecord(a.id) for a in scenario.agents}   # as they are now
+        # each agent's favorites: the agent's own, on whatever phone it logs in (store: kept)
+        self._favorites: dict[str, list[p.Favorite]] = {a.id: [] for a in scenario.agents}
         self._live: dict[str, ContactRecord] = {}
         self._on_agent: dict[str, dict[str, ContactRecord]] = {a.id: {} for a in scenario.agents}
         self._timers: list[tuple[float, str]] = []
@@ -128,9 +136,13 @@ class Engine:
         for s in self.store.agents():
             if s.agent in self._records:
                 self._records[s.agent] = s
+        for agent, favorites in self.store.favorites().items():
+            if agent in self._favorites:
+                self._favorites[agent] = favorites
         waiting = []
         for c in self.store.live_contacts():
-            if c.queue not in self.scenario.queues or (c.agent and c.agent not in self._agents):
+            if ((c.queue not in self.scenario.queues and c.kind != "outbound")
+                    or (c.agent and c.agent not in self._agents)):
                 log.warning("contact %s: its queue or agent is no longer in the scenario", c.id)
                 continue
             self._live[c.id] = c
@@ -199,7 +211,8 @@ class Engine:
             reason=s.reason, pending=s.pending, contacts=[self._wire(c) for c in contacts],
             idle_codes=list(self.scenario.idle_codes),
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
-            settings=self.settings, server_time=self.clock(), session=s.session_id)
+            settings=self.settings, favorites=list(self._favorites[agent]),
+            server_time=self.clock(), session=s.session_id)
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -227,14 +240,66 @@ class Engine:
         self._answer(c)
 
     @_atomic
+    def reject(self, agent: str, contact: str):
+        """The agent turns an offer down: a RONA at once, the agent Idle "rejected"."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        if c.status not in UNANSWERED:
+            raise Refused("not_allowed", f"contact {contact} is {c.status}, not being offered")
+        self._rona(c, "rejected", idle="rejected")
+
+    @_atomic
+    def dial(self, agent: str, number: str) -> tuple[str, str]:
+        """The agent dials ``number``: (where the phone's INVITE goes, the outbound contact's id
+        or "" for an internal call). Refused: a bad number, an outbound call while on a
+        contact or in wrap-up, or the centre's call limit reached."""
+        s = self._logged_in(agent)
+        if not (0 < len(number) <= p.MAX_DIAL_CHARS and DIALABLE.fullmatch(number)):
+            raise Refused("bad_number", f"cannot dial {number[:40]!r}")
+        internal = self._internal(number)
+        if internal:
+            return internal, ""
+        if self._on_agent[agent]:
+            raise Refused("not_allowed", "finish the current contact first")
+        limit = self.scenario.outbound.call_limit
+        if limit and sum(1 for c in self._live.values() if c.kind == "outbound"
+                         and c.status in ("dialing",) + TALKING) >= limit:
+            raise Refused("call_limit", f"call limit reached ({limit} calls)")
+        n, now = self.store.next_contact_number(), self.clock()
+        c = ContactRecord(f"c-{n}", n, "", number, {}, None, now, status="dialing",
+                          agent=agent, offered_at=now, deadline=now + DIAL_GIVE_UP_S,
+                          kind="outbound")
+        c.attempts.append({"agent": agent, "at": now, "outcome": ""})
+        self._live[c.id] = c
+        self._on_agent[agent][c.id] = c
+        self._arm(c)
+        log.info("contact %s: agent %s dials out", c.id, agent)
+        self._tell(c)
+        # an agent who dials from Idle is back in that Idle afterwards, not made Available
+        back = (p.Pending("idle", s.reason) if s.pending is None and s.state == "idle"
+                else _KEEP)
+        self._refresh(s, pending=back)
+        return number, c.id
+
+    def _internal(self, number: str) -> str:
+        """The extension (SIP user) an internal number reaches: an agent's id or extension."""
+        for a in self.scenario.agents:
+            user = a.extension.removeprefix("sip:").split("@")[0]
+            if number in (a.id, user):
+                return user
+        return ""
+
+    @_atomic
     def call_event(self, agent: str, contact: str, event: str):
         """What the phone's SIP call did. Late or repeated events that no longer fit are ignored."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
         if event == "ringing" and c.status == "reserved":
             self._offer(c)
-        elif event == "answered" and c.status in UNANSWERED:
+        elif event == "answered" and c.status in UNANSWERED + ("dialing",):
             self._answer(c)
+        elif event == "ended" and c.status == "dialing":      # nobody answered the agent's call
+            self._withdraw(c, "not answered")
         elif event == "held" and c.status == "assigned":
             self._hold(c, True)
         elif event == "resumed" and c.status == "held":
@@ -243,7 +308,8 @@ class Engine:
             self._rona(c, "rejected")
         elif event == "ended" and c.status in TALKING:
             self._end(c)
-            self.customers.hangup(c.id)
+            if c.kind == "inbound":
+                self.customers.hangup(c.id)
 
     @_atomic
     def wrapup(self, agent: str, contact: str, code: str):
@@ -322,7 +388,7 @@ class Engine:
         while self._timers:
             at, cid = self._timers[0]
             c = self._live.get(cid)
-            if c and c.deadline == at and (c.status in UNANSWERED or c.status == "wrapup"):
+            if c and c.deadline == at and (c.status in UNANSWERED + ("wrapup", "dialing")):
                 return at
             heapq.heappop(self._timers)
         return None
@@ -335,6 +401,8 @@ class Engine:
             c = self._live[heapq.heappop(self._timers)[1]]
             if c.status in UNANSWERED:
                 self._rona(c, "rona")
+            elif c.status == "dialing":
+                self._withdraw(c, "not answered")
             else:
                 self._wrap(c, AUTO_WRAPUP)
 
@@ -343,7 +411,7 @@ class Engine:
         c = self._live.get(contact) or self.store.contact(contact)
         if c is None:
             return None
-        return {"id": c.id, "queue": c.queue, "ani": c.ani, "state": c.status,
+        return {"id": c.id, "kind": c.kind, "queue": c.queue, "ani": c.ani, "state": c.status,
                 "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts}
 
     def agent_info(self, agent: str) -> dict | None:
@@ -352,6 +420,75 @@ class Engine:
             return None
         pending = {"state": s.pending.state, "reason": s.pending.reason} if s.pending else None
         return {"id": agent, "state": s.state, "reason": s.reason, "pending": pending}
+
+    def favorites_info(self, agent: str) -> list[dict] | None:
+        if agent not in self._favorites:
+            return None
+        return [msgspec.to_builtins(f) for f in self._favorites[agent]]
+
+    # -- the directory and favorites ---------------------------------------------------------
+    def directory(self, agent: str, query: str = "") -> tuple[list[p.DirectoryEntry], bool]:
+        """The entries whose name or number holds ``query`` (any case; "": all), agents with
+        their state now: (at most MAX_DIRECTORY_ENTRIES of them, whether more matched)."""
+        self._logged_in(agent)
+        q = query.casefold()
+        found = [e for e in self._entries() if q in e.name.casefold() or q in e.number.casefold()]
+        return found[:p.MAX_DIRECTORY_ENTRIES], len(found) > p.MAX_DIRECTORY_ENTRIES
+
+    def _entries(self) -> list[p.DirectoryEntry]:
+        """Agents, queues, entry points and dial numbers, in the scenario's order."""
+        numbers = dict(self.scenario.queue_numbers)
+        return ([p.DirectoryEntry("agent", a.id, a.name, extension_user(a.extension),
+                                  self._records[a.id].state) for a in self.scenario.agents]
+                + [p.DirectoryEntry("queue", q, q, numbers.get(q, ""))
+                   for q in self.scenario.queues]
+                + [p.DirectoryEntry("entry_point", e.name, e.name, e.number)
+                   for e in self.scenario.entry_points]
+                + [p.DirectoryEntry("number", d.name, d.name, d.number)
+                   for d in self.scenario.dial_numbers])
+
+    @_atomic
+    def favorite_add(self, agent: str, kind: str, number: str, target: str = "",
+                     name: str = ""):
+        """A favorite for the agent: a directory entry (``target``: its id; kept with the
+        directory's name and number for it) or a typed number (``target`` ""). A number that is
+        a favorite already changes nothing."""
+        self._logged_in(agent)
+        if target or kind != "number":
+            entry = next((e for e in self._entries() if (e.kind, e.id) == (kind, target)), None)
+            if entry is None:
+                raise Refused("bad_favorite", "Not in the directory")
+            number, name = entry.number, entry.name
+        if not (0 < len(number) <= p.MAX_DIAL_CHARS and DIALABLE.fullmatch(number)):
+            raise Refused("bad_favorite", "No number to dial")
+        if len(name) > p.MAX_NAME_CHARS or not name.isprintable():
+            raise Refused("bad_favorite", f"Name too long ({p.MAX_NAME_CHARS} max)"
+                          if name.isprintable() else "Name has control characters")
+        favorites = self._favorites[agent]
+        if any(f.number == number for f in favorites):
+            return
+        if len(favorites) >= p.MAX_FAVORITES:
+            raise Refused("too_many_favorites", f"Favorites full ({p.MAX_FAVORITES} max)")
+        favorites.append(p.Favorite(kind=kind, number=number, id=target, name=name))
+        self._favorites_changed(agent)
+
+    @_atomic
+    def favorite_remove(self, agent: str, number: str = "", target: str = ""):
+        """Remove the favorite with ``number``, or (no number) those of directory entry
+        ``target``; none there: nothing to do."""
+        self._logged_in(agent)
+        if not (number or target):
+            raise Refused("bad_favorite", "Which favorite? No number or target")
+        favorites = self._favorites[agent]
+        kept = [f for f in favorites if not (f.number == number if number else f.id == target)]
+        if len(kept) != len(favorites):
+            self._favorites[agent] = kept
+            self._favorites_changed(agent)
+
+    def _favorites_changed(self, agent: str):
+        """Kept, and told to the agent's phone (the list as it is now)."""
+        self.store.save_favorites(agent, self._favorites[agent])
+        self._emit(self._records[agent], p.Favorites, favorites=list(self._favorites[agent]))
 
     def take_outbox(self) -> list[tuple[str, p.ServerMessage, str]]:
         out, self.outbox = self.outbox, []
@@ -433,6 +570,7 @@ class Engine:
     def _wire(self, c: ContactRecord, status: str | None = None) -> p.Contact:
         status = status or c.status
         return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
+                         kind="outbound" if c.kind == "outbound" else "inbound",
                          offered_at=c.offered_at,
                          expires_at=c.deadline if status == "offered" else 0.0,
                          wrapup_deadline=c.deadline if status == "wrapup" else 0.0,
@@ -510,18 +648,19 @@ class Engine:
         log.info("contact %s wrapped up by %s: %s", c.id, s.agent, code)
         self._settle(s)
 
-    def _withdraw(self, c: ContactRecord):
-        """The customer hung up while the agent was being offered the contact."""
+    def _withdraw(self, c: ContactRecord, outcome: str = "withdrawn"):
+        """The customer hung up while the agent was being offered the contact (or, outbound,
+        never answered the agent's call)."""
         s = self._records[c.agent]
-        c.attempts[-1]["outcome"] = "withdrawn"
+        c.attempts[-1]["outcome"] = outcome
         c.deadline = 0.0
         self._tell(c, "withdrawn")
         self._finish(c, "abandoned")
         self._settle(s)
 
-    def _rona(self, c: ContactRecord, outcome: str):
+    def _rona(self, c: ContactRecord, outcome: str, idle: str = "rona"):
         """Not answered in time (or rejected, or the phone unreachable): back to the queue, and
-        the agent goes Idle "rona" unless it asked for Idle (or logout) already."""
+        the agent goes Idle ``idle`` unless it asked for Idle (or logout) already."""
         s = self._records[c.agent]
         c.attempts[-1]["outcome"] = outcome
         c.deadline = 0.0
@@ -532,7 +671,7 @@ class Engine:
         log.info("contact %s: RONA (%s) by agent %s, back to queue %s", c.id, outcome, s.agent,
                  c.queue)
         keep = s.pending is not None and s.pending.state != "available"
-        self._refresh(s, pending=s.pending if keep else p.Pending("idle", "rona"))
+        self._refresh(s, pending=s.pending if keep else p.Pending("idle", idle))
         self._route(c)
 
     def _finish(self, c: ContactRecord, status: str):
@@ -540,6 +679,11 @@ class Engine:
         self._dirty_contacts[c.id] = c
         self._on_agent.get(c.agent, {}).pop(c.id, None)
         self._live.pop(c.id, None)
+
+
+def extension_user(extension: str) -> str:
+    """What a phone dials to reach an extension: its SIP URI's user ("sip:1001@pbx" -> "1001")."""
+    return extension.removeprefix("sip:").split("@")[0]
 
 
 def _without_token(message: p.ServerMessage) -> p.ServerMessage:

@@ -6,6 +6,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     host = "127.0.0.1"
     port = 8800                   # 0: pick a free port (the ready line prints it)
     db = "var/ccsim.db"           # SQLite; relative to the working directory
+    front_desk = ""               # HOST:PORT (UDP) where the call server tells of emergency
+                                  # calls (tools/ccsim/frontdesk.py); "": not listened for
 
     [settings]                    # sent to every phone (firmware.cc.protocol.Settings)
     rona_s = 15                   # an offer not answered within this is RONA'd (> 0)
@@ -24,10 +26,21 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
 
     [[queues]]
     name = "sales"
+    number = "8001"               # its dial number in the directory (optional; "": none)
+
+    [[entry_points]]              # numbers customers call that lead to a queue (directory)
+    name = "Main line"            # 1-64 characters, unique
+    number = "8000"               # 1-32 of A-Z a-z 0-9 + * . _ ~ -, unique in the directory
+    queue = "sales"               # a name of [[queues]]
+
+    [[dial_numbers]]              # other numbers agents call from the directory
+    name = "Head office"
+    number = "5550100"
 
     [[idle_codes]]                # the agent's Idle (not ready) reasons, in display order;
-    code = "lunch"                # "rona" (Missed call (RONA)) and "login" (Logged in) are
-    label = "Lunch"               # always added, the server puts agents in them
+    code = "lunch"                # "rona" (Missed call (RONA)), "rejected" (Rejected an offer)
+    label = "Lunch"               # and "login" (Logged in) are always added, the server puts
+                                  # agents in them
 
     [[wrapup_codes]]              # at least one; "auto" is what the server records itself
     code = "sale"
@@ -54,6 +67,11 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
 
+    [outbound]                    # calls agents dial (protocol: dial); an agent's number or
+    call_limit = 0                # extension is an internal call, anything else an outbound
+                                  # contact; call_limit: outbound contacts dialing or up at
+                                  # once in the centre (more are refused "call_limit"), 0: any
+
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
 """
 from __future__ import annotations
@@ -63,12 +81,16 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from firmware.cc.protocol import MAX_OFFERS, Code, Settings, VariableLayout
+from firmware.cc.protocol import (MAX_DIAL_CHARS, MAX_NAME_CHARS, MAX_OFFERS, Code, Settings,
+                                  VariableLayout)
 
 # a number the simulated customers can be called at: a SIP user part the proxy registers
 CALLED_NUMBER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
 CALLED_MODES = ("answer", "refuse", "ring")
-RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"), Code("login", "Logged in"))
+# a number in the directory: what a phone dials (its dial screen holds MAX_DIAL_CHARS)
+DIRECTORY_NUMBER = re.compile(rf"[A-Za-z0-9+*._~-]{{1,{MAX_DIAL_CHARS}}}")
+RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"),
+                       Code("rejected", "Rejected an offer"), Code("login", "Logged in"))
 AUTO_WRAPUP = "auto"
 
 
@@ -81,6 +103,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8800
     db: str = "var/ccsim.db"
+    front_desk: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,20 @@ class AgentConfig:
     team: str
     extension: str
     queues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A number customers call that leads to a queue."""
+    name: str
+    number: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class DialNumber:
+    name: str
+    number: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +151,11 @@ class TrafficConfig:
 
 
 @dataclass(frozen=True)
+class OutboundConfig:
+    call_limit: int = 0              # outbound calls up at once in the centre; 0: no limit
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: str
     server: ServerConfig
@@ -125,6 +167,11 @@ class Scenario:
     layout: tuple[VariableLayout, ...]
     customers: CustomersConfig
     traffic: TrafficConfig
+    outbound: OutboundConfig = OutboundConfig()
+    # the directory besides agents and queues: (queue, dial number) of queues that have one
+    queue_numbers: tuple[tuple[str, str], ...] = ()
+    entry_points: tuple[EntryPoint, ...] = ()
+    dial_numbers: tuple[DialNumber, ...] = ()
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -219,6 +266,22 @@ def _unique(file: str, where: str, field: str, values):
         seen.add(v)
 
 
+def _name(t: _Table) -> str:
+    """A directory name: what a phone lists, so no longer than the protocol lets it be."""
+    name = t.text("name")
+    if len(name) > MAX_NAME_CHARS:
+        t.fail(f"{t.where}.name: {len(name)} characters, at most {MAX_NAME_CHARS}")
+    return name
+
+
+def _number(t: _Table, number: str | None = None) -> str:
+    number = t.text("number") if number is None else number
+    if not DIRECTORY_NUMBER.fullmatch(number):
+        t.fail(f"{t.where}.number: not a number a phone can dial: {number!r} "
+               f"(1-{MAX_DIAL_CHARS} of A-Z a-z 0-9 + * . _ ~ -)")
+    return number
+
+
 def _codes(file: str, doc: dict, name: str, required: bool) -> tuple[Code, ...]:
     codes = []
     for t in _array(file, doc, name, required):
@@ -235,14 +298,16 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
-             "customers", "traffic"}
+             "customers", "traffic", "outbound", "entry_points", "dial_numbers"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
 
     t = _Table(file, "server", doc.get("server", {}))
     server = ServerConfig(t.text("host", "127.0.0.1"), t.integer("port", 8800, 0, 65535),
-                          t.text("db", "var/ccsim.db"))
+                          t.text("db", "var/ccsim.db"), t.text("front_desk", "", nonempty=False))
+    if server.front_desk and not re.fullmatch(r"[\w.-]+:\d{1,5}", server.front_desk):
+        t.fail(f"server.front_desk: expected HOST:PORT, got {server.front_desk!r}")
     t.done()
 
     t = _Table(file, "settings", doc.get("settings", {}))
@@ -252,15 +317,37 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                         max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS))
     t.done()
 
-    queues = []
+    queues, queue_numbers = [], []
     for t in _array(file, doc, "queues", True):
-        queues.append(t.text("name"))
+        queues.append(_name(t))
+        if number := t.text("number", "", nonempty=False):
+            queue_numbers.append((queues[-1], _number(t, number)))
         t.done()
     _unique(file, "queues", "name", queues)
 
+    entry_points = []
+    for t in _array(file, doc, "entry_points", False):
+        entry = EntryPoint(_name(t), _number(t), t.text("queue"))
+        if entry.queue not in queues:
+            t.fail(f"{t.where}.queue: unknown queue {entry.queue!r} (queues: {', '.join(queues)})")
+        t.done()
+        entry_points.append(entry)
+    _unique(file, "entry_points", "name", [e.name for e in entry_points])
+    dial_numbers = []
+    for t in _array(file, doc, "dial_numbers", False):
+        dial_numbers.append(DialNumber(_name(t), _number(t)))
+        t.done()
+    _unique(file, "dial_numbers", "name", [d.name for d in dial_numbers])
+    numbers = ([n for _q, n in queue_numbers] + [e.number for e in entry_points]
+               + [d.number for d in dial_numbers])
+    if len(set(numbers)) != len(numbers):
+        dup = next(n for n in numbers if numbers.count(n) > 1)
+        raise ScenarioError(f"{file}: number {dup!r} is in the directory twice (queues, "
+                            f"entry_points, dial_numbers)")
+
     agents = []
     for t in _array(file, doc, "agents", True):
-        agent = AgentConfig(t.text("id"), t.text("name"), t.text("pin"), t.text("team"),
+        agent = AgentConfig(t.text("id"), _name(t), t.text("pin"), t.text("team"),
                             t.text("extension"), t.texts("queues"))
         for q in agent.queues:
             if q not in queues:
@@ -309,8 +396,13 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     traffic = TrafficConfig(t.number("every_s", 0.0))
     t.done()
 
+    t = _Table(file, "outbound", doc.get("outbound", {}))
+    outbound = OutboundConfig(t.integer("call_limit", 0, 0, 100_000))
+    t.done()
+
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
-                    tuple(layout), customers, traffic)
+                    tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
+                    tuple(entry_points), tuple(dial_numbers))
 
 
 def load(path: str | Path) -> Scenario:

@@ -18,7 +18,14 @@ Admin API (JSON):
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
                                         (the latest 10,000 per agent are kept; 0 <= N < 2^63)
+    GET  /api/agents/<id>/favorites  -> {"agent", "favorites": [{"kind", "number", "id"?,
+                                        "name"?}]}: the agent's favorites, in order (kept in
+                                        the database: they follow the agent to any phone)
     GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
+    GET  /api/emergencies            -> {"emergencies": [{"at", "extension", "dialed", "agent",
+                                        "agent_state", "location", "location_error"}],
+                                        "listening"}: the emergency calls the call server told
+                                        the front desk of (frontdesk.py), oldest first
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -34,7 +41,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from firmware.cc import protocol as p
 
-from . import traffic
+from . import frontdesk, traffic
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
 from .scenario import Scenario
@@ -101,6 +108,8 @@ class CcServer:
         self._batch_open = False
         self._unsent: list[tuple[Connection, str]] = []     # waiting for the commit
         self._committed: list[asyncio.Future] = []
+        self.front_desk: frontdesk.FrontDesk | None = None
+        self._desk_transport: asyncio.DatagramTransport | None = None
 
     # -- life --------------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> tuple[str, str]:
@@ -114,7 +123,10 @@ class CcServer:
             web.get("/api/contacts/{id}/audio", self._get_audio),
             web.get("/api/agents/{id}", self._get_agent),
             web.get("/api/agents/{id}/events", self._get_events),
+            web.get("/api/agents/{id}/favorites", self._get_favorites),
             web.get("/api/stats", self._stats),
+            web.get("/api/emergencies", self._get_emergencies),
+            web.get("/api/numbers/{number}", self._get_number),
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -123,6 +135,9 @@ class CcServer:
         port = sock.getsockname()[1]
         if isinstance(self.customers, CustomerLink):
             await self.customers.start()
+        if self.scenario.server.front_desk:
+            self.front_desk, self._desk_transport = await frontdesk.listen(
+                self.scenario.server.front_desk, self._agent_at)
         if self.scenario.traffic.every_s > 0:
             self._tasks.append(asyncio.create_task(
                 traffic.run(self.engine, self.scenario, self._do)))
@@ -141,6 +156,8 @@ class CcServer:
             await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=2)
         if isinstance(self.customers, CustomerLink):
             await self.customers.close()
+        if self._desk_transport is not None:
+            self._desk_transport.close()
         if self._runner:
             await self._runner.cleanup()
         if self._batch_open:
@@ -203,6 +220,18 @@ class CcServer:
             e.set_state(agent, r.state, r.reason)
         elif isinstance(r, p.Accept):
             e.accept(agent, r.contact)
+        elif isinstance(r, p.Reject):
+            e.reject(agent, r.contact)
+        elif isinstance(r, p.Directory):
+            entries, truncated = e.directory(agent, r.query)
+            return [p.DirectoryAnswer(id=r.id, entries=entries, truncated=truncated)]
+        elif isinstance(r, p.FavoriteAdd):
+            e.favorite_add(agent, r.kind, r.number, r.target, r.name)
+        elif isinstance(r, p.FavoriteRemove):
+            e.favorite_remove(agent, r.number, r.target)
+        elif isinstance(r, p.Dial):
+            to, contact = e.dial(agent, r.number)
+            return [p.DialAnswer(id=r.id, to=to, contact=contact)]
         elif isinstance(r, p.CallEvent):
             e.call_event(agent, r.contact, r.event)
         elif isinstance(r, p.WrapUp):
@@ -340,10 +369,28 @@ class CcServer:
     async def _get_audio(self, request: web.Request):
         cid = request.match_info["id"]
         hearing = getattr(self.customers, "hearing", {}).get(cid)
+        info = self.engine.contact_info(cid)
+        if not hearing and info and info["kind"] == "outbound":    # the number the agent dialed
+            hearing = self._number_heard(info["ani"])
         if not hearing:
             return _error(404, "no customer audio")
         return web.json_response({**hearing,
                                   "dtmf": getattr(self.customers, "keyed", {}).get(cid, "")})
+
+    def _number_heard(self, number: str) -> dict | None:
+        reports = getattr(self.customers, "called", {}).get(number, [])
+        audio = [r for r in reports if r.get("event") == "audio"]
+        return {k: v for k, v in audio[-1].items() if k != "event"} if audio else None
+
+    async def _get_number(self, request: web.Request):
+        number = request.match_info["number"]
+        reports = getattr(self.customers, "called", {}).get(number)
+        if reports is None:
+            return _error(404, "no such called number (or it was never called)")
+        incoming = [r for r in reports if r.get("event") == "incoming"]
+        return web.json_response({"number": number, "heard": self._number_heard(number),
+                                  "incoming": incoming[-1] if incoming else None,
+                                  "calls": len(incoming)})
 
     async def _get_agent(self, request: web.Request):
         agent = request.match_info["id"]
@@ -365,6 +412,26 @@ class CcServer:
         return web.json_response({"events": [
             {"seq": seq, "at": at, "message": json.loads(body)}
             for seq, at, body in self.store.events(agent, after)]})
+
+    async def _get_favorites(self, request: web.Request):
+        agent = request.match_info["id"]
+        favorites = self.engine.favorites_info(agent)
+        if favorites is None:
+            return _error(404, "unknown agent")
+        return web.json_response({"agent": agent, "favorites": favorites})
+
+    def _agent_at(self, extension: str) -> str:
+        """The agent whose phone is ``extension`` (a SIP user), "" for none."""
+        return next((a.id for a in self.scenario.agents
+                     if a.extension.removeprefix("sip:").split("@")[0] == extension), "")
+
+    async def _get_emergencies(self, request: web.Request):
+        notices = self.front_desk.as_json() if self.front_desk else []
+        for n in notices:                 # the agent's state now, for whoever goes to the desk
+            info = self.engine.agent_info(n["agent"]) if n["agent"] else None
+            n["agent_state"] = info["state"] if info else ""
+        return web.json_response({"emergencies": notices,
+                                  "listening": bool(self.front_desk)})
 
     async def _stats(self, request: web.Request):
         return web.json_response({"offers": self.engine.offers,

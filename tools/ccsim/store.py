@@ -16,10 +16,11 @@ from pathlib import Path
 
 import msgspec
 
-from firmware.cc.protocol import Pending
+from firmware.cc.protocol import Favorite, Pending
 
 FINISHED = ("wrapped_up", "abandoned")
 _json = msgspec.json.Encoder()
+_favorites = msgspec.json.Decoder(list[Favorite])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (   -- AgentRecord rows (the table keeps its old name)
@@ -30,8 +31,10 @@ CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL, ani TEXT NOT NULL,
     variables TEXT NOT NULL, talk_s REAL, created_at REAL NOT NULL, status TEXT NOT NULL,
     agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
-    attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '');
+    attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
+CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
+    agent TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -76,6 +79,7 @@ class ContactRecord:
     # the current offer attempt's secret, which its SIP call carries; "" when none. Kept so a
     # restarted server still sends it; never logged nor shown by the admin API
     token: str = field(default="", repr=False)
+    kind: str = "inbound"              # "outbound": an agent dialed it (status "dialing" first)
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -93,6 +97,7 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._add_text_column("contacts", "token")          # from before offer tokens
         self._add_text_column("sessions", "session_id")     # from before session ids
+        self._add_text_column("contacts", "kind")           # from before outbound contacts
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -167,10 +172,20 @@ class Store:
 
     def save_contact(self, c: ContactRecord):
         self._db.execute(
-            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
-             _json.encode(c.attempts).decode(), c.token))
+             _json.encode(c.attempts).decode(), c.token, c.kind))
+
+    # -- favorites ---------------------------------------------------------------------------
+    def favorites(self) -> dict[str, list[Favorite]]:
+        """Every agent's favorites (agents with none are left out)."""
+        rows = self._db.execute("SELECT agent, body FROM favorites")
+        return {agent: _favorites.decode(body) for agent, body in rows}
+
+    def save_favorites(self, agent: str, favorites: list[Favorite]):
+        self._db.execute("INSERT OR REPLACE INTO favorites VALUES (?, ?)",
+                         (agent, _json.encode(favorites).decode()))
 
     # -- events ------------------------------------------------------------------------------
     def add_event(self, agent: str, seq: int, at: float, body: str):
@@ -188,6 +203,7 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts, token) = row
+     wrapup, attempts, token, kind) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
-                         agent, offered_at, deadline, wrapup, json.loads(attempts), token)
+                         agent, offered_at, deadline, wrapup, json.loads(attempts), token,
+                         kind or "inbound")

@@ -3,10 +3,12 @@ from collections.abc import Callable
 
 from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                                 ConnectingPopover, FormScreen, IdleScreen, LoginScreen, MenuScreen,
-                                 Model, OfferPopover, ReasonScreen, RonaPopover, Screen, VarsScreen)
+                                 ConnectingPopover, DialScreen, DirectoryScreen,
+                                 FavoritesScreen, FormScreen, HistoryScreen, IdleScreen,
+                                 LoginScreen, MenuScreen, Model, OfferPopover, ReasonScreen,
+                                 RonaPopover, Screen, VarsScreen)
 
-from . import contact, form, home, lists, settings
+from . import contact, form, home, lists, phonebook, settings
 
 BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     BootScreen: narrow(BootScreen, home.boot), IdleScreen: narrow(IdleScreen, home.home),
@@ -19,5 +21,8 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     OfferPopover: narrow(OfferPopover, contact.offer),
     RonaPopover: narrow(RonaPopover, contact.rona),
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
-    FormScreen: narrow(FormScreen, form.form),
+    FormScreen: narrow(FormScreen, form.form), DialScreen: narrow(DialScreen, contact.dial),
+    HistoryScreen: narrow(HistoryScreen, contact.history),
+    DirectoryScreen: narrow(DirectoryScreen, phonebook.directory),
+    FavoritesScreen: narrow(FavoritesScreen, phonebook.favorites),
 }

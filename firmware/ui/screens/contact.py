@@ -2,11 +2,14 @@
 the call variables. A secure variable never reaches a row, not even its label."""
 from __future__ import annotations
 
-from firmware.core.model import (CallScreen, ConnectingPopover, Model, OfferPopover, RonaPopover,
-                                 VarsScreen)
+import time
+
+from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
+                                 Model, OfferPopover, RonaPopover, VarsScreen)
+from firmware.core.calls import user_part
 from firmware.core.offers import STACK_SHOWN, shown_variables
 
-from ..glyphs import DOT
+from ..glyphs import DOT, POINTER
 from ..text import cells, mask, split, timer
 from .home import pending_line
 
@@ -39,7 +42,7 @@ def call(m: Model, s: CallScreen):
     c = m.call(s.call)
     if c is None:
         return []
-    what = CALL_STATES.get(c.state) or ("Answering" if c.accepted else "Ringing")
+    what = CALL_STATES.get(c.state) or _not_up(c)
     if m.muted and c.state == "talking":
         what = "Muted"
     place = next((i for i, x in enumerate(shown) if x.id == c.id), 0)
@@ -48,10 +51,26 @@ def call(m: Model, s: CallScreen):
     cols, per_row = m.info.display.cols, m.info.display.detail_columns
     # the caller, and on a wide display the first variables beside it
     who = (cells(_lines(m, contact.id)[:per_row], cols, per_row)[0] if contact
-           else _caller(m, _user(c.peer)))
+           else _caller(m, user_part(c.peer)))
+    if c.emergency:                  # never masked: the agent must see what was dialed
+        who = f"EMERGENCY {c.peer}"
     # that keys went to the far end (an IVR, a payment line), never which: a card number
     third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else pending_line(m)
     return [split(f"{what} {timer(m.now - c.since)}", count, cols), who, third]
+
+
+def _not_up(c: Call) -> str:
+    if c.state == "calling":
+        return "Ringing" if c.far_ringing else "Calling"
+    return "Answering" if c.accepted else "Ringing"
+
+
+def dial(m: Model, s: DialScreen):
+    """The number being typed, its end in view when it is longer than the display."""
+    cols = m.info.display.cols
+    number = s.number[-(cols - 1):] + "_" if s.number else "_"
+    hint = "Emergency: " + " ".join(m.info.emergency[:3])
+    return ["Dial", number, hint if len(hint) <= cols else ""]
 
 
 def sent_line(count: int, cols: int) -> str:
@@ -90,8 +109,21 @@ def _caller(m: Model, number: str) -> str:
     return mask(number) if m.agent is not None and m.agent.cc.mask_ani else number
 
 
-def _user(peer: str) -> str:
-    """The user part of a SIP address ("sip:1002@pbx" -> "1002"); the address as is otherwise."""
-    if "sip:" not in peer:
-        return peer
-    return peer.split("sip:", 1)[1].split("@", 1)[0].rstrip(">")
+DIRECTIONS = {"out": "Out", "in": "In ", "missed": "Mis"}
+
+
+def history(m: Model, s: HistoryScreen):
+    """The agent's calls, newest first: direction, number (a customer's masked where the admin
+    masks numbers), time."""
+    cols, window = m.info.display.cols, m.info.display.rows - 2
+    if not m.history:
+        return ["Call history", " No calls yet"]
+    cursor = min(s.cursor, len(m.history) - 1)
+    rows = [split("Call history", f"{cursor + 1}/{len(m.history)}", cols)]
+    first = min(cursor, max(0, len(m.history) - window))
+    for i, h in enumerate(m.history[first:first + window], start=first):
+        number = _caller(m, h.number) if h.customer else h.number
+        line = f"{POINTER if i == cursor else ' '}{DIRECTIONS[h.direction]} {number}"
+        at = time.strftime("%H:%M", time.localtime(h.at))
+        rows.append(split(line, at, cols) if len(line) + 1 + len(at) <= cols else line)
+    return rows

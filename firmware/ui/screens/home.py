@@ -11,8 +11,9 @@ from ..text import split, wrap
 
 STATE_NAMES = {"idle": "Idle", "available": "Available", "reserved": "Connecting",
                "ringing": "Ringing", "talking": "Talking", "held": "Held", "wrapup": "Wrap-up"}
-# reasons the server sets itself: "login" is plain Idle, "rona" a missed offer
-SYSTEM_REASONS = {"login": "", "rona": "RONA"}
+# reasons the server sets itself: "login" is plain Idle, "rona" a missed offer, "rejected" one
+# the agent turned down
+SYSTEM_REASONS = {"login": "", "rona": "RONA", "rejected": "Rejected"}
 
 
 def boot(m: Model, _s):

@@ -1,0 +1,127 @@
+"""Emergency calls end to end: the sim phone dials 911, 112 or the config's 999 from the states
+an agent may be in when it matters, through the real Kamailio, which routes the call to the
+simulated emergency centre (a customers process registered as ``psap``) and tells ccsim's
+front desk. The centre reports the INVITE's headers (priority, the desk's PIDF-LO) and what it
+hears; the phone hears the centre."""
+import numpy as np
+import pytest
+
+from firmware.sip.location import civic_address
+from tools.lab import EMERGENCY_CENTRE, LAB_LOCATION, Desk
+
+AGENT_HZ = 1000
+
+
+def speak_into_handset(desk: Desk) -> None:
+    """The agent says a 1 kHz tone into the handset (and hands-free, the same mic) all call."""
+    t = np.arange(60 * 8000) / 8000
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * AGENT_HZ * t)).astype("<i2").tobytes()
+    (desk.phone.workdir / "state" / "run" / "audio" / "mic.raw").write_bytes(tone)
+
+
+def near(got, want) -> bool:
+    return got is not None and abs(got - want) < want * 0.03
+
+
+def reaches_the_centre(lab, desk: Desk, number: str, extension: str = "1001") -> dict:
+    """The call came to the centre with the phone's priority and location, both hear each
+    other, and the phone shows it; returns the centre's `incoming` report."""
+    centre = lab.emergency_centre
+    incoming = centre.wait(lambda e: e["event"] == "incoming", timeout=10)
+    assert incoming["number"] == EMERGENCY_CENTRE and incoming["from"] == extension
+    assert incoming["headers"]["Priority"] == "emergency"
+    assert civic_address(incoming["headers"]["Geolocation"]) == LAB_LOCATION
+    centre.wait(lambda e: e["event"] == "answered", timeout=10)
+    desk.wait_lcd(f"EMERGENCY {number}", "Talking")
+    centre.wait(lambda e: e["event"] == "audio" and near(e["hz"], AGENT_HZ), timeout=10)
+    lab.wait_for(lambda: int(desk.calls()[-1]["rx_packets"]) > 25, desc="the centre heard")
+    return incoming
+
+
+def front_desk_told(lab, number: str, agent: str = "1001", timeout: float = 10) -> dict:
+    notice = lab.wait_for(lambda: [n for n in lab.emergencies() if n["dialed"] == number],
+                          timeout=timeout, desc="the front desk's notice")[0]
+    assert notice["extension"] == "1001" and notice["agent"] == agent
+    assert notice["location"] == LAB_LOCATION and notice["location_error"] == ""
+    return notice
+
+
+def hang_up(lab, desk: Desk) -> None:
+    desk.hook(False)
+    lab.emergency_centre.wait(lambda e: e["event"] == "ended", timeout=10)
+    lab.wait_for(lambda: desk.status()["calls"] == "0", desc="the call over on the phone")
+
+
+def test_logged_out_with_no_pin_ever_typed_911_off_hook(lab):
+    lab.start_emergency_centre()
+    desk = Desk(lab.phone(agent=None))              # no agent, no PIN in the config
+    desk.wait_status(agent="LOGGED_OUT", sip="registered")
+    speak_into_handset(desk)
+    desk.hook(True)
+    desk.wait_lcd("Dial")
+    desk.type("911")                                # no ok: it dials as soon as it is complete
+    reaches_the_centre(lab, desk, "911")
+    notice = front_desk_told(lab, "911")
+    assert notice["agent_state"] == "logged_out"
+    hang_up(lab, desk)
+    desk.wait_lcd("Logged out")
+    desk.close()
+
+
+def test_in_wrap_up_112_off_hook_and_the_wrap_up_is_still_owed(lab, desk):
+    lab.start_emergency_centre()
+    desk.key("soft1", "1")
+    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
+    cid = lab.post_contact("sales", "+15551234567")
+    desk.wait_lcd("Call 1 of 1")
+    desk.key("soft1")                                # Accept (on the speaker)
+    desk.wait_lcd("Talking")
+    desk.key("soft2")                                # End
+    desk.wait_lcd("Wrap-up")
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "wrapup", desc="wrap-up at ccsim")
+    speak_into_handset(desk)
+    desk.hook(True)
+    desk.type("112")
+    reaches_the_centre(lab, desk, "112")
+    assert front_desk_told(lab, "112")["agent_state"] == "wrapup"
+    hang_up(lab, desk)
+    desk.wait_lcd("Wrap-up")                         # still owed, nothing lost
+    assert lab.contact(cid)["state"] == "wrapup"
+
+
+def test_server_unreachable_999_on_the_dial_pad_and_the_front_desk_hears_once_it_is_back(lab,
+                                                                                        desk):
+    lab.start_emergency_centre()
+    lab.ccsim.kill()
+    desk.wait_status(cc="down")
+    speak_into_handset(desk)
+    desk.type("999")                                 # on-hook: hands-free on the speaker
+    reaches_the_centre(lab, desk, "999")
+    assert ("speaker", "on") in {tuple(p.split("=")) for p in
+                                 desk.link.command("leds")[0].split()[1:]}
+    lab.ccsim.start()                                # the call server's notice is retried
+    front_desk_told(lab, "999", timeout=20)
+    desk.key("soft2")                                # End
+    lab.emergency_centre.wait(lambda e: e["event"] == "ended", timeout=10)
+
+
+@pytest.mark.cc_settings({"mask_ani": True})
+def test_with_a_customer_on_hold_the_emergency_call_goes_out_and_the_customer_stays(lab, desk):
+    lab.start_emergency_centre()
+    desk.key("soft1", "1")
+    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
+    cid = lab.post_contact("sales", "+15551234567")
+    desk.wait_lcd("Call 1 of 1")
+    desk.hook(True)
+    desk.wait_lcd("Talking")
+    desk.key("hold")
+    desk.wait_lcd("Held")
+    speak_into_handset(desk)
+    desk.type("911")                                 # digits on a held call: the dial pad
+    reaches_the_centre(lab, desk, "911")
+    front_desk_told(lab, "911")
+    assert lab.contact(cid)["state"] == "held"       # the customer is still there
+    desk.key("soft2")                                # End the emergency call
+    lab.emergency_centre.wait(lambda e: e["event"] == "ended", timeout=10)
+    desk.wait_lcd("Held")
+    assert lab.contact(cid)["state"] == "held"
