@@ -8,8 +8,8 @@ from . import dialpad
 from . import events as ev
 from .effects import (CcCallEvent, Effects, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
                       SipRefuse, SipResume, Step, StopTone)
-from .model import (Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen, VarsScreen,
-                    WaitingCall, with_notice)
+from .model import (Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen, TaskScreen,
+                    VarsScreen, WaitingCall, with_notice)
 from .navigation import change, find, push, show, wrapup_screen
 from .vocab import Action, CallDirection, CallReport, CallRoute, HandsFree, MicRoute
 
@@ -299,7 +299,7 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step:
     call = m.call(s.call)
     if call is None:
         return m, ()
-    if action == "answer" and call.state == "ringing" and not call.accepted:
+    if action in ("answer", "ok") and call.state == "ringing" and not call.accepted:
         m, fx = answer(m, call)
         m, stop = quiet_ringer(m)
         return m, fx + stop
@@ -314,6 +314,8 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step:
         return end(m, call)
     if action == "vars" and m.contact(call.contact):
         return push(m, VarsScreen(call.contact)), ()
+    if action == "ok":                  # every call and offer, to reach one behind this
+        return push(m, TaskScreen()), ()
     if action == "state" and m.agent is not None:
         return push(m, MenuScreen("state")), ()
     if action in ("left", "right"):

@@ -18,7 +18,7 @@ from dataclasses import replace
 from . import events as ev
 from .effects import CcCallEvent, CcDial, Effects, SipDial, SipHold, Step, StopTone
 from .model import Call, CallScreen, DialScreen, HistoryEntry, HistoryScreen, Model, with_notice
-from .navigation import close, find, pop, push, replace_top, show
+from .navigation import change, close, find, pop, push, replace_top, show
 from .vocab import Action, HandsFree
 
 MAX_DIAL = 32                # more than any E.164 number (15) with a prefix and an extension
@@ -101,7 +101,9 @@ def dial(m: Model, number: str) -> Step:
     m = remember(m, HistoryEntry(number, "out", m.now, emergency=emergency))
     if not m.hook_lifted and m.hands_free is None:
         m = replace(m, hands_free="speaker")
-    m = show(close(m, lambda s: isinstance(s, DialScreen)), CallScreen(call.id))
+    m = close(m, lambda s: isinstance(s, DialScreen))
+    shown = find(m, CallScreen)          # one call screen: it shows the new call
+    m = change(m, shown, CallScreen(call.id)) if shown else show(m, CallScreen(call.id))
     quiet: Effects = ()
     if emergency and m.ringer:       # nothing rings over an emergency call being placed
         m, quiet = replace(m, ringer=False), (StopTone("ringer"),)

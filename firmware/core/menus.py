@@ -57,8 +57,13 @@ class Favorites:
     """The agent's favorites (firmware.core.favorites)."""
 
 
+@dataclass(frozen=True)
+class Tasks:
+    """Every offer and call on the phone (firmware.core.tasks)."""
+
+
 Target = (OpenMenu | Adjust | Choose | About | GoState | PickReason | History | Directory
-          | Favorites)
+          | Favorites | Tasks)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Call history", History()),
         Item("Directory", Directory()),
         Item("Favorites", Favorites()),
+        Item("Tasks", Tasks()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),

@@ -333,6 +333,12 @@ class FavoritesScreen(Screen):
 
 
 @dataclass(frozen=True)
+class TaskScreen(Screen):
+    """Every offer and call with its state (firmware.core.tasks); ``cursor`` the one in view."""
+    cursor: int = 0
+
+
+@dataclass(frozen=True)
 class HistoryScreen(Screen):
     """The agent's calls, newest first; ``cursor`` the one ``ok`` dials."""
     cursor: int = 0

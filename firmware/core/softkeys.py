@@ -11,7 +11,7 @@ from .form import FieldKind
 from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
                     ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
                     HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, Screen, VarsScreen)
+                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -29,6 +29,7 @@ _FIXED: dict[type[Screen], Softkeys] = {
     ConnectingPopover: (None, None, None, None),
     RonaPopover: (("Avail", "available"), ("Idle", "idle"), None, None),
     VarsScreen: (None, None, None, BACK),
+    TaskScreen: (("Go", "ok"), None, None, BACK),
 }
 
 

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import agent, calls, dialpad, directory, favorites, forms, offers, reasons
+from . import agent, calls, dialpad, directory, favorites, forms, offers, reasons, tasks
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory, Favorites,
-                    GoState, History, OpenMenu, PickReason, Target)
+                    GoState, History, OpenMenu, PickReason, Target, Tasks)
 from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
                     ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
                     HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, Screen, VarsScreen, with_notice)
+                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -233,6 +233,8 @@ def _open(m: Model, target: Target) -> Step:
             return directory.open_directory(m)
         case Favorites():
             return favorites.open_favorites(m)
+        case Tasks():
+            return push(m, TaskScreen()), ()
     assert_never(target)
 
 
@@ -305,6 +307,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     CallScreen: narrow(CallScreen, calls.call_key),
     DialScreen: narrow(DialScreen, _dial_screen),
     HistoryScreen: narrow(HistoryScreen, dialpad.history_key),
+    TaskScreen: narrow(TaskScreen, tasks.task_key),
     DirectoryScreen: narrow(DirectoryScreen, directory.directory_key),
     FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),
     VarsScreen: narrow(VarsScreen, offers.vars_key),

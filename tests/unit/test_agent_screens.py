@@ -376,6 +376,8 @@ SCREENS = {
                 ["Calling 00:00", "555", "End"]),
     "emergency": (lambda: run(home(), *keys("9", "1", "1"))[0],
                   ["Calling 00:00", "EMERGENCY 911", "End"]),
+    "tasks": (lambda: agent(*talking(), ev.Key("ok")),
+              ["Tasks", "1/1", "Talk +15551234567|Talking +15551234567", "Go", "Back"]),
     "history": (lambda: agent(*keys("5", "5", "5", "ok"), ev.CcRefused("dial", "x", "no"),
                               *keys("soft2", "3"), ev.Tick(NOW + 10)),
                 ["Call history", "1/1", "Out 555", "Dial", "Back"]),

@@ -312,3 +312,21 @@ def test_a_customers_number_is_masked_in_the_history_when_the_admin_masks_number
     m = replace(m, screens=m.screens[:1])
     m, _ = run(m, *keys("soft2", "3"))
     assert "*******4567" in lcd(m)[1] and "+15551234567" not in "".join(lcd(m))
+
+
+# -- the task list ------------------------------------------------------------------------------
+def test_the_task_list_shows_every_call_and_offer_and_goes_to_one():
+    from firmware.core.model import TaskScreen
+    m = agent(*talking(), ev.Key("hold"), ev.SipCallState("k1", "held"), ev.Hook(False))
+    m, _ = run(m, *keys("5", "5", "5", "0", "1", "0", "0", "ok"),
+               ev.CcDialAnswer("dial-1", "5550100"),
+               ev.SipDialed("dial-1", "7"), ev.SipCallState("7", "established"), ev.Tick(NOW + 10))
+    m, _ = run(m, ev.Key("ok"))                                    # ok on the call screen
+    assert isinstance(m.screen, TaskScreen)
+    rows = lcd(m)
+    assert rows[0].startswith("Tasks") and "1/2" in rows[0]
+    assert "Held +15551234567" in rows[1] and "Talking 5550100" in rows[2]
+    m, _ = run(m, ev.Key("ok"))                                    # go to the held customer
+    assert m.screen == CallScreen("k1")
+    m, fx = run(m, ev.Key("soft1"))                                # Resum there
+    assert SipHold("7") in fx

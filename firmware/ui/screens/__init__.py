@@ -3,10 +3,10 @@ from collections.abc import Callable
 
 from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                                 ConnectingPopover, DialScreen, DirectoryScreen,
-                                 FavoritesScreen, FormScreen, HistoryScreen, IdleScreen,
-                                 LoginScreen, MenuScreen, Model, OfferPopover, ReasonScreen,
-                                 RonaPopover, Screen, VarsScreen)
+                                 ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
+                                 FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
+                                 Model, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
+                                 VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -23,6 +23,7 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
     FormScreen: narrow(FormScreen, form.form), DialScreen: narrow(DialScreen, contact.dial),
     HistoryScreen: narrow(HistoryScreen, contact.history),
+    TaskScreen: narrow(TaskScreen, contact.task_list),
     DirectoryScreen: narrow(DirectoryScreen, phonebook.directory),
     FavoritesScreen: narrow(FavoritesScreen, phonebook.favorites),
 }

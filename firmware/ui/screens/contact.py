@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
-                                 Model, OfferPopover, RonaPopover, VarsScreen)
+                                 Model, OfferPopover, RonaPopover, TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.offers import STACK_SHOWN, shown_variables
+from firmware.core.tasks import tasks
 
 from ..glyphs import DOT, POINTER
 from ..text import cells, mask, split, timer
@@ -126,4 +127,24 @@ def history(m: Model, s: HistoryScreen):
         line = f"{POINTER if i == cursor else ' '}{DIRECTIONS[h.direction]} {number}"
         at = time.strftime("%H:%M", time.localtime(h.at))
         rows.append(split(line, at, cols) if len(line) + 1 + len(at) <= cols else line)
+    return rows
+
+
+def task_list(m: Model, s: TaskScreen):
+    """Every offer and call: state, who (a customer's number masked where the admin masks
+    numbers), how long."""
+    cols, window = m.info.display.cols, m.info.display.rows - 2
+    items = tasks(m)
+    if not items:
+        return ["Tasks", " Nothing on the phone"]
+    cursor = min(s.cursor, len(items) - 1)
+    rows = [split("Tasks", f"{cursor + 1}/{len(items)}", cols)]
+    first = min(cursor, max(0, len(items) - window))
+    for i, t in enumerate(items[first:first + window], start=first):
+        who = _caller(m, t.who) if t.customer else t.who
+        line = f"{POINTER if i == cursor else ' '}{t.state} {who}"
+        if len(line) > cols:            # a narrow display: the state in four letters
+            line = f"{POINTER if i == cursor else ' '}{t.state[:4]} {who}"
+        since = timer(m.now - t.since)
+        rows.append(split(line, since, cols) if len(line) + 1 + len(since) <= cols else line)
     return rows
