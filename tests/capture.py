@@ -1,4 +1,5 @@
-"""tcpdump on the loopback, for tests that check what crosses the wire (encryption, DSCP marks).
+"""tcpdump on the loopback, for tests that check what crosses the wire (encryption, DSCP marks)
+and for benches that time it (``python -m tools.bench dial``: each packet's kernel time).
 """
 from __future__ import annotations
 

@@ -8,7 +8,9 @@ offer     the server sends an offer -> the LCD model shows it (scripted server, 
 cckeys    the agent's key at the pins -> the server has the request
 ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
 voice     the agent's mic -> the customer decodes it (50 calls through Kamailio)
+dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
+bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
@@ -19,10 +21,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import agent, boot, ccsim, flash, flood, keys, latency, memory, pins, storm
+from . import (agent, boot, bridge, ccsim, dial, flash, flood, keys, latency, memory, pins,
+               storm)
 
-ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "latency", "flash", "ccsim", "storm",
-       "pins", "flood", "memory")
+ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "latency", "flash", "bridge",
+       "ccsim", "storm", "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -32,7 +35,8 @@ def main(argv=None) -> int:
     p.add_argument("--boots", type=int, default=10)
     p.add_argument("--presses", type=int, default=500)
     p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
-    p.add_argument("--calls", type=int, default=50, help="voice")
+    p.add_argument("--calls", type=int, default=50, help="voice and dial")
+    p.add_argument("--emergency-calls", type=int, default=10, help="dial: calls to 911")
     p.add_argument("--latency-calls", type=int, default=5,
                    help="latency: calls per case (clean, impaired)")
     p.add_argument("--talk", type=float, default=6.0, help="latency: seconds of talk per call")
@@ -55,8 +59,10 @@ def main(argv=None) -> int:
         "cckeys": lambda: agent.keys(args.offers),
         "ringing": lambda: agent.ringing(args.offers),
         "voice": lambda: agent.voice(args.calls),
+        "dial": lambda: dial.run(args.calls, args.emergency_calls),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
         "flash": flash.run,
+        "bridge": bridge.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
         "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
