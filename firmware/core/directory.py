@@ -20,11 +20,11 @@ from . import events as ev
 from .effects import CcFavoriteAdd, CcGetDirectory, Step
 from .model import DirectoryScreen, FavoritesScreen, MenuScreen, Model, Screen, with_notice
 from .navigation import change, close, find, pop, push, replace_top
+from .searchlist import list_key
 from .vocab import Action, EntryKind
 
 REFRESH_S = 5.0              # asked again this often while on show (agents' states)
 LOST_S = 15.0                # an answer this late is taken as lost: asked again
-QUERY_MAX = 12
 SEARCH_KEYS = frozenset("0123456789")     # T9 letters, and digits for numbers
 MAX_FAVORITES = 50           # the protocol's MAX_FAVORITES: the server refuses more
 NO_SERVER = "No server: directory unavailable"
@@ -109,17 +109,11 @@ def open_directory(m: Model) -> Step:
 
 def directory_key(m: Model, s: DirectoryScreen, action: Action) -> Step:
     items = matching(s)
-    if action in SEARCH_KEYS:
-        if len(s.query) < QUERY_MAX:
-            m = replace_top(m, replace(s, query=s.query + action, cursor=0))
-        return m, ()
+    moved = list_key(s, action, len(items), SEARCH_KEYS)
+    if moved is not None:
+        return replace_top(m, moved), ()
     if action == "back":
-        if s.query:
-            return replace_top(m, replace(s, query=s.query[:-1], cursor=0)), ()
         return pop(m), ()
-    if action in ("up", "down") and items:
-        step = 1 if action == "down" else -1
-        return replace_top(m, replace(s, cursor=(s.cursor + step) % len(items))), ()
     if not items:
         return m, ()
     entry = items[min(s.cursor, len(items) - 1)]

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import events as ev
-from .directory import NO_SERVER_FAVORITES, QUERY_MAX, SEARCH_KEYS, add_favorite, call, search
+from .directory import NO_SERVER_FAVORITES, SEARCH_KEYS, add_favorite, call, search
 from .effects import CcFavoriteRemove, Step
 from .model import FavoritesScreen, Model, with_notice
 from .navigation import pop, push, replace_top
+from .searchlist import list_key
 from .vocab import Action
 
 FAVORITE_DELETED = "Favorite deleted"
@@ -57,19 +58,11 @@ def favorites_key(m: Model, s: FavoritesScreen, action: Action) -> Step:
         if action == "fav_del":
             return _delete(m, s.confirm)
         return m, ()
-    if action in SEARCH_KEYS:
-        if len(s.query) < QUERY_MAX:
-            m = replace_top(m, replace(s, query=s.query + action, cursor=0))
-        return m, ()
-    if action == "clear":
-        return replace_top(m, replace(s, query="", cursor=0)), ()
+    moved = list_key(s, action, len(items), SEARCH_KEYS)
+    if moved is not None:
+        return replace_top(m, moved), ()
     if action == "back":
-        if s.query:
-            return replace_top(m, replace(s, query=s.query[:-1], cursor=0)), ()
         return pop(m), ()
-    if action in ("up", "down") and items:
-        step = 1 if action == "down" else -1
-        return replace_top(m, replace(s, cursor=(cursor + step) % len(items))), ()
     if action == "fav_add" and can_add(m, s):
         return add_favorite(m, "number", s.number)
     if not items:

@@ -10,13 +10,13 @@ from .effects import CcWrapUp, Step
 from .events import Code
 from .model import MenuScreen, Model, ReasonScreen, with_notice
 from .navigation import pop, push, replace_top
+from .searchlist import list_key
 from .vocab import Action, ReasonKind
 
 TITLES: dict[ReasonKind, str] = {"idle": "Idle reason", "logout": "Logout reason",
                                  "wrapup": "Wrap-up"}
 # keys typed before the list filters: wrap-up lists are long and owed, so only a real search
 MIN_KEYS: dict[ReasonKind, int] = {"idle": 1, "logout": 1, "wrapup": 3}
-QUERY_MAX = 12
 WRAPUP_SENT = "Wrap-up sent"
 WRAPUP_QUEUED = "Wrap-up saved; sends when online"
 
@@ -45,17 +45,11 @@ def label(codes_: tuple[Code, ...], code: str) -> str:
 
 def reason_key(m: Model, s: ReasonScreen, action: Action) -> Step:
     items = matching(m, s)
-    if action in t9.SEARCH_KEYS:
-        if len(s.query) < QUERY_MAX:
-            m = replace_top(m, replace(s, query=s.query + action, cursor=0))
-        return m, ()
+    moved = list_key(s, action, len(items), t9.SEARCH_KEYS)
+    if moved is not None:
+        return replace_top(m, moved), ()
     if action == "back":
-        if s.query:
-            return replace_top(m, replace(s, query=s.query[:-1], cursor=0)), ()
         return (m, ()) if s.kind == "wrapup" else (pop(m), ())     # a wrap-up is owed
-    if action in ("up", "down") and items:
-        step = 1 if action == "down" else -1
-        return replace_top(m, replace(s, cursor=(s.cursor + step) % len(items))), ()
     if action == "ok":
         if items:
             return choose(m, s, items[min(s.cursor, len(items) - 1)])
