@@ -105,7 +105,9 @@ def dial(m: Model, number: str) -> Step:
     shown = find(m, CallScreen)          # one call screen: it shows the new call
     m = change(m, shown, CallScreen(call.id)) if shown else show(m, CallScreen(call.id))
     quiet: Effects = ()
-    if emergency and m.ringer:       # nothing rings over an emergency call being placed
+    if emergency:                    # the centre must hear the agent: mute from a call before
+        m = replace(m, muted=False)  # is off, and nothing rings over the call
+    if emergency and m.ringer:
         m, quiet = replace(m, ringer=False), (StopTone("ringer"),)
     go = SipDial(call.id, number, emergency) if emergency else CcDial(call.id, number)
     return m, holds + quiet + (go,)

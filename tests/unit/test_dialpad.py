@@ -330,3 +330,10 @@ def test_the_task_list_shows_every_call_and_offer_and_goes_to_one():
     assert m.screen == CallScreen("k1")
     m, fx = run(m, ev.Key("soft1"))                                # Resum there
     assert SipHold("7") in fx
+
+
+def test_an_emergency_call_is_never_muted():
+    m = agent(*talking(), ev.Key("mute"), ev.Key("hold"), ev.SipCallState("k1", "held"))
+    assert m.muted
+    m, _ = typed(m, "911")
+    assert not m.muted and m.calls[-1].emergency
