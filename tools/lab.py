@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tools import simphone
@@ -102,10 +103,12 @@ class Ccsim:
 
 
 def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings: dict,
-                  traffic_every_s: float = 0, customers: dict | None = None) -> str:
+                  traffic_every_s: float = 0, customers: dict | None = None,
+                  bridge: dict | None = None) -> str:
     """The base scenario with this lab's ports: agents' extensions at the lab's registrar,
-    the customers' proxy, settings and [customers] fields overridden."""
-    customers = customers or {}
+    the customers' proxy, settings, [customers] and [bridge] fields overridden (a [bridge]
+    table is added when the base has none)."""
+    customers, bridge = customers or {}, bridge or {}
     text = base.read_text(encoding="utf-8")
     # one pass, whole ports only: replacing one after the other turned a registrar port that
     # begins 5090... into the customers' port with digits after it
@@ -119,7 +122,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
             section = stripped.strip("[]")
         key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
         if ((section == "settings" and key in settings)
-                or (section == "customers" and key in customers)):
+                or (section == "customers" and key in customers)
+                or (section == "bridge" and key in bridge)):
             continue
         if section == "customers" and key == "enabled":
             line = "enabled = true"
@@ -130,15 +134,21 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
             out += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         if stripped == "[customers]":
             out += [f"{k} = {json.dumps(v)}" for k, v in customers.items()]
+        if stripped == "[bridge]":
+            out += [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
+    if bridge and "[bridge]" not in (line.strip() for line in out):
+        out += ["", "[bridge]"] + [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
     return "\n".join(out) + "\n"
 
 
 class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
-                 scenario: Path = DEMO_SCENARIO, secure: bool = False):
+                 scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = False):
         """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
         listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
-        customers and the phones go through it and refuse calls without SRTP."""
+        customers and the phones go through it and refuse calls without SRTP. ``bridge``:
+        ccsim's media bridge holds the customers' calls ([bridge] enabled, its control socket
+        ``workdir/bridge.sock``)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secure = secure
@@ -155,9 +165,13 @@ class Lab:
         customers_port = free_port(span=2)
         customers = ({"proxy": self.kamailio.tls_address, "transport": "tls",
                       "cafile": str(self.ca.cafile), "media": "srtp"} if secure else {})
+        self.bridge_control = self.workdir / "bridge.sock" if bridge else None
+        bridge_fields = ({"enabled": True, "listen": f"127.0.0.1:{free_port(span=2)}",
+                          "control": str(self.bridge_control)} if bridge else {})
         path = self.workdir / "scenario.toml"
         path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
-                                      settings or {}, traffic_every_s, customers))
+                                      settings or {}, traffic_every_s, customers,
+                                      bridge_fields))
         self.ccsim = Ccsim(self.workdir, path, free_port(), front_desk)
         self.phones: list[simphone.SimPhone] = []
         self.emergency_centre: CustomersProcess | None = None
@@ -269,7 +283,37 @@ class Lab:
         if self.emergency_centre is not None:
             self.emergency_centre.close()
         self.ccsim.stop()
+        self._quit_bridge()
         self.kamailio.stop()
+
+    def bridge_command(self, command: dict, until: str | Callable[[dict], bool] | None = None,
+                       timeout: float = 5) -> list[dict]:
+        """Drive the media bridge as its controller would (while ccsim is away: a connection
+        replaces ccsim's): send ``command``, read its events until one of kind ``until`` (or
+        one ``until(event)`` is true; none: until the bridge closes the connection); the
+        events read."""
+        assert self.bridge_control is not None, "this lab has no bridge"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.bridge_control))
+            lines = s.makefile("rwb")
+            events = [json.loads(lines.readline())]          # {"event": "ready"}
+            lines.write(json.dumps(command).encode() + b"\n")
+            lines.flush()
+            for line in lines:
+                events.append(json.loads(line))
+                if (until(events[-1]) if callable(until)
+                        else events[-1].get("event") == until):
+                    break
+            return events
+
+    def _quit_bridge(self):
+        """A bridge that outlived ccsim (killed, not restarted) is a service: end it."""
+        if self.bridge_control is not None and self.bridge_control.exists():
+            try:
+                self.bridge_command({"op": "quit"})
+            except OSError:
+                pass                            # gone already
 
     def __enter__(self):
         return self

@@ -7,7 +7,8 @@ flash     field flashing at 115200: line use, image bytes/s, a code-only delta, 
 offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
 cckeys    the agent's key at the pins -> the server has the request
 ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
-voice     the agent's mic -> the customer decodes it (50 calls through Kamailio)
+voice     the agent's mic -> the customer decodes it (50 calls through Kamailio; --via-bridge:
+          through ccsim's media bridge, as [bridge] routes contacts)
 dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
@@ -36,6 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--presses", type=int, default=500)
     p.add_argument("--offers", type=int, default=200, help="offers, cckeys and ringing runs")
     p.add_argument("--calls", type=int, default=50, help="voice and dial")
+    p.add_argument("--via-bridge", action="store_true",
+                   help="voice: the customer calls the media bridge, which calls the phone")
     p.add_argument("--emergency-calls", type=int, default=10, help="dial: calls to 911")
     p.add_argument("--latency-calls", type=int, default=5,
                    help="latency: calls per case (clean, impaired)")
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
         "offer": lambda: agent.offers(args.offers),
         "cckeys": lambda: agent.keys(args.offers),
         "ringing": lambda: agent.ringing(args.offers),
-        "voice": lambda: agent.voice(args.calls),
+        "voice": lambda: agent.voice(args.calls, args.via_bridge),
         "dial": lambda: dial.run(args.calls, args.emergency_calls),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
         "flash": flash.run,

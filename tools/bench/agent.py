@@ -211,11 +211,13 @@ def ringing(n: int = 200) -> str:
                  ["", "p50 ms", "p99 ms", "max ms", "goal p99 ms"], rows)
 
 
-def voice(n: int = 50) -> str:
+def voice(n: int = 50, via_bridge: bool = False) -> str:
     """The agent speaks -> the customer hears it. The phone's mic (the sim's mic.raw: 0.3 s
     of silence, then a tone) goes through CallMic and the phone's SipStack to a real customer
     process; the bench notes when the first loud period is handed to the stack, the customer
-    when it first decodes a loud packet (time.monotonic(), one clock for both processes)."""
+    when it first decodes a loud packet (time.monotonic(), one clock for both processes).
+    ``via_bridge``: as ccsim's [bridge] routes it, the customer calls the media bridge
+    (tools/ccsim/bridge.py), which dials the phone and mixes the two legs in a room."""
     from array import array
 
     from tools.kamailio import Kamailio
@@ -230,7 +232,7 @@ def voice(n: int = 50) -> str:
     spoken = array("h", [0] * silence + [int(9000 * ((i // 4) % 2 * 2 - 1))    # 1 kHz square
                                          for i in range(tone)] + [0] * (rate // 50))
     (phone.sim.audio_dir / "mic.raw").write_bytes(spoken.tobytes())
-    customers = None
+    customers = bridge = None
     sent: dict[str, float] = {}
     latencies, starved, queued = [], 0, []
     try:
@@ -245,11 +247,24 @@ def voice(n: int = 50) -> str:
                 queued.append(sip.stats(call).get("tx_queued_ms", 0))
         sip.send_audio = timed_send
         customers = CustomersProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
+        if via_bridge:
+            from tools.ccsim.bridge_process import BridgeProcess
+            bridge = BridgeProcess(kam.address, f"127.0.0.1:{free_port(span=2)}")
         for i in range(n):
             cid = f"v-{i}"
-            customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
-                           ani="+15550001000", talk_s=10, ring_s=10, personal=True)
-            customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
+            if bridge is None:
+                customers.send(op="dial", contact=cid, to=f"sip:1001@{kam.address}",
+                               ani="+15550001000", talk_s=10, ring_s=10, personal=True)
+                customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ringing")
+            else:                                # the customer's leg, then the agent's, one room
+                since = bridge.mark()
+                customers.send(op="dial", contact=cid, to=f"sip:cc-bridge@{kam.address}",
+                               ani="+15550001000", talk_s=10, ring_s=10, personal=True)
+                leg = bridge.wait("incoming", since)["leg"]
+                bridge.send(op="answer", leg=leg)
+                bridge.send(op="join", room="R", leg=leg)
+                bridge.send(op="dial", leg=f"a-{i}", to="1001")
+                bridge.send(op="join", room="R", leg=f"a-{i}")
             _wait_for(lambda: phone.phone.model.calls, "the call to ring")
             call = phone.phone.model.calls[0].id
             phone.phone.post(ev.Hook(True))                        # answered with the handset
@@ -259,12 +274,18 @@ def voice(n: int = 50) -> str:
             latencies.append((heard - sent[call]) * 1000)
             starved += sip.stats(call).get("tx_starved", 0)
             phone.phone.post(ev.Hook(False))                       # hung up
+            if bridge is not None:
+                bridge.send(op="hangup", leg=leg)
             customers.wait(lambda e: e.get("contact") == cid and e["event"] == "ended")
             _wait_for(lambda: not phone.phone.model.calls, "the call to end")
     finally:
+        if bridge is not None:
+            bridge.close()
         _tear_down(customers, phone, kam)
+    route = ("through the media bridge: customer -> bridge -> phone, mixed every 20 ms"
+             if via_bridge else "RTP peer to peer")
     return (table(f"The agent's voice: first loud mic period handed to the stack -> the "
-                  f"customer decodes it ({n} calls through Kamailio, RTP peer to peer)",
+                  f"customer decodes it ({n} calls through Kamailio, {route})",
                   ["", "p50 ms", "p90 ms", "p99 ms", "max ms"],
                   [["mic -> customer", percentile(latencies, 50), percentile(latencies, 90),
                     percentile(latencies, 99), max(latencies)]])

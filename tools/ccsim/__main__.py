@@ -13,6 +13,7 @@ import signal
 import sys
 from dataclasses import replace
 
+from .bridge_link import BridgeError
 from .scenario import ScenarioError, load
 from .server import CcServer
 
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
                                                         front_desk=args.front_desk))
         server = CcServer(scenario, args.db or scenario.server.db)
         asyncio.run(_serve(server, host, port))
-    except OSError as e:
+    except (OSError, BridgeError) as e:
         print(f"ccsim: {e}", file=sys.stderr)
         return 1
     return 0

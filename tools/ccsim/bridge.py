@@ -15,7 +15,9 @@ stdin (or the --control socket):
         {"op": "hold_music", "leg", "on": true}    what a leg in no room hears (else silence)
         {"op": "hangup", "leg"}   {"op": "legs"}   {"op": "stats"}   {"op": "quit"}
 stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg", "from",
-        "headers"} (a call to our user; never X-CC-Token), {"event": "ringing"|"answered",
+        "headers", "token_sha256"} (a call to our user; never X-CC-Token itself, only its
+        SHA-256 in hex, "" without one: the controller checks the caller's key with it),
+        {"event": "ringing"|"answered",
         "leg"}, {"event": "ended", "leg", "reason"} ("not found (404)", "busy (486)", "no
         answer", "far end hung up", "hangup requested", ...); {"event": "joined", "room",
         "leg", "legs"}, {"event": "left", "room", "leg"}, {"event": "hold_music", "leg", "on"};
@@ -45,6 +47,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -64,8 +67,8 @@ from baresip import (AudioNotActive, AudioRestarted, BaresipError, Call, Event, 
 
 from firmware.sip.dialing import dial_uri, failure_reason
 
-from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, NUMBER_REG_S,
-                        QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
+from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS,
+                        NUMBER_REG_S, QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
                         lab_account, read_lines, stack_config, tones, user_part)
 
 log = logging.getLogger("ccsim.bridge")
@@ -209,7 +212,8 @@ class Bridge:
 
     # -- setup ------------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile))
+        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile,
+                                              INCOMING_HEADERS + (TOKEN_HEADER,)))
         self.runtime.subscribe(self._on_stack_event)
         self.ua = await UserAgent.create(self.runtime, lab_account(
             self.user, self.proxy, self.password, self.transport, self.media, NUMBER_REG_S))
@@ -377,11 +381,13 @@ class Bridge:
             if name not in self.legs:
                 break
         headers = {k: v for k, v in call.headers.items() if k.lower() != TOKEN_HEADER.lower()}
+        token = next((v for k, v in call.headers.items() if k.lower() == TOKEN_HEADER.lower()), "")
         contact = next((v for k, v in headers.items() if k.lower() == CONTACT_HEADER.lower()), "")
         leg = Leg(name, "in", user_part(call.peer), contact=contact, call=call, state="incoming")
         self.legs[name] = leg
         self._by_handle[call.handle] = leg
-        self.say({"event": "incoming", "leg": name, "from": leg.peer, "headers": headers})
+        self.say({"event": "incoming", "leg": name, "from": leg.peer, "headers": headers,
+                  "token_sha256": hashlib.sha256(token.encode()).hexdigest() if token else ""})
 
     def _on_stack_event(self, event: StackEvent) -> None:
         leg = self._by_handle.get(event.call) if event.call else None

@@ -11,6 +11,14 @@ A contact's life (each step a ``contact`` event to its agent)::
                  \\_________\\__ RONA (not answered in time, rejected, unreachable) -> queued
                   \\_________\\__ withdrawn (the customer hung up first)
 
+With the media bridge (scenario [bridge] enabled), the customer's call is the center's: the
+customer dials the bridge, which ccsim answers once the call's contact id and key check out;
+the customer hears hold music while queued, offered or held. Each offer attempt is a leg the
+bridge dials to the agent (the offer's token on it); answered, it joins the customer's leg in
+the contact's room. A RONA or reject hangs up only the agent's leg: the customer stays, on
+music, and is routed again. Either side ending ends the other. After a restart ``adopt`` maps
+the bridge's legs back to the contacts (legs.py).
+
 The agent's state follows its contacts (reserved, ringing, talking, held, wrapup); a state it
 asks for meanwhile is kept as ``pending`` and applied when its last contact is done, else it
 becomes Available. After a RONA it goes Idle "rona", after a reject Idle "rejected" (Not Ready,
@@ -31,11 +39,14 @@ from typing import Protocol
 import msgspec
 
 from firmware.cc import protocol as p
+from firmware.sip.dialing import dial_uri
 
 from .guard import LoginGuard
+from .legs import (AGENT, CONTACT_HEADER, CUSTOMER, TOKEN_HEADER, Bridge, Leg, Legs,
+                   agent_leg_name, key_matches)
 from .limits import contact_problem
 from .routing import Router
-from .scenario import AUTO_WRAPUP, Scenario
+from .scenario import AUTO_WRAPUP, Scenario, extension_user
 from .store import AgentRecord, ContactRecord, Store
 
 log = logging.getLogger("ccsim")
@@ -50,6 +61,9 @@ DIAL_GIVE_UP_S = 90.0         # an outbound contact still dialing after this is 
 DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 BUSY_STATES = {state for _, state in _BUSY}
 TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
+                              # (and a bridged customer's call key, the same size)
+RING_SLACK_S = 5.0            # an agent leg rings up to 2 RONA times + this (ccsim RONAs first)
+BRIDGED = ("queued",) + UNANSWERED + TALKING   # a bridged contact's statuses with a call up
 SESSION_BYTES = 16            # a login's id, which a reconnecting phone resumes with
 _KEEP = object()
 
@@ -109,10 +123,18 @@ def _atomic(method):
 
 class Engine:
     def __init__(self, scenario: Scenario, store: Store, clock=time.time,
-                 customers: Customers | None = None):
+                 customers: Customers | None = None, bridge: Bridge | None = None):
+        """``bridge``: the media bridge holds the customers' calls (legs.py); None: customers
+        dial the agents themselves."""
         self.scenario, self.settings, self.store, self.clock = (
             scenario, scenario.settings, store, clock)
         self.customers = customers or NoCustomers()
+        self.bridge = bridge
+        self.legs = Legs()
+        self._keys: dict[str, str] = {}       # contact -> its customer call's key, until it came
+        self._unrouted: list[ContactRecord] = []   # queued at load, routed once legs are adopted
+        cc = scenario.customers
+        self._bridge_uri = dial_uri(scenario.bridge.user, cc.proxy, cc.transport)
         self.outbox: list[tuple[str, p.ServerMessage, str]] = []
         self.offers = 0                       # reservations made since start
         self._agents = {a.id: a for a in scenario.agents}         # as configured
@@ -154,6 +176,9 @@ class Engine:
         for s in self._records.values():
             if s.state == "available":
                 self.router.set_ready(s.agent, s.available_since)
+        if self.bridge is not None:
+            self._unrouted = waiting            # once ``adopt`` knows which customers are there
+            return
         for c in waiting:
             self._route(c)
 
@@ -309,7 +334,7 @@ class Engine:
         elif event == "ended" and c.status in TALKING:
             self._end(c)
             if c.kind == "inbound":
-                self.customers.hangup(c.id)
+                self._hang_up_customer(c)
 
     @_atomic
     def wrapup(self, agent: str, contact: str, code: str):
@@ -348,6 +373,10 @@ class Engine:
         self._live[c.id] = c
         self._dirty_contacts[c.id] = c
         log.debug("contact %s entered queue %s", c.id, queue)
+        if self.bridge is not None:             # the customer calls the center: the bridge
+            key = self._keys[c.id] = secrets.token_urlsafe(TOKEN_BYTES)
+            self.customers.dial(c.id, self._bridge_uri, c.ani,
+                                c.talk_s or self.scenario.customers.talk_s, key)
         self._route(c)
         return c.id
 
@@ -358,6 +387,13 @@ class Engine:
         if c is None:
             return False
         self.customers.hangup(c.id)
+        self._gone(c)
+        return True
+
+    def _gone(self, c: ContactRecord):
+        """The customer is gone: their contact is abandoned, withdrawn or ended; the bridge's
+        legs of it (if any) are hung up."""
+        self._hang_up_legs(c)
         if c.status == "queued":
             self.router.remove_waiting(c.id)
             self._finish(c, "abandoned")
@@ -365,13 +401,18 @@ class Engine:
             self._withdraw(c)
         elif c.status in TALKING:
             self._end(c)
-        return True
 
     @_atomic
     def customer_event(self, contact: str, event: str):
-        """What a simulated customer's call did: ringing, answered, ended or failed."""
+        """What a simulated customer's call did: ringing, answered, ended or failed. Bridged,
+        it called the bridge, whose events tell the rest: only its end counts here (the call
+        may have failed before it reached the bridge)."""
         c = self._live.get(contact)
         if c is None:
+            return
+        if self.bridge is not None:
+            if event in ("ended", "failed") and c.kind == "inbound":
+                self._gone(c)
             return
         if event == "ringing" and c.status == "reserved":
             self._offer(c)
@@ -381,6 +422,179 @@ class Engine:
             self._rona(c, "failed")             # the phone could not be reached or refused
         elif event == "ended" and c.status in TALKING:
             self._end(c)
+
+    # -- the media bridge --------------------------------------------------------------------
+    @_atomic
+    def bridge_event(self, event: dict):
+        """What the bridge said (bridge.py's events): a customer calling in, a leg ringing,
+        answered, ended, joining or leaving a room. Events of legs that are not (or no longer)
+        a contact's are ignored."""
+        kind, name = event.get("event"), event.get("leg")
+        if not isinstance(name, str):
+            if kind == "error":
+                log.warning("bridge: %s", event.get("reason", ""))
+            return
+        if kind == "incoming":
+            self._incoming(name, event)
+            return
+        leg = self.legs.get(name)
+        if leg is None:
+            return
+        c = self._live.get(leg.contact)
+        if kind == "error":
+            log.warning("bridge: leg %s (contact %s): %s", name, leg.contact,
+                        event.get("reason", ""))
+        elif kind == "joined":
+            leg.room = event.get("room")
+        elif kind == "left":
+            leg.room = None
+        elif c is None:                         # over meanwhile: the leg has no business
+            if kind == "ended":
+                self.legs.drop(name)
+            else:
+                self._hang_up_leg_named(name)
+        elif kind == "ringing" and leg.state != "answered":
+            leg.state = "ringing"
+            if leg.role == AGENT and c.status == "reserved":
+                self._offer(c)
+        elif kind == "answered":
+            leg.state = "answered"
+            if leg.role == AGENT and c.status in UNANSWERED:
+                self._answer(c)
+            self._connect(c)
+        elif kind == "ended":
+            self.legs.drop(name)
+            log.info("contact %s: the %s's leg %s ended (%s)", c.id, leg.role, name,
+                     event.get("reason", ""))
+            if leg.role == CUSTOMER:
+                self._gone(c)
+            elif c.status in UNANSWERED:
+                self._rona(c, "failed")         # not reached, refused, or no answer
+            elif c.status in TALKING:
+                self._end(c)                    # the agent hung up: so is the customer
+                self._hang_up_legs(c)
+
+    def _incoming(self, name: str, event: dict):
+        """A call to the bridge: answered when it is the customer of a contact waiting for its
+        call and carries that call's key, else refused (anyone may dial the bridge)."""
+        headers = event.get("headers")
+        cid = next((v for k, v in headers.items() if k.lower() == CONTACT_HEADER.lower()),
+                   "") if isinstance(headers, dict) else ""
+        c = self._live.get(cid) if isinstance(cid, str) else None
+        key = self._keys.get(cid) if c is not None else None
+        if (c is None or key is None or self.legs.of(c.id, CUSTOMER) is not None
+                or not key_matches(key, event.get("token_sha256"))):
+            log.warning("bridge: a call from %r for contact %r refused: no such contact "
+                        "waiting for its customer, or not its key", str(event.get("from"))[:40],
+                        str(cid)[:64])
+            assert self.bridge is not None
+            self.bridge.refuse(name)
+            return
+        del self._keys[c.id]                    # one call per contact
+        self.legs.add(Leg(name, c.id, CUSTOMER, state="incoming"))
+        assert self.bridge is not None
+        self.bridge.answer(name)
+        log.info("contact %s: its customer's call is on the bridge (leg %s)", c.id, name)
+
+    def _connect(self, c: ContactRecord):
+        """What the customer's leg should hear now: the agent (both legs answered and the
+        contact assigned: one room), else hold music."""
+        customer = self.legs.of(c.id, CUSTOMER)
+        if self.bridge is None or customer is None or customer.state != "answered":
+            return
+        agent = self.legs.of(c.id, AGENT)
+        if c.status == "assigned" and agent is not None and agent.state == "answered":
+            if customer.hold_music:
+                customer.hold_music = False
+                self.bridge.hold_music(customer.leg, False)
+            for leg in (customer, agent):
+                if leg.room != c.id:
+                    leg.room = c.id
+                    self.bridge.join(c.id, leg.leg)
+            return
+        if customer.room is not None:
+            customer.room = None
+            self.bridge.leave(customer.leg)
+        if not customer.hold_music:
+            customer.hold_music = True
+            self.bridge.hold_music(customer.leg, True)
+
+    def _hang_up_leg(self, c: ContactRecord, role: str):
+        leg = self.legs.of(c.id, role)
+        if leg is not None:
+            self._hang_up_leg_named(leg.leg)
+
+    def _hang_up_leg_named(self, name: str):
+        """Hang up a leg and forget it: its end, when the bridge reports it, is not news."""
+        self.legs.drop(name)
+        if self.bridge is not None:
+            self.bridge.hangup(name)
+
+    def _hang_up_legs(self, c: ContactRecord):
+        for role in (AGENT, CUSTOMER):
+            self._hang_up_leg(c, role)
+
+    def _hang_up_customer(self, c: ContactRecord):
+        """The agent ended the call: the customer's call ends too."""
+        if self.bridge is None:
+            self.customers.hangup(c.id)
+        else:
+            self._hang_up_legs(c)
+
+    @_atomic
+    def adopt(self, listing: dict):
+        """At start, with the bridge's ``legs`` listing: a restarted ccsim takes over the calls
+        the bridge kept up. Each leg goes back to its contact (by the X-CC-Contact-Id it
+        carries; an agent's leg only if it is the contact's current attempt); any other leg is
+        hung up. A contact whose customer's call is gone is over (abandoned, withdrawn or
+        ended); an offer whose agent leg is gone is a RONA; a call whose agent leg is gone is
+        ended (wrap-up). Then the contacts queued at load are routed."""
+        assert self.bridge is not None
+        for item in listing.get("legs", []):
+            name, state = str(item.get("leg", "")), item.get("state")
+            c = self._live.get(item.get("contact") or "")
+            role = CUSTOMER if item.get("direction") == "in" else AGENT
+            ours = (c is not None and c.kind == "inbound" and c.status in BRIDGED
+                    and self.legs.of(c.id, role) is None and self.legs.get(name) is None)
+            if ours and role == CUSTOMER:
+                ours = state in ("answering", "answered")
+            elif ours and role == AGENT:
+                ours = (c.status != "queued" and name == agent_leg_name(c.id, len(c.attempts)))
+            if not ours:
+                log.info("bridge: leg %s (contact %r) is no contact's any more: hung up", name,
+                         item.get("contact"))
+                (self.bridge.refuse if state == "incoming" else self.bridge.hangup)(name)
+                continue
+            self.legs.add(Leg(name, c.id, role, agent=c.agent if role == AGENT else "",
+                              state="answered" if state == "answered" else
+                              "ringing" if state == "ringing" else
+                              "incoming" if role == CUSTOMER else "dialing",
+                              room=item.get("room"), hold_music=bool(item.get("hold_music"))))
+        for c in list(self._live.values()):
+            if c.kind != "inbound" or c.status not in BRIDGED:
+                continue
+            agent = self.legs.of(c.id, AGENT)
+            if self.legs.of(c.id, CUSTOMER) is None:
+                log.warning("contact %s: its customer's call ended while ccsim was away", c.id)
+                self._gone(c)
+            elif c.status in UNANSWERED and agent is None:
+                self._rona(c, "failed")
+            elif c.status in TALKING and agent is None:
+                log.info("contact %s: the agent's leg ended while ccsim was away", c.id)
+                self._end(c)
+                self._hang_up_legs(c)
+            else:
+                if c.status in UNANSWERED and agent is not None and agent.state == "answered":
+                    self._answer(c)
+                elif c.status == "reserved" and agent is not None and agent.state == "ringing":
+                    self._offer(c)
+                self._connect(c)
+        unrouted, self._unrouted = self._unrouted, []
+        for c in unrouted:
+            if self._live.get(c.id) is c and c.status == "queued":
+                self._route(c)
+        log.info("bridge adopted: %d legs of %d contacts", len(self.legs.by_name),
+                 len({leg.contact for leg in self.legs.by_name.values()}))
 
     # -- time --------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
@@ -412,7 +626,8 @@ class Engine:
         if c is None:
             return None
         return {"id": c.id, "kind": c.kind, "queue": c.queue, "ani": c.ani, "state": c.status,
-                "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts}
+                "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts,
+                "participants": self.legs.participants(c.id)}
 
     def agent_info(self, agent: str) -> dict | None:
         s = self._records.get(agent)
@@ -610,8 +825,15 @@ class Engine:
         self.offers += 1
         log.info("contact %s reserved agent %s", c.id, s.agent)
         self._tell(c)
-        self.customers.dial(c.id, self._agents[s.agent].extension, c.ani,
-                            c.talk_s or self.scenario.customers.talk_s, c.token)
+        extension = self._agents[s.agent].extension
+        if self.bridge is None:
+            self.customers.dial(c.id, extension, c.ani,
+                                c.talk_s or self.scenario.customers.talk_s, c.token)
+        else:                                   # the bridge calls the agent: a leg per attempt
+            leg = self.legs.add(Leg(agent_leg_name(c.id, len(c.attempts)), c.id, AGENT,
+                                    agent=s.agent))
+            self.bridge.dial(leg.leg, extension, {CONTACT_HEADER: c.id, TOKEN_HEADER: c.token},
+                             ring_s=2 * self.settings.rona_s + RING_SLACK_S)
         self._refresh(s)
 
     def _offer(self, c: ContactRecord):
@@ -630,6 +852,7 @@ class Engine:
         c.status = "held" if held else "assigned"
         self._tell(c)
         self._refresh(self._records[c.agent])
+        self._connect(c)                        # bridged: music while held, then back
 
     def _end(self, c: ContactRecord):
         """The call is over: the agent is told, then wraps up (auto after wrapup_s if set)."""
@@ -666,8 +889,12 @@ class Engine:
         c.deadline = 0.0
         self._tell(c, "rona")
         del self._on_agent[s.agent][c.id]
-        self.customers.hangup(c.id)
+        if self.bridge is None:
+            self.customers.hangup(c.id)
+        else:                                   # only the agent's leg: the customer stays
+            self._hang_up_leg(c, AGENT)
         c.status, c.agent, c.token = "queued", "", ""
+        self._connect(c)
         log.info("contact %s: RONA (%s) by agent %s, back to queue %s", c.id, outcome, s.agent,
                  c.queue)
         keep = s.pending is not None and s.pending.state != "available"
@@ -676,14 +903,10 @@ class Engine:
 
     def _finish(self, c: ContactRecord, status: str):
         c.status, c.token = status, ""
+        self._keys.pop(c.id, None)
         self._dirty_contacts[c.id] = c
         self._on_agent.get(c.agent, {}).pop(c.id, None)
         self._live.pop(c.id, None)
-
-
-def extension_user(extension: str) -> str:
-    """What a phone dials to reach an extension: its SIP URI's user ("sip:1001@pbx" -> "1001")."""
-    return extension.removeprefix("sip:").split("@")[0]
 
 
 def _without_token(message: p.ServerMessage) -> p.ServerMessage:

@@ -64,6 +64,16 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     refuse = []                   # numbers that answer 486 Busy Here
     ring = []                     # numbers that ring and never answer
 
+    [bridge]                      # the media bridge (tools/ccsim/bridge.py) holds customers'
+    enabled = false               # calls: a customer dials it, hears hold music while queued,
+    user = "cc-bridge"            # and the bridge dials the agent and joins the two legs. It
+    listen = "127.0.0.1:5094"     # registers as ``user`` at [customers] proxy (the same
+    control = "var/ccsim-bridge.sock"   # password, transport, cafile, media); ``listen``: its
+                                  # SIP address (PORT+1 too); ``control``: the Unix socket ccsim
+                                  # drives it through (a restarted ccsim adopts the bridge
+                                  # there), relative to the working directory. Needs
+                                  # [customers] enabled. false: customers dial agents directly
+
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
 
@@ -146,6 +156,14 @@ class CustomersConfig:
 
 
 @dataclass(frozen=True)
+class BridgeConfig:
+    enabled: bool = False
+    user: str = "cc-bridge"         # the SIP user customers call and agents are called from
+    listen: str = "127.0.0.1:5094"
+    control: str = "var/ccsim-bridge.sock"
+
+
+@dataclass(frozen=True)
 class TrafficConfig:
     every_s: float = 0.0
 
@@ -172,6 +190,7 @@ class Scenario:
     queue_numbers: tuple[tuple[str, str], ...] = ()
     entry_points: tuple[EntryPoint, ...] = ()
     dial_numbers: tuple[DialNumber, ...] = ()
+    bridge: BridgeConfig = BridgeConfig()
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -298,7 +317,7 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
-             "customers", "traffic", "outbound", "entry_points", "dial_numbers"}
+             "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
@@ -392,6 +411,19 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                'messages)')
     t.done()
 
+    t = _Table(file, "bridge", doc.get("bridge", {}))
+    bridge = BridgeConfig(t.flag("enabled", False), t.text("user", "cc-bridge"),
+                          t.address("listen", "127.0.0.1:5094"),
+                          t.text("control", "var/ccsim-bridge.sock"))
+    if not CALLED_NUMBER.fullmatch(bridge.user):
+        t.fail(f"bridge.user: not a SIP user: {bridge.user!r} (1-64 of A-Z a-z 0-9 + * . _ ~ -)")
+    if bridge.enabled and not customers.enabled:
+        t.fail("bridge.enabled: the bridge holds the customers' calls: [customers] enabled "
+               "must be true too")
+    if bridge.user in called or any(bridge.user == extension_user(a.extension) for a in agents):
+        t.fail(f"bridge.user: {bridge.user!r} is already a called number or an agent's extension")
+    t.done()
+
     t = _Table(file, "traffic", doc.get("traffic", {}))
     traffic = TrafficConfig(t.number("every_s", 0.0))
     t.done()
@@ -402,7 +434,12 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
 
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
-                    tuple(entry_points), tuple(dial_numbers))
+                    tuple(entry_points), tuple(dial_numbers), bridge)
+
+
+def extension_user(extension: str) -> str:
+    """What a phone dials to reach an extension: its SIP URI's user ("sip:1001@pbx" -> "1001")."""
+    return extension.removeprefix("sip:").split("@")[0]
 
 
 def load(path: str | Path) -> Scenario:

@@ -8,8 +8,13 @@ was told survives a kill -9.
 
 Admin API (JSON):
     POST /api/contacts {"queue", "ani", "variables"?, "talk_s"?}  -> 201 {"id"}; 400 {"error"}
-    GET  /api/contacts/<id>          -> {"id", "queue", "ani", "state", "agent", "wrapup",
-                                         "attempts": [{"agent", "at", "outcome"}]}
+    GET  /api/contacts/<id>          -> {"id", "kind", "queue", "ani", "state", "agent",
+                                         "wrapup", "attempts": [{"agent", "at", "outcome"}],
+                                         "participants": [{"leg", "who", "agent"?, "state",
+                                         "room", "hold_music"}]}: participants are the legs
+                                         the media bridge holds for it ([bridge] enabled; else
+                                         []): who "customer" or "agent" (with its id), state
+                                         incoming|dialing|ringing|answered, the room it is in
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
@@ -42,6 +47,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from firmware.cc import protocol as p
 
 from . import frontdesk, traffic
+from .bridge_link import BridgeLink
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
 from .scenario import Scenario
@@ -97,7 +103,15 @@ class CcServer:
         self.store = Store(db)
         self.customers = (CustomerLink(scenario.customers, self._on_customer)
                           if scenario.customers.enabled else NoCustomers())
-        self.engine = Engine(scenario, self.store, customers=self.customers)
+        self.bridge: BridgeLink | None = None
+        if scenario.bridge.enabled:             # the same proxy and SIP settings as customers
+            b, cc = scenario.bridge, scenario.customers
+            control = Path(b.control).absolute()        # the bridge runs from the repo root
+            control.parent.mkdir(parents=True, exist_ok=True)
+            self.bridge = BridgeLink(cc.proxy, cc.password, b.listen, control,
+                                     self._on_bridge, user=b.user, transport=cc.transport,
+                                     cafile=cc.cafile or None, media=cc.media)
+        self.engine = Engine(scenario, self.store, customers=self.customers, bridge=self.bridge)
         self.connects_total = 0
         self._phones: dict[str, Connection] = {}        # agent -> the connection holding it
         self._sockets: set[web.WebSocketResponse] = set()
@@ -114,6 +128,12 @@ class CcServer:
     # -- life --------------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> tuple[str, str]:
         """Listen; (ws url, api url) with the real port."""
+        if self.bridge is not None:             # before any phone: the calls are known first
+            adopted = await self.bridge.start()
+            listing = await self.bridge.legs()
+            self._do(self.engine.adopt, listing)
+            log.info("media bridge %s: %d legs up", "adopted" if adopted else "started",
+                     len(listing.get("legs", [])))
         app = web.Application(client_max_size=MAX_ADMIN_BODY)
         app.add_routes([
             web.get(p.PATH, self._phone),
@@ -156,6 +176,8 @@ class CcServer:
             await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=2)
         if isinstance(self.customers, CustomerLink):
             await self.customers.close()
+        if self.bridge is not None:             # stopped, not killed: its calls end too
+            await self.bridge.close()
         if self._desk_transport is not None:
             self._desk_transport.close()
         if self._runner:
@@ -333,6 +355,12 @@ class CcServer:
             self._do(self.engine.customer_event, str(event["contact"]), str(event["event"]))
         except Exception:
             log.exception("customer event %r", event)
+
+    def _on_bridge(self, event: dict):
+        try:
+            self._do(self.engine.bridge_event, event)
+        except Exception:
+            log.exception("bridge event %r", event.get("event"))
 
     # -- admin -------------------------------------------------------------------------------
     async def _post_contact(self, request: web.Request):
