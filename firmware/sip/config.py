@@ -187,3 +187,10 @@ def _is_host(host: str) -> bool:
         pass
     labels = host.rstrip(".").split(".") if host else []
     return bool(labels) and len(host) <= 253 and all(_HOST_LABEL.match(x) for x in labels)
+
+
+def jitter_buffer_text(ms: int) -> str:
+    """The stack's config lines for a fixed playout delay of ``ms``; past 200 ms (or the delay)
+    of backlog the buffer drops the oldest rather than let the delay grow (baresip's own
+    default is a fixed 100 ms)."""
+    return f"audio_jitter_buffer_type fixed\naudio_jitter_buffer_ms {ms}-{max(200, ms)}\n"

@@ -23,7 +23,7 @@ from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 from firmware.core.vocab import SipCallChange
 
 from . import dialing, guard, trim
-from .config import SipConfig, tos
+from .config import SipConfig, jitter_buffer_text, tos
 from .media import CallMedia, receive_forever
 from .registration import Registration
 
@@ -101,10 +101,7 @@ def dscp_lines(c: SipConfig) -> str:
 
 
 def jitter_buffer_lines(c: SipConfig) -> str:
-    """A fixed playout delay of ``jitter_buffer_ms``; past 200 ms (or the delay) of backlog the
-    buffer drops the oldest rather than let the delay grow."""
-    return (f"audio_jitter_buffer_type fixed\n"
-            f"audio_jitter_buffer_ms {c.jitter_buffer_ms}-{max(200, c.jitter_buffer_ms)}\n")
+    return jitter_buffer_text(c.jitter_buffer_ms)
 
 
 def media_params(c: SipConfig) -> tuple[str, ...]:

@@ -380,11 +380,14 @@ def test_hook_switch_and_line_led(phone_page):
     wait_row(phone_page, 0, "Logged out")
     phone_page.click("#hook")
     phone_page.wait_for_selector('#hook[data-state="off"]')
-    wait_row(phone_page, 2, "▪ Handset lifted")
+    wait_row(phone_page, 0, "Dial")                  # off-hook: the dial screen, dial tone's place
     phone_page.wait_for_selector("#led-line.lit")
+    phone_page.click("#k-back")                      # back out of it: home says the handset is up
+    wait_row(phone_page, 2, "▪ Handset lifted")
     phone_page.click("#hook")
     phone_page.wait_for_selector('#hook[data-state="on"]')
     phone_page.wait_for_selector("#led-line:not(.lit)")
+    wait_row(phone_page, 0, "Logged out")
 
 
 def test_volume_key_blinks_the_line_led_during_the_test_ring(phone_page):

@@ -3,6 +3,8 @@ import re
 
 import pytest
 
+from firmware.core.menus import MENUS
+
 pytestmark = pytest.mark.hil
 
 
@@ -31,7 +33,8 @@ def test_boots_to_idle_and_reports_status(phone):
 
 def test_menu_navigation_by_keys(phone):
     press(phone, "soft3")
-    assert lcd(phone)[:2] == ["Menu             1/2", "→Settings".ljust(20)]
+    assert lcd(phone)[:2] == [f"Menu             1/{len(MENUS['main'][1])}",
+                              "→Settings".ljust(20)]
     press(phone, "ok")
     assert lcd(phone)[0] == "Settings         1/6"
     for _ in range(4):
@@ -71,12 +74,14 @@ def test_ringer_volume_blinks_the_line_led_while_the_test_ring_plays(phone):
 def test_hook_shows_on_the_display_and_line_led(phone):
     phone.write("hook off")
     phone.expect_exact("ok", timeout=5)
-    assert "Handset lifted" in lcd(phone)[2]
+    assert lcd(phone)[0].startswith("Dial")          # off-hook dialing
     phone.write("leds")
     phone.expect(r"leds line=on ", timeout=5)
+    press(phone, "back")                             # out of it: home says the handset is up
+    assert "Handset lifted" in lcd(phone)[2]
     phone.write("hook on")
     phone.expect_exact("ok", timeout=5)
-    assert "Handset lifted" not in lcd(phone)[2]
+    assert "Handset lifted" not in lcd(phone)[2] and lcd(phone)[0].startswith("Logged out")
 
 
 @pytest.mark.parametrize("line,reply", [

@@ -65,6 +65,7 @@ import numpy.typing as npt
 from baresip import (AudioNotActive, AudioRestarted, BaresipError, Call, Event, RegistrationError,
                      Runtime, StackEvent, StaleHandleError, UserAgent)
 
+from firmware.sip.config import SipConfig
 from firmware.sip.dialing import dial_uri, failure_reason
 
 from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS,
@@ -78,6 +79,7 @@ FRAME = RATE // 50            # samples in 20 ms
 FRAME_BYTES = FRAME * 2
 TICK_S = 0.02
 RX_BACKLOG = 3                # frames of a leg's receive audio kept; older ones are dropped
+JITTER_BUFFER_MS = SipConfig.jitter_buffer_ms    # the phone's default playout delay
 TX_LEAD = 2                   # frames queued ahead for a leg: a late tick does not starve it
 ROOM_MAX = 8
 RING_S = 60.0
@@ -212,8 +214,11 @@ class Bridge:
 
     # -- setup ------------------------------------------------------------------------------
     async def start(self) -> None:
+        # the bridge relays what it receives at once: its playout delay is mouth-to-ear delay
+        # for every call, so it is kept as short as the phone's (firmware/sip: 40 ms)
         await self.runtime.start(stack_config(self.listen, self.transport, self.cafile,
-                                              INCOMING_HEADERS + (TOKEN_HEADER,)))
+                                              INCOMING_HEADERS + (TOKEN_HEADER,),
+                                              jitter_buffer_ms=JITTER_BUFFER_MS))
         self.runtime.subscribe(self._on_stack_event)
         self.ua = await UserAgent.create(self.runtime, lab_account(
             self.user, self.proxy, self.password, self.transport, self.media, NUMBER_REG_S))

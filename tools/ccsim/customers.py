@@ -67,6 +67,8 @@ import numpy as np
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
                      RegistrationError, Runtime, StaleHandleError, UserAgent)
 
+from firmware.sip.config import jitter_buffer_text
+
 from .scenario import CALLED_MODES, CALLED_NUMBER
 
 log = logging.getLogger("ccsim.customers")
@@ -122,17 +124,20 @@ def emit(message: dict) -> None:
 
 
 def stack_config(listen: str, transport: str = "udp", cafile: str | None = None,
-                 expose_headers: tuple[str, ...] = INCOMING_HEADERS) -> Config:
+                 expose_headers: tuple[str, ...] = INCOMING_HEADERS,
+                 jitter_buffer_ms: int | None = None) -> Config:
     """The SIP stack of a lab process with many calls (the customers, the bridge): listening
     on ``listen`` (host:port, PORT+1 taken too), over TLS checking the proxy against
-    ``cafile`` (else the system's CAs)."""
+    ``cafile`` (else the system's CAs); ``jitter_buffer_ms``: a playout delay of that (None:
+    baresip's 100 ms)."""
     tls = ""
     if transport == "tls":
         cafile = cafile or ssl.get_default_verify_paths().cafile
         tls = f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
     return Config(net_interface=listen.rsplit(":", 1)[0], max_concurrent_calls=None,
                   rtp_timeout=RTP_TIMEOUT_S, expose_headers=expose_headers,
-                  extra_config_text=f"sip_listen {listen}\n" + tls)
+                  extra_config_text=f"sip_listen {listen}\n" + tls
+                  + (jitter_buffer_text(jitter_buffer_ms) if jitter_buffer_ms else ""))
 
 
 def lab_account(user: str, proxy: str, password: str, transport: str = "udp",
