@@ -166,7 +166,8 @@ class Phone:
                 self._spawn(self._save(settings))
             case (fx.CcLogin() | fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp() | fx.CcLogout() | fx.CcDial() | fx.CcGetDirectory()
-                  | fx.CcFavoriteAdd() | fx.CcFavoriteRemove()):
+                  | fx.CcFavoriteAdd() | fx.CcFavoriteRemove() | fx.CcConsult() | fx.CcTransfer()
+                  | fx.CcExitConsult()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
                 if self.cc is None:
                     log.warning("no contact-center link configured: %r not sent", effect)

@@ -51,6 +51,9 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcFavoriteAdd: p.FavoriteAdd,
     fx.CcFavoriteRemove: p.FavoriteRemove,
     fx.CcCallEvent: p.CallEvent,
+    fx.CcConsult: p.Consult,
+    fx.CcTransfer: p.Transfer,
+    fx.CcExitConsult: p.ExitConsult,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -77,6 +80,11 @@ SESSION_OVER = "session ended"   # the logout reason shown when a reconnect find
 # favorite is refused rather than queued: the list the agent sees is always the server's).
 NO_DIRECTORY = "No server: directory unavailable"
 NO_FAVORITES = "No server: favorites can't change now"
+# Consult and transfer act on a call now: never queued (a transfer sent minutes later would
+# move a customer the agent has moved on from).
+NO_CONSULT = {"consult": "No server: can't consult now",
+              "transfer": "No server: can't transfer now",
+              "exit_consult": "No server: can't exit the consult now"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -150,6 +158,10 @@ class CcClient:
             events.append(ev.CcRefused("dial", "offline", "link lost"))
         if any(isinstance(q.message, p.Directory) for q in lost):   # not "Loading..." for ever
             events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
+        for q in lost:              # a consult or transfer whose answer will never come
+            if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult):
+                kind = _tag(q.message)
+                events.append(ev.CcRefused(kind, "offline", NO_CONSULT[kind]))
         return events
 
     def receive(self, data: str | bytes) -> tuple[list[CcEvent], Frames]:
@@ -190,6 +202,12 @@ class CcClient:
                     return [ev.CcRefused(_FAVORITE_REQUESTS[type(effect)], "offline",
                                          NO_FAVORITES)], []
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
+            case fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult():
+                message = _consult(effect, self._next_id())
+                if not self.synced:
+                    kind = _tag(message)
+                    return [ev.CcRefused(kind, "offline", NO_CONSULT[kind])], []
+                return [], self._send(_Queued(message, effect.contact))
             case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp()):
                 return [], self._queue_or_send(_queued(effect, self._next_id()))
@@ -366,12 +384,28 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
         case fx.CcReject():
             message = p.Reject(id=rid, contact=effect.contact)
         case fx.CcCallEvent():
-            message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at)
+            message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at,
+                                  leg=effect.leg)
         case fx.CcWrapUp():
             message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code)
         case _:
             assert_never(effect)
     return _Queued(message, _contact_of(message))
+
+
+def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult,
+             rid: str) -> p.Consult | p.Transfer | p.ExitConsult:
+    match effect:
+        case fx.CcConsult():
+            return p.Consult(id=rid, contact=effect.contact, kind=effect.kind,
+                             target=effect.target)
+        case fx.CcTransfer():
+            return p.Transfer(id=rid, contact=effect.contact, kind=effect.kind,
+                              target=effect.target)
+        case fx.CcExitConsult():
+            return p.ExitConsult(id=rid, contact=effect.contact)
+        case _:
+            assert_never(effect)
 
 
 def _favorite(effect: fx.CcFavoriteAdd | fx.CcFavoriteRemove,
@@ -399,7 +433,20 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       variables=tuple(c.variables.items()), offered_at=here(c.offered_at),
                       expires_at=here(c.expires_at),
                       wrapup_deadline=here(c.wrapup_deadline), primary=c.primary,
-                      kind=c.kind, token=c.token)
+                      kind=c.kind, token=c.token, consult=_consult_leg(c.consult, here),
+                      requested_by=(ev.Requester(c.requested_by.name, c.requested_by.extension,
+                                                 c.requested_by.team)
+                                    if c.requested_by else None),
+                      participants=tuple(ev.Participant(x.who, x.kind, x.state, x.agent)
+                                         for x in c.participants),
+                      control=c.control)
+
+
+def _consult_leg(leg: p.ConsultLeg | None,
+                 here: Callable[[float], float]) -> ev.ConsultLeg | None:
+    if leg is None:
+        return None
+    return ev.ConsultLeg(leg.who, leg.kind, leg.status, here(leg.since), leg.token)
 
 
 def _pending(pending: p.Pending | None) -> tuple[p.AgentStateName, str] | None:

@@ -74,6 +74,33 @@ class Pending(msgspec.Struct, frozen=True):
     reason: str = ""
 
 
+class ConsultLeg(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The requesting agent's consult of a contact (``consult``): who is being consulted and
+    how far it got. The server calls the requesting phone back on a second SIP call, the
+    **consult leg**: an INVITE with ``X-CC-Contact-Id`` = the contact and ``X-CC-Token`` =
+    ``token`` (the phone answers it by itself: it asked for it)."""
+    who: str                            # the consulted party as the agent reads it
+    kind: EntryKind
+    status: Literal["dialing", "ringing", "talking"]
+    since: float = 0.0                  # server time of the last status change
+    token: str = ""                     # the consult leg's secret; never shown or logged
+
+
+class Requester(msgspec.Struct, frozen=True):
+    """For a consulted agent: who asked (the consult popover's three defaults)."""
+    name: str
+    extension: str
+    team: str
+
+
+class Participant(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Someone on the contact's call, as the bridge holds them."""
+    who: str                            # the customer's number, an agent's name, a number
+    kind: Literal["customer", "agent", "number"]
+    state: Literal["ringing", "talking", "held", "music"]
+    agent: str = ""                     # the agent's id, for kind "agent"
+
+
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     """A customer interaction as the agent sees it. Secure variables are sent (the phone may
     need them, e.g. for a transfer) but never shown or logged."""
@@ -92,6 +119,13 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     # The secret the contact's SIP call carries as X-CC-Token, new for each offer attempt: the
     # phone binds an INVITE to the contact only if it matches. Never shown or logged.
     token: str = ""
+    # consult and transfer (docs/cc-protocol.md, "Consult and transfer"): the requesting
+    # agent's consult; for a consulted agent (``primary`` false) who asked; who is on the call
+    # and which agent has control of it
+    consult: ConsultLeg | None = None
+    requested_by: Requester | None = None
+    participants: list[Participant] = []
+    control: str = ""
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -196,11 +230,45 @@ class FavoriteRemove(_Msg, tag="favorite_remove"):
 
 
 class CallEvent(_Msg, tag="call"):
-    """What happened to the SIP call of a contact, as the phone saw it."""
+    """What happened to the SIP call of a contact, as the phone saw it (``leg`` "consult": the
+    requesting agent's consult leg; its end ends the consult)."""
     id: str
     contact: str
     event: Literal["ringing", "answered", "held", "resumed", "ended"]
     at: float = 0.0                     # phone time; queued events are sent late
+    leg: Literal["customer", "consult"] = "customer"
+
+
+class Consult(_Msg, tag="consult"):
+    """Consult someone about the contact the agent talks on: the server puts the customer on
+    hold (music), calls ``target`` (an agent: a consult offer on their phone; a queue or entry
+    point: the next agent it routes to; a number: dialed), and calls this phone back on the
+    consult leg (``Contact.consult``). Errors: ``not_allowed`` (not talking on the contact, or
+    a consult already up), ``unknown_target``, ``unsupported_destination`` (an entry point
+    routed to a capacity-based team)."""
+    id: str
+    contact: str
+    kind: EntryKind
+    target: str                         # an agent's id, a queue's or entry point's name, a number
+
+
+class Transfer(_Msg, tag="transfer"):
+    """Hand the contact on. With no ``target``: to the consulted party, once they answered
+    (consult, or attended, transfer). With one: blind, to an agent or a number (the customer
+    hears music until they answer) or to a queue or entry point (routed again). The customer
+    is never dropped; this agent's legs end and it owes the wrap-up."""
+    id: str
+    contact: str
+    kind: EntryKind | None = None
+    target: str = ""
+
+
+class ExitConsult(_Msg, tag="exit_consult"):
+    """Leave the consult: the requesting agent goes back to the customer (the consult leg
+    ends), or the consulted agent leaves it (the call goes on between the first agent and the
+    customer; no wrap-up is owed)."""
+    id: str
+    contact: str
 
 
 class WrapUp(_Msg, tag="wrapup"):
@@ -299,7 +367,8 @@ class LoggedOut(_Msg, tag="logged_out"):
 
 
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
-                 | FavoriteRemove | CallEvent | WrapUp | Logout | Resync)
+                 | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | WrapUp
+                 | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | Snapshot | AgentState
                  | ContactUpdate | Notice | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
@@ -322,6 +391,10 @@ ERROR_CODES = {
     "too_many_favorites": "the agent has MAX_FAVORITES favorites already",
     "bad_favorite": "a favorite with no number or one too long, a name too long, or a "
                     "target the directory does not have",
+    "unknown_target": "a consult or transfer to an agent, queue or entry point the server "
+                      "does not have",
+    "unsupported_destination": "a consult or transfer to an entry point routed to a "
+                               "capacity-based team",
 }
 
 

@@ -11,7 +11,7 @@ from .effects import (CcCallEvent, Effects, PlayTone, SipAnswer, SipDtmf, SipHan
 from .model import (Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen, TaskScreen,
                     VarsScreen, WaitingCall, with_notice)
 from .navigation import change, find, push, show, wrapup_screen
-from .vocab import Action, CallDirection, CallReport, CallRoute, HandsFree, MicRoute
+from .vocab import Action, CallDirection, CallLeg, CallReport, CallRoute, HandsFree, MicRoute
 
 HELD_CANNOT_END = "Resume the call to end it"
 # An INVITE may overtake its offer (the server's event and the customer's call travel apart);
@@ -36,7 +36,7 @@ def _in_front(c: Call) -> bool:
 
 
 def _report(m: Model, call: Call, event: CallReport) -> Effects:
-    return (CcCallEvent(call.contact, event, m.now),) if call.contact else ()
+    return (CcCallEvent(call.contact, event, m.now, call.leg),) if call.contact else ()
 
 
 def quiet_ringer(m: Model) -> Step:
@@ -56,7 +56,8 @@ def focus(m: Model, call_id: str) -> Model:
 # -- from the SIP stack --------------------------------------------------------------------------
 def incoming(m: Model, e: ev.SipIncoming) -> Step:
     """An INVITE. Naming a contact makes it that contact's call only if it carries the token
-    the server sent with the contact: anyone can send an INVITE naming a contact id."""
+    the server sent with the contact (its consult leg: the consult's token): anyone can send
+    an INVITE naming a contact id."""
     if m.call(e.call) or any(w.id == e.call for w in m.waiting):
         return m, ()
     if not e.contact:                        # a personal call: nothing to bind
@@ -67,12 +68,20 @@ def incoming(m: Model, e: ev.SipIncoming) -> Step:
     contact = m.contact(e.contact)
     if contact is None and any(r == e.contact for r, _token in m.rejected):
         return m, (SipRefuse(e.call, e.contact, "the agent rejected the offer"),)
-    if contact is None:                      # before its offer: wait for it, silent
+    if contact is None or _awaits_consult(m, contact, e.token):
+        # before its offer (or its consult's token): wait for it, silent
         if not room_to_wait(m):
             return m, (SipRefuse(e.call, e.contact, "too many INVITEs waiting for their offer"),)
         waiting = WaitingCall(e.call, e.contact, e.peer, e.token, m.now)
         return replace(m, waiting=m.waiting + (waiting,)), ()
-    return _bind(m, contact.id, contact.token, e.call, e.peer, e.token)
+    return _bind(m, contact, e.call, e.peer, e.token)
+
+
+def _awaits_consult(m: Model, contact: ev.Contact, token: str) -> bool:
+    """The phone asked for a consult of ``contact`` whose token hasn't come: an INVITE that
+    is not the customer's may be its consult leg, ahead of the server's event."""
+    return (contact.id in m.consult_asked and contact.consult is None
+            and leg_of(contact, token) is None)
 
 
 def room_to_wait(m: Model) -> bool:
@@ -94,9 +103,10 @@ def settle_waiting(m: Model) -> Step:
     for w in waiting:
         contact = m.contact(w.contact)
         fx: Effects
-        if contact is not None:
-            m, fx = _bind(m, contact.id, contact.token, w.id, w.peer, w.token)
-        elif m.now - w.since >= WAIT_FOR_CONTACT_S:
+        late = m.now - w.since >= WAIT_FOR_CONTACT_S
+        if contact is not None and (late or not _awaits_consult(m, contact, w.token)):
+            m, fx = _bind(m, contact, w.id, w.peer, w.token)
+        elif late:
             fx = (SipRefuse(w.id, w.contact, "no such contact in time"),)
         else:
             m, fx = replace(m, waiting=m.waiting + (w,)), ()
@@ -104,21 +114,42 @@ def settle_waiting(m: Model) -> Step:
     return m, effects
 
 
-def _bind(m: Model, contact: str, expected: str, call_id: str, peer: str, token: str) -> Step:
-    """Ring the call as ``contact``'s if its token is the one the server sent; else refuse it
-    at once: it never rings, shows or reaches the server, and cannot displace the real call."""
-    if not (expected and hmac.compare_digest(expected.encode("utf-8", "replace"),
-                                             token.encode("utf-8", "replace"))):
+def _same(expected: str, token: str) -> bool:
+    """Constant-time: the time taken says nothing about how much of a guess was right."""
+    return hmac.compare_digest(expected.encode("utf-8", "replace"),
+                               token.encode("utf-8", "replace")) and bool(expected)
+
+
+def leg_of(contact: ev.Contact, token: str) -> CallLeg | None:
+    """Which of the contact's calls an INVITE carrying ``token`` is: the customer's (the
+    offer's token), the consult leg (the consult's), or none. Both are always compared."""
+    offer = _same(contact.token, token)
+    consult = _same(contact.consult.token if contact.consult else "", token)
+    return "consult" if consult else "customer" if offer else None
+
+
+def _bind(m: Model, contact: ev.Contact, call_id: str, peer: str, token: str) -> Step:
+    """Ring the call as ``contact``'s if its token is one the server sent (the consult leg's:
+    answered by itself, the agent asked for it); else refuse it at once: it never rings, shows
+    or reaches the server, and cannot displace the real call."""
+    leg = leg_of(contact, token)
+    if leg is None:
         why = "wrong token" if token else "no token"
-        return m, (SipRefuse(call_id, contact, why),)
-    return _ring(m, call_id, contact, peer)
+        return m, (SipRefuse(call_id, contact.id, why),)
+    if leg == "consult" and m.consult_of(contact.id) is not None:
+        return m, (SipRefuse(call_id, contact.id, "consult leg already up"),)
+    return _ring(m, call_id, contact.id, peer, leg)
 
 
-def _ring(m: Model, call_id: str, contact: str, peer: str) -> Step:
+def _ring(m: Model, call_id: str, contact: str, peer: str, leg: CallLeg = "customer") -> Step:
     busy = any(_in_front(c) for c in m.calls)
-    call = Call(call_id, contact, peer, "ringing", m.now)
+    call = Call(call_id, contact, peer, "ringing", m.now, leg=leg)
     m = replace(m, calls=m.calls + (call,))
     fx = _report(m, call, "ringing")
+    if leg == "consult":                # the agent asked for it: answered, the customer held
+        m = replace(m, consult_asked=m.consult_asked - {contact})
+        m, answered = answer(m, call)
+        return m, fx + answered
     if contact and contact in m.answer_on_arrival:
         # Accepted before the INVITE came: answer now; behind a call already up, held at once.
         m = replace(m, answer_on_arrival=m.answer_on_arrival - {contact})
@@ -141,7 +172,7 @@ def call_state(m: Model, e: ev.SipCallState) -> Step:
     if e.state == "established" and call.state in ("ringing", "calling"):
         up = replace(call, state="talking", since=m.now, accepted=True)
         m = _put(m, up)
-        if call.state == "ringing":
+        if call.state == "ringing" and call.leg == "customer":
             m = _remember(m, call, "in")
         fx = _report(m, up, "answered")
         if up.hold_when_up:
@@ -175,8 +206,10 @@ def _ended(m: Model, call: Call, reason: str = "") -> Step:
     answered = call.state in ("talking", "held")
     if call.state == "ringing" and not call.contact:    # a personal call nobody took
         m = _remember(m, call, "missed")
-    # Wrap-up never waits for the server: it is owed as soon as the agent's call is over.
+    # Wrap-up never waits for the server: it is owed as soon as the agent's call is over (both
+    # of its legs, when the agent consulted: a transfer ends both).
     if (answered and contact and contact.primary and m.agent is not None
+            and not any(c.contact == contact.id for c in m.calls)
             and contact.id not in m.wrapped_locally and wrapup_screen(m, contact.id) is None):
         m = show(m, ReasonScreen("wrapup", contact=contact.id))
         if not m.calls and m.agent is not None:  # the server does the same; shown while it is away

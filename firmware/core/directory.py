@@ -100,11 +100,13 @@ def _why_not(m: Model) -> str:
     return ""
 
 
-def open_directory(m: Model) -> Step:
+def open_directory(m: Model, consult: str = "") -> Step:
+    """``consult``: to pick the target of that contact's consult or transfer (consult.py)."""
     why = _why_not(m)
     if why:
-        return push(m, DirectoryScreen(error=why)), ()
-    return push(m, DirectoryScreen(asked_at=m.now, waiting=True)), (CcGetDirectory(),)
+        return push(m, DirectoryScreen(error=why, consult=consult)), ()
+    return (push(m, DirectoryScreen(asked_at=m.now, waiting=True, consult=consult)),
+            (CcGetDirectory(),))
 
 
 def directory_key(m: Model, s: DirectoryScreen, action: Action) -> Step:

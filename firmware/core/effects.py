@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Model, Settings
-from .vocab import AgentChoice, CallReport, EntryKind, Route, Tone
+from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, Route, Tone
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,31 @@ class CcCallEvent:
     contact: str
     event: CallReport
     at: float
+    leg: CallLeg = "customer"       # "consult": the agent's consult leg of the contact
+
+
+@dataclass(frozen=True)
+class CcConsult:
+    """Consult ``target`` about the contact talked on (the server calls the phone back on the
+    consult leg; or CcRefused "consult")."""
+    contact: str
+    kind: EntryKind
+    target: str                     # an agent's id, a queue's or entry point's name, a number
+
+
+@dataclass(frozen=True)
+class CcTransfer:
+    """Hand the contact on: to the consulted party (no ``kind``), or blind to ``target``."""
+    contact: str
+    kind: EntryKind | None = None
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class CcExitConsult:
+    """Leave the consult (the requesting agent back to the customer, or the consulted agent
+    out of it)."""
+    contact: str
 
 
 @dataclass(frozen=True)
@@ -149,7 +174,8 @@ class SipDial:
 # What the phone carries out, and what goes to each of its links; tests/unit/test_registries.py
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
-            | CcFavoriteRemove | CcCallEvent | CcWrapUp | CcLogout)
+            | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult | CcWrapUp
+            | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

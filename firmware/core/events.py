@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .vocab import (AgentState, ContactKind, ContactStatus, EntryKind, KeyKind, KeyName,
-                    SipCallChange, StorageProblem, Tone)
+from .vocab import (AgentState, ConsultStatus, ContactKind, ContactStatus, EntryKind, KeyKind,
+                    KeyName, ParticipantKind, ParticipantState, SipCallChange, StorageProblem,
+                    Tone)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,34 @@ class CcSettings:
 
 
 @dataclass(frozen=True)
+class ConsultLeg:
+    """The agent's consult of a contact (firmware.cc.protocol.ConsultLeg): its SIP call, the
+    consult leg, carries ``token`` as X-CC-Token."""
+    who: str
+    kind: EntryKind
+    status: ConsultStatus
+    since: float = 0.0
+    token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Requester:
+    """For a consulted agent: who asked (the consult popover's three defaults)."""
+    name: str
+    extension: str
+    team: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone on the contact's call, as the server's bridge holds them."""
+    who: str
+    kind: ParticipantKind
+    state: ParticipantState
+    agent: str = ""
+
+
+@dataclass(frozen=True)
 class Contact:
     """A customer interaction (firmware.cc.protocol.Contact)."""
     id: str
@@ -99,6 +128,12 @@ class Contact:
     kind: ContactKind = "inbound"
     # the secret its SIP call carries (X-CC-Token); out of repr so no log line shows it
     token: str = field(default="", repr=False)
+    # consult and transfer: this agent's consult; for a consulted agent (``primary`` false)
+    # who asked; who is on the call, and the agent with control of it
+    consult: ConsultLeg | None = None
+    requested_by: Requester | None = None
+    participants: tuple[Participant, ...] = ()
+    control: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import assert_never, get_args
 
 from .events import CcSettings, Code, Contact, DirectoryEntry, Favorite, VariableLayout
 from .form import Form, Purpose
-from .vocab import (AgentState, Backlight, CallDirection, CallState, CcLinkState, HandsFree,
-                    Level, LoginEntry, MenuName, Mode, ReasonKind, Route, SipLink)
+from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallState, CcLinkState,
+                    HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route, SipLink)
 
 VOLUME_MAX = 10
 CONTRAST_MAX = 10
@@ -185,6 +185,7 @@ class Call:
     emergency: bool = False    # to an emergency number
     far_ringing: bool = False  # placed, and the far end rings
     awaiting: bool = False     # placed, waiting for the server's go-ahead (no SIP call yet)
+    leg: CallLeg = "customer"  # "consult": the agent's consult leg of ``contact``
 
 
 @dataclass(frozen=True)
@@ -303,8 +304,10 @@ class CallScreen(Screen):
 
 @dataclass(frozen=True)
 class DialScreen(Screen):
-    """Typing a number to call (digits at home, or the handset lifted with nothing to answer)."""
+    """Typing a number to call (digits at home, or the handset lifted with nothing to answer).
+    ``consult``: the contact whose consult or transfer target is typed (firmware.core.consult)."""
     number: str = ""
+    consult: str = ""
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,7 @@ class DirectoryScreen(Screen):
     error: str = ""
     asked_at: float = 0.0
     waiting: bool = False        # a look-up is out
+    consult: str = ""            # picking the target of this contact's consult or transfer
 
 
 @dataclass(frozen=True)
@@ -372,6 +376,9 @@ class Model:
     calls: tuple[Call, ...] = ()        # a call with a contact is bound: its token matched
     waiting: tuple[WaitingCall, ...] = ()  # INVITEs waiting for the contact they name
     answer_on_arrival: frozenset[str] = frozenset()  # contacts accepted before their INVITE
+    # contacts whose consult the phone asked for and whose consult leg token has not come yet:
+    # the consult leg's INVITE may overtake it, and waits for it as an offer's INVITE does
+    consult_asked: frozenset[str] = frozenset()
     wrapped_locally: frozenset[str] = frozenset()    # wrap-ups sent (maybe queued offline)
     # offers the agent rejected, as (contact id, the attempt's token), until the server takes
     # them back: a snapshot still listing that attempt (the reject was queued offline) and an
@@ -412,8 +419,15 @@ class Model:
         return next((c for c in self.calls if c.id == call_id), None)
 
     def call_of(self, contact_id: str) -> Call | None:
-        """The contact's call: only ever one whose token matched (calls.incoming binds it)."""
-        return next((c for c in self.calls if contact_id and c.contact == contact_id), None)
+        """The contact's customer call: only ever one whose token matched (calls.incoming binds
+        it)."""
+        return next((c for c in self.calls if contact_id and c.contact == contact_id
+                     and c.leg == "customer"), None)
+
+    def consult_of(self, contact_id: str) -> Call | None:
+        """The contact's consult leg (the agent consults someone about it), if up."""
+        return next((c for c in self.calls if contact_id and c.contact == contact_id
+                     and c.leg == "consult"), None)
 
     def offers(self) -> tuple[Contact, ...]:
         """Offered contacts the agent has not taken yet, oldest first (the popover's order)."""

@@ -72,8 +72,10 @@ def arrange(m: Model) -> Model:
     if m.agent is None:
         return m
     for c in m.contacts:
+        # a leg of the contact still up (a consult the customer left) is talked on first
         if (c.status == "wrapup" and c.primary and c.id not in m.wrapped_locally
-                and wrapup_screen(m, c.id) is None):
+                and wrapup_screen(m, c.id) is None
+                and not any(call.contact == c.id for call in m.calls)):
             m = show(m, ReasonScreen("wrapup", contact=c.id))
     offers = m.offers()
     reserved = [c for c in m.contacts if c.status == "reserved"]

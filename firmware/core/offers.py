@@ -28,9 +28,12 @@ def contact_event(m: Model, e: ev.CcContact) -> Step:
             return m, ()                # the attempt the agent turned down: on its way back
         contacts = (tuple(c if x.id == c.id else x for x in m.contacts) if known
                     else m.contacts + (c,))
-        return replace(_unreject(m, c.id), contacts=contacts), ()
+        # the consult asked for is the server's now (its token has come)
+        asked = m.consult_asked - {c.id} if c.consult is not None else m.consult_asked
+        return replace(_unreject(m, c.id), contacts=contacts, consult_asked=asked), ()
     m = replace(m, contacts=tuple(x for x in m.contacts if x.id != c.id),
                 answer_on_arrival=m.answer_on_arrival - {c.id},
+                consult_asked=m.consult_asked - {c.id},
                 wrapped_locally=m.wrapped_locally - {c.id})
     m, fx = _reject_ringing(m, c.id)
     if c.status == "rona" and find(m, RonaPopover) is None:
@@ -133,10 +136,32 @@ def shown_variables(m: Model, contact_id: str) -> tuple[tuple[str, str], ...]:
                  if not v.secure and v.name in values)
 
 
+CONSULT_LINES = 9      # a consult offer: who asked (three lines) and the variables, at most this
+
+
+def consult_lines(m: Model, contact_id: str) -> tuple[tuple[str, str], ...] | None:
+    """A consulted agent's contact (``primary`` false): (label, value) of who asked (name,
+    extension, team), then the variables shown (never secure ones), CONSULT_LINES at most;
+    None for any other contact."""
+    contact = m.contact(contact_id)
+    if contact is None or contact.primary:
+        return None
+    asked = contact.requested_by
+    defaults = (("From", asked.name), ("Ext", calls.user_part(asked.extension)),
+                ("Team", asked.team)) if asked else ()
+    return (defaults + shown_variables(m, contact_id))[:CONSULT_LINES]
+
+
+def detail_count(m: Model, contact_id: str) -> int:
+    """How many caller and variable lines the contact's popover and call data have."""
+    lines = consult_lines(m, contact_id)
+    return len(lines) if lines is not None else 1 + len(shown_variables(m, contact_id))
+
+
 def _scrolled(m: Model, s: OfferPopover | VarsScreen, step: int) -> Step:
     """Scroll the caller and variable lines by one row of the display (which may hold several
     lines side by side), stopping where the last line shows."""
-    lines = 1 + len(shown_variables(m, s.contact))          # the caller, then the variables
+    lines = detail_count(m, s.contact)          # the caller (who asked), then the variables
     per_row, shown = m.info.display.detail_columns, m.info.display.detail_lines
     last = max(0, -(-(lines - shown) // per_row) * per_row)  # whole rows, rounded up
     return replace_top(m, replace(s, scroll=max(0, min(last, s.scroll + step * per_row)))), ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import directory, favorites, textentry
+from . import consult, directory, favorites, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
 from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
@@ -76,6 +76,9 @@ def _offer(m: Model, _s: OfferPopover) -> Softkeys:
 
 
 def _dial(_m: Model, s: DialScreen) -> Softkeys:
+    if s.consult:                   # a consult or transfer target (consult.py)
+        return (("Cnslt", "consult"), ("Dir", "directory"), ("Blind", "blind"),
+                ("Del", "back") if s.number else BACK)
     return (("Dial", "dial"), ("Dir", "directory"), ("Favs", "favorites"),
             ("Del", "back") if s.number else BACK)
 
@@ -84,6 +87,9 @@ def _directory(_m: Model, s: DirectoryScreen) -> Softkeys:
     """Dial and Fav+ while an entry is in view; Del deletes a search digit, as in the reason
     lists."""
     entry = bool(directory.matching(s))
+    if s.consult:                   # a consult or transfer target (consult.py)
+        return (("Cnslt", "consult") if entry else None, ("Blind", "blind") if entry else None,
+                None, ("Del", "back") if s.query else BACK)
     return (("Dial", "ok") if entry else None, ("Fav+", "fav_add") if entry else None, None,
             ("Del", "back") if s.query else BACK)
 
@@ -113,7 +119,18 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
         return (None if call is None or call.accepted else ("Answr", "answer"), None, vars_, None)
     hold: Softkey = ("Resum", "hold") if call.state == "held" else ("Hold", "hold")
     state: Softkey = ("State", "state") if m.agent is not None else None
-    return (hold, ("End", "end"), vars_, state)
+    # consult and transfer (consult.py): Swap to the contact's other leg; on the consult leg
+    # Exit, and Xfer once the consulted party answered; a consulted agent may Exit (no State:
+    # "Exit" leaves no room for it)
+    swap: Softkey = ("Swap", "swap") if sum(
+        1 for c in m.shown_calls() if call.contact and c.contact == call.contact) > 1 else None
+    if call.leg == "consult":
+        xfer: Softkey = (("Xfer", "transfer") if consult.consult_talking(m, call.contact)
+                         else None)
+        return (hold, ("Exit", "exit"), xfer, swap)
+    if consult.consulted(m, call):
+        return (hold, ("Exit", "exit"), vars_, None)
+    return (hold, ("End", "end"), vars_, swap or state)
 
 
 def _form(_m: Model, s: FormScreen) -> Softkeys:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from . import calls
 from .effects import Step
-from .model import Model, OfferPopover, TaskScreen
+from .model import Call, Model, OfferPopover, TaskScreen
 from .navigation import change, find, pop, replace_top
 from .vocab import Action
 
@@ -21,7 +21,7 @@ STATES = {"ringing": "Ringing", "calling": "Calling", "talking": "Talking", "hel
 class Task:
     kind: str               # "offer" or "call"
     id: str                 # the contact's id (offer) or the call's
-    state: str              # Ringing, Calling, Talking, Held, Offered
+    state: str              # Ringing, Calling, Talking, Held, Offered, Consulting
     who: str                # the number or caller
     customer: bool          # the number is a customer's (masked where the admin masks numbers)
     since: float
@@ -32,15 +32,17 @@ def tasks(m: Model) -> tuple[Task, ...]:
     offered = tuple(Task("offer", c.id, "Ringing" if m.call_of(c.id) else "Offered", c.ani,
                          True, c.offered_at) for c in m.offers())
     shown = {t.id for t in offered}
-    on_calls = tuple(Task("call", c.id, STATES[c.state], _who(m, c.contact, c.peer),
-                          bool(c.contact), c.since)
-                     for c in m.calls if c.contact not in shown or not c.contact)
+    on_calls = tuple(_call_task(m, c) for c in m.calls if c.contact not in shown or not c.contact)
     return offered + on_calls
 
 
-def _who(m: Model, contact_id: str, peer: str) -> str:
-    contact = m.contact(contact_id)
-    return contact.ani if contact else calls.user_part(peer)
+def _call_task(m: Model, c: Call) -> Task:
+    contact = m.contact(c.contact)
+    if c.leg == "consult":          # whom the agent consults: never a customer's number
+        who = contact.consult.who if contact and contact.consult else calls.user_part(c.peer)
+        return Task("call", c.id, "Consulting", who, False, c.since)
+    who = contact.ani if contact else calls.user_part(c.peer)
+    return Task("call", c.id, STATES[c.state], who, bool(c.contact), c.since)
 
 
 def task_key(m: Model, s: TaskScreen, action: Action) -> Step:

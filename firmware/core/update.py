@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import agent, calls, dialpad, directory, favorites, forms, offers, reasons, tasks
+from . import agent, calls, consult, dialpad, directory, favorites, forms, offers, reasons, tasks
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
@@ -93,6 +93,12 @@ def _login_from_config(m: Model, e: ev.LoginFromConfig) -> Step:
     return agent.log_in(m, e.agent, e.pin)
 
 
+def _refused(m: Model, e: ev.CcRefused) -> Step:
+    if e.request in ("consult", "transfer", "exit_consult"):
+        return consult.refused(m, e)
+    return directory.refused(m, e)          # the rest: agent.refused
+
+
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
     return with_notice(m, e.text), ()
 
@@ -119,7 +125,7 @@ def _key(m: Model, key: ev.Key) -> Step:
         return m, ()
     # keys that act wherever the agent is: answering and hold
     if key.name in ("speaker", "headset") and not offers.can_pick_up(m):
-        if isinstance(m.screen, DialScreen):
+        if isinstance(m.screen, DialScreen) and not m.screen.consult:
             return dialpad.hands_free(m, m.screen, key.name)
         if isinstance(m.screen, IdleScreen) and not m.calls:    # off-hook on the speaker
             m, effects = dialpad.open_dial(replace(m, hands_free=key.name))
@@ -161,7 +167,7 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcContact: narrow(ev.CcContact, _then_bind(offers.contact_event)),
     ev.CcNotice: narrow(ev.CcNotice, _cc_notice),
     ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
-    ev.CcRefused: narrow(ev.CcRefused, directory.refused),     # the rest: agent.refused
+    ev.CcRefused: narrow(ev.CcRefused, _refused),
     ev.CcDirectory: narrow(ev.CcDirectory, directory.answered),
     ev.CcFavorites: narrow(ev.CcFavorites, favorites.changed),
     ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
@@ -280,11 +286,25 @@ def _about(m: Model, _s: AboutScreen, action: Action) -> Step:
 def _dial_screen(m: Model, s: DialScreen, action: Action) -> Step:
     """The dial screen's keys (dialpad), and its way to the directory and the favorites (with
     the number typed, which `Add` there makes a favorite)."""
+    if s.consult:                   # picking a consult or transfer target
+        step = consult.dial_key(m, s, action)
+        if step is not None:
+            return step
     if action == "directory":
         return directory.open_directory(m)
     if action == "favorites":
         return favorites.open_favorites(m, s.number)
     return dialpad.dial_key(m, s, action)
+
+
+def _directory_screen(m: Model, s: DirectoryScreen, action: Action) -> Step:
+    step = consult.directory_key(m, s, action) if s.consult else None
+    return step if step is not None else directory.directory_key(m, s, action)
+
+
+def _call_screen(m: Model, s: CallScreen, action: Action) -> Step:
+    step = consult.call_key(m, s, action)
+    return step if step is not None else calls.call_key(m, s, action)
 
 
 def _no_keys(m: Model, _s: Screen, _action: Action) -> Step:
@@ -304,11 +324,11 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     ReasonScreen: narrow(ReasonScreen, reasons.reason_key),
     OfferPopover: narrow(OfferPopover, offers.offer_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
-    CallScreen: narrow(CallScreen, calls.call_key),
+    CallScreen: narrow(CallScreen, _call_screen),
     DialScreen: narrow(DialScreen, _dial_screen),
     HistoryScreen: narrow(HistoryScreen, dialpad.history_key),
     TaskScreen: narrow(TaskScreen, tasks.task_key),
-    DirectoryScreen: narrow(DirectoryScreen, directory.directory_key),
+    DirectoryScreen: narrow(DirectoryScreen, _directory_screen),
     FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),
     VarsScreen: narrow(VarsScreen, offers.vars_key),
     FormScreen: narrow(FormScreen, forms.form_key),

@@ -22,7 +22,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "state", "about", "answer", "end", "available", "idle", "reject",
                      "submit", "next", "clear",          # these three: a form's
                      "dial",
-                     "directory", "favorites", "fav_add", "fav_del"]   # directory, favorites
+                     "directory", "favorites", "fav_add", "fav_del",   # directory, favorites
+                     "consult", "blind", "transfer", "exit", "swap"]   # consult and transfer
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
@@ -33,6 +34,12 @@ CallState = Literal["ringing", "calling", "talking", "held"]
 SipCallChange = Literal["ringing", "established", "held", "resumed", "ended"]
 CallReport = Literal["ringing", "answered", "held", "resumed", "ended"]  # to the server
 CallDirection = Literal["out", "in", "missed"]      # a call in the agent's history
+# a contact's SIP call on this phone: the customer's (the offer's), or the requesting agent's
+# consult leg (docs/cc-protocol.md, "Consult and transfer")
+CallLeg = Literal["customer", "consult"]
+ConsultStatus = Literal["dialing", "ringing", "talking"]       # how far the consult got
+ParticipantKind = Literal["customer", "agent", "number"]
+ParticipantState = Literal["ringing", "talking", "held", "music"]
 
 # -- links (the status line) ---------------------------------------------------------------------
 SipLink = Literal["off", "registering", "registered", "failed"]         # off: not configured

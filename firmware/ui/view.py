@@ -21,7 +21,7 @@ SOFTKEYS = 4
 POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
 # Softkey labels are 5 characters for the 20-column display; a wider key shows the whole word.
 FULL_LABELS = {"Accpt": "Accept", "Answr": "Answer", "Resum": "Resume", "Avail": "Available",
-               "Rejct": "Reject"}
+               "Rejct": "Reject", "Cnslt": "Consult", "Xfer": "Transfer"}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from firmware.ui.view import render
 
 from . import test_agent_rules as rules
 from .test_agent_rules import NOW, agent, contact, home, keys, offered, run, talking, wrapping_up
+from .test_consult import BRIDGE, consult_offer, consulting
 from .test_phonebook import DIRECTORY, FAVORITES
 
 MASKED = CcSettings(mask_ani=True, accept_all=True, max_offers=3)
@@ -396,6 +397,27 @@ SCREENS = {
                    "Back"]),
     "favorite delete": (lambda: agent(ev.CcFavorites(FAVORITES), *keys("5", "soft3", "soft3")),
                         ["Favorites", "Delete Ben Okafor?", "Yes", "No"]),
+    "consult dial": (lambda: agent(*talking(), *keys("xfer", "5", "5", "5")),
+                     ["Consult", "555_", "Cnslt|Consult", "Dir", "Blind", "Del"]),
+    "consult directory": (lambda: agent(*talking(), *keys("xfer", "soft2"),
+                                        ev.CcDirectory(DIRECTORY)),
+                          ["Consult", "1/6", "→Ana Diaz", "Cnslt|Consult", "Blind", "Back"]),
+    "consult leg": (lambda: run(consulting("talking"), ev.Tick(NOW + 5))[0],
+                    ["Talking 00:05", "2/2", "Consulting Ben Okaf", "Hold", "Exit",
+                     "Xfer|Transfer", "Swap"]),
+    "consult held customer": (lambda: run(consulting(), ev.Key("left"))[0],
+                              ["Held 00:00", "1/2", "+15551234567 Sales", "Resum|Resume",
+                               "End", "Vars", "Swap"]),
+    "consult tasks": (lambda: run(consulting(), ev.Key("left"), ev.Key("ok"))[0],
+                      ["Tasks", "1/2", "Held +15551234567",
+                       "Cons Ben Okafor|Consulting Ben Okafor"]),
+    "consult popover": (lambda: agent(consult_offer()),
+                        ["Consult", "00:03", "From: Ada Byron", "Accpt|Accept", "Vars",
+                         "Rejct|Reject"]),
+    "consulted call": (lambda: agent(consult_offer(), ev.SipIncoming("k1", "c1", BRIDGE,
+                                                                     rules.token("c1")),
+                                     ev.Key("soft1"), ev.SipCallState("k1", "established")),
+                       ["Talking 00:00", "From: Ada Byron", "Hold", "Exit", "Vars"]),
 }
 
 

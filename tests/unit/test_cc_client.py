@@ -197,6 +197,77 @@ def test_refusals_name_the_request_and_a_wrong_pin_stops_retrying():
     assert not s2.wants_connection
 
 
+# -- consult and transfer ------------------------------------------------------------------------
+@pytest.mark.parametrize("effect, wire", [
+    (fx.CcConsult("c-1", "agent", "1002"),
+     {"type": "consult", "contact": "c-1", "kind": "agent", "target": "1002"}),
+    (fx.CcTransfer("c-1"), {"type": "transfer", "contact": "c-1"}),
+    (fx.CcTransfer("c-1", "queue", "support"),
+     {"type": "transfer", "contact": "c-1", "kind": "queue", "target": "support"}),
+    (fx.CcExitConsult("c-1"), {"type": "exit_consult", "contact": "c-1"}),
+    (fx.CcCallEvent("c-1", "held", 5.0, "consult"),
+     {"type": "call", "contact": "c-1", "event": "held", "at": 5.0, "leg": "consult"}),
+])
+def test_consult_requests_go_out_as_the_protocol_spells_them(effect, wire):
+    s, _ = online()
+    events, frames = s.request(effect)
+    (message,) = sent(frames)
+    assert events == [] and {k: v for k, v in message.items() if k != "id"} == wire
+
+
+@pytest.mark.parametrize("effect, kind, words", [
+    (fx.CcConsult("c-1", "number", "5550100"), "consult", "No server: can't consult now"),
+    (fx.CcTransfer("c-1"), "transfer", "No server: can't transfer now"),
+    (fx.CcExitConsult("c-1"), "exit_consult", "No server: can't exit the consult now"),
+])
+def test_consult_requests_are_refused_offline_never_queued(effect, kind, words):
+    s, _ = online()
+    s.connection_lost()
+    events, frames = s.request(effect)
+    assert events == [ev.CcRefused(kind, "offline", words)] and frames == []
+    assert s.connection_made() and sent(s.receive(snapshot(seq=9))[1]) == []   # nothing later
+
+
+def test_a_consult_lost_with_the_link_is_refused_so_the_phone_can_ask_again():
+    s, _ = online()
+    s.request(fx.CcConsult("c-1", "agent", "1002"))
+    assert ev.CcRefused("consult", "offline", "No server: can't consult now") \
+        in s.connection_lost()
+
+
+def test_a_refused_consult_names_the_request_and_the_code():
+    s, _ = online()
+    _, frames = s.request(fx.CcConsult("c-1", "entry_point", "Main line"))
+    events, _ = s.receive(p.encode(p.Error(id=sent(frames)[0]["id"],
+                                           code="unsupported_destination", message="capacity")))
+    assert events == [ev.CcRefused("consult", "unsupported_destination", "capacity")]
+
+
+def test_a_contacts_consult_requester_participants_and_control_reach_the_phone():
+    """The consult's time on the phone's clock (the server 100 s ahead); its token never in a
+    log line."""
+    phone_now = 1_800_000_000.0
+    c = p.Contact(id="c-1", status="assigned", queue="sales", ani="+15551234567",
+                  consult=p.ConsultLeg("Ben Okafor", "agent", "ringing", phone_now + 98,
+                                       "Secret-consult-token-123"),
+                  requested_by=p.Requester("Ana Diaz", "sip:1001@pbx", "Blue"),
+                  participants=[p.Participant("+15551234567", "customer", "music"),
+                                p.Participant("Ben Okafor", "agent", "ringing", "1002")],
+                  control="1001")
+    s = CcClient(clock=lambda: phone_now)
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    (snap, _), _ = s.receive(p.encode(p.Snapshot(seq=1, agent=AGENT, state="talking",
+                                                 contacts=[c], server_time=phone_now + 100)))
+    got = snap.contacts[0]
+    assert got.consult == ev.ConsultLeg("Ben Okafor", "agent", "ringing", phone_now - 2,
+                                        "Secret-consult-token-123")
+    assert got.requested_by == ev.Requester("Ana Diaz", "sip:1001@pbx", "Blue")
+    assert got.participants == (ev.Participant("+15551234567", "customer", "music"),
+                                ev.Participant("Ben Okafor", "agent", "ringing", "1002"))
+    assert got.control == "1001" and "Secret-consult" not in repr(snap)
+
+
 def test_logged_out_ends_the_session():
     s, _ = online()
     events, _ = s.receive(p.encode(p.LoggedOut(seq=6, reason="lunch")))

@@ -56,6 +56,10 @@ EXAMPLES = [
     p.LoggedOut(seq=21, reason="supervisor"),
     p.Reject(id="p-8", contact="c-42"),
     p.Dial(id="p-9", number="5550100"),
+    p.Consult(id="p-30", contact="c-50", kind="agent", target="1002"),
+    p.Transfer(id="p-31", contact="c-50"),
+    p.Transfer(id="p-32", contact="c-51", kind="queue", target="support"),
+    p.ExitConsult(id="p-34", contact="c-50"),
     p.DialAnswer(id="p-9", to="5550100", contact="c-47"),
     p.Directory(id="p-10", query="ben"),
     p.DirectoryAnswer(id="p-10", entries=[

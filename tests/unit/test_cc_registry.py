@@ -58,6 +58,8 @@ def _sample_effect(cls: type) -> Any:
     hints = typing.get_type_hints(cls)
 
     def value(t: Any) -> Any:
+        if type(None) in get_args(t):          # optional: a value of what it is when given
+            return value(next(a for a in get_args(t) if a is not type(None)))
         if typing.get_origin(t) is typing.Literal:
             return get_args(t)[0]
         if isinstance(t, type) and issubclass(t, enum.Enum):

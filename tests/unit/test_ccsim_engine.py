@@ -642,7 +642,7 @@ def test_layout_needs_three_to_six_variables():
 def test_demo_scenario_loads():
     from tools.ccsim.scenario import load
     s = load("tools/ccsim/scenarios/demo.toml")
-    assert [a.id for a in s.agents] == ["1001", "1002"]
+    assert [a.id for a in s.agents] == ["1001", "1002", "1003"]
     assert s.queues == ("sales", "support")
     assert len(s.idle_codes) >= 120 and len(s.wrapup_codes) >= 35
     assert len(s.layout) == 6 and [v.name for v in s.layout if v.secure] == ["card"]

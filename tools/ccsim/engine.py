@@ -19,6 +19,12 @@ the contact's room. A RONA or reject hangs up only the agent's leg: the customer
 music, and is routed again. Either side ending ends the other. After a restart ``adopt`` maps
 the bridge's legs back to the contacts (legs.py).
 
+Consult and transfer (bridged only) add a second agent to a contact: the consulted one sees it
+as a consult offer (``primary`` false) and an agent who transferred it keeps it in wrap-up
+(``owed``) while it is another's; ``_seen`` is the contact's status as each agent has it, and
+the agent's state follows that. The consult itself (``c.consult``) and the owed wrap-ups are
+stored with the contact, so a restart adopts the consult's legs too.
+
 The agent's state follows its contacts (reserved, ringing, talking, held, wrapup); a state it
 asks for meanwhile is kept as ``pending`` and applied when its last contact is done, else it
 becomes Available. After a RONA it goes Idle "rona", after a reject Idle "rejected" (Not Ready,
@@ -42,12 +48,12 @@ from firmware.cc import protocol as p
 from firmware.sip.dialing import dial_uri
 
 from .guard import LoginGuard
-from .legs import (AGENT, CONTACT_HEADER, CUSTOMER, TOKEN_HEADER, Bridge, Leg, Legs,
-                   agent_leg_name, key_matches)
+from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, TOKEN_HEADER, Bridge,
+                   Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .routing import Router
 from .scenario import AUTO_WRAPUP, Scenario, extension_user
-from .store import AgentRecord, ContactRecord, Store
+from .store import FINISHED, AgentRecord, ContactRecord, Store
 
 log = logging.getLogger("ccsim")
 
@@ -63,7 +69,8 @@ BUSY_STATES = {state for _, state in _BUSY}
 TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
                               # (and a bridged customer's call key, the same size)
 RING_SLACK_S = 5.0            # an agent leg rings up to 2 RONA times + this (ccsim RONAs first)
-BRIDGED = ("queued",) + UNANSWERED + TALKING   # a bridged contact's statuses with a call up
+# "transferred": blind or consult transferred to a number, no agent on it any more
+BRIDGED = ("queued",) + UNANSWERED + TALKING + ("transferred",)   # statuses with a call up
 SESSION_BYTES = 16            # a login's id, which a reconnecting phone resumes with
 _KEEP = object()
 
@@ -170,9 +177,18 @@ class Engine:
             self._live[c.id] = c
             if c.status == "queued":
                 waiting.append(c)
-            else:
+            elif c.agent and c.status not in FINISHED:
                 self._on_agent[c.agent][c.id] = c
                 self._arm(c)
+            # the agents who passed it on and owe its wrap-up, and the consulted agent
+            for agent, at in c.owed.items():
+                if agent in self._on_agent:
+                    self._on_agent[agent][c.id] = c
+                    self._arm_at(at, c)
+            k = c.consult
+            if k and k.get("agent") in self._on_agent:
+                self._on_agent[k["agent"]][c.id] = c
+                self._arm_at(k.get("deadline", 0.0), c)
         for s in self._records.values():
             if s.state == "available":
                 self.router.set_ready(s.agent, s.available_since)
@@ -233,7 +249,8 @@ class Engine:
         contacts = sorted(self._on_agent[agent].values(), key=lambda c: c.n)
         return p.Snapshot(
             seq=s.seq, agent=p.Agent(a.id, a.name, a.team, a.extension), state=s.state,
-            reason=s.reason, pending=s.pending, contacts=[self._wire(c) for c in contacts],
+            reason=s.reason, pending=s.pending,
+            contacts=[self._wire(c, agent=agent) for c in contacts],
             idle_codes=list(self.scenario.idle_codes),
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
             settings=self.settings, favorites=list(self._favorites[agent]),
@@ -255,23 +272,31 @@ class Engine:
     def accept(self, agent: str, contact: str):
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
-        if c.status == "assigned":
+        status = self._seen(agent, c)
+        if status == "assigned":
             return
-        if c.status not in UNANSWERED:
-            raise Refused("not_allowed", f"contact {contact} is {c.status}, not being offered")
-        busy = [o for o in self._on_agent[agent].values() if o.status in TALKING]
+        if status not in UNANSWERED:
+            raise Refused("not_allowed", f"contact {contact} is {status}, not being offered")
+        busy = [o for o in self._on_agent[agent].values() if self._seen(agent, o) in TALKING]
         if busy and not self.settings.accept_all:
             raise Refused("not_allowed", f"already on contact {busy[0].id}")
-        self._answer(c)
+        if self._consulted(agent, c):
+            self._consult_answered(c)
+        else:
+            self._answer(c)
 
     @_atomic
     def reject(self, agent: str, contact: str):
         """The agent turns an offer down: a RONA at once, the agent Idle "rejected"."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
-        if c.status not in UNANSWERED:
-            raise Refused("not_allowed", f"contact {contact} is {c.status}, not being offered")
-        self._rona(c, "rejected", idle="rejected")
+        status = self._seen(agent, c)
+        if status not in UNANSWERED:
+            raise Refused("not_allowed", f"contact {contact} is {status}, not being offered")
+        if self._consulted(agent, c):
+            self._consult_over(c, "rejected")
+        else:
+            self._rona(c, "rejected", idle="rejected")
 
     @_atomic
     def dial(self, agent: str, number: str) -> tuple[str, str]:
@@ -315,10 +340,20 @@ class Engine:
         return ""
 
     @_atomic
-    def call_event(self, agent: str, contact: str, event: str):
-        """What the phone's SIP call did. Late or repeated events that no longer fit are ignored."""
+    def call_event(self, agent: str, contact: str, event: str, leg: str = "customer"):
+        """What the phone's SIP call did (``leg`` "consult": the requesting agent's consult
+        leg). Late or repeated events that no longer fit are ignored."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
+        if agent in c.owed:
+            return                              # passed on: its calls are over
+        if self._consulted(agent, c):
+            self._consulted_call(c, event)
+            return
+        if leg == "consult":
+            if c.consult is not None and self._requester(agent, c):
+                self._consult_leg_call(c, event)
+            return
         if event == "ringing" and c.status == "reserved":
             self._offer(c)
         elif event == "answered" and c.status in UNANSWERED + ("dialing",):
@@ -340,17 +375,21 @@ class Engine:
     def wrapup(self, agent: str, contact: str, code: str):
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
-        if c.status != "wrapup":
-            raise Refused("not_allowed", f"contact {contact} is {c.status}, not in wrap-up")
+        status = self._seen(agent, c)
+        if status != "wrapup":
+            raise Refused("not_allowed", f"contact {contact} is {status}, not in wrap-up")
         if code not in self._wrapup_codes:
             raise Refused("unknown_code", f"no wrap-up code {code!r}")
-        self._wrap(c, code)
+        if agent in c.owed:
+            self._wrap_owed(c, agent, code)
+        else:
+            self._wrap(c, code)
 
     @_atomic
     def logout(self, agent: str, reason: str = ""):
         s = self._logged_in(agent)
         contacts = self._on_agent[agent].values()
-        if any(c.status in UNANSWERED for c in contacts):
+        if any(self._seen(agent, c) in UNANSWERED for c in contacts):
             raise Refused("not_allowed", "a contact is being offered")
         if contacts:
             self._refresh(s, pending=p.Pending("logged_out", reason))
@@ -384,7 +423,7 @@ class Engine:
     def hang_up(self, contact: str) -> bool:
         """The customer hangs up (admin); False if the contact is unknown or already over."""
         c = self._live.get(contact)
-        if c is None:
+        if c is None or c.status in FINISHED:
             return False
         self.customers.hangup(c.id)
         self._gone(c)
@@ -400,7 +439,9 @@ class Engine:
         elif c.status in UNANSWERED:
             self._withdraw(c)
         elif c.status in TALKING:
-            self._end(c)
+            self._end(c)                        # a consult under way goes on (its own legs)
+        elif c.status == "transferred":
+            self._finish(c, "wrapped_up")
 
     @_atomic
     def customer_event(self, contact: str, event: str):
@@ -457,10 +498,14 @@ class Engine:
             leg.state = "ringing"
             if leg.role == AGENT and c.status == "reserved":
                 self._offer(c)
+            elif leg.role == CONSULTED:
+                self._consult_ringing(c)
         elif kind == "answered":
             leg.state = "answered"
             if leg.role == AGENT and c.status in UNANSWERED:
                 self._answer(c)
+            elif leg.role == CONSULTED:
+                self._consult_answered(c)
             self._connect(c)
         elif kind == "ended":
             self.legs.drop(name)
@@ -468,6 +513,14 @@ class Engine:
                      event.get("reason", ""))
             if leg.role == CUSTOMER:
                 self._gone(c)
+            elif leg.role == CONSULT:
+                if c.consult is not None:
+                    self._consult_over(c, "requester")
+            elif leg.role == CONSULTED:
+                if c.consult is not None:
+                    self._consult_over(c, "consulted" if leg.state == "answered" else "failed")
+            elif c.status == "transferred":
+                self._number_gone(c, answered=leg.state == "answered")
             elif c.status in UNANSWERED:
                 self._rona(c, "failed")         # not reached, refused, or no answer
             elif c.status in TALKING:
@@ -497,27 +550,48 @@ class Engine:
         log.info("contact %s: its customer's call is on the bridge (leg %s)", c.id, name)
 
     def _connect(self, c: ContactRecord):
-        """What the customer's leg should hear now: the agent (both legs answered and the
-        contact assigned: one room), else hold music."""
-        customer = self.legs.of(c.id, CUSTOMER)
-        if self.bridge is None or customer is None or customer.state != "answered":
+        """What each of the contact's answered legs should hear now. The customer: whoever has
+        the call (both legs answered and the contact assigned, or transferred to a number: one
+        room, the contact's id), else hold music. A consult's two legs: each other (a room of
+        their own) while neither side holds, else music."""
+        if self.bridge is None:
             return
-        agent = self.legs.of(c.id, AGENT)
-        if c.status == "assigned" and agent is not None and agent.state == "answered":
-            if customer.hold_music:
-                customer.hold_music = False
-                self.bridge.hold_music(customer.leg, False)
-            for leg in (customer, agent):
-                if leg.room != c.id:
-                    leg.room = c.id
-                    self.bridge.join(c.id, leg.leg)
+        customer, agent = self.legs.of(c.id, CUSTOMER), self.legs.of(c.id, AGENT)
+        if _up(customer):
+            assert customer is not None
+            if c.status in ("assigned", "transferred") and _up(agent):
+                assert agent is not None
+                self._place(customer, c.id)
+                self._place(agent, c.id)
+            else:
+                self._place(customer, None)
+        k = c.consult
+        if k is None:
             return
-        if customer.room is not None:
-            customer.room = None
-            self.bridge.leave(customer.leg)
-        if not customer.hold_music:
-            customer.hold_music = True
-            self.bridge.hold_music(customer.leg, True)
+        mine, theirs = self.legs.of(c.id, CONSULT), self.legs.of(c.id, CONSULTED)
+        together = (_up(mine) and not k.get("held") and _up(theirs)
+                    and (not k["agent"] or k["agent_status"] == "assigned"))
+        for leg in (mine, theirs):
+            if leg is not None and _up(leg):
+                self._place(leg, consult_room(c.id) if together else None)
+
+    def _place(self, leg: Leg, room: str | None):
+        """Put the leg in ``room``, or (None) out of any room, on hold music."""
+        assert self.bridge is not None
+        if room is not None:
+            if leg.hold_music:
+                leg.hold_music = False
+                self.bridge.hold_music(leg.leg, False)
+            if leg.room != room:
+                leg.room = room
+                self.bridge.join(room, leg.leg)
+            return
+        if leg.room is not None:
+            leg.room = None
+            self.bridge.leave(leg.leg)
+        if not leg.hold_music:
+            leg.hold_music = True
+            self.bridge.hold_music(leg.leg, True)
 
     def _hang_up_leg(self, c: ContactRecord, role: str):
         leg = self.legs.of(c.id, role)
@@ -553,23 +627,25 @@ class Engine:
         for item in listing.get("legs", []):
             name, state = str(item.get("leg", "")), item.get("state")
             c = self._live.get(item.get("contact") or "")
-            role = CUSTOMER if item.get("direction") == "in" else AGENT
-            ours = (c is not None and c.kind == "inbound" and c.status in BRIDGED
-                    and self.legs.of(c.id, role) is None and self.legs.get(name) is None)
+            role = self._role_of(c, name, item.get("direction")) if c is not None else None
+            ours = (c is not None and role is not None and self.legs.of(c.id, role) is None
+                    and self.legs.get(name) is None)
             if ours and role == CUSTOMER:
                 ours = state in ("answering", "answered")
-            elif ours and role == AGENT:
-                ours = (c.status != "queued" and name == agent_leg_name(c.id, len(c.attempts)))
             if not ours:
                 log.info("bridge: leg %s (contact %r) is no contact's any more: hung up", name,
                          item.get("contact"))
                 (self.bridge.refuse if state == "incoming" else self.bridge.hangup)(name)
                 continue
-            self.legs.add(Leg(name, c.id, role, agent=c.agent if role == AGENT else "",
+            assert c is not None and role is not None
+            agent, number = self._leg_party(c, role)
+            self.legs.add(Leg(name, c.id, role, agent=agent, number=number,
                               state="answered" if state == "answered" else
                               "ringing" if state == "ringing" else
                               "incoming" if role == CUSTOMER else "dialing",
                               room=item.get("room"), hold_music=bool(item.get("hold_music"))))
+        for c in [c for c in self._live.values() if c.consult is not None]:
+            self._adopt_consult(c)
         for c in list(self._live.values()):
             if c.kind != "inbound" or c.status not in BRIDGED:
                 continue
@@ -583,6 +659,8 @@ class Engine:
                 log.info("contact %s: the agent's leg ended while ccsim was away", c.id)
                 self._end(c)
                 self._hang_up_legs(c)
+            elif c.status == "transferred" and agent is None:
+                self._number_gone(c, answered=True)
             else:
                 if c.status in UNANSWERED and agent is not None and agent.state == "answered":
                     self._answer(c)
@@ -602,32 +680,434 @@ class Engine:
         while self._timers:
             at, cid = self._timers[0]
             c = self._live.get(cid)
-            if c and c.deadline == at and (c.status in UNANSWERED + ("wrapup", "dialing")):
+            if c and (self._own_deadline(c, at) or self._consult_deadline(c, at)
+                      or at in c.owed.values()):
                 return at
             heapq.heappop(self._timers)
         return None
 
+    @staticmethod
+    def _own_deadline(c: ContactRecord, at: float) -> bool:
+        return c.deadline == at and c.status in UNANSWERED + ("wrapup", "dialing")
+
+    @staticmethod
+    def _consult_deadline(c: ContactRecord, at: float) -> bool:
+        k = c.consult
+        return k is not None and k.get("deadline") == at and k.get("agent_status") in UNANSWERED
+
     @_atomic
     def expire(self):
-        """RONA the offers and auto wrap-up the contacts whose time has come."""
+        """RONA the offers (consult offers too) and auto wrap-up the contacts (and wrap-ups
+        owed after a transfer) whose time has come."""
         now = self.clock()
         while (at := self.next_deadline()) is not None and at <= now:
             c = self._live[heapq.heappop(self._timers)[1]]
-            if c.status in UNANSWERED:
+            if self._consult_deadline(c, at):
+                self._consult_over(c, "rona")
+            elif not self._own_deadline(c, at):
+                for agent in [a for a, due in c.owed.items() if due == at]:
+                    self._wrap_owed(c, agent, AUTO_WRAPUP)
+            elif c.status in UNANSWERED:
                 self._rona(c, "rona")
             elif c.status == "dialing":
                 self._withdraw(c, "not answered")
             else:
                 self._wrap(c, AUTO_WRAPUP)
 
+    # -- consult and transfer (docs/cc-protocol.md, "Consult and transfer") -----------------
+    # A consult is ``c.consult`` (kept with the contact): who is consulted (an agent, or a
+    # number), how far it got, the requesting agent's consult leg's token and the consulted
+    # agent's offer (its status, token and RONA deadline), and whether the requesting phone
+    # holds the consult leg. Its legs are "<contact>.k<n>" (the requesting phone called back)
+    # and "<contact>.t<n>" (the consulted party), n its attempt's number in ``c.attempts``.
+    @_atomic
+    def consult(self, agent: str, contact: str, kind: str, target: str):
+        """The agent consults ``target`` about the contact it talks on: the customer is held
+        (music), the target called (an agent: a consult offer; a queue or entry point: its
+        longest-Available agent's; a number: dialed), and the agent's phone called back."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        self._passable(agent, c, "consult")
+        if c.consult is not None:
+            raise Refused("not_allowed", f"a consult of contact {contact} is up already")
+        to, who, number, _queue = self._destination(kind, target, agent, pick_agent=True)
+        now = self.clock()
+        c.attempts.append({"agent": to, "at": now, "outcome": "", "consult": True,
+                           **({"number": number} if number else {})})
+        n = len(c.attempts)
+        mine, theirs = consult_leg_names(c.id, n)
+        c.consult = {"kind": kind, "who": who, "status": "dialing", "since": now,
+                     "token": secrets.token_urlsafe(TOKEN_BYTES), "n": n, "requester": agent,
+                     "agent": to, "number": number, "agent_status": "reserved" if to else "",
+                     "agent_token": secrets.token_urlsafe(TOKEN_BYTES) if to else "",
+                     "deadline": now + self.settings.rona_s if to else 0.0, "held": False}
+        k = c.consult
+        c.status = "held"                       # the customer: out of the agent's room, music
+        self._connect(c)
+        self._tell(c)
+        self._refresh(self._records[agent])
+        log.info("contact %s: agent %s consults %s %s", c.id, agent, kind, who)
+        assert self.bridge is not None
+        if to:
+            self._on_agent[to][c.id] = c
+            self._arm_at(k["deadline"], c)
+            self._tell_to(to, c)
+            self._refresh(self._records[to])
+            self.legs.add(Leg(theirs, c.id, CONSULTED, agent=to))
+            self.bridge.dial(theirs, self._agents[to].extension,
+                             {CONTACT_HEADER: c.id, TOKEN_HEADER: k["agent_token"]},
+                             ring_s=2 * self.settings.rona_s + RING_SLACK_S)
+        else:
+            self.legs.add(Leg(theirs, c.id, CONSULTED, number=number))
+            self.bridge.dial(theirs, self._number_uri(number), {CONTACT_HEADER: c.id})
+        self.legs.add(Leg(mine, c.id, CONSULT, agent=agent))
+        self.bridge.dial(mine, self._agents[agent].extension,
+                         {CONTACT_HEADER: c.id, TOKEN_HEADER: k["token"]})
+
+    @_atomic
+    def transfer(self, agent: str, contact: str, kind: str | None = None, target: str = ""):
+        """Hand the contact on: with no target to the consulted party (consult transfer, once
+        they answered); else blind to an agent (offered), a queue or entry point (routed) or a
+        number (dialed; the customer on music until it answers). The agent owes the wrap-up."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        self._passable(agent, c, "transfer")
+        k = c.consult
+        if kind is None or not target:
+            if k is None or k["status"] != "talking" or self.legs.of(c.id, CONSULTED) is None:
+                raise Refused("not_allowed", "transfer to whom? No consulted party has answered")
+            self._consult_transfer(c)
+            return
+        if k is not None:
+            raise Refused("not_allowed", "a consult is up: transfer to the consulted party, "
+                          "or exit the consult first")
+        to, who, number, queue = self._destination(kind, target, agent, pick_agent=False)
+        log.info("contact %s: agent %s transfers it to %s %s", c.id, agent, kind, who)
+        self._hang_up_leg(c, AGENT)
+        self._owe(c, agent)
+        c.agent, c.token, c.agent_leg = "", "", ""
+        if number:
+            now = self.clock()
+            c.attempts.append({"agent": "", "number": number, "at": now, "outcome": ""})
+            c.agent_leg = number_leg_name(c.id, len(c.attempts))
+            c.status = "transferred"
+            self._connect(c)
+            self.legs.add(Leg(c.agent_leg, c.id, AGENT, number=number))
+            assert self.bridge is not None
+            self.bridge.dial(c.agent_leg, self._number_uri(number), {CONTACT_HEADER: c.id})
+        else:
+            c.status = "queued"
+            # a target agent who turns it down leaves it in their first queue
+            c.queue = (self._agents[to].queues or (c.queue,))[0] if to else queue
+            self._connect(c)
+            if to:
+                self._reserve(c, self._records[to])
+            else:
+                self._route(c)
+        self._settle(self._records[agent])
+
+    @_atomic
+    def exit_consult(self, agent: str, contact: str):
+        """The requesting agent ends its consult, or the consulted agent leaves it."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        k = c.consult
+        if k is not None and self._consulted(agent, c):
+            self._consult_over(c, "rejected" if k["agent_status"] in UNANSWERED
+                               else "consulted")
+        elif k is not None and self._requester(agent, c):
+            self._consult_over(c, "requester")
+        else:
+            raise Refused("not_allowed", f"no consult of contact {contact} to exit")
+
+    def _passable(self, agent: str, c: ContactRecord, what: str):
+        """Refused unless the agent has the customer's call on the bridge."""
+        if self.bridge is None:
+            raise Refused("not_allowed", f"no {what} here: the contact center does not hold "
+                          "the customers' calls (ccsim [bridge] enabled)")
+        if c.agent != agent or c.status not in TALKING or agent in c.owed:
+            raise Refused("not_allowed", f"contact {c.id} is {self._seen(agent, c)}: "
+                          f"{what} needs a call you have")
+        if self.legs.of(c.id, CUSTOMER) is None:
+            raise Refused("not_allowed", f"no {what} of contact {c.id}: the customer's call "
+                          "is not on the bridge")
+
+    def _destination(self, kind: str, target: str, agent: str,
+                     pick_agent: bool) -> tuple[str, str, str, str]:
+        """(agent id, who as shown, number, queue) of a consult or transfer target: an agent,
+        a number, or a queue or entry point: its queue, and with ``pick_agent`` its
+        longest-Available agent. A typed number that is an agent's, a queue's or an entry
+        point's counts as that. Refused before anything changes."""
+        if kind == "number":
+            if not (0 < len(target) <= p.MAX_DIAL_CHARS and DIALABLE.fullmatch(target)):
+                raise Refused("bad_number", f"cannot dial {target[:40]!r}")
+            entry = next((e for e in self._entries()
+                          if e.number == target and e.kind != "number"), None)
+            if entry is None:
+                return "", target, target, ""
+            kind, target = entry.kind, entry.id
+        if kind == "agent":
+            a = next((a for a in self.scenario.agents
+                      if target in (a.id, extension_user(a.extension))), None)
+            if a is None:
+                raise Refused("unknown_target", f"no agent {target[:40]!r}")
+            if a.id == agent:
+                raise Refused("not_allowed", "that is you")
+            if self._records[a.id].state != "available":
+                raise Refused("not_allowed", f"{a.name} is not available")
+            return a.id, a.name, "", ""
+        if kind == "entry_point":
+            queue, who = self._entry(target).queue, self._entry(target).name
+        elif kind == "queue":
+            numbers = dict(self.scenario.queue_numbers)
+            queue = next((q for q in self.scenario.queues
+                          if target in (q, numbers.get(q))), "")
+            if not queue:
+                raise Refused("unknown_target", f"no queue {target[:40]!r}")
+            who = queue
+        else:
+            raise Refused("unknown_target", f"cannot consult or transfer to a {kind[:20]}")
+        if not pick_agent:
+            return "", who, "", queue
+        picked = self.router.longest_ready(queue)
+        if picked is None:
+            raise Refused("not_allowed", f"nobody is available in {who}")
+        return picked, self._agents[picked].name, "", queue
+
+    def _entry(self, target: str):
+        e = next((e for e in self.scenario.entry_points if target in (e.name, e.number)), None)
+        if e is None:
+            raise Refused("unknown_target", f"no entry point {target[:40]!r}")
+        if e.team_routing == "capacity":
+            raise Refused("unsupported_destination", f"{e.name}: routed to a capacity-based "
+                          "team: no consult or transfer there")
+        return e
+
+    def _number_uri(self, number: str) -> str:
+        cc = self.scenario.customers
+        return dial_uri(number, cc.proxy, cc.transport)
+
+    def _consult_ringing(self, c: ContactRecord):
+        k = c.consult
+        if k is None or k["status"] != "dialing":
+            return
+        k["status"], k["since"] = "ringing", self.clock()
+        if k["agent"] and k["agent_status"] == "reserved":
+            k["agent_status"], k["deadline"] = "offered", self.clock() + self.settings.rona_s
+            self._arm_at(k["deadline"], c)
+            self._tell_to(k["agent"], c)
+            self._refresh(self._records[k["agent"]])
+        self._tell_requester(c)
+
+    def _consult_answered(self, c: ContactRecord):
+        """The consulted party took the call (the phone's answer, an accept or the bridge's
+        answered: the first of them); the two talk once both legs are up."""
+        k = c.consult
+        if k is None or k["status"] == "talking":
+            return
+        k["status"], k["since"] = "talking", self.clock()
+        c.attempts[k["n"] - 1]["outcome"] = "answered"
+        if k["agent"]:
+            k["agent_status"], k["deadline"] = "assigned", 0.0
+            self._tell_to(k["agent"], c)
+            self._refresh(self._records[k["agent"]])
+        self._tell_requester(c)
+        self._connect(c)
+
+    def _consult_over(self, c: ContactRecord, why: str, tell_requester: bool = True):
+        """The consult ends (``why``: requester, consulted, rona, rejected, failed, over): its
+        legs are hung up; a consulted agent leaves it (``wrapped_up`` when it left by itself,
+        ``rona`` when it did not take it, else ``ended``) owing nothing. The customer stays
+        as it was (held: the requesting phone resumes it)."""
+        k = c.consult
+        assert k is not None
+        c.consult = None
+        self._dirty_contacts[c.id] = c
+        for role in (CONSULT, CONSULTED):
+            self._hang_up_leg(c, role)
+        attempt = c.attempts[k["n"] - 1]
+        if not attempt["outcome"]:
+            attempt["outcome"] = why if why in ("rona", "rejected", "failed") else "cancelled"
+        log.info("contact %s: the consult of %s is over (%s)", c.id, k["who"], why)
+        if tell_requester and c.agent == k["requester"] and c.status not in FINISHED:
+            self._tell(c)
+        agent = k["agent"]
+        if agent and self._on_agent[agent].pop(c.id, None) is not None:
+            s = self._records[agent]
+            missed = why in ("rona", "rejected", "failed")
+            status = "rona" if missed else "wrapped_up" if why == "consulted" else "ended"
+            self._emit(s, p.ContactUpdate, contact=self._wire_consulted(c, k, agent, status))
+            if missed:
+                keep = s.pending is not None and s.pending.state != "available"
+                idle = "rejected" if why == "rejected" else "rona"
+                self._refresh(s, pending=s.pending if keep else p.Pending("idle", idle))
+            else:
+                self._settle(s)
+        self._connect(c)
+
+    def _wire_consulted(self, c: ContactRecord, k: dict, agent: str, status: str) -> p.Contact:
+        """The consulted agent's last word on a consult that is over."""
+        r = self._agents[k["requester"]]
+        return msgspec.structs.replace(
+            self._wire(c, status, agent), primary=False, token="",
+            requested_by=p.Requester(r.name, extension_user(r.extension), r.team))
+
+    def _tell_requester(self, c: ContactRecord):
+        if c.consult is not None and c.agent == c.consult["requester"]:
+            self._tell(c)
+
+    def _consulted_call(self, c: ContactRecord, event: str):
+        """The consulted agent's phone reports its call."""
+        k = c.consult
+        assert k is not None
+        status = k["agent_status"]
+        if event == "ringing":
+            self._consult_ringing(c)
+        elif event == "answered" and status in UNANSWERED:
+            self._consult_answered(c)
+        elif event in ("held", "resumed") and status in TALKING:
+            k["agent_status"] = "held" if event == "held" else "assigned"
+            self._tell_to(k["agent"], c)
+            self._refresh(self._records[k["agent"]])
+            self._connect(c)
+        elif event == "ended":
+            self._consult_over(c, "rejected" if status in UNANSWERED else "consulted")
+
+    def _consult_leg_call(self, c: ContactRecord, event: str):
+        """The requesting phone reports its consult leg: hold and resume it (swap), end it."""
+        k = c.consult
+        assert k is not None
+        if event in ("held", "resumed"):
+            k["held"] = event == "held"
+            self._dirty_contacts[c.id] = c
+            self._connect(c)
+        elif event == "ended":
+            self._consult_over(c, "requester")
+
+    def _consult_transfer(self, c: ContactRecord):
+        """The customer goes to the consulted party, who has the call from now on; the
+        requesting agent's legs end and it owes the wrap-up."""
+        k = c.consult
+        assert k is not None
+        requester, theirs = c.agent, self.legs.of(c.id, CONSULTED)
+        assert theirs is not None
+        c.consult = None
+        self._hang_up_leg(c, AGENT)
+        self._hang_up_leg(c, CONSULT)
+        self._owe(c, requester)
+        self.legs.recast(theirs, AGENT)
+        c.agent_leg = theirs.leg
+        c.attempts[k["n"] - 1]["transferred"] = True
+        log.info("contact %s: agent %s transferred it to %s", c.id, requester, k["who"])
+        if k["agent"]:
+            c.agent, c.token = k["agent"], k["agent_token"]
+            c.status = "held" if k["agent_status"] == "held" else "assigned"
+        else:
+            c.agent, c.token, c.status = "", "", "transferred"
+        self._connect(c)
+        if c.agent:
+            self._tell(c)
+            self._refresh(self._records[c.agent])
+        self._settle(self._records[requester])
+
+    def _owe(self, c: ContactRecord, agent: str):
+        """The agent passes the contact on: its call is over and it owes the wrap-up."""
+        at = self.clock() + self.settings.wrapup_s if self.settings.wrapup_s else 0.0
+        c.owed[agent] = at
+        self._arm_at(at, c)
+        self._tell_to(agent, c, "ended")
+        self._tell_to(agent, c, "wrapup")
+
+    def _wrap_owed(self, c: ContactRecord, agent: str, code: str):
+        del c.owed[agent]
+        attempt = next((a for a in reversed(c.attempts)
+                        if a.get("agent") == agent and not a.get("consult")), None)
+        if attempt is not None:
+            attempt["wrapup"] = code
+        self._tell_to(agent, c, "wrapped_up")
+        self._on_agent[agent].pop(c.id, None)
+        if not c.owed and c.status in FINISHED:
+            self._live.pop(c.id, None)
+        log.info("contact %s wrapped up by %s (passed on): %s", c.id, agent, code)
+        self._settle(self._records[agent])
+
+    def _number_gone(self, c: ContactRecord, answered: bool):
+        """The number the contact was transferred to hung up (the call is over) or never
+        answered (the customer goes back to the contact's queue)."""
+        if answered:
+            self._hang_up_legs(c)
+            self._finish(c, "wrapped_up")
+            return
+        c.attempts[-1]["outcome"] = "failed"
+        c.status, c.agent_leg = "queued", ""
+        self._connect(c)
+        self._route(c)
+
+    def _arm_at(self, at: float, c: ContactRecord):
+        if at:
+            heapq.heappush(self._timers, (at, c.id))
+
+    # -- restart: a consult's legs -----------------------------------------------------------
+    def _role_of(self, c: ContactRecord, name: str, direction: object) -> str | None:
+        """Which of the contact's legs the bridge's leg ``name`` is, if any."""
+        if c.kind != "inbound":
+            return None
+        k = c.consult
+        if k is not None:
+            mine, theirs = consult_leg_names(c.id, k["n"])
+            if name in (mine, theirs):
+                return CONSULT if name == mine else CONSULTED
+        if c.status not in BRIDGED:
+            return None
+        if direction == "in":
+            return CUSTOMER
+        current = c.agent_leg or agent_leg_name(c.id, len(c.attempts))
+        return AGENT if c.status != "queued" and name == current else None
+
+    def _leg_party(self, c: ContactRecord, role: str) -> tuple[str, str]:
+        """(agent, number) of a leg of the contact in ``role``."""
+        k = c.consult or {}
+        if role == CONSULT:
+            return k["requester"], ""
+        if role == CONSULTED:
+            return k["agent"], k["number"]
+        if role == AGENT:
+            return c.agent, "" if c.agent else c.attempts[-1].get("number", "")
+        return "", ""
+
+    def _adopt_consult(self, c: ContactRecord):
+        """After a restart: a consult whose legs are gone is over; one whose consulted party
+        answered meanwhile is talking."""
+        k = c.consult
+        assert k is not None
+        mine, theirs = self.legs.of(c.id, CONSULT), self.legs.of(c.id, CONSULTED)
+        if theirs is None:
+            self._consult_over(c, "consulted" if k["status"] == "talking" else "failed")
+        elif mine is None:
+            self._consult_over(c, "requester")
+        elif theirs.state == "answered":
+            self._consult_answered(c)
+        elif theirs.state == "ringing":
+            self._consult_ringing(c)
+        if c.consult is not None:
+            self._connect(c)
+
     # -- admin views -------------------------------------------------------------------------
     def contact_info(self, contact: str) -> dict | None:
         c = self._live.get(contact) or self.store.contact(contact)
         if c is None:
             return None
+        k = c.consult
+        consult = None if k is None else {
+            "who": k["who"], "kind": k["kind"], "status": k["status"], "since": k["since"],
+            "requested_by": k["requester"], "agent": k["agent"] or None,
+            "agent_state": k["agent_status"] or None, "number": k["number"] or None,
+            "held": bool(k.get("held"))}
         return {"id": c.id, "kind": c.kind, "queue": c.queue, "ani": c.ani, "state": c.status,
                 "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts,
-                "participants": self.legs.participants(c.id)}
+                "participants": self.legs.participants(c.id),
+                "control": c.agent if c.status in TALKING else None, "consult": consult,
+                "wrapup_owed": sorted(c.owed)}
 
     def agent_info(self, agent: str) -> dict | None:
         s = self._records.get(agent)
@@ -738,7 +1218,7 @@ class Engine:
     def _refresh(self, s: AgentRecord, pending=_KEEP):
         """Derive the agent's state from its contacts; with none left, apply what is pending."""
         pending = s.pending if pending is _KEEP else pending
-        statuses = {c.status for c in self._on_agent[s.agent].values()}
+        statuses = {self._seen(s.agent, c) for c in self._on_agent[s.agent].values()}
         if statuses:
             self._apply(s, next(st for status, st in _BUSY if status in statuses), "", pending)
         elif s.state in BUSY_STATES:
@@ -759,7 +1239,7 @@ class Engine:
         contacts = self._on_agent[s.agent].values()
         return (0 < len(contacts) < self.settings.max_offers
                 and (s.pending is None or s.pending.state == "available")
-                and all(c.status in UNANSWERED for c in contacts))
+                and all(self._seen(s.agent, c) in UNANSWERED for c in contacts))
 
     def _serve(self, s: AgentRecord):
         """Give a free agent the oldest contacts waiting in its queues."""
@@ -782,18 +1262,84 @@ class Engine:
         self.outbox.append((s.agent, message, text))
 
     # -- contacts ----------------------------------------------------------------------------
-    def _wire(self, c: ContactRecord, status: str | None = None) -> p.Contact:
-        status = status or c.status
+    def _wire(self, c: ContactRecord, status: str | None = None,
+              agent: str | None = None) -> p.Contact:
+        """The contact as ``agent`` (default: its primary agent) sees it: the primary with its
+        consult; a consulted agent (``primary`` false, who asked); an agent who passed it on
+        and owes its wrap-up."""
+        agent = agent or c.agent
+        status = status or self._seen(agent, c)
+        k = c.consult
+        consult = requested_by = None
+        primary, token, expires = True, c.token, c.deadline
+        wrapup_deadline = c.deadline
+        if agent in c.owed:
+            token, wrapup_deadline = "", c.owed[agent]
+        elif self._consulted(agent, c):
+            assert k is not None
+            primary, token, expires = False, k["agent_token"], k["deadline"]
+            r = self._agents[k["requester"]]
+            requested_by = p.Requester(r.name, extension_user(r.extension), r.team)
+        elif k is not None and k["requester"] == agent:
+            consult = p.ConsultLeg(who=k["who"], kind=k["kind"], status=k["status"],
+                                   since=k["since"], token=k["token"])
         return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
                          kind="outbound" if c.kind == "outbound" else "inbound",
                          offered_at=c.offered_at,
-                         expires_at=c.deadline if status == "offered" else 0.0,
-                         wrapup_deadline=c.deadline if status == "wrapup" else 0.0,
-                         token=c.token if status in UNANSWERED + TALKING else "")
+                         expires_at=expires if status == "offered" else 0.0,
+                         wrapup_deadline=wrapup_deadline if status == "wrapup" else 0.0,
+                         primary=primary,
+                         token=token if status in UNANSWERED + TALKING else "",
+                         consult=consult, requested_by=requested_by,
+                         participants=self._participants(c),
+                         control=c.agent if c.status in TALKING else "")
 
     def _tell(self, c: ContactRecord, status: str | None = None):
+        """Tell its primary agent."""
+        self._tell_to(c.agent, c, status)
+
+    def _tell_to(self, agent: str, c: ContactRecord, status: str | None = None):
         self._dirty_contacts[c.id] = c
-        self._emit(self._records[c.agent], p.ContactUpdate, contact=self._wire(c, status))
+        self._emit(self._records[agent], p.ContactUpdate, contact=self._wire(c, status, agent))
+
+    def _seen(self, agent: str, c: ContactRecord) -> str:
+        """The contact's status as this agent has it (agent states and requests follow it)."""
+        if agent in c.owed:
+            return "wrapup"
+        if self._consulted(agent, c):
+            assert c.consult is not None
+            return str(c.consult["agent_status"])
+        return c.status
+
+    @staticmethod
+    def _consulted(agent: str, c: ContactRecord) -> bool:
+        return c.consult is not None and c.consult["agent"] == agent and c.agent != agent
+
+    @staticmethod
+    def _requester(agent: str, c: ContactRecord) -> bool:
+        return c.consult is not None and c.consult["requester"] == agent == c.agent
+
+    def _participants(self, c: ContactRecord) -> list[p.Participant]:
+        """Who is on the call, from the bridge's legs (the requesting agent's consult leg is
+        that agent's second call: listed once)."""
+        out = []
+        k = c.consult
+        for leg in self.legs.of_contact(c.id):
+            if leg.role == CONSULT:
+                continue
+            held = ((leg.role == AGENT and c.status == "held")
+                    or (leg.role == CONSULTED and k is not None
+                        and k["agent_status"] == "held"))
+            state = ("ringing" if leg.state != "answered" else "music" if leg.hold_music
+                     else "held" if held else "talking")
+            if leg.role == CUSTOMER:
+                out.append(p.Participant(who=c.ani, kind="customer", state=state))
+            elif leg.agent:
+                out.append(p.Participant(who=self._agents[leg.agent].name, kind="agent",
+                                         state=state, agent=leg.agent))
+            else:
+                out.append(p.Participant(who=leg.number, kind="number", state=state))
+        return out
 
     def _arm(self, c: ContactRecord):
         if c.deadline:
@@ -820,6 +1366,7 @@ class Engine:
         c.deadline = now + self.settings.rona_s
         c.attempts.append({"agent": s.agent, "at": now, "outcome": ""})
         c.token = secrets.token_urlsafe(TOKEN_BYTES)     # new for every attempt
+        c.agent_leg = agent_leg_name(c.id, len(c.attempts))
         self._on_agent[s.agent][c.id] = c
         self._arm(c)
         self.offers += 1
@@ -830,8 +1377,7 @@ class Engine:
             self.customers.dial(c.id, extension, c.ani,
                                 c.talk_s or self.scenario.customers.talk_s, c.token)
         else:                                   # the bridge calls the agent: a leg per attempt
-            leg = self.legs.add(Leg(agent_leg_name(c.id, len(c.attempts)), c.id, AGENT,
-                                    agent=s.agent))
+            leg = self.legs.add(Leg(c.agent_leg, c.id, AGENT, agent=s.agent))
             self.bridge.dial(leg.leg, extension, {CONTACT_HEADER: c.id, TOKEN_HEADER: c.token},
                              ring_s=2 * self.settings.rona_s + RING_SLACK_S)
         self._refresh(s)
@@ -902,17 +1448,34 @@ class Engine:
         self._route(c)
 
     def _finish(self, c: ContactRecord, status: str):
+        """The contact is over (a consult still up ends with it); it is kept among the live
+        ones while an agent who passed it on still owes its wrap-up."""
+        if c.consult is not None:
+            self._consult_over(c, "over", tell_requester=False)
         c.status, c.token = status, ""
         self._keys.pop(c.id, None)
         self._dirty_contacts[c.id] = c
         self._on_agent.get(c.agent, {}).pop(c.id, None)
-        self._live.pop(c.id, None)
+        if not c.owed:
+            self._live.pop(c.id, None)
 
 
 def _without_token(message: p.ServerMessage) -> p.ServerMessage:
     """The event as stored (and shown by the admin API): a contact's token only ever goes to
     its agent's phone."""
-    if isinstance(message, p.ContactUpdate) and message.contact.token:
-        return msgspec.structs.replace(
-            message, contact=msgspec.structs.replace(message.contact, token=""))
+    if isinstance(message, p.ContactUpdate) and (
+            message.contact.token or (message.contact.consult and message.contact.consult.token)):
+        consult = message.contact.consult
+        return msgspec.structs.replace(message, contact=msgspec.structs.replace(
+            message.contact, token="",
+            consult=msgspec.structs.replace(consult, token="") if consult else None))
     return message
+
+
+def _up(leg: Leg | None) -> bool:
+    return leg is not None and leg.state == "answered"
+
+
+def consult_room(contact: str) -> str:
+    """The room a consult's two legs talk in (the contact's own room is its id)."""
+    return f"{contact}.k"

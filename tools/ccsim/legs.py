@@ -6,7 +6,9 @@ bridge's own listing (``legs``) is the truth, and the engine maps it back to its
 
 Leg names: a customer's leg is named by the bridge when the call comes in ("in-3"); an agent's
 is named by ccsim, one per offer attempt ("c-12.a2": contact c-12, its second attempt), so a
-late event of an earlier attempt's leg is never taken for the current one's.
+late event of an earlier attempt's leg is never taken for the current one's. A consult's legs
+are "c-12.k1" (the requesting phone called back) and "c-12.t1" (the consulted party), numbered
+per consult; a blind transfer's number "c-12.n3".
 """
 from __future__ import annotations
 
@@ -16,6 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 CUSTOMER, AGENT = "customer", "agent"
+# a consult's two legs: the requesting agent's phone called back (CONSULT) and the consulted
+# party, an agent or a number (CONSULTED); AGENT is whoever has the customer: an agent's offer
+# attempt, or after a transfer the consulted party's leg or a number's
+CONSULT, CONSULTED = "consult", "consulted"
+ROLES = (CUSTOMER, AGENT, CONSULT, CONSULTED)
 CONTACT_HEADER = "X-CC-Contact-Id"      # as customers.py and the phone spell them
 TOKEN_HEADER = "X-CC-Token"
 
@@ -43,54 +50,72 @@ class Bridge(Protocol):
 class Leg:
     leg: str
     contact: str
-    role: str                       # CUSTOMER | AGENT
-    agent: str = ""                 # an agent leg's agent
+    role: str                       # one of ROLES
+    agent: str = ""                 # an agent's leg's agent
     state: str = "dialing"          # incoming | dialing | ringing | answered
     room: str | None = None         # as the bridge last said
     hold_music: bool = False        # as ccsim last asked
+    number: str = ""                # a number's leg: the number dialed
 
 
 class Legs:
-    """Each contact's customer leg and current agent leg, and every leg by name."""
+    """Each contact's legs by role (one each), and every leg by name."""
 
     def __init__(self) -> None:
         self.by_name: dict[str, Leg] = {}
-        self.customer: dict[str, str] = {}      # contact -> its customer's leg
-        self.agent: dict[str, str] = {}         # contact -> its current offer's agent leg
+        self.roles: dict[str, dict[str, str]] = {}     # contact -> role -> leg name
 
     def add(self, leg: Leg) -> Leg:
         self.by_name[leg.leg] = leg
-        (self.customer if leg.role == CUSTOMER else self.agent)[leg.contact] = leg.leg
+        self.roles.setdefault(leg.contact, {})[leg.role] = leg.leg
         return leg
 
     def get(self, name: str) -> Leg | None:
         return self.by_name.get(name)
 
     def of(self, contact: str, role: str) -> Leg | None:
-        name = (self.customer if role == CUSTOMER else self.agent).get(contact)
+        name = self.roles.get(contact, {}).get(role)
         return self.by_name.get(name) if name else None
 
     def drop(self, name: str) -> Leg | None:
         """Forget a leg (it ended, or was hung up): its later events are ignored."""
         leg = self.by_name.pop(name, None)
         if leg is not None:
-            mine = self.customer if leg.role == CUSTOMER else self.agent
-            if mine.get(leg.contact) == name:
-                del mine[leg.contact]
+            mine = self.roles.get(leg.contact, {})
+            if mine.get(leg.role) == name:
+                del mine[leg.role]
+            if not mine:
+                self.roles.pop(leg.contact, None)
         return leg
 
+    def recast(self, leg: Leg, role: str) -> None:
+        """The leg now plays ``role`` (a consulted party who takes the customer: AGENT)."""
+        self.drop(leg.leg)
+        leg.role = role
+        self.add(leg)
+
     def of_contact(self, contact: str) -> list[Leg]:
-        return [leg for leg in (self.of(contact, CUSTOMER), self.of(contact, AGENT)) if leg]
+        return [leg for role in ROLES if (leg := self.of(contact, role))]
 
     def participants(self, contact: str) -> list[dict[str, Any]]:
         """The admin API's view of a contact's legs: who, how far, which room."""
         return [{"leg": leg.leg, "who": leg.role, **({"agent": leg.agent} if leg.agent else {}),
+                 **({"number": leg.number} if leg.number else {}),
                  "state": leg.state, "room": leg.room, "hold_music": leg.hold_music}
                 for leg in self.of_contact(contact)]
 
 
 def agent_leg_name(contact: str, attempt: int) -> str:
     return f"{contact}.a{attempt}"
+
+
+def consult_leg_names(contact: str, n: int) -> tuple[str, str]:
+    """The n-th consult's legs: (the requesting phone's, the consulted party's)."""
+    return f"{contact}.k{n}", f"{contact}.t{n}"
+
+
+def number_leg_name(contact: str, n: int) -> str:
+    return f"{contact}.n{n}"
 
 
 def key_digest(key: str) -> str:

@@ -32,6 +32,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     name = "Main line"            # 1-64 characters, unique
     number = "8000"               # 1-32 of A-Z a-z 0-9 + * . _ ~ -, unique in the directory
     queue = "sales"               # a name of [[queues]]
+    team_routing = "queue"        # "capacity": routed to a capacity-based team; consult and
+                                  # transfer there are refused (unsupported_destination)
 
     [[dial_numbers]]              # other numbers agents call from the directory
     name = "Head office"
@@ -132,6 +134,7 @@ class EntryPoint:
     name: str
     number: str
     queue: str
+    team_routing: str = "queue"       # "capacity": no consult or transfer to it
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
 
     entry_points = []
     for t in _array(file, doc, "entry_points", False):
-        entry = EntryPoint(_name(t), _number(t), t.text("queue"))
+        entry = EntryPoint(_name(t), _number(t), t.text("queue"),
+                           t.choice("team_routing", "queue", ("queue", "capacity")))
         if entry.queue not in queues:
             t.fail(f"{t.where}.queue: unknown queue {entry.queue!r} (queues: {', '.join(queues)})")
         t.done()

@@ -10,11 +10,17 @@ Admin API (JSON):
     POST /api/contacts {"queue", "ani", "variables"?, "talk_s"?}  -> 201 {"id"}; 400 {"error"}
     GET  /api/contacts/<id>          -> {"id", "kind", "queue", "ani", "state", "agent",
                                          "wrapup", "attempts": [{"agent", "at", "outcome"}],
+                                         "control", "consult", "wrapup_owed",
                                          "participants": [{"leg", "who", "agent"?, "state",
                                          "room", "hold_music"}]}: participants are the legs
                                          the media bridge holds for it ([bridge] enabled; else
-                                         []): who "customer" or "agent" (with its id), state
-                                         incoming|dialing|ringing|answered, the room it is in
+                                         []): who "customer" or "agent" (with its id, or a
+                                         "number"), a consult's "consult" (the requester's
+                                         leg) and "consulted"; state incoming|dialing|
+                                         ringing|answered, the room it is in;
+                                         "control", "consult", "wrapup_owed" (README):
+                                         the agent with the call, the consult under way
+                                         (no token), who still owes a wrap-up
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
@@ -255,7 +261,13 @@ class CcServer:
             to, contact = e.dial(agent, r.number)
             return [p.DialAnswer(id=r.id, to=to, contact=contact)]
         elif isinstance(r, p.CallEvent):
-            e.call_event(agent, r.contact, r.event)
+            e.call_event(agent, r.contact, r.event, r.leg)
+        elif isinstance(r, p.Consult):
+            e.consult(agent, r.contact, r.kind, r.target)
+        elif isinstance(r, p.Transfer):
+            e.transfer(agent, r.contact, r.kind, r.target)
+        elif isinstance(r, p.ExitConsult):
+            e.exit_consult(agent, r.contact)
         elif isinstance(r, p.WrapUp):
             e.wrapup(agent, r.contact, r.code)
         elif isinstance(r, p.Logout):

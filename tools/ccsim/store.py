@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL, ani TEXT NOT NULL,
     variables TEXT NOT NULL, talk_s REAL, created_at REAL NOT NULL, status TEXT NOT NULL,
     agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
-    attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '');
+    attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
+    consult TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
+    agent_leg TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
     agent TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -80,6 +82,13 @@ class ContactRecord:
     # restarted server still sends it; never logged nor shown by the admin API
     token: str = field(default="", repr=False)
     kind: str = "inbound"              # "outbound": an agent dialed it (status "dialing" first)
+    # consult and transfer (engine.py): the consult under way (None: none; its tokens are kept
+    # so a restarted server still sends them), the wrap-ups owed by agents who passed the
+    # contact on ({agent: auto wrap-up time or 0}: the contact stays theirs until done) and
+    # the bridge leg that has the customer when it is not the current attempt's ("c-1.t1")
+    consult: dict | None = field(default=None, repr=False)
+    owed: dict[str, float] = field(default_factory=dict)
+    agent_leg: str = ""
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -98,6 +107,8 @@ class Store:
         self._add_text_column("contacts", "token")          # from before offer tokens
         self._add_text_column("sessions", "session_id")     # from before session ids
         self._add_text_column("contacts", "kind")           # from before outbound contacts
+        for column in ("consult", "owed", "agent_leg"):     # from before consult and transfer
+            self._add_text_column("contacts", column)
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -162,8 +173,10 @@ class Store:
         return self._last_n
 
     def live_contacts(self) -> list[ContactRecord]:
-        """Every contact not yet wrapped up or abandoned, oldest first."""
-        rows = self._db.execute(f"SELECT * FROM contacts WHERE status NOT IN {FINISHED} ORDER BY n")
+        """Every contact not yet wrapped up or abandoned, or with a wrap-up still owed, oldest
+        first."""
+        rows = self._db.execute(f"SELECT * FROM contacts WHERE status NOT IN {FINISHED} "
+                                "OR owed NOT IN ('', '{}') ORDER BY n")
         return [_contact(r) for r in rows]
 
     def contact(self, contact_id: str) -> ContactRecord | None:
@@ -172,10 +185,13 @@ class Store:
 
     def save_contact(self, c: ContactRecord):
         self._db.execute(
-            "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO contacts VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
-             _json.encode(c.attempts).decode(), c.token, c.kind))
+             _json.encode(c.attempts).decode(), c.token, c.kind,
+             _json.encode(c.consult).decode() if c.consult else "",
+             _json.encode(c.owed).decode() if c.owed else "", c.agent_leg))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
@@ -203,7 +219,8 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts, token, kind) = row
+     wrapup, attempts, token, kind, consult, owed, agent_leg) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
-                         kind or "inbound")
+                         kind or "inbound", json.loads(consult) if consult else None,
+                         json.loads(owed) if owed else {}, agent_leg)

@@ -7,7 +7,7 @@ import time
 from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
                                  Model, OfferPopover, RonaPopover, TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
-from firmware.core.offers import STACK_SHOWN, shown_variables
+from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
 from firmware.core.tasks import tasks
 
 from ..glyphs import DOT, POINTER
@@ -15,6 +15,8 @@ from ..text import cells, mask, split, timer
 from .home import pending_line
 
 CALL_STATES = {"talking": "Talking", "held": "Held"}
+# the consult leg, as far as the consult got (contact.consult.status)
+CONSULT_STATES = {"dialing": "Dialing", "ringing": "Ringing", "talking": "Talking"}
 
 
 def connecting(m: Model, s: ConnectingPopover):
@@ -30,6 +32,8 @@ def offer(m: Model, s: OfferPopover):
     contact = offers[i]
     place = (f"{i + 1} (1-{STACK_SHOWN} of {len(offers)})" if len(offers) > STACK_SHOWN
              else f"Call {i + 1} of {len(offers)}")
+    if not contact.primary:          # a consult: who asked shows under it
+        place = "Consult" if len(offers) == 1 else f"Consult {i + 1} of {len(offers)}"
     header = split(place, timer(m.now - contact.offered_at), m.info.display.cols)
     return [header, *_window(m, _lines(m, contact.id), s.scroll)]
 
@@ -43,6 +47,8 @@ def call(m: Model, s: CallScreen):
     c = m.call(s.call)
     if c is None:
         return []
+    if c.leg == "consult":
+        return _consult_leg(m, c, shown)
     what = CALL_STATES.get(c.state) or _not_up(c)
     if m.muted and c.state == "talking":
         what = "Muted"
@@ -60,6 +66,24 @@ def call(m: Model, s: CallScreen):
     return [split(f"{what} {timer(m.now - c.since)}", count, cols), who, third]
 
 
+def _consult_leg(m: Model, c: Call, shown) -> list[str]:
+    """``Dialing 00:02`` (then ``Ringing``, ``Talking``, or ``Held``) / ``Consulting <who>``:
+    its own timer, from the consult's last change (the leg's while held)."""
+    contact = m.contact(c.contact)
+    consult = contact.consult if contact is not None else None
+    what, since = "Held", c.since
+    if c.state != "held" and consult is not None:
+        what, since = CONSULT_STATES[consult.status], consult.since or c.since
+    if m.muted and c.state == "talking":
+        what = "Muted"
+    place = next((i for i, x in enumerate(shown) if x.id == c.id), 0)
+    count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
+    cols = m.info.display.cols
+    who = consult.who if consult is not None else user_part(c.peer)
+    return [split(f"{what} {timer(max(0.0, m.now - since))}", count, cols),
+            f"Consulting {who}", pending_line(m)]
+
+
 def _not_up(c: Call) -> str:
     if c.state == "calling":
         return "Ringing" if c.far_ringing else "Calling"
@@ -71,7 +95,7 @@ def dial(m: Model, s: DialScreen):
     cols = m.info.display.cols
     number = s.number[-(cols - 1):] + "_" if s.number else "_"
     hint = "Emergency: " + " ".join(m.info.emergency[:3])
-    return ["Dial", number, hint if len(hint) <= cols else ""]
+    return ["Consult" if s.consult else "Dial", number, hint if len(hint) <= cols else ""]
 
 
 def sent_line(count: int, cols: int) -> str:
@@ -98,6 +122,9 @@ def _lines(m: Model, contact_id: str) -> list[str]:
     contact = m.contact(contact_id)
     if contact is None:
         return []
+    consult = consult_lines(m, contact_id)
+    if consult is not None:          # a consulted agent: who asked, then the variables
+        return [f"{label}: {value}" for label, value in consult]
     return [_caller_line(m, contact.ani, contact.queue),
             *(f"{label}: {value}" for label, value in shown_variables(m, contact_id))]
 

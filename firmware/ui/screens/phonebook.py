@@ -23,13 +23,14 @@ WIDE = 40                    # from this many columns a row shows the number too
 
 def directory(m: Model, s: DirectoryScreen):
     cols, window = m.info.display.cols, m.info.display.rows - 2
+    title = "Consult" if s.consult else "Directory"     # picking a consult target
     if s.entries is None:
         what = wrap(s.error, cols, window) if s.error else ["Loading..."]
-        return ["Directory", *what]
+        return [title, *what]
     items = matching(s)
     cursor = min(s.cursor, len(items) - 1) if items else 0
     more = "+" if s.truncated else ""
-    rows = [_header("Directory", s.query, f"{cursor + 1 if items else 0}/{len(items)}{more}",
+    rows = [_header(title, s.query, f"{cursor + 1 if items else 0}/{len(items)}{more}",
                     cols)]
     if not items:
         rows.append(" No match" if s.entries else " Directory empty")
