@@ -143,12 +143,13 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
 
 class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
-                 scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = False):
+                 scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = True):
         """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
         listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
-        customers and the phones go through it and refuse calls without SRTP. ``bridge``:
-        ccsim's media bridge holds the customers' calls ([bridge] enabled, its control socket
-        ``workdir/bridge.sock``)."""
+        customers and the phones go through it and refuse calls without SRTP. ``bridge`` (on
+        unless turned off): ccsim's media bridge holds the customers' calls, as a real
+        contact center does ([bridge] enabled, its control socket ``workdir/bridge.sock``);
+        off, the customers call the phones straight."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secure = secure

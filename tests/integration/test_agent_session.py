@@ -105,7 +105,10 @@ def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, 
     lab.wait_for(lambda: lab.heard(cid)["dtmf"] == "12#", desc="the customer got 12#")
     desk.key("hold")
     desk.wait_lcd("Held")
-    hearing(None)                                               # a held customer hears no agent
+    # a held customer hears no agent: the contact center's hold music instead (its bridge)
+    lab.wait_for(lambda: (h := lab.heard(cid)) and not _near(h["hz"], 1000)
+                 and not any(_near(t, 1000) for t in h.get("tones") or ()),
+                 desc="the held customer no longer hearing the agent")
     desk.key("hold")
     desk.wait_lcd("Talking")
     assert hearing(1000)["heard_s"] > 1.0

@@ -191,6 +191,8 @@ class Leg:
     tune_at: int = 0                   # where it is in the hold tune
     odd_format: bool = False           # not 8 kHz mono: not mixed (told once)
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    # digits for it go out one after the other, in the order they came (never logged)
+    dtmf_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Bridge:
@@ -236,6 +238,23 @@ class Bridge:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _relay_dtmf(self, source: Leg, digit: str) -> None:
+        """A key pressed on one leg reaches every other leg of its room, as the audio does (an
+        IVR or a card-payment line behind the bridge hears the agent's keys). The digits are
+        neither reported nor logged: they may be a card number."""
+        if source.room is None:
+            return
+        for name in self.rooms.get(source.room, ()):
+            other = self.legs.get(name)
+            if other is not None and other is not source and other.state == "answered":
+                self.spawn(self._send_dtmf(other, digit))
+
+    async def _send_dtmf(self, leg: Leg, digit: str) -> None:
+        async with leg.dtmf_turn:
+            if leg.call is not None and leg.state == "answered":
+                with contextlib.suppress(BaresipError):
+                    await leg.call.send_dtmf(digit)
 
     def say(self, message: dict[str, Any]) -> None:
         """An event to stdout and to the controller on the socket, if one is there."""
@@ -408,6 +427,8 @@ class Bridge:
             self.say({"event": "ringing", "leg": leg.leg})
         elif event.event is Event.CALL_ESTABLISHED and leg.state != "answered":
             leg.state = "answered"
+            if leg.call is not None:
+                leg.call.on_dtmf(lambda key, leg=leg: self._relay_dtmf(leg, key.digit))
             self.say({"event": "answered", "leg": leg.leg})
         elif event.event is Event.CALL_CLOSED:
             text = event.text or ""
