@@ -10,6 +10,7 @@ ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" 
 voice     the agent's mic -> the customer decodes it (50 calls through Kamailio; --via-bridge:
           through ccsim's media bridge, as [bridge] routes contacts)
 dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
+transfer  consult -> transfer completed on sim phones 1001 -> 1002 (ccsim's media bridge)
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
@@ -23,10 +24,10 @@ import argparse
 import sys
 
 from . import (agent, boot, bridge, ccsim, dial, flash, flood, keys, latency, memory, pins,
-               storm)
+               storm, transfer)
 
-ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "latency", "flash", "bridge",
-       "ccsim", "storm", "pins", "flood", "memory")
+ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
+       "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -39,6 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--calls", type=int, default=50, help="voice and dial")
     p.add_argument("--via-bridge", action="store_true",
                    help="voice: the customer calls the media bridge, which calls the phone")
+    p.add_argument("--transfers", type=int, default=50, help="transfer: consult + transfer rounds")
     p.add_argument("--emergency-calls", type=int, default=10, help="dial: calls to 911")
     p.add_argument("--latency-calls", type=int, default=5,
                    help="latency: calls per case (clean, impaired)")
@@ -63,6 +65,7 @@ def main(argv=None) -> int:
         "ringing": lambda: agent.ringing(args.offers),
         "voice": lambda: agent.voice(args.calls, args.via_bridge),
         "dial": lambda: dial.run(args.calls, args.emergency_calls),
+        "transfer": lambda: transfer.run(args.transfers),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
         "flash": flash.run,
         "bridge": bridge.run,
