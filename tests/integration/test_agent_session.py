@@ -3,6 +3,7 @@ its simulated customers (baresip-python), and the firmware on the sim board, dri
 its service console the way a technician (or the HIL suite) would."""
 import pytest
 
+from tests.audio import near, played_hz, tone
 from tools.lab import Desk
 
 CARD = "4111111111111111"
@@ -38,9 +39,9 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
     lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 20, desc="customer audio")
     assert desk.status()["agent"] == "TALKING" and ("line", "on") in _leds(desk)
     # the customer's 440 Hz tone is in the handset's PCM; the speaker key moves it there
-    assert lab.wait_for(lambda: _tone_hz(desk, "handset", 0.5), desc="audio in the handset") == 440
+    assert lab.wait_for(lambda: played_hz(desk, "handset", 0.5), desc="audio in the handset") == 440
     desk.key("speaker")
-    assert lab.wait_for(lambda: _tone_hz(desk, "speaker", 0.5), desc="audio on the speaker") == 440
+    assert lab.wait_for(lambda: played_hz(desk, "speaker", 0.5), desc="audio on the speaker") == 440
     assert ("speaker", "on") in _leds(desk)
     desk.key("speaker")                          # off again: back to the lifted handset
     assert ("speaker", "off") in _leds(desk) and desk.status()["calls"] == "1"
@@ -71,8 +72,8 @@ def test_offer_answer_hold_end_wrapup_and_back_to_available(lab, desk):
 
 def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, desk):
     audio_dir = desk.phone.workdir / "state" / "run" / "audio"
-    (audio_dir / "mic.raw").write_bytes(_tone(1000, 30))          # said into the handset
-    (audio_dir / "headset_mic.raw").write_bytes(_tone(600, 30))   # and into the headset
+    (audio_dir / "mic.raw").write_bytes(tone(1000, 30))          # said into the handset
+    (audio_dir / "headset_mic.raw").write_bytes(tone(600, 30))   # and into the headset
     available(desk, lab)
     cid = lab.post_contact("sales", "+15551234567", VARIABLES)
     desk.wait_lcd("Call 1 of 1")
@@ -81,7 +82,7 @@ def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, 
 
     def hearing(hz):
         """Wait until the customer hears ``hz`` (None: silence); return the report."""
-        return lab.wait_for(lambda: (h := lab.heard(cid)) and _near(h["hz"], hz) and h,
+        return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
                             desc=f"the customer hearing {hz or 'silence'}")
 
     assert hearing(1000)["level_dbfs"] > -20                    # the handset's mic, as spoken
@@ -106,8 +107,8 @@ def test_the_customer_hears_the_agent_and_mute_holds_it_back_and_gets_dtmf(lab, 
     desk.key("hold")
     desk.wait_lcd("Held")
     # a held customer hears no agent: the contact center's hold music instead (its bridge)
-    lab.wait_for(lambda: (h := lab.heard(cid)) and not _near(h["hz"], 1000)
-                 and not any(_near(t, 1000) for t in h.get("tones") or ()),
+    lab.wait_for(lambda: (h := lab.heard(cid)) and not near(h["hz"], 1000)
+                 and not any(near(t, 1000) for t in h.get("tones") or ()),
                  desc="the held customer no longer hearing the agent")
     desk.key("hold")
     desk.wait_lcd("Talking")
@@ -235,26 +236,10 @@ def test_logout_with_a_reason(lab, desk):
     lab.wait_for(lambda: lab.agent("1001")["state"] == "logged_out", desc="logged out at ccsim")
 
 
-def _tone(hz, seconds, level=0.3):
-    import numpy as np
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
 
 
-def _near(got, want):
-    return got is None if want is None else got is not None and abs(got - want) < want * 0.03
 
 
-def _tone_hz(desk, route, seconds):
-    """The loudest frequency (Hz) in the last ``seconds`` the phone played on ``route``, or
-    None while there is less than that."""
-    import numpy as np
-    raw = desk.phone.workdir / "state" / "run" / "audio" / f"{route}.raw"
-    if not raw.exists() or raw.stat().st_size < seconds * 16000:
-        return None
-    pcm = np.frombuffer(raw.read_bytes()[-int(seconds * 8000) * 2:], dtype="<i2")
-    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
-    return round(np.argmax(spectrum) * 8000 / len(pcm) / 10) * 10
 
 
 def _leds(desk):

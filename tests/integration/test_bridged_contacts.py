@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.audio import near, played_hz, tone
 from tools.ccsim.bridge import HOLD_NOTES
 from tools.lab import Desk, Lab
 
@@ -29,7 +30,7 @@ def desk_for(lab, agent="1001", pin="1234") -> Desk:
     desk = Desk(lab.phone(agent, pin=pin))
     audio = desk.phone.workdir / "state" / "run" / "audio"
     audio.mkdir(parents=True, exist_ok=True)
-    (audio / "mic.raw").write_bytes(_tone(MIC_HZ[agent], 60))   # what the agent says
+    (audio / "mic.raw").write_bytes(tone(MIC_HZ[agent], 60))   # what the agent says
     desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
     return desk
 
@@ -50,7 +51,7 @@ def customer_leg(lab, cid) -> str:
 
 def hears(lab, cid, hz, timeout=10):
     """Wait until the customer hears ``hz`` (None: silence); the report."""
-    return lab.wait_for(lambda: (h := lab.heard(cid)) and _near(h["hz"], hz) and h,
+    return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
                         timeout=timeout, desc=f"the customer hearing {hz or 'silence'}")
 
 
@@ -58,7 +59,7 @@ def hears_music(lab, cid, timeout=10):
     def music():
         h = lab.heard(cid)
         return (h and h["level_dbfs"] > -30 and h["tones"]
-                and all(any(_near(t, n) for n in HOLD_NOTES) for t in h["tones"]) and h)
+                and all(any(near(t, n) for n in HOLD_NOTES) for t in h["tones"]) and h)
     return lab.wait_for(music, timeout=timeout, desc="the customer hearing hold music")
 
 
@@ -81,7 +82,7 @@ def test_offer_answer_audio_both_ways_hold_music_end_wrapup(lab):
                  desc="both legs in the contact's room")
     assert lab.contact(cid)["state"] == "assigned"
     assert hears(lab, cid, MIC_HZ["1001"])["level_dbfs"] > -25     # the agent's voice
-    assert lab.wait_for(lambda: _tone_hz(desk, "handset", 0.5) == CUSTOMER_HZ and 1,
+    assert lab.wait_for(lambda: played_hz(desk, "handset", 0.5) == CUSTOMER_HZ and 1,
                         desc="the customer in the handset")
     assert len(desk.calls()) == 1
 
@@ -135,7 +136,7 @@ def test_rona_keeps_the_customer_on_the_bridge_and_the_next_agent_talks_to_them(
                  desc="the customer and 1002 in one room")
     assert customer_leg(lab, cid) == leg         # the very call the customer made
     hears(lab, cid, MIC_HZ["1002"])
-    assert lab.wait_for(lambda: _tone_hz(second, "handset", 0.5) == CUSTOMER_HZ and 1,
+    assert lab.wait_for(lambda: played_hz(second, "handset", 0.5) == CUSTOMER_HZ and 1,
                         desc="the customer in 1002's handset")
     contact = lab.contact(cid)
     assert [(a["agent"], a["outcome"]) for a in contact["attempts"]] == [
@@ -163,11 +164,11 @@ def test_ccsim_killed_mid_call_the_bridge_keeps_talking_and_the_restarted_ccsim_
     before = int(desk.calls()[0]["rx_packets"])
     time.sleep(2)
     assert int(desk.calls()[0]["rx_packets"]) - before > 80       # 50 packets/s at 20 ms
-    assert _tone_hz(desk, "handset", 0.5) == CUSTOMER_HZ           # the agent hears the customer
+    assert played_hz(desk, "handset", 0.5) == CUSTOMER_HZ           # the agent hears the customer
     # the bridge, asked while ccsim is away: both legs still up in the room, and what it
     # sends the customer's leg is the agent's voice
     events = lab.bridge_command({"op": "legs"}, until=lambda e: e.get("event") == "audio"
-                                and e.get("leg") == leg and _near(e["hz"], MIC_HZ["1001"]))
+                                and e.get("leg") == leg and near(e["hz"], MIC_HZ["1001"]))
     listing = next(e for e in events if e["event"] == "legs")
     assert listing["rooms"] == {cid: [leg, f"{cid}.a1"]}
     assert {(x["leg"], x["state"], x["contact"]) for x in listing["legs"]} == {
@@ -192,22 +193,6 @@ def test_ccsim_killed_mid_call_the_bridge_keeps_talking_and_the_restarted_ccsim_
     lab.wait_for(lambda: lab.contact(cid)["wrapup"] == "sale_made", desc="wrap-up recorded")
 
 
-def _tone(hz, seconds, level=0.3):
-    import numpy as np
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
 
 
-def _near(got, want):
-    return got is None if want is None else got is not None and abs(got - want) < want * 0.03
 
-
-def _tone_hz(desk, route, seconds):
-    """The loudest frequency (Hz) in the last ``seconds`` the phone played on ``route``."""
-    import numpy as np
-    raw = desk.phone.workdir / "state" / "run" / "audio" / f"{route}.raw"
-    if not raw.exists() or raw.stat().st_size < seconds * 16000:
-        return None
-    pcm = np.frombuffer(raw.read_bytes()[-int(seconds * 8000) * 2:], dtype="<i2")
-    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
-    return round(np.argmax(spectrum) * 8000 / len(pcm) / 10) * 10

@@ -3,9 +3,9 @@ media bridge, Lab(bridge=True)), three sim phones (agents 1001, 1002, 1003) and 
 customer, every one its own process through the real Kamailio. Audio is checked at each step
 where the customer can hear it: the agent, hold music while consulted about, then whoever has
 the call."""
-import numpy as np
 import pytest
 
+from tests.audio import near, played_hz, speak
 from tools.lab import Desk, Lab
 
 pytestmark = pytest.mark.slow
@@ -23,11 +23,7 @@ def lab(tmp_path):
 
 def desk_for(lab: Lab, agent: str) -> Desk:
     desk = Desk(lab.phone(agent, pin=PINS[agent]))
-    t = np.arange(90 * 8000) / 8000
-    tone = (0.3 * 32767 * np.sin(2 * np.pi * MIC_HZ[agent] * t)).astype("<i2").tobytes()
-    audio = desk.phone.workdir / "state" / "run" / "audio"
-    audio.mkdir(parents=True, exist_ok=True)
-    (audio / "mic.raw").write_bytes(tone)                 # what the agent says, all along
+    speak(desk, MIC_HZ[agent], 90)                        # what the agent says, all along
     desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
     return desk
 
@@ -35,10 +31,6 @@ def desk_for(lab: Lab, agent: str) -> Desk:
 def available(lab: Lab, desk: Desk, agent: str) -> None:
     desk.key("soft1", "1")
     lab.wait_for(lambda: lab.agent(agent)["state"] == "available", desc=f"{agent} available")
-
-
-def near(got, want) -> bool:
-    return got is not None and abs(got - want) < want * 0.03
 
 
 def customer_hears(lab: Lab, cid: str, hz: int, timeout: float = 15) -> dict:
@@ -134,16 +126,6 @@ def consulting(lab: Lab, ana: Desk, ben: Desk) -> str:
     lab.wait_for(lambda: lab.contact(cid)["consult"]["status"] == "talking",
                  desc="the consult talking at ccsim")
     return cid
-
-
-def played_hz(desk: Desk, route: str, seconds: float = 0.5) -> int | None:
-    """The loudest frequency of the last ``seconds`` ``route`` played (10 Hz steps)."""
-    raw = desk.phone.workdir / "state" / "run" / "audio" / f"{route}.raw"
-    if not raw.exists() or raw.stat().st_size < seconds * 16000:
-        return None
-    pcm = np.frombuffer(raw.read_bytes()[-int(seconds * 8000) * 2:], dtype="<i2")
-    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
-    return int(round(np.argmax(spectrum) * 8000 / len(pcm) / 10) * 10)
 
 
 def rx(desk: Desk) -> int:

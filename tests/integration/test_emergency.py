@@ -3,24 +3,13 @@ an agent may be in when it matters, through the real Kamailio, which routes the 
 simulated emergency centre (a customers process registered as ``psap``) and tells ccsim's
 front desk. The centre reports the INVITE's headers (priority, the desk's PIDF-LO) and what it
 hears; the phone hears the centre."""
-import numpy as np
 import pytest
 
 from firmware.sip.location import civic_address
+from tests.audio import near, speak
 from tools.lab import EMERGENCY_CENTRE, LAB_LOCATION, Desk
 
 AGENT_HZ = 1000
-
-
-def speak_into_handset(desk: Desk) -> None:
-    """The agent says a 1 kHz tone into the handset (and hands-free, the same mic) all call."""
-    t = np.arange(60 * 8000) / 8000
-    tone = (0.3 * 32767 * np.sin(2 * np.pi * AGENT_HZ * t)).astype("<i2").tobytes()
-    (desk.phone.workdir / "state" / "run" / "audio" / "mic.raw").write_bytes(tone)
-
-
-def near(got, want) -> bool:
-    return got is not None and abs(got - want) < want * 0.03
 
 
 def reaches_the_centre(lab, desk: Desk, number: str, extension: str = "1001") -> dict:
@@ -56,7 +45,7 @@ def test_logged_out_with_no_pin_ever_typed_911_off_hook(lab):
     lab.start_emergency_centre()
     desk = Desk(lab.phone(agent=None))              # no agent, no PIN in the config
     desk.wait_status(agent="LOGGED_OUT", sip="registered")
-    speak_into_handset(desk)
+    speak(desk, AGENT_HZ)
     desk.hook(True)
     desk.wait_lcd("Dial")
     desk.type("911")                                # no ok: it dials as soon as it is complete
@@ -79,7 +68,7 @@ def test_in_wrap_up_112_off_hook_and_the_wrap_up_is_still_owed(lab, desk):
     desk.key("soft2")                                # End
     desk.wait_lcd("Wrap-up")
     lab.wait_for(lambda: lab.contact(cid)["state"] == "wrapup", desc="wrap-up at ccsim")
-    speak_into_handset(desk)
+    speak(desk, AGENT_HZ)
     desk.hook(True)
     desk.type("112")
     reaches_the_centre(lab, desk, "112")
@@ -94,7 +83,7 @@ def test_server_unreachable_999_on_the_dial_pad_and_the_front_desk_hears_once_it
     lab.start_emergency_centre()
     lab.ccsim.kill()
     desk.wait_status(cc="down")
-    speak_into_handset(desk)
+    speak(desk, AGENT_HZ)
     desk.type("999")                                 # on-hook: hands-free on the speaker
     reaches_the_centre(lab, desk, "999")
     assert ("speaker", "on") in {tuple(p.split("=")) for p in
@@ -116,7 +105,7 @@ def test_with_a_customer_on_hold_the_emergency_call_goes_out_and_the_customer_st
     desk.wait_lcd("Talking")
     desk.key("hold")
     desk.wait_lcd("Held")
-    speak_into_handset(desk)
+    speak(desk, AGENT_HZ)
     desk.type("911")                                 # digits on a held call: the dial pad
     reaches_the_centre(lab, desk, "911")
     front_desk_told(lab, "911")

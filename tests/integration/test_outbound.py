@@ -4,23 +4,13 @@ phone's INVITE goes through the real Kamailio to a number the simulated customer
 refuse or let ring, or to another agent's phone. Audio is checked both ways."""
 import re
 
-import numpy as np
 import pytest
 
+from tests.audio import near, speak
 from tools.lab import DEMO_SCENARIO, Desk, Lab
 
 ANSWERS, BUSY = "5550100", "5550199"
 AGENT_HZ = 1000
-
-
-def speak(desk: Desk, hz: int = AGENT_HZ) -> None:
-    t = np.arange(60 * 8000) / 8000
-    tone = (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
-    (desk.phone.workdir / "state" / "run" / "audio" / "mic.raw").write_bytes(tone)
-
-
-def near(got, want) -> bool:
-    return got is not None and abs(got - want) < want * 0.03
 
 
 def dial(desk: Desk, number: str) -> None:
@@ -36,7 +26,7 @@ def outbound_contact(lab: Lab, agent: str = "1001") -> dict:
 
 
 def test_an_outbound_call_is_a_contact_with_audio_both_ways_and_a_wrap_up(lab, desk):
-    speak(desk)
+    speak(desk, AGENT_HZ)
     dial(desk, ANSWERS)
     desk.wait_lcd("Talking", ANSWERS)
     contact = lab.wait_for(lambda: (c := outbound_contact(lab)) and c.get("kind") == "outbound"
@@ -89,7 +79,7 @@ def test_redial_calls_the_last_number_again(lab, desk):
 def test_an_agent_is_an_internal_call_to_their_phone(lab, desk):
     other = Desk(lab.phone("1002", pin="5678"))
     other.wait_status(agent="IDLE", sip="registered")
-    speak(desk)
+    speak(desk, AGENT_HZ)
     dial(desk, "1002")
     other.wait_lcd("Ringing", "1001")
     other.hook(True)

@@ -16,15 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 Event = dict[str, Any]
 
 
-class CustomersProcess:
-    """One customers process; ``events`` is every line it wrote, in order."""
+class LabProcess:
+    """A lab program driven by JSON lines (the customers, the media bridge): started at the
+    proxy with the lab's password, ready once it says so; ``events`` is every line it wrote,
+    in order."""
+    module = ""                 # what ``python -m`` runs
+    name = ""
 
     def __init__(self, proxy: str, listen: str, password: str = "secret",
                  extra_args: tuple[str, ...] = (), ready_timeout: float = 15):
         self.process = start_process(
-            [sys.executable, "-m", "tools.ccsim.customers", "--proxy", proxy,
+            [sys.executable, "-m", self.module, "--proxy", proxy,
              "--password", password, "--listen", listen, *extra_args],
-            ready=r'^\{"event": "ready"\}$', timeout=ready_timeout, name="customers",
+            ready=r'^\{"event": "ready"\}$', timeout=ready_timeout, name=self.name,
             cwd=ROOT, stdin=True)
 
     @property
@@ -39,13 +43,6 @@ class CustomersProcess:
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
 
-    def wait(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
-        """The first event ``pred`` accepts, waiting up to ``timeout`` s for it."""
-        i = self.process.wait_for(lambda line: pred(json.loads(line)), timeout,
-                                  "such event", after=0)
-        event: Event = json.loads(self.process.lines[i])
-        return event
-
     def close(self) -> None:
         try:
             self.send(op="quit")
@@ -53,3 +50,16 @@ class CustomersProcess:
         except Exception:           # noqa: BLE001 - cleanup must not hide the caller's result
             pass
         self.process.stop()
+
+
+class CustomersProcess(LabProcess):
+    """One customers process (tools/ccsim/customers.py)."""
+    module = "tools.ccsim.customers"
+    name = "customers"
+
+    def wait(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        """The first event ``pred`` accepts, waiting up to ``timeout`` s for it."""
+        i = self.process.wait_for(lambda line: pred(json.loads(line)), timeout,
+                                  "such event", after=0)
+        event: Event = json.loads(self.process.lines[i])
+        return event
