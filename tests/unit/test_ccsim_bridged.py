@@ -63,12 +63,16 @@ class FakeBridge:
 class Desk(base.Desk):
     """test_ccsim_engine's Desk, bridged."""
 
-    def __init__(self, settings="", db=":memory:", clock=None, adopt: dict | None = None):
-        self.scenario = parse(base.SCENARIO.format(settings=settings) + BRIDGE, "test.toml")
+    def __init__(self, settings="", db=":memory:", clock=None, adopt: dict | None = None,
+                 more: str = "", bridge: bool = True):
+        """``more``: scenario tables besides; ``bridge`` False: the same centre without it."""
+        text = base.SCENARIO.format(settings=settings) + more
+        self.scenario = parse(text + (BRIDGE if bridge else ""), "test.toml")
         self.clock, self.customers, self.bridge = clock or base.Clock(), base.Customers(), \
             FakeBridge()
         self.store = Store(db)
-        self.engine = Engine(self.scenario, self.store, self.clock, self.customers, self.bridge)
+        self.engine = Engine(self.scenario, self.store, self.clock, self.customers,
+                             self.bridge if bridge else None)
         self.sent, self.seen, self.customers_seen, self.bridge_seen = {}, {}, 0, 0
         if adopt is not None:
             self.engine.adopt(adopt)

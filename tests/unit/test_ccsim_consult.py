@@ -15,9 +15,6 @@ import pytest
 from firmware.cc import protocol as p
 from tests.unit import test_ccsim_bridged as bridged
 from tests.unit import test_ccsim_engine as base
-from tools.ccsim.engine import Engine
-from tools.ccsim.scenario import parse
-from tools.ccsim.store import Store
 
 DIRECTORY = """
 [[entry_points]]
@@ -39,17 +36,7 @@ number = "5550100"
 
 class Desk(bridged.Desk):
     def __init__(self, settings="", db=":memory:", clock=None, adopt=None, bridge=True):
-        text = base.SCENARIO.format(settings=settings) + DIRECTORY
-        self.scenario = parse(text + (bridged.BRIDGE if bridge else ""), "test.toml")
-        self.clock, self.customers = clock or base.Clock(), base.Customers()
-        self.bridge = bridged.FakeBridge()
-        self.store = Store(db)
-        self.engine = Engine(self.scenario, self.store, self.clock, self.customers,
-                             self.bridge if bridge else None)
-        self.sent, self.seen, self.customers_seen, self.bridge_seen = {}, {}, 0, 0
-        if adopt is not None:
-            self.engine.adopt(adopt)
-        self.drain()
+        super().__init__(settings, db, clock, adopt, more=DIRECTORY, bridge=bridge)
 
     def step(self, op, *a):
         e = self.engine

@@ -52,7 +52,7 @@ from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, TOKEN_HE
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .routing import Router
-from .scenario import AUTO_WRAPUP, Scenario, extension_user
+from .scenario import AUTO_WRAPUP, AgentConfig, Scenario, extension_user
 from .store import FINISHED, AgentRecord, ContactRecord, Store
 
 log = logging.getLogger("ccsim")
@@ -333,11 +333,13 @@ class Engine:
 
     def _internal(self, number: str) -> str:
         """The extension (SIP user) an internal number reaches: an agent's id or extension."""
-        for a in self.scenario.agents:
-            user = a.extension.removeprefix("sip:").split("@")[0]
-            if number in (a.id, user):
-                return user
-        return ""
+        a = self._agent_named(number)
+        return extension_user(a.extension) if a else ""
+
+    def _agent_named(self, number: str) -> AgentConfig | None:
+        """The agent whose id or extension ``number`` is."""
+        return next((a for a in self.scenario.agents
+                     if number in (a.id, extension_user(a.extension))), None)
 
     @_atomic
     def call_event(self, agent: str, contact: str, event: str, leg: str = "customer"):
@@ -847,8 +849,7 @@ class Engine:
                 return "", target, target, ""
             kind, target = entry.kind, entry.id
         if kind == "agent":
-            a = next((a for a in self.scenario.agents
-                      if target in (a.id, extension_user(a.extension))), None)
+            a = self._agent_named(target)
             if a is None:
                 raise Refused("unknown_target", f"no agent {target[:40]!r}")
             if a.id == agent:

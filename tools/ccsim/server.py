@@ -56,7 +56,7 @@ from . import frontdesk, traffic
 from .bridge_link import BridgeLink
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
-from .scenario import Scenario
+from .scenario import Scenario, extension_user
 from .store import Store
 
 log = logging.getLogger("ccsim")
@@ -463,7 +463,7 @@ class CcServer:
     def _agent_at(self, extension: str) -> str:
         """The agent whose phone is ``extension`` (a SIP user), "" for none."""
         return next((a.id for a in self.scenario.agents
-                     if a.extension.removeprefix("sip:").split("@")[0] == extension), "")
+                     if extension_user(a.extension) == extension), "")
 
     async def _get_emergencies(self, request: web.Request):
         notices = self.front_desk.as_json() if self.front_desk else []
