@@ -6,11 +6,13 @@ the call."""
 import pytest
 
 from tests.audio import near, played_hz, speak
+from tools.ccsim.bridge import HOLD_NOTES
 from tools.lab import Desk, Lab
 
 pytestmark = pytest.mark.slow
 
 MIC_HZ = {"1001": 1000, "1002": 700, "1003": 1300}
+CUSTOMER_HZ = 440                                         # what a simulated customer plays
 PINS = {"1001": "1234", "1002": "5678", "1003": "9012"}
 
 
@@ -126,6 +128,50 @@ def consulting(lab: Lab, ana: Desk, ben: Desk) -> str:
     lab.wait_for(lambda: lab.contact(cid)["consult"]["status"] == "talking",
                  desc="the consult talking at ccsim")
     return cid
+
+
+def hears(desk: Desk, route: str, hz: int, lab: Lab, who: str) -> None:
+    lab.wait_for(lambda: near(played_hz(desk, route), hz), timeout=15,
+                 desc=f"{who} hearing {hz} Hz on the {route}")
+
+
+def hears_music(desk: Desk, route: str, lab: Lab, who: str) -> None:
+    """``desk`` plays the bridge's hold music on ``route`` (held: no one's voice)."""
+    lab.wait_for(lambda: any(near(played_hz(desk, route), n) for n in HOLD_NOTES), timeout=15,
+                 desc=f"{who} hearing hold music on the {route}")
+
+
+def customer_hears_only_music(lab: Lab, cid: str) -> dict:
+    """The customer, held, hears the hold music (neither agent's voice)."""
+    def music():
+        h = lab.heard(cid)
+        return (h and h["tones"] and all(any(near(t, n) for n in HOLD_NOTES) for t in h["tones"])
+                and h)
+    return lab.wait_for(music, timeout=15, desc="the customer hearing only hold music")
+
+
+def test_swap_moves_the_agents_voice_between_the_customer_and_the_consulted_agent(lab):
+    ana, ben = desk_for(lab, "1001"), desk_for(lab, "1002")
+    cid = consulting(lab, ana, ben)                       # ana on the handset, ben on the speaker
+    # consulting: ana and ben hear each other; the customer, held, hears music only
+    hears(ana, "handset", MIC_HZ["1002"], lab, "1001")
+    hears(ben, "speaker", MIC_HZ["1001"], lab, "1002")
+    customer_hears_only_music(lab, cid)
+
+    ana.key("soft4")                                      # Swap: to the customer
+    lab.wait_for(lambda: [c["state"] for c in ana.calls()] == ["talking", "held"],
+                 desc="the customer's call talking, the consult leg held")
+    customer_hears(lab, cid, MIC_HZ["1001"])              # both ways with the customer
+    hears(ana, "handset", CUSTOMER_HZ, lab, "1001")
+    hears_music(ben, "speaker", lab, "1002")              # held: neither ana nor the customer
+    assert not any(near(t, MIC_HZ["1002"]) for t in lab.heard(cid)["tones"])
+
+    ana.key("soft4")                                      # Swap back: to the consulted agent
+    lab.wait_for(lambda: [c["state"] for c in ana.calls()] == ["held", "talking"],
+                 desc="the customer's call held, the consult leg talking")
+    hears(ben, "speaker", MIC_HZ["1001"], lab, "1002")
+    hears(ana, "handset", MIC_HZ["1002"], lab, "1001")
+    customer_hears_only_music(lab, cid)                   # held again: ana's voice gone
 
 
 def rx(desk: Desk) -> int:
