@@ -34,7 +34,7 @@ Example (every field optional):
     media = "srtp"                      # SRTP mandatory (rtp: loopback registrar only)
     dscp_sip = "CS3"                    # DiffServ marks: CS0-CS7, AF11-AF43, EF, DF or 0-63
     dscp_rtp = "EF"
-    jitter_buffer_ms = 40               # received audio's playout delay (20-1000)
+    jitter_buffer_ms = 30               # received audio's playout delay (20-1000)
     [emergency]                         # 911 and 112 always reach emergency services
     numbers = ["999"]                   # local ones besides (dialed at once, from any state)
     [emergency.location]                # the desk's dispatchable location (RFC 5139 elements)

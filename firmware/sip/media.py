@@ -17,9 +17,16 @@ from baresip import AudioNotActive, AudioRestarted, BaresipError, Call
 
 log = logging.getLogger("hardphone.sip")
 
-RX_POLL_S = 0.02             # one 20 ms frame: received audio goes on to the earpiece promptly
+# The receive tap has no callback, so it is polled: often enough during calls that a frame
+# waits at most 5 ms to go on to the earpiece (a 20 ms poll held one ~10 ms on average), and
+# rarely when no call is up
+RX_POLL_S = 0.005
+RX_IDLE_POLL_S = 0.05
 RX_READ_MAX = 65536
 PCMU_FRAME_BYTES = 320       # decoded bytes per packet: PCMU, 8 kHz, 20 ms
+# A whole period still queued at every write for this long is a backlog that no longer helps
+# (a stall passed, or the mic's clock runs fast): one period is skipped to win 20 ms back
+CATCH_UP_PERIODS = 50
 
 OnAudio = Callable[[str, bytes], None]      # (call id, mono S16_LE PCM at the call's rate)
 
@@ -31,6 +38,8 @@ class CallMedia:
         self.call_id, self._call = call_id, call
         self.tx_format = ""          # "" unchecked, "ok" or "other": the send format vs the mic's
         self.tx_periods = 0          # periods of the agent's voice handed to the stack
+        self.tx_skipped = 0          # periods skipped to cut a standing backlog
+        self._behind = 0             # writes in a row that found a whole period still queued
         self.rx_bytes = 0            # decoded audio taken from the receive tap so far
         self.frame_bytes = PCMU_FRAME_BYTES
 
@@ -50,11 +59,11 @@ class CallMedia:
                         log.error("call %s sends %d Hz x%d but the mic gives %d Hz mono: "
                                   "the customer hears silence", self.call_id,
                                   info.tx_sample_rate, info.tx_channels, rate)
-                    else:
-                        # one period of lead: a period read a little late still goes out
-                        # whole, not padded (20 ms of latency against clicks)
-                        audio.write(bytes(len(pcm)))
-                if self.tx_format == "ok":
+                    # No period of lead: each period goes out at the stack's next 20 ms tick.
+                    # A period handed in after that tick costs one 20 ms gap, once: the stack
+                    # then holds it a tick, which is the lead, paid only when needed.
+                if self.tx_format == "ok" and not self._catch_up(audio.info().tx_buffered,
+                                                                 len(pcm)):
                     audio.write(pcm)
                     self.tx_periods += 1
                 return
@@ -65,6 +74,15 @@ class CallMedia:
             except BaresipError as e:
                 log.warning("call %s: voice not sent: %s", self.call_id, e)
                 return
+
+    def _catch_up(self, queued: int, period: int) -> bool:
+        """True to skip this period: the stack has held a whole one back for a second."""
+        self._behind = self._behind + 1 if queued >= period else 0
+        if self._behind < CATCH_UP_PERIODS:
+            return False
+        self._behind = 0
+        self.tx_skipped += 1
+        return True
 
     def take_received(self) -> bytes:
         """Empty the call's receive tap into the count; returns what it held."""
@@ -94,16 +112,19 @@ class CallMedia:
             starved = queued = 0
         return {"rx_packets": self.rx_bytes // self.frame_bytes,
                 "tx_packets": self.tx_periods, "tx_starved": starved,
+                "tx_skipped": self.tx_skipped,
                 "tx_queued_ms": queued * 20 // self.frame_bytes}
 
 
 async def receive_forever(calls: Callable[[], Iterable[CallMedia]],
                           on_audio: OnAudio | None) -> None:
-    """Every 20 ms, empty each call's receive tap (counted) and hand the audio to
-    ``on_audio``, which plays it on the route the agent chose."""
+    """Every 5 ms during calls, empty each call's receive tap (counted) and hand the audio
+    to ``on_audio``, which plays it on the route the agent chose."""
+    up: list[CallMedia] = []
     while True:
-        await asyncio.sleep(RX_POLL_S)
-        for media in list(calls()):
+        await asyncio.sleep(RX_POLL_S if up else RX_IDLE_POLL_S)
+        up = list(calls())
+        for media in up:
             pcm = media.take_received()
             if pcm and on_audio is not None:
                 try:

@@ -437,11 +437,12 @@ class SipStack:
 
         ``rx_packets``: audio packets received so far, counted as the decoded packets that
         baresip's receive tap delivered (it only sees audio while RTP arrives), as of the last
-        20 ms poll (reading the tap here would take audio from the earpiece).
+        5 ms poll (reading the tap here would take audio from the earpiece).
         ``tx_packets``: periods of the agent's voice handed to the stack so far.
         ``tx_starved``: packets sent padded because the voice ran dry mid-flow (the mic fell
         behind), since the call's media last started (answer, hold, resume).
-        ``tx_queued_ms``: the agent's voice written but not sent yet.
+        ``tx_queued_ms``: the agent's voice written but not sent yet; ``tx_skipped``: periods
+        of it skipped to cut a standing backlog (media.CATCH_UP_PERIODS).
         """
         entry = self._calls.get(call)
         return {} if entry is None else entry.media.stats()

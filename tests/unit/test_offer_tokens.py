@@ -133,3 +133,12 @@ def test_a_bad_token_is_refused_without_being_quoted(token):
         customers.parse(json.dumps({"op": "dial", "contact": "c-1", "to": "sip:1@pbx",
                                     "token": token}))
     assert "token" in str(e.value) and str(token) not in str(e.value)
+
+
+@pytest.mark.parametrize("hz", [99, 3401, "440", 440.5, True])
+def test_a_callers_tone_outside_the_phone_band_is_refused(hz):
+    with pytest.raises(ValueError, match="hz must be"):
+        customers.parse(json.dumps({"op": "dial", "contact": "c-1", "to": "sip:1@pbx",
+                                    "hz": hz}))
+    assert customers.parse(json.dumps({"op": "dial", "contact": "c-1", "to": "sip:1@pbx",
+                                       "hz": 443}))["hz"] == 443

@@ -7,11 +7,11 @@ from firmware.sip.config import SipConfig, problems
 from firmware.sip.stack import jitter_buffer_lines
 
 
-def test_by_default_audio_plays_40_ms_after_it_arrives_not_baresips_100():
+def test_by_default_audio_plays_30_ms_after_it_arrives_not_baresips_100():
     c = SipConfig(user="1001", domain="127.0.0.1")
-    assert c.jitter_buffer_ms == 40 and not problems(c)
+    assert c.jitter_buffer_ms == 30 and not problems(c)
     assert jitter_buffer_lines(c) == ("audio_jitter_buffer_type fixed\n"
-                                      "audio_jitter_buffer_ms 40-200\n")
+                                      "audio_jitter_buffer_ms 30-200\n")
 
 
 def test_a_longer_delay_for_a_worse_network_keeps_room_above_it():

@@ -5,9 +5,10 @@
         [--answer 5550100,5550101] [--refuse 5550199] [--ring 5550177]    (called numbers)
 
 stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani": "+15551234567",
-         "talk_s": 30, "ring_s": 60, "token": "..."}   (ring_s optional: give up unanswered
-         after it; token: the offer's secret, sent as X-CC-Token, never logged; "personal":
-         true sends neither header, a call from someone who is no customer)
+         "talk_s": 30, "ring_s": 60, "token": "...", "hz": 440}   (ring_s optional: give up
+         unanswered after it; hz optional: the caller's tone, 440 by default; token: the
+         offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
+         header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
         {"op": "answer"|"refuse"|"ring", "numbers": ["5550100"], "talk_s": 30}: numbers that
         can be called (below); {"op": "hangup", "number": "5550100"} ends that number's call
@@ -261,12 +262,12 @@ class Customers:
 
     # -- commands ---------------------------------------------------------------------------
     def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float,
-             headers: dict[str, str]) -> None:
+             headers: dict[str, str], hz: int = TONE_HZ) -> None:
         """Start a call; the customer counts as in progress from now on."""
         if contact in self._customers:
             emit({"event": "error", "contact": contact, "reason": "contact already has a call"})
             return
-        customer = Customer(contact, talk_s)
+        customer = Customer(contact, talk_s, hz=hz)
         self._customers[contact] = customer
         self.idle.clear()
         self.spawn(self._dial(customer, to, ani, ring_s, headers))
@@ -559,6 +560,9 @@ def parse(line: str) -> dict:
             raise ValueError("dial: token must be 1-256 characters of A-Z a-z 0-9 _ -")
         if not isinstance(msg.get("personal", False), bool):
             raise ValueError("dial: personal must be true or false")
+        hz = msg.get("hz", TONE_HZ)
+        if isinstance(hz, bool) or not isinstance(hz, int) or not 100 <= hz <= 3400:
+            raise ValueError("dial: hz must be a whole number of Hz, 100-3400 (the phone band)")
     return msg
 
 
@@ -627,7 +631,7 @@ async def serve(args) -> None:
             else:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
                                msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S),
-                               dial_headers(msg))
+                               dial_headers(msg), msg.get("hz", TONE_HZ))
         await customers.idle.wait()      # stdin EOF (ccsim gone): calls run to their end
     finally:
         await customers.close()
