@@ -210,8 +210,9 @@ class Directory(_Msg, tag="directory"):
 
 class FavoriteAdd(_Msg, tag="favorite_add"):
     """Add to the agent's favorites (kept by the server: they follow the agent to any phone).
-    ``target``: the directory entry's id, "" for a typed number. A number already among the
-    favorites is not added again. Acked, then a ``favorites`` event; refused
+    ``target``: the directory entry's id, "" for a typed number (one that a directory entry
+    has is kept as that entry, with its name). A number already among the favorites is not
+    added again. Acked, then a ``favorites`` event; refused
     ``too_many_favorites`` or ``bad_favorite``. Never queued: offline, the phone refuses it."""
     id: str
     kind: EntryKind

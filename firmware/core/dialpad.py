@@ -169,17 +169,29 @@ def dialed(m: Model, e: ev.SipDialed) -> Step:
     return replace(m, screens=screens), ()
 
 
+def masked(m: Model, h: HistoryEntry) -> bool:
+    """A customer's number, shown masked where the admin masks numbers."""
+    return h.customer and m.agent is not None and m.agent.cc.mask_ani
+
+
+def in_view(m: Model, s: HistoryScreen) -> HistoryEntry | None:
+    """The call the history's cursor is on (None: no calls yet)."""
+    return m.history[min(s.cursor, len(m.history) - 1)] if m.history else None
+
+
 def history_key(m: Model, s: HistoryScreen, action: Action) -> Step:
-    """The call history: up/down pick a call, `ok` or `Dial` calls its number again."""
+    """The call history: up/down pick a call, `ok` or `Dial` calls its number again (`Fav+`:
+    favorites.add_from_history)."""
     if action == "back":
         return pop(m), ()
-    if not m.history:
+    entry = in_view(m, s)
+    if entry is None:
         return m, ()
     if action in ("up", "down"):
         step = 1 if action == "down" else -1
         return replace_top(m, replace(s, cursor=(s.cursor + step) % len(m.history))), ()
     if action in ("ok", "dial"):
-        return dial(m, m.history[min(s.cursor, len(m.history) - 1)].number)
+        return dial(m, entry.number)
     return m, ()
 
 

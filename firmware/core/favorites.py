@@ -5,22 +5,29 @@ every change (made here or on another phone), and logging out takes them off thi
 Opened from the dial screen (`Favs`) or the main menu: up/down (or T9, as the directory), `ok`
 dials. `Del` asks first, as desk phones do: the row says `Delete <name>?` and a second press
 (`Yes`, under the same key) deletes, `No` or any other key keeps it. Opened from a dial screen
-with a number typed, `Add` makes that number a favorite. A typed number may be a customer's:
-where the admin masks numbers it shows masked, and T9 does not search its digits.
+with a number typed, `Add` makes that number a favorite; `Fav+` in the call history makes the
+call in view one. Such a number is labelled with itself; the server keeps one that a directory
+entry has (an agent's extension) as that entry, with its name. A typed number may be a
+customer's: where the admin masks numbers it shows masked, and T9 does not search its digits.
+A customer's number the history shows masked is never made a favorite: the server would keep it
+whole, in the agent's own list, long after the contact it came with.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
+from . import dialpad
 from . import events as ev
 from .directory import NO_SERVER_FAVORITES, SEARCH_KEYS, add_favorite, call, search
 from .effects import CcFavoriteRemove, Step
-from .model import FavoritesScreen, Model, with_notice
+from .model import FavoritesScreen, HistoryScreen, Model, with_notice
 from .navigation import pop, push, replace_top
 from .searchlist import list_key
 from .vocab import Action
 
 FAVORITE_DELETED = "Favorite deleted"
+MASKED_NUMBER = "Masked number: can't be a favorite"
+EMERGENCY_NUMBER = "Emergency numbers can't be favorites"
 
 
 def masked(m: Model, f: ev.Favorite) -> bool:
@@ -64,7 +71,7 @@ def favorites_key(m: Model, s: FavoritesScreen, action: Action) -> Step:
     if action == "back":
         return pop(m), ()
     if action == "fav_add" and can_add(m, s):
-        return add_favorite(m, "number", s.number)
+        return add_number(m, s.number)
     if not items:
         return m, ()
     if action in ("ok", "dial"):
@@ -72,6 +79,25 @@ def favorites_key(m: Model, s: FavoritesScreen, action: Action) -> Step:
     if action == "fav_del":
         return replace_top(m, replace(s, confirm=items[cursor].number, cursor=cursor)), ()
     return m, ()
+
+
+def add_number(m: Model, number: str) -> Step:
+    """A number typed or called as a favorite, labelled with itself (the server names it
+    after the directory entry that has it, if one does)."""
+    return add_favorite(m, "number", number, name=number)
+
+
+def add_from_history(m: Model, s: HistoryScreen) -> Step:
+    """`Fav+` in the call history: the call in view's number, unless the history masks it (a
+    customer's) or it is an emergency number (a favorite is one key from dialing it)."""
+    entry = dialpad.in_view(m, s)
+    if entry is None:
+        return m, ()
+    if dialpad.masked(m, entry):
+        return with_notice(m, MASKED_NUMBER), ()
+    if entry.emergency or dialpad.is_emergency(m, entry.number):
+        return with_notice(m, EMERGENCY_NUMBER), ()
+    return add_number(m, entry.number)
 
 
 def _delete(m: Model, number: str) -> Step:

@@ -107,7 +107,9 @@ def _favorites(m: Model, s: FavoritesScreen) -> Softkeys:
 
 
 def _history(m: Model, _s: HistoryScreen) -> Softkeys:
-    return (("Dial", "dial") if m.history else None, None, None, BACK)
+    """Dial and Fav+ while a call is in view, as in the directory."""
+    return (("Dial", "dial") if m.history else None, ("Fav+", "fav_add") if m.history else None,
+            None, BACK)
 
 
 def _call(m: Model, s: CallScreen) -> Softkeys:

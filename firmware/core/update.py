@@ -297,6 +297,13 @@ def _dial_screen(m: Model, s: DialScreen, action: Action) -> Step:
     return dialpad.dial_key(m, s, action)
 
 
+def _history_screen(m: Model, s: HistoryScreen, action: Action) -> Step:
+    """The call history's keys (dialpad), and `Fav+` for the call in view."""
+    if action == "fav_add":
+        return favorites.add_from_history(m, s)
+    return dialpad.history_key(m, s, action)
+
+
 def _directory_screen(m: Model, s: DirectoryScreen, action: Action) -> Step:
     step = consult.directory_key(m, s, action) if s.consult else None
     return step if step is not None else directory.directory_key(m, s, action)
@@ -326,7 +333,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, _call_screen),
     DialScreen: narrow(DialScreen, _dial_screen),
-    HistoryScreen: narrow(HistoryScreen, dialpad.history_key),
+    HistoryScreen: narrow(HistoryScreen, _history_screen),
     TaskScreen: narrow(TaskScreen, tasks.task_key),
     DirectoryScreen: narrow(DirectoryScreen, _directory_screen),
     FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),

@@ -1,8 +1,12 @@
 """The directory and favorites end to end: sim phones driven by their console keys, the real
 ccsim over its WebSocket, Kamailio. Agent 1001 finds agent 1002 by T9, sees 1002's state change
 when 1002 logs in on another phone, makes 1002 a favorite, calls from the directory; the
-favorite is on the agent's next phone (the server keeps it), where the agent deletes it."""
+favorite is on the agent's next phone (the server keeps it), where the agent deletes it. From
+the call history: `Fav+` on a call to 1002 keeps Ben's name, a masked customer's number is
+never sent, and a typed number is labelled with itself."""
 import time
+
+import pytest
 
 from tools.lab import Desk
 
@@ -68,3 +72,46 @@ def test_with_the_server_away_the_directory_says_so_and_comes_back_by_itself(lab
     desk.wait_lcd("No server:", "directory")
     lab.ccsim.start()
     desk.wait_lcd("Ana Diaz", "Ben Okafor", timeout=20)
+
+
+@pytest.mark.cc_settings({"mask_ani": True})
+def test_favorites_from_the_call_history_keep_an_agents_name_and_never_a_masked_number(lab, desk):
+    # a customer's call, answered, ended and wrapped up: in the history, masked
+    desk.key("soft1", "1")                      # State -> Available
+    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
+    cid = lab.post_contact("sales", "+15551234567")
+    desk.wait_lcd("Call 1 of 1")
+    desk.key("soft1")                           # Accept
+    desk.wait_lcd("Talking")
+    desk.key("soft2")                           # End
+    desk.wait_lcd("Wrap-up")
+    desk.type("245")                            # "Bil(ling question)"
+    desk.wait_lcd("Billing question")
+    desk.key("soft1")
+    lab.wait_for(lambda: lab.contact(cid)["wrapup"], desc="wrap-up recorded")
+    # agent 1002 dialed by extension (Ben is not logged in: the call fails, it is still in)
+    desk.type("1002")
+    desk.key("ok")
+    desk.wait_lcd("Call failed", timeout=15)
+
+    desk.key("soft2", "3")                      # Menu -> Call history
+    shown = desk.wait_lcd("Call history", "Out 1002", "In  *******4567", "Fav+")
+    assert "5551234567" not in shown
+    desk.key("soft2")                           # Fav+ on "Out 1002": the agent, by name
+    wait_for(lambda: favorites(lab) == [{"kind": "agent", "number": "1002", "id": "1002",
+                                         "name": "Ben Okafor"}], "Ben among 1001's favorites")
+    desk.key("down", "soft2")                   # Fav+ on the customer's masked number
+    shown = desk.wait_lcd("Masked number", "a favorite")
+    assert "5551234567" not in shown
+    time.sleep(1.0)                             # nothing went to the server meanwhile
+    assert [f["number"] for f in favorites(lab)] == ["1002"]
+
+    desk.key("back", "back")                    # home; a typed number, Favs -> Add
+    desk.type("5550199")
+    desk.key("soft3")
+    desk.wait_lcd("Favorites", "Ben Okafor", "Add")
+    desk.key("soft2")
+    wait_for(lambda: len(favorites(lab)) == 2, "the typed number among the favorites")
+    assert favorites(lab)[1] == {"kind": "number", "number": "5550199", "name": "5550199"}
+    shown = desk.wait_lcd("Ben Okafor", "***0199")   # a typed number shows masked here
+    assert "5550199" not in shown

@@ -113,6 +113,21 @@ def test_a_directory_entry_is_kept_with_the_directorys_name_and_number():
         {"kind": "entry_point", "number": "8000", "id": "Main line", "name": "Main line"}]
 
 
+def test_a_typed_number_a_directory_entry_has_is_kept_as_that_entry_with_its_name():
+    """The phone's Fav+ in the call history sends the number it called (an agent's extension
+    too): the agent's favorite keeps the agent's name."""
+    e = engine()
+    e.hello("1001", "1234")
+    e.favorite_add("1001", "number", "1002", "", "1002")
+    e.favorite_add("1001", "number", "5550100", "", "5550100")
+    e.favorite_add("1001", "number", "5550199", "", "5550199")  # no entry has it: as labelled
+    e.favorite_add("1001", "agent", "1002", "1002")             # the same agent: nothing
+    assert e.favorites_info("1001") == [
+        {"kind": "agent", "number": "1002", "id": "1002", "name": "Ben Okafor"},
+        {"kind": "number", "number": "5550100", "id": "Head office", "name": "Head office"},
+        {"kind": "number", "number": "5550199", "name": "5550199"}]
+
+
 @pytest.mark.parametrize("args,code,message", [
     (("agent", "1009", "1009"), "bad_favorite", "Not in the directory"),
     (("queue", "", "support"), "bad_favorite", "No number to dial"),   # support has none

@@ -174,9 +174,10 @@ FAVORITE_CASES = {
         screens=(IdleScreen, CallScreen)),
     "down then Dial dials the next": case(
         favorites_shown(), keys("down", "soft1"), effects=(CcDial("dial-1", "5550100"),)),
-    "Add makes the typed number a favorite": case(
+    "Add makes the typed number a favorite, labelled with itself": case(
         favorites_shown(typed="5550199"), ev.Key("soft2"),
-        effects=(CcFavoriteAdd("number", "5550199"),), notice="Added to favorites"),
+        effects=(CcFavoriteAdd("number", "5550199", name="5550199"),),
+        notice="Added to favorites"),
     "Del asks first": case(
         favorites_shown(), ev.Key("soft3"), effects=(),
         top=FavoritesScreen(number="55", confirm="1002")),
@@ -218,6 +219,69 @@ def test_a_favorite_deleted_on_another_phone_leaves_the_list():
     m = favorites_shown()
     m, _ = run(m, ev.CcFavorites(FAVORITES[1:]))
     assert "Ben Okafor" not in text(m) and "→Head office" in text(m)
+
+
+# -- favorites from the call history --------------------------------------------------------------
+def history_shown(*calls, **snap):
+    """Menu -> Call history, after ``calls`` (events)."""
+    return agent(*calls, *keys("soft2", "3"), **snap)
+
+
+DIALED = [*keys("5", "5", "5", "0", "1", "9", "9", "ok"), ev.CcDialAnswer("dial-1", "5550199"),
+          ev.SipDialed("dial-1", "7"), ev.SipCallState("7", "ended", "busy (486)")]
+FROM_BEN = [ev.SipIncoming("k9", "", "sip:1002@pbx"), ev.SipCallState("k9", "ended")]
+# a customer's call, answered, hung up and wrapped up: "In +15551234567"
+CUSTOMER = [*rules.talking(), ev.SipCallState("k1", "ended"),
+            ev.CcContact(rules.contact("c1", "wrapped_up")), ev.Key("back")]
+EMERGENCY = [*keys("9", "1", "1"), ev.SipDialed("dial-1", "7"),
+             ev.SipCallState("7", "ended", "remote hangup"), ev.Hook(False)]
+
+HISTORY_CASES = {
+    "Fav+ makes the number of the call in view a favorite, labelled with itself": case(
+        history_shown(*DIALED, *FROM_BEN), ev.Key("soft2"),
+        effects=(CcFavoriteAdd("number", "1002", name="1002"),), notice="Added to favorites"),
+    "down, Fav+: the next call's": case(
+        history_shown(*DIALED, *FROM_BEN), keys("down", "soft2"),
+        effects=(CcFavoriteAdd("number", "5550199", name="5550199"),)),
+    "a customer's number, masked in the history, is never sent": case(
+        history_shown(*CUSTOMER, settings=CcSettings(mask_ani=True)), ev.Key("soft2"),
+        effects=(), notice="Masked number: can't be a favorite"),
+    "where numbers are not masked, a customer's is added like any": case(
+        history_shown(*CUSTOMER), ev.Key("soft2"),
+        effects=(CcFavoriteAdd("number", "+15551234567", name="+15551234567"),)),
+    "an emergency number is never a favorite": case(
+        history_shown(*EMERGENCY), ev.Key("soft2"),
+        effects=(), notice="Emergency numbers can't be favorites"),
+    "a favorite already says so": case(
+        history_shown(*FROM_BEN, ev.CcFavorites((BEN,))), ev.Key("soft2"),
+        effects=(), notice="Already a favorite"),
+    "offline it is refused at once": case(
+        history_shown(*FROM_BEN, ev.CcLink("down")), ev.Key("soft2"),
+        effects=(), notice="No server: favorites can't change now"),
+    "no calls, no Fav+": case(history_shown(), ev.Key("soft2"), effects=(), notice=""),
+}
+
+
+@pytest.mark.parametrize("given,events,expect", HISTORY_CASES.values(), ids=HISTORY_CASES.keys())
+def test_favorites_from_the_history(given, events, expect):
+    check(*run(given, *events), expect)
+
+
+def test_the_historys_softkeys_and_the_masked_call_on_the_display():
+    m = history_shown(*CUSTOMER, settings=CcSettings(mask_ani=True))
+    assert rows(m)[3].split() == ["Dial", "Fav+", "Back"]
+    m, _ = run(m, ev.Key("soft2"))
+    assert "+15551234567" not in text(m) and "5551234567" not in text(m)
+    assert "Masked number" in text(m)
+    assert rows(history_shown())[3].split() == ["Back"]
+
+
+def test_the_servers_list_shows_the_label_and_keeps_masking_a_typed_number():
+    typed = Fav("number", "5551234567", name="5551234567")
+    m = agent(ev.CcFavorites((typed,)), *from_menu("Favorites"))
+    assert "→5551234567" in text(m)
+    m = agent(ev.CcFavorites((typed,)), *from_menu("Favorites"), settings=CcSettings(mask_ani=True))
+    assert "→******4567" in text(m) and "5551234567" not in text(m)
 
 
 # -- on the display -------------------------------------------------------------------------------

@@ -110,6 +110,12 @@ class NoCustomers:
         pass
 
 
+def _check_favorite_name(name: str) -> None:
+    if len(name) > p.MAX_NAME_CHARS or not name.isprintable():
+        raise Refused("bad_favorite", f"Name too long ({p.MAX_NAME_CHARS} max)"
+                      if name.isprintable() else "Name has control characters")
+
+
 def _atomic(method):
     """One store transaction per operation; records changed in it are written once, at the end."""
     @functools.wraps(method)
@@ -1147,19 +1153,22 @@ class Engine:
     def favorite_add(self, agent: str, kind: str, number: str, target: str = "",
                      name: str = ""):
         """A favorite for the agent: a directory entry (``target``: its id; kept with the
-        directory's name and number for it) or a typed number (``target`` ""). A number that is
-        a favorite already changes nothing."""
+        directory's name and number for it) or a typed number (``target`` ""; one that a
+        directory entry has is kept as that entry, so an agent's extension keeps the agent's
+        name). A number that is a favorite already changes nothing."""
         self._logged_in(agent)
         if target or kind != "number":
             entry = next((e for e in self._entries() if (e.kind, e.id) == (kind, target)), None)
             if entry is None:
                 raise Refused("bad_favorite", "Not in the directory")
-            number, name = entry.number, entry.name
+        else:                   # the phone's label is checked even when the directory's wins
+            _check_favorite_name(name)
+            entry = next((e for e in self._entries() if number and e.number == number), None)
+        if entry is not None:
+            kind, target, number, name = entry.kind, entry.id, entry.number, entry.name
         if not (0 < len(number) <= p.MAX_DIAL_CHARS and DIALABLE.fullmatch(number)):
             raise Refused("bad_favorite", "No number to dial")
-        if len(name) > p.MAX_NAME_CHARS or not name.isprintable():
-            raise Refused("bad_favorite", f"Name too long ({p.MAX_NAME_CHARS} max)"
-                          if name.isprintable() else "Name has control characters")
+        _check_favorite_name(name)
         favorites = self._favorites[agent]
         if any(f.number == number for f in favorites):
             return

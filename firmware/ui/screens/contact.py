@@ -7,6 +7,7 @@ import time
 from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
                                  Model, OfferPopover, RonaPopover, TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
+from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
 from firmware.core.tasks import tasks
 
@@ -150,7 +151,7 @@ def history(m: Model, s: HistoryScreen):
     rows = [split("Call history", f"{cursor + 1}/{len(m.history)}", cols)]
     first = min(cursor, max(0, len(m.history) - window))
     for i, h in enumerate(m.history[first:first + window], start=first):
-        number = _caller(m, h.number) if h.customer else h.number
+        number = mask(h.number) if masked(m, h) else h.number
         line = f"{POINTER if i == cursor else ' '}{DIRECTIONS[h.direction]} {number}"
         at = time.strftime("%H:%M", time.localtime(h.at))
         rows.append(split(line, at, cols) if len(line) + 1 + len(at) <= cols else line)
