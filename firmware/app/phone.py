@@ -169,6 +169,8 @@ class Phone:
                   | fx.CcFavoriteAdd() | fx.CcFavoriteRemove() | fx.CcConsult() | fx.CcTransfer()
                   | fx.CcExitConsult()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
+                if isinstance(effect, fx.CcReject) and effect.why:     # the phone's own reject
+                    log.info("offer %s turned down: %s", effect.contact, effect.why)
                 if self.cc is None:
                     log.warning("no contact-center link configured: %r not sent", effect)
                 else:

@@ -155,7 +155,8 @@ def _ring(m: Model, call_id: str, contact: str, peer: str, leg: CallLeg = "custo
         m = replace(m, answer_on_arrival=m.answer_on_arrival - {contact})
         m, answered = answer(m, call, park=busy)
         return m, fx + answered
-    if not busy and not m.ringer:
+    # an offer never rings over an emergency call, even a held one (emergency.py turns it down)
+    if not busy and not m.ringer and not (contact and any(c.emergency for c in m.calls)):
         m = replace(m, ringer=True, ringing_test=False)
         fx = (PlayTone("ring", "ringer", m.settings.volume("ringer")),) + fx
     return m, fx

@@ -45,8 +45,11 @@ class CcAccept:
 
 @dataclass(frozen=True)
 class CcReject:
-    """The agent turns an offer down (the server routes it again, the agent goes Idle)."""
+    """The agent turns an offer down (the server routes it again, the agent goes Idle).
+    ``why``: the phone turned it down by itself (firmware.core.emergency), said in its log;
+    the server gets the same reject either way."""
     contact: str
+    why: str = ""
 
 
 @dataclass(frozen=True)

@@ -68,11 +68,12 @@ def accept(m: Model, contact_id: str, park: bool = False) -> Step:
     return m, fx + (CcAccept(contact_id),) + stop
 
 
-def reject(m: Model, contact_id: str) -> Step:
+def reject(m: Model, contact_id: str, why: str = "") -> Step:
     """Turn an offer down: it leaves the popover at once (the next offer shows, or home), its
     call stops ringing and is refused, and the server is told: it takes the call back, routes
     the contact again and sets the agent's state (Idle "rejected"), which the phone then shows.
-    The server's "rona" for it is no missed call: the agent chose it."""
+    The server's "rona" for it is no missed call: the agent chose it (or the phone did, for
+    ``why``: firmware.core.emergency)."""
     contact = m.contact(contact_id)
     call = m.call_of(contact_id)
     if contact is None or contact.status not in ("reserved", "offered") or (
@@ -82,7 +83,7 @@ def reject(m: Model, contact_id: str) -> Step:
                 answer_on_arrival=m.answer_on_arrival - {contact_id},
                 rejected=m.rejected | {(contact_id, contact.token)})
     m, fx = _reject_ringing(m, contact_id)
-    return m, (CcReject(contact_id),) + fx      # the server first: it withdraws the call too
+    return m, (CcReject(contact_id, why),) + fx     # the server first: it withdraws the call too
 
 
 def _unreject(m: Model, contact_id: str) -> Model:

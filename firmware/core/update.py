@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import agent, calls, consult, dialpad, directory, favorites, forms, offers, reasons, tasks
+from . import (agent, calls, consult, dialpad, directory, emergency, favorites, forms, offers,
+               reasons, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
@@ -29,9 +30,11 @@ DEC: frozenset[Action] = frozenset({"dec", "down", "left", "voldown"})
 
 def update(m: Model, event: ev.Event) -> Step:
     """The new model and what to do. An event kind without a rule is a LookupError (the phone
-    logs it and goes on; tests fail)."""
+    logs it and goes on; tests fail). Whatever the event, no offer stands over an emergency
+    call."""
     m, effects = rule_for(_EVENTS, type(event))(m, event)
-    return arrange(m), tuple(effects)
+    m, declined = emergency.turn_down_offers(m)
+    return arrange(m), tuple(effects) + declined
 
 
 def _booted(m: Model, _e: ev.Booted) -> Step:

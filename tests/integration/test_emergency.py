@@ -3,6 +3,8 @@ an agent may be in when it matters, through the real Kamailio, which routes the 
 simulated emergency centre (a customers process registered as ``psap``) and tells ccsim's
 front desk. The centre reports the INVITE's headers (priority, the desk's PIDF-LO) and what it
 hears; the phone hears the centre."""
+import time
+
 import pytest
 
 from firmware.sip.location import civic_address
@@ -114,3 +116,95 @@ def test_with_a_customer_on_hold_the_emergency_call_goes_out_and_the_customer_st
     lab.emergency_centre.wait(lambda e: e["event"] == "ended", timeout=10)
     desk.wait_lcd("Held")
     assert lab.contact(cid)["state"] == "held"
+
+
+# -- no offer over an emergency call -------------------------------------------------------------
+def _available(lab, desk: Desk, agent: str) -> None:
+    desk.key("soft1", "1")                           # State -> Available
+    lab.wait_for(lambda: lab.agent(agent)["state"] == "available", desc=f"{agent} available")
+
+
+def _line_led(desk: Desk) -> str:
+    leds = dict(p.split("=", 1) for p in desk.link.command("leds")[0].split()[1:])
+    return leds["line"]
+
+
+def _turned_down(lab, desk: Desk, cid: str) -> dict:
+    """The phone turned the offer down by itself: the ordinary reject (outcome ``rejected``,
+    the agent Idle "rejected" at ccsim), no missed call, the emergency call alone on the phone;
+    returns the contact as the admin API shows it."""
+    agent = lab.wait_for(lambda: (a := lab.agent("1001"))["state"] == "idle" and a,
+                         desc="1001 idle at ccsim")
+    assert agent["reason"] == "rejected"
+    contact = lab.contact(cid)
+    assert (contact["attempts"][0]["agent"], contact["attempts"][0]["outcome"]) == ("1001",
+                                                                                   "rejected")
+    shown = desk.text()
+    assert "EMERGENCY 911" in shown and "Call 1 of 1" not in shown and "Missed" not in shown
+    assert [c["state"] for c in desk.calls()] == ["talking"] and _line_led(desk) == "on"
+    log = (desk.phone.workdir / "phone.log").read_text()
+    assert f"offer {cid} turned down: emergency call" in log
+    return contact
+
+
+def _still_talking_to_the_centre(lab, desk: Desk) -> None:
+    """The emergency call's audio goes on both ways after the offer came and went."""
+    centre = lab.emergency_centre
+    heard = max(e["heard_s"] for e in centre.events if e["event"] == "audio")
+    centre.wait(lambda e: e["event"] == "audio" and e["heard_s"] > heard + 1
+                and near(e["hz"], AGENT_HZ), timeout=10)
+    rx = int(desk.calls()[0]["rx_packets"])
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > rx + 50, desc="the phone hears")
+
+
+def test_an_offer_during_an_emergency_call_is_turned_down_at_once_and_goes_to_the_next_agent(
+        lab, desk):
+    lab.start_emergency_centre()
+    ben = Desk(lab.phone("1002", pin="5678"))
+    try:
+        ben.wait_status(agent="IDLE", cc="up", sip="registered")
+        _available(lab, desk, "1001")                # 1001 waits longest: offered first
+        _available(lab, ben, "1002")
+        speak(desk, AGENT_HZ)
+        desk.hook(True)
+        desk.type("911")
+        reaches_the_centre(lab, desk, "911")
+
+        cid = lab.post_contact("support", "+15557654321", {"customer": "Jo Smith"})
+        deadline = time.monotonic() + 10
+        while (contact := lab.contact(cid))["agent"] != "1002":   # no popover, no ringer
+            assert "Call 1 of 1" not in desk.text() and "Connecting" not in desk.text()
+            assert _line_led(desk) != "blink"
+            assert time.monotonic() < deadline, contact
+            time.sleep(0.05)
+        contact = _turned_down(lab, desk, cid)
+        first, second = contact["attempts"][:2]
+        assert second["agent"] == "1002" and second["at"] - first["at"] < 3   # not rona_s (15)
+        ben.wait_lcd("Call 1 of 1", "Customer: Jo Smith")
+        _still_talking_to_the_centre(lab, desk)
+
+        ben.key("soft1")                             # Ben takes the customer
+        lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned to 1002")
+        hang_up(lab, desk)
+        desk.wait_lcd("Idle: Rejected")              # Not Ready, as after any reject
+    finally:
+        ben.close()
+
+
+def test_an_offer_ringing_when_911_is_dialed_is_turned_down_and_waits_in_the_queue(lab, desk):
+    lab.start_emergency_centre()
+    _available(lab, desk, "1001")
+    cid = lab.post_contact("sales", "+15551234567")
+    desk.wait_lcd("Call 1 of 1")
+    lab.wait_for(lambda: desk.calls() and desk.calls()[0]["state"] == "ringing",
+                 desc="the customer's call ringing")
+    speak(desk, AGENT_HZ)
+    desk.type("911")                                 # digits on the popover: the dial pad
+    reaches_the_centre(lab, desk, "911")
+    _turned_down(lab, desk, cid)
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "queued", desc="back in the queue")
+    _still_talking_to_the_centre(lab, desk)
+    assert lab.contact(cid)["state"] == "queued"     # not offered back: the agent is Not Ready
+    desk.key("soft2")                                # End (on the speaker: nothing to hang up)
+    lab.emergency_centre.wait(lambda e: e["event"] == "ended", timeout=10)
+    desk.wait_lcd("Idle: Rejected")
