@@ -27,10 +27,14 @@ SAMPLE_BYTES = 2             # mono S16_LE
 
 
 class AudioDevices:
-    def __init__(self, pcm: dict[str, str], rate: int):
-        """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz."""
+    def __init__(self, pcm: dict[str, str], rate: int,
+                 limit_dbfs: dict[str, float] | None = None):
+        """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz;
+        ``limit_dbfs``: the loudest peak a call may play on each route at the ear (the board's
+        [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it)."""
         self._pcm = dict(pcm)
         self.rate = int(rate)
+        self.limit_dbfs = dict(limit_dbfs or {})
         self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
         # route -> time.perf_counter() when its latest play's first period went into the PCM
         # (how soon a ring is heard; the benchmarks read it)

@@ -18,6 +18,11 @@ BOARDS_DIR = Path(__file__).resolve().parent.parent / "board"
 BACKENDS = ("sim", "rpi")
 LED_NAMES = ("line", "mwi", "mute", "headset", "speaker")
 AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
+# Acoustic shock protection (firmware/audio/limiter.py): the loudest peak a call plays at the
+# ear, in dBFS, unless the board file's [audio.limit_dbfs] sets its own for its transducers
+EAR_ROUTES = ("handset", "headset")
+LIMIT_DBFS = -6.0
+LIMIT_RANGE = (-40.0, 0.0)
 # PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
 PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
@@ -74,6 +79,7 @@ class BoardSpec:
     lcd: LcdSpec
     audio_rate: int
     audio_pcm: dict[str, str]
+    audio_limit_dbfs: dict[str, float] = field(default_factory=dict)
     sim: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -201,6 +207,16 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio.fail("rate", f"must be {AUDIO_RATES[0]}-{AUDIO_RATES[1]} Hz and a multiple of 50 "
                            f"(20 ms periods), got {rate}")
 
+    limit_t = audio.table("limit_dbfs", {})
+    for route in limit_t.data:
+        if route not in EAR_ROUTES:
+            limit_t.fail(route, f"only the routes at the ear are limited: {', '.join(EAR_ROUTES)}")
+    limits = {route: limit_t.get(route, float, LIMIT_DBFS) for route in EAR_ROUTES}
+    for route, dbfs in limits.items():
+        if not LIMIT_RANGE[0] <= dbfs <= LIMIT_RANGE[1]:
+            limit_t.fail(route, f"must be {LIMIT_RANGE[0]:g} to {LIMIT_RANGE[1]:g} dBFS, "
+                                f"got {dbfs:g}")
+
     used: dict[int, str] = {}
     contrast = [("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else []
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
@@ -226,6 +242,7 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         lcd=lcd,
         audio_rate=rate,
         audio_pcm=pcm,
+        audio_limit_dbfs=limits,
         sim=dict(top.get("sim", dict, {})),
     )
 

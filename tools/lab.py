@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from firmware.sip.dialing import dial_uri
 from tools import simphone
 from tools.kamailio import Emergency, Kamailio
 from tools.labca import LabCa
@@ -187,14 +188,25 @@ class Lab:
         plays its tone, and reports each call's headers (Priority, Geolocation) and what it
         hears (tools/ccsim/customers.py events). Its own process: ccsim may be down."""
         if self.emergency_centre is None:
-            args: tuple[str, ...] = ("--answer", EMERGENCY_CENTRE)
-            proxy = self.kamailio.address
-            if self.secure:
-                proxy = self.kamailio.tls_address or proxy
-                args += ("--transport", "tls", "--cafile", str(self.ca.cafile), "--media", "srtp")
-            self.emergency_centre = CustomersProcess(
-                proxy, f"127.0.0.1:{free_port(span=2)}", SIP_PASSWORD, args)
+            self.emergency_centre = self.customers_process("--answer", EMERGENCY_CENTRE)
         return self.emergency_centre
+
+    def customers_process(self, *args: str) -> CustomersProcess:
+        """A customers process of the caller's own at this lab's proxy, on its transport (the
+        caller closes it): e.g. personal calls straight to a phone, with the tone and level
+        the test chooses, ``send(op="dial", to=lab.extension_uri("1001"), personal=True,
+        contact="x", level=1.0)``."""
+        proxy = self.kamailio.address
+        if self.secure:
+            proxy = self.kamailio.tls_address or proxy
+            args += ("--transport", "tls", "--cafile", str(self.ca.cafile), "--media", "srtp")
+        return CustomersProcess(proxy, f"127.0.0.1:{free_port(span=2)}", SIP_PASSWORD, args)
+
+    def extension_uri(self, extension: str) -> str:
+        """The SIP URI that reaches ``extension`` through the proxy, as ccsim dials it."""
+        if self.secure:
+            return dial_uri(extension, self.kamailio.tls_address or "", "tls")
+        return dial_uri(extension, self.kamailio.address)
 
     def emergencies(self) -> list[dict]:
         """What ccsim's front desk was told (GET /api/emergencies)."""

@@ -1,6 +1,8 @@
 """A call's received audio, played on the route the agent chose (handset, headset, speaker)
-at that route's volume. The SIP stack hands over each chunk as it arrives; a thread of its own
-writes it to the PCM, so the phone's loop never waits on the sound card."""
+at that route's volume, and at the ear never above the board's ceiling for the route
+(limiter.py: acoustic shock protection, after the volume, so no volume gets past it). The SIP
+stack hands over each chunk as it arrives; a thread of its own writes it to the PCM, so the
+phone's loop never waits on the sound card."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +11,7 @@ import sys
 import threading
 from array import array
 
+from .limiter import Limiter
 from .tones import TOP_PEAK, volume_gain
 
 log = logging.getLogger("hardphone.audio")
@@ -57,8 +60,13 @@ class CallAudio:
         self._chunks.put(None)
         self._thread.join(2)
 
+    def _limiter(self, route: str) -> Limiter | None:
+        audio = self._devices.audio
+        dbfs = audio.limit_dbfs.get(route)
+        return None if dbfs is None else Limiter(dbfs, audio.rate)
+
     def _run(self):
-        stream = None
+        stream = limiter = None
         while (samples := self._chunks.get()) is not None:
             target = self._route
             if stream is not None and (target is None or stream.route != target[0]):
@@ -69,7 +77,9 @@ class CallAudio:
             try:
                 if stream is None:
                     stream = self._devices.audio.open_stream(target[0])
-                stream.write(scale(samples, target[1]))
+                    limiter = self._limiter(target[0])
+                samples = scale(samples, target[1])
+                stream.write(limiter.process(samples) if limiter else samples)
             except Exception as e:             # noqa: BLE001 - a sound fault must not end calls
                 log.error("call audio on %s: %s", target[0], e)
                 if stream is not None:

@@ -38,7 +38,7 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
 
     audio_dir = Path(runtime_dir) / "audio"
     use_sim_asound(audio_dir, spec.audio_pcm)
-    audio = AudioDevices(spec.audio_pcm, spec.audio_rate)
+    audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs)
 
     sim = SimBoard(spec=spec, factory=factory, matrix=matrix, contact=contact, panel=panel,
                    bus=bus, audio_dir=audio_dir)

@@ -142,3 +142,10 @@ def test_a_callers_tone_outside_the_phone_band_is_refused(hz):
                                     "hz": hz}))
     assert customers.parse(json.dumps({"op": "dial", "contact": "c-1", "to": "sip:1@pbx",
                                        "hz": 443}))["hz"] == 443
+
+
+@pytest.mark.parametrize("level", [0, -0.5, 1.01, "1", True])
+def test_a_callers_level_past_full_scale_is_refused(level):
+    with pytest.raises(ValueError, match="level must be"):
+        customers.parse(json.dumps({"op": "dial", "contact": "c-1", "to": "sip:1@pbx",
+                                    "level": level}))

@@ -5,8 +5,9 @@
         [--answer 5550100,5550101] [--refuse 5550199] [--ring 5550177]    (called numbers)
 
 stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani": "+15551234567",
-         "talk_s": 30, "ring_s": 60, "token": "...", "hz": 440}   (ring_s optional: give up
-         unanswered after it; hz optional: the caller's tone, 440 by default; token: the
+         "talk_s": 30, "ring_s": 60, "token": "...", "hz": 440, "level": 0.3}   (ring_s
+         optional: give up unanswered after it; hz and level optional: the caller's tone and
+         its peak as a fraction of full scale, 440 Hz at 0.3 by default; token: the
          offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
          header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
@@ -153,9 +154,9 @@ def lab_account(user: str, proxy: str, password: str, transport: str = "udp",
         extra_params=("mediaenc=srtp-mand",) if media == "srtp" else ())
 
 
-def tone_second(rate: int, channels: int, hz: int = TONE_HZ) -> bytes:
+def tone_second(rate: int, channels: int, hz: int = TONE_HZ, level: float = TONE_LEVEL) -> bytes:
     """One second of the tone: a whole number of cycles, so it loops without a click."""
-    samples = array.array("h", (int(TONE_LEVEL * 32767 * math.sin(2 * math.pi * hz * i / rate))
+    samples = array.array("h", (int(level * 32767 * math.sin(2 * math.pi * hz * i / rate))
                                 for i in range(rate) for _ in range(channels)))
     return samples.tobytes()
 
@@ -205,6 +206,7 @@ class Customer:
     call: Call | None = None
     called: bool = False               # a called number's call (named "number" in events)
     hz: int = TONE_HZ
+    level: float = TONE_LEVEL
     rang: bool = False
     answered: bool = False
     reason: str | None = None          # why we ended it ourselves
@@ -262,12 +264,12 @@ class Customers:
 
     # -- commands ---------------------------------------------------------------------------
     def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float,
-             headers: dict[str, str], hz: int = TONE_HZ) -> None:
+             headers: dict[str, str], hz: int = TONE_HZ, level: float = TONE_LEVEL) -> None:
         """Start a call; the customer counts as in progress from now on."""
         if contact in self._customers:
             emit({"event": "error", "contact": contact, "reason": "contact already has a call"})
             return
-        customer = Customer(contact, talk_s, hz=hz)
+        customer = Customer(contact, talk_s, hz=hz, level=level)
         self._customers[contact] = customer
         self.idle.clear()
         self.spawn(self._dial(customer, to, ani, ring_s, headers))
@@ -477,7 +479,7 @@ class Customers:
                 if info.tx_ready and frame:
                     if len(second) != info.tx_sample_rate * info.tx_channels * 2:
                         second, offset = tone_second(info.tx_sample_rate, info.tx_channels,
-                                                     customer.hz), 0
+                                                     customer.hz, customer.level), 0
                     # keep ~3 packets queued: a late wake-up must not starve the far end
                     for _ in range((3 * frame - info.tx_buffered) // frame):
                         call.audio.write(second[offset:offset + frame])
@@ -563,6 +565,9 @@ def parse(line: str) -> dict:
         hz = msg.get("hz", TONE_HZ)
         if isinstance(hz, bool) or not isinstance(hz, int) or not 100 <= hz <= 3400:
             raise ValueError("dial: hz must be a whole number of Hz, 100-3400 (the phone band)")
+        level = msg.get("level", TONE_LEVEL)
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level <= 1:
+            raise ValueError("dial: level must be a fraction of full scale, over 0 and at most 1")
     return msg
 
 
@@ -631,7 +636,8 @@ async def serve(args) -> None:
             else:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
                                msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S),
-                               dial_headers(msg), msg.get("hz", TONE_HZ))
+                               dial_headers(msg), msg.get("hz", TONE_HZ),
+                               msg.get("level", TONE_LEVEL))
         await customers.idle.wait()      # stdin EOF (ccsim gone): calls run to their end
     finally:
         await customers.close()
