@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from . import dialpad
 from . import events as ev
-from .effects import (CcCallEvent, Effects, PlayTone, SipAnswer, SipDtmf, SipHangup, SipHold,
-                      SipRefuse, SipResume, Step, StopTone)
-from .model import (Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen, TaskScreen,
-                    VarsScreen, WaitingCall, with_notice)
+from .effects import (CcCallEvent, Effects, PlayTone, SaveSettings, SipAnswer, SipDtmf,
+                      SipHangup, SipHold, SipRefuse, SipResume, Step, StopTone)
+from .model import (VOLUME_OF, Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen,
+                    TaskScreen, VarsScreen, WaitingCall, level_max, with_notice)
 from .navigation import change, find, push, show, wrapup_screen
 from .vocab import Action, CallDirection, CallLeg, CallReport, CallRoute, HandsFree, MicRoute
 
@@ -282,6 +282,21 @@ def audio_route(m: Model) -> CallRoute | None:
     if m.hands_free:
         return m.hands_free
     return "handset" if m.hook_lifted else "speaker"
+
+
+def call_volume(m: Model, action: Action) -> Step:
+    """`volup`/`voldown` during a call: the volume of the route it plays on, a step at a time,
+    kept like the menu's, and shown for a moment (at idle the keys set the ringer's). The ear's
+    ceiling (audio/limiter.py) holds whatever the level."""
+    route = audio_route(m)
+    if route is None:
+        return m, ()
+    setting = VOLUME_OF[route]
+    value = max(0, min(level_max(setting), m.settings.level(setting)
+                       + (1 if action == "volup" else -1)))
+    settings = m.settings.with_level(setting, value)
+    m = with_notice(replace(m, settings=settings), f"{route.capitalize()} volume {value}")
+    return m, (SaveSettings(settings),)
 
 
 def voice_target(m: Model) -> tuple[str, MicRoute] | None:

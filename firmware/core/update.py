@@ -141,6 +141,9 @@ def _key(m: Model, key: ev.Key) -> Step:
         return calls.toggle_hold(m)
     if key.name == "mute" and calls.audio_route(m):
         return calls.toggle_mute(m)
+    if key.name in ("volup", "voldown") and calls.audio_route(m) \
+            and not isinstance(m.screen, AdjustScreen):     # the menu's own adjusting wins
+        return calls.call_volume(m, key.name)
     if key.name == "redial" and not any(c.state in ("talking", "calling") for c in m.calls):
         return dialpad.redial(m)
     screen = m.screen

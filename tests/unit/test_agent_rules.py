@@ -735,6 +735,30 @@ def test_muted_the_voice_goes_nowhere_and_the_mute_led_is_lit():
     assert voice_target(m) == ("k1", "mic") and ("mute", "off") in leds(m)
 
 
+# -- the volume keys during a call: the route it plays on --------------------------------------
+def test_the_volume_keys_during_a_call_set_the_routes_volume_and_keep_it():
+    from firmware.core.effects import SaveSettings
+    from firmware.ui.view import render
+
+    m = agent(*talking())                                   # answered how talking() does
+    route = "handset" if m.hook_lifted else "speaker"
+    before = m.settings.volume(route)
+    m, fx = run(m, ev.Key("volup"))
+    assert m.settings.volume(route) == before + 1 and fx == (SaveSettings(m.settings),)
+    assert f"{route.capitalize()} volume {before + 1}" in "\n".join(render(m).rows)
+    assert m.settings.ringer_volume == agent().settings.ringer_volume     # not the ringer's
+    m = run(m, ev.Key("headset"), *[ev.Key("volup")] * 12)[0]
+    assert m.settings.headset_volume == 10                  # the top, whatever is pressed
+    m = run(m, ev.Key("voldown"))[0]
+    assert m.settings.headset_volume == 9
+
+
+def test_at_idle_the_volume_keys_still_set_the_ringer():
+    m = agent()
+    m = run(m, ev.Key("volup"))[0]
+    assert m.settings.ringer_volume == agent().settings.ringer_volume + 1
+
+
 # -- digits keyed during a call go to the far end as DTMF ----------------------------------------
 DTMF_CASES = {
     "a digit while talking": case(agent(*talking()), ev.Key("4"), effects=(SipDtmf("k1", "4"),)),
