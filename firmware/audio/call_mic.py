@@ -2,11 +2,14 @@
 of its own and handed to the call while the agent talks on it (not held, not muted).
 
 The mic is open only while it is needed, so nothing records between calls, and a dead mic is
-retried quietly without ever holding up the call or the phone's loop."""
+retried quietly without ever holding up the call or the phone's loop. Each mic's periods go
+through its level control (level.py), kept from call to call: the agent's voice is the same."""
 from __future__ import annotations
 
 import logging
 import threading
+
+from .level import LevelControl
 
 log = logging.getLogger("hardphone.audio")
 
@@ -14,13 +17,16 @@ RETRY_S = 1.0                # a mic that failed is tried again this often
 
 
 class CallMic:
-    def __init__(self, devices, send):
+    def __init__(self, devices, send, level_control: bool = True):
         """``send(call, samples)`` takes each period (mono S16_LE at the board's rate) on this
-        class's thread, as it is spoken."""
+        class's thread, as it is spoken; through the mic's level control unless
+        ``level_control`` is False (the samples exactly as read)."""
         self._devices, self._send = devices, send
+        self.level_control = level_control
         self._target: tuple[str, str] | None = None       # (call, mic route)
         self._wake = threading.Condition()
         self._closing = False
+        self._levels: dict[str, LevelControl] = {}     # mic route -> its level control
         self._thread = threading.Thread(target=self._run, name="call-mic", daemon=True)
         self._thread.start()
 
@@ -77,6 +83,8 @@ class CallMic:
                 failing = ""
             if self._target == target:         # not muted, held or ended while it was read
                 try:
+                    if self.level_control:
+                        samples = self._levels.setdefault(route, LevelControl()).process(samples)
                     self._send(call, samples)
                 except Exception:
                     log.exception("call %s: the agent's voice not sent", call)

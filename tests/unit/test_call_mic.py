@@ -1,4 +1,5 @@
-"""The agent's voice on its way to a call: the real libasound reading the sim's mic files."""
+"""The agent's voice on its way to a call: the real libasound reading the sim's mic files (the
+samples as read: the level control, level.py, has its own tests)."""
 import threading
 import time
 from array import array
@@ -53,7 +54,8 @@ def mic_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def mic(mic_dir):
     heard = Heard()
-    mic = CallMic(SimpleNamespace(audio=AudioDevices(SIM.audio_pcm, RATE)), heard)
+    mic = CallMic(SimpleNamespace(audio=AudioDevices(SIM.audio_pcm, RATE)), heard,
+                  level_control=False)
     yield mic, heard
     mic.close()
 
@@ -108,7 +110,7 @@ def test_the_headset_has_its_own_mic(mic_dir, mic):
 def test_a_mic_that_fails_is_logged_once_and_the_call_goes_on(mic_dir, caplog):
     heard = Heard()
     pcm = {**SIM.audio_pcm, "headset_mic": "no_such_pcm"}
-    mic = CallMic(SimpleNamespace(audio=AudioDevices(pcm, RATE)), heard)
+    mic = CallMic(SimpleNamespace(audio=AudioDevices(pcm, RATE)), heard, level_control=False)
     try:
         mic.to(("k1", "headset_mic"))
         wait_until(lambda: any("no_such_pcm" in r.getMessage() for r in caplog.records), 5,
@@ -128,7 +130,8 @@ def test_a_send_that_raises_does_not_stop_the_mic(mic_dir, caplog):
         calls.append(call)
         if len(calls) == 1:
             raise RuntimeError("stack hiccup")
-    mic = CallMic(SimpleNamespace(audio=AudioDevices(SIM.audio_pcm, RATE)), send)
+    mic = CallMic(SimpleNamespace(audio=AudioDevices(SIM.audio_pcm, RATE)), send,
+                  level_control=False)
     try:
         mic.to(("k1", "mic"))
         wait_until(lambda: len(calls) >= 3, 5, "three periods sent")

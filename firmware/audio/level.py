@@ -1,0 +1,65 @@
+"""Automatic level control on the agent's voice: a quiet agent and a loud one reach the
+customer at similar levels, without pumping.
+
+The gain follows the voice's level (RMS of each 20 ms period) only while the agent speaks
+(a period above SPEECH_DBFS), and only to bring it into the band LOW_DBFS..HIGH_DBFS: inside
+the band it is left alone, so a voice already at a good level is sent as spoken. It moves at
+most STEP_DB a period (6 dB a second): slow enough that syllables and pauses don't make it
+breathe, quick enough to settle within a few seconds of speech. In pauses it holds, so room
+noise is never raised. It is bounded (MAX_BOOST_DB, MAX_CUT_DB) and never drives a peak past
+full scale. Within a period the gain ramps from the last period's, so a change makes no step.
+
+Pure stdlib (array): this runs on the phone.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+
+FULL_SCALE = 32767
+LOW_DBFS, HIGH_DBFS = -22.0, -12.0     # the band the voice is brought into (RMS)
+SPEECH_DBFS = -50.0                    # quieter than this is a pause: the gain holds
+STEP_DB = 0.12                         # per 20 ms period: 6 dB a second at most
+MAX_BOOST_DB, MAX_CUT_DB = 20.0, -12.0
+
+
+def rms_dbfs(pcm: array) -> float:
+    if not pcm:
+        return -120.0
+    rms = math.sqrt(sum(x * x for x in pcm) / len(pcm))
+    return 20 * math.log10(max(rms, 1e-3) / FULL_SCALE)
+
+
+class LevelControl:
+    """One mic's level control; its gain carries from one period to the next."""
+
+    def __init__(self) -> None:
+        self.gain_db = 0.0
+
+    def process(self, samples: bytes) -> bytes:
+        """One period of the agent's voice (mono S16_LE), at the level it should be sent."""
+        pcm = array("h", samples)
+        if sys.byteorder == "big":
+            pcm.byteswap()
+        peak = max(max(pcm), -min(pcm)) if pcm else 0
+        room = 20 * math.log10(FULL_SCALE / peak) if peak else MAX_BOOST_DB
+        before = min(self.gain_db, room)       # a shout after a quiet spell: down at once
+        self.gain_db = before
+        level = rms_dbfs(pcm)
+        if level > SPEECH_DBFS:
+            heard = level + before
+            want = before + (LOW_DBFS - heard if heard < LOW_DBFS
+                             else HIGH_DBFS - heard if heard > HIGH_DBFS else 0.0)
+            want = max(MAX_CUT_DB, min(MAX_BOOST_DB, want))
+            step = max(-STEP_DB, min(STEP_DB, want - before))
+            self.gain_db = min(before + step, room)
+        if before == self.gain_db == 0.0:
+            return samples
+        g0, g1 = 10 ** (before / 20), 10 ** (self.gain_db / 20)
+        n = len(pcm)
+        out = array("h", (max(-FULL_SCALE, min(FULL_SCALE, int(x * (g0 + (g1 - g0) * i / n))))
+                          for i, x in enumerate(pcm)))
+        if sys.byteorder == "big":
+            out.byteswap()
+        return out.tobytes()
