@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 from array import array
 
 from .limiter import Limiter
+from .pcm import s16le
+from .pcm import samples as pcm_samples
 from .tones import TOP_PEAK, volume_gain
 
 log = logging.getLogger("hardphone.audio")
@@ -25,13 +26,7 @@ def scale(samples: bytes, level: int) -> bytes:
     gain = volume_gain(level) / TOP_PEAK
     if gain >= 1.0:
         return samples
-    pcm = array("h", samples)
-    if sys.byteorder == "big":
-        pcm.byteswap()
-    out = array("h", (int(x * gain) for x in pcm))
-    if sys.byteorder == "big":
-        out.byteswap()
-    return out.tobytes()
+    return s16le(array("h", (int(x * gain) for x in pcm_samples(samples))))
 
 
 class CallAudio:

@@ -14,10 +14,10 @@ Pure stdlib (array): this runs on the phone.
 from __future__ import annotations
 
 import math
-import sys
 from array import array
 
-FULL_SCALE = 32767
+from .pcm import FULL_SCALE, s16le
+from .pcm import samples as pcm_samples
 LOW_DBFS, HIGH_DBFS = -22.0, -12.0     # the band the voice is brought into (RMS)
 SPEECH_DBFS = -50.0                    # quieter than this is a pause: the gain holds
 STEP_DB = 0.12                         # per 20 ms period: 6 dB a second at most
@@ -39,9 +39,7 @@ class LevelControl:
 
     def process(self, samples: bytes) -> bytes:
         """One period of the agent's voice (mono S16_LE), at the level it should be sent."""
-        pcm = array("h", samples)
-        if sys.byteorder == "big":
-            pcm.byteswap()
+        pcm = pcm_samples(samples)
         peak = max(max(pcm), -min(pcm)) if pcm else 0
         room = 20 * math.log10(FULL_SCALE / peak) if peak else MAX_BOOST_DB
         before = min(self.gain_db, room)       # a shout after a quiet spell: down at once
@@ -57,9 +55,6 @@ class LevelControl:
         if before == self.gain_db == 0.0:
             return samples
         g0, g1 = 10 ** (before / 20), 10 ** (self.gain_db / 20)
-        n = len(pcm)
-        out = array("h", (max(-FULL_SCALE, min(FULL_SCALE, int(x * (g0 + (g1 - g0) * i / n))))
-                          for i, x in enumerate(pcm)))
-        if sys.byteorder == "big":
-            out.byteswap()
-        return out.tobytes()
+        ramp = (g1 - g0) / len(pcm)
+        return s16le(array("h", (max(-FULL_SCALE, min(FULL_SCALE, int(x * (g0 + ramp * i))))
+                                 for i, x in enumerate(pcm))))

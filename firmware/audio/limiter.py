@@ -11,10 +11,11 @@ Pure stdlib (array): this runs on the phone.
 """
 from __future__ import annotations
 
-import sys
 from array import array
 
-FULL_SCALE = 32767
+from .pcm import FULL_SCALE, s16le
+from .pcm import samples as pcm_samples
+
 BLOCK_S = 0.001              # the gain is set per 1 ms block
 RELEASE_DB_S = 20.0          # after a burst the gain rises this fast: 20 dB back in a second
 
@@ -36,9 +37,7 @@ class Limiter:
 
     def process(self, samples: bytes) -> bytes:
         """``samples`` (mono S16_LE) with every peak at or under the ceiling."""
-        pcm = array("h", samples)
-        if sys.byteorder == "big":
-            pcm.byteswap()
+        pcm = pcm_samples(samples)
         n, changed = self._block, False
         for i in range(0, len(pcm), n):
             block = pcm[i:i + n]
@@ -51,8 +50,4 @@ class Limiter:
             if gain < 1.0:
                 pcm[i:i + n] = array("h", (int(x * gain) for x in block))
                 changed = True
-        if not changed:
-            return samples
-        if sys.byteorder == "big":
-            pcm.byteswap()
-        return pcm.tobytes()
+        return s16le(pcm) if changed else samples

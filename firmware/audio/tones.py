@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from array import array
 from dataclasses import dataclass
 
+from .pcm import FULL_SCALE, s16le
+
 RATE = 8000                  # Hz; the boards' audio rate
 VOLUME_MIN, VOLUME_MAX = 0, 10
-FULL_SCALE = 32767
 TOP_PEAK = 0.9               # level 10's peak, as a fraction of full scale: headroom for the DAC
 STEP_DB = 3.0                # one volume step; level 10 vs level 4 is 18 dB
 FADE_S = 0.005               # raised-cosine ramp at each end of a burst: no click
@@ -66,9 +66,7 @@ def ring_samples(pattern: RingPattern, level: int, rate: int = RATE, cycles: int
         on = i % 2 == 0 and gain > 0
         out.extend(_burst(pattern.freqs, n, gain, rate) if on else [0] * n)
     out *= cycles
-    if sys.byteorder == "big":
-        out.byteswap()
-    return out.tobytes()
+    return s16le(out)
 
 
 def test_ring(level: int, rate: int = RATE) -> bytes:

@@ -156,7 +156,7 @@ def _ring(m: Model, call_id: str, contact: str, peer: str, leg: CallLeg = "custo
         m, answered = answer(m, call, park=busy)
         return m, fx + answered
     # an offer never rings over an emergency call, even a held one (emergency.py turns it down)
-    if not busy and not m.ringer and not (contact and any(c.emergency for c in m.calls)):
+    if not busy and not m.ringer and not (contact and m.emergency_call()):
         m = replace(m, ringer=True, ringing_test=False)
         fx = (PlayTone("ring", "ringer", m.settings.volume("ringer")),) + fx
     return m, fx

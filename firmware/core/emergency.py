@@ -19,11 +19,6 @@ WHY = "emergency call"          # the phone's log: "offer c-42 turned down: emer
 DECLINED = "Offer declined"
 
 
-def live_call(m: Model) -> Call | None:
-    """The emergency call on the phone, if one is up."""
-    return next((c for c in m.calls if c.emergency), None)
-
-
 def untaken(m: Model) -> tuple[str, ...]:
     """The contacts offered to the agent and not taken: reserved (the popover would say
     `Connecting...`), or offered and neither accepted nor answered."""
@@ -33,7 +28,7 @@ def untaken(m: Model) -> tuple[str, ...]:
 
 def turn_down_offers(m: Model) -> Step:
     """Reject every untaken offer while an emergency call is up."""
-    call = live_call(m)
+    call = m.emergency_call()
     ids = untaken(m) if call is not None else ()
     if call is None or not ids:
         return m, ()

@@ -429,6 +429,10 @@ class Model:
         return next((c for c in self.calls if contact_id and c.contact == contact_id
                      and c.leg == "consult"), None)
 
+    def emergency_call(self) -> Call | None:
+        """The emergency call on the phone, if one is up (placed, talking or held)."""
+        return next((c for c in self.calls if c.emergency), None)
+
     def offers(self) -> tuple[Contact, ...]:
         """Offered contacts the agent has not taken yet, oldest first (the popover's order)."""
         def waiting(c: Contact) -> bool:
