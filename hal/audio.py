@@ -28,13 +28,18 @@ SAMPLE_BYTES = 2             # mono S16_LE
 
 class AudioDevices:
     def __init__(self, pcm: dict[str, str], rate: int,
-                 limit_dbfs: dict[str, float] | None = None):
+                 limit_dbfs: dict[str, float] | None = None,
+                 echo_routes: tuple[str, ...] = (), echo_delay_ms: int = 0):
         """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz;
         ``limit_dbfs``: the loudest peak a call may play on each route at the ear (the board's
-        [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it)."""
+        [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it); ``echo_routes``:
+        the routes a mic hears (the board's [audio] echo_routes; their echo is cancelled);
+        ``echo_delay_ms``: how long the card holds what is played before it sounds."""
         self._pcm = dict(pcm)
         self.rate = int(rate)
         self.limit_dbfs = dict(limit_dbfs or {})
+        self.echo_routes = tuple(echo_routes)
+        self.echo_delay_ms = int(echo_delay_ms)
         self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
         # route -> time.perf_counter() when its latest play's first period went into the PCM
         # (how soon a ring is heard; the benchmarks read it)

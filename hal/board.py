@@ -23,6 +23,10 @@ AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
 EAR_ROUTES = ("handset", "headset")
 LIMIT_DBFS = -6.0
 LIMIT_RANGE = (-40.0, 0.0)
+# Routes whose sound reaches a mic loudly enough to need echo cancellation
+# (firmware/audio/cleanup.py), unless the board file's [audio] echo_routes names others
+ECHO_ROUTES = ("speaker",)
+PLAYED_ROUTES = ("handset", "headset", "speaker")
 # PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
 PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
@@ -80,6 +84,8 @@ class BoardSpec:
     audio_rate: int
     audio_pcm: dict[str, str]
     audio_limit_dbfs: dict[str, float] = field(default_factory=dict)
+    audio_echo_routes: tuple[str, ...] = ECHO_ROUTES
+    audio_echo_delay_ms: int = 0
     sim: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -217,6 +223,15 @@ def _parse(path: Path, data: dict) -> BoardSpec:
             limit_t.fail(route, f"must be {LIMIT_RANGE[0]:g} to {LIMIT_RANGE[1]:g} dBFS, "
                                 f"got {dbfs:g}")
 
+    echo_routes = tuple(audio.get("echo_routes", list, list(ECHO_ROUTES)))
+    for route in echo_routes:
+        if route not in PLAYED_ROUTES:
+            audio.fail("echo_routes", f"{route!r} is not a route calls play on "
+                                      f"({', '.join(PLAYED_ROUTES)})")
+    echo_delay_ms = audio.get("echo_delay_ms", int, 0)
+    if not 0 <= echo_delay_ms <= 500 or echo_delay_ms % 20:
+        audio.fail("echo_delay_ms", f"must be 0-500 ms in whole 20 ms periods, got {echo_delay_ms}")
+
     used: dict[int, str] = {}
     contrast = [("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else []
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
@@ -243,6 +258,8 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio_rate=rate,
         audio_pcm=pcm,
         audio_limit_dbfs=limits,
+        audio_echo_routes=echo_routes,
+        audio_echo_delay_ms=echo_delay_ms,
         sim=dict(top.get("sim", dict, {})),
     )
 

@@ -15,6 +15,14 @@ def tone(hz: float, seconds: float, level: float = 0.3) -> bytes:
     return (level * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
 
 
+def voice(hz: float, seconds: float, level: float = 0.3) -> bytes:
+    """A tone that talks as a voice does: 400 ms syllables, 100 ms pauses between them (the
+    level control tells a voice from a room's steady hum by them)."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    on = (t % 0.5) < 0.4
+    return (level * 32767 * np.sin(2 * np.pi * hz * t) * on).astype("<i2").tobytes()
+
+
 def speak(desk: Desk, hz: float, seconds: float = 60, mic: str = "mic") -> None:
     """The agent says ``hz`` into ``mic`` (the handset's, which hands-free uses too, or
     ``headset_mic``) from the start of each call."""

@@ -131,7 +131,8 @@ async def attach_links(phone: Phone, config):
         phone.cc.start()
     if config.sip:
         from firmware.sip.stack import SipStack  # baresip loads only when used
-        phone.sip = SipStack(config.sip, phone.post, on_audio=phone.hear)
+        phone.sip = SipStack(config.sip, phone.post, on_audio=phone.hear,
+                             rate=phone.devices.spec.audio_rate)
         try:
             await phone.sip.start()
         except Exception as e:       # noqa: BLE001 - the phone still works without SIP

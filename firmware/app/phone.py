@@ -13,7 +13,7 @@ from firmware.audio.call_audio import CallAudio
 from firmware.audio.call_mic import CallMic
 from firmware.core import effects as fx
 from firmware.core import events as ev
-from firmware.core.calls import audio_route, voice_target
+from firmware.core.calls import audio_route, noise_removal, voice_target
 from firmware.core.effects import Effect, PlayTone, SaveSettings, StopTone
 from firmware.core.model import DeviceInfo, Model, Settings
 from firmware.core.update import update
@@ -40,7 +40,8 @@ class Phone:
         self.sip: SipStack | None = None           # when configured
         self.storage: StorageWatch | None = None   # over the state dir
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
-        self.call_mic = CallMic(devices, self._speak)   # the agent's voice, to the call
+        # the agent's voice, to the call, with the echo of what call_audio plays taken out
+        self.call_mic = CallMic(devices, self._speak, played=self.call_audio.played)
         self._primary_ip = primary_ip
         # what an emergency call carries: Priority, the location (firmware/sip/location.py)
         self.emergency_headers: dict[str, str] = {}
@@ -151,6 +152,7 @@ class Phone:
         route = audio_route(self.model)
         level = self.model.settings.volume(route) if route else 0
         self.call_audio.route(route, level)
+        self.call_mic.noise_removal, self.call_audio.noise_removal = noise_removal(self.model)
         self.call_mic.to(voice_target(self.model))
 
     def _carry_out(self, effect: Effect) -> None:

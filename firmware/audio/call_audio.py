@@ -2,7 +2,11 @@
 at that route's volume, and at the ear never above the board's ceiling for the route
 (limiter.py: acoustic shock protection, after the volume, so no volume gets past it). The SIP
 stack hands over each chunk as it arrives; a thread of its own writes it to the PCM, so the
-phone's loop never waits on the sound card."""
+phone's loop never waits on the sound card.
+
+On the way, the customer's noise is removed when the centre's admin asks for it
+(``noise_removal``), and what an echo route plays goes to ``played`` for the mic's echo
+canceller (cleanup.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +14,7 @@ import queue
 import threading
 from array import array
 
+from .cleanup import NoiseRemoval, Played
 from .limiter import Limiter
 from .pcm import s16le
 from .pcm import samples as pcm_samples
@@ -30,8 +35,16 @@ def scale(samples: bytes, level: int) -> bytes:
 
 
 class CallAudio:
-    def __init__(self, devices):
+    def __init__(self, devices, cleanup: bool = True):
+        """``cleanup``: False turns noise removal and the echo reference off (libspeexdsp
+        missing, or a bench that measures the bare path)."""
         self._devices = devices
+        audio = devices.audio
+        self.played = Played(audio.period_frames * 2)      # for the mic's echo canceller
+        self._echo_routes = frozenset(getattr(audio, "echo_routes", ())) if cleanup else ()
+        self._cleanup = cleanup
+        self.noise_removal = False       # remove the customer's noise (the centre's setting)
+        self._denoiser: NoiseRemoval | None = None
         self._chunks: queue.Queue = queue.Queue(QUEUE_CHUNKS)
         self._route: tuple[str, int] | None = None        # (route, volume level)
         self._thread = threading.Thread(target=self._run, name="call-audio", daemon=True)
@@ -40,6 +53,7 @@ class CallAudio:
     def route(self, route: str | None, level: int = 0):
         """Where received audio goes from now on (None: nowhere, no call is up)."""
         self._route = (route, level) if route else None
+        self.played.route = route if route in self._echo_routes else None
 
     def feed(self, samples: bytes):
         """Received audio, as it arrives. Dropped while no route is set or the card lags."""
@@ -73,8 +87,16 @@ class CallAudio:
                 if stream is None:
                     stream = self._devices.audio.open_stream(target[0])
                     limiter = self._limiter(target[0])
+                if self.noise_removal and self._cleanup:
+                    if self._denoiser is None:
+                        self._denoiser = NoiseRemoval(self._devices.audio.rate)
+                    samples = self._denoiser.process(samples)
                 samples = scale(samples, target[1])
-                stream.write(limiter.process(samples) if limiter else samples)
+                if limiter:
+                    samples = limiter.process(samples)
+                stream.write(samples)
+                if target[0] in self._echo_routes:
+                    self.played.put(target[0], samples)
             except Exception as e:             # noqa: BLE001 - a sound fault must not end calls
                 log.error("call audio on %s: %s", target[0], e)
                 if stream is not None:

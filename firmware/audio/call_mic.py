@@ -3,26 +3,36 @@ of its own and handed to the call while the agent talks on it (not held, not mut
 
 The mic is open only while it is needed, so nothing records between calls, and a dead mic is
 retried quietly without ever holding up the call or the phone's loop. Each mic's periods go
-through its level control (level.py), kept from call to call: the agent's voice is the same."""
+through its cleanup (cleanup.py: the echo of what the speaker plays taken out, and the floor's
+noise when ``noise_removal`` is on), then its level control (level.py); both are kept from
+call to call: the desk and the agent's voice are the same."""
 from __future__ import annotations
 
 import logging
 import threading
 
+from .cleanup import MicCleanup, Played
 from .level import LevelControl
 
 log = logging.getLogger("hardphone.audio")
 
 RETRY_S = 1.0                # a mic that failed is tried again this often
+# which mic hears each route's sound (the handset's mic serves hands-free too)
+MIC_HEARING = {"speaker": "mic", "handset": "mic", "headset": "headset_mic"}
 
 
 class CallMic:
-    def __init__(self, devices, send, level_control: bool = True):
+    def __init__(self, devices, send, level_control: bool = True,
+                 played: Played | None = None):
         """``send(call, samples)`` takes each period (mono S16_LE at the board's rate) on this
         class's thread, as it is spoken; through the mic's level control unless
-        ``level_control`` is False (the samples exactly as read)."""
+        ``level_control`` is False (the samples exactly as read). ``played``: what the
+        speaker plays (CallAudio.played), whose echo is taken out of the mic."""
         self._devices, self._send = devices, send
         self.level_control = level_control
+        self._played = played
+        self.noise_removal = False       # remove the floor's noise from the agent's voice
+        self._cleanups: dict[str, MicCleanup] = {}     # mic route -> its cleanup
         self._target: tuple[str, str] | None = None       # (call, mic route)
         self._wake = threading.Condition()
         self._closing = False
@@ -50,6 +60,10 @@ class CallMic:
             if self._target is None and stream is not None:
                 stream.close()
                 stream = None
+                if self._played is not None:
+                    p = self._played
+                    log.info("echo reference: %d periods, %d found nothing played, %d cut",
+                             p.heard, p.missed, p.cut)
             while self._target is None and not self._closing:
                 self._wake.wait()
             return self._target, stream
@@ -67,6 +81,8 @@ class CallMic:
                     stream = None
                 if stream is None:
                     stream = self._devices.audio.open_capture(route)
+                    if route in self._cleanups:
+                        self._cleanups[route].restart()
                 samples = stream.read()
             except Exception as e:             # noqa: BLE001 - a mic fault must not end calls
                 if str(e) != failing:
@@ -81,8 +97,14 @@ class CallMic:
             if failing:
                 log.info("call mic on %s works again", route)
                 failing = ""
+            played_on, played = self._played.take() if self._played else (None, b"")
+            if played_on is not None and MIC_HEARING.get(played_on) != route:
+                played_on = None               # played where this mic doesn't hear it
             if self._target == target:         # not muted, held or ended while it was read
                 try:
+                    if played_on is not None or self.noise_removal:
+                        samples = self._cleanup(route).process(samples, played_on, played,
+                                                               self.noise_removal)
                     if self.level_control:
                         samples = self._levels.setdefault(route, LevelControl()).process(samples)
                     self._send(call, samples)
@@ -90,3 +112,10 @@ class CallMic:
                     log.exception("call %s: the agent's voice not sent", call)
         if stream is not None:
             stream.close()
+
+    def _cleanup(self, route: str) -> MicCleanup:
+        if route not in self._cleanups:
+            audio = self._devices.audio
+            delay = round(getattr(audio, "echo_delay_ms", 0) / 20)
+            self._cleanups[route] = MicCleanup(audio.rate, audio.period_frames * 2, delay)
+        return self._cleanups[route]

@@ -2,8 +2,11 @@
 customer at similar levels, without pumping.
 
 The gain follows the voice's level (RMS of each 20 ms period) only while the agent speaks
-(a period above SPEECH_DBFS), and only to bring it into the band LOW_DBFS..HIGH_DBFS: inside
-the band it is left alone, so a voice already at a good level is sent as spoken. It moves at
+(a period above SPEECH_DBFS and ABOVE_FLOOR_DB over the room's floor, so a noisy room's
+steady hum, or an echo's remains, is never taken for a quiet voice and raised; until its
+first pause a voice cannot be told from a hum, so the first syllable leaves the gain), and
+only to bring it into the band LOW_DBFS..HIGH_DBFS: inside the band it is left alone, so a
+voice already at a good level is sent as spoken. It moves at
 most STEP_DB a period (6 dB a second): slow enough that syllables and pauses don't make it
 breathe, quick enough to settle within a few seconds of speech. In pauses it holds, so room
 noise is never raised. It is bounded (MAX_BOOST_DB, MAX_CUT_DB) and never drives a peak past
@@ -22,6 +25,8 @@ LOW_DBFS, HIGH_DBFS = -22.0, -12.0     # the band the voice is brought into (RMS
 SPEECH_DBFS = -50.0                    # quieter than this is a pause: the gain holds
 STEP_DB = 0.12                         # per 20 ms period: 6 dB a second at most
 MAX_BOOST_DB, MAX_CUT_DB = 20.0, -12.0
+ABOVE_FLOOR_DB = 10.0                  # speech stands this far over the floor's noise
+FLOOR_RISE_DB = 0.02                   # per period (1 dB/s): the floor follows a louder room
 
 
 def rms_dbfs(pcm: array) -> float:
@@ -36,6 +41,7 @@ class LevelControl:
 
     def __init__(self) -> None:
         self.gain_db = 0.0
+        self.floor_db: float | None = None    # the room's noise: the quietest lately
 
     def process(self, samples: bytes) -> bytes:
         """One period of the agent's voice (mono S16_LE), at the level it should be sent."""
@@ -45,7 +51,9 @@ class LevelControl:
         before = min(self.gain_db, room)       # a shout after a quiet spell: down at once
         self.gain_db = before
         level = rms_dbfs(pcm)
-        if level > SPEECH_DBFS:
+        floor = level if self.floor_db is None else min(level, self.floor_db + FLOOR_RISE_DB)
+        self.floor_db = floor
+        if level > max(SPEECH_DBFS, floor + ABOVE_FLOOR_DB):
             heard = level + before
             want = before + (LOW_DBFS - heard if heard < LOW_DBFS
                              else HIGH_DBFS - heard if heard > HIGH_DBFS else 0.0)

@@ -463,7 +463,8 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         wrapup_codes=tuple(ev.Code(c.code, c.label) for c in s.wrapup_codes),
         layout=tuple(ev.VariableLayout(v.name, v.label, v.secure) for v in s.layout),
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
-                               accept_all=st.accept_all, max_offers=st.max_offers),
+                               accept_all=st.accept_all, max_offers=st.max_offers,
+                               customer_noise_removal=st.customer_noise_removal),
         favorites=_favorites(s.favorites))
 
 

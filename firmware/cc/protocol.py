@@ -66,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True):
     mask_ani: bool = False              # show only the caller number's last 4 digits
     accept_all: bool = False            # the agent may accept every stacked offer at once
     max_offers: int = 1                 # offers the server may stack on one agent
+    customer_noise_removal: bool = False  # the phone removes the noise from the customer's audio
 
 
 class Pending(msgspec.Struct, frozen=True):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import asyncio
 
+from firmware.core.calls import noise_removal
 from firmware.update.slots import SLOTS
 
 from .protocol import Command
 from .server import ConsoleError
 
 HELP = (
-    ("status", "agent, SIP, contact-center and firmware status as key=value"),
+    ("status", "agent, SIP, contact-center, firmware and noise removal status as key=value"),
     ("lcd", "the display, one lcd:<row>:<text> line per row, then lcd."),
     ("key <name>", "press and release a key"),
     ("hook off|on", "lift or replace the handset"),
@@ -26,6 +27,10 @@ HELP = (
 )
 
 NO_UPDATE_ROOT = "no update root (running from a development tree)"
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 class Commands:
@@ -51,9 +56,11 @@ class Commands:
         _no_args("status", extra)
         await self.phone.settle()
         m = self.phone.model
+        voice, customer = noise_removal(m)          # last: parsers of the older line still fit
         return (f"status agent={m.agent_status} sip={m.links.sip} cc={m.links.cc} "
                 f"calls={len(m.calls)} "
-                f"fw={m.info.version} slot={m.info.slot} hook={'off' if m.hook_lifted else 'on'}")
+                f"fw={m.info.version} slot={m.info.slot} hook={'off' if m.hook_lifted else 'on'} "
+                f"nr_voice={_on(voice)} nr_customer={_on(customer)}")
 
     async def _cmd_calls(self, *extra):
         _no_args("calls", extra)
@@ -64,7 +71,8 @@ class Commands:
             lines.append(f"call {call.id} state={call.state} contact={call.contact or '-'} "
                          f"rx_packets={stats.get('rx_packets', 0)} "
                          f"tx_packets={stats.get('tx_packets', 0)} "
-                         f"tx_starved={stats.get('tx_starved', 0)}")
+                         f"tx_starved={stats.get('tx_starved', 0)} "
+                         f"codec={stats.get('codec') or '-'}")
         return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):

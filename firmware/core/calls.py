@@ -284,6 +284,17 @@ def audio_route(m: Model) -> CallRoute | None:
     return "handset" if m.hook_lifted else "speaker"
 
 
+def noise_removal(m: Model) -> tuple[bool, bool]:
+    """(remove noise from the agent's voice, from the customer's audio) right now: the agent's
+    setting for the route in use (Settings.noise_removal), and the centre's for what the agent
+    hears (CcSettings.customer_noise_removal, while logged in); both off without a call up."""
+    route = audio_route(m)
+    if route is None:
+        return False, False
+    customer = m.agent is not None and m.agent.cc.customer_noise_removal
+    return m.settings.noise_removal(route), customer
+
+
 def call_volume(m: Model, action: Action) -> Step:
     """`volup`/`voldown` during a call: the volume of the route it plays on, a step at a time,
     kept like the menu's, and shown for a moment (at idle the keys set the ringer's). The ear's

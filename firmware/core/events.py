@@ -82,6 +82,7 @@ class CcSettings:
     mask_ani: bool = False
     accept_all: bool = False
     max_offers: int = 1
+    customer_noise_removal: bool = False    # remove the noise from the customer's audio
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import BACKLIGHT_MODES, level_max
-from .vocab import AgentChoice, Backlight, Level, MenuName, Mode, ReasonKind
+from .vocab import AgentChoice, Backlight, CallRoute, Level, MenuName, Mode, ReasonKind
 
 
 # -- what a menu item opens (update._open) -------------------------------------------------------
@@ -23,6 +23,11 @@ class Adjust:
 class Choose:
     """A ChoiceScreen for a setting with fixed values."""
     setting: Mode
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The NoiseScreen: noise removal on the agent's voice, per route."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Tasks:
     """Every offer and call on the phone (firmware.core.tasks)."""
 
 
-Target = (OpenMenu | Adjust | Choose | About | GoState | PickReason | History | Directory
+Target = (OpenMenu | Adjust | Choose | Noise | About | GoState | PickReason | History | Directory
           | Favorites | Tasks)
 
 
@@ -88,6 +93,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Speaker volume", Adjust("speaker_volume")),
         Item("Contrast", Adjust("contrast")),
         Item("Backlight", Choose("backlight")),
+        Item("Noise removal", Noise()),
     )),
     "state": ("State", (
         Item("Available", GoState("available")),
@@ -103,6 +109,11 @@ ADJUSTABLE: dict[Level, tuple[str, int]] = {
     "speaker_volume": ("Speaker volume", level_max("speaker_volume")),
     "contrast": ("Contrast", level_max("contrast")),
 }
+
+# the NoiseScreen's rows, in CALL_ROUTES order
+NOISE_TITLE = "Noise removal"
+NOISE_LABELS: dict[CallRoute, str] = {"handset": "Handset", "headset": "Headset",
+                                      "speaker": "Speaker"}
 
 # setting -> (title, ((value, label), ...))
 CHOICES: dict[Mode, tuple[str, tuple[tuple[Backlight, str], ...]]] = {

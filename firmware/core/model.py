@@ -8,8 +8,9 @@ from typing import assert_never, get_args
 
 from .events import CcSettings, Code, Contact, DirectoryEntry, Favorite, VariableLayout
 from .form import Form, Purpose
-from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallState, CcLinkState,
-                    HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route, SipLink)
+from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallRoute, CallState,
+                    CcLinkState, HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route,
+                    SipLink)
 
 VOLUME_MAX = 10
 CONTRAST_MAX = 10
@@ -20,6 +21,7 @@ NOTICE_S = 6                   # how long a transient notice stays up
 # the setting that sets how loud a route plays
 VOLUME_OF: dict[Route, Level] = {"ringer": "ringer_volume", "handset": "handset_volume",
                                  "headset": "headset_volume", "speaker": "speaker_volume"}
+CALL_ROUTES: tuple[CallRoute, ...] = get_args(CallRoute)
 
 
 def level_max(which: Level) -> int:
@@ -35,6 +37,11 @@ class Settings:
     speaker_volume: int = 5
     contrast: int = 6
     backlight: Backlight = "auto"
+    # Noise removal on the agent's voice, per route: on where the mic hears the floor (the
+    # headset's boom, hands-free), off at the handset's mouthpiece, close to the mouth.
+    handset_noise_removal: bool = False
+    headset_noise_removal: bool = True
+    speaker_noise_removal: bool = True
 
     def level(self, which: Level) -> int:
         match which:
@@ -80,6 +87,27 @@ class Settings:
                 return replace(self, backlight=value)
         assert_never(which)
 
+    def noise_removal(self, route: CallRoute) -> bool:
+        """Whether noise is removed from the agent's voice on ``route``."""
+        match route:
+            case "handset":
+                return self.handset_noise_removal
+            case "headset":
+                return self.headset_noise_removal
+            case "speaker":
+                return self.speaker_noise_removal
+        assert_never(route)
+
+    def with_noise_removal(self, route: CallRoute, on: bool) -> Settings:
+        match route:
+            case "handset":
+                return replace(self, handset_noise_removal=on)
+            case "headset":
+                return replace(self, headset_noise_removal=on)
+            case "speaker":
+                return replace(self, speaker_noise_removal=on)
+        assert_never(route)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> tuple[Settings, list[str]]:
         """Settings from a saved dict; each bad or unknown field is dropped with a message."""
@@ -101,6 +129,16 @@ class Settings:
                 settings = settings.with_mode("backlight", mode)
             else:
                 problems.append(f"backlight: bad value {value!r}, using {defaults.backlight!r}")
+        for route in CALL_ROUTES:            # a file older than the setting: the defaults
+            name = f"{route}_noise_removal"
+            if name not in data:
+                continue
+            value = data[name]
+            if isinstance(value, bool):
+                settings = settings.with_noise_removal(route, value)
+            else:
+                problems.append(f"{name}: bad value {value!r}, "
+                                f"using {defaults.noise_removal(route)!r}")
         for name in data:
             if name not in {f.name for f in fields(cls)}:
                 problems.append(f"{name}: unknown setting, ignored")
@@ -253,6 +291,12 @@ class ChoiceScreen(Screen):
     """Choosing one of a setting's fixed values."""
     setting: Mode
     cursor: int
+
+
+@dataclass(frozen=True)
+class NoiseScreen(Screen):
+    """Noise removal on the agent's voice, on or off per route (cursor: CALL_ROUTES)."""
+    cursor: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from . import consult, directory, favorites, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
-from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                    ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
-                    HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
+                    ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
+                    FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
+                    NoiseScreen, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
+                    VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -59,6 +60,12 @@ def _login(_m: Model, s: LoginScreen) -> Softkeys:
     typed = s.agent if s.entry == "agent" else s.pin
     ok: Softkey = ("Next", "ok") if s.entry == "agent" else ("Login", "ok")
     return (ok, None, None, ("Del", "back") if typed else BACK)
+
+
+def _noise(m: Model, s: NoiseScreen) -> Softkeys:
+    """The first key says what it does to the route under the cursor."""
+    on = m.settings.noise_removal(CALL_ROUTES[s.cursor])
+    return (("Off", "ok") if on else ("On", "ok"), None, None, BACK)
 
 
 def _reasons(_m: Model, s: ReasonScreen) -> Softkeys:
@@ -151,4 +158,5 @@ _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     DialScreen: narrow(DialScreen, _dial),
     HistoryScreen: narrow(HistoryScreen, _history),
     DirectoryScreen: narrow(DirectoryScreen, _directory),
-    FavoritesScreen: narrow(FavoritesScreen, _favorites)}
+    FavoritesScreen: narrow(FavoritesScreen, _favorites),
+    NoiseScreen: narrow(NoiseScreen, _noise)}

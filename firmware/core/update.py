@@ -13,11 +13,12 @@ from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory, Favorites,
-                    GoState, History, OpenMenu, PickReason, Target, Tasks)
-from .model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
-                    ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen, FormScreen,
-                    HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen, with_notice)
+                    GoState, History, Noise, OpenMenu, PickReason, Target, Tasks)
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
+                    ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
+                    FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
+                    NoiseScreen, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
+                    VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -233,6 +234,8 @@ def _open(m: Model, target: Target) -> Step:
         case Choose(setting):
             values = [v for v, _label in CHOICES[setting][1]]
             return push(m, ChoiceScreen(setting, values.index(m.settings.mode(setting)))), ()
+        case Noise():
+            return push(m, NoiseScreen()), ()
         case About():
             return push(m, AboutScreen()), ()
         case GoState(state):
@@ -278,6 +281,25 @@ def _choice(m: Model, screen: ChoiceScreen, action: Action) -> Step:
         settings = m.settings.with_mode(screen.setting, options[screen.cursor][0])
         m = pop(replace(m, settings=settings))
         return m, (SaveSettings(m.settings),)
+    if action == "back":
+        return pop(m), ()
+    return m, ()
+
+
+def _noise(m: Model, screen: NoiseScreen, action: Action) -> Step:
+    """Up/down pick a route; `ok` (or its digit) turns its noise removal on or off, kept at once
+    as a choice is: there is nothing to undo."""
+    if action in ("down", "up"):
+        step = 1 if action == "down" else -1
+        return replace_top(m, replace(screen, cursor=(screen.cursor + step) % len(CALL_ROUTES))), ()
+    if action.isdigit() and 1 <= int(action) <= len(CALL_ROUTES):
+        screen = replace(screen, cursor=int(action) - 1)
+        m = replace_top(m, screen)
+        action = "ok"
+    if action == "ok":
+        route = CALL_ROUTES[screen.cursor]
+        settings = m.settings.with_noise_removal(route, not m.settings.noise_removal(route))
+        return replace(m, settings=settings), (SaveSettings(settings),)
     if action == "back":
         return pop(m), ()
     return m, ()
@@ -332,6 +354,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     MenuScreen: narrow(MenuScreen, _menu),
     AdjustScreen: narrow(AdjustScreen, _adjust),
     ChoiceScreen: narrow(ChoiceScreen, _choice),
+    NoiseScreen: narrow(NoiseScreen, _noise),
     AboutScreen: narrow(AboutScreen, _about),
     LoginScreen: narrow(LoginScreen, agent.login_key),
     ReasonScreen: narrow(ReasonScreen, reasons.reason_key),

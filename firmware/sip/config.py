@@ -194,3 +194,26 @@ def jitter_buffer_text(ms: int) -> str:
     of backlog the buffer drops the oldest rather than let the delay grow (baresip's own
     default is a fixed 100 ms)."""
     return f"audio_jitter_buffer_type fixed\naudio_jitter_buffer_ms {ms}-{max(200, ms)}\n"
+
+
+# -- the call's audio format ----------------------------------------------------------------
+# Offered in this order: wideband first when the board's audio runs at 16 kHz or more (G.722,
+# then Opus), narrowband (G.711) always, so any peer can still call. Names as the stack's
+# Account takes them: a bare name is 8 kHz, others need name/rate/channels.
+NARROWBAND_CODECS = ("pcmu", "pcma")
+WIDEBAND_CODECS = ("g722/16000/1", "opus/48000/2")
+WIDEBAND_RATE = 16000
+
+
+def audio_codecs(rate: int) -> tuple[str, ...]:
+    """The codecs a phone whose audio runs at ``rate`` Hz offers, preferred first."""
+    return (WIDEBAND_CODECS if rate >= WIDEBAND_RATE else ()) + NARROWBAND_CODECS
+
+
+def audio_format_text(rate: int) -> str:
+    """The stack's config lines for a call's audio taps at ``rate`` Hz mono whatever the codec.
+    The stack resamples what the phone sends; what it receives comes out of the tap at the
+    codec's own rate and channels all the same (baresip-python 0.5.2a3: PCMU at 8 kHz, Opus
+    at 48 kHz stereo, though the tap's info says ``rate``), which sip/decoded.py converts.
+    (``opus_stereo no`` makes the stack lose "opus/48000/2": not set.)"""
+    return f"ausrc_srate {rate}\nauplay_srate {rate}\nausrc_channels 1\nauplay_channels 1\n"

@@ -23,7 +23,10 @@ from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 from firmware.core.vocab import SipCallChange
 
 from . import dialing, guard, trim
-from .config import SipConfig, jitter_buffer_text, tos
+from .codec import CodecWatch
+from .decoded import ReceivedAudio, decoded_format
+from .config import (SipConfig, audio_codecs, audio_format_text, jitter_buffer_text,
+                     tos)
 from .media import CallMedia, receive_forever
 from .registration import Registration
 
@@ -110,11 +113,15 @@ def media_params(c: SipConfig) -> tuple[str, ...]:
 
 
 class SipStack:
-    def __init__(self, config: SipConfig, post, on_audio=None):
+    def __init__(self, config: SipConfig, post, on_audio=None, rate: int = 8000):
         """``on_audio(call, pcm)``, if given, gets each call's received audio (mono S16_LE at
-        the call's rate, 8 kHz for PCMU) as it arrives, on the loop: the app plays it on the
-        route the agent chose."""
+        ``rate``, the board's audio rate, whatever the codec) as it arrives, on the loop: the
+        app plays it on the route the agent chose. At 16 kHz and up the phone offers wideband
+        (G.722, Opus) before G.711 (config.audio_codecs)."""
         self.config, self._post, self._on_audio = config, post, on_audio
+        self.rate = rate
+        self._codecs = CodecWatch(audio_codecs(rate))
+        self._received: dict[str, ReceivedAudio] = {}   # per call: the tap's audio -> ``rate``
         self._runtime: Runtime | None = None
         self._ua: UserAgent | None = None
         self._registration: Registration | None = None
@@ -140,19 +147,23 @@ class SipStack:
             max_concurrent_calls=c.max_calls,
             expose_headers=(CONTACT_HEADER, TOKEN_HEADER),
             rtp_timeout=c.rtp_timeout,
+            sip_trace=True,             # read for each call's codec (codec.py), never logged
             # filter_registrar: baresip's own source-IP check (403), the fallback to guard.py
             extra_config_text=f"sip_listen {c.listen}\n"
                               + ("" if c.direct_calls else "filter_registrar udp\n")
-                              + tls_lines(c) + dscp_lines(c) + jitter_buffer_lines(c)))
+                              + tls_lines(c) + dscp_lines(c) + jitter_buffer_lines(c)
+                              + audio_format_text(self.rate)))
+        self._codecs.attach()           # before the first SIP message: the UA's
         try:
             if not c.direct_calls:
                 await self._admit_proxy_only()
             self._ua = await UserAgent.create(runtime, Account(
                 user=c.user, domain=c.domain, password=c.password,
                 reg_interval=c.reg_interval, transport=c.transport,
-                extra_params=media_params(c)))
+                audio_codecs=audio_codecs(self.rate), extra_params=media_params(c)))
         except BaseException:
             await runtime.close()
+            self._codecs.detach()
             raise
         self._runtime = runtime
         runtime.subscribe(self._on_stack_event)
@@ -162,7 +173,8 @@ class SipStack:
                                           self._post)
         self._registration.start()
         self._rx_counter = asyncio.get_running_loop().create_task(receive_forever(
-            lambda: (e.media for e in self._calls.values()), self._on_audio))
+            lambda: (e.media for e in self._calls.values()),
+            self._hear if self._on_audio else None))
 
     async def _admit_proxy_only(self) -> None:
         c = self.config
@@ -190,6 +202,7 @@ class SipStack:
             log.info("unregister on stop: %s", e)
         finally:
             await runtime.close()
+            self._codecs.detach()       # after: the stack writes no more SIP messages
             self._end_all("SIP stopped")
             if self._trim:
                 self._trim.cancel()
@@ -260,6 +273,8 @@ class SipStack:
             if entry.no_answer:
                 entry.no_answer.cancel()
             log.info("call %s ended: %s", call_id, reason)
+            self._codecs.forget(entry.call.call_id)
+            self._received.pop(call_id, None)
             self._post(SipCallState(call_id, "ended", reason))
             if not self._calls:        # the last one: its memory goes back
                 if self._trim:
@@ -274,6 +289,13 @@ class SipStack:
             if self._calls:            # calls again: the end of the last one starts over
                 return
             trim.release_free_memory()
+
+    def _hear(self, call_id: str, pcm: bytes) -> None:
+        """The far end's audio as the tap gives it (the codec's rate) -> on_audio at ours."""
+        entry = self._calls.get(call_id)
+        if entry is not None and self._on_audio is not None:
+            received = self._received.setdefault(call_id, ReceivedAudio(self.rate))
+            self._on_audio(call_id, received.convert(pcm, self._codecs.codec(entry.call.call_id)))
 
     # -- commands (the app's SIP effects) -----------------------------------------------------
     async def dial(self, number_or_uri: str, headers: dict[str, str] | None = None, *,
@@ -443,6 +465,16 @@ class SipStack:
         behind), since the call's media last started (answer, hold, resume).
         ``tx_queued_ms``: the agent's voice written but not sent yet; ``tx_skipped``: periods
         of it skipped to cut a standing backlog (media.CATCH_UP_PERIODS).
+        ``codec``: what the call's audio travels as, "<name>/<audio rate>" ("g722/16000",
+        "opus/48000", "pcmu/8000"), "" until the far end's SDP is in; ``rate``: the rate of
+        the call's audio at the phone (the board's), whatever the codec.
         """
         entry = self._calls.get(call)
-        return {} if entry is None else entry.media.stats()
+        if entry is None:
+            return {}
+        stats: dict = entry.media.stats()
+        codec = self._codecs.codec(entry.call.call_id)
+        source, channels = decoded_format(codec)
+        if source:                  # the tap's bytes per 20 ms packet are the codec's
+            stats["rx_packets"] = entry.media.rx_bytes // (source * channels * 2 // 50)
+        return stats | {"codec": codec, "rate": self.rate}

@@ -46,5 +46,6 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
         hook=HookSwitch(spec.hook_pin, pin_factory=factory),
         leds=Leds(spec.leds, pin_factory=factory),
         lcd=Lcd(spec.lcd, bus, contrast),
-        audio=AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs),
+        audio=AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
+                           spec.audio_echo_routes, spec.audio_echo_delay_ms),
     )

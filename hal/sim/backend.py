@@ -16,6 +16,7 @@ from .board import SimBoard
 from .hd44780 import LcdModule, SimI2CBus
 from .matrix import HookContact, KeypadMatrix
 from .pins import SimPin, SimPWMPin, make_factory
+from .room import LiveRoom, RoomSpec
 
 
 def open_devices(spec, runtime_dir: Path) -> Devices:
@@ -37,12 +38,16 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
     lcd = Lcd(spec.lcd, bus, contrast)
 
     audio_dir = Path(runtime_dir) / "audio"
+    services: list = []
+    if "room" in spec.sim:      # the mics hear a room (room.py): its FIFOs before the PCMs
+        room = RoomSpec.from_board(dict(spec.sim["room"]), spec.dir)
+        services.append(LiveRoom(room, spec.audio_rate, audio_dir, spec.audio_pcm))
     use_sim_asound(audio_dir, spec.audio_pcm)
-    audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs)
+    audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
+                         spec.audio_echo_routes, spec.audio_echo_delay_ms)
 
     sim = SimBoard(spec=spec, factory=factory, matrix=matrix, contact=contact, panel=panel,
                    bus=bus, audio_dir=audio_dir)
-    services = []
     if spec.sim.get("web_port") is not None:
         from .page import BoardPage
         services.append(BoardPage(sim, host=str(spec.sim.get("web_host", "127.0.0.1")),

@@ -2,7 +2,7 @@
 board's handset mic reaches a caller (a customers process of the test's own, through the
 lab's proxy) at similar levels, as the caller measures what it hears."""
 from firmware.audio.level import HIGH_DBFS, LOW_DBFS
-from tests.audio import tone
+from tests.audio import voice
 from tools.lab import Desk
 
 
@@ -10,7 +10,7 @@ def say(desk: Desk, level: float) -> None:
     """The agent speaks a 1 kHz tone at ``level`` of full scale into the handset's mic."""
     audio = desk.phone.workdir / "state" / "run" / "audio"
     audio.mkdir(parents=True, exist_ok=True)
-    (audio / "mic.raw").write_bytes(tone(1000, 60, level))
+    (audio / "mic.raw").write_bytes(voice(1000, 60, level))
 
 
 def heard_at(lab, desk: Desk, caller, contact: str, want) -> dict:

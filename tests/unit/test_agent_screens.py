@@ -348,6 +348,8 @@ SCREENS = {
                ["Ringer volume", "██████", " 6/10", "Save", "Back"]),
     "choice": (lambda: run(home(), *keys("ok", "1", "6"))[0],
                ["Backlight", "2/3", "→Auto off 30s", " Off", "Set", "Back"]),
+    "noise removal": (lambda: run(home(), *keys("ok", "1", "7"))[0],
+                      ["Noise removal", "1/3", "→Handset", "Off", " Headset", "On", "Back"]),
     "about": (lambda: agent(ev.Key("soft4")), ["hardphone 1.2.3", "Board sim  Slot a", "Back"]),
     "idle reasons": (lambda: agent(*keys("soft1", "2")),
                      ["Idle reason", "1/120", "→Break", "OK", "Back"]),

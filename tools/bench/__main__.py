@@ -12,6 +12,8 @@ voice     the agent's mic -> the customer decodes it (50 calls through Kamailio;
 dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
 transfer  consult -> transfer completed on sim phones 1001 -> 1002 (ccsim's media bridge)
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
+cleanup   voice cleanup on the sim-room board's room: echo (ERLE, convergence, double talk),
+          noise removal (SNR gain, STOI), CPU per 20 ms period of each audio stage
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
@@ -23,11 +25,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (agent, boot, bridge, ccsim, dial, flash, flood, keys, latency, memory, pins,
-               storm, transfer)
+from . import (agent, boot, bridge, ccsim, cleanup, dial, flash, flood, keys, latency, memory,
+               pins, storm, transfer)
 
 ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
-       "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
+       "cleanup", "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -67,6 +69,7 @@ def main(argv=None) -> int:
         "dial": lambda: dial.run(args.calls, args.emergency_calls),
         "transfer": lambda: transfer.run(args.transfers),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
+        "cleanup": cleanup.run,
         "flash": flash.run,
         "bridge": bridge.run,
         "ccsim": lambda: ccsim.run(args.agents),

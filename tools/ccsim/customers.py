@@ -3,11 +3,15 @@
     python -m tools.ccsim.customers --proxy 127.0.0.1:5062 --password secret --listen 127.0.0.1:5090
         [--transport tls --cafile ca.pem --media srtp]     (--proxy: then the TLS address)
         [--answer 5550100,5550101] [--refuse 5550199] [--ring 5550177]    (called numbers)
+        [--codecs g722,opus,pcmu,pcma]   (offered in this order; default pcmu,pcma: narrowband
+        customers; with g722 or opus they are wideband: their audio runs at 16 kHz, whatever
+        the codec a call settles on, and their tones may go up to 7000 Hz)
 
 stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani": "+15551234567",
          "talk_s": 30, "ring_s": 60, "token": "...", "hz": 440, "level": 0.3}   (ring_s
          optional: give up unanswered after it; hz and level optional: the caller's tone and
-         its peak as a fraction of full scale, 440 Hz at 0.3 by default; token: the
+         its peak as a fraction of full scale, 440 Hz at 0.3 by default (hz 100-3400, or
+         100-7000 for wideband customers); token: the
          offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
          header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
@@ -16,8 +20,11 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
         while answered, every 0.5 s what the customer hears of the agent:
-        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz", "tones"} (see ``hearing``
-        and ``tones``: the pitch, and each tone of a mix), and
+        {"event": "audio", "contact", "heard_s", "level_dbfs", "hz", "tones", "codec",
+        "rate", "own_dbfs"} (see ``hearing`` and ``tones``: the pitch, and each tone of a mix;
+        ``own_dbfs``: the caller's own tone in what it hears, its echo; ``codec``
+        what the call travels as, "g722/16000", "opus/48000", "pcmu/8000" ("" not known yet),
+        ``rate`` the rate the customer hears it at), and
         {"event": "voice", "contact", "at"} when the agent starts to be heard after silence
         (``at``: time.monotonic(), the same clock in every process on the machine), and
         {"event": "dtmf", "contact", "digit"} for each key the agent sends;
@@ -69,7 +76,9 @@ import numpy as np
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
                      RegistrationError, Runtime, StaleHandleError, UserAgent)
 
-from firmware.sip.config import jitter_buffer_text
+from firmware.sip.codec import CodecWatch
+from firmware.sip.config import (NARROWBAND_CODECS, WIDEBAND_CODECS, WIDEBAND_RATE,
+                                 audio_format_text, jitter_buffer_text)
 
 from .scenario import CALLED_MODES, CALLED_NUMBER
 
@@ -79,6 +88,10 @@ CONTACT_HEADER = "X-CC-Contact-Id"
 TOKEN_HEADER = "X-CC-Token"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")   # secrets.token_urlsafe's alphabet
 TONE_HZ = 440
+# --codecs names -> the stack's codec specs (firmware/sip/config.py offers the same ones)
+CODECS = {spec.split("/", 1)[0]: spec for spec in WIDEBAND_CODECS + NARROWBAND_CODECS}
+TOP_HZ = 3400                  # the highest tone a narrowband (G.711) customer's line carries
+WIDEBAND_TOP_HZ = 7000         # G.722's, and Opus's at 16 kHz
 TONE_LEVEL = 0.3               # of full scale
 TALK_S = 30.0                  # when a dial does not say
 RING_S = 60.0                  # a customer gives up on an unanswered call after this long
@@ -127,27 +140,33 @@ def emit(message: dict) -> None:
 
 def stack_config(listen: str, transport: str = "udp", cafile: str | None = None,
                  expose_headers: tuple[str, ...] = INCOMING_HEADERS,
-                 jitter_buffer_ms: int | None = None) -> Config:
+                 jitter_buffer_ms: int | None = None, rate: int | None = None,
+                 sip_trace: bool = False) -> Config:
     """The SIP stack of a lab process with many calls (the customers, the bridge): listening
     on ``listen`` (host:port, PORT+1 taken too), over TLS checking the proxy against
     ``cafile`` (else the system's CAs); ``jitter_buffer_ms``: a playout delay of that (None:
-    baresip's 100 ms)."""
+    baresip's 100 ms); ``rate``: every call's audio at that rate, mono, whatever the codec
+    (None: the codec's); ``sip_trace``: for a CodecWatch to read the SDP."""
     tls = ""
     if transport == "tls":
         cafile = cafile or ssl.get_default_verify_paths().cafile
         tls = f'sip_cafile "{cafile}"\nsip_verify_server yes\n'
     return Config(net_interface=listen.rsplit(":", 1)[0], max_concurrent_calls=None,
                   rtp_timeout=RTP_TIMEOUT_S, expose_headers=expose_headers,
+                  sip_trace=sip_trace,
                   extra_config_text=f"sip_listen {listen}\n" + tls
-                  + (jitter_buffer_text(jitter_buffer_ms) if jitter_buffer_ms else ""))
+                  + (jitter_buffer_text(jitter_buffer_ms) if jitter_buffer_ms else "")
+                  + (audio_format_text(rate) if rate else ""))
 
 
 def lab_account(user: str, proxy: str, password: str, transport: str = "udp",
-                media: str = "rtp", reg_interval: int = 0) -> Account:
-    """A lab user at the proxy (the shared password); ``media`` "srtp": SRTP only."""
+                media: str = "rtp", reg_interval: int = 0,
+                codecs: tuple[str, ...] = NARROWBAND_CODECS) -> Account:
+    """A lab user at the proxy (the shared password); ``media`` "srtp": SRTP only;
+    ``codecs``: offered in this order (the stack's specs, CODECS' values)."""
     return Account(
         user=user, domain=proxy, password=password, reg_interval=reg_interval,
-        transport=transport,
+        transport=transport, audio_codecs=codecs,
         # the agents' extensions name the proxy's UDP address: over TCP/TLS every
         # request goes to the proxy itself, as outbound proxy
         registrar=None if transport == "udp" else f"sip:{proxy};transport={transport}",
@@ -171,7 +190,8 @@ def s16(pcm: bytes) -> array.array:
 
 def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
     """(level in dBFS, frequency in Hz) of mono S16 ``pcm``: the RMS level, and the pitch
-    counted by zero crossings (enough for the test tones; None when it is silence)."""
+    counted by zero crossings where it is not silent (enough for the test tones, steady or
+    broken into syllables; None when it is silence)."""
     samples = s16(pcm)
     if not samples:
         return -120.0, None
@@ -179,8 +199,20 @@ def hearing(pcm: bytes, rate: int) -> tuple[float, float | None]:
     level = 20 * math.log10(max(rms, 1e-3) / 32768)
     if level < SILENCE_DBFS:
         return round(level, 1), None
-    crossings = sum(1 for a, b in itertools.pairwise(samples) if (a < 0) != (b < 0))
-    return round(level, 1), round(crossings * rate / (2 * len(samples)))
+    # the pitch of what is heard, its pauses aside (a voice stops between syllables): the
+    # crossings counted over the 10 ms blocks that are not silent
+    block = max(1, rate // 100)
+    crossings = heard = 0
+    for i in range(0, len(samples) - block + 1, block):
+        part = samples[i:i + block]
+        if 20 * math.log10(max(max(map(abs, part)), 1) / 32768) < SILENCE_DBFS:
+            continue
+        heard += block
+        crossings += sum(1 for a, b in itertools.pairwise(samples[max(0, i - 1):i + block])
+                         if (a < 0) != (b < 0))
+    if not heard:
+        return round(level, 1), None
+    return round(level, 1), round(crossings * rate / (2 * heard))
 
 
 def tones(pcm: bytes, rate: int, most: int = 8) -> list[int]:
@@ -197,6 +229,19 @@ def tones(pcm: bytes, rate: int, most: int = 8) -> list[int]:
                            & (mag[1:-1] > mag.max() / 5)) + 1
     strongest = sorted(peaks[np.argsort(mag[peaks])[::-1][:most]])
     return [round(int(i) * rate / len(x)) for i in strongest]
+
+
+def tone_dbfs(pcm: bytes, rate: int, hz: float) -> float:
+    """How loud the tone ``hz`` is in mono S16 ``pcm`` (its peak, dBFS; -120 when absent):
+    a caller hearing its own tone back hears its echo."""
+    x = np.frombuffer(pcm[:len(pcm) // 2 * 2], "<i2").astype(np.float64)
+    if len(x) < 64:
+        return -120.0
+    w = np.hanning(len(x))
+    mag = np.abs(np.fft.rfft(x * w))
+    k = round(hz * len(x) / rate)
+    peak = float(mag[max(0, k - 2):k + 3].max()) * 2 / w.sum()
+    return round(20 * math.log10(max(peak, 1e-3) / 32768), 1)
 
 
 @dataclass
@@ -233,12 +278,17 @@ class Number:
 
 class Customers:
     def __init__(self, proxy: str, password: str, listen: str, transport: str = "udp",
-                 cafile: str | None = None, media: str = "rtp"):
+                 cafile: str | None = None, media: str = "rtp",
+                 codecs: tuple[str, ...] = NARROWBAND_CODECS):
         """``transport`` "tls": through the proxy over TLS, its certificate checked against
         ``cafile`` (else the system's CAs); ``media`` "srtp": SRTP only (a phone that cannot
-        do it refuses the call)."""
+        do it refuses the call); ``codecs``: offered in this order, wideband ones (G.722,
+        Opus) making every call's audio run at 16 kHz."""
         self.proxy, self.password, self.listen = proxy, password, listen
         self.transport, self.cafile, self.media = transport, cafile, media
+        self.codecs = codecs
+        self.rate = WIDEBAND_RATE if wideband(codecs) else None
+        self.codec_watch = CodecWatch(codecs)
         self.runtime = Runtime()
         self._agents: dict[str, UserAgent] = {}     # by caller user: baresip cannot free one
         self._customers: dict[str, Customer] = {}   # by contact
@@ -252,7 +302,9 @@ class Customers:
         self.idle.set()
 
     async def start(self) -> None:
-        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile))
+        await self.runtime.start(stack_config(self.listen, self.transport, self.cafile,
+                                              rate=self.rate, sip_trace=True))
+        self.codec_watch.attach()           # before any call: which codec each one uses
         # before any dial: a 180 on loopback arrives before dial() returns the Call
         self.runtime.subscribe(self._on_stack_event)
 
@@ -261,6 +313,7 @@ class Customers:
             with contextlib.suppress(BaresipError):
                 await entry.ua.unregister(timeout=1.0)
         await self.runtime.close()
+        self.codec_watch.detach()
 
     # -- commands ---------------------------------------------------------------------------
     def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float,
@@ -341,7 +394,8 @@ class Customers:
 
     async def _new_agent(self, user: str, reg_interval: int) -> UserAgent:
         return await UserAgent.create(self.runtime, lab_account(
-            user, self.proxy, self.password, self.transport, self.media, reg_interval))
+            user, self.proxy, self.password, self.transport, self.media, reg_interval,
+            self.codecs))
 
     # -- called numbers ---------------------------------------------------------------------
     async def take_numbers(self, numbers: list[str], mode: str,
@@ -462,7 +516,8 @@ class Customers:
         window, rate, report_at = bytearray(), 8000, loop.time() + HEARING_S
         while True:
             if loop.time() >= report_at:            # held or not: silence is news too
-                self._report_hearing(customer, bytes(window), rate)
+                self._report_hearing(customer, bytes(window), rate,
+                                     self.codec_watch.codec(call.call_id))
                 window.clear()
                 report_at = loop.time() + HEARING_S
             try:
@@ -497,11 +552,12 @@ class Customers:
         customer.speaking = speaking
 
     @staticmethod
-    def _report_hearing(customer: Customer, window: bytes, rate: int) -> None:
+    def _report_hearing(customer: Customer, window: bytes, rate: int, codec: str) -> None:
         level, hz = hearing(window, rate)
         emit({"event": "audio", **customer.tag,
               "heard_s": round(customer.heard / (2 * rate), 2), "level_dbfs": level, "hz": hz,
-              "tones": tones(window, rate)})
+              "tones": tones(window, rate), "codec": codec, "rate": rate,
+              "own_dbfs": tone_dbfs(window, rate, customer.hz)})
 
 
 def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
@@ -522,7 +578,8 @@ def contact_of(line: str) -> dict:
     return {k: v for k, v in named.items() if isinstance(v, str)}
 
 
-def parse(line: str) -> dict:
+def parse(line: str, top_hz: int = TOP_HZ) -> dict:
+    """A command line, checked; ``top_hz``: the highest tone a dial may ask for."""
     try:
         msg = json.loads(line)
     except ValueError as e:
@@ -563,8 +620,9 @@ def parse(line: str) -> dict:
         if not isinstance(msg.get("personal", False), bool):
             raise ValueError("dial: personal must be true or false")
         hz = msg.get("hz", TONE_HZ)
-        if isinstance(hz, bool) or not isinstance(hz, int) or not 100 <= hz <= 3400:
-            raise ValueError("dial: hz must be a whole number of Hz, 100-3400 (the phone band)")
+        if isinstance(hz, bool) or not isinstance(hz, int) or not 100 <= hz <= top_hz:
+            raise ValueError(f"dial: hz must be a whole number of Hz, 100-{top_hz} (the "
+                             f"{'wideband' if top_hz > TOP_HZ else 'phone'} band)")
         level = msg.get("level", TONE_LEVEL)
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level <= 1:
             raise ValueError("dial: level must be a fraction of full scale, over 0 and at most 1")
@@ -577,6 +635,20 @@ def check_number(number: object) -> str:
         raise ValueError(f"not a number that can be called: {str(number)[:80]!r} "
                          f"(1-64 of A-Z a-z 0-9 + * . _ ~ -)")
     return number
+
+
+def wideband(codecs: tuple[str, ...]) -> bool:
+    return any(spec in WIDEBAND_CODECS for spec in codecs)
+
+
+def codec_list(text: str) -> tuple[str, ...]:
+    """--codecs g722,pcmu -> ("g722/16000/1", "pcmu") (argparse's type: errors exit 2)."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CODECS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"codecs are a comma-separated list of "
+                                         f"{', '.join(CODECS)}, got {text!r}")
+    return tuple(dict.fromkeys(CODECS[n] for n in names))
 
 
 def number_list(text: str) -> list[str]:
@@ -599,7 +671,8 @@ def dial_headers(msg: dict) -> dict[str, str]:
 
 async def serve(args) -> None:
     customers = Customers(args.proxy, args.password, args.listen, args.transport, args.cafile,
-                          args.media)
+                          args.media, args.codecs)
+    top_hz = WIDEBAND_TOP_HZ if wideband(args.codecs) else TOP_HZ
     await customers.start()
     for mode in NUMBER_MODES:           # registered before "ready": callable once it is read
         await customers.take_numbers(getattr(args, mode), mode)
@@ -617,7 +690,7 @@ async def serve(args) -> None:
             if not line.strip():
                 continue
             try:
-                msg = parse(line)
+                msg = parse(line, top_hz)
             except ValueError as e:
                 emit({"event": "error", "reason": str(e), **contact_of(line)})
                 continue
@@ -659,6 +732,9 @@ def main() -> None:
                     help="numbers that answer calls 486 Busy Here")
     ap.add_argument("--ring", type=number_list, default=[], metavar="N1,N2",
                     help="numbers that ring and never answer")
+    ap.add_argument("--codecs", type=codec_list, default=NARROWBAND_CODECS, metavar="C1,C2",
+                    help=f"codecs offered, in order, of {', '.join(CODECS)} (default pcmu,pcma; "
+                         f"g722 or opus: wideband customers, their audio at 16 kHz)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="customers: %(name)s: %(message)s")

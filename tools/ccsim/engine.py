@@ -134,6 +134,10 @@ def _atomic(method):
     return run
 
 
+# Settings the admin may change while ccsim runs: the ones only the phones act on
+LIVE_SETTINGS = ("customer_noise_removal",)
+
+
 class Engine:
     def __init__(self, scenario: Scenario, store: Store, clock=time.time,
                  customers: Customers | None = None, bridge: Bridge | None = None):
@@ -1098,6 +1102,29 @@ class Engine:
             self._consult_ringing(c)
         if c.consult is not None:
             self._connect(c)
+
+    def change_settings(self, changes: dict) -> p.Settings:
+        """The admin changes settings (PATCH /api/settings) while the centre runs: each phone
+        logged in gets a snapshot carrying them at once, as after a reconnect, so no agent has to
+        log in again. Only LIVE_SETTINGS may change; ValueError before any change otherwise.
+        Kept until ccsim restarts (the scenario's then)."""
+        for name, value in changes.items():
+            if name not in LIVE_SETTINGS:
+                raise ValueError(f"{str(name)[:40]!r}: not a setting that can be changed while "
+                                 f"running (these can: {', '.join(LIVE_SETTINGS)})")
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}: expected true or false, got {value!r}"[:120])
+        settings = msgspec.structs.replace(self.settings, **changes)
+        if settings == self.settings:
+            return settings
+        self.settings = settings
+        log.info("settings changed by the admin: %s",
+                 ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
+        for agent, s in self._records.items():
+            if s.state != "logged_out":
+                snapshot = self.snapshot(agent)
+                self.outbox.append((agent, snapshot, p.encode(snapshot)))
+        return settings
 
     # -- admin views -------------------------------------------------------------------------
     def contact_info(self, contact: str) -> dict | None:

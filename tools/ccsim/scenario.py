@@ -15,6 +15,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     mask_ani = false              # phones show only the caller number's last 4 digits
     accept_all = false            # an agent may accept every stacked offer at once
     max_offers = 1                # offers the server may stack on one agent (1..10)
+    customer_noise_removal = false  # phones remove the noise from the customer's audio (the
+                                  # admin API's PATCH /api/settings changes it while running)
 
     [[agents]]                    # one per agent; ids unique
     id = "1001"
@@ -336,7 +338,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     settings = Settings(rona_s=t.number("rona_s", 15.0, above=True),
                         wrapup_s=t.number("wrapup_s", 0.0),
                         mask_ani=t.flag("mask_ani", False), accept_all=t.flag("accept_all", False),
-                        max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS))
+                        max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS),
+                        customer_noise_removal=t.flag("customer_noise_removal", False))
     t.done()
 
     queues, queue_numbers = [], []

@@ -33,6 +33,11 @@ Admin API (JSON):
                                         "name"?}]}: the agent's favorites, in order (kept in
                                         the database: they follow the agent to any phone)
     GET  /api/stats                  -> {"offers", "connected_agents", "connects_total"}
+    GET  /api/settings               -> the settings sent to the phones (protocol.Settings)
+    PATCH /api/settings {"customer_noise_removal"} -> the settings after the change; each
+                                        phone logged in gets a snapshot with them at once
+                                        (engine.change_settings); 400 {"error"} for any other
+                                        field or a value not true/false
     GET  /api/emergencies            -> {"emergencies": [{"at", "extension", "dialed", "agent",
                                         "agent_state", "location", "location_error"}],
                                         "listening"}: the emergency calls the call server told
@@ -48,6 +53,7 @@ import logging
 import socket
 from pathlib import Path
 
+import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from firmware.cc import protocol as p
@@ -151,6 +157,8 @@ class CcServer:
             web.get("/api/agents/{id}/events", self._get_events),
             web.get("/api/agents/{id}/favorites", self._get_favorites),
             web.get("/api/stats", self._stats),
+            web.get("/api/settings", self._get_settings),
+            web.patch("/api/settings", self._patch_settings),
             web.get("/api/emergencies", self._get_emergencies),
             web.get("/api/numbers/{number}", self._get_number),
         ])
@@ -431,6 +439,27 @@ class CcServer:
         return web.json_response({"number": number, "heard": self._number_heard(number),
                                   "incoming": incoming[-1] if incoming else None,
                                   "calls": len(incoming)})
+
+    async def _get_settings(self, _request: web.Request):
+        return web.json_response(msgspec.to_builtins(self.engine.settings))
+
+    async def _patch_settings(self, request: web.Request):
+        """Change live settings; the phones logged in get them at once (engine.change_settings)."""
+        try:
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(400, f"the body is over {MAX_ADMIN_BODY} bytes")
+        body, problem = _json_body(data)
+        if problem is None and not isinstance(body, dict):
+            problem = "expected a JSON object"
+        if problem:
+            return _error(400, problem)
+        try:
+            settings = self._do(self.engine.change_settings, body)
+        except ValueError as e:
+            return _error(400, str(e))
+        await self._durable()
+        return web.json_response(msgspec.to_builtins(settings))
 
     async def _get_agent(self, request: web.Request):
         agent = request.match_info["id"]

@@ -15,6 +15,8 @@ PACKAGES=(
   sip-tester            # SIPp: the INVITE flood benchmark's caller (tools/bench/flood.py)
   chromium              # browser tests of the virtual board page (driven by Playwright)
   fonts-dejavu-core     # LCD renders
+  libspeexdsp1          # echo cancellation and noise removal (firmware/audio/speex.py)
+  espeak-ng sox         # speech for the voice cleanup tests and bench (tools/speech.py)
 )
 
 missing=()

@@ -5,8 +5,8 @@ from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
-                                 Model, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
-                                 VarsScreen)
+                                 Model, NoiseScreen, OfferPopover, ReasonScreen, RonaPopover,
+                                 Screen, TaskScreen, VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -15,6 +15,7 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     AboutScreen: narrow(AboutScreen, settings.about), MenuScreen: narrow(MenuScreen, settings.menu),
     AdjustScreen: narrow(AdjustScreen, settings.adjust),
     ChoiceScreen: narrow(ChoiceScreen, settings.choice),
+    NoiseScreen: narrow(NoiseScreen, settings.noise),
     LoginScreen: narrow(LoginScreen, lists.login),
     ReasonScreen: narrow(ReasonScreen, lists.reasons),
     ConnectingPopover: narrow(ConnectingPopover, contact.connecting),

@@ -1,8 +1,9 @@
 """The menu, setting adjustment, choice and about screens."""
 from __future__ import annotations
 
-from firmware.core.menus import ADJUSTABLE, CHOICES, MENUS
-from firmware.core.model import AboutScreen, AdjustScreen, ChoiceScreen, MenuScreen, Model
+from firmware.core.menus import ADJUSTABLE, CHOICES, MENUS, NOISE_LABELS, NOISE_TITLE
+from firmware.core.model import (CALL_ROUTES, AboutScreen, AdjustScreen, ChoiceScreen, MenuScreen,
+                                 Model, NoiseScreen)
 
 from ..glyphs import BELL, CHECK, EMPTY, FULL, POINTER
 from ..text import split
@@ -35,6 +36,18 @@ def choice(m: Model, s: ChoiceScreen):
         value, label = options[i]
         mark = CHECK if value == current else " "
         rows.append(split((POINTER if i == s.cursor else " ") + label, mark, cols))
+    return rows
+
+
+def noise(m: Model, s: NoiseScreen):
+    """``>Handset        Off``: each route's noise removal, scrolled as a menu is."""
+    cols, window = m.info.display.cols, m.info.display.rows - 2
+    first = min(s.cursor, max(0, len(CALL_ROUTES) - window))
+    rows = [split(NOISE_TITLE, f"{s.cursor + 1}/{len(CALL_ROUTES)}", cols)]
+    for i in range(first, min(first + window, len(CALL_ROUTES))):
+        route = CALL_ROUTES[i]
+        state = "On" if m.settings.noise_removal(route) else "Off"
+        rows.append(split((POINTER if i == s.cursor else " ") + NOISE_LABELS[route], state, cols))
     return rows
 
 

@@ -1,0 +1,185 @@
+"""Voice cleanup, both ways: echo cancellation and noise removal on the agent's mic, noise
+removal on the customer's audio the agent hears (speex.py does the signal processing).
+
+Echo: on hands-free the mic hears the speaker. ``Played`` collects what the call's audio
+thread puts on a route whose sound reaches a mic (the board's ``[audio] echo_routes``), and
+the mic's thread takes one period of it for each period it records: the canceller learns
+the path between the two up to TAIL_MS long: the room. The card's own latency (the board's
+``[audio] echo_delay_ms``, a fixed property of its buffers) is a plain delay of the reference,
+so the filter spends none of its length, nor its learning, on it. The two threads
+run at the same pace, so the queue stays short; a backlog (the mic was closed, a burst
+arrived) is cut to MAX_QUEUED periods so the reference never drifts far from what plays.
+
+Processing works in FRAME_MS frames: the preprocessor (noise suppression and the echo
+canceller's residual suppression) delays its output by one frame, and 10 ms keeps that
+within the phone's 40 ms budget where 20 ms frames would not. Each mic route keeps its
+cleanup from call to call: the room and the agent's desk don't change between calls, so the
+canceller starts converged.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from array import array
+from collections import deque
+
+from .pcm import FULL_SCALE, s16le
+from .pcm import samples as pcm_samples
+from .speex import EchoState, Preprocessor, SpeexMissing
+
+log = logging.getLogger("hardphone.audio")
+
+FRAME_MS = 10
+TAIL_MS = 120                # the room's reverberation a desk phone's mic hears, loudly
+MAX_QUEUED = 3               # periods of played audio held for the mic at most
+NOISE_SUPPRESS_DB = -30      # how far stationary noise is taken down (speex's default: -15)
+RUMBLE_HZ = 100              # below the voice: air conditioning, traffic, a desk's knocks
+
+
+class Played:
+    """What was played on an echo route, waiting for the mic that hears it. Written on the
+    call audio's thread, read on the mic's."""
+
+    def __init__(self, period_bytes: int) -> None:
+        self._period = period_bytes
+        self._lock = threading.Lock()
+        self._pending = bytearray()
+        self._periods: deque[tuple[str, bytes]] = deque()
+        self._route: str | None = None
+        self.heard = self.missed = self.cut = 0      # periods taken, found empty, cut
+
+    @property
+    def route(self) -> str | None:
+        """The echo route calls play on now, if any."""
+        return self._route
+
+    @route.setter
+    def route(self, route: str | None) -> None:
+        with self._lock:
+            if route != self._route:         # what played elsewhere, or before, is not heard
+                self._periods.clear()
+                self._pending.clear()
+            self._route = route
+
+    def put(self, route: str, samples: bytes) -> None:
+        with self._lock:
+            self._pending += samples
+            while len(self._pending) >= self._period:
+                self._periods.append((route, bytes(self._pending[:self._period])))
+                del self._pending[:self._period]
+            while len(self._periods) > MAX_QUEUED:
+                self._periods.popleft()
+                self.cut += 1
+
+    def take(self) -> tuple[str | None, bytes]:
+        """The oldest period not yet heard, with its route; silence if the speaker played
+        nothing since the last one (the canceller still runs: its timing stays the same),
+        with no route when no call plays on an echo route."""
+        with self._lock:
+            self.heard += 1
+            if self._periods:
+                return self._periods.popleft()
+            if self._route is not None:
+                self.missed += 1
+            return self._route, bytes(self._period)
+
+
+class Rumble:
+    """A 2nd-order Butterworth high-pass at RUMBLE_HZ, the first step of noise removal.
+    Half of a floor's air-conditioning noise lies below 100 Hz, where no voice is and where
+    the spectral suppressor's wide low bands hardly reach; every phone filters it out."""
+
+    def __init__(self, rate: int, hz: float = RUMBLE_HZ) -> None:
+        w = 2 * math.pi * hz / rate
+        alpha, cos = math.sin(w) / math.sqrt(2), math.cos(w)
+        a0 = 1 + alpha
+        self._b = ((1 + cos) / 2 / a0, -(1 + cos) / a0, (1 + cos) / 2 / a0)
+        self._a = (-2 * cos / a0, (1 - alpha) / a0)
+        self._x1 = self._x2 = self._y1 = self._y2 = 0.0
+
+    def process(self, data: bytes) -> bytes:
+        (b0, b1, b2), (a1, a2) = self._b, self._a
+        x1, x2, y1, y2 = self._x1, self._x2, self._y1, self._y2
+        out = array("h")
+        for x in pcm_samples(data):
+            y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            x2, x1, y2, y1 = x1, x, y1, y
+            out.append(max(-FULL_SCALE, min(FULL_SCALE, int(y))))
+        self._x1, self._x2, self._y1, self._y2 = x1, x2, y1, y2
+        return s16le(out)
+
+
+class MicCleanup:
+    """One mic's echo canceller (one per route it hears) and noise removal."""
+
+    def __init__(self, rate: int, period_bytes: int, delay_periods: int = 0) -> None:
+        """``delay_periods``: how many periods after its write a played period reaches the
+        mic (the card's buffers)."""
+        self._rate, self._period_bytes = rate, period_bytes
+        self._frame_bytes = rate * FRAME_MS // 1000 * 2
+        if period_bytes % self._frame_bytes:
+            raise ValueError(f"a {period_bytes}-byte period is not whole {FRAME_MS} ms frames")
+        self._cancellers: dict[str, tuple[EchoState, Preprocessor]] = {}
+        self._rumble = Rumble(rate)
+        self._card = deque([bytes(period_bytes)] * delay_periods)   # played, not yet heard
+        self._denoiser: Preprocessor | None = None
+
+    def restart(self) -> None:
+        """The mic opens again (a new call): nothing played before is still on its way."""
+        self._card = deque([bytes(self._period_bytes)] * len(self._card))
+
+    def process(self, mic: bytes, played_on: str | None, played: bytes,
+                denoise: bool) -> bytes:
+        """One period of the mic: the echo of ``played`` (what ``played_on`` played while
+        it was recorded; None: nothing) taken out, and the noise if ``denoise``."""
+        if played_on is None:                # nothing plays here: nothing is on its way either
+            self.restart()
+            if not denoise:
+                return mic
+        elif self._card:
+            self._card.append(played)
+            played = self._card.popleft()
+        frame = self._frame_bytes
+        samples = self._rate * FRAME_MS // 1000
+        if denoise:
+            mic = self._rumble.process(mic)
+        if played_on is not None:
+            if played_on not in self._cancellers:
+                echo = EchoState(self._rate, samples, TAIL_MS)
+                self._cancellers[played_on] = (echo, Preprocessor(
+                    self._rate, samples, denoise, NOISE_SUPPRESS_DB, echo=echo))
+            echo, pre = self._cancellers[played_on]
+            pre.denoise = denoise
+            return b"".join(pre.run(echo.cancel(mic[i:i + frame], played[i:i + frame]))
+                            for i in range(0, len(mic), frame))
+        if self._denoiser is None:
+            self._denoiser = Preprocessor(self._rate, samples, True, NOISE_SUPPRESS_DB)
+        return b"".join(self._denoiser.run(mic[i:i + frame]) for i in range(0, len(mic), frame))
+
+
+class NoiseRemoval:
+    """Noise removal on audio that arrives in chunks of any length (the customer's): whole
+    frames go through, the rest waits for the next chunk."""
+
+    def __init__(self, rate: int) -> None:
+        self._frame_bytes = rate * FRAME_MS // 1000 * 2
+        self._pre = Preprocessor(rate, self._frame_bytes // 2, True, NOISE_SUPPRESS_DB)
+        self._rumble = Rumble(rate)
+        self._rest = b""
+
+    def process(self, chunk: bytes) -> bytes:
+        data, frame = self._rest + self._rumble.process(chunk), self._frame_bytes
+        whole = len(data) - len(data) % frame
+        self._rest = data[whole:]
+        return b"".join(self._pre.run(data[i:i + frame]) for i in range(0, whole, frame))
+
+
+def available() -> bool:
+    """Whether the cleanup can run here (libspeexdsp installed); says why once if not."""
+    try:
+        EchoState(8000, 80, 10)
+    except SpeexMissing as e:
+        log.error("voice cleanup off: %s", e)
+        return False
+    return True
