@@ -29,17 +29,22 @@ SAMPLE_BYTES = 2             # mono S16_LE
 class AudioDevices:
     def __init__(self, pcm: dict[str, str], rate: int,
                  limit_dbfs: dict[str, float] | None = None,
-                 echo_routes: tuple[str, ...] = (), echo_delay_ms: int = 0):
+                 echo_routes: tuple[str, ...] = (), echo_delay_ms: int = 0,
+                 clocked_mics: tuple[str, ...] = ()):
         """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz;
         ``limit_dbfs``: the loudest peak a call may play on each route at the ear (the board's
         [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it); ``echo_routes``:
         the routes a mic hears (the board's [audio] echo_routes; their echo is cancelled);
-        ``echo_delay_ms``: how long the card holds what is played before it sounds."""
+        ``echo_delay_ms``: how long the card holds what is played before it sounds;
+        ``clocked_mics``: the mics whose PCM keeps time itself (a card's: the device passes
+        them all; the sim's file PCMs have no clock, and their reads are paced to the wall
+        clock here)."""
         self._pcm = dict(pcm)
         self.rate = int(rate)
         self.limit_dbfs = dict(limit_dbfs or {})
         self.echo_routes = tuple(echo_routes)
         self.echo_delay_ms = int(echo_delay_ms)
+        self.clocked_mics = frozenset(clocked_mics)
         self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
         # route -> time.perf_counter() when its latest play's first period went into the PCM
         # (how soon a ring is heard; the benchmarks read it)
@@ -82,7 +87,8 @@ class AudioDevices:
             self.pcm_name(route)                       # an unknown route says so
             raise ValueError(f"{route!r} is played to, not recorded from")
         pcm, name = self._open(route, alsaaudio.PCM_CAPTURE)
-        return CaptureStream(pcm, route, name, self.rate, self.period_frames)
+        return CaptureStream(pcm, route, name, self.rate, self.period_frames,
+                             paced=route not in self.clocked_mics)
 
     def _open(self, route: str, direction=alsaaudio.PCM_PLAYBACK):
         name = self.pcm_name(route)
@@ -154,8 +160,9 @@ class PcmStream:
 class CaptureStream:
     """An open mic PCM (see AudioDevices.open_capture)."""
 
-    def __init__(self, pcm, route: str, name: str, rate: int, period_frames: int):
-        self._pcm, self.route, self.name = pcm, route, name
+    def __init__(self, pcm, route: str, name: str, rate: int, period_frames: int,
+                 paced: bool = True):
+        self._pcm, self.route, self.name, self._paced = pcm, route, name, paced
         self._rate, self._period_bytes = rate, period_frames * SAMPLE_BYTES
         self._start: float | None = None
         self._frames = 0
@@ -163,9 +170,10 @@ class CaptureStream:
     def read(self) -> bytes:
         """The next period of mono S16_LE samples, returned once it has been spoken.
 
-        A card blocks until the period is in; the sim's file PCM has no clock and answers at
-        once, so the stream keeps to the wall clock itself (as ``play`` does): a caller never
-        gets audio faster than it is spoken, on either."""
+        A card blocks until the period is in, at its own clock (which may run a little off
+        the host's: firmware/audio/drift.py follows it); the sim's file PCM has no clock and
+        answers at once, so a ``paced`` stream keeps to the wall clock itself (as ``play``
+        does): a caller never gets audio faster than it is spoken, on either."""
         data = bytearray()
         try:
             while len(data) < self._period_bytes:
@@ -178,6 +186,8 @@ class CaptureStream:
         except alsaaudio.ALSAAudioError as e:
             raise HalError(f"audio {self.route}: PCM {self.name!r}: {e}") from e
         period = bytes(data[:self._period_bytes])
+        if not self._paced:
+            return period
         now = time.monotonic()
         if self._start is None:
             self._start = now - PERIOD_S          # the first period was spoken just now

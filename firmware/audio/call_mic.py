@@ -5,13 +5,17 @@ The mic is open only while it is needed, so nothing records between calls, and a
 retried quietly without ever holding up the call or the phone's loop. Each mic's periods go
 through its cleanup (cleanup.py: the echo of what the speaker plays taken out, and the floor's
 noise when ``noise_removal`` is on), then its level control (level.py); both are kept from
-call to call: the desk and the agent's voice are the same."""
+call to call: the desk and the agent's voice are the same. Each mic's card clock is measured
+against the host's, which the call's packets keep to, from when its periods arrive
+(drift.py, ``clocks``: the console's ``card_ppm``)."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from .cleanup import MicCleanup, Played
+from .drift import CardClock
 from .level import LevelControl
 
 log = logging.getLogger("hardphone.audio")
@@ -23,16 +27,18 @@ MIC_HEARING = {"speaker": "mic", "handset": "mic", "headset": "headset_mic"}
 
 class CallMic:
     def __init__(self, devices, send, level_control: bool = True,
-                 played: Played | None = None):
+                 played: Played | None = None, clocks: dict[str, CardClock] | None = None):
         """``send(call, samples)`` takes each period (mono S16_LE at the board's rate) on this
         class's thread, as it is spoken; through the mic's level control unless
         ``level_control`` is False (the samples exactly as read). ``played``: what the
-        speaker plays (CallAudio.played), whose echo is taken out of the mic."""
+        speaker plays (CallAudio.played), whose echo is taken out of the mic. ``clocks``:
+        each mic route's card clock, measured here."""
         self._devices, self._send = devices, send
         self.level_control = level_control
         self._played = played
         self.noise_removal = False       # remove the floor's noise from the agent's voice
         self._cleanups: dict[str, MicCleanup] = {}     # mic route -> its cleanup
+        self.clocks = clocks if clocks is not None else {}
         self._target: tuple[str, str] | None = None       # (call, mic route)
         self._wake = threading.Condition()
         self._closing = False
@@ -83,7 +89,9 @@ class CallMic:
                     stream = self._devices.audio.open_capture(route)
                     if route in self._cleanups:
                         self._cleanups[route].restart()
+                    self._clock(route).restart()
                 samples = stream.read()
+                self._clock(route).arrived(time.monotonic(), len(samples) // 2)
             except Exception as e:             # noqa: BLE001 - a mic fault must not end calls
                 if str(e) != failing:
                     log.error("call mic on %s: %s (the customer hears silence)", route, e)
@@ -112,6 +120,11 @@ class CallMic:
                     log.exception("call %s: the agent's voice not sent", call)
         if stream is not None:
             stream.close()
+
+    def _clock(self, route: str) -> CardClock:
+        if route not in self.clocks:
+            self.clocks[route] = CardClock(self._devices.audio.rate)
+        return self.clocks[route]
 
     def _cleanup(self, route: str) -> MicCleanup:
         if route not in self._cleanups:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from firmware.core.calls import noise_removal
+from firmware.core.calls import noise_removal, voice_target
 from firmware.update.slots import SLOTS
 
 from .protocol import Command
@@ -66,13 +66,18 @@ class Commands:
         _no_args("calls", extra)
         await self.phone.settle()
         lines = []
+        target = voice_target(self.phone.model)     # the mic in use: its card's clock
+        clock = self.phone.call_mic.clocks.get(target[1]) if target else None
+        card_ppm = "-" if clock is None or clock.ppm is None else f"{clock.ppm:+.0f}"
         for call in self.phone.model.calls:
             stats = self.phone.sip.stats(call.id) if self.phone.sip else {}
             lines.append(f"call {call.id} state={call.state} contact={call.contact or '-'} "
                          f"rx_packets={stats.get('rx_packets', 0)} "
                          f"tx_packets={stats.get('tx_packets', 0)} "
                          f"tx_starved={stats.get('tx_starved', 0)} "
-                         f"codec={stats.get('codec') or '-'}")
+                         f"codec={stats.get('codec') or '-'} "
+                         f"tx_skipped={stats.get('tx_skipped', 0)} "
+                         f"tx_queued_ms={stats.get('tx_queued_ms', 0)} card_ppm={card_ppm}")
         return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):

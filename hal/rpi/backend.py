@@ -5,7 +5,7 @@ from pathlib import Path
 
 from gpiozero import PWMOutputDevice
 
-from ..audio import AudioDevices
+from ..audio import CAPTURE_ROUTES, AudioDevices
 from ..devices import Devices
 from ..errors import HalError
 from ..hook import HookSwitch
@@ -47,5 +47,6 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
         leds=Leds(spec.leds, pin_factory=factory),
         lcd=Lcd(spec.lcd, bus, contrast),
         audio=AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
-                           spec.audio_echo_routes, spec.audio_echo_delay_ms),
+                           spec.audio_echo_routes, spec.audio_echo_delay_ms,
+                           CAPTURE_ROUTES),
     )

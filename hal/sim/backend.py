@@ -39,12 +39,15 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
 
     audio_dir = Path(runtime_dir) / "audio"
     services: list = []
+    clocked: tuple[str, ...] = ()             # file PCMs keep no time, a room's mics do
     if "room" in spec.sim:      # the mics hear a room (room.py): its FIFOs before the PCMs
-        room = RoomSpec.from_board(dict(spec.sim["room"]), spec.dir)
-        services.append(LiveRoom(room, spec.audio_rate, audio_dir, spec.audio_pcm))
+        room = LiveRoom(RoomSpec.from_board(dict(spec.sim["room"]), spec.dir),
+                        spec.audio_rate, audio_dir, spec.audio_pcm)
+        services.append(room)
+        clocked = room.mics
     use_sim_asound(audio_dir, spec.audio_pcm)
     audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
-                         spec.audio_echo_routes, spec.audio_echo_delay_ms)
+                         spec.audio_echo_routes, spec.audio_echo_delay_ms, clocked)
 
     sim = SimBoard(spec=spec, factory=factory, matrix=matrix, contact=contact, panel=panel,
                    bus=bus, audio_dir=audio_dir)

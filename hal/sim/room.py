@@ -241,6 +241,7 @@ class LiveRoom:
         self.lost = 0            # periods played that the card had no room for
         self.underruns = 0       # periods a coupled route's card found nothing to play
         self._mics = sorted({p.mic for p in spec.paths} | {"mic"})
+        self.mics = tuple(self._mics)      # the mic routes it fills, at its card's clock
         self._routes = [p.route for p in spec.paths]
         self._dir.mkdir(parents=True, exist_ok=True)
         for name in [pcm[m] for m in self._mics] + [pcm[r] for r in self._routes]:

@@ -354,7 +354,7 @@ def test_clicking_softkeys_and_arrows_navigates_the_menu(phone_page):
     phone_page.click("#k-ok")
     wait_row(phone_page, 0, "Settings")
     phone_page.click("#k-down")
-    wait_row(phone_page, 0, "Settings         2/6")
+    wait_row(phone_page, 0, "Settings         2/7")
     # the page may catch the panel mid-frame (the header written, the rows not yet): wait
     # for the selection, as an eye would
     phone_page.wait_for_function(

@@ -12,6 +12,7 @@ voice     the agent's mic -> the customer decodes it (50 calls through Kamailio;
 dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
 transfer  consult -> transfer completed on sim phones 1001 -> 1002 (ccsim's media bridge)
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
+drift     clock drift over a simulated hour at -200/0/+200 ppm, mic and playout: padded, delay
 cleanup   voice cleanup on the sim-room board's room: echo (ERLE, convergence, double talk),
           noise removal (SNR gain, STOI), CPU per 20 ms period of each audio stage
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
@@ -25,11 +26,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (agent, boot, bridge, ccsim, cleanup, dial, flash, flood, keys, latency, memory,
-               pins, storm, transfer)
+from . import (agent, boot, bridge, ccsim, cleanup, dial, drift, flash, flood, keys, latency,
+               memory, pins, storm, transfer)
 
 ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
-       "cleanup", "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
+       "cleanup", "drift", "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -70,6 +71,7 @@ def main(argv=None) -> int:
         "transfer": lambda: transfer.run(args.transfers),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
         "cleanup": cleanup.run,
+        "drift": drift.run,
         "flash": flash.run,
         "bridge": bridge.run,
         "ccsim": lambda: ccsim.run(args.agents),

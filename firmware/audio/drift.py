@@ -1,0 +1,97 @@
+"""Clock drift: a sound card's crystal and this host's clock (which the call's 20 ms RTP tick
+keeps to) run a little apart, up to +-200 ppm: 0.7 s an hour. Unfollowed, the queue between
+them runs dry now and then (a padded packet: a gap in a word) or fills (a delay that grows
+until a period is thrown away).
+
+``CardClock`` measures the card against the host from when its periods arrive: each arrival
+is late by the scheduler's whim but never early, so the earliest arrival in each second is
+the card's own time. A line through those over the last WINDOW_S seconds is the drift, found
+to a few ppm within seconds and better the longer the call. No queue is watched, so no lead
+has to be kept in one (the phone's send path keeps none: its latency budget).
+
+``ClockFollower`` resamples a stream by that drift (libsamplerate's ``sinc_fastest``: a new
+ratio on every call, ~19 samples held, a tone kept >120 dB clean): the mic's periods come
+out at the host's pace for the call, and the call's audio goes to the card at the card's.
+It starts only once the drift is known and worth following (MIN_PPM): a card in step with
+the host, and the sim's clockless file PCMs, pass through untouched.
+"""
+from __future__ import annotations
+
+import numpy as np
+import samplerate
+
+SETTLE_S = 5.0           # seconds of arrivals before the drift is trusted
+WINDOW_S = 300.0         # the line is fitted over this much (older seconds are let go)
+MIN_PPM = 10.0           # less drift than this is left alone (18 ms an hour at the most)
+MAX_PPM = 2000.0         # more is not a crystal: a stalled or bursting source; not followed
+
+
+class CardClock:
+    """How fast one card's clock runs against the host's, in ppm (+: the card is fast)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._frames = 0
+        self._start: float | None = None
+        self._second: int | None = None
+        self._earliest = 0.0
+        self._points: list[tuple[float, float]] = []      # (host s, earliest lateness s)
+        self.ppm: float | None = None                     # None until SETTLE_S of arrivals
+
+    def arrived(self, now: float, frames: int) -> None:
+        """``frames`` more came in from the card at host time ``now`` (seconds)."""
+        if self._start is None:
+            self._start = now
+        self._frames += frames
+        t = now - self._start
+        late = t - self._frames / self.rate       # grows when the card is slow
+        second = int(t)
+        if second != self._second:
+            if self._second is not None:
+                self._points.append((self._second + 0.5, self._earliest))
+                while self._points and self._points[0][0] < t - WINDOW_S:
+                    self._points.pop(0)
+                self._fit()
+            self._second, self._earliest = second, late
+        else:
+            self._earliest = min(self._earliest, late)
+
+    def restart(self) -> None:
+        """The stream stopped and starts again (a new call): the timeline starts again, what
+        was learned of the drift is kept until the new one is known."""
+        self._frames, self._start, self._second, self._points = 0, None, None, []
+
+    def _fit(self) -> None:
+        if len(self._points) < SETTLE_S:
+            return
+        t = np.array([p[0] for p in self._points])
+        late = np.array([p[1] for p in self._points])
+        slope = np.polyfit(t, late, 1)[0]         # seconds late per second
+        self.ppm = float(-slope * 1e6)
+
+
+class ClockFollower:
+    """One stream resampled from one clock's pace to another's: ``ppm`` is how fast the
+    producer runs against the consumer (+: it makes too many samples, some are taken out)."""
+
+    def __init__(self) -> None:
+        self._resampler = samplerate.Resampler("sinc_fastest", channels=1)
+        self.active = False
+        self.frames_in = self.frames_out = 0
+
+    def follow(self, pcm: bytes, ppm: float | None) -> bytes:
+        """``pcm`` (mono S16_LE) at the consumer's pace; unchanged while ``ppm`` is unknown
+        or too small to matter, and until it first matters."""
+        if not self.active:
+            if ppm is None or not MIN_PPM <= abs(ppm) <= MAX_PPM:
+                return pcm
+            self.active = True
+        ratio = 1.0 / (1.0 + max(-MAX_PPM, min(MAX_PPM, ppm or 0.0)) * 1e-6)
+        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        y = self._resampler.process(x, ratio, end_of_input=False)
+        if not self.frames_in:          # what the filter holds back, given as silence once
+            y = np.concatenate([np.zeros(max(0, round(len(x) * ratio) - len(y)),
+                                         np.float32), y])
+        self.frames_in += len(x)
+        self.frames_out += len(y)
+        return (np.clip(y, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()

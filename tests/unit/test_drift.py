@@ -1,0 +1,64 @@
+"""Clock drift (firmware/audio/drift.py): a card's clock measured from when its periods
+arrive, a stream resampled by it, and an hour on a virtual clock (tools/bench/drift.py, the
+same code the bench prints) with no padded periods after the first and a delay that stays."""
+import numpy as np
+import pytest
+
+from firmware.audio.drift import MIN_PPM, CardClock, ClockFollower
+from tools.bench import drift as bench
+
+RATE = 8000
+
+
+@pytest.mark.parametrize("ppm", [-200.0, 75.0, 200.0])
+def test_the_card_clock_is_measured_from_late_arrivals(ppm):
+    rng = np.random.default_rng(1)
+    clock = CardClock(RATE)
+    for k in range(int(20 / 0.02)):                              # 20 s of periods
+        clock.arrived(k * 0.02 / (1 + ppm * 1e-6) + rng.exponential(0.0005), 160)
+    assert clock.ppm is not None and abs(clock.ppm - ppm) < 5
+
+
+def test_a_new_call_starts_a_new_timeline_and_keeps_what_was_learned():
+    clock = CardClock(RATE)
+    for k in range(500):
+        clock.arrived(k * 0.02 / (1 + 150e-6), 160)
+    learned = clock.ppm
+    clock.restart()
+    clock.arrived(1000.0, 160)                                   # an hour later
+    assert clock.ppm == learned
+
+
+def pitch(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, "<i2").astype(float)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * RATE / len(x))
+
+
+def test_the_follower_keeps_the_pitch_and_takes_out_what_the_drift_adds():
+    t = np.arange(RATE * 10) / RATE
+    tone = (8000 * np.sin(2 * np.pi * 1000 * t)).astype("<i2").tobytes()
+    follower = ClockFollower()
+    out = b"".join(follower.follow(tone[i:i + 320], 1000.0) for i in range(0, len(tone), 320))
+    assert abs(len(out) / 2 - RATE * 10 / 1.001) <= 2              # 80 samples fewer in 10 s
+    assert abs(pitch(out[RATE:]) - 1000 * 1.001) < 1               # resampled, not chopped
+
+
+def test_a_card_in_step_passes_untouched():
+    follower = ClockFollower()
+    period = bytes(range(256)) + bytes(64)
+    assert follower.follow(period, None) == period                # not known yet
+    assert follower.follow(period, MIN_PPM / 2) == period         # too little to matter
+    assert not follower.active
+
+
+@pytest.mark.parametrize("direction", ["mic", "playout"])
+@pytest.mark.parametrize("ppm", [-200.0, 200.0])
+def test_ten_minutes_of_drift_followed(direction, ppm):
+    followed = bench.simulate(ppm, 600, direction)
+    assert followed["padded"] <= 1                  # at most once: the lead, paid when needed
+    assert followed["delay_end"] - followed["delay_start"] < 10
+    assert followed["delay_max"] <= 40
+    bare = bench.simulate(ppm, 600, direction, follow=False)
+    # the same ten minutes unfollowed: a delay that grows, or gaps now and then
+    assert bare["delay_end"] - bare["delay_start"] > 80 or bare["padded"] >= 5
