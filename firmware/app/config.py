@@ -34,7 +34,8 @@ Example (every field optional):
     media = "srtp"                      # SRTP mandatory (rtp: loopback registrar only)
     dscp_sip = "CS3"                    # DiffServ marks: CS0-CS7, AF11-AF43, EF, DF or 0-63
     dscp_rtp = "EF"
-    jitter_buffer_ms = 30               # received audio's playout delay (20-1000)
+    jitter_buffer_ms = 30               # received audio's playout delay (20-1000) ...
+    jitter_buffer_max_ms = 160          # ... growing up to this on a jittery network
     [emergency]                         # 911 and 112 always reach emergency services
     numbers = ["999"]                   # local ones besides (dialed at once, from any state)
     [emergency.location]                # the desk's dispatchable location (RFC 5139 elements)
@@ -131,7 +132,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sip": {"user": str, "password": str, "domain": str, "listen": str, "reg_interval": int,
             "direct_calls": bool, "max_calls": int, "transport": str, "cafile": str,
             "media": str, "dscp_sip": (str, int), "dscp_rtp": (str, int),
-            "jitter_buffer_ms": int},
+            "jitter_buffer_ms": int, "jitter_buffer_max_ms": int},
     "emergency": {"numbers": list, "location": dict},
 }
 _REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}

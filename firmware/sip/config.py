@@ -28,10 +28,21 @@ class SipConfig:
     # DiffServ marks, so the network queues voice first: a class name or a number 0-63
     dscp_sip: str | int = "CS3"    # signalling (RFC 4594)
     dscp_rtp: str | int = "EF"     # voice: expedited forwarding (RFC 3246)
-    # received audio waits this long in the jitter buffer before it plays (fixed): baresip's
-    # own 100 ms is cut to 30, which still rides out 20 ms of jitter with no packet too late
-    # (python -m tools.bench latency; 20 let 1.4% through late); more jitter needs more
+    # received audio waits this long in the jitter buffer before it plays: baresip's own
+    # 100 ms is cut to 30, which still rides out 20 ms of jitter with no packet too late
+    # (python -m tools.bench latency; 20 let 1.4% through late) ...
     jitter_buffer_ms: int = 30
+    # ... and on a worse network the wait grows as packets come late, up to this (adaptive:
+    # baresip's jbuf sets it to twice the jitter it measures after 3 late packets); None:
+    # JITTER_BUFFER_MAX_MS (or jitter_buffer_ms, if longer); equal to jitter_buffer_ms: fixed
+    jitter_buffer_max_ms: int | None = None
+
+    @property
+    def jitter_buffer_limit_ms(self) -> int:
+        """How long the playout delay may grow to (jitter_buffer_max_ms or its default)."""
+        if self.jitter_buffer_max_ms is not None:
+            return self.jitter_buffer_max_ms
+        return max(JITTER_BUFFER_MAX_MS, self.jitter_buffer_ms)
 
 
 # -- the config file's [sip] fields, checked before the stack sees them: a bad value otherwise
@@ -41,6 +52,7 @@ _USER_BAD = set('<>"@:;/?# ')            # they end or re-route the SIP address 
 REG_INTERVAL_MAX = 86400
 MAX_CALLS_MAX = 100
 JITTER_BUFFER_MS = (20, 1000)
+JITTER_BUFFER_MAX_MS = 160      # the adaptive delay's ceiling unless [sip] jitter_buffer_max_ms
 
 
 def problems(c: SipConfig) -> list[tuple[str, str]]:
@@ -61,6 +73,9 @@ def problems(c: SipConfig) -> list[tuple[str, str]]:
     low, high = JITTER_BUFFER_MS
     if not low <= c.jitter_buffer_ms <= high:
         out.append(("jitter_buffer_ms", f"must be {low}-{high} ms, got {c.jitter_buffer_ms}"))
+    if not c.jitter_buffer_ms <= c.jitter_buffer_limit_ms <= high:
+        out.append(("jitter_buffer_max_ms", f"must be jitter_buffer_ms ({c.jitter_buffer_ms}) "
+                                            f"to {high} ms, got {c.jitter_buffer_max_ms}"))
     for name in ("dscp_sip", "dscp_rtp"):
         value = getattr(c, name)
         if dscp(value) is None:
@@ -189,10 +204,13 @@ def _is_host(host: str) -> bool:
     return bool(labels) and len(host) <= 253 and all(_HOST_LABEL.match(x) for x in labels)
 
 
-def jitter_buffer_text(ms: int) -> str:
-    """The stack's config lines for a fixed playout delay of ``ms``; past 200 ms (or the delay)
-    of backlog the buffer drops the oldest rather than let the delay grow (baresip's own
-    default is a fixed 100 ms)."""
+def jitter_buffer_text(ms: int, max_ms: int | None = None) -> str:
+    """The stack's config lines for a playout delay of ``ms`` that grows up to ``max_ms`` as
+    packets come late (adaptive), or stays at ``ms`` (fixed: no ``max_ms``, or the same; past
+    200 ms, or the delay, of backlog the buffer then drops the oldest rather than let the
+    delay grow). baresip's own default is a fixed 100 ms."""
+    if max_ms is not None and max_ms > ms:
+        return f"audio_jitter_buffer_type adaptive\naudio_jitter_buffer_ms {ms}-{max_ms}\n"
     return f"audio_jitter_buffer_type fixed\naudio_jitter_buffer_ms {ms}-{max(200, ms)}\n"
 
 

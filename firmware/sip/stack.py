@@ -104,7 +104,7 @@ def dscp_lines(c: SipConfig) -> str:
 
 
 def jitter_buffer_lines(c: SipConfig) -> str:
-    return jitter_buffer_text(c.jitter_buffer_ms)
+    return jitter_buffer_text(c.jitter_buffer_ms, c.jitter_buffer_limit_ms)
 
 
 def media_params(c: SipConfig) -> tuple[str, ...]:
