@@ -383,16 +383,22 @@ class CcServer:
             log.exception("bridge event %r", event.get("event"))
 
     # -- admin -------------------------------------------------------------------------------
-    async def _post_contact(self, request: web.Request):
+    @staticmethod
+    async def _json_object(request: web.Request) -> tuple[dict, web.Response | None]:
+        """An admin request's JSON object body, or the 400 that refuses it."""
         try:
             data = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _error(400, f"the body is over {MAX_ADMIN_BODY} bytes")
+            return {}, _error(400, f"the body is over {MAX_ADMIN_BODY} bytes")
         body, problem = _json_body(data)
         if problem is None and not isinstance(body, dict):
             problem = "expected a JSON object"
-        if problem:
-            return _error(400, problem)
+        return (body, None) if problem is None else ({}, _error(400, problem))
+
+    async def _post_contact(self, request: web.Request):
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
         try:                 # the engine checks every field (limits.py) before any change
             cid = self._do(self.engine.new_contact, body.get("queue"), body.get("ani"),
                            body.get("variables", {}), body.get("talk_s"))
@@ -445,15 +451,9 @@ class CcServer:
 
     async def _patch_settings(self, request: web.Request):
         """Change live settings; the phones logged in get them at once (engine.change_settings)."""
-        try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _error(400, f"the body is over {MAX_ADMIN_BODY} bytes")
-        body, problem = _json_body(data)
-        if problem is None and not isinstance(body, dict):
-            problem = "expected a JSON object"
-        if problem:
-            return _error(400, problem)
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
         try:
             settings = self._do(self.engine.change_settings, body)
         except ValueError as e:
