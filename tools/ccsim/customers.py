@@ -11,7 +11,9 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
          "talk_s": 30, "ring_s": 60, "token": "...", "hz": 440, "level": 0.3}   (ring_s
          optional: give up unanswered after it; hz and level optional: the caller's tone and
          its peak as a fraction of full scale, 440 Hz at 0.3 by default (hz 100-3400, or
-         100-7000 for wideband customers); token: the
+         100-7000 for wideband customers); "sound" optional: a raw file (mono S16_LE at the
+         customers' rate, 8000 or 16000 for wideband ones, at most 10 MB) the caller plays,
+         looped, instead of the tone (speech, noise); token: the
          offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
          header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
@@ -71,6 +73,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call, Config, Event,
@@ -98,6 +101,7 @@ RING_S = 60.0                  # a customer gives up on an unanswered call after
 QUIT_WAIT_S = 2.0              # for the BYEs of a quit to be answered
 RTP_TIMEOUT_S = 10             # a phone that vanished without BYE ends the call after this
 HEARING_S = 0.5                # how often, and over how long, the customer reports what it hears
+SOUND_MAX_BYTES = 10_000_000   # a dial's "sound" file: ~10 minutes at 8 kHz
 SILENCE_DBFS = -50.0           # quieter than this is silence (PCMU's own floor is ~ -70)
 VOICE_PEAK = 1000              # a read whose peak passes this (-30 dBFS) is the agent speaking
 # called numbers
@@ -252,6 +256,7 @@ class Customer:
     called: bool = False               # a called number's call (named "number" in events)
     hz: int = TONE_HZ
     level: float = TONE_LEVEL
+    sound: bytes = b""                 # what the caller says, looped, instead of the tone
     rang: bool = False
     answered: bool = False
     reason: str | None = None          # why we ended it ourselves
@@ -317,12 +322,13 @@ class Customers:
 
     # -- commands ---------------------------------------------------------------------------
     def dial(self, contact: str, to: str, ani: str, talk_s: float, ring_s: float,
-             headers: dict[str, str], hz: int = TONE_HZ, level: float = TONE_LEVEL) -> None:
+             headers: dict[str, str], hz: int = TONE_HZ, level: float = TONE_LEVEL,
+             sound: bytes = b"") -> None:
         """Start a call; the customer counts as in progress from now on."""
         if contact in self._customers:
             emit({"event": "error", "contact": contact, "reason": "contact already has a call"})
             return
-        customer = Customer(contact, talk_s, hz=hz, level=level)
+        customer = Customer(contact, talk_s, hz=hz, level=level, sound=sound)
         self._customers[contact] = customer
         self.idle.clear()
         self.spawn(self._dial(customer, to, ani, ring_s, headers))
@@ -532,7 +538,10 @@ class Customers:
                 ptime = (info.tx_ptime_ms or 20) / 1000
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
                 if info.tx_ready and frame:
-                    if len(second) != info.tx_sample_rate * info.tx_channels * 2:
+                    if customer.sound and info.tx_channels == 1:
+                        if second is not customer.sound:
+                            second, offset = customer.sound, 0
+                    elif len(second) != info.tx_sample_rate * info.tx_channels * 2:
                         second, offset = tone_second(info.tx_sample_rate, info.tx_channels,
                                                      customer.hz, customer.level), 0
                     # keep ~3 packets queued: a late wake-up must not starve the far end
@@ -626,6 +635,14 @@ def parse(line: str, top_hz: int = TOP_HZ) -> dict:
         level = msg.get("level", TONE_LEVEL)
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level <= 1:
             raise ValueError("dial: level must be a fraction of full scale, over 0 and at most 1")
+        sound = msg.get("sound")
+        if sound is not None:
+            if not isinstance(sound, str) or not os.path.isfile(sound):
+                raise ValueError(f"dial: sound must name a raw audio file, got {str(sound)[:80]!r}")
+            size = os.path.getsize(sound)
+            if not 0 < size <= SOUND_MAX_BYTES or size % 2:
+                raise ValueError(f"dial: sound must be whole S16 samples, at most "
+                                 f"{SOUND_MAX_BYTES} bytes, got {size}")
     return msg
 
 
@@ -657,6 +674,12 @@ def number_list(text: str) -> list[str]:
         return [check_number(n.strip()) for n in text.split(",") if n.strip()]
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def sound_of(msg: dict) -> bytes:
+    """What a dial's caller plays instead of the tone (checked by ``parse``), or b"": a tone."""
+    sound = msg.get("sound")
+    return Path(sound).read_bytes() if sound else b""
 
 
 def dial_headers(msg: dict) -> dict[str, str]:
@@ -710,7 +733,7 @@ async def serve(args) -> None:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
                                msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S),
                                dial_headers(msg), msg.get("hz", TONE_HZ),
-                               msg.get("level", TONE_LEVEL))
+                               msg.get("level", TONE_LEVEL), sound_of(msg))
         await customers.idle.wait()      # stdin EOF (ccsim gone): calls run to their end
     finally:
         await customers.close()
