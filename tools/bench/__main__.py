@@ -48,6 +48,8 @@ def main(argv=None) -> int:
     p.add_argument("--latency-calls", type=int, default=5,
                    help="latency: calls per case (clean, impaired)")
     p.add_argument("--talk", type=float, default=6.0, help="latency: seconds of talk per call")
+    p.add_argument("--audio-rate", type=int, choices=(8000, 16000),
+                   help="cleanup: the audio rate (default: the sim-room board's, 8000)")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
@@ -70,7 +72,7 @@ def main(argv=None) -> int:
         "dial": lambda: dial.run(args.calls, args.emergency_calls),
         "transfer": lambda: transfer.run(args.transfers),
         "latency": lambda: latency.run(args.latency_calls, args.talk),
-        "cleanup": cleanup.run,
+        "cleanup": lambda: cleanup.run(args.audio_rate),
         "drift": drift.run,
         "flash": flash.run,
         "bridge": bridge.run,

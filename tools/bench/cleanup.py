@@ -42,6 +42,9 @@ def _db(power: float) -> float:
     return 10 * np.log10(max(power, 1e-12))
 
 
+RATE: int | None = None    # the audio rate to run at (None: the board's, 8000; 16000: wideband)
+
+
 def board_room(noise: str | None = None, noise_dbfs: float | None = None) -> tuple[RoomSpec, int]:
     spec = load_board("sim-room")
     room = RoomSpec.from_board(dict(spec.sim["room"]), spec.dir)
@@ -49,7 +52,7 @@ def board_room(noise: str | None = None, noise_dbfs: float | None = None) -> tup
         room = replace(room, noise=noise)
     if noise_dbfs is not None:
         room = replace(room, noise_dbfs=noise_dbfs)
-    return room, spec.audio_rate
+    return room, RATE or spec.audio_rate
 
 
 def loop_to(pcm: bytes, n_bytes: int) -> bytes:
@@ -249,7 +252,9 @@ def echo_rows(name: str, **room: float) -> list[list]:
              round(double_talk_kept(double, 5.0), 1)]]
 
 
-def run() -> str:
+def run(rate: int | None = None) -> str:
+    global RATE
+    RATE = rate
     out = [table("Echo cancellation on hands-free, customer speech (sim-room board: -6 dB echo "
                  "path, 10 ms, 120 ms RT60, 80 ms card buffer, speaker tanh drive 1.5); "
                  "goals: >= 30 dB, converged within 1 s, <= 6 dB of the agent's speech lost",
