@@ -183,7 +183,7 @@ def noise_run(noise: str, snr_db: float, seconds: float = 10.0,
     else:
         out = np.concatenate([_f(denoiser(noisy[i:i + period].astype("<i2").tobytes()))
                               for i in range(0, len(noisy), period)])
-    lag = rate // 100
+    lag = rate // 100 if denoiser is None else rate // 200     # the mic's frames, or 5 ms
     out = np.concatenate([out[lag:], np.zeros(lag)])
 
     def snr(x: np.ndarray) -> float:
@@ -225,7 +225,7 @@ def stage_costs(periods: int = 500) -> list[list]:
          lambda i: aec.process(chunks[i], "speaker", fars[i], denoise=True)),
         ("noise removal on the agent's mic (headset)", "10 ms",
          lambda i: ns.process(chunks[i], None, b"", denoise=True)),
-        ("noise removal on the customer's audio", "10 ms", lambda i: far_ns.process(fars[i])),
+        ("noise removal on the customer's audio", "5 ms", lambda i: far_ns.process(fars[i])),
         ("level control (mic)", "0", lambda i: level.process(chunks[i])),
         ("volume (received)", "0", lambda i: scale(fars[i], 7)),
         ("limiter (received, at the ear)", "0", lambda i: limiter.process(fars[i])),
