@@ -15,6 +15,7 @@ import threading
 from array import array
 
 from .cleanup import NoiseRemoval, Played
+from .cleanup import available as cleanup_available
 from .limiter import Limiter
 from .pcm import s16le
 from .pcm import samples as pcm_samples
@@ -87,7 +88,7 @@ class CallAudio:
                 if stream is None:
                     stream = self._devices.audio.open_stream(target[0])
                     limiter = self._limiter(target[0])
-                if self.noise_removal and self._cleanup:
+                if self.noise_removal and self._cleanup and cleanup_available():
                     if self._denoiser is None:
                         self._denoiser = NoiseRemoval(self._devices.audio.rate)
                     samples = self._denoiser.process(samples)

@@ -15,6 +15,7 @@ import threading
 import time
 
 from .cleanup import MicCleanup, Played
+from .cleanup import available as cleanup_available
 from .drift import CardClock
 from .level import LevelControl
 
@@ -110,7 +111,7 @@ class CallMic:
                 played_on = None               # played where this mic doesn't hear it
             if self._target == target:         # not muted, held or ended while it was read
                 try:
-                    if played_on is not None or self.noise_removal:
+                    if (played_on is not None or self.noise_removal) and cleanup_available():
                         samples = self._cleanup(route).process(samples, played_on, played,
                                                                self.noise_removal)
                     if self.level_control:

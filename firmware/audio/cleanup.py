@@ -18,6 +18,7 @@ canceller starts converged.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -178,11 +179,13 @@ class NoiseRemoval:
         return b"".join(self._pre.run(data[i:i + frame]) for i in range(0, whole, frame))
 
 
+@functools.cache
 def available() -> bool:
-    """Whether the cleanup can run here (libspeexdsp installed); says why once if not."""
+    """Whether the cleanup can run here (libspeexdsp installed); says why once if not: calls
+    then go on without it, as they did before it existed."""
     try:
         EchoState(8000, 80, 10)
     except SpeexMissing as e:
-        log.error("voice cleanup off: %s", e)
+        log.error("voice cleanup off (no echo cancellation, no noise removal): %s", e)
         return False
     return True

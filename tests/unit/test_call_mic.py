@@ -152,3 +152,27 @@ def test_capture_is_only_for_the_mic_routes(mic_dir):
     with pytest.raises(HalError, match="no_such_pcm"):
         AudioDevices({"mic": "no_such_pcm"}, RATE).open_capture("mic")
 
+
+
+def test_without_libspeexdsp_noise_removal_is_off_and_the_voice_still_goes(mic_dir, monkeypatch,
+                                                                           caplog):
+    """A phone whose image lacks libspeexdsp: the cleanup says so once, the call goes on."""
+    from firmware.audio import cleanup, speex
+
+    def missing():
+        raise speex.SpeexMissing("libspeexdsp not found: apt-get install libspeexdsp1")
+    monkeypatch.setattr(speex, "_load", missing)
+    cleanup.available.cache_clear()
+    (mic_dir / "mic.raw").write_bytes(ramp(2.0))
+    heard = Heard()
+    mic = CallMic(SimpleNamespace(audio=AudioDevices(SIM.audio_pcm, RATE)), heard,
+                  level_control=False)
+    try:
+        mic.noise_removal = True
+        mic.to(("k1", "mic"))
+        chunks = heard.wait(10)
+        assert b"".join(pcm for _, pcm in chunks[:10]) == ramp(2.0)[:10 * PERIOD]
+        assert sum("voice cleanup off" in r.message for r in caplog.records) == 1
+    finally:
+        mic.close()
+        cleanup.available.cache_clear()
