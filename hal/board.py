@@ -30,7 +30,9 @@ PLAYED_ROUTES = ("handset", "headset", "speaker")
 # PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
 PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
-AUDIO_RATES = (8000, 48000)    # Hz; 20 ms periods of whole samples
+# Hz: what the SIP stack's codecs run at (G.711 8 kHz, G.722 16 kHz, Opus 48 kHz and its
+# divisors); baresip's resampler converts between them by whole ratios
+AUDIO_RATES = (8000, 16000, 32000, 48000)
 # HD44780 modules as sold (cols, rows). A 40x4 is two controllers, each driving 40x2 with its
 # own E line; everything else is one controller (80 cells at most).
 HD44780_GEOMETRIES = ((8, 1), (8, 2), (16, 1), (16, 2), (16, 4), (20, 1), (20, 2), (20, 4),
@@ -209,9 +211,9 @@ def _parse(path: Path, data: dict) -> BoardSpec:
             pcm_t.fail(route, f"not a PCM name the {backend} backend can use: {name!r} "
                               f"(allowed: {PCM_NAME[backend].pattern})")
     rate = audio.get("rate", int, 8000)
-    if not AUDIO_RATES[0] <= rate <= AUDIO_RATES[1] or rate % 50:
-        audio.fail("rate", f"must be {AUDIO_RATES[0]}-{AUDIO_RATES[1]} Hz and a multiple of 50 "
-                           f"(20 ms periods), got {rate}")
+    if rate not in AUDIO_RATES:
+        audio.fail("rate", f"must be one of {', '.join(map(str, AUDIO_RATES))} Hz (the rates "
+                           f"the call's codecs run at), got {rate}")
 
     limit_t = audio.table("limit_dbfs", {})
     for route in limit_t.data:

@@ -193,8 +193,9 @@ def test_a_bad_config_field_stops_the_phone_with_one_line(tmp_path, name, field,
 @pytest.mark.parametrize("old,new,field,why", [
     ('ringer = "ringer"', 'ringer = "ri\\"nger"', "audio.pcm.ringer", "not a PCM name"),
     ('mic = "mic"', 'mic = "mic two"', "audio.pcm.mic", "not a PCM name"),
-    ("rate = 8000", "rate = 0", "audio.rate", "must be 8000-48000 Hz"),
-    ("rate = 8000", "rate = 8001", "audio.rate", "multiple of 50"),
+    ("rate = 8000", "rate = 0", "audio.rate", "must be one of 8000, 16000, 32000, 48000 Hz"),
+    ("rate = 8000", "rate = 8001", "audio.rate", "got 8001"),
+    ("rate = 8000", "rate = 12000", "audio.rate", "the rates the call's codecs run at"),
 ])
 def test_a_bad_board_audio_field_stops_the_phone_with_one_line(tmp_path, old, new, field, why):
     path = board_with(tmp_path, old, new)
