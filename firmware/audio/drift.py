@@ -9,16 +9,17 @@ the card's own time. A line through those over the last WINDOW_S seconds is the 
 to a few ppm within seconds and better the longer the call. No queue is watched, so no lead
 has to be kept in one (the phone's send path keeps none: its latency budget).
 
-``ClockFollower`` resamples a stream by that drift (libsamplerate's ``sinc_fastest``: a new
-ratio on every call, ~19 samples held, a tone kept >120 dB clean): the mic's periods come
-out at the host's pace for the call, and the call's audio goes to the card at the card's.
-It starts only once the drift is known and worth following (MIN_PPM): a card in step with
-the host, and the sim's clockless file PCMs, pass through untouched.
+``ClockFollower`` resamples a stream by that drift (resampler.py: libsamplerate, a new ratio
+on every call): the mic's periods come out at the host's pace for the call, and the call's
+audio goes to the card at the card's. It starts only once the drift is known and worth
+following (MIN_PPM): a card in step with the host, and the sim's clockless file PCMs, pass
+through untouched.
 """
 from __future__ import annotations
 
 import numpy as np
-import samplerate
+
+from .resampler import Resampler, floats, s16le
 
 SETTLE_S = 5.0           # seconds of arrivals before the drift is trusted
 WINDOW_S = 300.0         # the line is fitted over this much (older seconds are let go)
@@ -75,7 +76,7 @@ class ClockFollower:
     producer runs against the consumer (+: it makes too many samples, some are taken out)."""
 
     def __init__(self) -> None:
-        self._resampler = samplerate.Resampler("sinc_fastest", channels=1)
+        self._resampler = Resampler()
         self.active = False
         self.frames_in = self.frames_out = 0
 
@@ -87,11 +88,11 @@ class ClockFollower:
                 return pcm
             self.active = True
         ratio = 1.0 / (1.0 + max(-MAX_PPM, min(MAX_PPM, ppm or 0.0)) * 1e-6)
-        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        y = self._resampler.process(x, ratio, end_of_input=False)
+        x = floats(pcm)
+        y = self._resampler.process(x, ratio)
         if not self.frames_in:          # what the filter holds back, given as silence once
             y = np.concatenate([np.zeros(max(0, round(len(x) * ratio) - len(y)),
                                          np.float32), y])
         self.frames_in += len(x)
         self.frames_out += len(y)
-        return (np.clip(y, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
+        return s16le(y)

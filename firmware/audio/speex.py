@@ -121,6 +121,8 @@ class Preprocessor:
 
     @denoise.setter
     def denoise(self, on: bool) -> None:
+        if on == getattr(self, "_denoise", None):      # set every period: a call only on change
+            return
         self._denoise = on
         self._lib.speex_preprocess_ctl(self._st, _PP_SET_NOISE_SUPPRESS,
                                        _int(self._suppress_db if on else 0))

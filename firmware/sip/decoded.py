@@ -6,7 +6,8 @@ across the 20 ms pieces, so the joins make no clicks)."""
 from __future__ import annotations
 
 import numpy as np
-import samplerate
+
+from firmware.audio.resampler import Resampler, s16le
 
 # what the tap delivers for each codec ("<name>/<audio rate>", codec.py): (Hz, channels)
 _OPUS_CHANNELS = 2
@@ -26,7 +27,7 @@ class ReceivedAudio:
     def __init__(self, rate: int) -> None:
         self.rate = rate
         self._source = (0, 0)
-        self._resampler: samplerate.Resampler | None = None
+        self._resampler: Resampler | None = None
 
     def convert(self, pcm: bytes, codec: str) -> bytes:
         source, channels = decoded_format(codec)
@@ -37,8 +38,5 @@ class ReceivedAudio:
         if source == self.rate:
             return np.round(mono).astype("<i2").tobytes()
         if (source, channels) != self._source or self._resampler is None:
-            self._source, self._resampler = (source, channels), samplerate.Resampler(
-                "sinc_fastest", channels=1)
-        out = np.asarray(self._resampler.process((mono / 32768).astype(np.float32),
-                                                 self.rate / source))
-        return bytes((np.clip(out, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes())
+            self._source, self._resampler = (source, channels), Resampler()
+        return s16le(self._resampler.process(mono / 32768, self.rate / source))

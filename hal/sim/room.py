@@ -193,6 +193,7 @@ class Room:
     def __init__(self, spec: RoomSpec, rate: int) -> None:
         self.spec, self.rate = spec, rate
         self.period = int(rate * PERIOD_S)
+        self._paths = {p.route: p for p in spec.paths}
         self._irs = {p.route: p.response(rate) for p in spec.paths}
         self._history = {p.route: np.zeros(len(self._irs[p.route]) - 1) for p in spec.paths}
         sample = spec.noise_file.read_bytes() if spec.noise_file else None
@@ -201,8 +202,7 @@ class Room:
 
     def echo(self, route: str, played: bytes) -> np.ndarray:
         """What the mic hears of ``route``'s period ``played`` (normalised floats)."""
-        path = next(p for p in self.spec.paths if p.route == route)
-        x = path.speaker(_to_float(played))
+        x = self._paths[route].speaker(_to_float(played))
         full = np.concatenate([self._history[route], x])
         self._history[route] = full[len(x):]
         return np.convolve(full, self._irs[route], mode="valid")

@@ -7,6 +7,7 @@ codec; the customer's ``audio`` reports say it too."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tools.lab import Desk
 
@@ -67,29 +68,22 @@ def hang_up(lab, desk: Desk, customers, contact: str) -> None:
     lab.wait_for(lambda: desk.status()["calls"] == "0", desc="the call over")
 
 
-def test_a_wideband_customer_and_the_agent_hear_each_others_6_khz_over_g722(lab, tmp_path):
+@pytest.mark.parametrize("codecs,hz,codec,rate", [
+    # a wideband customer and the agent hear each other's 6 kHz over G.722
+    ("g722,pcmu", 6000, "g722/16000", RATE),
+    # a narrowband customer still talks to a 16 kHz phone, over PCMU
+    ("pcmu", 1000, "pcmu/8000", 8000),
+], ids=["wideband-g722", "narrowband-pcmu"])
+def test_a_16_khz_phone_talks_with_wideband_and_narrowband_customers(lab, tmp_path, codecs, hz,
+                                                                     codec, rate):
     desk = Desk(lab.phone("1001", board=board_at_16k(tmp_path)))
-    customers = lab.customers_process("--codecs", "g722,pcmu")
+    customers = lab.customers_process("--codecs", codecs)
     try:
         desk.wait_status(agent="IDLE", cc="up", sip="registered")
-        heard = call(lab, desk, customers, "wide", agent_hz=6000, customer_hz=6000)
-        assert (heard["codec"], heard["rate"]) == ("g722/16000", RATE)
-        assert [c["codec"] for c in desk.calls()] == ["g722/16000"]
-        hang_up(lab, desk, customers, "wide")
-    finally:
-        customers.close()
-        desk.close()
-
-
-def test_a_narrowband_customer_still_talks_to_a_16_khz_phone_over_pcmu(lab, tmp_path):
-    desk = Desk(lab.phone("1001", board=board_at_16k(tmp_path)))
-    customers = lab.customers_process("--codecs", "pcmu")
-    try:
-        desk.wait_status(agent="IDLE", cc="up", sip="registered")
-        heard = call(lab, desk, customers, "narrow", agent_hz=1000, customer_hz=1000)
-        assert (heard["codec"], heard["rate"]) == ("pcmu/8000", 8000)
-        assert [c["codec"] for c in desk.calls()] == ["pcmu/8000"]
-        hang_up(lab, desk, customers, "narrow")
+        heard = call(lab, desk, customers, codec, agent_hz=hz, customer_hz=hz)
+        assert (heard["codec"], heard["rate"]) == (codec, rate)
+        assert [c["codec"] for c in desk.calls()] == [codec]
+        hang_up(lab, desk, customers, codec)
     finally:
         customers.close()
         desk.close()
