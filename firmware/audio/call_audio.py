@@ -95,9 +95,9 @@ class CallAudio:
                 samples = scale(samples, target[1])
                 if limiter:
                     samples = limiter.process(samples)
-                stream.write(samples)
-                if target[0] in self._echo_routes:
+                if target[0] in self._echo_routes:     # first: the card may play it at once
                     self.played.put(target[0], samples)
+                stream.write(samples)
             except Exception as e:             # noqa: BLE001 - a sound fault must not end calls
                 log.error("call audio on %s: %s", target[0], e)
                 if stream is not None:

@@ -6,9 +6,15 @@ thread puts on a route whose sound reaches a mic (the board's ``[audio] echo_rou
 the mic's thread takes one period of it for each period it records: the canceller learns
 the path between the two up to TAIL_MS long: the room. The card's own latency (the board's
 ``[audio] echo_delay_ms``, a fixed property of its buffers) is a plain delay of the reference,
-so the filter spends none of its length, nor its learning, on it. The two threads
-run at the same pace, so the queue stays short; a backlog (the mic was closed, a burst
-arrived) is cut to MAX_QUEUED periods so the reference never drifts far from what plays.
+so the filter spends none of its length, nor its learning, on it.
+
+The reference must stay in step with the card, period for period, for the whole call: one
+period's slip moves the echo 20 ms against the filter, which then learns the room again
+(a second or more, with the customer hearing themselves). So ``Played`` keeps its queue
+the way a playback card keeps its buffer: it starts once START_PERIODS are in (and again
+after it ran dry), so a write a few ms late is absorbed, not played as a gap on one side
+only; and a backlog beyond MAX_QUEUED loses its oldest periods when the mic takes one, as
+a full card loses what no longer fits.
 
 Processing works in FRAME_MS frames: the preprocessor (noise suppression and the echo
 canceller's residual suppression) delays its output by one frame, and 10 ms keeps that
@@ -33,7 +39,9 @@ log = logging.getLogger("hardphone.audio")
 
 FRAME_MS = 10
 TAIL_MS = 120                # the room's reverberation a desk phone's mic hears, loudly
-MAX_QUEUED = 3               # periods of played audio held for the mic at most
+MAX_QUEUED = 4               # periods the card holds (pyalsaaudio's buffer: 4 periods)
+START_PERIODS = 2            # periods a card waits for before it plays (its start threshold)
+HOLD_PERIODS = 50            # played periods kept at most while no mic takes them (1 s)
 # The customer's audio is cleaned in 5 ms frames: its path has 35 ms of the 40 ms budget
 # already (the jitter buffer), and the suppressor does as well on 5 ms (tools/bench cleanup)
 FAR_FRAME_MS = 5
@@ -43,7 +51,8 @@ RUMBLE_HZ = 100              # below the voice: air conditioning, traffic, a des
 
 class Played:
     """What was played on an echo route, waiting for the mic that hears it. Written on the
-    call audio's thread, read on the mic's."""
+    call audio's thread (before the card: the echo can't be heard before its reference is
+    here), read on the mic's."""
 
     def __init__(self, period_bytes: int) -> None:
         self._period = period_bytes
@@ -51,6 +60,7 @@ class Played:
         self._pending = bytearray()
         self._periods: deque[tuple[str, bytes]] = deque()
         self._route: str | None = None
+        self._playing = False                # started: past the start threshold
         self.heard = self.missed = self.cut = 0      # periods taken, found empty, cut
 
     @property
@@ -64,6 +74,7 @@ class Played:
             if route != self._route:         # what played elsewhere, or before, is not heard
                 self._periods.clear()
                 self._pending.clear()
+                self._playing = False
             self._route = route
 
     def put(self, route: str, samples: bytes) -> None:
@@ -72,20 +83,25 @@ class Played:
             while len(self._pending) >= self._period:
                 self._periods.append((route, bytes(self._pending[:self._period])))
                 del self._pending[:self._period]
-            while len(self._periods) > MAX_QUEUED:
+            while len(self._periods) > HOLD_PERIODS:
                 self._periods.popleft()
                 self.cut += 1
 
     def take(self) -> tuple[str | None, bytes]:
-        """The oldest period not yet heard, with its route; silence if the speaker played
-        nothing since the last one (the canceller still runs: its timing stays the same),
+        """The period the card plays now, with its route: silence while it waits for its
+        start threshold or has run dry (the canceller still runs: its timing stays the same),
         with no route when no call plays on an echo route."""
         with self._lock:
             self.heard += 1
-            if self._periods:
+            while len(self._periods) > MAX_QUEUED:
+                self._periods.popleft()
+                self.cut += 1
+            self._playing = self._playing or len(self._periods) >= START_PERIODS
+            if self._playing and self._periods:
                 return self._periods.popleft()
-            if self._route is not None:
+            if self._route is not None and self._playing:
                 self.missed += 1
+            self._playing = False
             return self._route, bytes(self._period)
 
 

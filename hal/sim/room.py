@@ -21,8 +21,9 @@ Each mic then hears: the agent (``voice-<mic pcm>.raw`` in the audio directory, 
 tests write it), plus what each coupled route played through its speaker nonlinearity and
 impulse response, plus the floor noise. ``Room`` is that model, pure and clocked by the
 caller (the benches run it on a virtual clock); ``LiveRoom`` runs it in real time under the
-real ALSA PCMs: the coupled playback PCMs write into FIFOs it drains, the mic PCMs read from
-FIFOs it fills one period per tick of its own clock, as a sound card would.
+real ALSA PCMs: the coupled playback PCMs write into FIFOs it drains into a ``CardBuffer``
+each (a card's buffer, with its start threshold), the mic PCMs read from FIFOs it fills one
+period per tick of its own clock, as a sound card would.
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ log = logging.getLogger("hardphone.sim")
 PERIOD_S = 0.020
 NOISES = ("none", "white", "pink", "floor")
 CARD_PERIODS = 4         # a playback card holds this much; beyond it, what is played is lost
+START_PERIODS = 2        # a card plays once it holds this much (its start threshold), so a
+                         # write a little late finds it still playing, not run dry
 MIC_PERIODS = 2          # recorded periods a mic holds for a reader that is not reading
 
 
@@ -218,6 +221,38 @@ class Room:
         return _to_pcm(out + self._noise[mic].period(n))
 
 
+class CardBuffer:
+    """A playback card's buffer, period by period: what is written waits in it; each tick
+    of the card's clock plays one period once START_PERIODS are in (and again after it ran
+    dry: an underrun); beyond CARD_PERIODS the oldest is lost, as a full card loses it."""
+
+    def __init__(self, period_bytes: int) -> None:
+        self._period = period_bytes
+        self._buf = bytearray()
+        self._playing = False
+        self.lost = 0            # periods written that the card had no room for
+        self.underruns = 0       # ticks it ran dry while playing
+
+    def play(self, written: bytes = b"") -> bytes:
+        """This tick's period, after ``written`` (what came in since the last tick); empty
+        while the card is not playing."""
+        buf, period = self._buf, self._period
+        buf += written
+        if len(buf) > CARD_PERIODS * period:
+            self.lost += (len(buf) - CARD_PERIODS * period) // period
+            del buf[:len(buf) - CARD_PERIODS * period]
+        self._playing = self._playing or len(buf) >= START_PERIODS * period
+        if not self._playing:
+            return b""
+        if len(buf) < period:
+            self.underruns += 1
+            self._playing = False
+            return b""
+        out = bytes(buf[:period])
+        del buf[:period]
+        return out
+
+
 def _make_fifo(path: Path) -> None:
     if path.exists() and not stat.S_ISFIFO(path.stat().st_mode):
         path.unlink()
@@ -238,8 +273,6 @@ class LiveRoom:
         self._period_bytes = self.room.period * 2
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.lost = 0            # periods played that the card had no room for
-        self.underruns = 0       # periods a coupled route's card found nothing to play
         self._mics = sorted({p.mic for p in spec.paths} | {"mic"})
         self.mics = tuple(self._mics)      # the mic routes it fills, at its card's clock
         self._routes = [p.route for p in spec.paths]
@@ -250,7 +283,7 @@ class LiveRoom:
         self._played_fd = {r: os.open(self._dir / f"{pcm[r]}.raw", os.O_RDONLY | os.O_NONBLOCK)
                            for r in self._routes}
         self._mic_fd = {m: os.open(self._dir / f"{pcm[m]}.raw", os.O_RDWR) for m in self._mics}
-        self._buffers = {r: bytearray() for r in self._routes}
+        self._cards = {r: CardBuffer(self._period_bytes) for r in self._routes}
         self._voices: dict[str, tuple[float, bytes, int]] = {}
 
     async def start(self) -> None:
@@ -282,8 +315,8 @@ class LiveRoom:
         return chunk
 
     def _drain(self, route: str) -> bytes:
-        """This period's sound from ``route``'s card; what does not fit its buffer is lost."""
-        buf = self._buffers[route]
+        """This period's sound from ``route``'s card."""
+        buf = bytearray()
         while True:
             try:
                 chunk = os.read(self._played_fd[route], 65536)
@@ -292,17 +325,7 @@ class LiveRoom:
             if not chunk:
                 break
             buf += chunk
-        limit = CARD_PERIODS * self._period_bytes
-        if len(buf) > limit + self._period_bytes:
-            self.lost += (len(buf) - limit) // self._period_bytes
-            del buf[:len(buf) - limit]
-        if not buf:
-            return b""
-        if len(buf) < self._period_bytes:
-            self.underruns += 1
-        period = bytes(buf[:self._period_bytes])
-        del buf[:self._period_bytes]
-        return period
+        return self._cards[route].play(bytes(buf))
 
     def _run(self) -> None:
         tick = PERIOD_S / (1 + self.room.spec.drift_ppm * 1e-6)

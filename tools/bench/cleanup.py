@@ -24,7 +24,7 @@ from firmware.audio.cleanup import MicCleanup, NoiseRemoval, Played
 from firmware.audio.level import LevelControl
 from firmware.audio.limiter import Limiter
 from hal.board import load_board
-from hal.sim.room import CARD_PERIODS, Room, RoomSpec
+from hal.sim.room import CardBuffer, Room, RoomSpec
 from tools import speech
 
 from .table import table
@@ -93,15 +93,17 @@ def echo_run(seconds: float = 12.0, near_from_s: float | None = None,
     if cleanup is None:
         cleanup = MicCleanup(rate, period * 2, delay)
     cleanup.restart()                                # the mic opens for this call
-    card: list[bytes] = [bytes(period * 2)] * CARD_PERIODS      # the speaker's buffer
+    # the speaker: the card's latency (what the board's echo_delay_ms says), then its buffer
+    latency: list[bytes] = [bytes(period * 2)] * delay
+    card = CardBuffer(period * 2)
     echo_only = Room(replace(room_spec, noise="none"), rate)
     out, mic, echo = [], [], []
     for k in range(n):
         chunk = far[k * period * 2:(k + 1) * period * 2]
         played.route = "speaker"
         played.put("speaker", chunk)                 # the call audio thread
-        card.append(chunk)
-        sound = card.pop(0)                          # what the speaker plays this period
+        latency.append(chunk)
+        sound = card.play(latency.pop(0))            # what the speaker plays this period
         near_k = near[k * period:(k + 1) * period]
         heard = room.hear("mic", (near_k).astype("<i2").tobytes(), {"speaker": sound})
         echo.append(_f(echo_only.hear("mic", b"", {"speaker": sound})))
