@@ -77,7 +77,8 @@ class Commands:
                          f"tx_starved={stats.get('tx_starved', 0)} "
                          f"codec={stats.get('codec') or '-'} "
                          f"tx_skipped={stats.get('tx_skipped', 0)} "
-                         f"tx_queued_ms={stats.get('tx_queued_ms', 0)} card_ppm={card_ppm}")
+                         f"tx_queued_ms={stats.get('tx_queued_ms', 0)} card_ppm={card_ppm} "
+                         f"rx_concealed={stats.get('rx_concealed', 0)}")
         return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):

@@ -2,11 +2,13 @@
 decoded audio at the codec's own rate and channels (PCMU 8 kHz, G.722 16 kHz, Opus 48 kHz
 stereo), whatever ``auplay_srate`` says; the phone plays mono at its board's rate, so this
 converts: stereo mixed down, then resampled by libsamplerate (streaming: its state carries
-across the 20 ms pieces, so the joins make no clicks)."""
+across the 20 ms pieces, so the joins make no clicks). Packets the tap never delivered (lost)
+are made up at the phone's rate (audio/concealment.py)."""
 from __future__ import annotations
 
 import numpy as np
 
+from firmware.audio.concealment import Concealment, concealment
 from firmware.audio.resampler import Resampler, s16le
 
 # what the tap delivers for each codec ("<name>/<audio rate>", codec.py): (Hz, channels)
@@ -28,6 +30,19 @@ class ReceivedAudio:
         self.rate = rate
         self._source = (0, 0)
         self._resampler: Resampler | None = None
+        self._concealment: Concealment | None = concealment(rate)
+
+    @property
+    def concealed(self) -> int:
+        """Packets made up so far (lost ones)."""
+        return self._concealment.concealed if self._concealment else 0
+
+    def take(self, now: float, pcm: bytes, codec: str) -> bytes:
+        """What to play of a poll of the tap at ``now`` that read ``pcm`` (maybe nothing):
+        converted, and a lost packet made up when one is overdue."""
+        if pcm:
+            pcm = self.convert(pcm, codec)
+        return self._concealment.heard(now, pcm) if self._concealment else pcm
 
     def convert(self, pcm: bytes, codec: str) -> bytes:
         source, channels = decoded_format(codec)

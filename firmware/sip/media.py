@@ -119,14 +119,15 @@ class CallMedia:
 async def receive_forever(calls: Callable[[], Iterable[CallMedia]],
                           on_audio: OnAudio | None) -> None:
     """Every 5 ms during calls, empty each call's receive tap (counted) and hand the audio
-    to ``on_audio``, which plays it on the route the agent chose."""
+    to ``on_audio``, which plays it on the route the agent chose; an empty read is handed
+    on too (audio/concealment.py makes up a packet that is overdue)."""
     up: list[CallMedia] = []
     while True:
         await asyncio.sleep(RX_POLL_S if up else RX_IDLE_POLL_S)
         up = list(calls())
         for media in up:
             pcm = media.take_received()
-            if pcm and on_audio is not None:
+            if on_audio is not None:         # nothing, too: a packet may be overdue (lost)
                 try:
                     on_audio(media.call_id, pcm)
                 except Exception:          # a player fault must not stop SIP

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from dataclasses import dataclass
 
 from baresip import (Account, BaresipError, Call, Config, Event, NoLocalAddressError, Runtime,
@@ -294,8 +295,15 @@ class SipStack:
         """The far end's audio as the tap gives it (the codec's rate) -> on_audio at ours."""
         entry = self._calls.get(call_id)
         if entry is not None and self._on_audio is not None:
-            received = self._received.setdefault(call_id, ReceivedAudio(self.rate))
-            self._on_audio(call_id, received.convert(pcm, self._codecs.codec(entry.call.call_id)))
+            received = self._received.get(call_id)
+            if received is None:
+                if not pcm:
+                    return
+                received = self._received[call_id] = ReceivedAudio(self.rate)
+            played = received.take(time.monotonic(), pcm,
+                                   self._codecs.codec(entry.call.call_id))
+            if played:
+                self._on_audio(call_id, played)
 
     # -- commands (the app's SIP effects) -----------------------------------------------------
     async def dial(self, number_or_uri: str, headers: dict[str, str] | None = None, *,
@@ -465,6 +473,8 @@ class SipStack:
         behind), since the call's media last started (answer, hold, resume).
         ``tx_queued_ms``: the agent's voice written but not sent yet; ``tx_skipped``: periods
         of it skipped to cut a standing backlog (media.CATCH_UP_PERIODS).
+        ``rx_concealed``: packets lost on the way (or too late) whose audio the phone made
+        up (audio/concealment.py).
         ``codec``: what the call's audio travels as, "<name>/<audio rate>" ("g722/16000",
         "opus/48000", "pcmu/8000"), "" until the far end's SDP is in; ``rate``: the rate of
         the call's audio at the phone (the board's), whatever the codec.
@@ -477,4 +487,6 @@ class SipStack:
         source, channels = decoded_format(codec)
         if source:                  # the tap's bytes per 20 ms packet are the codec's
             stats["rx_packets"] = entry.media.rx_bytes // (source * channels * 2 // 50)
+        received = self._received.get(call)
+        stats["rx_concealed"] = received.concealed if received else 0
         return stats | {"codec": codec, "rate": self.rate}

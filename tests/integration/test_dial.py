@@ -30,17 +30,18 @@ def kamailio(tmp_path):
 class DialPhone(Phone):
     """Phone (test_sip.py) whose received audio is kept, per call, as the earpiece gets it."""
 
-    def __init__(self, registrar: str, **sip):
+    def __init__(self, registrar: str, rate: int = 8000, **sip):
         self.events: asyncio.Queue = asyncio.Queue()
         self.heard: dict[str, bytearray] = defaultdict(bytearray)
+        self.rate = rate
         self.sip = SipStack(SipConfig(user="1001", password=PASSWORD, domain=registrar,
                                       listen=f"127.0.0.1:{free_port()}", **sip),
                             self.events.put_nowait,
-                            on_audio=lambda call, pcm: self.heard[call].extend(pcm))
+                            on_audio=lambda call, pcm: self.heard[call].extend(pcm), rate=rate)
 
     def pitch(self, call: str, seconds: float = 0.5) -> float | None:
         """The pitch of the last ``seconds`` the phone received on ``call``."""
-        return hearing(bytes(self.heard[call][-int(16000 * seconds):]), 8000)[1]
+        return hearing(bytes(self.heard[call][-int(2 * self.rate * seconds):]), self.rate)[1]
 
 
 async def ready(phone: Phone, customers: Customers, registrar: str) -> None:

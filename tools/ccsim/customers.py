@@ -80,6 +80,7 @@ from baresip import (Account, AudioNotActive, AudioRestarted, BaresipError, Call
                      RegistrationError, Runtime, StaleHandleError, UserAgent)
 
 from firmware.sip.codec import CodecWatch
+from firmware.sip.decoded import ReceivedAudio
 from firmware.sip.config import (NARROWBAND_CODECS, WIDEBAND_CODECS, WIDEBAND_RATE,
                                  audio_format_text, jitter_buffer_text)
 
@@ -519,7 +520,11 @@ class Customers:
         loop = asyncio.get_running_loop()
         call = customer.call
         second, offset, due = b"", 0, loop.time()
-        window, rate, report_at = bytearray(), 8000, loop.time() + HEARING_S
+        # what the tap hands out is at the codec's rate and channels (Opus: 48 kHz stereo),
+        # whatever its info says: heard as mono at the customer's own rate
+        rate = self.rate or 8000
+        received = ReceivedAudio(rate)
+        window, report_at = bytearray(), loop.time() + HEARING_S
         while True:
             if loop.time() >= report_at:            # held or not: silence is news too
                 self._report_hearing(customer, bytes(window), rate,
@@ -528,13 +533,13 @@ class Customers:
                 report_at = loop.time() + HEARING_S
             try:
                 info = call.audio.info()
-                if info.rx_ready:                   # mono, as PCMU is
-                    pcm = call.audio.read(65536)
+                if info.rx_ready:
+                    pcm = received.convert(call.audio.read(65536),
+                                           self.codec_watch.codec(call.call_id))
                     customer.heard += len(pcm)
                     window += pcm
                     if pcm:
                         self._notice_voice(customer, pcm)
-                    rate = info.rx_sample_rate or rate
                 ptime = (info.tx_ptime_ms or 20) / 1000
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
                 if info.tx_ready and frame:

@@ -16,6 +16,7 @@ PACKAGES=(
   chromium              # browser tests of the virtual board page (driven by Playwright)
   fonts-dejavu-core     # LCD renders
   libspeexdsp1          # echo cancellation and noise removal (firmware/audio/speex.py)
+  libspandsp2           # packet loss concealment (firmware/audio/spandsp.py)
   espeak-ng sox         # speech for the voice cleanup tests and bench (tools/speech.py)
 )
 
