@@ -26,11 +26,12 @@ def decoded_format(codec: str) -> tuple[int, int]:
 class ReceivedAudio:
     """One call's received audio, converted to mono S16_LE at ``rate``."""
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, conceal: bool = True) -> None:
+        """``conceal``: False for a listener that only converts (the test customers)."""
         self.rate = rate
         self._source = (0, 0)
         self._resampler: Resampler | None = None
-        self._concealment: Concealment | None = concealment(rate)
+        self._concealment: Concealment | None = concealment(rate) if conceal else None
 
     @property
     def concealed(self) -> int:

@@ -523,7 +523,7 @@ class Customers:
         # what the tap hands out is at the codec's rate and channels (Opus: 48 kHz stereo),
         # whatever its info says: heard as mono at the customer's own rate
         rate = self.rate or 8000
-        received = ReceivedAudio(rate)
+        received = ReceivedAudio(rate, conceal=False)
         window, report_at = bytearray(), loop.time() + HEARING_S
         while True:
             if loop.time() >= report_at:            # held or not: silence is news too
