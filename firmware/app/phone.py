@@ -41,7 +41,9 @@ class Phone:
         self.storage: StorageWatch | None = None   # over the state dir
         self.call_audio = CallAudio(devices)     # the far end, on the route the agent chose
         # the agent's voice, to the call, with the echo of what call_audio plays taken out
-        self.call_mic = CallMic(devices, self._speak, played=self.call_audio.played)
+        # (and each mic's card clock measured, which call_audio's playout follows too)
+        self.call_mic = CallMic(devices, self._speak, played=self.call_audio.played,
+                                clocks=self.call_audio.clocks)
         self._primary_ip = primary_ip
         # what an emergency call carries: Priority, the location (firmware/sip/location.py)
         self.emergency_headers: dict[str, str] = {}
@@ -133,7 +135,8 @@ class Phone:
         """The agent's voice for ``call``, on the mic's thread."""
         sip = self.sip
         if sip is not None:
-            sip.send_audio(call, samples, self.devices.audio.rate)
+            sip.send_audio(call, samples, self.devices.audio.rate,
+                           following=self.call_mic.following)
 
     # -- out to the devices -------------------------------------------------------------------
     def _present(self):

@@ -5,8 +5,9 @@ stack hands over each chunk as it arrives; a thread of its own writes it to the 
 phone's loop never waits on the sound card.
 
 On the way, the customer's noise is removed when the centre's admin asks for it
-(``noise_removal``), and what an echo route plays goes to ``played`` for the mic's echo
-canceller (cleanup.py)."""
+(``noise_removal``), the audio is resampled from the call's clock to the card's once the
+card's drift is known (drift.py: ``clocks``, measured by the mic on the same card), and what
+an echo route plays goes to ``played`` for the mic's echo canceller (cleanup.py)."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ from array import array
 
 from .cleanup import NoiseRemoval, Played
 from .cleanup import available as cleanup_available
+from .drift import MIC_HEARING, CardClock, ClockFollower
 from .limiter import Limiter
 from .pcm import s16le
 from .pcm import samples as pcm_samples
@@ -40,6 +42,8 @@ class CallAudio:
         """``cleanup``: False turns noise removal and the echo reference off (libspeexdsp
         missing, or a bench that measures the bare path)."""
         self._devices = devices
+        self.clocks: dict[str, CardClock] = {}     # mic route -> its card's clock (CallMic)
+        self._follower = ClockFollower("call audio")     # the call's clock -> the PCM's card
         audio = devices.audio
         self.played = Played(audio.period_frames * 2)      # for the mic's echo canceller
         self._echo_routes = frozenset(getattr(audio, "echo_routes", ())) if cleanup else ()
@@ -75,6 +79,13 @@ class CallAudio:
         dbfs = audio.limit_dbfs.get(route)
         return None if dbfs is None else Limiter(dbfs, audio.rate)
 
+    def _call_vs_card(self, route: str) -> float | None:
+        """How fast the call's audio comes against how fast ``route``'s card plays it (ppm,
+        +: the call's clock is faster), from the mic on the same card; None until known."""
+        clock = self.clocks.get(MIC_HEARING.get(route, ""))
+        drift = None if clock is None else clock.drift
+        return None if drift is None else -drift
+
     def _run(self):
         stream = limiter = None
         while (samples := self._chunks.get()) is not None:
@@ -88,6 +99,7 @@ class CallAudio:
                 if stream is None:
                     stream = self._devices.audio.open_stream(target[0])
                     limiter = self._limiter(target[0])
+                    self._follower = ClockFollower(f"call audio on {target[0]}")
                 if self.noise_removal and self._cleanup and cleanup_available():
                     if self._denoiser is None:
                         self._denoiser = NoiseRemoval(self._devices.audio.rate)
@@ -95,6 +107,7 @@ class CallAudio:
                 samples = scale(samples, target[1])
                 if limiter:
                     samples = limiter.process(samples)
+                samples = self._follower.follow(samples, self._call_vs_card(target[0]))
                 if target[0] in self._echo_routes:     # first: the card may play it at once
                     self.played.put(target[0], samples)
                 stream.write(samples)

@@ -7,7 +7,9 @@ through its cleanup (cleanup.py: the echo of what the speaker plays taken out, a
 noise when ``noise_removal`` is on), then its level control (level.py); both are kept from
 call to call: the desk and the agent's voice are the same. Each mic's card clock is measured
 against the host's, which the call's packets keep to, from when its periods arrive
-(drift.py, ``clocks``: the console's ``card_ppm``)."""
+(drift.py, ``clocks``: the console's ``card_ppm``), and once known the voice is resampled to
+the call's clock (``ClockFollower``), so a fast or slow card neither piles up periods in the
+call nor runs it dry."""
 from __future__ import annotations
 
 import logging
@@ -16,14 +18,12 @@ import time
 
 from .cleanup import MicCleanup, Played
 from .cleanup import available as cleanup_available
-from .drift import CardClock
+from .drift import MIC_HEARING, CardClock, ClockFollower
 from .level import LevelControl
 
 log = logging.getLogger("hardphone.audio")
 
 RETRY_S = 1.0                # a mic that failed is tried again this often
-# which mic hears each route's sound (the handset's mic serves hands-free too)
-MIC_HEARING = {"speaker": "mic", "handset": "mic", "headset": "headset_mic"}
 
 
 class CallMic:
@@ -44,8 +44,14 @@ class CallMic:
         self._wake = threading.Condition()
         self._closing = False
         self._levels: dict[str, LevelControl] = {}     # mic route -> its level control
+        self._follower = ClockFollower("call mic")     # the open mic's card -> the call's clock
         self._thread = threading.Thread(target=self._run, name="call-mic", daemon=True)
         self._thread.start()
+
+    @property
+    def following(self) -> bool:
+        """The voice is resampled to follow the open mic's drifting card."""
+        return self._follower.active
 
     def to(self, target: tuple[str, str] | None):
         """(call, mic route) to speak into from now on; None closes the mic."""
@@ -91,6 +97,7 @@ class CallMic:
                     if route in self._cleanups:
                         self._cleanups[route].restart()
                     self._clock(route).restart()
+                    self._follower = ClockFollower(f"call mic on {route}")
                 samples = stream.read()
                 self._clock(route).arrived(time.monotonic(), len(samples) // 2)
             except Exception as e:             # noqa: BLE001 - a mic fault must not end calls
@@ -116,6 +123,8 @@ class CallMic:
                                                                self.noise_removal)
                     if self.level_control:
                         samples = self._levels.setdefault(route, LevelControl()).process(samples)
+                    # at the call's pace: periods come out a sample or so short or long
+                    samples = self._follower.follow(samples, self._clock(route).drift)
                     self._send(call, samples)
                 except Exception:
                     log.exception("call %s: the agent's voice not sent", call)

@@ -17,14 +17,22 @@ through untouched.
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .resampler import Resampler, floats, s16le
 
+log = logging.getLogger("hardphone.audio")
+
 SETTLE_S = 5.0           # seconds of arrivals before the drift is trusted
 WINDOW_S = 300.0         # the line is fitted over this much (older seconds are let go)
-MIN_PPM = 10.0           # less drift than this is left alone (18 ms an hour at the most)
+SURE_ERRORS = 3.0        # a drift is followed once it is this many standard errors from none
+MIN_PPM = 20.0           # less is left alone (72 ms an hour at most; a busy host reads 10 off)
 MAX_PPM = 2000.0         # more is not a crystal: a stalled or bursting source; not followed
+# the mic that hears each route's sound: in its echo, and on its card (one crystal for both);
+# the handset's mic serves hands-free too
+MIC_HEARING = {"speaker": "mic", "handset": "mic", "headset": "headset_mic"}
 
 
 class CardClock:
@@ -38,6 +46,7 @@ class CardClock:
         self._earliest = 0.0
         self._points: list[tuple[float, float]] = []      # (host s, earliest lateness s)
         self.ppm: float | None = None                     # None until SETTLE_S of arrivals
+        self.error = 0.0                                  # the fit's standard error, ppm
 
     def arrived(self, now: float, frames: int) -> None:
         """``frames`` more came in from the card at host time ``now`` (seconds)."""
@@ -67,15 +76,27 @@ class CardClock:
             return
         t = np.array([p[0] for p in self._points])
         late = np.array([p[1] for p in self._points])
-        slope = np.polyfit(t, late, 1)[0]         # seconds late per second
+        (slope, _), cov = np.polyfit(t, late, 1, cov=True)     # seconds late per second
         self.ppm = float(-slope * 1e6)
+        self.error = float(np.sqrt(max(cov[0][0], 0.0)) * 1e6)
+
+    @property
+    def drift(self) -> float | None:
+        """The drift to follow: ``ppm`` once it stands out of the measurement's noise (three
+        standard errors from none: a card in step, timed on a busy host, reads some ppm
+        either way for a while), else None."""
+        if self.ppm is None or abs(self.ppm) < SURE_ERRORS * self.error:
+            return None
+        return self.ppm
 
 
 class ClockFollower:
     """One stream resampled from one clock's pace to another's: ``ppm`` is how fast the
     producer runs against the consumer (+: it makes too many samples, some are taken out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        """``name``: the stream, for the log line that says it is followed from now on."""
+        self.name = name
         self._resampler = Resampler()
         self.active = False
         self.frames_in = self.frames_out = 0
@@ -87,6 +108,8 @@ class ClockFollower:
             if ppm is None or not MIN_PPM <= abs(ppm) <= MAX_PPM:
                 return pcm
             self.active = True
+            if self.name:
+                log.info("%s: following the card's clock (%+.0f ppm)", self.name, ppm)
         ratio = 1.0 / (1.0 + max(-MAX_PPM, min(MAX_PPM, ppm or 0.0)) * 1e-6)
         x = floats(pcm)
         y = self._resampler.process(x, ratio)
@@ -96,3 +119,13 @@ class ClockFollower:
         self.frames_in += len(x)
         self.frames_out += len(y)
         return s16le(y)
+
+
+def stretched(pcm: bytes, frames: int) -> bytes:
+    """Mono S16_LE ``pcm`` stretched (or squeezed) to ``frames`` samples by linear
+    interpolation: for a sample or two, well below hearing (a 0.6% pitch change for 20 ms)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    if len(x) < 2 or frames == len(x):
+        return pcm
+    at = np.linspace(0, len(x) - 1, frames)
+    return np.round(np.interp(at, np.arange(len(x)), x)).astype("<i2").tobytes()

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 
 from baresip import AudioNotActive, AudioRestarted, BaresipError, Call
 
+from ..audio.drift import stretched
+
 log = logging.getLogger("hardphone.sip")
 
 # The receive tap has no callback, so it is polled: often enough during calls that a frame
@@ -27,6 +29,23 @@ PCMU_FRAME_BYTES = 320       # decoded bytes per packet: PCMU, 8 kHz, 20 ms
 # A whole period still queued at every write for this long is a backlog that no longer helps
 # (a stall passed, or the mic's clock runs fast): one period is skipped to win 20 ms back
 CATCH_UP_PERIODS = 50
+# ... but at once in the first periods of a voice starting to flow (a call answered, the mic
+# unmuted): a mic just opened may hand over what it held at once, and nobody has spoken yet
+START_PERIODS = 10
+# Voice handed in less than this after the last period is flowing: a silent packet between
+# them is a gap (longer: muted, held, or the mic reopening)
+FLOWING_S = 0.2
+# A voice that follows a drifting card (a sample or so short or long per period) leaves a
+# frame and this much more queued for the stack's next tick at each write (the margin a tick
+# needs when two periods come in one tick, and the next in none)
+MARGIN_S = 0.001
+# ... by stretching the period by at most this (more short than that is not a drifting clock
+# but a stall: the stack pads it)
+MAX_STRETCH_S = 0.0015
+# What waits for the tick of a followed voice runs from the margin to a frame more (its
+# ticks pass the stack's): a backlog is what stands beyond that and this much (the stretches
+# that a period late by the scheduler brings)
+FOLLOWING_SLACK_S = 0.005
 
 OnAudio = Callable[[str, bytes], None]      # (call id, mono S16_LE PCM at the call's rate)
 
@@ -40,12 +59,19 @@ class CallMedia:
         self.tx_periods = 0          # periods of the agent's voice handed to the stack
         self.tx_skipped = 0          # periods skipped to cut a standing backlog
         self._behind = 0             # writes in a row that found a whole period still queued
+        self.tx_gaps = 0             # silent packets sent between two periods of the voice
+        self._tx_frame = self._margin = self._max_stretch = self._slack = 0     # bytes
+        self._silence: int | None = None    # the stack's silent-packet count at the last write
+        self._last_write = 0.0
+        self._flow = 0               # periods handed in since the voice started flowing
         self.rx_bytes = 0            # decoded audio taken from the receive tap so far
         self.frame_bytes = PCMU_FRAME_BYTES
 
-    def send(self, pcm: bytes, rate: int) -> None:
-        """The agent's voice: mono S16_LE at ``rate`` Hz, one period. Dropped while the call
-        has no media (not answered, renegotiating, gone)."""
+    def send(self, pcm: bytes, rate: int, now: float, following: bool = False) -> None:
+        """The agent's voice: mono S16_LE at ``rate`` Hz, about one period (a mic
+        ``following`` a drifting card makes it a sample or so longer or shorter), handed in
+        at host time ``now`` (s).
+        Dropped while the call has no media (not answered, renegotiating, gone)."""
         audio = self._call.audio
         for _ in range(2):
             try:
@@ -55,6 +81,11 @@ class CallMedia:
                         return
                     self.tx_format = ("ok" if (info.tx_sample_rate, info.tx_channels)
                                       == (rate, 1) else "other")
+                    self._tx_frame = rate * 2 * (info.tx_ptime_ms or 20) // 1000
+                    self._margin = 2 * round(rate * MARGIN_S)
+                    self._slack = 2 * round(rate * FOLLOWING_SLACK_S)
+                    self._max_stretch = 2 * round(rate * MAX_STRETCH_S)
+                    self._silence = None
                     if self.tx_format == "other":
                         log.error("call %s sends %d Hz x%d but the mic gives %d Hz mono: "
                                   "the customer hears silence", self.call_id,
@@ -62,10 +93,22 @@ class CallMedia:
                     # No period of lead: each period goes out at the stack's next 20 ms tick.
                     # A period handed in after that tick costs one 20 ms gap, once: the stack
                     # then holds it a tick, which is the lead, paid only when needed.
-                if self.tx_format == "ok" and not self._catch_up(audio.info().tx_buffered,
-                                                                 len(pcm)):
-                    audio.write(pcm)
-                    self.tx_periods += 1
+                if self.tx_format != "ok":
+                    return
+                st = audio.stats()
+                self._count_gaps(st.tx_silence_frames, now)
+                if self._catch_up(st.tx_buffered, following):
+                    return
+                margin = self._margin if following else 0
+                short = self._tx_frame + margin - st.tx_buffered - len(pcm)
+                if 0 < short <= self._max_stretch:
+                    # a fast card followed gives periods a sample short: the next tick would
+                    # find less than a frame (a padded packet). What is sent is stretched by
+                    # the shortfall, inaudibly (< 1%), which builds the lead a followed
+                    # stream needs (drift.py) a sample at a time
+                    pcm = stretched(pcm, (len(pcm) + short) // 2)
+                audio.write(pcm)
+                self.tx_periods += 1
                 return
             except AudioRestarted:        # hold/resume replaced the streams: check, write again
                 self.tx_format = ""
@@ -75,10 +118,23 @@ class CallMedia:
                 log.warning("call %s: voice not sent: %s", self.call_id, e)
                 return
 
-    def _catch_up(self, queued: int, period: int) -> bool:
-        """True to skip this period: the stack has held a whole one back for a second."""
-        self._behind = self._behind + 1 if queued >= period else 0
-        if self._behind < CATCH_UP_PERIODS:
+    def _count_gaps(self, silence: int, now: float) -> None:
+        """Packets the stack sent as silence because nothing was queued, between two periods
+        of a flowing voice: gaps in it (the stack counts only those padded mid-frame)."""
+        if self._silence is not None and now - self._last_write < FLOWING_S:
+            self.tx_gaps += max(0, silence - self._silence)
+            self._flow += 1
+        else:
+            self._flow = 0
+        self._silence, self._last_write = silence, now
+
+    def _catch_up(self, queued: int, following: bool) -> bool:
+        """True to skip this period: the stack has held a whole frame back for a second
+        (beyond what a followed voice keeps: the lead the crossings of the card's ticks and
+        the stack's need, FOLLOWING_SLACK_S)."""
+        backlog = self._tx_frame + (self._margin + self._slack if following else 0)
+        self._behind = self._behind + 1 if queued >= backlog else 0
+        if self._behind < (1 if self._flow < START_PERIODS else CATCH_UP_PERIODS):
             return False
         self._behind = 0
         self.tx_skipped += 1
@@ -111,7 +167,7 @@ class CallMedia:
         except BaresipError:          # no media (yet, or any more)
             starved = queued = 0
         return {"rx_packets": self.rx_bytes // self.frame_bytes,
-                "tx_packets": self.tx_periods, "tx_starved": starved,
+                "tx_packets": self.tx_periods, "tx_starved": starved + self.tx_gaps,
                 "tx_skipped": self.tx_skipped,
                 "tx_queued_ms": queued * 20 // self.frame_bytes}
 

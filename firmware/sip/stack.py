@@ -448,13 +448,14 @@ class SipStack:
         entry.local_hold = on
         self._set_hold_state(call_id, entry, "held" if on else "resumed")
 
-    def send_audio(self, call: str, pcm: bytes, rate: int) -> None:
+    def send_audio(self, call: str, pcm: bytes, rate: int, following: bool = False) -> None:
         """The agent's voice for ``call``: mono S16_LE at ``rate`` Hz, one period at a time as
-        it is spoken. Called from the mic's thread (baresip's call audio takes one writer on
-        any thread). Dropped while the call has no media: not answered, renegotiating, gone."""
+        it is spoken (``following``: resampled to follow a drifting card, audio/drift.py).
+        Called from the mic's thread (baresip's call audio takes one writer on any thread).
+        Dropped while the call has no media: not answered, renegotiating, gone."""
         entry = self._calls.get(call)
         if entry is not None:
-            entry.media.send(pcm, rate)
+            entry.media.send(pcm, rate, time.monotonic(), following)
 
     # -- queries ------------------------------------------------------------------------------
     def calls(self) -> list[tuple[str, str, str]]:

@@ -23,12 +23,14 @@ impulse response, plus the floor noise. ``Room`` is that model, pure and clocked
 caller (the benches run it on a virtual clock); ``LiveRoom`` runs it in real time under the
 real ALSA PCMs: the coupled playback PCMs write into FIFOs it drains into a ``CardBuffer``
 each (a card's buffer, with its start threshold), the mic PCMs read from FIFOs it fills one
-period per tick of its own clock, as a sound card would.
+period per tick of its own clock, as a sound card would. Each second it writes the playback
+cards' counters (periods lost to a full card, ticks it ran dry) to ``room.json`` there.
 """
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import logging
 import os
 import stat
@@ -48,6 +50,8 @@ NOISES = ("none", "white", "pink", "floor")
 CARD_PERIODS = 4         # a playback card holds this much; beyond it, what is played is lost
 START_PERIODS = 2        # a card plays once it holds this much (its start threshold), so a
                          # write a little late finds it still playing, not run dry
+STATS_TICKS = 50         # the cards' counters are written to STATS_FILE this often (1 s)
+STATS_FILE = "room.json"
 MIC_PERIODS = 2          # recorded periods a mic holds for a reader that is not reading
 
 
@@ -233,14 +237,24 @@ class CardBuffer:
         self.lost = 0            # periods written that the card had no room for
         self.underruns = 0       # ticks it ran dry while playing
 
-    def play(self, written: bytes = b"") -> bytes:
-        """This tick's period, after ``written`` (what came in since the last tick); empty
-        while the card is not playing."""
+    @property
+    def queued(self) -> int:
+        """Bytes written and not played yet."""
+        return len(self._buf)
+
+    def write(self, written: bytes) -> None:
+        """``written`` comes in; beyond CARD_PERIODS the oldest is lost."""
         buf, period = self._buf, self._period
         buf += written
         if len(buf) > CARD_PERIODS * period:
             self.lost += (len(buf) - CARD_PERIODS * period) // period
             del buf[:len(buf) - CARD_PERIODS * period]
+
+    def play(self, written: bytes = b"") -> bytes:
+        """This tick's period, after ``written`` (what came in since the last tick); empty
+        while the card is not playing."""
+        self.write(written)
+        buf, period = self._buf, self._period
         self._playing = self._playing or len(buf) >= START_PERIODS * period
         if not self._playing:
             return b""
@@ -327,6 +341,17 @@ class LiveRoom:
             buf += chunk
         return self._cards[route].play(bytes(buf))
 
+    def _write_stats(self) -> None:
+        """The playback cards' counters, for tests: ``{"cards": {route: {"lost": n,
+        "underruns": n}}}`` in the audio dir (replaced whole, never half-written)."""
+        cards = {r: {"lost": c.lost, "underruns": c.underruns} for r, c in self._cards.items()}
+        path = self._dir / STATS_FILE
+        try:
+            path.with_suffix(".tmp").write_text(json.dumps({"cards": cards}))
+            path.with_suffix(".tmp").replace(path)
+        except OSError as e:
+            log.error("sim room: %s: %s", path, e)
+
     def _run(self) -> None:
         tick = PERIOD_S / (1 + self.room.spec.drift_ppm * 1e-6)
         start, n = time.monotonic(), 0
@@ -343,6 +368,8 @@ class LiveRoom:
                     if e.errno != errno.EAGAIN:
                         log.error("sim room: mic %s: %s", mic, e)
             n += 1
+            if n % STATS_TICKS == 0:
+                self._write_stats()
             delay = start + n * tick - time.monotonic()
             if delay > 0:
                 self._stop.wait(delay)

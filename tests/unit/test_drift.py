@@ -1,6 +1,7 @@
 """Clock drift (firmware/audio/drift.py): a card's clock measured from when its periods
-arrive, a stream resampled by it, and an hour on a virtual clock (tools/bench/drift.py, the
-same code the bench prints) with no padded periods after the first and a delay that stays."""
+arrive, a stream resampled by it, and ten minutes on a virtual clock (tools/bench/drift.py,
+the same code the bench prints, the phone's own CallMedia and the sim's card at the ends) with
+no padded period (but a slow mic card's first crossing) and a delay that stays."""
 import numpy as np
 import pytest
 
@@ -56,9 +57,12 @@ def test_a_card_in_step_passes_untouched():
 @pytest.mark.parametrize("ppm", [-200.0, 200.0])
 def test_ten_minutes_of_drift_followed(direction, ppm):
     followed = bench.simulate(ppm, 600, direction)
-    assert followed["padded"] <= 1                  # at most once: the lead, paid when needed
+    # the phone's own code at both ends (bench.simulate: CallMedia into the stack, the sim's
+    # CardBuffer): at most once, a slow mic card's first crossing of the stack's ticks
+    assert followed["padded"] <= (1 if direction == "mic" and ppm < 0 else 0)
     assert followed["delay_end"] - followed["delay_start"] < 10
     assert followed["delay_max"] <= 40
     bare = bench.simulate(ppm, 600, direction, follow=False)
-    # the same ten minutes unfollowed: a delay that grows, or gaps now and then
-    assert bare["delay_end"] - bare["delay_start"] > 80 or bare["padded"] >= 5
+    # the same ten minutes unfollowed (a period every 100 s): gaps or lost periods each
+    # time, once the card's 2-period start level is used up on the way out
+    assert bare["padded"] >= 3

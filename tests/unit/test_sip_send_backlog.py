@@ -1,10 +1,17 @@
 """The agent's voice into the SIP stack (firmware/sip/media.py CallMedia.send): no period of
-lead, and a backlog left by a stall is cut back, so the voice's delay returns to one tick.
+lead, and a backlog left by a stall is cut back, so the voice's delay returns to one tick; a
+mic card whose clock drifts, followed (audio/drift.py), sends no padded packet and keeps its
+delay, and one not followed shows its gaps in ``tx_starved``.
 
 The stand-in is the stack's transmit buffer as baresip-python's aumem source has it: writes
-queue, every 20 ms tick sends one period (silence when it is empty)."""
+queue, every 20 ms tick sends one period (silence when it is empty, counted; padded when it
+holds less than a period, counted as starved)."""
 from dataclasses import dataclass
 
+import numpy as np
+import pytest
+
+from firmware.audio.drift import ClockFollower
 from firmware.sip.media import CATCH_UP_PERIODS, CallMedia
 
 PERIOD = 320            # 20 ms at 8 kHz, mono S16_LE
@@ -16,24 +23,38 @@ class Info:
     tx_sample_rate: int
     tx_channels: int
     tx_buffered: int
+    tx_ptime_ms: int = 20
+
+
+@dataclass
+class Stats:
+    tx_silence_frames: int
+    tx_starved_frames: int
+    tx_buffered: int
 
 
 class TxBuffer:
     def __init__(self):
         self.queued = bytearray()
         self.sent: list[bytes] = []
+        self.silence = self.starved = 0
 
     def info(self):
         return Info(True, 8000, 1, len(self.queued))
+
+    def stats(self):
+        return Stats(self.silence, self.starved, len(self.queued))
 
     def write(self, pcm):
         self.queued += pcm
         return len(pcm)
 
     def tick(self):
-        frame = bytes(self.queued[:PERIOD]) or bytes(PERIOD)
+        frame = bytes(self.queued[:PERIOD])
+        self.silence += not frame
+        self.starved += 0 < len(frame) < PERIOD
         del self.queued[:PERIOD]
-        self.sent.append(frame)
+        self.sent.append(frame.ljust(PERIOD, b"\0"))
 
 
 class FakeCall:
@@ -49,20 +70,20 @@ def test_each_period_goes_out_at_the_next_tick_with_no_lead():
     call = FakeCall()
     media = CallMedia("c1", call)
     for n in range(100):
-        media.send(period(n), 8000)
+        media.send(period(n), 8000, n * 0.02)
         call.audio.tick()
     assert call.audio.sent == [period(n) for n in range(100)]     # no silence ahead of it
-    assert media.tx_skipped == 0
+    assert media.tx_skipped == 0 and media.stats()["tx_starved"] == 0
 
 
 def test_a_backlog_left_by_a_stall_is_cut_after_a_second_not_kept_for_the_call():
     call = FakeCall()
     media = CallMedia("c1", call)
-    media.send(period(0), 8000)
+    media.send(period(0), 8000, 0.0)
     call.audio.tick()
     call.audio.tick()                   # the mic was late: the stack sent 20 ms of silence
     for n in range(1, 3 * CATCH_UP_PERIODS):
-        media.send(period(n), 8000)
+        media.send(period(n), 8000, 0.02 + n * 0.02)
         if n != 1:                      # ... and the late period and the next came together
             call.audio.tick()
     assert media.tx_skipped == 1
@@ -70,3 +91,81 @@ def test_a_backlog_left_by_a_stall_is_cut_after_a_second_not_kept_for_the_call()
     assert len(call.audio.queued) == 0
     assert call.audio.sent[-CATCH_UP_PERIODS:] == [
         period(n) for n in range(2 * CATCH_UP_PERIODS, 3 * CATCH_UP_PERIODS)]
+    # the stall's silence was a gap in the voice: counted with the padded packets
+    assert media.stats()["tx_starved"] == 1
+
+
+def test_what_a_mic_held_when_it_opened_is_cut_at_once_not_sent_late():
+    call = FakeCall()
+    media = CallMedia("c1", call)
+    for n in (0, 1, 2):                 # the mic just opened hands over three periods at once
+        media.send(period(n), 8000, 0.001 * n)
+    for n in range(3, 10):
+        call.audio.tick()
+        media.send(period(n), 8000, 0.02 * n)
+    assert media.tx_skipped == 2
+    assert len(call.audio.queued) == PERIOD           # the voice's delay is one tick again
+    assert call.audio.sent[-1] == period(8)
+
+
+def drifting_call(ppm: float, follow: bool, seconds: float = 40.0):
+    """A mic card ``ppm`` off the call's clock, its periods arriving late by the scheduler
+    (0-4 ms, 0.5 ms on average), into the stack whose tick takes a frame every 20 ms;
+    returns the call's media counters and the voice queued at each tick (ms)."""
+    rng = np.random.default_rng(3)
+    call, follower = FakeCall(), ClockFollower()
+    media = CallMedia("c1", call)
+    tone = (8000 * np.sin(2 * np.pi * 1000 * np.arange(160) / 8000)).astype("<i2").tobytes()
+    card_period = 0.02 / (1 + ppm * 1e-6)
+    n = int(seconds / card_period) + 100
+    late = rng.exponential(0.0005, n - 1).clip(0, 0.004)
+    arrivals = iter(np.arange(1, n) * card_period + 0.0105 + late)
+    queued: list[float] = []
+    arrival = next(arrivals)
+    for tick in np.arange(1, int(seconds / 0.02)) * 0.02:
+        while arrival < tick:
+            pcm = follower.follow(tone, ppm) if follow else tone
+            media.send(pcm, 8000, arrival, follow and follower.active)
+            arrival = next(arrivals)
+        call.audio.tick()
+        queued.append(len(call.audio.queued) / 16)
+    return media.stats(), queued
+
+
+@pytest.mark.parametrize("ppm", [1800, -1800])
+def test_a_drifting_card_followed_sends_no_padded_packet_and_keeps_its_delay(ppm):
+    stats, queued = drifting_call(ppm, follow=True)
+    # a slow card: the first crossing of the ticks, 5 s in, finds the lead not yet built
+    # (what is queued grows from nothing) and pads part of one packet; none after it
+    assert stats["tx_starved"] == (0 if ppm > 0 else 1), stats
+    assert stats["tx_skipped"] == 0, stats
+    # three crossings of the card's and the call's ticks: the delay stays within a period
+    # and the scheduler's lateness (after the first crossing, 5 s in)
+    assert max(queued[400:]) - min(queued[400:]) <= 24, (min(queued), max(queued))
+    assert max(queued) <= 25
+
+
+def test_a_slow_card_not_followed_shows_a_gap_at_each_crossing():
+    stats, _ = drifting_call(-1800, follow=False)
+    assert stats["tx_starved"] >= 3, stats             # 40 s at 1.8 ms/s: 3 crossings
+
+
+def test_a_fast_card_not_followed_loses_a_period_at_each_crossing():
+    stats, _ = drifting_call(1800, follow=False)
+    assert stats["tx_skipped"] >= 3, stats
+
+
+def test_a_backlog_on_a_followed_voice_is_cut_too_beyond_the_lead_it_keeps():
+    call = FakeCall()
+    media = CallMedia("c1", call)
+    media.send(period(0), 8000, 0.0, following=True)
+    call.audio.tick()
+    for n in (1, 2, 3):                 # a stall: three periods at once
+        media.send(period(n), 8000, 0.04, following=True)
+    for n in range(4, 4 + 2 * CATCH_UP_PERIODS):
+        call.audio.tick()
+        media.send(period(n), 8000, 0.02 * n, following=True)
+    call.audio.tick()
+    # one frame cut after a second; one more frame, the most a followed voice keeps, stays
+    assert media.tx_skipped == 1
+    assert PERIOD <= len(call.audio.queued) <= PERIOD + 16 + 80    # (+ margin and slack)

@@ -239,10 +239,10 @@ def voice(n: int = 50, via_bridge: bool = False) -> str:
         sip = _registered(phone, kam, phone.phone.post)
         send = sip.send_audio
 
-        def timed_send(call, pcm, rate):         # the first loud period of each call
+        def timed_send(call, pcm, rate, **kw):   # the first loud period of each call
             if call not in sent and max(array("h", pcm), default=0) > 1000:
                 sent[call] = time.monotonic()
-            send(call, pcm, rate)
+            send(call, pcm, rate, **kw)
             if call in sent:                     # how much waits in the phone to be sent
                 queued.append(sip.stats(call).get("tx_queued_ms", 0))
         sip.send_audio = timed_send

@@ -1,22 +1,19 @@
 """Clock drift over a simulated hour (firmware/audio/drift.py), on a virtual clock: the real
 CardClock and ClockFollower between a sound card running ``ppm`` off the host and the call's
-20 ms tick, both ways.
+20 ms tick, both ways, into the phone's real code at each end.
 
-- mic: the card's periods arrive at its pace, each late by the scheduler (0-2 ms, never
-  early); the follower resamples them into the send queue; the call's tick takes a period
-  every 20 ms of host time. Padded: a tick found less than a period queued.
+- mic: the card's periods arrive at its pace, each late by the scheduler (0-4 ms, never
+  early); the follower resamples them and the phone's CallMedia hands them to the stack
+  (sip/media.py: a frame and a 1 ms margin kept queued, a standing backlog cut); the stack's
+  tick takes a frame every 20 ms of host time, as baresip-python's does (``StackTx``).
+  Padded: a packet sent padded or silent mid-flow, or a period skipped.
 - playout: the call's audio arrives every 20 ms of host time; the follower resamples it by
-  the same card's drift (its mic's clock: one crystal) into the card's queue; the card takes
-  a period every 20 ms of its own time. Padded: an underrun.
+  the same card's drift (its mic's clock: one crystal) into the card, the sim's ``CardBuffer``
+  (start threshold 2 periods, 4 held), which plays a period every 20 ms of its own time.
+  Padded: an underrun or a period lost to a full card.
 
-Delay is the queue between the two, sampled at each take (ms): flat means the drift is
-followed. A tick that finds less than a period sends silence and leaves what is queued for the
-next (as the stack's buffer does): the queue then holds that period as its lead. The same hour
-without the follower is printed too, for comparison.
-
-This is the design the phone's send path needs, not yet what it does: the phone keeps no lead
-in the stack's queue (its 40 ms latency budget) and cuts one after a second, so each time the
-two ticks' phases cross it loses a period (README, "Clock drift").
+Delay is what waits between the two, sampled at each take (ms): flat means the drift is
+followed. The same hour without the follower is printed too, for comparison.
 """
 from __future__ import annotations
 
@@ -25,12 +22,60 @@ import time
 import numpy as np
 
 from firmware.audio.drift import CardClock, ClockFollower
+from firmware.sip.media import CallMedia
+from hal.sim.room import CardBuffer
 
 from .table import table
 
 RATE = 8000
 PERIOD = RATE // 50
 TICK = 0.020
+
+
+class StackTx:
+    """baresip-python's transmit buffer for one call, as CallMedia sees it: writes queue;
+    each tick sends a frame, padded when less is queued (starved), silent when nothing is."""
+
+    def __init__(self, frame_bytes: int = 2 * PERIOD) -> None:
+        self.frame = frame_bytes
+        self.queued = bytearray()
+        self.sent: list[bytes] = []
+        self.silence = self.starved = 0
+
+    def info(self):
+        return _Info(len(self.queued))
+
+    def stats(self):
+        return _Stats(self.silence, self.starved, len(self.queued))
+
+    def write(self, pcm: bytes) -> int:
+        self.queued += pcm
+        return len(pcm)
+
+    def tick(self) -> None:
+        frame = bytes(self.queued[:self.frame])
+        self.silence += not frame
+        self.starved += 0 < len(frame) < self.frame
+        del self.queued[:self.frame]
+        self.sent.append(frame.ljust(self.frame, b"\0"))
+
+
+class _Info:
+    tx_ready, tx_sample_rate, tx_channels, tx_ptime_ms = True, RATE, 1, 20
+
+    def __init__(self, buffered: int) -> None:
+        self.tx_buffered = buffered
+
+
+class _Stats:
+    def __init__(self, silence: int, starved: int, buffered: int) -> None:
+        self.tx_silence_frames, self.tx_starved_frames = silence, starved
+        self.tx_buffered = buffered
+
+
+class _Call:
+    def __init__(self) -> None:
+        self.audio = StackTx()
 
 
 def simulate(ppm: float, seconds: float, direction: str = "mic", follow: bool = True,
@@ -45,7 +90,9 @@ def simulate(ppm: float, seconds: float, direction: str = "mic", follow: bool = 
     tone = (8000 * np.sin(2 * np.pi * 1000 * np.arange(PERIOD) / RATE)).astype("<i2")
     period = tone.tobytes()
     clock, follower = CardClock(RATE), ClockFollower()
-    queued, padded, cpu = 0, 0, 0.0
+    call, card = _Call(), CardBuffer(2 * PERIOD)
+    media = CallMedia("bench", call)        # type: ignore[arg-type]
+    cpu = 0.0
     delays: list[tuple[float, float]] = []
     # producer and consumer events, in time order
     if direction == "mic":
@@ -55,24 +102,31 @@ def simulate(ppm: float, seconds: float, direction: str = "mic", follow: bool = 
     i = j = 0
     while i < n and j < n:
         if produce[i] <= consume[j]:
-            if direction == "mic":
-                clock.arrived(produce[i], PERIOD)
-            else:                                   # the card's mic, same crystal
-                clock.arrived(t_card[i] + late[i], PERIOD)
-            ppm_seen = clock.ppm if direction == "mic" else (
-                None if clock.ppm is None else -clock.ppm)
+            clock.arrived(t_card[i] + late[i], PERIOD)      # the card's mic, one crystal
+            ppm_seen = clock.drift if direction == "mic" else (
+                None if clock.drift is None else -clock.drift)
             c = time.process_time()
             out = follower.follow(period, ppm_seen) if follow else period
             cpu += time.process_time() - c
-            queued += len(out) // 2
+            if direction == "mic":
+                media.send(out, RATE, produce[i], follower.active)
+            else:
+                card.write(out)
             i += 1
         else:
-            if queued < PERIOD:          # silence goes out; what is queued waits a tick
-                padded += i > 0              # (before the stream's first period: not a gap)
+            if direction == "mic":
+                call.audio.tick()
+                queued = len(call.audio.queued)
             else:
-                queued -= PERIOD
-            delays.append((consume[j], queued / RATE * 1000))
+                card.play()
+                queued = card.queued
+            delays.append((consume[j], queued / 2 / RATE * 1000))
             j += 1
+    if direction == "mic":
+        stats = media.stats()
+        padded = stats["tx_starved"] + stats["tx_skipped"]
+    else:
+        padded = card.underruns + card.lost
     after = [d for t, d in delays if t > 60]
     tail = [d for t, d in delays if t > seconds - 60]
     return {"padded": padded, "delay_start": float(np.mean(after[:3000])),

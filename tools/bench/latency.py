@@ -130,8 +130,11 @@ def _mic_pattern(rate: int, seconds: float) -> bytes:
 
 
 def _is_mic(pkt: Packet) -> bool:
-    """A packet wholly within one of the mic's periods (the customer's tone never is)."""
-    return len(set(pkt.payload)) == 1 and ULAW[pkt.payload[0]] in LEVEL_INDEX
+    """A packet wholly of the mic's periods (the customer's tone never is): the end of one
+    and the start of the next, since the phone keeps 1 ms queued ahead of the stack's tick
+    (sip/media.py MARGIN_S)."""
+    levels = set(pkt.payload)
+    return len(levels) <= 2 and all(ULAW[b] in LEVEL_INDEX for b in levels)
 
 
 def _send_latencies(handed: list[tuple[float, int]], out: list[Packet]) -> list[float]:
@@ -242,9 +245,9 @@ def _one_call(phone: InProcessPhone, customers: CustomersProcess, kam, cap: Capt
     audio = phone.devices.audio
     n_writes = len(all_writes)
 
-    def timed_send(call, pcm, rate):
+    def timed_send(call, pcm, rate, **kw):
         handed.append((time.monotonic(), LEVEL_INDEX.get(array("h", pcm[-2:])[0], -1)))
-        send(call, pcm, rate)
+        send(call, pcm, rate, **kw)
 
     send = sip.send_audio
     sip.send_audio = timed_send
