@@ -30,7 +30,8 @@ class AudioDevices:
     def __init__(self, pcm: dict[str, str], rate: int,
                  limit_dbfs: dict[str, float] | None = None,
                  echo_routes: tuple[str, ...] = (), echo_delay_ms: int = 0,
-                 clocked_mics: tuple[str, ...] = ()):
+                 clocked_mics: tuple[str, ...] = (), sidetone_db: dict[str, float] | None = None,
+                 sidetone_codec=None):
         """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz;
         ``limit_dbfs``: the loudest peak a call may play on each route at the ear (the board's
         [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it); ``echo_routes``:
@@ -38,8 +39,13 @@ class AudioDevices:
         ``echo_delay_ms``: how long the card holds what is played before it sounds;
         ``clocked_mics``: the mics whose PCM keeps time itself (a card's: the device passes
         them all; the sim's file PCMs have no clock, and their reads are paced to the wall
-        clock here)."""
+        clock here); ``sidetone_db``: the sidetone's level on each route at the ear (the
+        board's [audio.sidetone]) and ``sidetone_codec`` what sets it (hal/sidetone.py; None:
+        the board has none)."""
         self._pcm = dict(pcm)
+        self.sidetone_db = dict(sidetone_db or {})
+        self._sidetone_codec = sidetone_codec
+        self._sidetone: str | None = ""            # the route it is on for; "": never set
         self.rate = int(rate)
         self.limit_dbfs = dict(limit_dbfs or {})
         self.echo_routes = tuple(echo_routes)
@@ -49,6 +55,16 @@ class AudioDevices:
         # route -> time.perf_counter() when its latest play's first period went into the PCM
         # (how soon a ring is heard; the benchmarks read it)
         self.started_at: dict[str, float] = {}
+
+    def sidetone(self, route: str | None) -> None:
+        """The agent's own voice at the ear of ``route`` from now on (at the board's level for
+        it), or nowhere (None, or a route without sidetone: the speaker). Set only on a
+        change: the codec's mixer is written once per change."""
+        route = route if route in self.sidetone_db else None
+        if route == self._sidetone or self._sidetone_codec is None:
+            return
+        self._sidetone = route
+        self._sidetone_codec.set(route, self.sidetone_db.get(route) if route else None)
 
     def pcm_name(self, route: str) -> str:
         try:

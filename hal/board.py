@@ -26,6 +26,12 @@ LIMIT_RANGE = (-40.0, 0.0)
 # Routes whose sound reaches a mic loudly enough to need echo cancellation
 # (firmware/audio/cleanup.py), unless the board file's [audio] echo_routes names others
 ECHO_ROUTES = ("speaker",)
+# Sidetone (hal/sidetone.py): how loud the agent hears their own voice at the ear, in dB
+# against the mic, unless the board file's [audio.sidetone] says otherwise; the codec's mixer
+# control that carries it on a device
+SIDETONE_DB = -18.0
+SIDETONE_RANGE = (-40.0, -6.0)
+SIDETONE_CONTROL = "Sidetone"
 PLAYED_ROUTES = ("handset", "headset", "speaker")
 # PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
@@ -88,6 +94,8 @@ class BoardSpec:
     audio_limit_dbfs: dict[str, float] = field(default_factory=dict)
     audio_echo_routes: tuple[str, ...] = ECHO_ROUTES
     audio_echo_delay_ms: int = 0
+    audio_sidetone_db: dict[str, float] = field(default_factory=dict)
+    audio_sidetone_control: tuple[str, str] = ("default", SIDETONE_CONTROL)   # (device, name)
     sim: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -234,6 +242,19 @@ def _parse(path: Path, data: dict) -> BoardSpec:
     if not 0 <= echo_delay_ms <= 500 or echo_delay_ms % 20:
         audio.fail("echo_delay_ms", f"must be 0-500 ms in whole 20 ms periods, got {echo_delay_ms}")
 
+    sidetone_t = audio.table("sidetone", {})
+    for key in sidetone_t.data:
+        if key not in (*EAR_ROUTES, "control", "device"):
+            sidetone_t.fail(key, f"sidetone is at the ear ({', '.join(EAR_ROUTES)}), set "
+                                 f"with the codec's mixer 'control' on a 'device'")
+    sidetone = {route: sidetone_t.get(route, float, SIDETONE_DB) for route in EAR_ROUTES}
+    for route, db in sidetone.items():
+        if not SIDETONE_RANGE[0] <= db <= SIDETONE_RANGE[1]:
+            sidetone_t.fail(route, f"must be {SIDETONE_RANGE[0]:g} to {SIDETONE_RANGE[1]:g} "
+                                   f"dB, got {db:g}")
+    sidetone_control = (sidetone_t.get("device", str, "default"),
+                        sidetone_t.get("control", str, SIDETONE_CONTROL))
+
     used: dict[int, str] = {}
     contrast = [("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else []
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
@@ -262,6 +283,8 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio_limit_dbfs=limits,
         audio_echo_routes=echo_routes,
         audio_echo_delay_ms=echo_delay_ms,
+        audio_sidetone_db=sidetone,
+        audio_sidetone_control=sidetone_control,
         sim=dict(top.get("sim", dict, {})),
     )
 

@@ -13,7 +13,7 @@ from firmware.audio.call_audio import CallAudio
 from firmware.audio.call_mic import CallMic
 from firmware.core import effects as fx
 from firmware.core import events as ev
-from firmware.core.calls import audio_route, noise_removal, voice_target
+from firmware.core.calls import audio_route, noise_removal, sidetone_route, voice_target
 from firmware.core.effects import Effect, PlayTone, SaveSettings, StopTone
 from firmware.core.model import DeviceInfo, Model, Settings
 from firmware.core.update import update
@@ -157,6 +157,7 @@ class Phone:
         self.call_audio.route(route, level)
         self.call_mic.noise_removal, self.call_audio.noise_removal = noise_removal(self.model)
         self.call_mic.to(voice_target(self.model))
+        self.devices.audio.sidetone(sidetone_route(self.model))
 
     def _carry_out(self, effect: Effect) -> None:
         """One case per kind of effect (firmware.core.effects.Effect lists them all)."""

@@ -326,6 +326,13 @@ def voice_target(m: Model) -> tuple[str, MicRoute] | None:
     return call.id, "headset_mic" if audio_route(m) == "headset" else "mic"
 
 
+def sidetone_route(m: Model) -> str | None:
+    """The route at whose ear the agent hears their own voice (sidetone): the route in use
+    while the voice goes to a call (not muted, held or between calls); the devices leave
+    out a route without sidetone (the speaker)."""
+    return audio_route(m) if voice_target(m) is not None else None
+
+
 def toggle_mute(m: Model) -> Step:
     """The mute key during a call; it stays on across hold and call switches until pressed
     again or the last call ends."""

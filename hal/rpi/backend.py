@@ -12,6 +12,7 @@ from ..hook import HookSwitch
 from ..keypad import Keypad
 from ..lcd import Lcd
 from ..leds import Leds
+from ..sidetone import CodecSidetone
 
 PIN_FACTORIES = ("lgpio", "rpigpio")     # lgpio first: RPi.GPIO does not drive the Pi 5
 
@@ -48,5 +49,6 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
         lcd=Lcd(spec.lcd, bus, contrast),
         audio=AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
                            spec.audio_echo_routes, spec.audio_echo_delay_ms,
-                           CAPTURE_ROUTES),
+                           CAPTURE_ROUTES, spec.audio_sidetone_db,
+                           CodecSidetone(*spec.audio_sidetone_control)),
     )

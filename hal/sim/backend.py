@@ -11,6 +11,7 @@ from ..hook import HookSwitch
 from ..keypad import Keypad
 from ..lcd import Lcd
 from ..leds import Leds
+from ..sidetone import SimSidetone
 from .asound import use_sim_asound
 from .board import SimBoard
 from .hd44780 import LcdModule, SimI2CBus
@@ -47,7 +48,8 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
         clocked = room.mics
     use_sim_asound(audio_dir, spec.audio_pcm)
     audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
-                         spec.audio_echo_routes, spec.audio_echo_delay_ms, clocked)
+                         spec.audio_echo_routes, spec.audio_echo_delay_ms, clocked,
+                         spec.audio_sidetone_db, SimSidetone(audio_dir))
 
     sim = SimBoard(spec=spec, factory=factory, matrix=matrix, contact=contact, panel=panel,
                    bus=bus, audio_dir=audio_dir)

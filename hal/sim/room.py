@@ -43,6 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sidetone import STATE_FILE as SIDETONE_FILE
+from ..sidetone import read_sim_state
+
 log = logging.getLogger("hardphone.sim")
 
 PERIOD_S = 0.020
@@ -52,6 +55,8 @@ START_PERIODS = 2        # a card plays once it holds this much (its start thres
                          # write a little late finds it still playing, not run dry
 STATS_TICKS = 50         # the cards' counters are written to STATS_FILE this often (1 s)
 STATS_FILE = "room.json"
+EAR_KEEP_S = 30          # ear-<pcm>.raw keeps about this much of what reached the ear
+SIDETONE_MIC = {"handset": "mic", "headset": "headset_mic"}    # the codec's loop, per ear
 MIC_PERIODS = 2          # recorded periods a mic holds for a reader that is not reading
 
 
@@ -299,6 +304,7 @@ class LiveRoom:
         self._mic_fd = {m: os.open(self._dir / f"{pcm[m]}.raw", os.O_RDWR) for m in self._mics}
         self._cards = {r: CardBuffer(self._period_bytes) for r in self._routes}
         self._voices: dict[str, tuple[float, bytes, int]] = {}
+        self._sidetone: tuple[float, str | None, float] = (-1.0, None, 0.0)  # mtime, route, gain
 
     async def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sim-room", daemon=True)
@@ -352,13 +358,43 @@ class LiveRoom:
         except OSError as e:
             log.error("sim room: %s: %s", path, e)
 
+    def _sidetone_now(self) -> tuple[str | None, float]:
+        """(route, linear gain) of the codec's sidetone loop as the phone set it last."""
+        try:
+            mtime = (self._dir / SIDETONE_FILE).stat().st_mtime
+        except OSError:
+            return None, 0.0
+        if mtime != self._sidetone[0]:
+            route, db = read_sim_state(self._dir)
+            self._sidetone = (mtime, route, 0.0 if db is None else 10 ** (db / 20))
+        return self._sidetone[1], self._sidetone[2]
+
+    def _to_ear(self, played: dict[str, bytes], heard: dict[str, bytes]) -> None:
+        """What reaches the ear of each coupled route this tick, what its card played plus
+        the sidetone, appended to ``ear-<pcm>.raw`` (for tests; restarted past EAR_KEEP_S)."""
+        route_on, gain = self._sidetone_now()
+        for route in self._routes:
+            ear = _to_float(played[route] or bytes(self._period_bytes))
+            mic = SIDETONE_MIC.get(route)
+            if route == route_on and mic in heard:
+                ear = ear + gain * _to_float(heard[mic])
+            path = self._dir / f"ear-{self._pcm[route]}.raw"
+            try:
+                mode = "ab" if path.exists() and path.stat().st_size < (
+                    EAR_KEEP_S * self._period_bytes / PERIOD_S) else "wb"
+                with open(path, mode) as f:
+                    f.write(_to_pcm(ear))
+            except OSError as e:
+                log.error("sim room: %s: %s", path, e)
+
     def _run(self) -> None:
         tick = PERIOD_S / (1 + self.room.spec.drift_ppm * 1e-6)
         start, n = time.monotonic(), 0
         while not self._stop.is_set():
             played = {r: self._drain(r) for r in self._routes}
+            heard: dict[str, bytes] = {}
             for mic in self._mics:
-                pcm = self.room.hear(mic, self._voice(mic), played)
+                pcm = heard[mic] = self.room.hear(mic, self._voice(mic), played)
                 fd = self._mic_fd[mic]
                 try:
                     if _queued(fd) > MIC_PERIODS * self._period_bytes:
@@ -367,6 +403,7 @@ class LiveRoom:
                 except OSError as e:
                     if e.errno != errno.EAGAIN:
                         log.error("sim room: mic %s: %s", mic, e)
+            self._to_ear(played, heard)
             n += 1
             if n % STATS_TICKS == 0:
                 self._write_stats()

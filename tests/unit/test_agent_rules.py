@@ -704,6 +704,23 @@ def test_the_voice_goes_to_the_call_talked_on_from_the_mic_of_the_route():
     assert voice_target(m) == ("k2", "mic")
 
 
+def test_the_agent_hears_their_own_voice_on_the_route_they_talk_on_while_it_is_sent():
+    from firmware.core.calls import sidetone_route
+
+    m = agent(*offered())
+    assert sidetone_route(m) is None                                 # ringing
+    m = run(m, ev.Hook(True), ev.SipCallState("k1", "established"))[0]
+    assert sidetone_route(m) == "handset"
+    m = run(m, ev.Key("headset"))[0]
+    assert sidetone_route(m) == "headset"
+    m = run(m, ev.Key("mute"))[0]
+    assert sidetone_route(m) is None                                 # muted: nothing sent
+    m = run(m, ev.Key("mute"), ev.SipCallState("k1", "held"))[0]
+    assert sidetone_route(m) is None                                 # held
+    m = run(m, ev.SipCallState("k1", "resumed"), ev.SipCallState("k1", "ended"))[0]
+    assert sidetone_route(m) is None                                 # between calls
+
+
 MUTE_CASES = {
     "mute during a call": case(agent(*talking()), ev.Key("mute"), effects=(), muted=True),
     "pressed again: unmuted": case(
