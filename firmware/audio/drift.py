@@ -28,6 +28,11 @@ log = logging.getLogger("hardphone.audio")
 SETTLE_S = 5.0           # seconds of arrivals before the drift is trusted
 WINDOW_S = 300.0         # the line is fitted over this much (older seconds are let go)
 SURE_ERRORS = 3.0        # a drift is followed once it is this many standard errors from none
+NOISE_S = 0.001          # ... and has moved the card this much against the host over the
+                         # seconds measured (arrival times are that noisy on a busy host: a
+                         # card in step read -21 ppm over 9 s, 3 errors out)
+QUIET_DBFS = -40.0       # a stream starts following in a period this quiet (the filter's
+MAX_WAIT_PERIODS = 100   # delay goes in unheard), or after this many periods anyway (2 s)
 MIN_PPM = 20.0           # less is left alone (72 ms an hour at most; a busy host reads 10 off)
 MAX_PPM = 2000.0         # more is not a crystal: a stalled or bursting source; not followed
 # the mic that hears each route's sound: in its echo, and on its card (one crystal for both);
@@ -47,6 +52,7 @@ class CardClock:
         self._points: list[tuple[float, float]] = []      # (host s, earliest lateness s)
         self.ppm: float | None = None                     # None until SETTLE_S of arrivals
         self.error = 0.0                                  # the fit's standard error, ppm
+        self.span_s = 0.0                                 # the seconds the fit spans
 
     def arrived(self, now: float, frames: int) -> None:
         """``frames`` more came in from the card at host time ``now`` (seconds)."""
@@ -70,6 +76,7 @@ class CardClock:
         """The stream stopped and starts again (a new call): the timeline starts again, what
         was learned of the drift is kept until the new one is known."""
         self._frames, self._start, self._second, self._points = 0, None, None, []
+        # (ppm, error and span_s stay as they were: the new fit replaces them)
 
     def _fit(self) -> None:
         if len(self._points) < SETTLE_S:
@@ -79,13 +86,18 @@ class CardClock:
         (slope, _), cov = np.polyfit(t, late, 1, cov=True)     # seconds late per second
         self.ppm = float(-slope * 1e6)
         self.error = float(np.sqrt(max(cov[0][0], 0.0)) * 1e6)
+        self.span_s = float(t[-1] - t[0])
 
     @property
     def drift(self) -> float | None:
         """The drift to follow: ``ppm`` once it stands out of the measurement's noise (three
-        standard errors from none: a card in step, timed on a busy host, reads some ppm
-        either way for a while), else None."""
+        standard errors from none, and NOISE_S of the card's time gained or lost over the
+        seconds measured: a card in step, timed on a busy host, reads some ppm either way
+        for a while), else None. What a call learned holds for the next until it is known
+        again."""
         if self.ppm is None or abs(self.ppm) < SURE_ERRORS * self.error:
+            return None
+        if abs(self.ppm) * 1e-6 * self.span_s < NOISE_S:
             return None
         return self.ppm
 
@@ -100,12 +112,21 @@ class ClockFollower:
         self._resampler = Resampler()
         self.active = False
         self.frames_in = self.frames_out = 0
+        self.frames_seen = 0         # periods through it, followed or not
+        self._waited = 0             # periods it has waited for a quiet one
 
     def follow(self, pcm: bytes, ppm: float | None) -> bytes:
         """``pcm`` (mono S16_LE) at the consumer's pace; unchanged while ``ppm`` is unknown
         or too small to matter, and until it first matters."""
+        first = self.frames_seen == 0
+        self.frames_seen += 1
         if not self.active:
             if ppm is None or not MIN_PPM <= abs(ppm) <= MAX_PPM:
+                return pcm
+            # the resampler's delay goes in when it starts: in a quiet period it is not heard
+            # (a stream starting follows from its first period: what it learned holds)
+            self._waited += 1
+            if not first and self._waited < MAX_WAIT_PERIODS and not _quiet(pcm):
                 return pcm
             self.active = True
             if self.name:
@@ -119,6 +140,11 @@ class ClockFollower:
         self.frames_in += len(x)
         self.frames_out += len(y)
         return s16le(y)
+
+
+def _quiet(pcm: bytes) -> bool:
+    x = floats(pcm)
+    return len(x) == 0 or 10 * np.log10(float(np.mean(x * x)) + 1e-12) < QUIET_DBFS
 
 
 def stretched(pcm: bytes, frames: int) -> bytes:

@@ -30,6 +30,26 @@ def test_a_new_call_starts_a_new_timeline_and_keeps_what_was_learned():
     assert clock.ppm == learned
 
 
+def test_a_few_ppm_a_busy_host_reads_into_a_card_in_step_is_not_followed():
+    # a line through seconds of arrivals that are late by a busy scheduler can stand three
+    # standard errors off zero; what it claims must also have moved the card 1 ms
+    clock = CardClock(RATE)
+    for k in range(int(9 / 0.02)):
+        clock.arrived(k * 0.02 * (1 + 21e-6), 160)               # -21 ppm, as read in a test
+    assert clock.ppm is not None and abs(clock.ppm + 21) < 1 and clock.error < 1
+    assert clock.drift is None                                   # 0.17 ms in 8 s: noise
+    for k in range(int(9 / 0.02), int(60 / 0.02)):
+        clock.arrived(k * 0.02 * (1 + 21e-6), 160)
+    assert clock.drift is not None and abs(clock.drift + 21) < 1  # 1.2 ms in 59 s: a drift
+
+
+def test_a_fast_drift_is_followed_within_seconds():
+    clock = CardClock(RATE)
+    for k in range(int(8 / 0.02)):                               # (5 s of line: 1 ms)
+        clock.arrived(k * 0.02 / (1 + 200e-6), 160)
+    assert clock.drift is not None and abs(clock.drift - 200) < 1
+
+
 def pitch(pcm: bytes) -> float:
     x = np.frombuffer(pcm, "<i2").astype(float)
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
@@ -43,6 +63,22 @@ def test_the_follower_keeps_the_pitch_and_takes_out_what_the_drift_adds():
     out = b"".join(follower.follow(tone[i:i + 320], 1000.0) for i in range(0, len(tone), 320))
     assert abs(len(out) / 2 - RATE * 10 / 1.001) <= 2              # 80 samples fewer in 10 s
     assert abs(pitch(out[RATE:]) - 1000 * 1.001) < 1               # resampled, not chopped
+
+
+def test_mid_stream_the_follower_starts_in_a_quiet_period():
+    loud = (8000 * np.sin(2 * np.pi * 1000 * np.arange(160) / RATE)).astype("<i2").tobytes()
+    quiet = bytes(320)
+    follower = ClockFollower()
+    for _ in range(10):
+        assert follower.follow(loud, None) == loud               # the drift not known yet
+    for _ in range(10):
+        assert follower.follow(loud, 100.0) == loud              # known: waits for a pause
+    assert not follower.active
+    follower.follow(quiet, 100.0)
+    assert follower.active
+    fresh = ClockFollower()                                      # a stream starting: at once
+    fresh.follow(loud, 100.0)
+    assert fresh.active
 
 
 def test_a_card_in_step_passes_untouched():
