@@ -111,15 +111,14 @@ class ClockFollower:
         self.name = name
         self._resampler = Resampler()
         self.active = False
-        self.frames_in = self.frames_out = 0
-        self.frames_seen = 0         # periods through it, followed or not
+        self._started = False        # a period has come through, followed or not
+        self._primed = False         # the resampler has had its first period
         self._waited = 0             # periods it has waited for a quiet one
 
     def follow(self, pcm: bytes, ppm: float | None) -> bytes:
         """``pcm`` (mono S16_LE) at the consumer's pace; unchanged while ``ppm`` is unknown
         or too small to matter, and until it first matters."""
-        first = self.frames_seen == 0
-        self.frames_seen += 1
+        first, self._started = not self._started, True
         if not self.active:
             if ppm is None or not MIN_PPM <= abs(ppm) <= MAX_PPM:
                 return pcm
@@ -134,11 +133,10 @@ class ClockFollower:
         ratio = 1.0 / (1.0 + max(-MAX_PPM, min(MAX_PPM, ppm or 0.0)) * 1e-6)
         x = floats(pcm)
         y = self._resampler.process(x, ratio)
-        if not self.frames_in:          # what the filter holds back, given as silence once
+        if not self._primed:            # what the filter holds back, given as silence once
             y = np.concatenate([np.zeros(max(0, round(len(x) * ratio) - len(y)),
                                          np.float32), y])
-        self.frames_in += len(x)
-        self.frames_out += len(y)
+            self._primed = True
         return s16le(y)
 
 

@@ -10,34 +10,23 @@ of four calls, on mono S16 in native byte order at any rate (its pitch search, t
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from typing import Any
 
-_lib: Any = None
-
+from . import clib
+from .clib import INT, INT16P, VOIDP
 
 class SpandspMissing(RuntimeError):
     """libspandsp is not installed: lost packets stay gaps, calls still work."""
 
 
+@functools.cache
 def _load() -> Any:
-    global _lib
-    if _lib is None:
-        name = ctypes.util.find_library("spandsp") or "libspandsp.so.2"
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError as e:
-            raise SpandspMissing(f"libspandsp not found ({e}): apt-get install libspandsp2") \
-                from e
-        vp, i16p, c_int = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16), ctypes.c_int
-        for fn, args, res in (("plc_init", (vp,), vp),
-                              ("plc_rx", (vp, i16p, c_int), c_int),
-                              ("plc_fillin", (vp, i16p, c_int), c_int),
-                              ("plc_free", (vp,), c_int)):
-            f = getattr(lib, fn)
-            f.argtypes, f.restype = args, res
-        _lib = lib
-    return _lib
+    return clib.load("spandsp", "libspandsp.so.2", "libspandsp2", SpandspMissing, (
+        ("plc_init", (VOIDP,), VOIDP),
+        ("plc_rx", (VOIDP, INT16P, INT), INT),
+        ("plc_fillin", (VOIDP, INT16P, INT), INT),
+        ("plc_free", (VOIDP,), INT)))
 
 
 class Plc:

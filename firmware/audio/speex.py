@@ -10,8 +10,11 @@ samples each. Neither state is thread-safe: each has one owner.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from typing import Any
+
+from . import clib
+from .clib import INT, INT16P, VOIDP
 
 # speex/speex_echo.h and speex/speex_preprocess.h
 _ECHO_SET_SAMPLING_RATE = 24
@@ -21,37 +24,22 @@ _PP_SET_ECHO_SUPPRESS = 20
 _PP_SET_ECHO_SUPPRESS_ACTIVE = 22
 _PP_SET_ECHO_STATE = 24
 
-_lib: Any = None
-
-
 class SpeexMissing(RuntimeError):
     """libspeexdsp is not installed: voice processing is off, calls still work."""
 
 
+@functools.cache
 def _load() -> Any:
-    global _lib
-    if _lib is None:
-        name = ctypes.util.find_library("speexdsp") or "libspeexdsp.so.1"
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError as e:
-            raise SpeexMissing(f"libspeexdsp not found ({e}): apt-get install libspeexdsp1") \
-                from e
-        vp, i16p, c_int = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int16), ctypes.c_int
-        for fn, args, res in (
-                ("speex_echo_state_init", (c_int, c_int), vp),
-                ("speex_echo_state_destroy", (vp,), None),
-                ("speex_echo_state_reset", (vp,), None),
-                ("speex_echo_cancellation", (vp, i16p, i16p, i16p), None),
-                ("speex_echo_ctl", (vp, c_int, vp), c_int),
-                ("speex_preprocess_state_init", (c_int, c_int), vp),
-                ("speex_preprocess_state_destroy", (vp,), None),
-                ("speex_preprocess_run", (vp, i16p), c_int),
-                ("speex_preprocess_ctl", (vp, c_int, vp), c_int)):
-            f = getattr(lib, fn)
-            f.argtypes, f.restype = args, res
-        _lib = lib
-    return _lib
+    return clib.load("speexdsp", "libspeexdsp.so.1", "libspeexdsp1", SpeexMissing, (
+        ("speex_echo_state_init", (INT, INT), VOIDP),
+        ("speex_echo_state_destroy", (VOIDP,), None),
+        ("speex_echo_state_reset", (VOIDP,), None),
+        ("speex_echo_cancellation", (VOIDP, INT16P, INT16P, INT16P), None),
+        ("speex_echo_ctl", (VOIDP, INT, VOIDP), INT),
+        ("speex_preprocess_state_init", (INT, INT), VOIDP),
+        ("speex_preprocess_state_destroy", (VOIDP,), None),
+        ("speex_preprocess_run", (VOIDP, INT16P), INT),
+        ("speex_preprocess_ctl", (VOIDP, INT, VOIDP), INT)))
 
 
 def _int(value: int) -> Any:
