@@ -31,12 +31,13 @@ class AudioDevices:
                  limit_dbfs: dict[str, float] | None = None,
                  echo_routes: tuple[str, ...] = (), echo_delay_ms: int = 0,
                  clocked_mics: tuple[str, ...] = (), sidetone_db: dict[str, float] | None = None,
-                 sidetone_codec=None):
+                 sidetone_codec=None, echo_coupling_db: float = 0.0):
         """``pcm`` maps route names to ALSA PCM names; ``rate`` is the sample rate in Hz;
         ``limit_dbfs``: the loudest peak a call may play on each route at the ear (the board's
         [audio.limit_dbfs]; firmware/audio/limiter.py holds calls to it); ``echo_routes``:
         the routes a mic hears (the board's [audio] echo_routes; their echo is cancelled);
-        ``echo_delay_ms``: how long the card holds what is played before it sounds;
+        ``echo_delay_ms``: how long the card holds what is played before it sounds, and
+        ``echo_coupling_db`` how loud its echo can be at the mic against it (the board's);
         ``clocked_mics``: the mics whose PCM keeps time itself (a card's: the device passes
         them all; the sim's file PCMs have no clock, and their reads are paced to the wall
         clock here); ``sidetone_db``: the sidetone's level on each route at the ear (the
@@ -50,6 +51,7 @@ class AudioDevices:
         self.limit_dbfs = dict(limit_dbfs or {})
         self.echo_routes = tuple(echo_routes)
         self.echo_delay_ms = int(echo_delay_ms)
+        self.echo_coupling_db = float(echo_coupling_db)
         self.clocked_mics = frozenset(clocked_mics)
         self.period_frames = round(self.rate * PERIOD_S)      # 160 at 8 kHz
         # route -> time.perf_counter() when its latest play's first period went into the PCM

@@ -94,6 +94,7 @@ class BoardSpec:
     audio_limit_dbfs: dict[str, float] = field(default_factory=dict)
     audio_echo_routes: tuple[str, ...] = ECHO_ROUTES
     audio_echo_delay_ms: int = 0
+    audio_echo_coupling_db: float = 0.0
     audio_sidetone_db: dict[str, float] = field(default_factory=dict)
     audio_sidetone_control: tuple[str, str] = ("default", SIDETONE_CONTROL)   # (device, name)
     sim: dict[str, object] = field(default_factory=dict)
@@ -241,6 +242,9 @@ def _parse(path: Path, data: dict) -> BoardSpec:
     echo_delay_ms = audio.get("echo_delay_ms", int, 0)
     if not 0 <= echo_delay_ms <= 500 or echo_delay_ms % 20:
         audio.fail("echo_delay_ms", f"must be 0-500 ms in whole 20 ms periods, got {echo_delay_ms}")
+    echo_coupling_db = audio.get("echo_coupling_db", float, 0.0)
+    if not -40 <= echo_coupling_db <= 10:
+        audio.fail("echo_coupling_db", f"must be -40 to 10 dB, got {echo_coupling_db:g}")
 
     sidetone_t = audio.table("sidetone", {})
     for key in sidetone_t.data:
@@ -283,6 +287,7 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio_limit_dbfs=limits,
         audio_echo_routes=echo_routes,
         audio_echo_delay_ms=echo_delay_ms,
+        audio_echo_coupling_db=echo_coupling_db,
         audio_sidetone_db=sidetone,
         audio_sidetone_control=sidetone_control,
         sim=dict(top.get("sim", dict, {})),

@@ -140,5 +140,6 @@ class CallMic:
         if route not in self._cleanups:
             audio = self._devices.audio
             delay = round(getattr(audio, "echo_delay_ms", 0) / 20)
-            self._cleanups[route] = MicCleanup(audio.rate, audio.period_frames * 2, delay)
+            self._cleanups[route] = MicCleanup(audio.rate, audio.period_frames * 2, delay,
+                                               getattr(audio, "echo_coupling_db", 0.0))
         return self._cleanups[route]

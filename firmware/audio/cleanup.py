@@ -31,6 +31,7 @@ import threading
 from array import array
 from collections import deque
 
+from .echo_gate import EchoGate
 from .pcm import FULL_SCALE, s16le
 from .pcm import samples as pcm_samples
 from .speex import EchoState, Preprocessor, SpeexMissing
@@ -133,14 +134,17 @@ class Rumble:
 class MicCleanup:
     """One mic's echo canceller (one per route it hears) and noise removal."""
 
-    def __init__(self, rate: int, period_bytes: int, delay_periods: int = 0) -> None:
+    def __init__(self, rate: int, period_bytes: int, delay_periods: int = 0,
+                 coupling_db: float = 0.0) -> None:
         """``delay_periods``: how many periods after its write a played period reaches the
-        mic (the card's buffers)."""
+        mic (the card's buffers); ``coupling_db``: the loudest echo at the mic against what
+        is played (echo_gate.py)."""
         self._rate, self._period_bytes = rate, period_bytes
         self._frame_bytes = rate * FRAME_MS // 1000 * 2
         if period_bytes % self._frame_bytes:
             raise ValueError(f"a {period_bytes}-byte period is not whole {FRAME_MS} ms frames")
-        self._cancellers: dict[str, tuple[EchoState, Preprocessor]] = {}
+        self._coupling_db = coupling_db
+        self._cancellers: dict[str, tuple[EchoState, Preprocessor, EchoGate]] = {}
         self._rumble = Rumble(rate)
         self._card = deque([bytes(period_bytes)] * delay_periods)   # played, not yet heard
         self._denoiser: Preprocessor | None = None
@@ -168,11 +172,15 @@ class MicCleanup:
             if played_on not in self._cancellers:
                 echo = EchoState(self._rate, samples, TAIL_MS)
                 self._cancellers[played_on] = (echo, Preprocessor(
-                    self._rate, samples, denoise, NOISE_SUPPRESS_DB, echo=echo))
-            echo, pre = self._cancellers[played_on]
+                    self._rate, samples, denoise, NOISE_SUPPRESS_DB, echo=echo),
+                    EchoGate(samples, TAIL_MS // FRAME_MS, self._coupling_db))
+            echo, pre, gate = self._cancellers[played_on]
             pre.denoise = denoise
-            return b"".join(pre.run(echo.cancel(mic[i:i + frame], played[i:i + frame]))
-                            for i in range(0, len(mic), frame))
+            out = []
+            for i in range(0, len(mic), frame):
+                heard, ref = mic[i:i + frame], played[i:i + frame]
+                out.append(gate.process(heard, ref, pre.run(echo.cancel(heard, ref))))
+            return b"".join(out)
         if self._denoiser is None:
             self._denoiser = Preprocessor(self._rate, samples, True, NOISE_SUPPRESS_DB)
         return b"".join(self._denoiser.run(mic[i:i + frame]) for i in range(0, len(mic), frame))

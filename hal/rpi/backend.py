@@ -50,5 +50,6 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
         audio=AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
                            spec.audio_echo_routes, spec.audio_echo_delay_ms,
                            CAPTURE_ROUTES, spec.audio_sidetone_db,
-                           CodecSidetone(*spec.audio_sidetone_control)),
+                           CodecSidetone(*spec.audio_sidetone_control),
+                           echo_coupling_db=spec.audio_echo_coupling_db),
     )

@@ -49,7 +49,8 @@ def open_devices(spec, runtime_dir: Path) -> Devices:
     use_sim_asound(audio_dir, spec.audio_pcm)
     audio = AudioDevices(spec.audio_pcm, spec.audio_rate, spec.audio_limit_dbfs,
                          spec.audio_echo_routes, spec.audio_echo_delay_ms, clocked,
-                         spec.audio_sidetone_db, SimSidetone(audio_dir))
+                         spec.audio_sidetone_db, SimSidetone(audio_dir),
+                         echo_coupling_db=spec.audio_echo_coupling_db)
 
     sim = SimBoard(spec=spec, factory=factory, matrix=matrix, contact=contact, panel=panel,
                    bus=bus, audio_dir=audio_dir)

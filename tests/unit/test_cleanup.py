@@ -28,9 +28,30 @@ def test_a_second_call_starts_with_the_room_already_learned():
     assert bench.erle(second, 0, 1) >= 25
 
 
+def test_the_first_call_ever_keeps_the_echo_out_from_its_first_second():
+    """The gate (echo_gate.py) covers the seconds the fresh filter needs to learn the room,
+    at the default volume and at the loudest, where the speaker clips softly."""
+    for volume in (5, 10):
+        run = bench.echo_run(4.0, volume=volume)
+        assert bench.erle(run, 0, 1) >= 25, volume
+        assert bench.convergence_s(run) is not None and bench.convergence_s(run) <= 1.0, volume
+
+
+def test_a_loud_speaker_still_loses_30_db_of_its_echo():
+    run = bench.echo_run(8.0, volume=10)
+    assert bench.erle(run, 3, 8) >= 30
+
+
 def test_double_talk_keeps_the_agents_voice():
     run = bench.echo_run(10.0, near_from_s=5.0, volume=5)
     assert bench.double_talk_kept(run, 5.0) >= -6.0
+
+
+def test_double_talk_from_the_first_calls_start_keeps_the_agents_voice():
+    """The agent talks over the customer while the filter is still fresh: the gate hears
+    them (louder than any echo can be) and opens."""
+    run = bench.echo_run(5.0, near_from_s=0.3, volume=10)
+    assert bench.double_talk_kept(run, 0.3) >= -6.0
 
 
 def test_without_the_reference_nothing_is_cancelled():
