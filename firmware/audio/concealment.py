@@ -37,7 +37,7 @@ class Concealment:
 
     def __init__(self, rate: int) -> None:
         self._frame_bytes = int(rate * FRAME_S) * 2
-        self._plc = Plc()
+        self._plc = Plc(rate)
         self._next: float | None = None      # the tick the next packet is due at
         self._filled = 0                     # packets made up since the last real one
         self._owed = 0                       # made up, and might still come (late)
