@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from baresip import AudioNotActive, AudioRestarted, BaresipError, Call
@@ -30,8 +31,16 @@ PCMU_FRAME_BYTES = 320       # decoded bytes per packet: PCMU, 8 kHz, 20 ms
 # (a stall passed, or the mic's clock runs fast): one period is skipped to win 20 ms back
 CATCH_UP_PERIODS = 50
 # ... but at once in the first periods of a voice starting to flow (a call answered, the mic
-# unmuted): a mic just opened may hand over what it held at once, and nobody has spoken yet
+# unmuted): a mic just opened may hand over what it held at once, and nobody has spoken yet;
+# and right after a gap (periods handed in after their ticks, the stack sent silence): the
+# late periods and the next come together, and the lead they leave, a frame per silent
+# packet, is the gap's, cut with it (one event for the customer, not a gap now and a skip a
+# second later; a lead with no gap before it may be the stack's tick running late, which
+# its next tick takes back) ...
 START_PERIODS = 10
+# ... unless this is the REGAPS-th gap in REGAP_S: gaps that come again and again (the mic's
+# periods due just before the stack's tick) are what a standing lead stops
+REGAPS, REGAP_S = 3, 10.0
 # Voice handed in less than this after the last period is flowing: a silent packet between
 # them is a gap (longer: muted, held, or the mic reopening)
 FLOWING_S = 0.2
@@ -64,6 +73,9 @@ class CallMedia:
         self._silence: int | None = None    # the stack's silent-packet count at the last write
         self._last_write = 0.0
         self._flow = 0               # periods handed in since the voice started flowing
+        self._gap_lead = 0           # writes after a gap that may cut its lead: one per packet
+        self._gap_now = False        # this write found the gap (it is the late period itself)
+        self._gaps_at: deque[float] = deque(maxlen=REGAPS - 1)    # host times of the last gaps
         self.rx_bytes = 0            # decoded audio taken from the receive tap so far
         self.frame_bytes = PCMU_FRAME_BYTES
 
@@ -121,20 +133,30 @@ class CallMedia:
     def _count_gaps(self, silence: int, now: float) -> None:
         """Packets the stack sent as silence because nothing was queued, between two periods
         of a flowing voice: gaps in it (the stack counts only those padded mid-frame)."""
+        gaps = 0
         if self._silence is not None and now - self._last_write < FLOWING_S:
-            self.tx_gaps += max(0, silence - self._silence)
+            gaps = max(0, silence - self._silence)
+            self.tx_gaps += gaps
             self._flow += 1
         else:
-            self._flow = 0
+            self._flow = self._gap_lead = 0
+        self._gap_now = gaps > 0
+        if gaps:
+            again = len(self._gaps_at) == REGAPS - 1 and now - self._gaps_at[0] < REGAP_S
+            self._gap_lead = 0 if again else gaps
+            self._gaps_at.append(now)
         self._silence, self._last_write = silence, now
 
     def _catch_up(self, queued: int, following: bool) -> bool:
-        """True to skip this period: the stack has held a whole frame back for a second
-        (beyond what a followed voice keeps: the lead the crossings of the card's ticks and
-        the stack's need, FOLLOWING_SLACK_S)."""
+        """True to skip this period: the stack has held a whole frame back for a second, or
+        at all just after the voice started or a gap (beyond what a followed voice keeps: the
+        lead the crossings of the card's ticks and the stack's need, FOLLOWING_SLACK_S)."""
         backlog = self._tx_frame + (self._margin + self._slack if following else 0)
         self._behind = self._behind + 1 if queued >= backlog else 0
-        if self._behind < (1 if self._flow < START_PERIODS else CATCH_UP_PERIODS):
+        gap_cut = self._gap_lead > 0 and not self._gap_now     # a write the gap made late
+        self._gap_lead -= gap_cut
+        at_once = self._flow < START_PERIODS or gap_cut
+        if self._behind < (1 if at_once else CATCH_UP_PERIODS):
             return False
         self._behind = 0
         self.tx_skipped += 1
