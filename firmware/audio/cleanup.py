@@ -16,6 +16,10 @@ after it ran dry), so a write a few ms late is absorbed, not played as a gap on 
 only; and a backlog beyond MAX_QUEUED loses its oldest periods when the mic takes one, as
 a full card loses what no longer fits.
 
+After them, the echo gate (echo_gate.py) takes down what the canceller still leaves of the
+echo while the customer talks alone: all of a fresh filter's first seconds, and the little a
+linear filter can't remove of a speaker driven hard.
+
 Processing works in FRAME_MS frames: the preprocessor (noise suppression and the echo
 canceller's residual suppression) delays its output by one frame, and 10 ms keeps that
 within the phone's 40 ms budget where 20 ms frames would not. Each mic route keeps its
