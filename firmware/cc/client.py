@@ -54,6 +54,8 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcConsult: p.Consult,
     fx.CcTransfer: p.Transfer,
     fx.CcExitConsult: p.ExitConsult,
+    fx.CcConference: p.Conference,
+    fx.CcExitConference: p.ExitConference,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -84,7 +86,9 @@ NO_FAVORITES = "No server: favorites can't change now"
 # move a customer the agent has moved on from).
 NO_CONSULT = {"consult": "No server: can't consult now",
               "transfer": "No server: can't transfer now",
-              "exit_consult": "No server: can't exit the consult now"}
+              "exit_consult": "No server: can't exit the consult now",
+              "conference": "No server: can't conference now",
+              "exit_conference": "No server: can't exit the conference now"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -159,7 +163,8 @@ class CcClient:
         if any(isinstance(q.message, p.Directory) for q in lost):   # not "Loading..." for ever
             events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
         for q in lost:              # a consult or transfer whose answer will never come
-            if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult):
+            if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
+                          | p.ExitConference):
                 kind = _tag(q.message)
                 events.append(ev.CcRefused(kind, "offline", NO_CONSULT[kind]))
         return events
@@ -202,7 +207,8 @@ class CcClient:
                     return [ev.CcRefused(_FAVORITE_REQUESTS[type(effect)], "offline",
                                          NO_FAVORITES)], []
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
-            case fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult():
+            case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
+                  | fx.CcExitConference()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -393,8 +399,9 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
     return _Queued(message, _contact_of(message))
 
 
-def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult,
-             rid: str) -> p.Consult | p.Transfer | p.ExitConsult:
+def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
+             | fx.CcExitConference,
+             rid: str) -> p.Consult | p.Transfer | p.ExitConsult | p.Conference | p.ExitConference:
     match effect:
         case fx.CcConsult():
             return p.Consult(id=rid, contact=effect.contact, kind=effect.kind,
@@ -404,6 +411,10 @@ def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult,
                               target=effect.target)
         case fx.CcExitConsult():
             return p.ExitConsult(id=rid, contact=effect.contact)
+        case fx.CcConference():
+            return p.Conference(id=rid, contact=effect.contact)
+        case fx.CcExitConference():
+            return p.ExitConference(id=rid, contact=effect.contact)
         case _:
             assert_never(effect)
 
@@ -439,7 +450,9 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                                     if c.requested_by else None),
                       participants=tuple(ev.Participant(x.who, x.kind, x.state, x.agent)
                                          for x in c.participants),
-                      control=c.control)
+                      control=c.control,
+                      conference=(ev.Conference(here(c.conference.since), c.conference.post_call)
+                                  if c.conference else None))
 
 
 def _consult_leg(leg: p.ConsultLeg | None,

@@ -33,6 +33,7 @@ AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended",
                         "wrapup", "wrapped_up", "rona", "withdrawn"]
 ContactKind = Literal["inbound", "outbound"]
+MAX_PARTICIPANTS = 8                 # on a conference, the customer and the agents included
 MAX_DIAL_CHARS = 32                  # a dial request's number (the phone's dial screen holds 32)
 # The directory and the agent's favorites ("Field limits"): an answer of MAX_DIRECTORY_ENTRIES
 # entries stays under 400 KB, a snapshot's MAX_FAVORITES under 40 KB, whatever their characters.
@@ -102,6 +103,13 @@ class Participant(msgspec.Struct, frozen=True, omit_defaults=True):
     agent: str = ""                     # the agent's id, for kind "agent"
 
 
+class ConferenceState(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The contact's call is a conference (``conference``): since when, and whether the
+    customer has left it (post call: the agents may talk on, nobody can be added)."""
+    since: float                        # server time the conference began
+    post_call: bool = False
+
+
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     """A customer interaction as the agent sees it. Secure variables are sent (the phone may
     need them, e.g. for a transfer) but never shown or logged."""
@@ -127,6 +135,8 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     requested_by: Requester | None = None
     participants: list[Participant] = []
     control: str = ""
+    # a conference (docs/cc-protocol.md, "Conference"): ``participants`` are all on it
+    conference: ConferenceState | None = None
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -273,6 +283,25 @@ class ExitConsult(_Msg, tag="exit_consult"):
     contact: str
 
 
+class Conference(_Msg, tag="conference"):
+    """Join the consulted party, once they answered, into the contact's call: the customer,
+    this agent and everyone already on it hear each other (each hears all the others, never
+    itself). The consult leg ends; this phone resumes its customer call to be heard again.
+    A conference's controller may consult again and join the next. Errors: ``not_allowed``
+    (no consulted party talking; the customer has left), ``conference_full`` (more than
+    MAX_PARTICIPANTS)."""
+    id: str
+    contact: str
+
+
+class ExitConference(_Msg, tag="exit_conference"):
+    """Leave the conference: the call goes on between the others. The controller's leaving
+    passes control to the agent on the call longest (it then owes the wrap-up, as after a
+    transfer; with no agent left, to no one); the call ends when one participant remains."""
+    id: str
+    contact: str
+
+
 class WrapUp(_Msg, tag="wrapup"):
     id: str
     contact: str
@@ -369,8 +398,8 @@ class LoggedOut(_Msg, tag="logged_out"):
 
 
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
-                 | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | WrapUp
-                 | Logout | Resync)
+                 | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
+                 | ExitConference | WrapUp | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | Snapshot | AgentState
                  | ContactUpdate | Notice | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
@@ -397,6 +426,7 @@ ERROR_CODES = {
                       "does not have",
     "unsupported_destination": "a consult or transfer to an entry point routed to a "
                                "capacity-based team",
+    "conference_full": "a conference, or a consult from one, past MAX_PARTICIPANTS",
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import calls, directory
+from . import calls, conference, directory
 from . import events as ev
 from .effects import (CcConsult, CcExitConsult, CcTransfer, Effects, SipHangup, SipHold,
                       SipResume, Step)
@@ -70,8 +70,14 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step | None:
     if call is None or call.state not in ("talking", "held"):
         return None
     contact = m.contact(call.contact)
+    if (action == "exit" and call.leg == "customer" and contact is not None
+            and contact.conference is not None and not contact.primary):
+        return conference.leave(m, call)
     if action == "exit" or (action == "end" and call.leg == "consult"):
         return exit_consult(m, call)
+    if action in ("conf", "conference") and contact is not None and (
+            call.leg == "consult" or m.consult_of(contact.id)):
+        return conference.join(m, call)
     if action == "swap":
         return swap(m, call)
     if contact is None:

@@ -116,6 +116,19 @@ class CcExitConsult:
 
 
 @dataclass(frozen=True)
+class CcConference:
+    """Join the consulted party, who answered, into the contact's call (or CcRefused
+    "conference")."""
+    contact: str
+
+
+@dataclass(frozen=True)
+class CcExitConference:
+    """Leave the contact's conference; the others go on."""
+    contact: str
+
+
+@dataclass(frozen=True)
 class CcWrapUp:
     contact: str
     code: str
@@ -177,8 +190,8 @@ class SipDial:
 # What the phone carries out, and what goes to each of its links; tests/unit/test_registries.py
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
-            | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult | CcWrapUp
-            | CcLogout)
+            | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
+            | CcConference | CcExitConference | CcWrapUp | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

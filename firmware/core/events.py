@@ -114,6 +114,14 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class Conference:
+    """The contact's call is a conference: since when (phone time), and whether the customer
+    has left it (post call)."""
+    since: float
+    post_call: bool = False
+
+
+@dataclass(frozen=True)
 class Contact:
     """A customer interaction (firmware.cc.protocol.Contact)."""
     id: str
@@ -135,6 +143,7 @@ class Contact:
     requested_by: Requester | None = None
     participants: tuple[Participant, ...] = ()
     control: str = ""
+    conference: Conference | None = None
 
 
 @dataclass(frozen=True)

@@ -423,6 +423,9 @@ class Model:
     # contacts whose consult the phone asked for and whose consult leg token has not come yet:
     # the consult leg's INVITE may overtake it, and waits for it as an offer's INVITE does
     consult_asked: frozenset[str] = frozenset()
+    # contacts whose conference the phone asked for: once the server says it is up, the
+    # customer call the consult held is resumed (the agent is heard on the conference)
+    conference_asked: frozenset[str] = frozenset()
     wrapped_locally: frozenset[str] = frozenset()    # wrap-ups sent (maybe queued offline)
     # offers the agent rejected, as (contact id, the attempt's token), until the server takes
     # them back: a snapshot still listing that attempt (the reject was queued offline) and an

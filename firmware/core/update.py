@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import (agent, calls, consult, dialpad, directory, emergency, favorites, forms, offers,
-               reasons, tasks)
+from . import (agent, calls, conference, consult, dialpad, directory, emergency, favorites, forms,
+               offers, reasons, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
@@ -100,7 +100,15 @@ def _login_from_config(m: Model, e: ev.LoginFromConfig) -> Step:
 def _refused(m: Model, e: ev.CcRefused) -> Step:
     if e.request in ("consult", "transfer", "exit_consult"):
         return consult.refused(m, e)
+    if e.request in ("conference", "exit_conference"):
+        return conference.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
+
+
+def _contact_event(m: Model, e: ev.CcContact) -> Step:
+    m, fx = offers.contact_event(m, e)
+    m, more = conference.joined(m, e)
+    return m, fx + more
 
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
@@ -171,7 +179,7 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcLink: narrow(ev.CcLink, agent.link),
     ev.CcSnapshot: narrow(ev.CcSnapshot, _then_bind(agent.snapshot)),
     ev.CcAgentState: narrow(ev.CcAgentState, agent.agent_state),
-    ev.CcContact: narrow(ev.CcContact, _then_bind(offers.contact_event)),
+    ev.CcContact: narrow(ev.CcContact, _then_bind(_contact_event)),
     ev.CcNotice: narrow(ev.CcNotice, _cc_notice),
     ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
     ev.CcRefused: narrow(ev.CcRefused, _refused),

@@ -60,6 +60,16 @@ EXAMPLES = [
     p.Transfer(id="p-31", contact="c-50"),
     p.Transfer(id="p-32", contact="c-51", kind="queue", target="support"),
     p.ExitConsult(id="p-34", contact="c-50"),
+    p.Conference(id="p-35", contact="c-50"),
+    p.ExitConference(id="p-36", contact="c-50"),
+    p.ContactUpdate(seq=22, contact=p.Contact(
+        id="c-50", status="assigned", queue="Support", ani="+3215551234", primary=False,
+        participants=[p.Participant(who="+3215551234", kind="customer", state="talking"),
+                      p.Participant(who="Ana Diaz", kind="agent", state="talking",
+                                    agent="1001"),
+                      p.Participant(who="Ben Okafor", kind="agent", state="talking",
+                                    agent="1002")],
+        control="1001", conference=p.ConferenceState(since=1732240900.0))),
     p.DialAnswer(id="p-9", to="5550100", contact="c-47"),
     p.Directory(id="p-10", query="ben"),
     p.DirectoryAnswer(id="p-10", entries=[

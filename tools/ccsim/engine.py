@@ -48,7 +48,7 @@ from firmware.cc import protocol as p
 from firmware.sip.dialing import dial_uri
 
 from .guard import LoginGuard
-from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, TOKEN_HEADER, Bridge,
+from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, TOKEN_HEADER, Bridge,
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .routing import Router
@@ -199,6 +199,9 @@ class Engine:
             if k and k.get("agent") in self._on_agent:
                 self._on_agent[k["agent"]][c.id] = c
                 self._arm_at(k.get("deadline", 0.0), c)
+            for m in (c.conference or {}).get("members", ()):
+                if m["agent"] in self._on_agent:
+                    self._on_agent[m["agent"]][c.id] = c
         for s in self._records.values():
             if s.state == "available":
                 self.router.set_ready(s.agent, s.available_since)
@@ -359,6 +362,10 @@ class Engine:
         c = self._contact_of(agent, contact)
         if agent in c.owed:
             return                              # passed on: its calls are over
+        if (member := _member(agent, c)) is not None:
+            if event == "ended":                # a party's phone hung up: it leaves
+                self._member_leaves(c, member, "wrapped_up")
+            return
         if self._consulted(agent, c):
             self._consulted_call(c, event)
             return
@@ -378,6 +385,8 @@ class Engine:
             self._hold(c, False)
         elif event == "ended" and c.status in UNANSWERED:
             self._rona(c, "rejected")
+        elif event == "ended" and c.status in TALKING and c.conference is not None:
+            self._controller_leaves(c)
         elif event == "ended" and c.status in TALKING:
             self._end(c)
             if c.kind == "inbound":
@@ -443,7 +452,13 @@ class Engine:
 
     def _gone(self, c: ContactRecord):
         """The customer is gone: their contact is abandoned, withdrawn or ended; the bridge's
-        legs of it (if any) are hung up."""
+        legs of it (if any) are hung up. A conference goes on without them (post call)."""
+        if c.conference is not None and c.status in TALKING:
+            self._hang_up_leg(c, CUSTOMER)
+            c.conference["post_call"] = True
+            log.info("contact %s: the customer left the conference (post call)", c.id)
+            self._after_leaving(c)
+            return
         self._hang_up_legs(c)
         if c.status == "queued":
             self.router.remove_waiting(c.id)
@@ -531,6 +546,13 @@ class Engine:
             elif leg.role == CONSULTED:
                 if c.consult is not None:
                     self._consult_over(c, "consulted" if leg.state == "answered" else "failed")
+            elif leg.role == PARTY:
+                member = next((m for m in (c.conference or {}).get("members", ())
+                               if m["leg"] == name), None)
+                if member is not None:
+                    self._member_leaves(c, member, "ended")
+            elif c.conference is not None and c.status in TALKING + ("transferred",):
+                self._controller_leaves(c)      # the controller's leg ended: it leaves
             elif c.status == "transferred":
                 self._number_gone(c, answered=leg.state == "answered")
             elif c.status in UNANSWERED:
@@ -569,7 +591,11 @@ class Engine:
         if self.bridge is None:
             return
         customer, agent = self.legs.of(c.id, CUSTOMER), self.legs.of(c.id, AGENT)
-        if _up(customer):
+        if c.conference is not None:            # everyone on it, in one room: a held leg's
+            for leg in (customer, agent, *self.legs.parties(c.id)):   # phone holds it itself
+                if leg is not None and _up(leg):
+                    self._place(leg, c.id)
+        elif _up(customer):
             assert customer is not None
             if c.status in ("assigned", "transferred") and _up(agent):
                 assert agent is not None
@@ -650,7 +676,7 @@ class Engine:
                 (self.bridge.refuse if state == "incoming" else self.bridge.hangup)(name)
                 continue
             assert c is not None and role is not None
-            agent, number = self._leg_party(c, role)
+            agent, number = self._leg_party(c, role, name)
             self.legs.add(Leg(name, c.id, role, agent=agent, number=number,
                               state="answered" if state == "answered" else
                               "ringing" if state == "ringing" else
@@ -658,6 +684,11 @@ class Engine:
                               room=item.get("room"), hold_music=bool(item.get("hold_music"))))
         for c in [c for c in self._live.values() if c.consult is not None]:
             self._adopt_consult(c)
+        for c in [c for c in self._live.values() if c.conference is not None]:
+            for m in list(c.conference["members"]):         # parties gone meanwhile left it
+                if c.conference is not None and self.legs.get(m["leg"]) is None:
+                    log.info("contact %s: a party's leg ended while ccsim was away", c.id)
+                    self._member_leaves(c, m, "ended")
         for c in list(self._live.values()):
             if c.kind != "inbound" or c.status not in BRIDGED:
                 continue
@@ -742,6 +773,7 @@ class Engine:
         self._passable(agent, c, "consult")
         if c.consult is not None:
             raise Refused("not_allowed", f"a consult of contact {contact} is up already")
+        self._joinable(c)
         to, who, number, _queue = self._destination(kind, target, agent, pick_agent=True)
         now = self.clock()
         c.attempts.append({"agent": to, "at": now, "outcome": "", "consult": True,
@@ -784,6 +816,8 @@ class Engine:
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
         self._passable(agent, c, "transfer")
+        if c.conference is not None:
+            raise Refused("not_allowed", "a conference is up: exit it instead (the others go on)")
         k = c.consult
         if kind is None or not target:
             if k is None or k["status"] != "talking" or self.legs.of(c.id, CONSULTED) is None:
@@ -831,6 +865,147 @@ class Engine:
             self._consult_over(c, "requester")
         else:
             raise Refused("not_allowed", f"no consult of contact {contact} to exit")
+
+    # -- conference ----------------------------------------------------------------------------
+    @_atomic
+    def conference(self, agent: str, contact: str):
+        """The consulted party, who answered, joins the contact's call: the customer, the
+        agent and every party already on it talk together in the contact's room (the
+        bridge's mix-minus). The consult leg ends; the agent's phone resumes its customer
+        call. The agent keeps control."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        self._passable(agent, c, "conference")
+        k, theirs = c.consult, self.legs.of(c.id, CONSULTED)
+        if (k is None or k["requester"] != agent or k["status"] != "talking" or theirs is None
+                or (k["agent"] and k["agent_status"] not in TALKING)):
+            raise Refused("not_allowed", "conference with whom? No consulted party is talking")
+        self._joinable(c, joining=1)
+        now = self.clock()
+        conf = c.conference or {"since": now, "post_call": False, "members": []}
+        conf["members"].append({"leg": theirs.leg, "agent": k["agent"], "number": k["number"],
+                                "joined": now, "token": k["agent_token"]})
+        c.conference, c.consult = conf, None
+        c.attempts[k["n"] - 1]["conference"] = True
+        self._hang_up_leg(c, CONSULT)
+        self.legs.recast(theirs, PARTY)
+        log.info("contact %s: agent %s joins %s into a conference of %d", c.id, agent,
+                 k["who"], self._on_call(c))
+        self._connect(c)
+        self._tell_all(c)
+
+    def _joinable(self, c: ContactRecord, joining: int = 1):
+        """Refused unless ``joining`` more can be on the contact's call: not once the customer
+        left a conference (post call), nor past MAX_PARTICIPANTS."""
+        conf = c.conference
+        if conf is None:
+            return
+        if conf["post_call"]:
+            raise Refused("not_allowed", f"the customer has left contact {c.id}'s conference: "
+                          "nobody can be added")
+        if self._on_call(c) + joining > p.MAX_PARTICIPANTS:
+            raise Refused("conference_full", f"contact {c.id}'s conference has "
+                          f"{self._on_call(c)} on it (at most {p.MAX_PARTICIPANTS})")
+
+    def _on_call(self, c: ContactRecord) -> int:
+        """How many are on the contact's call: the customer, the agent's leg, the parties."""
+        return (sum(1 for role in (CUSTOMER, AGENT) if self.legs.of(c.id, role) is not None)
+                + len(self.legs.parties(c.id)))
+
+    @_atomic
+    def exit_conference(self, agent: str, contact: str):
+        """The agent leaves the conference; the call goes on between the others."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        member = _member(agent, c)
+        if member is not None:
+            self._member_leaves(c, member, "wrapped_up")
+        elif c.conference is not None and c.agent == agent and agent not in c.owed:
+            self._controller_leaves(c)
+        else:
+            raise Refused("not_allowed", f"contact {contact} has no conference you are on")
+
+    def _member_leaves(self, c: ContactRecord, member: dict, status: str):
+        """A party leaves (``status``: what its agent is told: ``wrapped_up`` when it left by
+        itself, ``ended`` when its call did): its leg ends; it owes nothing."""
+        log.info("contact %s: %s left the conference", c.id,
+                 member["agent"] or member["number"])
+        self._party_off(c, member, status)
+        self._after_leaving(c)
+
+    def _party_off(self, c: ContactRecord, member: dict, status: str):
+        """A party is off the call: its leg ends, its agent is told ``status``."""
+        assert c.conference is not None
+        c.conference["members"].remove(member)
+        if self.legs.get(member["leg"]) is not None:
+            self._hang_up_leg_named(member["leg"])
+        agent = member["agent"]
+        if agent and self._on_agent[agent].pop(c.id, None) is not None:
+            view = msgspec.structs.replace(self._wire(c, status, agent), primary=False,
+                                           token="", conference=None)
+            self._emit(self._records[agent], p.ContactUpdate, contact=view)
+            self._settle(self._records[agent])
+
+    def _controller_leaves(self, c: ContactRecord):
+        """The agent in control leaves: control passes to the agent on the call longest (its
+        leg now the contact's AGENT leg), and the leaver owes the wrap-up, as after a transfer.
+        With no agent left, a number that was on it has the customer (as after a transfer to
+        it)."""
+        assert c.conference is not None
+        leaver = c.agent
+        self._hang_up_leg(c, AGENT)
+        members = c.conference["members"]
+        heir = next((m for m in members if m["agent"]), None) or (members[0] if members else None)
+        if leaver:
+            self._owe(c, leaver)
+        c.agent, c.token, c.agent_leg = "", "", ""
+        if heir is not None:
+            members.remove(heir)
+            leg = self.legs.get(heir["leg"])
+            if leg is not None:
+                self.legs.recast(leg, AGENT)
+            c.agent_leg = heir["leg"]
+            if heir["agent"]:
+                c.agent, c.token, c.status = heir["agent"], heir["token"], "assigned"
+            else:
+                c.status = "transferred"
+            log.info("contact %s: %s left the conference; %s has control", c.id, leaver,
+                     heir["agent"] or heir["number"])
+        if leaver:
+            self._settle(self._records[leaver])
+        self._after_leaving(c)
+
+    def _after_leaving(self, c: ContactRecord):
+        """Someone left the conference: with one left the call is over (wrap-up for the agent
+        in control, if any); with no party left besides the customer and the agent, it is a
+        plain call again; everyone on it is told."""
+        assert c.conference is not None
+        if self._on_call(c) <= 1 or self.legs.of(c.id, AGENT) is None:
+            for m in list(c.conference["members"]):
+                self._party_off(c, m, "ended")
+            c.conference = None
+            if c.agent and c.status in TALKING:
+                self._end(c)
+                self._hang_up_legs(c)
+            else:
+                self._hang_up_legs(c)
+                self._finish(c, "wrapped_up")
+            return
+        if not c.conference["members"] and not c.conference["post_call"]:
+            c.conference = None                 # the customer and the agent: a plain call
+        self._connect(c)
+        self._tell_all(c)
+
+    def _tell_all(self, c: ContactRecord):
+        """Tell everyone on the contact's call: the agent in control and the parties."""
+        self._dirty_contacts[c.id] = c
+        if c.agent:
+            self._tell(c)
+            self._refresh(self._records[c.agent])
+        for m in (c.conference or {}).get("members", ()):
+            if m["agent"]:
+                self._tell_to(m["agent"], c)
+                self._refresh(self._records[m["agent"]])
 
     def _passable(self, agent: str, c: ContactRecord, what: str):
         """Refused unless the agent has the customer's call on the bridge."""
@@ -1070,13 +1245,15 @@ class Engine:
                 return CONSULT if name == mine else CONSULTED
         if c.status not in BRIDGED:
             return None
+        if any(m["leg"] == name for m in (c.conference or {}).get("members", ())):
+            return PARTY
         if direction == "in":
             return CUSTOMER
         current = c.agent_leg or agent_leg_name(c.id, len(c.attempts))
         return AGENT if c.status != "queued" and name == current else None
 
-    def _leg_party(self, c: ContactRecord, role: str) -> tuple[str, str]:
-        """(agent, number) of a leg of the contact in ``role``."""
+    def _leg_party(self, c: ContactRecord, role: str, name: str) -> tuple[str, str]:
+        """(agent, number) of the contact's leg ``name`` in ``role``."""
         k = c.consult or {}
         if role == CONSULT:
             return k["requester"], ""
@@ -1084,6 +1261,9 @@ class Engine:
             return k["agent"], k["number"]
         if role == AGENT:
             return c.agent, "" if c.agent else c.attempts[-1].get("number", "")
+        if role == PARTY:
+            m = next(m for m in (c.conference or {})["members"] if m["leg"] == name)
+            return m["agent"], m["number"]
         return "", ""
 
     def _adopt_consult(self, c: ContactRecord):
@@ -1141,6 +1321,11 @@ class Engine:
                 "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts,
                 "participants": self.legs.participants(c.id),
                 "control": c.agent if c.status in TALKING else None, "consult": consult,
+                "conference": None if c.conference is None else {
+                    "since": c.conference["since"], "post_call": c.conference["post_call"],
+                    "members": [{"agent": m["agent"] or None, "number": m["number"] or None,
+                                 "joined": m["joined"], "leg": m["leg"]}
+                                for m in c.conference["members"]]},
                 "wrapup_owed": sorted(c.owed)}
 
     def agent_info(self, agent: str) -> dict | None:
@@ -1317,9 +1502,15 @@ class Engine:
             primary, token, expires = False, k["agent_token"], k["deadline"]
             r = self._agents[k["requester"]]
             requested_by = p.Requester(r.name, extension_user(r.extension), r.team)
-        elif k is not None and k["requester"] == agent:
+        elif (member := _member(agent, c)) is not None:
+            primary, token = False, member["token"]
+        if k is not None and k["requester"] == agent == c.agent:
             consult = p.ConsultLeg(who=k["who"], kind=k["kind"], status=k["status"],
                                    since=k["since"], token=k["token"])
+        conf = c.conference
+        conference = (p.ConferenceState(since=conf["since"], post_call=conf["post_call"])
+                      if conf is not None and status not in ("wrapup", "wrapped_up", "ended")
+                      else None)
         return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
                          kind="outbound" if c.kind == "outbound" else "inbound",
                          offered_at=c.offered_at,
@@ -1329,7 +1520,8 @@ class Engine:
                          token=token if status in UNANSWERED + TALKING else "",
                          consult=consult, requested_by=requested_by,
                          participants=self._participants(c),
-                         control=c.agent if c.status in TALKING else "")
+                         control=c.agent if c.status in TALKING else "",
+                         conference=conference)
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         """Tell its primary agent."""
@@ -1346,6 +1538,8 @@ class Engine:
         if self._consulted(agent, c):
             assert c.consult is not None
             return str(c.consult["agent_status"])
+        if _member(agent, c) is not None:
+            return "assigned"
         return c.status
 
     @staticmethod
@@ -1507,6 +1701,13 @@ def _without_token(message: p.ServerMessage) -> p.ServerMessage:
             message.contact, token="",
             consult=msgspec.structs.replace(consult, token="") if consult else None))
     return message
+
+
+def _member(agent: str, c: ContactRecord) -> dict | None:
+    """The agent's place on the contact's conference, as a party (not the one in control)."""
+    if c.conference is None or c.agent == agent:
+        return None
+    return next((m for m in c.conference["members"] if m["agent"] == agent), None)
 
 
 def _up(leg: Leg | None) -> bool:

@@ -8,7 +8,8 @@ Leg names: a customer's leg is named by the bridge when the call comes in ("in-3
 is named by ccsim, one per offer attempt ("c-12.a2": contact c-12, its second attempt), so a
 late event of an earlier attempt's leg is never taken for the current one's. A consult's legs
 are "c-12.k1" (the requesting phone called back) and "c-12.t1" (the consulted party), numbered
-per consult; a blind transfer's number "c-12.n3".
+per consult; a blind transfer's number "c-12.n3". A consulted party joined into a conference
+keeps its leg ("c-12.t1") as a PARTY, of which a contact has any number.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ CUSTOMER, AGENT = "customer", "agent"
 # party, an agent or a number (CONSULTED); AGENT is whoever has the customer: an agent's offer
 # attempt, or after a transfer the consulted party's leg or a number's
 CONSULT, CONSULTED = "consult", "consulted"
+# a conference's other parties (agents or numbers), besides the customer and the AGENT
+PARTY = "party"
 ROLES = (CUSTOMER, AGENT, CONSULT, CONSULTED)
 CONTACT_HEADER = "X-CC-Contact-Id"      # as customers.py and the phone spell them
 TOKEN_HEADER = "X-CC-Token"
@@ -59,15 +62,20 @@ class Leg:
 
 
 class Legs:
-    """Each contact's legs by role (one each), and every leg by name."""
+    """Each contact's legs by role (one each, and any number of conference PARTY legs), and
+    every leg by name."""
 
     def __init__(self) -> None:
         self.by_name: dict[str, Leg] = {}
         self.roles: dict[str, dict[str, str]] = {}     # contact -> role -> leg name
+        self._parties: dict[str, list[str]] = {}       # contact -> PARTY legs, as they joined
 
     def add(self, leg: Leg) -> Leg:
         self.by_name[leg.leg] = leg
-        self.roles.setdefault(leg.contact, {})[leg.role] = leg.leg
+        if leg.role == PARTY:
+            self._parties.setdefault(leg.contact, []).append(leg.leg)
+        else:
+            self.roles.setdefault(leg.contact, {})[leg.role] = leg.leg
         return leg
 
     def get(self, name: str) -> Leg | None:
@@ -80,7 +88,13 @@ class Legs:
     def drop(self, name: str) -> Leg | None:
         """Forget a leg (it ended, or was hung up): its later events are ignored."""
         leg = self.by_name.pop(name, None)
-        if leg is not None:
+        if leg is not None and leg.role == PARTY:
+            parties = self._parties.get(leg.contact, [])
+            if name in parties:
+                parties.remove(name)
+            if not parties:
+                self._parties.pop(leg.contact, None)
+        elif leg is not None:
             mine = self.roles.get(leg.contact, {})
             if mine.get(leg.role) == name:
                 del mine[leg.role]
@@ -94,8 +108,12 @@ class Legs:
         leg.role = role
         self.add(leg)
 
+    def parties(self, contact: str) -> list[Leg]:
+        """The contact's conference parties, in the order they joined."""
+        return [self.by_name[name] for name in self._parties.get(contact, [])]
+
     def of_contact(self, contact: str) -> list[Leg]:
-        return [leg for role in ROLES if (leg := self.of(contact, role))]
+        return [leg for role in ROLES if (leg := self.of(contact, role))] + self.parties(contact)
 
     def participants(self, contact: str) -> list[dict[str, Any]]:
         """The admin API's view of a contact's legs: who, how far, which room."""

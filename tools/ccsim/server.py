@@ -276,6 +276,10 @@ class CcServer:
             e.transfer(agent, r.contact, r.kind, r.target)
         elif isinstance(r, p.ExitConsult):
             e.exit_consult(agent, r.contact)
+        elif isinstance(r, p.Conference):
+            e.conference(agent, r.contact)
+        elif isinstance(r, p.ExitConference):
+            e.exit_conference(agent, r.contact)
         elif isinstance(r, p.WrapUp):
             e.wrapup(agent, r.contact, r.code)
         elif isinstance(r, p.Logout):

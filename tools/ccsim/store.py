@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
     attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
     consult TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
-    agent_leg TEXT NOT NULL DEFAULT '');
+    agent_leg TEXT NOT NULL DEFAULT '', conference TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
     agent TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -89,6 +89,10 @@ class ContactRecord:
     consult: dict | None = field(default=None, repr=False)
     owed: dict[str, float] = field(default_factory=dict)
     agent_leg: str = ""
+    # a conference (engine.py): {"since", "post_call", "members": [{"leg", "agent", "number",
+    # "joined", "token"}]}, the parties besides the customer and the agent in control, in the
+    # order they joined (their tokens kept, as the consult's)
+    conference: dict | None = field(default=None, repr=False)
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -109,6 +113,7 @@ class Store:
         self._add_text_column("contacts", "kind")           # from before outbound contacts
         for column in ("consult", "owed", "agent_leg"):     # from before consult and transfer
             self._add_text_column("contacts", column)
+        self._add_text_column("contacts", "conference")     # from before conferences
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -186,12 +191,13 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
              _json.encode(c.consult).decode() if c.consult else "",
-             _json.encode(c.owed).decode() if c.owed else "", c.agent_leg))
+             _json.encode(c.owed).decode() if c.owed else "", c.agent_leg,
+             _json.encode(c.conference).decode() if c.conference else ""))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
@@ -219,8 +225,9 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts, token, kind, consult, owed, agent_leg) = row
+     wrapup, attempts, token, kind, consult, owed, agent_leg, conference) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
-                         json.loads(owed) if owed else {}, agent_leg)
+                         json.loads(owed) if owed else {}, agent_leg,
+                         json.loads(conference) if conference else None)

@@ -50,12 +50,16 @@ def call(m: Model, s: CallScreen):
         return []
     if c.leg == "consult":
         return _consult_leg(m, c, shown)
-    what = CALL_STATES.get(c.state) or _not_up(c)
+    what, since = CALL_STATES.get(c.state) or _not_up(c), c.since
+    contact = m.contact(c.contact)
+    if contact is not None and contact.conference is not None and c.state == "talking":
+        # everyone on it who answered: the customer (until post call) and the agents
+        what = f"Conference {sum(1 for x in contact.participants if x.state != 'ringing')}"
+        since = contact.conference.since or c.since
     if m.muted and c.state == "talking":
         what = "Muted"
     place = next((i for i, x in enumerate(shown) if x.id == c.id), 0)
     count = f"{place + 1}/{len(shown)}" if len(shown) > 1 else ""
-    contact = m.contact(c.contact)
     cols, per_row = m.info.display.cols, m.info.display.detail_columns
     # the caller, and on a wide display the first variables beside it
     who = (cells(_lines(m, contact.id)[:per_row], cols, per_row)[0] if contact
@@ -64,7 +68,7 @@ def call(m: Model, s: CallScreen):
         who = f"EMERGENCY {c.peer}"
     # that keys went to the far end (an IVR, a payment line), never which: a card number
     third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else pending_line(m)
-    return [split(f"{what} {timer(m.now - c.since)}", count, cols), who, third]
+    return [split(f"{what} {timer(max(0.0, m.now - since))}", count, cols), who, third]
 
 
 def _consult_leg(m: Model, c: Call, shown) -> list[str]:
