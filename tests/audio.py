@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tools.ccsim.customers import tones
 from tools.lab import Desk
 
 RATE = 8000                         # the sim board's PCMs: 8 kHz mono S16_LE
@@ -40,6 +41,15 @@ def played_hz(desk: Desk, route: str, seconds: float = 0.5) -> int | None:
     pcm = np.frombuffer(raw.read_bytes()[-int(seconds * RATE) * 2:], dtype="<i2")
     spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
     return int(round(np.argmax(spectrum) * RATE / len(pcm) / 10) * 10)
+
+
+def played_tones(desk: Desk, route: str, seconds: float = 0.5) -> list[int]:
+    """The tones of the last ``seconds`` the phone played on ``route``, lowest first (the
+    spectrum's peaks, tools/ccsim/customers.tones: a conference's mix); [] before that."""
+    raw = desk.phone.workdir / "state" / "run" / "audio" / f"{route}.raw"
+    if not raw.exists() or raw.stat().st_size < seconds * RATE * 2:
+        return []
+    return tones(raw.read_bytes()[-int(seconds * RATE) * 2:], RATE)
 
 
 def near(got: float | None, want: float | None) -> bool:

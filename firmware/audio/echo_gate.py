@@ -16,7 +16,11 @@ room's echo peaks 3 dB under what it plays). The agent talks if the mic is loude
 bound (Geigel's test, as in line echo cancellers), or if the canceller leaves NEAR_MARGIN_DB
 more than its measured ERLE (on the frames judged echo alone) would, which finds a quiet
 agent once the filter has learned the room. While the customer is silent the gate does
-nothing, and a room's noise is not taken for the agent.
+nothing, and a room's noise is not taken for the agent. After the first START_FRAMES of the
+customer talking, it cuts only where the canceller shows there is an echo (its ERLE at least
+CONVERGED_DB): with none to find, the mic's sound is the agent's (a phone whose speaker the
+mic hardly hears; an agent talking over the customer all along, whom the level tests above
+can't tell from an echo).
 """
 from __future__ import annotations
 
@@ -31,6 +35,12 @@ NEAR_MARGIN_DB = 10.0   # the canceller's output this far over its expected resi
 HANG_FRAMES = 25        # the gate stays open this long after the agent was last heard (250 ms)
 FAR_DBFS = -50.0        # the customer is talking: the echo's bound louder than this at the mic
 SMOOTH = 0.05           # per frame: the ERLE estimate follows the canceller over ~200 ms
+# The gate cuts in the first START_FRAMES frames the customer talks on a route (the filter
+# learning), and after them only while the canceller shows it has an echo to remove
+# (CONVERGED_DB): where it finds none (no echo on this phone, or the agent never stops
+# talking over the customer), what the mic hears is the agent, and is left alone
+START_FRAMES = 200      # 2 s of the customer talking
+CONVERGED_DB = 12.0
 FLOOR_RISE_DB = 0.01    # per frame: the mic's floor estimate creeps up 1 dB a second
 _FS = 32768.0 ** 2
 
@@ -58,6 +68,7 @@ class EchoGate:
                                          # talking): the first frame's, then lower
         self._hang = 0
         self._gain = 1.0
+        self._far_frames = 0             # frames the customer talked in, so far
 
     def process(self, mic: bytes, played: bytes, out: bytes) -> bytes:
         self._played.append(_dbfs(played))
@@ -79,12 +90,17 @@ class EchoGate:
             self._hang = HANG_FRAMES
         elif self._hang:
             self._hang -= 1
-        if not far or self._hang:
+        if not far:
+            return 0.0
+        self._far_frames += 1
+        if self._hang:
             return 0.0
         if mic_db > self._floor_db + 10:             # the echo stands out of the room's noise
             self._echo_p += (10 ** (mic_db / 10) - self._echo_p) * SMOOTH
             self._left_p += (10 ** (out_db / 10) - self._left_p) * SMOOTH
             self.erle_db = 10 * math.log10(self._echo_p / max(self._left_p, 1e-15))
+        if self._far_frames > START_FRAMES and self.erle_db < CONVERGED_DB:
+            return 0.0
         return min(MAX_CUT_DB, max(0.0, GOAL_DB - (mic_db - out_db)))
 
     def _glide(self, out: bytes, cut_db: float) -> bytes:

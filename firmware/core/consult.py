@@ -33,7 +33,8 @@ TRANSFERRING = "Transferring..."
 # the server's refusals (CcRefused "consult" / "transfer"), in the agent's words
 REFUSED = {"unsupported_destination": "Unsupported destination",
            "unknown_target": "No such target",
-           "not_allowed": "Not allowed now"}
+           "not_allowed": "Not allowed now",
+           "conference_full": conference.FULL}
 PICKER_KEYS: frozenset[Action] = frozenset({"ok", "dial", "consult", "xfer", "blind"})
 
 
@@ -176,6 +177,6 @@ def refused(m: Model, e: ev.CcRefused) -> Step:
     if e.request == "consult":
         m = replace(m, consult_asked=frozenset())
     why = REFUSED.get(e.code, e.message)
-    if e.code in ("unsupported_destination", "offline"):
+    if e.code in ("unsupported_destination", "offline", "conference_full"):
         return with_notice(m, why), ()
     return with_notice(m, f"{'Consult' if e.request == 'consult' else 'Transfer'}: {why}"), ()

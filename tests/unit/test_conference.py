@@ -83,3 +83,12 @@ def test_a_ringing_participant_is_not_counted():
                                     conference=Conference(NOW - 5))))
     assert lcd(m)[0].startswith("Conference 3")
 
+
+
+def test_a_ninth_is_refused_with_a_message_on_the_lcd():
+    """The server refuses a consult from a full conference (8 on it): said as such."""
+    m, _ = run(consulting("talking"), ev.Key("conf"), ev.SipCallState("k2", "ended"),
+               conference_up(), ev.SipCallState("k1", "resumed"))
+    m, _ = run(m, ev.Key("xfer"), *[ev.Key(k) for k in "5550199"], ev.Key("ok"))
+    m, _ = run(m, ev.CcRefused("consult", "conference_full", "c1's conference has 8 on it"))
+    assert m.active_notice() == "Conference full (8 max)"

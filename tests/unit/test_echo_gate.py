@@ -4,7 +4,7 @@ agent's voice."""
 import numpy as np
 import pytest
 
-from firmware.audio.echo_gate import GOAL_DB, HANG_FRAMES, MAX_CUT_DB, EchoGate
+from firmware.audio.echo_gate import GOAL_DB, HANG_FRAMES, MAX_CUT_DB, START_FRAMES, EchoGate
 from hal.board import BoardError, load_board
 
 FRAME = 80            # 10 ms at 8 kHz
@@ -127,3 +127,17 @@ def test_a_board_sets_its_speakers_coupling(tmp_path):
     assert spec.audio_echo_coupling_db == -3.0
     with pytest.raises(BoardError, match="audio.echo_coupling_db: must be -40 to 10 dB, got 20"):
         load_board(coupled_board(tmp_path, "echo_coupling_db = 20"))
+
+
+def test_with_no_echo_found_the_agent_talking_over_the_customer_is_heard_after_the_start():
+    """The agent's steady voice under the echo's bound, the customer talking all along, and
+    no echo at all (the canceller removes nothing): gated while the filter might still be
+    learning (the first 2 s of the customer), then left alone: the canceller never found an
+    echo, so the sound is the agent's. (A conference on the sim board lost a party's voice
+    to the gate for good before this.)"""
+    gate = fresh()
+    voice = tone(-20, 700)                     # under the -10 dBFS the customer plays
+    early = run(gate, voice, tone(-10, 440), voice, 50)
+    assert dbfs(early) < -20 - 20              # the start: taken for an echo not yet learned
+    later = run(gate, voice, tone(-10, 440), voice, START_FRAMES)
+    assert abs(dbfs(later) - dbfs(voice)) < 0.5

@@ -1,0 +1,104 @@
+"""Conference end to end (docs/cc-protocol.md, "Conference"): ccsim's media bridge holds the
+customer's call, sim phones for agents 1001, 1002 and 1003 and a simulated customer, each its
+own process through the real Kamailio. Each says its own tone; in the conference each hears
+every other one and never itself (the bridge's mix-minus), found by FFT in what each phone
+played and in what the customer heard."""
+import pytest
+
+from tests.audio import played_tones
+from tests.integration.test_consult import (CUSTOMER_HZ, MIC_HZ, available, consult, desk_for,
+                                            talking_with_customer)
+from tools.lab import Desk, Lab
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lab(tmp_path):
+    with Lab(tmp_path, bridge=True) as lab:
+        lab.start()
+        yield lab
+
+
+def consulted(lab: Lab, ana: Desk, other: Desk, agent: str, cid: str) -> None:
+    """1001 consults ``agent``, who takes it on the handset (the speaker's noise removal, on
+    by default, would take a steady test tone for a hum in a while), and they talk."""
+    available(lab, other, agent)
+    consult(ana, agent)
+    other.wait_lcd("Consult")
+    other.hook(True)
+    ana.wait_lcd("Consulting")
+    lab.wait_for(lambda: (lab.contact(cid)["consult"] or {}).get("status") == "talking",
+                 desc=f"the consult of {agent} talking at ccsim")
+
+
+def _has(found: list[int], hz: int) -> bool:
+    return any(abs(f - hz) < hz * 0.03 for f in found)
+
+
+def phone_hears(lab: Lab, desk: Desk, who: str, want: list[int], not_: int,
+                route: str = "handset") -> list[int]:
+    """``desk`` plays every tone in ``want`` on ``route``, and not ``not_`` (its own)."""
+    return lab.wait_for(lambda: (t := played_tones(desk, route))
+                        and all(_has(t, hz) for hz in want) and not _has(t, not_) and t,
+                        timeout=15, desc=f"{who} hearing {want} and not {not_} (its own)")
+
+
+def customer_hears(lab: Lab, cid: str, want: list[int]) -> list[int]:
+    last: list = []
+
+    def heard():
+        h = lab.heard(cid)
+        last[:] = [h]
+        return (h and all(_has(h["tones"], hz) for hz in want)
+                and not _has(h["tones"], CUSTOMER_HZ) and h["tones"])
+    try:
+        return lab.wait_for(heard, timeout=15,
+                            desc=f"the customer hearing {want} and not {CUSTOMER_HZ}")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}: heard {last}; contact {lab.contact(cid)}") from None
+
+
+def test_a_conference_of_three_each_hears_the_others_then_control_passes(lab):
+    ana, ben = desk_for(lab, "1001"), desk_for(lab, "1002")
+    cid = talking_with_customer(lab, ana)
+    consulted(lab, ana, ben, "1002", cid)
+    ana.key("conf")                                       # the consult becomes a conference
+    ana.wait_lcd("Conference 3")
+    ben.wait_lcd("Conference 3")
+    info = lab.contact(cid)
+    assert info["control"] == "1001" and info["consult"] is None
+    assert [m["agent"] for m in info["conference"]["members"]] == ["1002"]
+    customer_hears(lab, cid, [MIC_HZ["1001"], MIC_HZ["1002"]])
+    phone_hears(lab, ana, "1001", [CUSTOMER_HZ, MIC_HZ["1002"]], MIC_HZ["1001"])
+    phone_hears(lab, ben, "1002", [CUSTOMER_HZ, MIC_HZ["1001"]], MIC_HZ["1002"])
+    # 1001 ends its call: it owes the wrap-up, 1002 has control, the customer stays with 1002
+    ana.key("soft2")                                      # End
+    ana.wait_lcd("Wrap-up")
+    lab.wait_for(lambda: lab.contact(cid)["control"] == "1002", desc="1002 in control")
+    assert lab.contact(cid)["conference"] is None         # two left: a plain call
+    customer_hears(lab, cid, [MIC_HZ["1002"]])
+    ben.wait_lcd("Talking")
+    ben.hook(False)                                       # hung up: the primary wraps up
+    ben.wait_lcd("Wrap-up")
+
+
+def test_a_party_exits_and_the_others_go_on(lab):
+    ana, ben, cleo = desk_for(lab, "1001"), desk_for(lab, "1002"), desk_for(lab, "1003")
+    cid = talking_with_customer(lab, ana)
+    consulted(lab, ana, ben, "1002", cid)
+    ana.key("conf")
+    ana.wait_lcd("Conference 3")
+    consulted(lab, ana, cleo, "1003", cid)                # a second consult, from the conference
+    ana.key("conf")
+    ana.wait_lcd("Conference 4")
+    cleo.wait_lcd("Conference 4")
+    customer_hears(lab, cid, [MIC_HZ["1001"], MIC_HZ["1002"], MIC_HZ["1003"]])
+    phone_hears(lab, cleo, "1003", [CUSTOMER_HZ, MIC_HZ["1001"], MIC_HZ["1002"]],
+                MIC_HZ["1003"])
+    ben.key("soft2")                                      # 1002 exits (Exit): owes nothing
+    lab.wait_for(lambda: ben.status()["calls"] == "0", desc="1002 off the call")
+    assert "Wrap-up" not in ben.text()
+    ana.wait_lcd("Conference 3")
+    customer_hears(lab, cid, [MIC_HZ["1001"], MIC_HZ["1003"]])
+    phone_hears(lab, cleo, "1003", [CUSTOMER_HZ, MIC_HZ["1001"]], MIC_HZ["1003"])
