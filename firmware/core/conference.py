@@ -10,7 +10,9 @@ from dataclasses import replace
 
 from . import events as ev
 from .effects import CcConference, CcExitConference, SipHangup, SipResume, Step
-from .model import Call, Model, with_notice
+from .model import Call, Model, PeopleScreen, with_notice
+from .navigation import pop, push, replace_top
+from .vocab import Action
 
 NOT_YET = "Conference once they answer"
 NO_SERVER = "No server: can't conference now"
@@ -57,3 +59,21 @@ def refused(m: Model, e: ev.CcRefused) -> Step:
     if e.request == "exit_conference":
         return m, ()                    # the call is hung up all the same: its end is the exit
     return with_notice(m, REFUSED.get(e.code, e.message)), ()
+
+
+def open_people(m: Model, contact_id: str) -> Step:
+    """`Who`: who is on the conference."""
+    return push(m, PeopleScreen(contact_id)), ()
+
+
+def people_key(m: Model, s: PeopleScreen, action: Action) -> Step:
+    if action in ("up", "down"):             # a row of the display at a time, as call data
+        contact = m.contact(s.contact)
+        count = len(contact.participants) if contact is not None else 0
+        per_row, shown = m.info.display.detail_columns, m.info.display.detail_lines
+        last = max(0, -(-(count - shown) // per_row) * per_row)
+        step = per_row if action == "down" else -per_row
+        return replace_top(m, replace(s, scroll=max(0, min(last, s.scroll + step)))), ()
+    if action in ("back", "ok"):
+        return pop(m), ()
+    return m, ()

@@ -76,6 +76,8 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step | None:
         return conference.leave(m, call)
     if action == "exit" or (action == "end" and call.leg == "consult"):
         return exit_consult(m, call)
+    if action == "who" and contact is not None and contact.conference is not None:
+        return conference.open_people(m, contact.id)
     if action in ("conf", "conference") and contact is not None and (
             call.leg == "consult" or m.consult_of(contact.id)):
         return conference.join(m, call)

@@ -399,6 +399,13 @@ class VarsScreen(Screen):
 
 
 @dataclass(frozen=True)
+class PeopleScreen(Screen):
+    """Who is on the contact's conference (its participants), from ``scroll``."""
+    contact: str
+    scroll: int = 0
+
+
+@dataclass(frozen=True)
 class FormScreen(Screen):
     """A form being filled in (firmware.core.form): the draft lives here, so nothing but the
     agent closes it (a dropped link doesn't). ``purpose``: what its values are for."""

@@ -8,13 +8,13 @@ from dataclasses import replace
 from typing import TypeVar
 
 from .model import (CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model, OfferPopover,
-                    ReasonScreen, RonaPopover, Screen, VarsScreen)
+                    PeopleScreen, ReasonScreen, RonaPopover, Screen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
 POPOVERS: tuple[type[Screen], ...] = (OfferPopover, ConnectingPopover, RonaPopover)
 # screens that only make sense while an agent is logged in
-_AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen)
+_AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -102,6 +102,9 @@ def _still_valid(m: Model, s: Screen) -> bool:
         return m.contact(s.contact) is not None and s.contact not in m.wrapped_locally
     if isinstance(s, VarsScreen):
         return m.contact(s.contact) is not None
+    if isinstance(s, PeopleScreen):
+        contact = m.contact(s.contact)
+        return contact is not None and contact.conference is not None
     return True
 
 

@@ -11,8 +11,8 @@ from .form import FieldKind
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
                     ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                     FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    NoiseScreen, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
-                    VarsScreen)
+                    NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
+                    TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -30,6 +30,7 @@ _FIXED: dict[type[Screen], Softkeys] = {
     ConnectingPopover: (None, None, None, None),
     RonaPopover: (("Avail", "available"), ("Idle", "idle"), None, None),
     VarsScreen: (None, None, None, BACK),
+    PeopleScreen: (None, None, None, BACK),
     TaskScreen: (("Go", "ok"), None, None, BACK),
 }
 
@@ -137,6 +138,10 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
         xfer: Softkey = (("Xfer", "transfer") if consult.consult_talking(m, call.contact)
                          else None)
         return (hold, ("Exit", "exit"), xfer, swap)
+    contact = m.contact(call.contact)
+    if contact is not None and contact.conference is not None:    # conference.py
+        leave: Softkey = ("End", "end") if contact.primary else ("Exit", "exit")
+        return (hold, leave, ("Who", "who"), swap or vars_)
     if consult.consulted(m, call):
         return (hold, ("Exit", "exit"), vars_, None)
     return (hold, ("End", "end"), vars_, swap or state)

@@ -17,8 +17,8 @@ from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
                     ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                     FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    NoiseScreen, OfferPopover, ReasonScreen, RonaPopover, Screen, TaskScreen,
-                    VarsScreen, with_notice)
+                    NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
+                    TaskScreen, VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -375,6 +375,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     DirectoryScreen: narrow(DirectoryScreen, _directory_screen),
     FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),
     VarsScreen: narrow(VarsScreen, offers.vars_key),
+    PeopleScreen: narrow(PeopleScreen, conference.people_key),
     FormScreen: narrow(FormScreen, forms.form_key),
 }
 

@@ -420,7 +420,16 @@ SCREENS = {
                                                                      rules.token("c1")),
                                      ev.Key("soft1"), ev.SipCallState("k1", "established")),
                        ["Talking 00:00", "From: Ada Byron", "Hold", "Exit", "Vars"]),
+    "conference call": (lambda: in_conference(),
+                        ["Conference 3", "00:05", "Hold", "End", "Who", "Vars"]),
+    "who is on the conference": (lambda: run(in_conference(), ev.Key("soft3"))[0],
+                                 ["On the call", "3", "+15551234567|+1555", "*Ada Byron"]),
 }
+
+
+def in_conference():
+    from .test_conference import conference_in
+    return conference_in()
 
 
 @pytest.mark.parametrize("name", SCREENS)

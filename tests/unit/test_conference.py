@@ -19,6 +19,15 @@ def conference_up(since=NOW - 5, **kw):
                                 conference=Conference(since), **kw))
 
 
+def conference_in(since=NOW - 5):
+    """1001 (in control) on a conference with the customer and 1002."""
+    m, _ = run(consulting("talking"), ev.Key("conf"), ev.SipCallState("k2", "ended"),
+               conference_up(since), ev.SipCallState("k1", "resumed"),
+               ev.CcContact(contact("c1", "assigned", participants=PEOPLE, control="1001",
+                                    conference=Conference(since))))
+    return m
+
+
 def test_conf_before_the_party_answers_says_to_wait():
     m, fx = run(consulting("ringing"), ev.Key("conf"))
     assert fx == () and m.active_notice() == "Conference once they answer"
@@ -68,7 +77,7 @@ def test_a_party_exits_the_conference_and_owes_nothing():
                ev.CcContact(contact("c1", "assigned", primary=False, participants=PEOPLE,
                                     control="1001", conference=Conference(NOW - 2))))
     assert lcd(m)[0].startswith("Conference 3")
-    assert softkeys(m) == " Hold Exit Vars     "
+    assert softkeys(m).split() == ["Hold", "Exit", "Who", "Vars"]
     m, fx = run(m, ev.Key("soft2"))
     assert fx == (CcExitConference("c1"), SipHangup("k1"))
     m, _ = run(m, ev.SipCallState("k1", "ended"))
@@ -92,3 +101,26 @@ def test_a_ninth_is_refused_with_a_message_on_the_lcd():
     m, _ = run(m, ev.Key("xfer"), *[ev.Key(k) for k in "5550199"], ev.Key("ok"))
     m, _ = run(m, ev.CcRefused("consult", "conference_full", "c1's conference has 8 on it"))
     assert m.active_notice() == "Conference full (8 max)"
+
+
+def test_who_lists_everyone_on_it_and_marks_who_has_control():
+    m = conference_in()
+    assert softkeys(m) == " Hold End  Who  Vars"
+    m, fx = run(m, ev.Key("soft3"))
+    assert fx == ()
+    rows = lcd(m)
+    assert rows[0].startswith("On the call") and rows[0].rstrip().endswith("3")
+    assert rows[1].startswith("+15551234567") and rows[2].startswith("*Ada Byron")
+    m, _ = run(m, ev.Key("down"))                           # 20x4: two a screen
+    assert lcd(m)[1].startswith("*Ada Byron") and lcd(m)[2].startswith("Ben Okafor")
+    m, _ = run(m, ev.Key("down"))
+    assert lcd(m)[2].startswith("Ben Okafor")               # no further than the last
+    m, _ = run(m, ev.Key("back"))
+    assert lcd(m)[0].startswith("Conference 3")
+
+
+def test_the_list_closes_when_the_conference_is_over():
+    m, _ = run(conference_in(), ev.Key("soft3"))
+    m, _ = run(m, ev.CcContact(contact("c1", "assigned", participants=PEOPLE[:2],
+                                       control="1001")))
+    assert lcd(m)[0].startswith("Talking")

@@ -5,8 +5,8 @@ from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
-                                 Model, NoiseScreen, OfferPopover, ReasonScreen, RonaPopover,
-                                 Screen, TaskScreen, VarsScreen)
+                                 Model, NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen,
+                                 RonaPopover, Screen, TaskScreen, VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -22,6 +22,7 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     OfferPopover: narrow(OfferPopover, contact.offer),
     RonaPopover: narrow(RonaPopover, contact.rona),
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
+    PeopleScreen: narrow(PeopleScreen, contact.people),
     FormScreen: narrow(FormScreen, form.form), DialScreen: narrow(DialScreen, contact.dial),
     HistoryScreen: narrow(HistoryScreen, contact.history),
     TaskScreen: narrow(TaskScreen, contact.task_list),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
-                                 Model, OfferPopover, RonaPopover, TaskScreen, VarsScreen)
+                                 Model, OfferPopover, PeopleScreen, RonaPopover, TaskScreen,
+                                 VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
@@ -114,6 +115,26 @@ def variables(m: Model, s: VarsScreen):
     last = min(len(lines), s.scroll + m.info.display.detail_lines)
     return [split("Call data", f"{s.scroll + 1}-{last}/{len(lines)}", m.info.display.cols),
             *_window(m, lines, s.scroll)]
+
+
+# a participant's state as the list shows it (talking: nothing to say)
+PEOPLE_STATES = {"ringing": "ringing", "held": "held", "music": "on hold", "talking": ""}
+
+
+def people(m: Model, s: PeopleScreen):
+    """``On the call  4``, then one row each: the customer (masked where the admin says),
+    the agents (``*``: in control) and the numbers, as they joined."""
+    contact = m.contact(s.contact)
+    if contact is None:
+        return []
+    d = m.info.display
+    width = d.cols // d.detail_columns - (1 if d.detail_columns > 1 else 0)
+    lines = []
+    for x in contact.participants:
+        who = _caller(m, x.who) if x.kind == "customer" else x.who
+        mark = "*" if x.kind == "agent" and x.agent == contact.control else ""
+        lines.append(split(f"{mark}{who}", PEOPLE_STATES[x.state], width).rstrip())
+    return [split("On the call", str(len(lines)), d.cols), *_window(m, lines, s.scroll)]
 
 
 def _window(m: Model, lines: list[str], scroll: int) -> list[str]:
