@@ -102,3 +102,48 @@ def test_a_party_exits_and_the_others_go_on(lab):
     ana.wait_lcd("Conference 3")
     customer_hears(lab, cid, [MIC_HZ["1001"], MIC_HZ["1003"]])
     phone_hears(lab, cleo, "1003", [CUSTOMER_HZ, MIC_HZ["1001"]], MIC_HZ["1003"])
+
+
+def in_conference(lab: Lab) -> tuple[Desk, Desk, str]:
+    ana, ben = desk_for(lab, "1001"), desk_for(lab, "1002")
+    cid = talking_with_customer(lab, ana)
+    consulted(lab, ana, ben, "1002", cid)
+    ana.key("conf")
+    ana.wait_lcd("Conference 3")
+    ben.wait_lcd("Conference 3")
+    return ana, ben, cid
+
+
+def test_ccsim_killed_mid_conference_the_call_goes_on_and_is_adopted_back(lab):
+    """The bridge holds the calls, not ccsim: with ccsim down the three still hear each other;
+    restarted, it adopts the legs back into the conference it kept in its database."""
+    ana, ben, cid = in_conference(lab)
+    lab.ccsim.kill()
+    ana.wait_status(cc="down")
+    phone_hears(lab, ana, "1001", [CUSTOMER_HZ, MIC_HZ["1002"]], MIC_HZ["1001"])
+    phone_hears(lab, ben, "1002", [CUSTOMER_HZ, MIC_HZ["1001"]], MIC_HZ["1002"])
+    lab.ccsim.start()
+    ana.wait_status(cc="up", timeout=20)
+    ben.wait_status(cc="up", timeout=20)
+    info = lab.contact(cid)
+    assert info["control"] == "1001"
+    assert [m["agent"] for m in info["conference"]["members"]] == ["1002"]
+    assert sorted(p["who"] for p in info["participants"]) == ["agent", "customer", "party"]
+    ana.wait_lcd("Conference 3")
+    ben.key("soft2")                                      # 1002 exits, after the restart too
+    lab.wait_for(lambda: ben.status()["calls"] == "0", desc="1002 off the call")
+    lab.wait_for(lambda: lab.contact(cid)["conference"] is None, desc="a plain call again")
+    phone_hears(lab, ana, "1001", [CUSTOMER_HZ], MIC_HZ["1001"])
+
+
+def test_the_customer_leaving_is_post_call_the_agents_talk_on(lab):
+    ana, ben, cid = in_conference(lab)
+    lab.ccsim.call("POST", f"/contacts/{cid}/hangup")
+    lab.wait_for(lambda: (lab.contact(cid)["conference"] or {}).get("post_call"),
+                 desc="post call at ccsim")
+    ana.wait_lcd("Conference 2")                          # the two agents
+    phone_hears(lab, ana, "1001", [MIC_HZ["1002"]], MIC_HZ["1001"])
+    phone_hears(lab, ben, "1002", [MIC_HZ["1001"]], MIC_HZ["1002"])
+    ben.key("soft2")                                      # one left: over, 1001 wraps up
+    ana.wait_lcd("Wrap-up")
+    assert "Wrap-up" not in ben.text()
