@@ -147,3 +147,27 @@ def test_the_customer_leaving_is_post_call_the_agents_talk_on(lab):
     ben.key("soft2")                                      # one left: over, 1001 wraps up
     ana.wait_lcd("Wrap-up")
     assert "Wrap-up" not in ben.text()
+
+
+def test_a_number_joins_as_a_party_and_hears_everyone(lab):
+    """A dial number (the customers process answers 5550100, sounding 784 Hz) consulted from
+    the conference and joined: four on it; it hears the customer and both agents, they hear
+    it, and it has no call control (it sends nothing: the agents' phones keep theirs)."""
+    ana, ben, cid = in_conference(lab)
+    consult(ana, "5550100")
+    lab.wait_for(lambda: (lab.contact(cid)["consult"] or {}).get("status") == "talking",
+                 desc="the number answering")
+    ana.key("conf")
+    ana.wait_lcd("Conference 4")
+    number_hz = 784
+    customer_hears(lab, cid, [MIC_HZ["1001"], MIC_HZ["1002"], number_hz])
+    phone_hears(lab, ben, "1002", [CUSTOMER_HZ, MIC_HZ["1001"], number_hz], MIC_HZ["1002"])
+    heard = lab.wait_for(lambda: (h := lab.ccsim.call("GET", "/numbers/5550100")["heard"])
+                         and all(_has(h["tones"], hz) for hz in
+                                 (CUSTOMER_HZ, MIC_HZ["1001"], MIC_HZ["1002"])) and h,
+                         timeout=15, desc="the number hearing the three others")
+    assert not _has(heard["tones"], number_hz)
+    members = lab.contact(cid)["conference"]["members"]
+    assert [(m["agent"], m["number"]) for m in members] == [("1002", None), (None, "5550100")]
+    ana.key("soft3")                                      # Who
+    ana.wait_lcd("On the call")
