@@ -171,3 +171,16 @@ def test_a_number_joins_as_a_party_and_hears_everyone(lab):
     assert [(m["agent"], m["number"]) for m in members] == [("1002", None), (None, "5550100")]
     ana.key("soft3")                                      # Who
     ana.wait_lcd("On the call")
+
+
+def test_a_party_whose_phone_vanishes_is_dropped_and_the_others_go_on(lab):
+    """1002's phone dies (kill -9: no BYE): its leg ends at the bridge's RTP timeout (10 s),
+    it leaves the conference, and the customer and 1001 talk on."""
+    ana, ben, cid = in_conference(lab)
+    ben.phone.process.kill()
+    lab.wait_for(lambda: lab.contact(cid)["conference"] is None, timeout=30,
+                 desc="1002's leg gone (RTP timeout), a plain call again")
+    assert lab.contact(cid)["control"] == "1001"
+    ana.wait_lcd("Talking")
+    customer_hears(lab, cid, [MIC_HZ["1001"]])
+    phone_hears(lab, ana, "1001", [CUSTOMER_HZ], MIC_HZ["1001"])
