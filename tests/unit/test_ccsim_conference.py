@@ -133,6 +133,30 @@ CASES = {
         contact c-1 wrapup 1001
         agent 1002 available
     """,
+    "with no agent left, the numbers keep the customer; the customer leaving ends it all":
+    CONFERENCE + """
+        exitconf 1002 c-1
+        bridged hangup:c-1.t2
+        consult 1001 c-1 number 5550100
+        bridge c-1.k3 answered
+        bridge c-1.t3 answered
+        conference 1001 c-1
+        call 1001 c-1 resumed
+        consult 1001 c-1 number 5550101
+        bridge c-1.k4 answered
+        bridge c-1.t4 answered
+        conference 1001 c-1
+        call 1001 c-1 resumed
+        participants c-1 customer:answered:c-1 agent:answered:c-1 party:answered:c-1 \
+            party:answered:c-1
+        exitconf 1001 c-1
+        agent 1001 wrapup
+        contact c-1 transferred
+        participants c-1 customer:answered:c-1 agent:answered:c-1 party:answered:c-1
+        bridge in-1 ended
+        contact c-1 wrapped_up
+        participants c-1
+    """,
 }
 
 

@@ -645,6 +645,8 @@ class Engine:
     def _hang_up_legs(self, c: ContactRecord):
         for role in (AGENT, CUSTOMER):
             self._hang_up_leg(c, role)
+        for leg in self.legs.parties(c.id):     # a conference's numbers left with no agent
+            self._hang_up_leg_named(leg.leg)
 
     def _hang_up_customer(self, c: ContactRecord):
         """The agent ended the call: the customer's call ends too."""
