@@ -16,7 +16,7 @@ from .vocab import Action
 
 NOT_YET = "Conference once they answer"
 NO_SERVER = "No server: can't conference now"
-FULL = "Conference full (8 max)"
+FULL = "Conference full (8)"     # fits a 20-column row: the notice covers the header
 # the server's refusals (CcRefused "conference" / "exit_conference"), in the agent's words
 REFUSED = {"conference_full": FULL, "not_allowed": "Not allowed now"}
 

@@ -8,7 +8,7 @@ import pytest
 from tests.audio import played_tones
 from tests.integration.test_consult import (CUSTOMER_HZ, MIC_HZ, available, consult, desk_for,
                                             talking_with_customer)
-from tools.lab import Desk, Lab
+from tools.lab import DEMO_SCENARIO, Desk, Lab
 
 pytestmark = pytest.mark.slow
 
@@ -184,3 +184,37 @@ def test_a_party_whose_phone_vanishes_is_dropped_and_the_others_go_on(lab):
     ana.wait_lcd("Talking")
     customer_hears(lab, cid, [MIC_HZ["1001"]])
     phone_hears(lab, ana, "1001", [CUSTOMER_HZ], MIC_HZ["1001"])
+
+
+NUMBERS = [f"55501{i:02d}" for i in range(7)]            # 5550100..5550106 answer
+
+
+@pytest.fixture
+def big_lab(tmp_path):
+    """The demo lab with seven numbers that answer (the demo has three)."""
+    text = DEMO_SCENARIO.read_text().replace(
+        'answer = ["5550100", "5550101", "5550102"]', f"answer = {NUMBERS!r}".replace("'", '"'))
+    scenario = tmp_path / "scenario-numbers.toml"
+    scenario.write_text(text)
+    with Lab(tmp_path / "lab", scenario=scenario, bridge=True) as lab:
+        lab.start()
+        yield lab
+
+
+def test_a_ninth_is_refused_on_the_lcd(big_lab):
+    """The customer, 1001 and six numbers make eight: the seventh number's consult is
+    refused, `Conference full (8)` on 1001's LCD, and the eight go on."""
+    lab = big_lab
+    ana = desk_for(lab, "1001")
+    cid = talking_with_customer(lab, ana)
+    for i, number in enumerate(NUMBERS[:6]):
+        consult(ana, number)
+        lab.wait_for(lambda: (lab.contact(cid)["consult"] or {}).get("status") == "talking",
+                     desc=f"{number} answering")
+        ana.key("conf")
+        ana.wait_lcd(f"Conference {i + 3}")
+    assert len(lab.contact(cid)["participants"]) == 8
+    consult(ana, NUMBERS[6])
+    ana.wait_lcd("Conference full (8)")
+    assert lab.contact(cid)["consult"] is None
+    ana.wait_lcd("Conference 8")

@@ -59,7 +59,7 @@ def test_a_conference_the_agent_did_not_ask_for_resumes_nothing():
 def test_a_refused_conference_is_a_notice_and_the_consult_goes_on():
     m, _ = run(consulting("talking"), ev.Key("conf"))
     m, fx = run(m, ev.CcRefused("conference", "conference_full", "past 8"))
-    assert fx == () and m.active_notice() == "Conference full (8 max)"
+    assert fx == () and m.active_notice() == "Conference full (8)"
     assert [c.leg for c in m.calls] == ["customer", "consult"]
     m, fx = run(m, conference_up())                         # no longer asked: nothing resumed
     assert SipResume("k1") not in fx
@@ -100,7 +100,7 @@ def test_a_ninth_is_refused_with_a_message_on_the_lcd():
                conference_up(), ev.SipCallState("k1", "resumed"))
     m, _ = run(m, ev.Key("xfer"), *[ev.Key(k) for k in "5550199"], ev.Key("ok"))
     m, _ = run(m, ev.CcRefused("consult", "conference_full", "c1's conference has 8 on it"))
-    assert m.active_notice() == "Conference full (8 max)"
+    assert m.active_notice() == "Conference full (8)"
 
 
 def test_who_lists_everyone_on_it_and_marks_who_has_control():
