@@ -136,7 +136,7 @@ class Phone:
         sip = self.sip
         if sip is not None:
             sip.send_audio(call, samples, self.devices.audio.rate,
-                           following=self.call_mic.following)
+                           following=self.call_mic.following, jitter_s=self.call_mic.jitter_s)
 
     # -- out to the devices -------------------------------------------------------------------
     def _present(self):

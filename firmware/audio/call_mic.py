@@ -53,6 +53,13 @@ class CallMic:
         """The voice is resampled to follow the open mic's drifting card."""
         return self._follower.active
 
+    @property
+    def jitter_s(self) -> float:
+        """How late the host hands the open mic's periods over (CardClock.jitter_s)."""
+        target = self._target
+        clock = self.clocks.get(target[1]) if target is not None else None
+        return clock.jitter_s if clock is not None else 0.0
+
     def to(self, target: tuple[str, str] | None):
         """(call, mic route) to speak into from now on; None closes the mic."""
         if target == self._target:

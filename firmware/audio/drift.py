@@ -18,6 +18,7 @@ through untouched.
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 import numpy as np
 
@@ -35,6 +36,13 @@ QUIET_DBFS = -40.0       # a stream starts following in a period this quiet (the
 MAX_WAIT_PERIODS = 100   # delay goes in unheard), or after this many periods anyway (2 s)
 MIN_PPM = 20.0           # less is left alone (72 ms an hour at most; a busy host reads 10 off)
 MAX_PPM = 2000.0         # more is not a crystal: a stalled or bursting source; not followed
+# How late the host hands a card's periods over, beyond the card's own time (the line): the
+# send path keeps that much lead for a followed voice (sip/media.py), so a period the host
+# held back still makes the stack's tick. Judged over the last JITTER_PERIODS (10 s) at the
+# JITTER_QUANTILE; at most MAX_JITTER_S (more is a stall, which no standing lead should pay for)
+JITTER_PERIODS = 500
+JITTER_QUANTILE = 99.0
+MAX_JITTER_S = 0.012
 # the mic that hears each route's sound: in its echo, and on its card (one crystal for both);
 # the handset's mic serves hands-free too
 MIC_HEARING = {"speaker": "mic", "handset": "mic", "headset": "headset_mic"}
@@ -53,6 +61,9 @@ class CardClock:
         self.ppm: float | None = None                     # None until SETTLE_S of arrivals
         self.error = 0.0                                  # the fit's standard error, ppm
         self.span_s = 0.0                                 # the seconds the fit spans
+        self._line: tuple[float, float] | None = None     # the fit: lateness = a t + b
+        self._behind: deque[float] = deque(maxlen=JITTER_PERIODS)   # lateness beyond it, s
+        self.jitter_s = 0.0     # how late the host hands periods over (JITTER_QUANTILE), s
 
     def arrived(self, now: float, frames: int) -> None:
         """``frames`` more came in from the card at host time ``now`` (seconds)."""
@@ -61,6 +72,8 @@ class CardClock:
         self._frames += frames
         t = now - self._start
         late = t - self._frames / self.rate       # grows when the card is slow
+        if self._line is not None:
+            self._behind.append(late - (self._line[0] * t + self._line[1]))
         second = int(t)
         if second != self._second:
             if self._second is not None:
@@ -68,6 +81,9 @@ class CardClock:
                 while self._points and self._points[0][0] < t - WINDOW_S:
                     self._points.pop(0)
                 self._fit()
+                if len(self._behind) >= JITTER_PERIODS // 10:
+                    q = float(np.percentile(self._behind, JITTER_QUANTILE))
+                    self.jitter_s = min(MAX_JITTER_S, max(0.0, q))
             self._second, self._earliest = second, late
         else:
             self._earliest = min(self._earliest, late)
@@ -76,14 +92,17 @@ class CardClock:
         """The stream stopped and starts again (a new call): the timeline starts again, what
         was learned of the drift is kept until the new one is known."""
         self._frames, self._start, self._second, self._points = 0, None, None, []
-        # (ppm, error and span_s stay as they were: the new fit replaces them)
+        self._line = None
+        self._behind.clear()
+        # (ppm, error, span_s and jitter_s stay as they were: the new fit replaces them)
 
     def _fit(self) -> None:
         if len(self._points) < SETTLE_S:
             return
         t = np.array([p[0] for p in self._points])
         late = np.array([p[1] for p in self._points])
-        (slope, _), cov = np.polyfit(t, late, 1, cov=True)     # seconds late per second
+        (slope, intercept), cov = np.polyfit(t, late, 1, cov=True)    # s late per second
+        self._line = (float(slope), float(intercept))
         self.ppm = float(-slope * 1e6)
         self.error = float(np.sqrt(max(cov[0][0], 0.0)) * 1e6)
         self.span_s = float(t[-1] - t[0])

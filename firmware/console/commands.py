@@ -69,6 +69,7 @@ class Commands:
         target = voice_target(self.phone.model)     # the mic in use: its card's clock
         clock = self.phone.call_mic.clocks.get(target[1]) if target else None
         card_ppm = "-" if clock is None or clock.ppm is None else f"{clock.ppm:+.0f}"
+        mic_late = "-" if clock is None or clock.ppm is None else f"{clock.jitter_s * 1000:.1f}"
         for call in self.phone.model.calls:
             stats = self.phone.sip.stats(call.id) if self.phone.sip else {}
             lines.append(f"call {call.id} state={call.state} contact={call.contact or '-'} "
@@ -78,7 +79,7 @@ class Commands:
                          f"codec={stats.get('codec') or '-'} "
                          f"tx_skipped={stats.get('tx_skipped', 0)} "
                          f"tx_queued_ms={stats.get('tx_queued_ms', 0)} card_ppm={card_ppm} "
-                         f"rx_concealed={stats.get('rx_concealed', 0)}")
+                         f"rx_concealed={stats.get('rx_concealed', 0)} mic_late_ms={mic_late}")
         return "\n".join(lines + ["calls."])
 
     async def _cmd_lcd(self, *extra):

@@ -46,14 +46,18 @@ REGAPS, REGAP_S = 3, 10.0
 FLOWING_S = 0.2
 # A voice that follows a drifting card (a sample or so short or long per period) leaves a
 # frame and this much more queued for the stack's next tick at each write (the margin a tick
-# needs when two periods come in one tick, and the next in none)
+# needs when two periods come in one tick, and the next in none), plus how late the host
+# hands the mic's periods over (drift.CardClock.jitter_s): a period that late, due just
+# before a tick, still finds the frame before it there (else a padded packet each time)
 MARGIN_S = 0.001
-# ... by stretching the period by at most this (more short than that is not a drifting clock
-# but a stall: the stack pads it)
+# ... by stretching the period by at most this (inaudible: a lead lost to a stall, or a
+# jitter that grew, is built back over a few periods)
 MAX_STRETCH_S = 0.0015
-# What waits for the tick of a followed voice runs from the margin to a frame more (its
-# ticks pass the stack's): a backlog is what stands beyond that and this much (the stretches
-# that a period late by the scheduler brings)
+# What waits for the tick of a followed voice runs from its margin to a frame more (its
+# ticks pass the stack's); what stands beyond that and this much (the stretches a period
+# late by the scheduler brings) is taken back MAX_STRETCH_S a period, and a whole frame more
+# is a backlog skipped. (A skipped frame less than a frame beyond it left the next crossing
+# of the ticks a tick short: a padded packet for each standing half lead a stall leaves.)
 FOLLOWING_SLACK_S = 0.005
 
 OnAudio = Callable[[str, bytes], None]      # (call id, mono S16_LE PCM at the call's rate)
@@ -79,10 +83,11 @@ class CallMedia:
         self.rx_bytes = 0            # decoded audio taken from the receive tap so far
         self.frame_bytes = PCMU_FRAME_BYTES
 
-    def send(self, pcm: bytes, rate: int, now: float, following: bool = False) -> None:
+    def send(self, pcm: bytes, rate: int, now: float, following: bool = False,
+             jitter_s: float = 0.0) -> None:
         """The agent's voice: mono S16_LE at ``rate`` Hz, about one period (a mic
-        ``following`` a drifting card makes it a sample or so longer or shorter), handed in
-        at host time ``now`` (s).
+        ``following`` a drifting card makes it a sample or so longer or shorter; ``jitter_s``:
+        how late the host hands its periods over), handed in at host time ``now`` (s).
         Dropped while the call has no media (not answered, renegotiating, gone)."""
         audio = self._call.audio
         for _ in range(2):
@@ -109,16 +114,20 @@ class CallMedia:
                     return
                 st = audio.stats()
                 self._count_gaps(st.tx_silence_frames, now)
-                if self._catch_up(st.tx_buffered, following):
+                margin = self._margin + 2 * round(rate * jitter_s) if following else 0
+                if self._catch_up(st.tx_buffered, margin):
                     return
-                margin = self._margin if following else 0
                 short = self._tx_frame + margin - st.tx_buffered - len(pcm)
-                if 0 < short <= self._max_stretch:
+                excess = st.tx_buffered - self._tx_frame - margin - self._slack
+                if short > 0 and following:
                     # a fast card followed gives periods a sample short: the next tick would
-                    # find less than a frame (a padded packet). What is sent is stretched by
-                    # the shortfall, inaudibly (< 1%), which builds the lead a followed
-                    # stream needs (drift.py) a sample at a time
-                    pcm = stretched(pcm, (len(pcm) + short) // 2)
+                    # find less than the margin (a late period: a padded packet). What is
+                    # sent is stretched by the shortfall, inaudibly (< 1% for a sample; a
+                    # lead lost or a margin grown is built MAX_STRETCH_S a period), which
+                    # builds the lead a followed stream needs (drift.py) a sample at a time
+                    pcm = stretched(pcm, (len(pcm) + min(short, self._max_stretch)) // 2)
+                elif excess > 0 and following:     # a stall's lead, or a margin shrunk
+                    pcm = stretched(pcm, (len(pcm) - min(excess, self._max_stretch)) // 2)
                 audio.write(pcm)
                 self.tx_periods += 1
                 return
@@ -147,11 +156,12 @@ class CallMedia:
             self._gaps_at.append(now)
         self._silence, self._last_write = silence, now
 
-    def _catch_up(self, queued: int, following: bool) -> bool:
+    def _catch_up(self, queued: int, margin: int) -> bool:
         """True to skip this period: the stack has held a whole frame back for a second, or
-        at all just after the voice started or a gap (beyond what a followed voice keeps: the
-        lead the crossings of the card's ticks and the stack's need, FOLLOWING_SLACK_S)."""
-        backlog = self._tx_frame + (self._margin + self._slack if following else 0)
+        at all just after the voice started or a gap (beyond what a followed voice keeps: its
+        ``margin`` and the frame of lead the crossings of the card's ticks and the stack's
+        need)."""
+        backlog = self._tx_frame + (margin + self._tx_frame if margin else 0)
         self._behind = self._behind + 1 if queued >= backlog else 0
         gap_cut = self._gap_lead > 0 and not self._gap_now     # a write the gap made late
         self._gap_lead -= gap_cut

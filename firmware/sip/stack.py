@@ -448,14 +448,16 @@ class SipStack:
         entry.local_hold = on
         self._set_hold_state(call_id, entry, "held" if on else "resumed")
 
-    def send_audio(self, call: str, pcm: bytes, rate: int, following: bool = False) -> None:
+    def send_audio(self, call: str, pcm: bytes, rate: int, following: bool = False,
+                   jitter_s: float = 0.0) -> None:
         """The agent's voice for ``call``: mono S16_LE at ``rate`` Hz, one period at a time as
-        it is spoken (``following``: resampled to follow a drifting card, audio/drift.py).
+        it is spoken (``following``: resampled to follow a drifting card, audio/drift.py,
+        whose periods the host hands over up to ``jitter_s`` late).
         Called from the mic's thread (baresip's call audio takes one writer on any thread).
         Dropped while the call has no media: not answered, renegotiating, gone."""
         entry = self._calls.get(call)
         if entry is not None:
-            entry.media.send(pcm, rate, time.monotonic(), following)
+            entry.media.send(pcm, rate, time.monotonic(), following, jitter_s)
 
     # -- queries ------------------------------------------------------------------------------
     def calls(self) -> list[tuple[str, str, str]]:

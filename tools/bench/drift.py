@@ -109,7 +109,7 @@ def simulate(ppm: float, seconds: float, direction: str = "mic", follow: bool = 
             out = follower.follow(period, ppm_seen) if follow else period
             cpu += time.process_time() - c
             if direction == "mic":
-                media.send(out, RATE, produce[i], follower.active)
+                media.send(out, RATE, produce[i], follower.active, clock.jitter_s)
             else:
                 card.write(out)
             i += 1
