@@ -56,6 +56,8 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcExitConsult: p.ExitConsult,
     fx.CcConference: p.Conference,
     fx.CcExitConference: p.ExitConference,
+    fx.CcPauseRecording: p.PauseRecording,
+    fx.CcResumeRecording: p.ResumeRecording,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -88,7 +90,9 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "transfer": "No server: can't transfer now",
               "exit_consult": "No server: can't exit the consult now",
               "conference": "No server: can't conference now",
-              "exit_conference": "No server: can't exit the conference now"}
+              "exit_conference": "No server: can't exit the conference now",
+              "pause_recording": "No server: rec as is",
+              "resume_recording": "No server: rec as is"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -164,7 +168,7 @@ class CcClient:
             events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
         for q in lost:              # a consult or transfer whose answer will never come
             if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
-                          | p.ExitConference):
+                          | p.ExitConference | p.PauseRecording | p.ResumeRecording):
                 kind = _tag(q.message)
                 events.append(ev.CcRefused(kind, "offline", NO_CONSULT[kind]))
         return events
@@ -208,7 +212,7 @@ class CcClient:
                                          NO_FAVORITES)], []
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
-                  | fx.CcExitConference()):
+                  | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -400,9 +404,16 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
 
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
-             | fx.CcExitConference,
-             rid: str) -> p.Consult | p.Transfer | p.ExitConsult | p.Conference | p.ExitConference:
+             | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording,
+             rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
+                           | p.ExitConference | p.PauseRecording | p.ResumeRecording):
+    """A request about the contact's call, sent only while the link is up (never queued:
+    by the time it came back, the call has moved on)."""
     match effect:
+        case fx.CcPauseRecording():
+            return p.PauseRecording(id=rid, contact=effect.contact)
+        case fx.CcResumeRecording():
+            return p.ResumeRecording(id=rid, contact=effect.contact)
         case fx.CcConsult():
             return p.Consult(id=rid, contact=effect.contact, kind=effect.kind,
                              target=effect.target)
@@ -452,7 +463,9 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                                          for x in c.participants),
                       control=c.control,
                       conference=(ev.Conference(here(c.conference.since), c.conference.post_call)
-                                  if c.conference else None))
+                                  if c.conference else None),
+                      recording=(ev.Recording(c.recording.paused, here(c.recording.resumes_at))
+                                 if c.recording else None))
 
 
 def _consult_leg(leg: p.ConsultLeg | None,

@@ -110,6 +110,13 @@ class ConferenceState(msgspec.Struct, frozen=True, omit_defaults=True):
     post_call: bool = False
 
 
+class RecordingState(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The contact's call is recorded (on the server side): ``paused`` by the agent until
+    ``resumes_at`` (server time), when it resumes by itself."""
+    paused: bool = False
+    resumes_at: float = 0.0
+
+
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     """A customer interaction as the agent sees it. Secure variables are sent (the phone may
     need them, e.g. for a transfer) but never shown or logged."""
@@ -137,6 +144,8 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     control: str = ""
     # a conference (docs/cc-protocol.md, "Conference"): ``participants`` are all on it
     conference: ConferenceState | None = None
+    # recorded (docs/cc-protocol.md, "Recording"): None when the contact is not recorded
+    recording: RecordingState | None = None
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -302,6 +311,22 @@ class ExitConference(_Msg, tag="exit_conference"):
     contact: str
 
 
+class PauseRecording(_Msg, tag="pause_recording"):
+    """Pause the contact's recording (a card number is about to be read out): silence goes
+    into the recording until ``resume_recording``, or the admin's time is up. Errors:
+    ``not_allowed`` (not recorded, paused already, not the agent in control, or in a consult
+    or a conference: the others on the call did not ask for it)."""
+    id: str
+    contact: str
+
+
+class ResumeRecording(_Msg, tag="resume_recording"):
+    """Resume a paused recording. Errors: ``not_allowed`` (not paused, not in control, in a
+    consult or a conference)."""
+    id: str
+    contact: str
+
+
 class WrapUp(_Msg, tag="wrapup"):
     id: str
     contact: str
@@ -399,7 +424,8 @@ class LoggedOut(_Msg, tag="logged_out"):
 
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
-                 | ExitConference | WrapUp | Logout | Resync)
+                 | ExitConference | PauseRecording | ResumeRecording | WrapUp | Logout
+                 | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | Snapshot | AgentState
                  | ContactUpdate | Notice | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage

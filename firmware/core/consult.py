@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import calls, conference, directory
+from . import calls, conference, directory, recording
 from . import events as ev
 from .effects import (CcConsult, CcExitConsult, CcTransfer, Effects, SipHangup, SipHold,
                       SipResume, Step)
@@ -78,6 +78,8 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step | None:
         return exit_consult(m, call)
     if action == "who" and contact is not None and contact.conference is not None:
         return conference.open_people(m, contact.id)
+    if action == "rec":
+        return recording.toggle(m, call)
     if action in ("conf", "conference") and contact is not None and (
             call.leg == "consult" or m.consult_of(contact.id)):
         return conference.join(m, call)

@@ -129,6 +129,18 @@ class CcExitConference:
 
 
 @dataclass(frozen=True)
+class CcPauseRecording:
+    """Pause the contact's recording (or CcRefused "pause_recording")."""
+    contact: str
+
+
+@dataclass(frozen=True)
+class CcResumeRecording:
+    """Resume the contact's paused recording (or CcRefused "resume_recording")."""
+    contact: str
+
+
+@dataclass(frozen=True)
 class CcWrapUp:
     contact: str
     code: str
@@ -191,7 +203,8 @@ class SipDial:
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
-            | CcConference | CcExitConference | CcWrapUp | CcLogout)
+            | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording | CcWrapUp
+            | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

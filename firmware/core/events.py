@@ -122,6 +122,14 @@ class Conference:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """The contact's call is recorded (server side); ``paused`` until ``resumes_at`` (phone
+    time), when it resumes by itself."""
+    paused: bool = False
+    resumes_at: float = 0.0
+
+
+@dataclass(frozen=True)
 class Contact:
     """A customer interaction (firmware.cc.protocol.Contact)."""
     id: str
@@ -144,6 +152,7 @@ class Contact:
     participants: tuple[Participant, ...] = ()
     control: str = ""
     conference: Conference | None = None
+    recording: Recording | None = None
 
 
 @dataclass(frozen=True)

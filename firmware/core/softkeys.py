@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import consult, directory, favorites, textentry
+from . import consult, directory, favorites, recording, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
@@ -139,12 +139,17 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
                          else None)
         return (hold, ("Exit", "exit"), xfer, swap)
     contact = m.contact(call.contact)
+    # recording.py: while the contact records, the 4th key is the recording's (a consult's
+    # two legs still swap with left and right)
+    rec = recording.recording(m, call)
+    rec_key: Softkey = None if rec is None else ("Resum", "rec") if rec.paused else ("Pause",
+                                                                                    "rec")
     if contact is not None and contact.conference is not None:    # conference.py
         leave: Softkey = ("End", "end") if contact.primary else ("Exit", "exit")
-        return (hold, leave, ("Who", "who"), swap or vars_)
+        return (hold, leave, ("Who", "who"), rec_key or swap or vars_)
     if consult.consulted(m, call):
         return (hold, ("Exit", "exit"), vars_, None)
-    return (hold, ("End", "end"), vars_, swap or state)
+    return (hold, ("End", "end"), vars_, rec_key or swap or state)
 
 
 def _form(_m: Model, s: FormScreen) -> Softkeys:

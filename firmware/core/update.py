@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TypeVar, assert_never
 
 from . import (agent, calls, conference, consult, dialpad, directory, emergency, favorites, forms,
-               offers, reasons, tasks)
+               offers, reasons, recording, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
@@ -102,6 +102,8 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return consult.refused(m, e)
     if e.request in ("conference", "exit_conference"):
         return conference.refused(m, e)
+    if e.request in ("pause_recording", "resume_recording"):
+        return recording.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 

@@ -24,7 +24,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "dial",
                      "directory", "favorites", "fav_add", "fav_del",   # directory, favorites
                      "consult", "blind", "transfer", "exit", "swap",   # consult and transfer
-                     "who"]                                           # a conference
+                     "who",                                           # a conference
+                     "rec"]                                           # recording
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 

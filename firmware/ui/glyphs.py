@@ -2,7 +2,7 @@
 
 Frames use chr(slot); the console's ``lcd`` shows each as its stand-in character.
 """
-CHECK, CROSS, HANDSET, BELL, EMPTY = "\x00", "\x01", "\x02", "\x03", "\x04"
+CHECK, CROSS, HANDSET, BELL, EMPTY, PAUSED = "\x00", "\x01", "\x02", "\x03", "\x04", "\x05"
 
 # slot -> (rows of 5 pixels, stand-in)
 GLYPHS = {
@@ -11,6 +11,7 @@ GLYPHS = {
     2: ((0x00, 0x18, 0x1C, 0x0C, 0x06, 0x07, 0x03, 0x00), "☎"),
     3: ((0x04, 0x0E, 0x0E, 0x0E, 0x1F, 0x00, 0x04, 0x00), "♪"),
     4: ((0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F, 0x00), "▯"),
+    5: ((0x00, 0x1B, 0x1B, 0x1B, 0x1B, 0x1B, 0x1B, 0x00), "‖"),     # a paused recording
 }
 
 # Plain Unicode: the display's driver (hal) maps it to its character set, and a character the

@@ -71,6 +71,12 @@ def test_the_hold_tune_loops_its_notes_without_a_click():
     ('{"op": "join", "leg": "L1"}', "room must be"),
     ('{"op": "hold_music", "leg": "L1", "on": "yes"}', "on must be true or false"),
     ('{"op": "hangup"}', "leg must be"),
+    ('{"op": "record", "room": "c-1"}', "file must be an absolute .wav path"),
+    ('{"op": "record", "room": "c-1", "file": "rel/c-1.wav"}', "absolute .wav"),
+    ('{"op": "record", "room": "c-1", "file": "/nowhere/at/all/c-1.wav"}', "directory that exi"),
+    ('{"op": "record", "room": "c-1", "file": "/tmp/c-1.mp3"}', "absolute .wav"),
+    ('{"op": "record_pause", "room": "c-1"}', "paused must be true or false"),
+    ('{"op": "record_stop"}', "room must be"),
 ])
 def test_bad_command_lines_are_refused_with_the_reason(line, says):
     with pytest.raises(ValueError, match=says):
@@ -114,7 +120,7 @@ def test_bad_lines_and_unknown_legs_give_error_events_and_the_bridge_goes_on(cap
     assert [e["event"] for e in said] == ["error"] * 6 + ["legs"]
     assert said[1]["leg"] == "L1" and "cannot dial" in said[1]["reason"]
     assert said[3] == {"event": "error", "leg": "L9", "reason": "no such leg"}
-    assert said[-1] == {"event": "legs", "legs": [], "rooms": {}}
+    assert said[-1] == {"event": "legs", "legs": [], "rooms": {}, "recordings": {}}
     assert run_lines(bridge, ['{"op": "quit"}']) == [False]
 
 
@@ -132,3 +138,55 @@ def test_a_ninth_leg_is_refused_from_a_full_room(capsys):
     run_lines(bridge, ['{"op": "leave", "leg": "L0"}', '{"op": "leave", "leg": "L0"}',
                        '{"op": "join", "room": "R", "leg": "L8"}'])
     assert [e["event"] for e in events(capsys)] == ["left", "error", "joined"]
+
+
+def test_a_room_s_recording_is_the_mix_of_all_its_legs_and_silence_while_paused(tmp_path, capsys):
+    """What the room says, summed (the customer's 450 Hz and the agent's 1 kHz), one frame a
+    tick; paused, silence keeps the file's timeline; the WAV reads back at every step (its
+    header is patched after each write: a killed bridge leaves a readable file)."""
+    import wave
+
+    bridge = Bridge("127.0.0.1:5062", "secret", "127.0.0.1:5094")
+    for name in ("in-1", "c-1.a1"):
+        bridge.legs[name] = Leg(name, "in", "x", state="answered")
+    file = tmp_path / "c-1.wav"
+    run_lines(bridge, ['{"op": "join", "room": "c-1", "leg": "in-1"}',
+                       '{"op": "join", "room": "c-1", "leg": "c-1.a1"}',
+                       json.dumps({"op": "record", "room": "c-1", "file": str(file)})])
+
+    def ticks(n):
+        for _ in range(n):
+            bridge.legs["in-1"].said = tone(450)
+            bridge.legs["c-1.a1"].said = tone(1000)
+            bridge.record_rooms()
+
+    ticks(25)
+    run_lines(bridge, ['{"op": "record_pause", "room": "c-1", "paused": true}'])
+    ticks(25)
+    run_lines(bridge, ['{"op": "record_pause", "room": "c-1", "paused": false}'])
+    ticks(25)
+    with wave.open(str(file)) as w:                     # readable while still recording
+        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (8000, 1, 75 * FRAME)
+    run_lines(bridge, ['{"op": "record_stop", "room": "c-1"}', '{"op": "legs"}'])
+    said = [e for e in events(capsys) if e["event"] in ("recording", "legs")]
+    assert [(e["state"], e["at_s"]) for e in said[:-1]] == [
+        ("on", 0.0), ("paused", 0.5), ("on", 1.0), ("stopped", 1.5)]
+    assert said[-1]["recordings"] == {}
+    with wave.open(str(file)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    half = FRAME * 25
+    for part in (pcm[:half], pcm[2 * half:]):
+        got = tones(part.tobytes(), 8000)
+        assert any(abs(g - 450) <= 5 for g in got) and any(abs(g - 1000) <= 5 for g in got)
+    assert not pcm[half:2 * half].any()
+
+
+def test_recording_a_room_twice_goes_on_and_an_unknown_one_is_an_error(tmp_path, capsys):
+    bridge = Bridge("127.0.0.1:5062", "secret", "127.0.0.1:5094")
+    line = json.dumps({"op": "record", "room": "c-1", "file": str(tmp_path / "c-1.wav")})
+    run_lines(bridge, [line, line, '{"op": "record_pause", "room": "c-9", "paused": true}'])
+    said = events(capsys)
+    assert [e["event"] for e in said] == ["recording", "error"]
+    assert said[-1]["reason"] == "record_pause: room c-9 is not recorded"
+    for rec in bridge.recordings.values():
+        rec.close()

@@ -62,6 +62,8 @@ EXAMPLES = [
     p.ExitConsult(id="p-34", contact="c-50"),
     p.Conference(id="p-35", contact="c-50"),
     p.ExitConference(id="p-36", contact="c-50"),
+    p.PauseRecording(id="p-40", contact="c-7"),
+    p.ResumeRecording(id="p-41", contact="c-7"),
     p.ContactUpdate(seq=22, contact=p.Contact(
         id="c-50", status="assigned", queue="Support", ani="+3215551234", primary=False,
         participants=[p.Participant(who="+3215551234", kind="customer", state="talking"),

@@ -14,6 +14,8 @@ stdin (or the --control socket):
         {"op": "leave", "leg"}
         {"op": "hold_music", "leg", "on": true}    what a leg in no room hears (else silence)
         {"op": "hangup", "leg"}   {"op": "legs"}   {"op": "stats"}   {"op": "quit"}
+        {"op": "record", "room", "file": "/abs/c-1.wav"}   what the room says, into a WAV
+        {"op": "record_pause", "room", "paused": true}   {"op": "record_stop", "room"}
 stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg", "from",
         "headers", "token_sha256"} (a call to our user; never X-CC-Token itself, only its
         SHA-256 in hex, "" without one: the controller checks the caller's key with it),
@@ -26,7 +28,9 @@ stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg"
         {"event": "legs", "legs": [{"leg", "direction", "state", "peer", "contact", "room",
         "hold_music"}], "rooms": {"R1": ["L1", ...]}}; {"event": "stats", "legs", "ticks",
         "late", "tick_us": {"p50", "p99", "max"}} (a tick's read + mix + write, since the
-        previous stats); a bad line -> {"event": "error", "reason"}
+        previous stats); {"event": "recording", "room", "file", "state": "on"|"paused"|
+        "stopped", "at_s"} (where in the file it happened; ``legs`` lists them too: a restarted
+        ccsim finds its recordings going on); a bad line -> {"event": "error", "reason"}
         (with "leg" when it named one). Header values are never logged or echoed.
 
 Mixing: every 20 ms one tick reads each answered leg's 20 ms (PCMU/PCMA: 8 kHz mono), and each
@@ -58,6 +62,7 @@ import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,6 +76,7 @@ from firmware.sip.dialing import dial_uri, failure_reason
 from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS,
                         NUMBER_REG_S, QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
                         lab_account, read_lines, stack_config, tones, user_part)
+from .recorder import RoomRecorder
 
 log = logging.getLogger("ccsim.bridge")
 
@@ -91,7 +97,8 @@ MAX_HEADERS, MAX_HEADER_VALUE = 16, 1024
 HOLD_NOTES = (392, 494, 588, 494)   # Hz, half a second each: whole cycles, no clicks
 HOLD_LEVEL = 0.2
 OPS = ("dial", "answer", "refuse", "join", "leave", "hold_music", "hangup", "legs", "stats",
-       "quit")
+       "quit", "record", "record_pause", "record_stop")
+ROOM_OPS = ("record", "record_pause", "record_stop")
 
 Frames = npt.NDArray[np.int16]
 
@@ -138,6 +145,17 @@ def parse(line: str) -> dict[str, Any]:
         raise ValueError(f"expected an object with op {', '.join(OPS)}")
     op = msg["op"]
     if op in ("legs", "stats", "quit"):
+        return msg
+    if op in ROOM_OPS:
+        _name(msg, "room")
+        if op == "record":
+            file = msg.get("file")
+            if (not isinstance(file, str) or not file.endswith(".wav")
+                    or not os.path.isabs(file) or not os.path.isdir(os.path.dirname(file))):
+                raise ValueError("record: file must be an absolute .wav path in a directory "
+                                 "that exists")
+        elif op == "record_pause" and not isinstance(msg.get("paused"), bool):
+            raise ValueError("record_pause: paused must be true or false")
         return msg
     _name(msg, "leg")
     if op == "join":
@@ -204,6 +222,7 @@ class Bridge:
         self.ua: UserAgent | None = None
         self.legs: dict[str, Leg] = {}
         self.rooms: dict[str, list[str]] = {}
+        self.recordings: dict[str, RoomRecorder] = {}    # room -> its recording
         self._by_handle: dict[int, Leg] = {}
         self._early: dict[int, list[StackEvent]] = {}   # events of calls dial() has not returned
         self._dialing = 0
@@ -229,6 +248,8 @@ class Bridge:
         self.spawn(self._ticker())
 
     async def close(self) -> None:
+        for rec in self.recordings.values():
+            rec.close()
         if self.ua is not None:
             with contextlib.suppress(BaresipError):
                 await self.ua.unregister(timeout=1.0)
@@ -274,6 +295,9 @@ class Bridge:
             return
         if op == "stats":
             self.say(self.stats())
+            return
+        if op in ROOM_OPS:
+            self.record(op, msg)
             return
         if op == "dial":
             if name in self.legs:
@@ -380,8 +404,38 @@ class Bridge:
         leg.room = None
         self.say({"event": "left", "room": room, "leg": leg.leg})
 
+    def record(self, op: str, msg: dict[str, Any]) -> None:
+        """Start, pause or resume, or stop a room's recording (recorder.py)."""
+        room = msg["room"]
+        rec = self.recordings.get(room)
+        if op == "record":
+            if rec is None:                  # (again from a restarted ccsim: going on already)
+                try:
+                    rec = self.recordings[room] = RoomRecorder(Path(msg["file"]), RATE, FRAME)
+                except OSError as e:
+                    self.error(f"record: {e.strerror}", room=room)
+                    return
+                self._recorded(room, rec, "on")
+            return
+        if rec is None:
+            self.error(f"{op}: room {room} is not recorded", room=room)
+        elif op == "record_pause":
+            rec.paused = msg["paused"]
+            self._recorded(room, rec, "paused" if rec.paused else "on")
+        else:
+            rec.close()
+            del self.recordings[room]
+            self._recorded(room, rec, "stopped")
+
+    def _recorded(self, room: str, rec: RoomRecorder, state: str) -> None:
+        self.say({"event": "recording", "room": room, "file": str(rec.path), "state": state,
+                  "at_s": round(rec.seconds, 2)})
+
     def listing(self) -> dict[str, Any]:
         return {"event": "legs", "rooms": {r: list(legs) for r, legs in self.rooms.items()},
+                "recordings": {r: {"file": str(rec.path), "paused": rec.paused,
+                                   "at_s": round(rec.seconds, 2)}
+                               for r, rec in self.recordings.items()},
                 "legs": [{"leg": leg.leg, "direction": leg.direction, "state": leg.state,
                           "peer": leg.peer, "contact": leg.contact, "room": leg.room,
                           "hold_music": leg.hold_music} for leg in self.legs.values()]}
@@ -484,11 +538,18 @@ class Bridge:
             said = np.stack([s if (s := leg.said) is not None else silence for leg in legs])
             for leg, out in zip(legs, mix_minus(said)):
                 heard[leg.leg] = out
+        self.record_rooms()
         for leg in live:
             out = heard.get(leg.leg)
             if out is None:
                 out = self._hold_frame(leg) if leg.hold_music else silence
             self._write(leg, out)
+
+    def record_rooms(self) -> None:
+        """A tick of each recording: what its room's legs said this tick, all of it."""
+        for room, rec in self.recordings.items():
+            rec.write([said for m in self.rooms.get(room, ())
+                       if (said := self.legs[m].said) is not None])
 
     def _read(self, leg: Leg) -> Frames | None:
         assert leg.call is not None

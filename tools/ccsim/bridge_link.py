@@ -100,6 +100,15 @@ class BridgeLink:
     def hold_music(self, leg: str, on: bool) -> None:
         self._send({"op": "hold_music", "leg": leg, "on": on})
 
+    def record(self, room: str, file: str) -> None:
+        self._send({"op": "record", "room": room, "file": file})
+
+    def record_pause(self, room: str, paused: bool) -> None:
+        self._send({"op": "record_pause", "room": room, "paused": paused})
+
+    def record_stop(self, room: str) -> None:
+        self._send({"op": "record_stop", "room": room})
+
     def hangup(self, leg: str) -> None:
         self._send({"op": "hangup", "leg": leg})
 

@@ -33,7 +33,6 @@ already.
 """
 from __future__ import annotations
 
-import functools
 import heapq
 import hmac
 import logging
@@ -51,9 +50,11 @@ from .guard import LoginGuard
 from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, TOKEN_HEADER, Bridge,
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
+from .recording import Recording
 from .routing import Router
 from .scenario import AUTO_WRAPUP, AgentConfig, Scenario, extension_user
 from .store import FINISHED, AgentRecord, ContactRecord, Store
+from .store import atomic as _atomic
 
 log = logging.getLogger("ccsim")
 
@@ -116,29 +117,13 @@ def _check_favorite_name(name: str) -> None:
                       if name.isprintable() else "Name has control characters")
 
 
-def _atomic(method):
-    """One store transaction per operation; records changed in it are written once, at the end."""
-    @functools.wraps(method)
-    def run(self, *args, **kwargs):
-        try:
-            with self.store.transaction():
-                result = method(self, *args, **kwargs)
-                for s in self._dirty_agents.values():
-                    self.store.save_agent(s)
-                for c in self._dirty_contacts.values():
-                    self.store.save_contact(c)
-            return result
-        finally:
-            self._dirty_agents.clear()
-            self._dirty_contacts.clear()
-    return run
-
-
 # Settings the admin may change while ccsim runs: the ones only the phones act on
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine:
+class Engine(Recording):
+    Refused = Refused
+
     def __init__(self, scenario: Scenario, store: Store, clock=time.time,
                  customers: Customers | None = None, bridge: Bridge | None = None):
         """``bridge``: the media bridge holds the customers' calls (legs.py); None: customers
@@ -601,6 +586,7 @@ class Engine:
                 assert agent is not None
                 self._place(customer, c.id)
                 self._place(agent, c.id)
+                self._start_recording(c)
             else:
                 self._place(customer, None)
         k = c.consult
@@ -643,6 +629,7 @@ class Engine:
             self.bridge.hangup(name)
 
     def _hang_up_legs(self, c: ContactRecord):
+        self._stop_recording(c)
         for role in (AGENT, CUSTOMER):
             self._hang_up_leg(c, role)
         for leg in self.legs.parties(c.id):     # a conference's numbers left with no agent
@@ -726,7 +713,7 @@ class Engine:
             at, cid = self._timers[0]
             c = self._live.get(cid)
             if c and (self._own_deadline(c, at) or self._consult_deadline(c, at)
-                      or at in c.owed.values()):
+                      or at in c.owed.values() or self._resume_deadline(c, at)):
                 return at
             heapq.heappop(self._timers)
         return None
@@ -747,7 +734,10 @@ class Engine:
         now = self.clock()
         while (at := self.next_deadline()) is not None and at <= now:
             c = self._live[heapq.heappop(self._timers)[1]]
-            if self._consult_deadline(c, at):
+            if self._resume_deadline(c, at):
+                log.info("contact %s: the recording resumes by itself", c.id)
+                self._resume(c)
+            elif self._consult_deadline(c, at):
                 self._consult_over(c, "rona")
             elif not self._own_deadline(c, at):
                 for agent in [a for a, due in c.owed.items() if due == at]:
@@ -1328,6 +1318,7 @@ class Engine:
                     "members": [{"agent": m["agent"] or None, "number": m["number"] or None,
                                  "joined": m["joined"], "leg": m["leg"]}
                                 for m in c.conference["members"]]},
+                "recording": self._recording_info(c),
                 "wrapup_owed": sorted(c.owed)}
 
     def agent_info(self, agent: str) -> dict | None:
@@ -1523,7 +1514,8 @@ class Engine:
                          consult=consult, requested_by=requested_by,
                          participants=self._participants(c),
                          control=c.agent if c.status in TALKING else "",
-                         conference=conference)
+                         conference=conference,
+                         recording=self._wire_recording(c) if status in TALKING else None)
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         """Tell its primary agent."""
@@ -1577,6 +1569,8 @@ class Engine:
     def _arm(self, c: ContactRecord):
         if c.deadline:
             heapq.heappush(self._timers, (c.deadline, c.id))
+        if c.recording is not None and c.recording["state"] == "paused":   # (a restart)
+            self._arm_at(c.recording["resumes_at"], c)
 
     def _route(self, c: ContactRecord):
         """Reserve the longest-Available agent of the contact's queue, else let it wait."""

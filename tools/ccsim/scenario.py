@@ -29,6 +29,7 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     [[queues]]
     name = "sales"
     number = "8001"               # its dial number in the directory (optional; "": none)
+    record = false                # its calls are recorded (on the bridge: [recording])
 
     [[entry_points]]              # numbers customers call that lead to a queue (directory)
     name = "Main line"            # 1-64 characters, unique
@@ -77,6 +78,10 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # drives it through (a restarted ccsim adopts the bridge
                                   # there), relative to the working directory. Needs
                                   # [customers] enabled. false: customers dial agents directly
+
+    [recording]                   # recorded queues' calls, mixed by the bridge (needs it)
+    dir = "var/recordings"        # <contact>.wav, 8 kHz mono; relative to the working directory
+    auto_resume_s = 60            # a paused recording resumes by itself after this (> 0)
 
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
@@ -169,6 +174,12 @@ class BridgeConfig:
 
 
 @dataclass(frozen=True)
+class RecordingConfig:
+    dir: str = "var/recordings"
+    auto_resume_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class TrafficConfig:
     every_s: float = 0.0
 
@@ -196,6 +207,8 @@ class Scenario:
     entry_points: tuple[EntryPoint, ...] = ()
     dial_numbers: tuple[DialNumber, ...] = ()
     bridge: BridgeConfig = BridgeConfig()
+    recorded: tuple[str, ...] = ()          # the queues whose calls are recorded
+    recording: RecordingConfig = RecordingConfig()
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -322,7 +335,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
-             "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge"}
+             "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge",
+             "recording"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
@@ -342,9 +356,11 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                         customer_noise_removal=t.flag("customer_noise_removal", False))
     t.done()
 
-    queues, queue_numbers = [], []
+    queues, queue_numbers, recorded = [], [], []
     for t in _array(file, doc, "queues", True):
         queues.append(_name(t))
+        if t.flag("record", False):
+            recorded.append(queues[-1])
         if number := t.text("number", "", nonempty=False):
             queue_numbers.append((queues[-1], _number(t, number)))
         t.done()
@@ -439,9 +455,18 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     outbound = OutboundConfig(t.integer("call_limit", 0, 0, 100_000))
     t.done()
 
+    t = _Table(file, "recording", doc.get("recording", {}))
+    recording = RecordingConfig(t.text("dir", "var/recordings"),
+                                t.number("auto_resume_s", 60.0, above=True))
+    t.done()
+    if recorded and not bridge.enabled:
+        raise ScenarioError(f"{file}: queues {', '.join(recorded)} record: the bridge records "
+                            "([bridge] enabled = true)")
+
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
-                    tuple(entry_points), tuple(dial_numbers), bridge)
+                    tuple(entry_points), tuple(dial_numbers), bridge, tuple(recorded),
+                    recording)
 
 
 def extension_user(extension: str) -> str:

@@ -280,6 +280,10 @@ class CcServer:
             e.conference(agent, r.contact)
         elif isinstance(r, p.ExitConference):
             e.exit_conference(agent, r.contact)
+        elif isinstance(r, p.PauseRecording):
+            e.pause_recording(agent, r.contact)
+        elif isinstance(r, p.ResumeRecording):
+            e.resume_recording(agent, r.contact)
         elif isinstance(r, p.WrapUp):
             e.wrapup(agent, r.contact, r.code)
         elif isinstance(r, p.Logout):

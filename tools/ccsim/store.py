@@ -8,6 +8,7 @@ a killed process (not a power cut).
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     agent TEXT NOT NULL, offered_at REAL NOT NULL, deadline REAL NOT NULL, wrapup TEXT NOT NULL,
     attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
     consult TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
-    agent_leg TEXT NOT NULL DEFAULT '', conference TEXT NOT NULL DEFAULT '');
+    agent_leg TEXT NOT NULL DEFAULT '', conference TEXT NOT NULL DEFAULT '',
+    recording TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
     agent TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -93,6 +95,8 @@ class ContactRecord:
     # "joined", "token"}]}, the parties besides the customer and the agent in control, in the
     # order they joined (their tokens kept, as the consult's)
     conference: dict | None = field(default=None, repr=False)
+    # its recording (recording.py): {"file", "state", "started", "resumes_at", "pauses"}
+    recording: dict | None = None
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -114,6 +118,7 @@ class Store:
         for column in ("consult", "owed", "agent_leg"):     # from before consult and transfer
             self._add_text_column("contacts", column)
         self._add_text_column("contacts", "conference")     # from before conferences
+        self._add_text_column("contacts", "recording")      # from before recordings
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -191,13 +196,14 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
              _json.encode(c.consult).decode() if c.consult else "",
              _json.encode(c.owed).decode() if c.owed else "", c.agent_leg,
-             _json.encode(c.conference).decode() if c.conference else ""))
+             _json.encode(c.conference).decode() if c.conference else "",
+             _json.encode(c.recording).decode() if c.recording else ""))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
@@ -225,9 +231,28 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts, token, kind, consult, owed, agent_leg, conference) = row
+     wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
                          json.loads(owed) if owed else {}, agent_leg,
-                         json.loads(conference) if conference else None)
+                         json.loads(conference) if conference else None,
+                         json.loads(recording) if recording else None)
+
+def atomic(method):
+    """An engine operation: one store transaction; the records it changed (the engine's
+    ``_dirty_agents`` and ``_dirty_contacts``) are written once, at the end."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            with self.store.transaction():
+                result = method(self, *args, **kwargs)
+                for s in self._dirty_agents.values():
+                    self.store.save_agent(s)
+                for c in self._dirty_contacts.values():
+                    self.store.save_contact(c)
+            return result
+        finally:
+            self._dirty_agents.clear()
+            self._dirty_contacts.clear()
+    return run

@@ -10,9 +10,10 @@ from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
+from firmware.core.recording import recording
 from firmware.core.tasks import tasks
 
-from ..glyphs import DOT, POINTER
+from ..glyphs import DOT, PAUSED, POINTER
 from ..text import cells, mask, split, timer
 from .home import pending_line
 
@@ -69,7 +70,17 @@ def call(m: Model, s: CallScreen):
         who = f"EMERGENCY {c.peer}"
     # that keys went to the far end (an IVR, a payment line), never which: a card number
     third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else pending_line(m)
-    return [split(f"{what} {timer(max(0.0, m.now - since))}", count, cols), who, third]
+    return [split(f"{what} {timer(max(0.0, m.now - since))}", count, cols), who,
+            split(third, rec_mark(m, c), cols)]
+
+
+def rec_mark(m: Model, c: Call) -> str:
+    """``REC`` while the contact's call is recorded, ``REC‖ 00:42`` while paused (the time
+    until it resumes by itself); "" when it is not."""
+    rec = recording(m, c)
+    if rec is None:
+        return ""
+    return f"REC{PAUSED} {timer(rec.resumes_at - m.now)}" if rec.paused else "REC"
 
 
 def _consult_leg(m: Model, c: Call, shown) -> list[str]:
