@@ -105,11 +105,13 @@ class Ccsim:
 
 def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings: dict,
                   traffic_every_s: float = 0, customers: dict | None = None,
-                  bridge: dict | None = None) -> str:
+                  bridge: dict | None = None, recording: dict | None = None) -> str:
     """The base scenario with this lab's ports: agents' extensions at the lab's registrar,
     the customers' proxy, settings, [customers] and [bridge] fields overridden (a [bridge]
-    table is added when the base has none)."""
-    customers, bridge = customers or {}, bridge or {}
+    table is added when the base has none); ``recording``: {"queues": [names recorded],
+    and [recording]'s fields}."""
+    customers, bridge, recording = customers or {}, bridge or {}, dict(recording or {})
+    recorded = recording.pop("queues", [])
     text = base.read_text(encoding="utf-8")
     # one pass, whole ports only: replacing one after the other turned a registrar port that
     # begins 5090... into the customers' port with digits after it
@@ -131,6 +133,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
         if section == "traffic" and key == "every_s":
             line = f"every_s = {traffic_every_s}"
         out.append(line)
+        if section == "queues" and key == "name" and json.loads(line.split("=", 1)[1]) in recorded:
+            out.append("record = true")
         if stripped == "[settings]":
             out += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         if stripped == "[customers]":
@@ -139,18 +143,22 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
             out += [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
     if bridge and "[bridge]" not in (line.strip() for line in out):
         out += ["", "[bridge]"] + [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
+    if recording:
+        out += ["", "[recording]"] + [f"{k} = {json.dumps(v)}" for k, v in recording.items()]
     return "\n".join(out) + "\n"
 
 
 class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
-                 scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = True):
+                 scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = True,
+                 recorded: tuple[str, ...] = (), auto_resume_s: float = 60.0):
         """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
         listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
         customers and the phones go through it and refuse calls without SRTP. ``bridge`` (on
         unless turned off): ccsim's media bridge holds the customers' calls, as a real
         contact center does ([bridge] enabled, its control socket ``workdir/bridge.sock``);
-        off, the customers call the phones straight."""
+        off, the customers call the phones straight. ``recorded``: queues whose calls the
+        bridge records, into ``workdir/recordings`` (a pause resumes after ``auto_resume_s``)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secure = secure
@@ -171,9 +179,12 @@ class Lab:
         bridge_fields = ({"enabled": True, "listen": f"127.0.0.1:{free_port(span=2)}",
                           "control": str(self.bridge_control)} if bridge else {})
         path = self.workdir / "scenario.toml"
+        self.recordings = self.workdir / "recordings"
+        recording = ({"queues": list(recorded), "dir": str(self.recordings),
+                      "auto_resume_s": auto_resume_s} if recorded else None)
         path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
                                       settings or {}, traffic_every_s, customers,
-                                      bridge_fields))
+                                      bridge_fields, recording))
         self.ccsim = Ccsim(self.workdir, path, free_port(), front_desk)
         self.phones: list[simphone.SimPhone] = []
         self.emergency_centre: CustomersProcess | None = None

@@ -16,6 +16,7 @@ drift     clock drift over a simulated hour at -200/0/+200 ppm, mic and playout:
 cleanup   voice cleanup on the sim-room board's room: echo (ERLE, convergence, double talk),
           noise removal (SNR gain, STOI), CPU per 20 ms period of each audio stage
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
+recording the Pause key -> silence in the recording (ccsim's bridge records a queue's calls)
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
@@ -27,10 +28,11 @@ import argparse
 import sys
 
 from . import (agent, boot, bridge, ccsim, cleanup, dial, drift, flash, flood, keys, latency,
-               memory, pins, storm, transfer)
+               memory, pins, recording, storm, transfer)
 
 ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
-       "cleanup", "drift", "flash", "bridge", "ccsim", "storm", "pins", "flood", "memory")
+       "cleanup", "drift", "flash", "bridge", "recording", "ccsim", "storm", "pins", "flood",
+       "memory")
 
 
 def main(argv=None) -> int:
@@ -50,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("--talk", type=float, default=6.0, help="latency: seconds of talk per call")
     p.add_argument("--audio-rate", type=int, choices=(8000, 16000),
                    help="cleanup: the audio rate (default: the sim-room board's, 8000)")
+    p.add_argument("--pauses", type=int, default=20, help="recording: pauses in the call")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
@@ -76,6 +79,7 @@ def main(argv=None) -> int:
         "drift": drift.run,
         "flash": flash.run,
         "bridge": bridge.run,
+        "recording": lambda: recording.run(args.pauses),
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
         "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
