@@ -36,7 +36,7 @@ log = logging.getLogger("hardphone.cc")
 # The core events this module produces (the effects it carries out: fx.CcEffect).
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
            | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
-           | ev.CcFavorites)
+           | ev.CcFavorites | ev.CcVariable)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -58,6 +58,8 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcExitConference: p.ExitConference,
     fx.CcPauseRecording: p.PauseRecording,
     fx.CcResumeRecording: p.ResumeRecording,
+    fx.CcSetVariable: p.SetVariable,
+    fx.CcGetVariable: p.GetVariable,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -68,6 +70,7 @@ EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.Error: (ev.CcRefused, ev.CcTakenOver, ev.CcLoggedOut),
     p.DialAnswer: (ev.CcDialAnswer,),
     p.DirectoryAnswer: (ev.CcDirectory,),
+    p.VariableValue: (ev.CcVariable,),
     p.Snapshot: (ev.CcSnapshot, ev.CcLink),
     p.AgentState: (ev.CcAgentState,),
     p.ContactUpdate: (ev.CcContact,),
@@ -92,7 +95,9 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "conference": "No server: can't conference now",
               "exit_conference": "No server: can't exit the conference now",
               "pause_recording": "No server: rec as is",
-              "resume_recording": "No server: rec as is"}
+              "resume_recording": "No server: rec as is",
+              "set_variable": "No server: not saved",
+              "get_variable": "No server: can't show"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -168,7 +173,8 @@ class CcClient:
             events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
         for q in lost:              # a consult or transfer whose answer will never come
             if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
-                          | p.ExitConference | p.PauseRecording | p.ResumeRecording):
+                          | p.ExitConference | p.PauseRecording | p.ResumeRecording
+                          | p.SetVariable | p.GetVariable):
                 kind = _tag(q.message)
                 events.append(ev.CcRefused(kind, "offline", NO_CONSULT[kind]))
         return events
@@ -212,7 +218,8 @@ class CcClient:
                                          NO_FAVORITES)], []
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
-                  | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()):
+                  | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()
+                  | fx.CcSetVariable() | fx.CcGetVariable()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -292,6 +299,9 @@ class CcClient:
                 self._inflight.pop(msg.id, None)
                 return [ev.CcDirectory(tuple(_entry(e) for e in msg.entries),
                                        msg.truncated)], []
+            case p.VariableValue():          # its value never logged (a secure one)
+                self._inflight.pop(msg.id, None)
+                return [ev.CcVariable(msg.contact, msg.name, msg.value, msg.version)], []
             case p.Snapshot():
                 return self._snapshot(msg)
             case p.AgentState() | p.ContactUpdate() | p.Notice() | p.Favorites() | p.LoggedOut():
@@ -404,12 +414,19 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
 
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
-             | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording,
+             | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording
+             | fx.CcSetVariable | fx.CcGetVariable,
              rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
-                           | p.ExitConference | p.PauseRecording | p.ResumeRecording):
+                           | p.ExitConference | p.PauseRecording | p.ResumeRecording
+                           | p.SetVariable | p.GetVariable):
     """A request about the contact's call, sent only while the link is up (never queued:
     by the time it came back, the call has moved on)."""
     match effect:
+        case fx.CcSetVariable():
+            return p.SetVariable(id=rid, contact=effect.contact, name=effect.name,
+                                 value=effect.value, version=effect.version)
+        case fx.CcGetVariable():
+            return p.GetVariable(id=rid, contact=effect.contact, name=effect.name)
         case fx.CcPauseRecording():
             return p.PauseRecording(id=rid, contact=effect.contact)
         case fx.CcResumeRecording():
@@ -465,7 +482,9 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       conference=(ev.Conference(here(c.conference.since), c.conference.post_call)
                                   if c.conference else None),
                       recording=(ev.Recording(c.recording.paused, here(c.recording.resumes_at))
-                                 if c.recording else None))
+                                 if c.recording else None),
+                      versions=tuple(c.versions.items()),
+                      changed_by=tuple(c.changed_by.items()))
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -487,7 +506,8 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         contacts=tuple(_contact(c, skew) for c in s.contacts),
         idle_codes=tuple(ev.Code(c.code, c.label) for c in s.idle_codes),
         wrapup_codes=tuple(ev.Code(c.code, c.label) for c in s.wrapup_codes),
-        layout=tuple(ev.VariableLayout(v.name, v.label, v.secure) for v in s.layout),
+        layout=tuple(ev.VariableLayout(v.name, v.label, v.secure, v.editable, v.kind)
+                     for v in s.layout),
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
                                accept_all=st.accept_all, max_offers=st.max_offers,
                                customer_noise_removal=st.customer_noise_removal),

@@ -54,11 +54,19 @@ class Code(msgspec.Struct, frozen=True):
     label: str
 
 
-class VariableLayout(msgspec.Struct, frozen=True):
-    """One call variable the admin shows on the offer popover, in display order."""
+VariableKind = Literal["text", "date", "datetime"]
+
+
+class VariableLayout(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One call variable the admin shows (on the offer popover and in the call's data), in
+    display order. ``editable``: the agents on the contact may change it (``set_variable``);
+    ``kind``: a date (YYYY-MM-DD) or a date and time (ISO 8601) is checked as one. A
+    ``secure`` one's value is never sent with the contact: ``get_variable`` fetches it."""
     name: str
     label: str
     secure: bool = False
+    editable: bool = False
+    kind: VariableKind = "text"
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -118,8 +126,8 @@ class RecordingState(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
-    """A customer interaction as the agent sees it. Secure variables are sent (the phone may
-    need them, e.g. for a transfer) but never shown or logged."""
+    """A customer interaction as the agent sees it. Secure variables are not sent with it
+    (``get_variable`` fetches one); never shown but on request, never logged."""
     id: str
     status: ContactStatus
     queue: str
@@ -146,6 +154,10 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     conference: ConferenceState | None = None
     # recorded (docs/cc-protocol.md, "Recording"): None when the contact is not recorded
     recording: RecordingState | None = None
+    # call data (docs/cc-protocol.md, "Call data"): each changed variable's version (1 when
+    # never changed: not listed) and the name of the agent who changed it last
+    versions: dict[str, int] = {}
+    changed_by: dict[str, str] = {}
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -327,6 +339,27 @@ class ResumeRecording(_Msg, tag="resume_recording"):
     contact: str
 
 
+class SetVariable(_Msg, tag="set_variable"):
+    """Save a call variable the admin made editable, over the ``version`` the agent's draft
+    started from: the first save wins. Errors: ``not_editable`` (not in the layout, not
+    editable, or secure), ``bad_value`` (over MAX_VARIABLE_VALUE_CHARS, or not a date /
+    ISO 8601 date and time where the layout says so), ``variable_changed`` (saved by another
+    agent since: the message says who and the value now), ``unknown_contact``."""
+    id: str
+    contact: str
+    name: str
+    value: str
+    version: int
+
+
+class GetVariable(_Msg, tag="get_variable"):
+    """Fetch a variable's value now, a secure one included (answered by ``variable_value``;
+    ``unknown_contact`` to an agent not on the contact)."""
+    id: str
+    contact: str
+    name: str
+
+
 class WrapUp(_Msg, tag="wrapup"):
     id: str
     contact: str
@@ -373,6 +406,16 @@ class DirectoryAnswer(_Msg, tag="directory_answer"):
     id: str
     entries: list[DirectoryEntry] = []
     truncated: bool = False
+
+
+class VariableValue(_Msg, tag="variable_value"):
+    """The answer to ``get_variable`` (same ``id``): the value (a secure one: shown a few
+    seconds, never logged or kept) and its version."""
+    id: str
+    contact: str
+    name: str
+    value: str = ""
+    version: int = 1
 
 
 class Snapshot(_Msg, tag="snapshot"):
@@ -424,10 +467,10 @@ class LoggedOut(_Msg, tag="logged_out"):
 
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
-                 | ExitConference | PauseRecording | ResumeRecording | WrapUp | Logout
-                 | Resync)
-ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | Snapshot | AgentState
-                 | ContactUpdate | Notice | Favorites | LoggedOut)
+                 | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
+                 | WrapUp | Logout | Resync)
+ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | Snapshot
+                 | AgentState | ContactUpdate | Notice | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
@@ -453,6 +496,12 @@ ERROR_CODES = {
     "unsupported_destination": "a consult or transfer to an entry point routed to a "
                                "capacity-based team",
     "conference_full": "a conference, or a consult from one, past MAX_PARTICIPANTS",
+    "not_editable": "a set_variable of a variable the layout does not make editable (or a "
+                    "secure one)",
+    "bad_value": "a set_variable value too long, or not the date (YYYY-MM-DD) or ISO 8601 "
+                 "date and time its layout kind says",
+    "variable_changed": "a set_variable over a version another agent's save replaced: the "
+                        "message says who and the value now",
 }
 
 

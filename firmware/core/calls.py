@@ -4,12 +4,12 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
-from . import dialpad
+from . import calldata, dialpad
 from . import events as ev
 from .effects import (CcCallEvent, Effects, PlayTone, SaveSettings, SipAnswer, SipDtmf,
                       SipHangup, SipHold, SipRefuse, SipResume, Step, StopTone)
 from .model import (VOLUME_OF, Call, CallScreen, HistoryEntry, MenuScreen, Model, ReasonScreen,
-                    TaskScreen, VarsScreen, WaitingCall, level_max, with_notice)
+                    TaskScreen, WaitingCall, level_max, with_notice)
 from .navigation import change, find, push, show, wrapup_screen
 from .vocab import Action, CallDirection, CallLeg, CallReport, CallRoute, HandsFree, MicRoute
 
@@ -380,7 +380,7 @@ def call_key(m: Model, s: CallScreen, action: Action) -> Step:
     if action == "end":
         return end(m, call)
     if action == "vars" and m.contact(call.contact):
-        return push(m, VarsScreen(call.contact)), ()
+        return calldata.open_call_data(m, call.contact)
     if action == "ok":                  # every call and offer, to reach one behind this
         return push(m, TaskScreen()), ()
     if action == "state" and m.agent is not None:

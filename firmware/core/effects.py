@@ -129,6 +129,23 @@ class CcExitConference:
 
 
 @dataclass(frozen=True)
+class CcSetVariable:
+    """Save a call variable over the version the draft started from (or CcRefused
+    "set_variable")."""
+    contact: str
+    name: str
+    value: str
+    version: int
+
+
+@dataclass(frozen=True)
+class CcGetVariable:
+    """Fetch a variable's value now (events.CcVariable, or CcRefused "get_variable")."""
+    contact: str
+    name: str
+
+
+@dataclass(frozen=True)
 class CcPauseRecording:
     """Pause the contact's recording (or CcRefused "pause_recording")."""
     contact: str
@@ -203,8 +220,8 @@ class SipDial:
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
-            | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording | CcWrapUp
-            | CcLogout)
+            | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
+            | CcSetVariable | CcGetVariable | CcWrapUp | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from .vocab import (AgentState, ConsultStatus, ContactKind, ContactStatus, EntryKind, KeyKind,
                     KeyName, ParticipantKind, ParticipantState, SipCallChange, StorageProblem,
-                    Tone)
+                    Tone, VariableKind)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class VariableLayout:
     name: str
     label: str
     secure: bool = False
+    editable: bool = False
+    kind: VariableKind = "text"          # "date", "datetime": checked as such when edited
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,12 @@ class Contact:
     control: str = ""
     conference: Conference | None = None
     recording: Recording | None = None
+    # call data: each changed variable's version (absent: 1) and who changed it last
+    versions: tuple[tuple[str, int], ...] = ()
+    changed_by: tuple[tuple[str, str], ...] = ()
+
+    def version(self, name: str) -> int:
+        return dict(self.versions).get(name, 1)
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,16 @@ class CcDirectory(Event):
     """The server's answer to a directory look-up (effects.CcGetDirectory)."""
     entries: tuple[DirectoryEntry, ...]
     truncated: bool = False     # more matched than the server sends (MAX_DIRECTORY_ENTRIES)
+
+
+@dataclass(frozen=True)
+class CcVariable(Event):
+    """A variable's value as the server has it now (effects.CcGetVariable); a secure one's
+    value is out of repr: no log line shows it."""
+    contact: str
+    name: str
+    value: str = field(default="", repr=False)
+    version: int = 1
 
 
 @dataclass(frozen=True)

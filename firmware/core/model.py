@@ -399,6 +399,34 @@ class VarsScreen(Screen):
 
 
 @dataclass(frozen=True)
+class CallDataScreen(Screen):
+    """The call's data (calldata.py): every variable of the admin's layout, ``selected`` the
+    one the pointer is on (Edit, Show)."""
+    contact: str
+    selected: int = 0
+
+
+@dataclass(frozen=True)
+class Saving:
+    """A variable's save on its way to the server: the agent's draft, kept to reopen the form
+    if the save is refused (another agent's save came first, or the link is down)."""
+    contact: str
+    name: str
+    value: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """A secure variable's value the agent asked to see, shown until ``until``; in memory only,
+    out of repr (no log line shows it)."""
+    contact: str
+    name: str
+    value: str = field(repr=False)
+    until: float = 0.0
+
+
+@dataclass(frozen=True)
 class PeopleScreen(Screen):
     """Who is on the contact's conference (its participants), from ``scroll``."""
     contact: str
@@ -434,6 +462,8 @@ class Model:
     # customer call the consult held is resumed (the agent is heard on the conference)
     conference_asked: frozenset[str] = frozenset()
     wrapped_locally: frozenset[str] = frozenset()    # wrap-ups sent (maybe queued offline)
+    saving: Saving | None = None         # a call variable's save the server has not taken yet
+    revealed: Revealed | None = None     # a secure variable shown for a few seconds
     # offers the agent rejected, as (contact id, the attempt's token), until the server takes
     # them back: a snapshot still listing that attempt (the reject was queued offline) and an
     # INVITE for it are not offered again. Out of repr: the tokens are secrets.

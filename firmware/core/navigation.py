@@ -7,14 +7,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from .model import (CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model, OfferPopover,
-                    PeopleScreen, ReasonScreen, RonaPopover, Screen, VarsScreen)
+from .model import (CallDataScreen, CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model,
+                    OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
 POPOVERS: tuple[type[Screen], ...] = (OfferPopover, ConnectingPopover, RonaPopover)
 # screens that only make sense while an agent is logged in
-_AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen)
+_AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen,
+                                                   CallDataScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -100,7 +101,7 @@ def _still_valid(m: Model, s: Screen) -> bool:
         return contact is not None and contact.status == "reserved" and not m.offers()
     if isinstance(s, ReasonScreen) and s.kind == "wrapup":
         return m.contact(s.contact) is not None and s.contact not in m.wrapped_locally
-    if isinstance(s, VarsScreen):
+    if isinstance(s, (VarsScreen, CallDataScreen)):
         return m.contact(s.contact) is not None
     if isinstance(s, PeopleScreen):
         contact = m.contact(s.contact)

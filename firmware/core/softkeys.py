@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import consult, directory, favorites, recording, textentry
+from . import calldata, consult, directory, favorites, recording, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
-from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
                     ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                     FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
                     NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
@@ -152,6 +152,17 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
     return (hold, ("End", "end"), vars_, rec_key or swap or state)
 
 
+def _call_data(m: Model, s: CallDataScreen) -> Softkeys:
+    """Edit on an editable variable, Show on a secure one (calldata.py)."""
+    v = calldata.selected(m, s)
+    key: Softkey = None
+    if v is not None and v.secure:
+        key = ("Show", "show")
+    elif v is not None and v.editable:
+        key = ("Edit", "edit")
+    return (key, None, None, BACK)
+
+
 def _form(_m: Model, s: FormScreen) -> Softkeys:
     """Save checks every field; Del deletes before the cursor, Back leaves the form."""
     f = s.form
@@ -165,6 +176,7 @@ _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     IdleScreen: narrow(IdleScreen, _home), LoginScreen: narrow(LoginScreen, _login),
     ReasonScreen: narrow(ReasonScreen, _reasons), OfferPopover: narrow(OfferPopover, _offer),
     CallScreen: narrow(CallScreen, _call), FormScreen: narrow(FormScreen, _form),
+    CallDataScreen: narrow(CallDataScreen, _call_data),
     DialScreen: narrow(DialScreen, _dial),
     HistoryScreen: narrow(HistoryScreen, _history),
     DirectoryScreen: narrow(DirectoryScreen, _directory),

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import (agent, calls, conference, consult, dialpad, directory, emergency, favorites, forms,
-               offers, reasons, recording, tasks)
+from . import (agent, calldata, calls, conference, consult, dialpad, directory, emergency,
+               favorites, forms, offers, reasons, recording, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory, Favorites,
                     GoState, History, Noise, OpenMenu, PickReason, Target, Tasks)
-from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallScreen,
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
                     ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                     FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
                     NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
@@ -44,7 +44,7 @@ def _booted(m: Model, _e: ev.Booted) -> Step:
 
 def _tick(m: Model, e: ev.Tick) -> Step:
     notice = m.notice if m.notice and m.notice.until > e.now else None
-    return directory.tick(forms.tick(replace(m, now=e.now, notice=notice)))
+    return directory.tick(forms.tick(calldata.tick(replace(m, now=e.now, notice=notice))))
 
 
 def _network(m: Model, e: ev.NetworkChanged) -> Step:
@@ -104,13 +104,16 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return conference.refused(m, e)
     if e.request in ("pause_recording", "resume_recording"):
         return recording.refused(m, e)
+    if e.request in ("set_variable", "get_variable"):
+        return calldata.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
 def _contact_event(m: Model, e: ev.CcContact) -> Step:
     m, fx = offers.contact_event(m, e)
     m, more = conference.joined(m, e)
-    return m, fx + more
+    m, saved = calldata.contact_changed(m, e)
+    return m, fx + more + saved
 
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
@@ -186,6 +189,7 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
     ev.CcRefused: narrow(ev.CcRefused, _refused),
     ev.CcDirectory: narrow(ev.CcDirectory, directory.answered),
+    ev.CcVariable: narrow(ev.CcVariable, calldata.revealed),
     ev.CcFavorites: narrow(ev.CcFavorites, favorites.changed),
     ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
     ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
@@ -378,6 +382,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     FavoritesScreen: narrow(FavoritesScreen, favorites.favorites_key),
     VarsScreen: narrow(VarsScreen, offers.vars_key),
     PeopleScreen: narrow(PeopleScreen, conference.people_key),
+    CallDataScreen: narrow(CallDataScreen, calldata.call_data_key),
     FormScreen: narrow(FormScreen, forms.form_key),
 }
 

@@ -25,7 +25,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "directory", "favorites", "fav_add", "fav_del",   # directory, favorites
                      "consult", "blind", "transfer", "exit", "swap",   # consult and transfer
                      "who",                                           # a conference
-                     "rec"]                                           # recording
+                     "rec",                                           # recording
+                     "edit", "show"]                                  # call data
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
@@ -54,6 +55,7 @@ AgentChoice = Literal["available", "idle"]          # what the agent may ask for
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended", "wrapup",
                         "wrapped_up", "rona", "withdrawn"]
 ContactKind = Literal["inbound", "outbound"]       # outbound: the agent dialed it
+VariableKind = Literal["text", "date", "datetime"]   # how an editable variable is checked
 ReasonKind = Literal["idle", "logout", "wrapup"]    # a reason list: idle and logout codes, wrap-up
 # what a directory entry or a favorite is: someone or something the agent can call
 EntryKind = Literal["agent", "queue", "entry_point", "number"]

@@ -64,6 +64,10 @@ EXAMPLES = [
     p.ExitConference(id="p-36", contact="c-50"),
     p.PauseRecording(id="p-40", contact="c-7"),
     p.ResumeRecording(id="p-41", contact="c-7"),
+    p.SetVariable(id="p-42", contact="c-7", name="callback_at", value="2026-12-02T10:00",
+                  version=1),
+    p.GetVariable(id="p-43", contact="c-7", name="card"),
+    p.VariableValue(id="p-43", contact="c-7", name="card", value="4111111111111111", version=1),
     p.ContactUpdate(seq=22, contact=p.Contact(
         id="c-50", status="assigned", queue="Support", ani="+3215551234", primary=False,
         participants=[p.Participant(who="+3215551234", kind="customer", state="talking"),
@@ -199,7 +203,7 @@ def test_unknown_fields_are_ignored_at_every_level():
     snap["agent"]["skills"] = ["fr", "de"]
     snap["contacts"][1]["priority"] = 5
     snap["idle_codes"][0]["color"] = "red"
-    snap["layout"][0]["editable"] = True
+    snap["layout"][0]["widget"] = "slider"
     snap["settings"]["recording"] = "auto"
     snap["pending"]["until"] = 1732240900.0
     assert p.decode_server(json.dumps(snap)) == EXAMPLES[9]

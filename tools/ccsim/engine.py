@@ -50,6 +50,7 @@ from .guard import LoginGuard
 from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, TOKEN_HEADER, Bridge,
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
+from .calldata import CallData
 from .recording import Recording
 from .routing import Router
 from .scenario import AUTO_WRAPUP, AgentConfig, Scenario, extension_user
@@ -121,7 +122,7 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Recording):
+class Engine(Recording, CallData):
     Refused = Refused
 
     def __init__(self, scenario: Scenario, store: Store, clock=time.time,
@@ -1319,6 +1320,7 @@ class Engine(Recording):
                                  "joined": m["joined"], "leg": m["leg"]}
                                 for m in c.conference["members"]]},
                 "recording": self._recording_info(c),
+                "variables": self._variables_info(c),
                 "wrapup_owed": sorted(c.owed)}
 
     def agent_info(self, agent: str) -> dict | None:
@@ -1504,7 +1506,8 @@ class Engine(Recording):
         conference = (p.ConferenceState(since=conf["since"], post_call=conf["post_call"])
                       if conf is not None and status not in ("wrapup", "wrapped_up", "ended")
                       else None)
-        return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=c.variables,
+        variables, versions, changed_by = self._wire_variables(c)
+        return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=variables,
                          kind="outbound" if c.kind == "outbound" else "inbound",
                          offered_at=c.offered_at,
                          expires_at=expires if status == "offered" else 0.0,
@@ -1515,7 +1518,8 @@ class Engine(Recording):
                          participants=self._participants(c),
                          control=c.agent if c.status in TALKING else "",
                          conference=conference,
-                         recording=self._wire_recording(c) if status in TALKING else None)
+                         recording=self._wire_recording(c) if status in TALKING else None,
+                         versions=versions, changed_by=changed_by)
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         """Tell its primary agent."""

@@ -52,9 +52,11 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     label = "Sale made"
 
     [[layout]]                    # 3 to 6 call variables shown on the offer, in order;
-    name = "customer"             # secure ones are sent but never shown
+    name = "customer"             # secure ones are not sent with the contact, fetched on Show
     label = "Customer"
     secure = false
+    editable = false              # the agents on the contact may change it (Vars, Edit)
+    kind = "text"                 # "date" (YYYY-MM-DD) or "datetime" (ISO 8601) is checked
 
     [customers]                   # simulated customers (python -m tools.ccsim.customers)
     enabled = false
@@ -404,7 +406,9 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
 
     layout = []
     for t in _array(file, doc, "layout", True):
-        layout.append(VariableLayout(t.text("name"), t.text("label"), t.flag("secure", False)))
+        layout.append(VariableLayout(t.text("name"), t.text("label"), t.flag("secure", False),
+                                     t.flag("editable", False),
+                                     t.choice("kind", "text", ("text", "date", "datetime"))))
         t.done()
     if not 3 <= len(layout) <= 6:
         raise ScenarioError(f"{file}: layout: 3 to 6 [[layout]] entries, got {len(layout)}")

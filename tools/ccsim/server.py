@@ -280,6 +280,11 @@ class CcServer:
             e.conference(agent, r.contact)
         elif isinstance(r, p.ExitConference):
             e.exit_conference(agent, r.contact)
+        elif isinstance(r, p.SetVariable):
+            e.set_variable(agent, r.contact, r.name, r.value, r.version)
+        elif isinstance(r, p.GetVariable):
+            value = e.get_variable(agent, r.contact, r.name)
+            return [msgspec.structs.replace(value, id=r.id)]
         elif isinstance(r, p.PauseRecording):
             e.pause_recording(agent, r.contact)
         elif isinstance(r, p.ResumeRecording):

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     attempts TEXT NOT NULL, token TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '',
     consult TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
     agent_leg TEXT NOT NULL DEFAULT '', conference TEXT NOT NULL DEFAULT '',
-    recording TEXT NOT NULL DEFAULT '');
+    recording TEXT NOT NULL DEFAULT '', variable_meta TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
     agent TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -97,6 +97,8 @@ class ContactRecord:
     conference: dict | None = field(default=None, repr=False)
     # its recording (recording.py): {"file", "state", "started", "resumes_at", "pauses"}
     recording: dict | None = None
+    # call data (calldata.py): {name: {"version", "by"}} of each variable an agent changed
+    variable_meta: dict[str, dict] = field(default_factory=dict)
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -119,6 +121,7 @@ class Store:
             self._add_text_column("contacts", column)
         self._add_text_column("contacts", "conference")     # from before conferences
         self._add_text_column("contacts", "recording")      # from before recordings
+        self._add_text_column("contacts", "variable_meta")  # from before call data editing
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -196,14 +199,15 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
              _json.encode(c.consult).decode() if c.consult else "",
              _json.encode(c.owed).decode() if c.owed else "", c.agent_leg,
              _json.encode(c.conference).decode() if c.conference else "",
-             _json.encode(c.recording).decode() if c.recording else ""))
+             _json.encode(c.recording).decode() if c.recording else "",
+             _json.encode(c.variable_meta).decode() if c.variable_meta else ""))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
@@ -231,13 +235,15 @@ class Store:
 
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
-     wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording) = row
+     wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording,
+     variable_meta) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
                          json.loads(owed) if owed else {}, agent_leg,
                          json.loads(conference) if conference else None,
-                         json.loads(recording) if recording else None)
+                         json.loads(recording) if recording else None,
+                         json.loads(variable_meta) if variable_meta else {})
 
 def atomic(method):
     """An engine operation: one store transaction; the records it changed (the engine's

@@ -2,7 +2,8 @@
 from collections.abc import Callable
 
 from firmware.core.dispatch import narrow
-from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallScreen, ChoiceScreen,
+from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
+                                 ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
                                  Model, NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen,
@@ -23,6 +24,7 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     RonaPopover: narrow(RonaPopover, contact.rona),
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
     PeopleScreen: narrow(PeopleScreen, contact.people),
+    CallDataScreen: narrow(CallDataScreen, contact.call_data),
     FormScreen: narrow(FormScreen, form.form), DialScreen: narrow(DialScreen, contact.dial),
     HistoryScreen: narrow(HistoryScreen, contact.history),
     TaskScreen: narrow(TaskScreen, contact.task_list),

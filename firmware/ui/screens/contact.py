@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from firmware.core.model import (Call, CallScreen, ConnectingPopover, DialScreen, HistoryScreen,
+from firmware.core import calldata
+from firmware.core.model import (Call, CallDataScreen, CallScreen, ConnectingPopover, DialScreen,
+                                 HistoryScreen,
                                  Model, OfferPopover, PeopleScreen, RonaPopover, TaskScreen,
                                  VarsScreen)
 from firmware.core.calls import user_part
@@ -14,7 +16,7 @@ from firmware.core.recording import recording
 from firmware.core.tasks import tasks
 
 from ..glyphs import DOT, PAUSED, POINTER
-from ..text import cells, mask, split, timer
+from ..text import cells, mask, split, timer, wrap
 from .home import pending_line
 
 CALL_STATES = {"talking": "Talking", "held": "Held"}
@@ -119,6 +121,31 @@ def sent_line(count: int, cols: int) -> str:
     """``Sent 16 ････････････``: how many keys went as DTMF, one dot each (as many as fit)."""
     head = f"Sent {count} "
     return head + DOT * min(count, cols - len(head))
+
+
+def call_data(m: Model, s: CallDataScreen):
+    """``Call data 2/6``, then the variables from the one before the pointer: ``→Label:
+    value``, a secure one ``****`` (or its value, for the seconds Show reveals it)."""
+    listed = calldata.items(m, s.contact)
+    if not listed:
+        return ["Call data", "No call data"]
+    d = m.info.display
+    rows = d.rows - 2                       # under the header, above the softkeys
+    lines: list[str] = []
+    at = size = 0
+    for i, v in enumerate(listed):
+        text = f"{POINTER if i == s.selected else ' '}{v.label}: "
+        text += calldata.shown_value(m, s.contact, v)
+        if i == s.selected:                 # the one the pointer is on: all of it, wrapped
+            at, part = len(lines), wrap(text, d.cols, rows)
+            lines, size = lines + part, len(part)
+        else:
+            lines.append(text)
+    first = max(0, min(at - 1, len(lines) - rows))
+    if at + size > first + rows:            # the line before it gives way to all of it
+        first = at
+    return [split("Call data", f"{s.selected + 1}/{len(listed)}", d.cols),
+            *lines[first:first + rows]]
 
 
 def variables(m: Model, s: VarsScreen):
