@@ -218,3 +218,28 @@ def test_a_ninth_is_refused_on_the_lcd(big_lab):
     ana.wait_lcd("Conference full (8)")
     assert lab.contact(cid)["consult"] is None
     ana.wait_lcd("Conference 8")
+
+
+def test_the_bridge_killed_mid_conference_ends_the_call_and_a_new_bridge_takes_calls(lab):
+    """The bridge holds every leg: killed (-9), the conference's calls are gone with it.
+    ccsim starts a new bridge and ends the contact as a restart that found its legs gone
+    would: the agent in control wraps up, the party owes nothing; the phones run on, and the
+    next customer is offered and heard through the new bridge."""
+    import os
+    import signal
+    import subprocess
+
+    ana, ben, cid = in_conference(lab)
+    pid = int(subprocess.run(["pgrep", "-f", f"tools.ccsim.bridge .*{lab.bridge_control}"],
+                             capture_output=True, text=True, check=True).stdout.split()[0])
+    os.kill(pid, signal.SIGKILL)
+    ana.wait_lcd("Wrap-up", timeout=15)
+    lab.wait_for(lambda: lab.contact(cid)["state"] in ("wrapup", "wrapped_up"),
+                 desc="the contact over at ccsim")
+    lab.wait_for(lambda: ben.status()["calls"] == "0", timeout=15, desc="1002's call over")
+    assert "Wrap-up" not in ben.text()
+    ana.key("ok")                                         # the wrap-up's first code
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "wrapped_up", desc="wrapped up")
+    # the new bridge: the next customer is offered to 1001 and hears it
+    cid2 = talking_with_customer(lab, ana)
+    assert cid2 != cid and lab.contact(cid2)["control"] == "1001"

@@ -30,7 +30,9 @@ class BridgeLink:
     def __init__(self, proxy: str, password: str, listen: str, control: str | os.PathLike[str],
                  on_event: Callable[[dict[str, Any]], None], *, user: str = "cc-bridge",
                  transport: str = "udp", cafile: str | None = None, media: str = "rtp",
-                 stderr: str | os.PathLike[str] | None = None):
+                 stderr: str | os.PathLike[str] | None = None,
+                 on_lost: Callable[[], None] | None = None):
+        """``on_lost``: the bridge went away by itself (killed, crashed): its calls are gone."""
         self.proxy, self.password, self.listen, self.user = proxy, password, listen, user
         self.transport, self.cafile, self.media = transport, cafile, media
         self.control, self.on_event, self.stderr = Path(control), on_event, stderr
@@ -39,9 +41,11 @@ class BridgeLink:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._listings: list[asyncio.Future[dict[str, Any]]] = []
+        self.on_lost, self._letting_go = on_lost, False
 
     async def start(self) -> bool:
         """Connect; True when a running bridge was adopted, False when one was started."""
+        self._letting_go = False
         if await self._connect():
             log.info("bridge adopted at %s", self.control)
             return True
@@ -72,7 +76,11 @@ class BridgeLink:
             reader, writer = await asyncio.open_unix_connection(self.control, limit=LINE_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError):
             return False
-        if json.loads(await reader.readline() or b"{}").get("event") != "ready":
+        try:
+            ready = json.loads(await reader.readline() or b"{}").get("event") == "ready"
+        except (ConnectionError, ValueError):   # a bridge dying as it was reached
+            ready = False
+        if not ready:
             writer.close()
             return False
         self._reader, self._writer = reader, writer
@@ -122,6 +130,7 @@ class BridgeLink:
 
     async def detach(self) -> None:
         """Let go of the bridge: its calls go on, a later ``start`` adopts it."""
+        self._letting_go = True
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(ConnectionError):
@@ -132,6 +141,7 @@ class BridgeLink:
 
     async def close(self, timeout: float = 5.0) -> None:
         """Quit the bridge: every leg is hung up and the process ends."""
+        self._letting_go = True                    # its going is asked for, not lost
         self._send({"op": "quit"})
         if self._task is not None:                 # the bridge closes the connection
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
@@ -166,3 +176,5 @@ class BridgeLink:
                 continue
             self.on_event(event)
         log.info("bridge connection closed")
+        if not self._letting_go and self.on_lost is not None:
+            self.on_lost()

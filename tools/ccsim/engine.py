@@ -643,6 +643,16 @@ class Engine(Recording, CallData):
         else:
             self._hang_up_legs(c)
 
+    def bridge_lost(self, listing: dict):
+        """The bridge died (its calls with it) and a new one runs: the legs ccsim knew are
+        gone, so each contact goes on as after a restart that found them gone (adopt): a call
+        up ends (wrap-up), an offer is a RONA, a queued customer's call is abandoned, a
+        recording closes where it stopped."""
+        self.legs = Legs()
+        for c in self._live.values():
+            self._stop_recording(c, bridge_gone=True)   # the file ends where the bridge did
+        self.adopt(listing)
+
     @_atomic
     def adopt(self, listing: dict):
         """At start, with the bridge's ``legs`` listing: a restarted ccsim takes over the calls

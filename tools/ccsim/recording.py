@@ -81,15 +81,16 @@ class Recording:
         self.bridge.record_pause(c.id, False)
         self._tell_all(c)
 
-    def _stop_recording(self, c: ContactRecord):
-        """The contact's call is over: its recording file is closed."""
+    def _stop_recording(self, c: ContactRecord, bridge_gone: bool = False):
+        """The contact's call is over: its recording file is closed (``bridge_gone``: the
+        bridge that wrote it died, the file ends where it did)."""
         rec = c.recording
         if rec is None or rec["state"] == "stopped":
             return
         if rec["state"] == "paused":
             rec["pauses"][-1][1] = self.clock()
         rec.update(state="stopped", resumes_at=0.0)
-        if self.bridge is not None:
+        if self.bridge is not None and not bridge_gone:
             self.bridge.record_stop(c.id)
         self._dirty_contacts[c.id] = c
 

@@ -122,7 +122,8 @@ class CcServer:
             control.parent.mkdir(parents=True, exist_ok=True)
             self.bridge = BridgeLink(cc.proxy, cc.password, b.listen, control,
                                      self._on_bridge, user=b.user, transport=cc.transport,
-                                     cafile=cc.cafile or None, media=cc.media)
+                                     cafile=cc.cafile or None, media=cc.media,
+                                     on_lost=self._on_bridge_lost)
         self.engine = Engine(scenario, self.store, customers=self.customers, bridge=self.bridge)
         self.connects_total = 0
         self._phones: dict[str, Connection] = {}        # agent -> the connection holding it
@@ -388,6 +389,22 @@ class CcServer:
             self._do(self.engine.customer_event, str(event["contact"]), str(event["event"]))
         except Exception:
             log.exception("customer event %r", event)
+
+    def _on_bridge_lost(self):
+        """The bridge died by itself: its calls with it. A new one is started and the
+        contacts are told (engine.bridge_lost): what ccsim keeps survives."""
+        log.error("media bridge lost: every call it held is gone; starting a new one")
+        self._tasks.append(asyncio.get_running_loop().create_task(self._restart_bridge()))
+
+    async def _restart_bridge(self):
+        assert self.bridge is not None
+        try:
+            await self.bridge.start()
+            listing = await self.bridge.legs()
+        except Exception:
+            log.exception("media bridge: could not start a new one")
+            return
+        self._do(self.engine.bridge_lost, listing)
 
     def _on_bridge(self, event: dict):
         try:
