@@ -17,6 +17,7 @@ cleanup   voice cleanup on the sim-room board's room: echo (ERLE, convergence, d
           noise removal (SNR gain, STOI), CPU per 20 ms period of each audio stage
 bridge    the media bridge's 20 ms tick (p50/p99) and CPU with 2 and 8 legs in a room
 recording the Pause key -> silence in the recording (ccsim's bridge records a queue's calls)
+conference the phone's CPU in a conference against a two-party call
 ccsim     ccsim with 1,000 agent connections: offers routed per second, offer latency
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
@@ -27,12 +28,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (agent, boot, bridge, ccsim, cleanup, dial, drift, flash, flood, keys, latency,
-               memory, pins, recording, storm, transfer)
+from . import (agent, boot, bridge, ccsim, cleanup, conference, dial, drift, flash, flood, keys,
+               latency, memory, pins, recording, storm, transfer)
 
 ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
-       "cleanup", "drift", "flash", "bridge", "recording", "ccsim", "storm", "pins", "flood",
-       "memory")
+       "cleanup", "drift", "flash", "bridge", "recording", "conference", "ccsim", "storm", "pins",
+       "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
         "flash": flash.run,
         "bridge": bridge.run,
         "recording": lambda: recording.run(args.pauses),
+        "conference": conference.run,
         "ccsim": lambda: ccsim.run(args.agents),
         "storm": lambda: storm.run(args.agents),
         "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
