@@ -70,10 +70,9 @@ def people_key(m: Model, s: PeopleScreen, action: Action) -> Step:
     if action in ("up", "down"):             # a row of the display at a time, as call data
         contact = m.contact(s.contact)
         count = len(contact.participants) if contact is not None else 0
-        per_row, shown = m.info.display.detail_columns, m.info.display.detail_lines
-        last = max(0, -(-(count - shown) // per_row) * per_row)
-        step = per_row if action == "down" else -per_row
-        return replace_top(m, replace(s, scroll=max(0, min(last, s.scroll + step)))), ()
+        step = 1 if action == "down" else -1
+        return replace_top(m, replace(s, scroll=m.info.display.scrolled(count, s.scroll,
+                                                                          step))), ()
     if action in ("back", "ok"):
         return pop(m), ()
     return m, ()

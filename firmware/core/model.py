@@ -167,6 +167,14 @@ class Display:
         the header and above the softkeys, times the lines side by side."""
         return max(1, self.rows - 2) * self.detail_columns
 
+    def scrolled(self, count: int, scroll: int, rows: int) -> int:
+        """``scroll`` (the first of ``count`` detail lines shown) moved by ``rows`` rows of
+        the display, which may hold several lines side by side, stopping where the last line
+        shows."""
+        per_row = self.detail_columns
+        last = max(0, -(-(count - self.detail_lines) // per_row) * per_row)   # whole rows
+        return max(0, min(last, scroll + rows * per_row))
+
 
 DETAIL_CELL = 20               # columns of one caller/variable line
 

@@ -163,9 +163,7 @@ def _scrolled(m: Model, s: OfferPopover | VarsScreen, step: int) -> Step:
     """Scroll the caller and variable lines by one row of the display (which may hold several
     lines side by side), stopping where the last line shows."""
     lines = detail_count(m, s.contact)          # the caller (who asked), then the variables
-    per_row, shown = m.info.display.detail_columns, m.info.display.detail_lines
-    last = max(0, -(-(lines - shown) // per_row) * per_row)  # whole rows, rounded up
-    return replace_top(m, replace(s, scroll=max(0, min(last, s.scroll + step * per_row)))), ()
+    return replace_top(m, replace(s, scroll=m.info.display.scrolled(lines, s.scroll, step))), ()
 
 
 def offer_key(m: Model, s: OfferPopover, action: Action) -> Step:

@@ -15,7 +15,7 @@ import logging
 
 from firmware.cc import protocol as p
 
-from .store import ContactRecord, atomic
+from .store import TALKING, ContactRecord, atomic
 
 log = logging.getLogger("ccsim")
 
@@ -56,7 +56,7 @@ class CallData:
         """The contact, if ``agent`` talks on it (in control, consulted, or in its conference)."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
-        if c.status not in ("assigned", "held") or agent in c.owed:
+        if c.status not in TALKING or agent in c.owed:
             raise self.Refused("unknown_contact", f"you are not on contact {c.id}'s call")
         return c
 

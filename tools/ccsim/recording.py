@@ -16,7 +16,7 @@ from pathlib import Path
 
 from firmware.cc import protocol as p
 
-from .store import ContactRecord, atomic
+from .store import TALKING, ContactRecord, atomic
 
 log = logging.getLogger("ccsim")
 
@@ -50,7 +50,7 @@ class Recording:
         c = self._contact_of(agent, contact)
         if c.recording is None or c.recording["state"] == "stopped":
             raise self.Refused("not_allowed", f"contact {c.id} is not recorded")
-        if c.agent != agent or c.status not in ("assigned", "held") or agent in c.owed:
+        if c.agent != agent or c.status not in TALKING or agent in c.owed:
             raise self.Refused("not_allowed", f"only the agent in control may {what} "
                                f"contact {c.id}'s recording")
         if c.consult is not None:

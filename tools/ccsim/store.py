@@ -20,6 +20,7 @@ import msgspec
 from firmware.cc.protocol import Favorite, Pending
 
 FINISHED = ("wrapped_up", "abandoned")
+TALKING = ("assigned", "held")         # an agent has the customer's call
 _json = msgspec.json.Encoder()
 _favorites = msgspec.json.Decoder(list[Favorite])
 
