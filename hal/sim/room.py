@@ -58,6 +58,7 @@ STATS_FILE = "room.json"
 EAR_KEEP_S = 30          # ear-<pcm>.raw keeps about this much of what reached the ear
 SIDETONE_MIC = {"handset": "mic", "headset": "headset_mic"}    # the codec's loop, per ear
 MIC_PERIODS = 2          # recorded periods a mic holds for a reader that is not reading
+STALL_S = 0.010          # a tick of the room this late: the host held the phone's process
 
 
 class RoomError(ValueError):
@@ -305,6 +306,9 @@ class LiveRoom:
         self._cards = {r: CardBuffer(self._period_bytes) for r in self._routes}
         self._voices: dict[str, tuple[float, bytes, int]] = {}
         self._sidetone: tuple[float, str | None, float] = (-1.0, None, 0.0)  # mtime, route, gain
+        # times the host held this process (the room's tick STALL_S late): a card's writer in
+        # it was held as long, which a real card's DMA would not wait for either
+        self.stalls = 0
 
     async def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sim-room", daemon=True)
@@ -349,11 +353,12 @@ class LiveRoom:
 
     def _write_stats(self) -> None:
         """The playback cards' counters, for tests: ``{"cards": {route: {"lost": n,
-        "underruns": n}}}`` in the audio dir (replaced whole, never half-written)."""
+        "underruns": n}}, "stalls": n}`` in the audio dir (replaced whole, never half-written)."""
         cards = {r: {"lost": c.lost, "underruns": c.underruns} for r, c in self._cards.items()}
         path = self._dir / STATS_FILE
         try:
-            path.with_suffix(".tmp").write_text(json.dumps({"cards": cards}))
+            path.with_suffix(".tmp").write_text(json.dumps({"cards": cards,
+                                                            "stalls": self.stalls}))
             path.with_suffix(".tmp").replace(path)
         except OSError as e:
             log.error("sim room: %s: %s", path, e)
@@ -389,8 +394,11 @@ class LiveRoom:
 
     def _run(self) -> None:
         tick = PERIOD_S / (1 + self.room.spec.drift_ppm * 1e-6)
-        start, n = time.monotonic(), 0
+        start, n, stalled = time.monotonic(), 0, False
         while not self._stop.is_set():
+            late = time.monotonic() - (start + n * tick) > STALL_S
+            self.stalls += late and not stalled
+            stalled = late
             played = {r: self._drain(r) for r in self._routes}
             heard: dict[str, bytes] = {}
             for mic in self._mics:

@@ -149,7 +149,7 @@ class Phone:
     async def reply(self, rid: str):
         while True:
             m = await self.receive()
-            if isinstance(m, (p.Ack, p.Error)) and m.id == rid:
+            if isinstance(m, (p.Ack, p.Error, p.VariableValue)) and m.id == rid:
                 return m
             self.inbox.append(m)
 
@@ -243,7 +243,7 @@ async def test_an_agent_takes_a_contact_from_offer_to_wrap_up(ccsim):
         cid = await admin.new_contact()
         reserved = await ana.contact("reserved")
         assert (reserved.id, reserved.ani) == (cid, "+15550134567")
-        assert reserved.variables["card"] == "4111 1111"        # secure values reach the phone
+        assert reserved.variables["card"] == ""     # a secure value goes by name only
         await ana.state("reserved")
 
         await ana.ok(p.CallEvent, contact=cid, event="ringing")
@@ -253,6 +253,12 @@ async def test_an_agent_takes_a_contact_from_offer_to_wrap_up(ccsim):
         await ana.ok(p.Accept, contact=cid)
         await ana.contact("assigned")
         await ana.state("talking")
+        # the agent on the call fetches it (Show); another agent is refused it
+        value = await ana.request(p.GetVariable, contact=cid, name="card")
+        assert isinstance(value, p.VariableValue) and value.value == "4111 1111", value
+        ben = await Phone(http, ccsim.ws_url).connect()
+        await ben.hello("1002", "5678")
+        assert await ben.refused(p.GetVariable, contact=cid, name="card") == "unknown_contact"
         await ana.ok(p.CallEvent, contact=cid, event="ended")
         await ana.contact("ended")
         await ana.contact("wrapup")

@@ -4,7 +4,8 @@ a call: the phone measures the card's clock against its own from when the mic's 
 arrive (the console's card_ppm) and, once it knows it, follows it both ways: no packet of the
 agent's voice goes out padded or is skipped, and the handset's card neither runs dry nor
 loses what it is given, where unfollowed each crossing of the two clocks' ticks (every 11 s
-at this drift) costs one of them. The caller hears the agent throughout."""
+at this drift) costs one of them (the card's only where the host held the phone's process: the
+sim's card, a thread in it, counts those stalls). The caller hears the agent throughout."""
 import json
 from pathlib import Path
 
@@ -49,7 +50,10 @@ def test_a_drifting_card_is_measured_and_followed(lab, tmp_path, ppm):
             return desk.calls()[0]
 
         def card() -> dict[str, int]:
-            return json.loads((audio / "room.json").read_text())["cards"]["handset"]
+            """The handset card's counters, and the times the host held the phone's process
+            (the sim's card is a thread in it: a real card would not have waited either)."""
+            stats = json.loads((audio / "room.json").read_text())
+            return {**stats["cards"]["handset"], "stalls": stats["stalls"]}
 
         early = at(6)
         assert early["card_ppm"] != "-" and abs(int(early["card_ppm"]) - ppm) < 150, early
@@ -58,9 +62,14 @@ def test_a_drifting_card_is_measured_and_followed(lab, tmp_path, ppm):
         later, card_later = at(18), card()
         assert abs(int(later["card_ppm"]) - ppm) < 30, later       # closer, the longer
         last, card_last = at(40), card()          # two crossings on
+        # no packet padded or skipped, and the card never dry nor overfull, but where the
+        # host held the phone's process 10 ms and more (a loaded CI machine does; the sim's
+        # card counts it): never at a crossing of the ticks
+        held = card_last["stalls"] - card_later["stalls"]
         for counter in ("tx_starved", "tx_skipped"):
-            assert last[counter] == later[counter], (later, last)
-        assert card_last == card_later, (card_later, card_last)
+            assert int(last[counter]) - int(later[counter]) <= held, (later, last, card_last)
+        for counter in ("lost", "underruns"):
+            assert card_last[counter] - card_later[counter] <= held, (card_later, card_last)
         # the agent's 1 kHz in every half second the caller heard (FFT), resampled or not
         assert all(any(abs(hz - 1000) <= 10 for hz in e["tones"]) for e in heard), [
             e for e in heard if not any(abs(hz - 1000) <= 10 for hz in e["tones"])]
