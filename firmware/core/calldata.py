@@ -8,12 +8,12 @@ seconds, in memory only.
 """
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, replace
+
 
 from . import events as ev
 from .effects import CcGetVariable, CcSetVariable, Step
-from .form import Field, FieldKind, Purpose, Submitted
+from .form import Field, FieldKind, Purpose, Submitted, is_iso_datetime
 from .forms import ON_SUBMIT, open_form
 from .model import CallDataScreen, FormScreen, Model, Revealed, Saving, with_notice
 from .navigation import pop, push, replace_top
@@ -104,14 +104,7 @@ def edit(m: Model, contact_id: str, v: ev.VariableLayout, draft: str | None = No
 
 
 def _iso_datetime(label: str, value: str) -> str:
-    """A date and time in ISO 8601 (2026-12-01T14:30, seconds and zone optional)."""
-    try:
-        if len(value) < 16 or value[10] not in "T ":
-            raise ValueError(value)
-        datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return f"{label}: ISO 8601, {DATETIME_HINT}"
-    return ""
+    return "" if is_iso_datetime(value) else f"{label}: ISO 8601, {DATETIME_HINT}"
 
 
 def save(m: Model, p: VariableEdit, values: Submitted) -> Step:

@@ -197,6 +197,18 @@ def _kind_problem(f: Field, value: str) -> str:
             return ""
 
 
+def is_iso_datetime(value: str) -> bool:
+    """An ISO 8601 date and time to the minute at least (2026-12-02T10:00; seconds and a zone
+    optional): a call variable of kind ``datetime``, as the phone and ccsim both check it."""
+    if len(value) < 16 or value[10] not in "T ":
+        return False
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def refusal_message(f: Field, why: Refusal) -> str:
     if why is Refusal.FULL:
         return f"{f.label}: at most {f.most}"

@@ -26,7 +26,8 @@ PINS = {"1001": "1234", "1002": "5678"}
 TONES = {"1001": 1000, "1002": 700}
 
 
-def _speak(desk, hz: int, seconds: float = 120) -> None:
+def speak(desk, hz: int, seconds: float = 120) -> None:
+    """The agent says ``hz`` into the handset's mic (8 kHz) from the start of each call."""
     audio = desk.phone.workdir / "state" / "run" / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(8000 * seconds)) / 8000
@@ -52,7 +53,7 @@ def run() -> str:
         ana, ben = desks["1001"], desks["1002"]
         try:
             for agent, desk in desks.items():
-                _speak(desk, TONES[agent])
+                speak(desk, TONES[agent])
                 desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
             ana.key("soft1", "1")
             lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conference import speak
 from .table import percentile, table
 
 AGENT, PIN, HZ = "1001", "1234", 1000
@@ -52,11 +53,7 @@ def run(rounds: int = 20) -> str:
         lab.start()
         desk = Desk(lab.phone(AGENT, pin=PIN, page_port=None))
         try:
-            audio = desk.phone.workdir / "state" / "run" / "audio"
-            audio.mkdir(parents=True, exist_ok=True)
-            t = np.arange(RATE * int(rounds * (PAUSE_S + TALK_S) + 30)) / RATE
-            (audio / "mic.raw").write_bytes(
-                (0.3 * 32767 * np.sin(2 * np.pi * HZ * t)).astype("<i2").tobytes())
+            speak(desk, HZ, rounds * (PAUSE_S + TALK_S) + 30)
             desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
             desk.key("soft1", "1")                                    # Available
             lab.wait_for(lambda: lab.agent(AGENT)["state"] == "available", desc="available")

@@ -14,6 +14,7 @@ import datetime
 import logging
 
 from firmware.cc import protocol as p
+from firmware.core.form import is_iso_datetime
 
 from .store import TALKING, ContactRecord, atomic
 
@@ -94,14 +95,11 @@ def value_problem(spec: p.VariableLayout, value: str) -> str:
         return f"at most {p.MAX_VARIABLE_VALUE_CHARS} characters"
     if any(ord(ch) < 0x20 for ch in value):
         return "one line, no control characters"
-    try:
-        if spec.kind == "date" and value:
+    if spec.kind == "datetime" and value and not is_iso_datetime(value):
+        return "ISO 8601, YYYY-MM-DDTHH:MM"
+    if spec.kind == "date" and value:
+        try:
             datetime.date.fromisoformat(value)
-        elif spec.kind == "datetime" and value:
-            if len(value) < 16 or value[10] not in "T ":
-                raise ValueError(value)
-            datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return ("a date, YYYY-MM-DD" if spec.kind == "date"
-                else "ISO 8601, YYYY-MM-DDTHH:MM")
+        except ValueError:
+            return "a date, YYYY-MM-DD"
     return ""
