@@ -36,7 +36,7 @@ log = logging.getLogger("hardphone.cc")
 # The core events this module produces (the effects it carries out: fx.CcEffect).
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
            | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
-           | ev.CcFavorites | ev.CcVariable)
+           | ev.CcFavorites | ev.CcVariable | ev.CcCampaign)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -60,6 +60,7 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcResumeRecording: p.ResumeRecording,
     fx.CcSetVariable: p.SetVariable,
     fx.CcGetVariable: p.GetVariable,
+    fx.CcPreview: p.Preview,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -75,6 +76,7 @@ EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.AgentState: (ev.CcAgentState,),
     p.ContactUpdate: (ev.CcContact,),
     p.Notice: (ev.CcNotice,),
+    p.CampaignUpdate: (ev.CcCampaign,),
     p.Favorites: (ev.CcFavorites,),
     p.LoggedOut: (ev.CcLoggedOut,),
 }
@@ -97,7 +99,8 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "pause_recording": "No server: rec as is",
               "resume_recording": "No server: rec as is",
               "set_variable": "No server: not saved",
-              "get_variable": "No server: can't show"}
+              "get_variable": "No server: can't show",
+              "preview": "No server: can't dial now"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -219,7 +222,7 @@ class CcClient:
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
                   | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()
-                  | fx.CcSetVariable() | fx.CcGetVariable()):
+                  | fx.CcSetVariable() | fx.CcGetVariable() | fx.CcPreview()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -304,7 +307,8 @@ class CcClient:
                 return [ev.CcVariable(msg.contact, msg.name, msg.value, msg.version)], []
             case p.Snapshot():
                 return self._snapshot(msg)
-            case p.AgentState() | p.ContactUpdate() | p.Notice() | p.Favorites() | p.LoggedOut():
+            case (p.AgentState() | p.ContactUpdate() | p.Notice() | p.CampaignUpdate()
+                  | p.Favorites() | p.LoggedOut()):
                 return self._server_event(msg)
             case _:
                 assert_never(msg)
@@ -388,7 +392,8 @@ class CcClient:
         self._persist()
 
 
-_ServerEvent = p.AgentState | p.ContactUpdate | p.Notice | p.Favorites | p.LoggedOut
+_ServerEvent = (p.AgentState | p.ContactUpdate | p.Notice | p.CampaignUpdate | p.Favorites
+                | p.LoggedOut)
 _FAVORITE_REQUESTS = {fx.CcFavoriteAdd: "favorite_add", fx.CcFavoriteRemove: "favorite_remove"}
 
 
@@ -405,7 +410,7 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
             message = p.Reject(id=rid, contact=effect.contact)
         case fx.CcCallEvent():
             message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at,
-                                  leg=effect.leg)
+                                  leg=effect.leg, reason=effect.reason)
         case fx.CcWrapUp():
             message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code)
         case _:
@@ -415,10 +420,10 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
              | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording
-             | fx.CcSetVariable | fx.CcGetVariable,
+             | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview,
              rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
                            | p.ExitConference | p.PauseRecording | p.ResumeRecording
-                           | p.SetVariable | p.GetVariable):
+                           | p.SetVariable | p.GetVariable | p.Preview):
     """A request about the contact's call, sent only while the link is up (never queued:
     by the time it came back, the call has moved on)."""
     match effect:
@@ -443,6 +448,8 @@ def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConf
             return p.Conference(id=rid, contact=effect.contact)
         case fx.CcExitConference():
             return p.ExitConference(id=rid, contact=effect.contact)
+        case fx.CcPreview():
+            return p.Preview(id=rid, contact=effect.contact, action=effect.action)
         case _:
             assert_never(effect)
 
@@ -484,7 +491,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       recording=(ev.Recording(c.recording.paused, here(c.recording.resumes_at))
                                  if c.recording else None),
                       versions=tuple(c.versions.items()),
-                      changed_by=tuple(c.changed_by.items()))
+                      changed_by=tuple(c.changed_by.items()),
+                      campaign=c.campaign, customer=c.customer, failed=c.failed)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -496,6 +504,19 @@ def _consult_leg(leg: p.ConsultLeg | None,
 
 def _pending(pending: p.Pending | None) -> tuple[p.AgentStateName, str] | None:
     return (pending.state, pending.reason) if pending else None
+
+
+def _logout_at(pending: p.Pending | None, skew: float) -> float:
+    """When a negotiated logout takes effect, on the phone's clock (0: none pending)."""
+    return pending.at - skew if pending and pending.at else 0.0
+
+
+def _campaign(c: p.Campaign) -> ev.Campaign:
+    return ev.Campaign(
+        c.id, c.name, c.mode, c.status == "started", c.preview_s, c.timeout_action, c.skip,
+        c.remove, c.cancel, tuple(ev.Code(d.code, d.label) for d in c.dispositions),
+        tuple(ev.VariableLayout(v.name, v.label, v.secure, v.editable, v.kind)
+              for v in c.fields))
 
 
 def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
@@ -511,7 +532,9 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
                                accept_all=st.accept_all, max_offers=st.max_offers,
                                customer_noise_removal=st.customer_noise_removal),
-        favorites=_favorites(s.favorites))
+        favorites=_favorites(s.favorites),
+        campaigns=tuple(_campaign(c) for c in s.campaigns),
+        logout_at=_logout_at(s.pending, skew))
 
 
 def _entry(e: p.DirectoryEntry) -> ev.DirectoryEntry:
@@ -525,11 +548,14 @@ def _favorites(favorites: list[p.Favorite]) -> tuple[ev.Favorite, ...]:
 def _event(msg: _ServerEvent, skew: float) -> CcEvent:
     match msg:
         case p.AgentState():
-            return ev.CcAgentState(msg.state, msg.reason, _pending(msg.pending))
+            return ev.CcAgentState(msg.state, msg.reason, _pending(msg.pending),
+                                   _logout_at(msg.pending, skew))
         case p.ContactUpdate():
             return ev.CcContact(_contact(msg.contact, skew))
         case p.Notice():
             return ev.CcNotice(msg.text)
+        case p.CampaignUpdate():
+            return ev.CcCampaign(_campaign(msg.campaign))
         case p.Favorites():
             return ev.CcFavorites(_favorites(msg.favorites))
         case p.LoggedOut():

@@ -31,8 +31,14 @@ MAX_OFFERS = 10                      # settings.max_offers
 AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing", "talking",
                          "held", "wrapup"]
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended",
-                        "wrapup", "wrapped_up", "rona", "withdrawn"]
-ContactKind = Literal["inbound", "outbound"]
+                        "wrapup", "wrapped_up", "rona", "withdrawn", "preview", "skipped",
+                        "removed"]
+# "campaign": a campaign's record, previewed by the agent and dialed by the phone
+ContactKind = Literal["inbound", "outbound", "campaign"]
+CampaignMode = Literal["preview", "progressive", "predictive"]
+PreviewAction = Literal["call", "skip", "remove"]
+MAX_CAMPAIGNS = 20                   # an agent's campaigns in a snapshot
+MAX_DISPOSITIONS = 100               # a campaign's disposition codes
 MAX_PARTICIPANTS = 8                 # on a conference, the customer and the agents included
 MAX_DIAL_CHARS = 32                  # a dial request's number (the phone's dial screen holds 32)
 # The directory and the agent's favorites ("Field limits"): an answer of MAX_DIRECTORY_ENTRIES
@@ -78,10 +84,31 @@ class Settings(msgspec.Struct, frozen=True):
     customer_noise_removal: bool = False  # the phone removes the noise from the customer's audio
 
 
-class Pending(msgspec.Struct, frozen=True):
-    """A state asked for while busy; the server applies it when the contact is wrapped up."""
+class Pending(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A state asked for while busy; the server applies it when the contact is wrapped up. A
+    negotiated logout (docs/cc-protocol.md, "Campaigns") is applied no sooner than ``at``
+    (server time; 0: as soon as the contacts allow)."""
     state: Literal["idle", "available", "logged_out"]
     reason: str = ""
+    at: float = 0.0
+
+
+class Campaign(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An outbound campaign the agent is assigned to (docs/cc-protocol.md, "Campaigns"). In a
+    ``preview`` campaign the server sends the agent one record at a time as a contact of kind
+    "campaign" in status "preview": the agent calls it, skips it or removes it (``preview``),
+    and the server does ``timeout_action`` itself when ``preview_s`` pass (0: no countdown)."""
+    id: str
+    name: str
+    mode: CampaignMode = "preview"
+    status: Literal["started", "stopped"] = "stopped"
+    preview_s: float = 0.0
+    timeout_action: PreviewAction = "skip"
+    skip: bool = True                   # the agent may skip a record (else no Skip softkey)
+    remove: bool = True                 # ... take a record out of the campaign
+    cancel: bool = False                # ... end the call before the customer answers
+    dispositions: list[Code] = []       # its contacts' wrap-up codes: one is mandatory
+    fields: list[VariableLayout] = []   # the record's variables on the preview, in order
 
 
 class ConsultLeg(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -158,6 +185,12 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     # never changed: not listed) and the name of the agent who changed it last
     versions: dict[str, int] = {}
     changed_by: dict[str, str] = {}
+    # a campaign's record (kind "campaign"): the campaign's id, the customer's name, and why
+    # the last attempt failed ("busy", "no answer", ...: "" while none has), which the agent
+    # wraps up with a disposition like a call
+    campaign: str = ""
+    customer: str = ""
+    failed: str = ""
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -270,6 +303,7 @@ class CallEvent(_Msg, tag="call"):
     event: Literal["ringing", "answered", "held", "resumed", "ended"]
     at: float = 0.0                     # phone time; queued events are sent late
     leg: Literal["customer", "consult"] = "customer"
+    reason: str = ""                    # "ended" before an answer: why ("busy (486)", ...)
 
 
 class Consult(_Msg, tag="consult"):
@@ -360,6 +394,17 @@ class GetVariable(_Msg, tag="get_variable"):
     name: str
 
 
+class Preview(_Msg, tag="preview"):
+    """The agent's answer to a previewed campaign record (status "preview"): ``call`` it (the
+    server sets it "dialing" and the phone INVITEs its ``ani``), ``skip`` it (back to the
+    campaign, the next record comes) or ``remove`` it from the campaign. Refused
+    ``not_allowed`` when the campaign does not allow it or the record is no longer in
+    preview."""
+    id: str
+    contact: str
+    action: PreviewAction
+
+
 class WrapUp(_Msg, tag="wrapup"):
     id: str
     contact: str
@@ -434,6 +479,7 @@ class Snapshot(_Msg, tag="snapshot"):
     # this login's id, new at each login (a hello without ``resume``): the phone resumes with
     # it. A secret like the PIN: never shown or logged.
     session: str = ""
+    campaigns: list[Campaign] = []      # those the agent is assigned to, at most MAX_CAMPAIGNS
 
 
 class AgentState(_Msg, tag="agent_state"):
@@ -454,6 +500,12 @@ class Notice(_Msg, tag="notice"):
     text: str
 
 
+class CampaignUpdate(_Msg, tag="campaign"):
+    """A campaign of the agent's changed (started, stopped, its rules): as it is now."""
+    seq: int
+    campaign: Campaign
+
+
 class Favorites(_Msg, tag="favorites"):
     """The agent's favorites changed (on this phone or another): all of them, as they are now."""
     seq: int
@@ -468,9 +520,9 @@ class LoggedOut(_Msg, tag="logged_out"):
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
-                 | WrapUp | Logout | Resync)
+                 | Preview | WrapUp | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | Snapshot
-                 | AgentState | ContactUpdate | Notice | Favorites | LoggedOut)
+                 | AgentState | ContactUpdate | Notice | CampaignUpdate | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {

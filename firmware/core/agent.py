@@ -16,6 +16,7 @@ WRONG_LOGIN = "Wrong agent ID or PIN"
 ELSEWHERE = "Logged in elsewhere"
 NO_SERVER = "No server: can't log out now"
 OFFER_SHOWING = "Answer or miss the offer first"
+LOGOUT_DONE = "Done: logged out"       # a negotiated logout (campaigns) carried out
 
 
 # -- logging in ----------------------------------------------------------------------------------
@@ -89,7 +90,8 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
     agent = Agent(id=e.agent, name=e.name, team=e.team, extension=e.extension,
                   state=e.state, reason=e.reason, pending=e.pending,
                   idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
-                  cc=e.settings, favorites=e.favorites)
+                  cc=e.settings, favorites=e.favorites, campaigns=e.campaigns,
+                  logout_at=e.logout_at)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
@@ -105,15 +107,19 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
 def agent_state(m: Model, e: ev.CcAgentState) -> Step:
     if m.agent is None:
         return m, ()
-    agent = replace(m.agent, state=e.state, reason=e.reason, pending=e.pending)
+    agent = replace(m.agent, state=e.state, reason=e.reason, pending=e.pending,
+                    logout_at=e.logout_at)
     return replace(m, agent=agent), ()
 
 
 def logged_out(m: Model, e: ev.CcLoggedOut) -> Step:
+    negotiated = m.agent is not None and bool(m.agent.logout_at)
     # the agent's call history goes with the agent (redial too): the next one finds none
     m = replace(m, agent=None, contacts=(), answer_on_arrival=frozenset(),
                 wrapped_locally=frozenset(), rejected=frozenset(), login_pending=False,
                 cc_problem="", history=())
+    if negotiated:                  # the countdown on the status line ends with it
+        return with_notice(m, LOGOUT_DONE), ()
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()
 
 

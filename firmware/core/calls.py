@@ -35,8 +35,8 @@ def _in_front(c: Call) -> bool:
             and not c.hold_when_up)
 
 
-def _report(m: Model, call: Call, event: CallReport) -> Effects:
-    return (CcCallEvent(call.contact, event, m.now, call.leg),) if call.contact else ()
+def _report(m: Model, call: Call, event: CallReport, reason: str = "") -> Effects:
+    return (CcCallEvent(call.contact, event, m.now, call.leg, reason),) if call.contact else ()
 
 
 def quiet_ringer(m: Model) -> Step:
@@ -201,7 +201,10 @@ def _ended(m: Model, call: Call, reason: str = "") -> Step:
         m = with_notice(m, f"Call failed: {reason or 'no answer'}")
     if not m.calls:
         m = replace(m, hands_free=None, muted=False)
-    fx = _report(m, call, "ended")
+    # a placed call that never got through says why (a campaign's attempt is counted by it)
+    failed = ("" if call.state != "calling" else "cancelled" if reason == "local hangup"
+              else reason or "no answer")
+    fx = _report(m, call, "ended", failed)
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
     answered = call.state in ("talking", "held")

@@ -89,16 +89,33 @@ def dial(m: Model, number: str) -> Step:
     (which may refuse it: the dial screen stays, with the reason)."""
     emergency = is_emergency(m, number)
     if not emergency:
-        why = (LOG_IN_FIRST if m.agent is None else NO_SERVER if m.links.cc != "up"
-               else "Dialing already" if any(c.awaiting for c in m.calls) else "")
+        why = cannot_dial(m)
         if why:
             return with_notice(m, why), ()
-    call = Call(f"dial-{m.next_dial}", "", number, "calling", m.now, accepted=True,
-                outbound=True, emergency=emergency, awaiting=not emergency)
+    m, call, fx = place(m, number, emergency=emergency)
+    go = SipDial(call.id, number, emergency) if emergency else CcDial(call.id, number)
+    return m, fx + (go,)
+
+
+def cannot_dial(m: Model) -> str:
+    """Why the agent can't place a (non-emergency) call now; "" if they can."""
+    return (LOG_IN_FIRST if m.agent is None else NO_SERVER if m.links.cc != "up"
+            else "Dialing already" if any(c.awaiting for c in m.calls) else "")
+
+
+def place(m: Model, number: str, contact: str = "", emergency: bool = False,
+          awaiting: bool | None = None) -> tuple[Model, Call, Effects]:
+    """A placed call on the call screen, `Calling`, the call up in front held first; what
+    sends its INVITE (or asks the server first: ``awaiting``, the default for all but an
+    emergency call) is the caller's to add."""
+    call = Call(f"dial-{m.next_dial}", contact, number, "calling", m.now, accepted=True,
+                outbound=True, emergency=emergency,
+                awaiting=not emergency if awaiting is None else awaiting)
     holds: Effects = tuple(SipHold(c.id) for c in m.calls if c.state == "talking"
                            and not c.hold_when_up)
     m = replace(m, calls=m.calls + (call,), next_dial=m.next_dial + 1)
-    m = remember(m, HistoryEntry(number, "out", m.now, emergency=emergency))
+    m = remember(m, HistoryEntry(number, "out", m.now, emergency=emergency,
+                                 customer=bool(contact)))
     if not m.hook_lifted and m.hands_free is None:
         m = replace(m, hands_free="speaker")
     m = close(m, lambda s: isinstance(s, DialScreen))
@@ -109,8 +126,7 @@ def dial(m: Model, number: str) -> Step:
         m = replace(m, muted=False)  # is off, and nothing rings over the call
     if emergency and m.ringer:
         m, quiet = replace(m, ringer=False), (StopTone("ringer"),)
-    go = SipDial(call.id, number, emergency) if emergency else CcDial(call.id, number)
-    return m, holds + quiet + (go,)
+    return m, call, holds + quiet
 
 
 def go_ahead(m: Model, e: ev.CcDialAnswer) -> Step:

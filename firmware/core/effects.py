@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Model, Settings
-from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, Route, Tone
+from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, PreviewAction, Route, Tone
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class CcCallEvent:
     event: CallReport
     at: float
     leg: CallLeg = "customer"       # "consult": the agent's consult leg of the contact
+    reason: str = ""                # "ended" before an answer: why ("busy (486)", "no answer")
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,14 @@ class CcResumeRecording:
 
 
 @dataclass(frozen=True)
+class CcPreview:
+    """The agent's answer to a previewed campaign record: call, skip or remove it (or
+    CcRefused "preview"). Called, the server sets it "dialing" and the phone dials it."""
+    contact: str
+    action: PreviewAction
+
+
+@dataclass(frozen=True)
 class CcWrapUp:
     contact: str
     code: str
@@ -221,7 +230,7 @@ class SipDial:
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
-            | CcSetVariable | CcGetVariable | CcWrapUp | CcLogout)
+            | CcSetVariable | CcGetVariable | CcPreview | CcWrapUp | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .vocab import (AgentState, ConsultStatus, ContactKind, ContactStatus, EntryKind, KeyKind,
-                    KeyName, ParticipantKind, ParticipantState, SipCallChange, StorageProblem,
-                    Tone, VariableKind)
+from .vocab import (AgentState, CampaignMode, ConsultStatus, ContactKind, ContactStatus,
+                    EntryKind, KeyKind, KeyName, ParticipantKind, ParticipantState, PreviewAction,
+                    SipCallChange, StorageProblem, Tone, VariableKind)
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,29 @@ class Contact:
     # call data: each changed variable's version (absent: 1) and who changed it last
     versions: tuple[tuple[str, int], ...] = ()
     changed_by: tuple[tuple[str, str], ...] = ()
+    # a campaign's record: the campaign's id, the customer's name, why its last attempt failed
+    campaign: str = ""
+    customer: str = ""
+    failed: str = ""
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """An outbound campaign the agent is in (firmware.cc.protocol.Campaign)."""
+    id: str
+    name: str
+    mode: CampaignMode = "preview"
+    started: bool = False
+    preview_s: float = 0.0              # the preview's countdown (0: none)
+    timeout_action: PreviewAction = "skip"
+    skip: bool = True                   # Skip and Remove show only where allowed
+    remove: bool = True
+    cancel: bool = False                # the call may be ended before it connects
+    dispositions: tuple[Code, ...] = ()
+    fields: tuple[VariableLayout, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,8 @@ class CcSnapshot(Event):
     layout: tuple[VariableLayout, ...] = ()
     settings: CcSettings = CcSettings()
     favorites: tuple[Favorite, ...] = ()     # the agent's: they follow it to any phone
+    campaigns: tuple[Campaign, ...] = ()
+    logout_at: float = 0.0      # a negotiated logout pending: when it takes effect (phone time)
 
 
 @dataclass(frozen=True)
@@ -216,6 +238,13 @@ class CcAgentState(Event):
     state: AgentState
     reason: str = ""
     pending: tuple[AgentState, str] | None = None
+    logout_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class CcCampaign(Event):
+    """A campaign of the agent's changed (started, stopped): as it is now."""
+    campaign: Campaign
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,13 @@ class Tasks:
     """Every offer and call on the phone (firmware.core.tasks)."""
 
 
+@dataclass(frozen=True)
+class Campaigns:
+    """The outbound campaigns the agent is in (firmware.core.campaigns)."""
+
+
 Target = (OpenMenu | Adjust | Choose | Noise | About | GoState | PickReason | History | Directory
-          | Favorites | Tasks)
+          | Favorites | Tasks | Campaigns)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Directory", Directory()),
         Item("Favorites", Favorites()),
         Item("Tasks", Tasks()),
+        Item("Campaigns", Campaigns()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),

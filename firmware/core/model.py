@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import assert_never, get_args
 
-from .events import CcSettings, Code, Contact, DirectoryEntry, Favorite, VariableLayout
+from .events import (Campaign, CcSettings, Code, Contact, DirectoryEntry, Favorite,
+                     VariableLayout)
 from .form import Form, Purpose
 from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallRoute, CallState,
                     CcLinkState, HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route,
@@ -212,6 +213,11 @@ class Agent:
     layout: tuple[VariableLayout, ...] = ()
     cc: CcSettings = CcSettings()
     favorites: tuple[Favorite, ...] = ()   # kept by the server: they follow the agent
+    campaigns: tuple[Campaign, ...] = ()   # the outbound campaigns the agent is in
+    logout_at: float = 0.0     # a negotiated logout pending: when it takes effect
+
+    def campaign(self, campaign_id: str) -> Campaign | None:
+        return next((c for c in self.campaigns if c.id == campaign_id), None)
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,19 @@ class OfferPopover(Screen):
     """The stacked offers; ``contact`` is the one shown, ``scroll`` its first visible line."""
     contact: str
     scroll: int = 0
+
+
+@dataclass(frozen=True)
+class PreviewPopover(Screen):
+    """A campaign's record to call, skip or remove; ``scroll``: its first visible field."""
+    contact: str
+    scroll: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignsScreen(Screen):
+    """The campaigns the agent is in, with their status; ``cursor`` on one."""
+    cursor: int = 0
 
 
 @dataclass(frozen=True)
@@ -524,6 +543,12 @@ class Model:
     def emergency_call(self) -> Call | None:
         """The emergency call on the phone, if one is up (placed, talking or held)."""
         return next((c for c in self.calls if c.emergency), None)
+
+    def previews(self) -> tuple[Contact, ...]:
+        """Campaign records in preview (one at a time, from the server) the agent has not
+        called yet."""
+        return tuple(c for c in self.contacts
+                     if c.status == "preview" and self.call_of(c.id) is None)
 
     def offers(self) -> tuple[Contact, ...]:
         """Offered contacts the agent has not taken yet, oldest first (the popover's order)."""

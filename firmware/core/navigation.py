@@ -7,15 +7,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from .model import (CallDataScreen, CallScreen, ConnectingPopover, LoginScreen, MenuScreen, Model,
-                    OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen, VarsScreen)
+from .model import (CallDataScreen, CallScreen, CampaignsScreen, ConnectingPopover, LoginScreen,
+                    MenuScreen, Model, OfferPopover, PeopleScreen, PreviewPopover, ReasonScreen,
+                    RonaPopover, Screen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
-POPOVERS: tuple[type[Screen], ...] = (OfferPopover, ConnectingPopover, RonaPopover)
+POPOVERS: tuple[type[Screen], ...] = (OfferPopover, PreviewPopover, ConnectingPopover,
+                                      RonaPopover)
 # screens that only make sense while an agent is logged in
 _AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen,
-                                                   CallDataScreen)
+                                                   CallDataScreen, CampaignsScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -84,6 +86,9 @@ def arrange(m: Model) -> Model:
         m = show(m, ConnectingPopover(reserved[0].id))
     if offers and find(m, OfferPopover) is None:
         m = show(m, OfferPopover(offers[0].id))
+    previews = m.previews()
+    if previews and find(m, PreviewPopover) is None:
+        m = show(m, PreviewPopover(previews[0].id))
     return m
 
 
@@ -96,6 +101,8 @@ def _still_valid(m: Model, s: Screen) -> bool:
         return False
     if isinstance(s, OfferPopover):
         return bool(m.offers())
+    if isinstance(s, PreviewPopover):
+        return s.contact in {c.id for c in m.previews()}
     if isinstance(s, ConnectingPopover):
         contact = m.contact(s.contact)
         return contact is not None and contact.status == "reserved" and not m.offers()

@@ -13,7 +13,8 @@ from .navigation import find, pop, push, replace_top, show
 from .vocab import Action, ContactStatus
 
 # the contact leaves the agent
-LEAVING: frozenset[ContactStatus] = frozenset({"rona", "withdrawn", "ended", "wrapped_up"})
+LEAVING: frozenset[ContactStatus] = frozenset({"rona", "withdrawn", "ended", "wrapped_up",
+                                               "skipped", "removed"})
 
 
 def contact_event(m: Model, e: ev.CcContact) -> Step:

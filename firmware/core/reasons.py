@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import t9
+from . import campaigns, t9
 from .agent import log_out, set_state
 from .effects import CcWrapUp, Step
 from .events import Code
@@ -17,19 +17,31 @@ TITLES: dict[ReasonKind, str] = {"idle": "Idle reason", "logout": "Logout reason
                                  "wrapup": "Wrap-up"}
 # keys typed before the list filters: wrap-up lists are long and owed, so only a real search
 MIN_KEYS: dict[ReasonKind, int] = {"idle": 1, "logout": 1, "wrapup": 3}
+DISPOSITION = "Disposition"
 WRAPUP_SENT = "Wrap-up sent"
 WRAPUP_QUEUED = "Wrap-up saved; sends when online"
 
 
-def codes(m: Model, kind: ReasonKind) -> tuple[Code, ...]:
+def codes(m: Model, s: ReasonScreen) -> tuple[Code, ...]:
+    """The list's codes: a campaign record's wrap-up takes its campaign's dispositions."""
     if m.agent is None:
         return ()
-    return m.agent.wrapup_codes if kind == "wrapup" else m.agent.idle_codes
+    if s.kind != "wrapup":
+        return m.agent.idle_codes
+    own = campaigns.dispositions(m, s.contact)
+    return own if own is not None else m.agent.wrapup_codes
+
+
+def title(m: Model, s: ReasonScreen) -> str:
+    """The list's title: a campaign record's wrap-up is its disposition."""
+    if s.kind == "wrapup" and campaigns.dispositions(m, s.contact) is not None:
+        return DISPOSITION
+    return TITLES[s.kind]
 
 
 def matching(m: Model, s: ReasonScreen) -> list[Code]:
     """The codes the list shows now."""
-    all_codes = codes(m, s.kind)
+    all_codes = codes(m, s)
     found = t9.search((c.label for c in all_codes), s.query, MIN_KEYS[s.kind])
     return [all_codes[i] for i in found]
 
@@ -53,7 +65,7 @@ def reason_key(m: Model, s: ReasonScreen, action: Action) -> Step:
     if action == "ok":
         if items:
             return choose(m, s, items[min(s.cursor, len(items) - 1)])
-        if not codes(m, s.kind):          # the server offers none: go on without a reason
+        if not codes(m, s):          # the server offers none: go on without a reason
             return choose(m, s, None)
     if action == "state" and s.kind == "wrapup":
         return push(m, MenuScreen("state")), ()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import calldata, consult, directory, favorites, recording, textentry
+from . import calldata, campaigns, consult, directory, favorites, recording, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                    ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
-                    FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
-                    TaskScreen, VarsScreen)
+                    CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
+                    FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
+                    MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
+                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -32,6 +32,7 @@ _FIXED: dict[type[Screen], Softkeys] = {
     VarsScreen: (None, None, None, BACK),
     PeopleScreen: (None, None, None, BACK),
     TaskScreen: (("Go", "ok"), None, None, BACK),
+    CampaignsScreen: (None, None, None, BACK),
 }
 
 
@@ -83,6 +84,17 @@ def _offer(m: Model, _s: OfferPopover) -> Softkeys:
             ("Vars", "vars"), ("Rejct", "reject"))
 
 
+def _preview(m: Model, s: PreviewPopover) -> Softkeys:
+    """Call under the first key, Remove under the last (far from Call: it is for good); Skip
+    and Remove only where the campaign allows them."""
+    contact = m.contact(s.contact)
+    if contact is None:
+        return (None, None, None, None)
+    return (("Call", "call"),
+            ("Skip", "skip") if campaigns.allowed(m, contact, "skip") else None, None,
+            ("Remov", "remove") if campaigns.allowed(m, contact, "remove") else None)
+
+
 def _dial(_m: Model, s: DialScreen) -> Softkeys:
     if s.consult:                   # a consult or transfer target (consult.py)
         return (("Cnslt", "consult"), ("Dir", "directory"), ("Blind", "blind"),
@@ -123,6 +135,10 @@ def _history(m: Model, _s: HistoryScreen) -> Softkeys:
 def _call(m: Model, s: CallScreen) -> Softkeys:
     call = m.call(s.call)
     if call is not None and call.state == "calling":
+        # a campaign's call is ended before it connects only where the campaign says so
+        campaign = campaigns.campaign_of(m, m.contact(call.contact))
+        if campaign is not None:
+            return (None, ("Cancl", "end") if campaign.cancel else None, None, None)
         return (None, ("End", "end"), None, None)
     vars_: Softkey = ("Vars", "vars") if call and m.contact(call.contact) else None
     if call is None or call.state == "ringing":
@@ -175,6 +191,7 @@ def _form(_m: Model, s: FormScreen) -> Softkeys:
 _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     IdleScreen: narrow(IdleScreen, _home), LoginScreen: narrow(LoginScreen, _login),
     ReasonScreen: narrow(ReasonScreen, _reasons), OfferPopover: narrow(OfferPopover, _offer),
+    PreviewPopover: narrow(PreviewPopover, _preview),
     CallScreen: narrow(CallScreen, _call), FormScreen: narrow(FormScreen, _form),
     CallDataScreen: narrow(CallDataScreen, _call_data),
     DialScreen: narrow(DialScreen, _dial),

@@ -7,18 +7,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import (agent, calldata, calls, conference, consult, dialpad, directory, emergency,
-               favorites, forms, offers, reasons, recording, tasks)
+from . import (agent, calldata, calls, campaigns, conference, consult, dialpad, directory,
+               emergency, favorites, forms, offers, reasons, recording, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
-from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Choose, Directory, Favorites,
-                    GoState, History, Noise, OpenMenu, PickReason, Target, Tasks)
+from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Campaigns, Choose, Directory,
+                    Favorites, GoState, History, Noise, OpenMenu, PickReason, Target, Tasks)
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                    ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
-                    FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model,
-                    NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen, RonaPopover, Screen,
-                    TaskScreen, VarsScreen, with_notice)
+                    CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
+                    FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
+                    MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
+                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -106,6 +106,8 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return recording.refused(m, e)
     if e.request in ("set_variable", "get_variable"):
         return calldata.refused(m, e)
+    if e.request == "preview":
+        return campaigns.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -113,7 +115,8 @@ def _contact_event(m: Model, e: ev.CcContact) -> Step:
     m, fx = offers.contact_event(m, e)
     m, more = conference.joined(m, e)
     m, saved = calldata.contact_changed(m, e)
-    return m, fx + more + saved
+    m, dialed = campaigns.dialing(m, e.contact)
+    return m, fx + more + saved + dialed
 
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
@@ -186,6 +189,7 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcAgentState: narrow(ev.CcAgentState, agent.agent_state),
     ev.CcContact: narrow(ev.CcContact, _then_bind(_contact_event)),
     ev.CcNotice: narrow(ev.CcNotice, _cc_notice),
+    ev.CcCampaign: narrow(ev.CcCampaign, campaigns.changed),
     ev.CcLoggedOut: narrow(ev.CcLoggedOut, agent.logged_out),
     ev.CcRefused: narrow(ev.CcRefused, _refused),
     ev.CcDirectory: narrow(ev.CcDirectory, directory.answered),
@@ -264,6 +268,8 @@ def _open(m: Model, target: Target) -> Step:
             return favorites.open_favorites(m)
         case Tasks():
             return push(m, TaskScreen()), ()
+        case Campaigns():
+            return push(m, CampaignsScreen()), ()
     assert_never(target)
 
 
@@ -373,6 +379,8 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     LoginScreen: narrow(LoginScreen, agent.login_key),
     ReasonScreen: narrow(ReasonScreen, reasons.reason_key),
     OfferPopover: narrow(OfferPopover, offers.offer_key),
+    PreviewPopover: narrow(PreviewPopover, campaigns.preview_key),
+    CampaignsScreen: narrow(CampaignsScreen, campaigns.campaigns_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, _call_screen),
     DialScreen: narrow(DialScreen, _dial_screen),

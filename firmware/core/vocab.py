@@ -26,7 +26,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "consult", "blind", "transfer", "exit", "swap",   # consult and transfer
                      "who",                                           # a conference
                      "rec",                                           # recording
-                     "edit", "show"]                                  # call data
+                     "edit", "show",                                  # call data
+                     "call", "skip", "remove"]                        # a campaign's preview
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
@@ -53,8 +54,11 @@ AgentState = Literal["logged_out", "idle", "available", "reserved", "ringing", "
                      "wrapup"]
 AgentChoice = Literal["available", "idle"]          # what the agent may ask for
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended", "wrapup",
-                        "wrapped_up", "rona", "withdrawn"]
-ContactKind = Literal["inbound", "outbound"]       # outbound: the agent dialed it
+                        "wrapped_up", "rona", "withdrawn", "preview", "skipped", "removed"]
+# outbound: the agent dialed it; campaign: a campaign's record, previewed, then dialed
+ContactKind = Literal["inbound", "outbound", "campaign"]
+CampaignMode = Literal["preview", "progressive", "predictive"]
+PreviewAction = Literal["call", "skip", "remove"]   # the agent's answer to a previewed record
 VariableKind = Literal["text", "date", "datetime"]   # how an editable variable is checked
 ReasonKind = Literal["idle", "logout", "wrapup"]    # a reason list: idle and logout codes, wrap-up
 # what a directory entry or a favorite is: someone or something the agent can call

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from firmware.core.calls import audio_route
 from firmware.core.model import (BACKLIGHT_AUTO_S, CONTRAST_MAX, BootScreen, ConnectingPopover,
-                                 IdleScreen, Model, OfferPopover, RonaPopover)
+                                 IdleScreen, Model, OfferPopover, PreviewPopover, RonaPopover)
 from firmware.core.softkeys import softkeys
 
 from .screens import BODIES
@@ -18,10 +18,11 @@ SOFTKEYS = 4
 # eyes and fingers expect them. It is not held back until the popover closes, since some
 # can't wait (the server's "logout in 5 seconds"); a confirmation such as "Wrap-up sent" only
 # hides the last variable line for its few seconds.
-POPOVERS = (OfferPopover, ConnectingPopover, RonaPopover)
+POPOVERS = (OfferPopover, PreviewPopover, ConnectingPopover, RonaPopover)
 # Softkey labels are 5 characters for the 20-column display; a wider key shows the whole word.
 FULL_LABELS = {"Accpt": "Accept", "Answr": "Answer", "Resum": "Resume", "Avail": "Available",
-               "Rejct": "Reject", "Cnslt": "Consult", "Xfer": "Transfer"}
+               "Rejct": "Reject", "Cnslt": "Consult", "Xfer": "Transfer", "Remov": "Remove",
+               "Cancl": "Cancel"}
 
 
 @dataclass(frozen=True)

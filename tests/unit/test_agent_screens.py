@@ -430,7 +430,22 @@ SCREENS = {
                         ["Conference 3", "00:05", "Hold", "End", "Who", "Vars"]),
     "who is on the conference": (lambda: run(in_conference(), ev.Key("soft3"))[0],
                                  ["On the call", "3", "+15551234567|+1555", "*Ada Byron"]),
+    "campaign preview": (lambda: campaign_agent(ev.CcContact(campaign_record())),
+                         ["Spring sale", "00:30", "Ana Ruiz", "5550101", "Call", "Skip",
+                          "Remov|Remove"]),
+    "campaigns": (lambda: campaign_agent(*keys("soft2", "7")),
+                  ["Campaigns", "1/2", "→Spring sale", "Started", " Renewals", "Back"]),
 }
+
+
+def campaign_agent(*events):
+    from .test_campaigns import agent as in_campaigns
+    return in_campaigns(*events)[0]
+
+
+def campaign_record():
+    from .test_campaigns import record
+    return record()
 
 
 def in_conference():

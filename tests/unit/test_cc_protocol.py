@@ -52,7 +52,11 @@ EXAMPLES = [
     p.AgentState(seq=18, state="ringing", pending=p.Pending(state="logged_out",
                                                            reason="end of shift")),
     p.ContactUpdate(seq=19, contact=OFFER),
-    p.Notice(seq=20, text="Campaign Winter started: you are assigned"),
+    p.Notice(seq=20, text="Campaign Winter started, you are assigned"),
+    p.CampaignUpdate(seq=21, campaign=p.Campaign(
+        id="winter", name="Winter", status="started", preview_s=30.0, timeout_action="call",
+        remove=False, dispositions=[p.Code("sale", "Sale"), p.Code("busy", "Busy")],
+        fields=[p.VariableLayout("account", "Account")])),
     p.LoggedOut(seq=21, reason="supervisor"),
     p.Reject(id="p-8", contact="c-42"),
     p.Dial(id="p-9", number="5550100"),
@@ -90,6 +94,7 @@ EXAMPLES = [
     p.Favorites(seq=22, favorites=[
         p.Favorite(kind="agent", number="1002", id="1002", name="Ben Okafor"),
         p.Favorite(kind="number", number="5550123")]),
+    p.Preview(id="p-8", contact="c-50", action="skip"),
 ]
 
 

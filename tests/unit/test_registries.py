@@ -62,7 +62,7 @@ def test_a_screen_has_fixed_softkeys_or_computed_ones_not_both():
 def test_every_event_has_a_rule_and_everything_else_in_events_is_the_data_they_carry():
     data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact,      # not events: no rule
             ev.DirectoryEntry, ev.Favorite, ev.ConsultLeg, ev.Requester, ev.Participant,
-            ev.Conference, ev.Recording}
+            ev.Conference, ev.Recording, ev.Campaign}
     events = all_subclasses(ev.Event)
     assert dataclasses_of(ev) - {ev.Event} == events | data
     assert missing(events, update._EVENTS) == []
@@ -158,7 +158,7 @@ CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAcce
            fx.CcTransfer("c1", "queue", "support"), fx.CcExitConsult("c1"),
            fx.CcConference("c1"), fx.CcExitConference("c1"), fx.CcPauseRecording("c1"),
            fx.CcResumeRecording("c1"), fx.CcSetVariable("c1", "note", "VIP", 1),
-           fx.CcGetVariable("c1", "card"),
+           fx.CcGetVariable("c1", "card"), fx.CcPreview("c9", "call"),
            fx.CcWrapUp("c1", "sale"), fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
            *CC_SENT, *SIP_DONE)

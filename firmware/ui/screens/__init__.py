@@ -3,11 +3,11 @@ from collections.abc import Callable
 
 from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                                 ChoiceScreen,
+                                 CampaignsScreen, ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
-                                 Model, NoiseScreen, OfferPopover, PeopleScreen, ReasonScreen,
-                                 RonaPopover, Screen, TaskScreen, VarsScreen)
+                                 Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
+                                 ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -21,6 +21,8 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     ReasonScreen: narrow(ReasonScreen, lists.reasons),
     ConnectingPopover: narrow(ConnectingPopover, contact.connecting),
     OfferPopover: narrow(OfferPopover, contact.offer),
+    PreviewPopover: narrow(PreviewPopover, contact.preview),
+    CampaignsScreen: narrow(CampaignsScreen, contact.campaign_list),
     RonaPopover: narrow(RonaPopover, contact.rona),
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
     PeopleScreen: narrow(PeopleScreen, contact.people),

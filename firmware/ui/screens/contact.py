@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from firmware.core import calldata
-from firmware.core.model import (Call, CallDataScreen, CallScreen, ConnectingPopover, DialScreen,
-                                 HistoryScreen,
-                                 Model, OfferPopover, PeopleScreen, RonaPopover, TaskScreen,
-                                 VarsScreen)
+from firmware.core import calldata, campaigns
+from firmware.core.model import (Call, CallDataScreen, CallScreen, CampaignsScreen,
+                                 ConnectingPopover, DialScreen, HistoryScreen,
+                                 Model, OfferPopover, PeopleScreen, PreviewPopover, RonaPopover,
+                                 TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
@@ -41,6 +41,38 @@ def offer(m: Model, s: OfferPopover):
         place = "Consult" if len(offers) == 1 else f"Consult {i + 1} of {len(offers)}"
     header = split(place, timer(m.now - contact.offered_at), m.info.display.cols)
     return [header, *_window(m, _lines(m, contact.id), s.scroll)]
+
+
+def preview(m: Model, s: PreviewPopover):
+    """``Spring sale   00:25`` (the countdown to the campaign's own action, else the time
+    since it came), the customer's name, their number (masked where the admin masks numbers),
+    then the record's fields the campaign shows, scrolled."""
+    contact = m.contact(s.contact)
+    if contact is None:
+        return []
+    campaign = campaigns.campaign_of(m, contact)
+    left = campaigns.countdown(m, contact)
+    clock = timer(left) if left is not None else timer(m.now - contact.offered_at)
+    cols = m.info.display.cols
+    lines = [contact.customer or "Customer", _caller(m, contact.ani),
+             *(f"{label}: {value}" for label, value in campaigns.fields(m, contact))]
+    return [split(campaign.name if campaign else "Campaign", clock, cols),
+            *_window(m, lines, s.scroll)]
+
+
+def campaign_list(m: Model, s: CampaignsScreen):
+    """The campaigns the agent is in: name and ``Started`` / ``Stopped``."""
+    listed = m.agent.campaigns if m.agent else ()
+    cols, window = m.info.display.cols, m.info.display.rows - 2
+    if not listed:
+        return ["Campaigns", " Not in a campaign"]
+    cursor = min(s.cursor, len(listed) - 1)
+    rows = [split("Campaigns", f"{cursor + 1}/{len(listed)}", cols)]
+    first = min(cursor, max(0, len(listed) - window))
+    for i, c in enumerate(listed[first:first + window], start=first):
+        status = "Started" if c.started else "Stopped"
+        rows.append(split(f"{POINTER if i == cursor else ' '}{c.name}", status, cols))
+    return rows
 
 
 def rona(m: Model, _s: RonaPopover):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from firmware.core.campaigns import logout_left
 from firmware.core.model import Model
 from firmware.core.reasons import label
 
@@ -56,6 +57,9 @@ def pending_line(m: Model) -> str:
     if state == "idle":
         return f"Next: Idle {label(m.agent.idle_codes, reason)}".rstrip()
     if state == "logged_out":
+        left = logout_left(m)           # a negotiated one (campaigns): its countdown
+        if left is not None:
+            return f"Logout in {left} s" if left else "Logout after call"
         return "Next: Logout"
     return f"Next: {STATE_NAMES.get(state, state.title())}"
 

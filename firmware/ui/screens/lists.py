@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from firmware.core.agent import locked_for
 from firmware.core.model import LoginScreen, Model, ReasonScreen
-from firmware.core.reasons import MIN_KEYS, TITLES, codes, filtering, matching
+from firmware.core.reasons import MIN_KEYS, codes, filtering, matching, title
 
 from ..glyphs import POINTER
 from ..text import split, wrap
@@ -32,14 +32,14 @@ def reasons(m: Model, s: ReasonScreen):
     items = matching(m, s)
     cursor = min(s.cursor, len(items) - 1) if items else 0
     count = f"{cursor + 1}/{len(items)}" if items else "0/0"
-    title = TITLES[s.kind]
+    head = title(m, s)
     if s.query:                 # the typed keys stay visible; the title gives way
-        title = f"{title[:max(0, cols - len(count) - len(s.query) - 2)]} {s.query}".lstrip()
-    rows = [split(title, count, cols)]
+        head = f"{head[:max(0, cols - len(count) - len(s.query) - 2)]} {s.query}".lstrip()
+    rows = [split(head, count, cols)]
     status = _status(m, s)
     window -= 1 if status else 0            # the status takes a row under the list
     if not items:
-        rows.append(" No match" if codes(m, s.kind) else " No reasons: OK")
+        rows.append(" No match" if codes(m, s) else " No reasons: OK")
     first = min(cursor, max(0, len(items) - window))
     for i in range(first, min(first + window, len(items))):
         rows.append((POINTER if i == cursor else " ") + items[i].label)
@@ -54,4 +54,7 @@ def _status(m: Model, s: ReasonScreen) -> str:
         return ""
     if s.query and not filtering(s):
         return SEARCH_HINT
+    contact = m.contact(s.contact)
+    if contact is not None and contact.failed and not s.query:
+        return f"Failed: {contact.failed}"      # a campaign's attempt: why, to pick by
     return pending_line(m) or ("" if s.query else SEARCH_HINT)

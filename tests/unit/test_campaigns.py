@@ -1,0 +1,139 @@
+"""Preview campaigns on the phone (firmware/core/campaigns.py): the preview popover and its
+countdown, Call / Skip / Remove as the campaign allows, the call the phone dials when the server
+sets the record dialing, a failed attempt's disposition, the Campaigns screen and a negotiated
+logout's countdown."""
+from dataclasses import replace
+
+from firmware.core import events as ev
+from firmware.core.effects import CcCallEvent, CcLogout, CcPreview, CcWrapUp, SipDial
+from firmware.core.events import Campaign, Code, VariableLayout
+from firmware.core.model import CallScreen, CampaignsScreen, PreviewPopover, ReasonScreen
+from firmware.ui.view import render
+
+from .test_agent_rules import NOW, contact, home, keys, run, snapshot
+
+DISPOSITIONS = (Code("sale", "Sale"), Code("no_sale", "No sale"), Code("busy", "Busy"),
+                Code("no_answer", "No answer"), Code("dnc", "Do not call"))
+SPRING = Campaign("spring", "Spring sale", started=True, preview_s=30.0,
+                  dispositions=DISPOSITIONS,
+                  fields=(VariableLayout("account", "Account"),
+                          VariableLayout("product", "Product")))
+LOCKED = replace(SPRING, id="locked", name="Renewals", skip=False, remove=False, cancel=True)
+
+
+def record(cid="c9", status="preview", campaign="spring", **kw):
+    kw.setdefault("variables", (("account", "A-77"), ("product", "Fibre 500")))
+    return contact(cid, status, queue="", ani="5550101", kind="campaign", campaign=campaign,
+                   customer="Ana Ruiz", expires_at=NOW + 30, **kw)
+
+
+def agent(*events, campaigns=(SPRING, LOCKED), **snap):
+    m = run(home(), replace(snapshot(**snap), campaigns=campaigns))[0]
+    return run(m, *events)
+
+
+def rows(m):
+    return [r.rstrip() for r in render(m).rows]
+
+
+def test_a_previewed_record_shows_its_campaign_customer_countdown_and_fields():
+    m, _ = agent(ev.CcContact(record()), ev.Tick(NOW + 5))
+    assert isinstance(m.screen, PreviewPopover)
+    shown = rows(m)
+    assert shown[0].startswith("Spring sale") and shown[0].endswith("00:25")
+    assert shown[1:3] == ["Ana Ruiz", "5550101"]
+    assert "Call" in shown[3] and "Skip" in shown[3] and "Remov" in shown[3]
+    m, _ = run(m, *keys("down", "down", "down"))      # the fields, a row at a time
+    assert rows(m)[1:3] == ["Account: A-77", "Product: Fibre 500"]
+
+
+def test_call_shows_calling_and_dials_only_once_the_server_sets_it_dialing():
+    m, fx = agent(ev.CcContact(record()), ev.Key("soft1"))
+    assert fx == (CcPreview("c9", "call"),)
+    assert isinstance(m.screen, CallScreen) and rows(m)[0].startswith("Calling")
+    assert not any(isinstance(s, PreviewPopover) for s in m.screens)
+    m, fx = run(m, ev.CcContact(record(status="dialing")))
+    call = m.calls[0]
+    assert fx == (SipDial(call.id, "5550101", False, "c9"),)
+    m, fx = run(m, ev.CcContact(record(status="dialing")))      # a repeat dials nothing
+    assert fx == ()
+
+
+def test_the_campaigns_action_at_the_countdown_dials_with_no_key_pressed():
+    m, fx = agent(ev.CcContact(record()), ev.CcContact(record(status="dialing")))
+    assert len(m.calls) == 1 and m.calls[0].contact == "c9"
+    assert fx[-1] == SipDial(m.calls[0].id, "5550101", False, "c9")
+    assert isinstance(m.screen, CallScreen)
+
+
+def test_skip_and_remove_are_asked_and_the_record_leaves_when_the_server_says():
+    m, fx = agent(ev.CcContact(record()), ev.Key("soft2"))
+    assert fx == (CcPreview("c9", "skip"),)
+    m, fx = run(m, ev.Key("soft4"))
+    assert fx == (CcPreview("c9", "remove"),)
+    m, _ = run(m, ev.CcContact(record(status="skipped")))
+    assert m.contacts == () and not isinstance(m.screen, PreviewPopover)
+
+
+def test_skip_and_remove_show_only_where_the_campaign_allows_them():
+    m, _ = agent(ev.CcContact(record(campaign="locked")))
+    assert "Skip" not in rows(m)[-1] and "Remov" not in rows(m)[-1]
+    m, fx = run(m, ev.Key("soft2"), ev.Key("soft4"))
+    assert fx == ()
+
+
+def test_a_refused_call_drops_the_placed_call_and_the_preview_shows_again():
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft1"),
+                 ev.CcRefused("preview", "not_allowed", "not in preview"))
+    assert m.calls == () and isinstance(m.screen, PreviewPopover)
+    assert m.active_notice() == "Not allowed now"
+
+
+def test_offline_the_preview_is_not_answered_and_says_why():
+    m, _ = agent(ev.CcContact(record()), ev.CcLink("down"), ev.Key("soft2"))
+    assert m.active_notice() == "No server: only emergency calls"
+
+
+def test_a_failed_attempt_is_wrapped_up_with_the_campaigns_dispositions():
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft1"), ev.CcContact(record(status="dialing")))
+    call = m.calls[0]
+    m, fx = run(m, ev.SipDialed(call.id, "k5"), ev.SipCallState("k5", "ended", "busy (486)"))
+    assert CcCallEvent("c9", "ended", NOW, "customer", "busy (486)") in fx
+    assert m.active_notice() == "Call failed: busy (486)"
+    m, _ = run(m, ev.CcContact(record(status="wrapup", failed="busy (486)")), ev.Tick(NOW + 10))
+    assert isinstance(m.screen, ReasonScreen) and m.screen.kind == "wrapup"
+    shown = rows(m)
+    assert shown[0].startswith("Disposition") and shown[1] == "→Sale"
+    assert "Failed: busy (486)" in shown
+    m, fx = run(m, *keys("down", "down", "ok"))
+    assert fx == (CcWrapUp("c9", "busy"),)
+
+
+def test_a_cancel_softkey_only_where_the_campaign_lets_a_call_end_before_it_connects():
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft1"))
+    assert "End" not in rows(m)[-1] and "Cancl" not in rows(m)[-1]
+    m, _ = agent(ev.CcContact(record(campaign="locked")), ev.Key("soft1"))
+    assert "Cancl" in rows(m)[-1]
+
+
+def test_the_campaigns_screen_lists_each_with_its_status_and_follows_the_server():
+    m, _ = agent(ev.Key("soft2"), ev.Key("7"))
+    assert isinstance(m.screen, CampaignsScreen)
+    assert rows(m)[1].startswith("→Spring sale") and rows(m)[1].endswith("Started")
+    assert rows(m)[2].startswith(" Renewals") and rows(m)[2].endswith("Started")
+    m, _ = run(m, ev.CcCampaign(replace(LOCKED, started=False)))
+    assert rows(m)[2].endswith("Stopped")
+    m, _ = run(m, ev.CcCampaign(Campaign("winter", "Winter", dispositions=DISPOSITIONS)))
+    assert len(m.agent.campaigns) == 3
+
+
+def test_a_negotiated_logout_counts_down_on_the_status_line_then_says_done():
+    m, fx = agent()
+    m, fx = run(m, ev.Key("soft3"), *keys("ok"))
+    assert fx == (CcLogout("break"),)
+    m, _ = run(m, ev.CcAgentState("available", "", ("logged_out", "break"), NOW + 5))
+    assert rows(m)[2] == "Logout in 5 s"
+    m, _ = run(m, ev.Tick(NOW + 3.2))
+    assert rows(m)[2] == "Logout in 2 s"
+    m, _ = run(m, ev.CcLoggedOut("break"))
+    assert m.agent is None and m.active_notice() == "Done: logged out"
