@@ -30,13 +30,16 @@ asks for meanwhile is kept as ``pending`` and applied when its last contact is d
 becomes Available. After a RONA it goes Idle "rona", after a reject Idle "rejected" (Not Ready,
 as Bright Pattern, Genesys and Finesse put an agent who declines), unless it had asked for Idle
 already.
+
+Outbound campaigns (campaigns.py): a free agent gets its preview campaigns' records, one at a
+time, as contacts of kind "campaign" (preview -> dialing -> assigned ... wrapup, or skipped,
+removed, withdrawn); a logout while in a started campaign is negotiated (``Pending.at``).
 """
 from __future__ import annotations
 
 import heapq
 import hmac
 import logging
-import re
 import secrets
 import time
 from typing import Protocol
@@ -51,10 +54,11 @@ from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, T
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .calldata import CallData
+from .campaigns import LOGOUT_TIMER, Campaigns
 from .conference import Conferences, member_of
 from .recording import Recording
 from .routing import Router
-from .scenario import AUTO_WRAPUP, AgentConfig, Scenario, extension_user
+from .scenario import DIALABLE, AUTO_WRAPUP, AgentConfig, Scenario, extension_user
 from .store import FINISHED, TALKING, AgentRecord, ContactRecord, Store
 from .store import atomic as _atomic
 
@@ -63,10 +67,10 @@ log = logging.getLogger("ccsim")
 UNANSWERED = ("reserved", "offered")
 # the agent's state while it has contacts: the first status found among them decides
 _BUSY = (("assigned", "talking"), ("held", "held"), ("offered", "ringing"),
-         ("dialing", "reserved"), ("reserved", "reserved"), ("wrapup", "wrapup"))
+         ("dialing", "reserved"), ("reserved", "reserved"), ("preview", "reserved"),
+         ("wrapup", "wrapup"))
 DIAL_GIVE_UP_S = 90.0         # an outbound contact still dialing after this is over (the phone
                               # gives up at 60 s; this covers a phone that died meanwhile)
-DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 BUSY_STATES = {state for _, state in _BUSY}
 TOKEN_BYTES = 32              # an offer attempt's secret: 256 random bits, URL-safe base64
                               # (and a bridged customer's call key, the same size)
@@ -122,8 +126,9 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Conferences, Recording, CallData):
+class Engine(Conferences, Recording, CallData, Campaigns):
     Refused = Refused
+    DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
     def __init__(self, scenario: Scenario, store: Store, clock=time.time,
                  customers: Customers | None = None, bridge: Bridge | None = None):
@@ -153,6 +158,7 @@ class Engine(Conferences, Recording, CallData):
         self._dirty_contacts: dict[str, ContactRecord] = {}
         self.router = Router({a.id: a.queues for a in scenario.agents})
         self.logins = LoginGuard(clock)
+        self._init_campaigns()
         self._load()
 
     # -- restart -----------------------------------------------------------------------------
@@ -166,7 +172,9 @@ class Engine(Conferences, Recording, CallData):
                 self._favorites[agent] = favorites
         waiting = []
         for c in self.store.live_contacts():
-            if ((c.queue not in self.scenario.queues and c.kind != "outbound")
+            if ((c.queue not in self.scenario.queues and c.kind == "inbound")
+                    or (c.kind == "campaign" and (c.campaign or {}).get("id")
+                        not in self._campaigns)
                     or (c.agent and c.agent not in self._agents)):
                 log.warning("contact %s: its queue or agent is no longer in the scenario", c.id)
                 continue
@@ -189,8 +197,9 @@ class Engine(Conferences, Recording, CallData):
                 if m["agent"] in self._on_agent:
                     self._on_agent[m["agent"]][c.id] = c
         for s in self._records.values():
-            if s.state == "available":
+            if s.state == "available" and not self._leaving(s.pending):
                 self.router.set_ready(s.agent, s.available_since)
+        self._load_campaigns()
         if self.bridge is not None:
             self._unrouted = waiting            # once ``adopt`` knows which customers are there
             return
@@ -241,7 +250,9 @@ class Engine(Conferences, Recording, CallData):
             s.state, s.reason, s.pending = "idle", "login", None
             log.info("agent %s logged in", agent)
         self._dirty_agents[agent] = s
-        return self.snapshot(agent)
+        snapshot = self.snapshot(agent)
+        self._campaign_notices(agent)           # events after the snapshot (seq + 1, ...)
+        return snapshot
 
     def snapshot(self, agent: str) -> p.Snapshot:
         s, a = self._logged_in(agent), self._agents[agent]
@@ -253,7 +264,8 @@ class Engine(Conferences, Recording, CallData):
             idle_codes=list(self.scenario.idle_codes),
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
             settings=self.settings, favorites=list(self._favorites[agent]),
-            server_time=self.clock(), session=s.session_id)
+            server_time=self.clock(), session=s.session_id,
+            campaigns=self._wire_campaigns(agent))
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -341,13 +353,18 @@ class Engine(Conferences, Recording, CallData):
                      if number in (a.id, extension_user(a.extension))), None)
 
     @_atomic
-    def call_event(self, agent: str, contact: str, event: str, leg: str = "customer"):
+    def call_event(self, agent: str, contact: str, event: str, leg: str = "customer",
+                   reason: str = ""):
         """What the phone's SIP call did (``leg`` "consult": the requesting agent's consult
-        leg). Late or repeated events that no longer fit are ignored."""
+        leg; ``reason``: why a call ended before it was answered). Late or repeated events
+        that no longer fit are ignored."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
         if agent in c.owed:
             return                              # passed on: its calls are over
+        if c.kind == "campaign" and leg == "customer" and self._campaign_call(c, event,
+                                                                               reason[:64]):
+            return
         if (member := member_of(agent, c)) is not None:
             if event == "ended":                # a party's phone hung up: it leaves
                 self._member_leaves(c, member, "wrapped_up")
@@ -385,7 +402,8 @@ class Engine(Conferences, Recording, CallData):
         status = self._seen(agent, c)
         if status != "wrapup":
             raise Refused("not_allowed", f"contact {contact} is {status}, not in wrap-up")
-        if code not in self._wrapup_codes:
+        codes = self._dispositions(c) if c.kind == "campaign" else self._wrapup_codes
+        if code not in codes:
             raise Refused("unknown_code", f"no wrap-up code {code!r}")
         if agent in c.owed:
             self._wrap_owed(c, agent, code)
@@ -398,7 +416,10 @@ class Engine(Conferences, Recording, CallData):
         contacts = self._on_agent[agent].values()
         if any(self._seen(agent, c) in UNANSWERED for c in contacts):
             raise Refused("not_allowed", "a contact is being offered")
-        if contacts:
+        delay = self._negotiated_delay(agent)
+        if delay is not None:                   # a campaign's agent: not at once (campaigns.py)
+            self._negotiate_logout(s, reason, delay)
+        elif contacts:
             self._refresh(s, pending=p.Pending("logged_out", reason))
         else:
             self._log_out(s, reason)
@@ -722,6 +743,11 @@ class Engine(Conferences, Recording, CallData):
         """The earliest RONA or auto wrap-up time, or None."""
         while self._timers:
             at, cid = self._timers[0]
+            if cid.startswith(LOGOUT_TIMER):
+                if self._logout_due(cid, at):
+                    return at
+                heapq.heappop(self._timers)
+                continue
             c = self._live.get(cid)
             if c and (self._own_deadline(c, at) or self._consult_deadline(c, at)
                       or at in c.owed.values() or self._resume_deadline(c, at)):
@@ -731,7 +757,7 @@ class Engine(Conferences, Recording, CallData):
 
     @staticmethod
     def _own_deadline(c: ContactRecord, at: float) -> bool:
-        return c.deadline == at and c.status in UNANSWERED + ("wrapup", "dialing")
+        return c.deadline == at and c.status in UNANSWERED + ("wrapup", "dialing", "preview")
 
     @staticmethod
     def _consult_deadline(c: ContactRecord, at: float) -> bool:
@@ -744,7 +770,11 @@ class Engine(Conferences, Recording, CallData):
         owed after a transfer) whose time has come."""
         now = self.clock()
         while (at := self.next_deadline()) is not None and at <= now:
-            c = self._live[heapq.heappop(self._timers)[1]]
+            key = heapq.heappop(self._timers)[1]
+            if key.startswith(LOGOUT_TIMER):
+                self._logout_expired(key)
+                continue
+            c = self._live[key]
             if self._resume_deadline(c, at):
                 log.info("contact %s: the recording resumes by itself", c.id)
                 self._resume(c)
@@ -755,6 +785,10 @@ class Engine(Conferences, Recording, CallData):
                     self._wrap_owed(c, agent, AUTO_WRAPUP)
             elif c.status in UNANSWERED:
                 self._rona(c, "rona")
+            elif c.status == "preview":
+                self._preview_timeout(c)
+            elif c.status == "dialing" and c.kind == "campaign":
+                self._campaign_failed(c, "no answer")
             elif c.status == "dialing":
                 self._withdraw(c, "not answered")
             else:
@@ -1190,13 +1224,14 @@ class Engine(Conferences, Recording, CallData):
                                 for m in c.conference["members"]]},
                 "recording": self._recording_info(c),
                 "variables": self._variables_info(c),
-                "wrapup_owed": sorted(c.owed)}
+                "wrapup_owed": sorted(c.owed), **self._campaign_contact_info(c)}
 
     def agent_info(self, agent: str) -> dict | None:
         s = self._records.get(agent)
         if s is None:
             return None
-        pending = {"state": s.pending.state, "reason": s.pending.reason} if s.pending else None
+        pending = ({"state": s.pending.state, "reason": s.pending.reason,
+                    **({"at": s.pending.at} if s.pending.at else {})} if s.pending else None)
         return {"id": agent, "state": s.state, "reason": s.reason, "pending": pending}
 
     def favorites_info(self, agent: str) -> list[dict] | None:
@@ -1293,7 +1328,7 @@ class Engine(Conferences, Recording, CallData):
         """Set the agent's state; tell the phone if anything changed."""
         if state == "available" and s.state != "available":
             s.available_since = self.clock()
-        if state == "available" and not self._on_agent[s.agent]:
+        if state == "available" and not self._on_agent[s.agent] and not self._leaving(pending):
             self.router.set_ready(s.agent, s.available_since)
         else:
             self.router.set_busy(s.agent)
@@ -1309,7 +1344,9 @@ class Engine(Conferences, Recording, CallData):
             self._apply(s, next(st for status, st in _BUSY if status in statuses), "", pending)
         elif s.state in BUSY_STATES:
             then = pending or p.Pending("available")
-            if then.state == "logged_out":
+            if then.state == "logged_out" and then.at > self.clock():
+                self._apply(s, "idle", "", then)    # a negotiated logout: at ``at``
+            elif then.state == "logged_out":
                 self._log_out(s, then.reason)
             else:
                 self._apply(s, then.state, then.reason)
@@ -1320,6 +1357,8 @@ class Engine(Conferences, Recording, CallData):
 
     def _can_take(self, s: AgentRecord) -> bool:
         """Available, or (stacking) only unanswered offers, fewer than max_offers."""
+        if self._leaving(s.pending):
+            return False
         if s.state == "available":
             return True
         contacts = self._on_agent[s.agent].values()
@@ -1331,6 +1370,12 @@ class Engine(Conferences, Recording, CallData):
         """Give a free agent the oldest contacts waiting in its queues."""
         while self._can_take(s) and (cid := self.router.oldest_waiting(s.agent)):
             self._reserve(self._live[cid], s)
+        self._serve_campaign(s)                 # nothing waiting: a campaign's next record
+
+    @staticmethod
+    def _leaving(pending: p.Pending | None) -> bool:
+        """A negotiated logout is under way: nothing new for the agent."""
+        return pending is not None and pending.state == "logged_out"
 
     def _log_out(self, s: AgentRecord, reason: str):
         s.state, s.reason, s.pending, s.session_id = "logged_out", reason, None, ""
@@ -1377,9 +1422,9 @@ class Engine(Conferences, Recording, CallData):
                       else None)
         variables, versions, changed_by = self._wire_variables(c)
         return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=variables,
-                         kind="outbound" if c.kind == "outbound" else "inbound",
+                         kind=c.kind if c.kind in ("outbound", "campaign") else "inbound",
                          offered_at=c.offered_at,
-                         expires_at=expires if status == "offered" else 0.0,
+                         expires_at=expires if status in ("offered", "preview") else 0.0,
                          wrapup_deadline=wrapup_deadline if status == "wrapup" else 0.0,
                          primary=primary,
                          token=token if status in UNANSWERED + TALKING else "",
@@ -1388,7 +1433,10 @@ class Engine(Conferences, Recording, CallData):
                          control=c.agent if c.status in TALKING else "",
                          conference=conference,
                          recording=self._wire_recording(c) if status in TALKING else None,
-                         versions=versions, changed_by=changed_by)
+                         versions=versions, changed_by=changed_by,
+                         campaign=(c.campaign or {}).get("id", ""),
+                         customer=(c.campaign or {}).get("customer", ""),
+                         failed=(c.campaign or {}).get("failed", ""))
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         """Tell its primary agent."""
@@ -1512,6 +1560,8 @@ class Engine(Conferences, Recording, CallData):
     def _wrap(self, c: ContactRecord, code: str):
         s = self._records[c.agent]
         c.wrapup, c.deadline = code, 0.0
+        if c.kind == "campaign":
+            self._record_done(c, code)
         self._tell(c, "wrapped_up")
         self._finish(c, "wrapped_up")
         log.info("contact %s wrapped up by %s: %s", c.id, s.agent, code)

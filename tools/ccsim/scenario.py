@@ -93,6 +93,24 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # contact; call_limit: outbound contacts dialing or up at
                                   # once in the centre (more are refused "call_limit"), 0: any
 
+    [[campaigns]]                 # outbound campaigns (docs/cc-protocol.md, "Campaigns";
+    id = "spring"                 # tools/ccsim/campaigns.py); ids unique
+    name = "Spring offer"
+    mode = "preview"              # "progressive" and "predictive" are accepted, not dialed yet
+    agents = ["1001"]             # ids of [[agents]] assigned to it
+    started = false               # at ccsim's first start (then the database keeps it)
+    preview_s = 30                # the preview's countdown; 0: none
+    timeout_action = "skip"       # what the server does when it runs out: skip, remove, call
+    skip = true                   # the agent may skip a record
+    remove = true                 # ... take a record out of the campaign
+    cancel = false                # ... end the call before the customer answers
+    logout_delay_s = 5            # a logout takes effect this long after it is asked for
+    dispositions = [{code = "sale", label = "Sale"}]  # its wrap-up codes: at least one
+    fields = [{name = "account", label = "Account"}]  # the record variables shown, in order
+    records = [{name = "Ana Ruiz", number = "5550101", variables = {account = "A-1"}}]
+                                  # loaded into the database at the first start (by index:
+                                  # records added later are added), then it is the truth
+
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
 """
 from __future__ import annotations
@@ -102,8 +120,11 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from firmware.cc.protocol import (MAX_DIAL_CHARS, MAX_NAME_CHARS, MAX_OFFERS, Code, Settings,
-                                  VariableLayout)
+from firmware.cc.protocol import (MAX_CAMPAIGNS, MAX_DIAL_CHARS, MAX_DISPOSITIONS,
+                                  MAX_NAME_CHARS, MAX_OFFERS, MAX_VARIABLES, Campaign, Code,
+                                  Settings, VariableLayout)
+
+from .limits import contact_problem
 
 # a number the simulated customers can be called at: a SIP user part the proxy registers
 CALLED_NUMBER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
@@ -113,6 +134,15 @@ DIRECTORY_NUMBER = re.compile(rf"[A-Za-z0-9+*._~-]{{1,{MAX_DIAL_CHARS}}}")
 RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"),
                        Code("rejected", "Rejected an offer"), Code("login", "Logged in"))
 AUTO_WRAPUP = "auto"
+# what a phone may be asked to dial (a dial request, a campaign record's number)
+DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
+CAMPAIGN_MODES = ("preview", "progressive", "predictive")
+PREVIEW_ACTIONS = ("skip", "remove", "call")
+
+
+def dialable(number: str) -> bool:
+    """A number a phone may dial (``dial``'s check): 1-MAX_DIAL_CHARS of DIALABLE."""
+    return 0 < len(number) <= MAX_DIAL_CHARS and DIALABLE.fullmatch(number) is not None
 
 
 class ScenarioError(ValueError):
@@ -192,6 +222,39 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True)
+class CampaignRecordConfig:
+    """A campaign's record as the scenario has it (the database keeps it from then on)."""
+    name: str
+    number: str
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    id: str
+    name: str
+    mode: str
+    agents: tuple[str, ...]
+    started: bool
+    preview_s: float
+    timeout_action: str
+    skip: bool
+    remove: bool
+    cancel: bool
+    logout_delay_s: float
+    dispositions: tuple[Code, ...]
+    fields: tuple[VariableLayout, ...]
+    records: tuple[CampaignRecordConfig, ...]
+
+    def wire(self, status: str) -> Campaign:
+        """As the phone gets it (snapshot, ``campaign`` event)."""
+        return Campaign(id=self.id, name=self.name, mode=self.mode, status=status,
+                        preview_s=self.preview_s, timeout_action=self.timeout_action,
+                        skip=self.skip, remove=self.remove, cancel=self.cancel,
+                        dispositions=list(self.dispositions), fields=list(self.fields))
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: str
     server: ServerConfig
@@ -211,6 +274,7 @@ class Scenario:
     bridge: BridgeConfig = BridgeConfig()
     recorded: tuple[str, ...] = ()          # the queues whose calls are recorded
     recording: RecordingConfig = RecordingConfig()
+    campaigns: tuple[CampaignConfig, ...] = ()
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -338,7 +402,7 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
              "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge",
-             "recording"}
+             "recording", "campaigns"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
@@ -467,10 +531,83 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
         raise ScenarioError(f"{file}: queues {', '.join(recorded)} record: the bridge records "
                             "([bridge] enabled = true)")
 
+    campaigns = _campaigns(file, doc, [a.id for a in agents])
+
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
                     tuple(entry_points), tuple(dial_numbers), bridge, tuple(recorded),
-                    recording)
+                    recording, campaigns)
+
+
+def _items(t: _Table, name: str, required: bool) -> list[_Table]:
+    """A list of tables inside ``t`` (``fields = [{...}, ...]`` or ``[[t.fields]]``)."""
+    t.seen.add(name)
+    items = t.data.get(name, [])
+    if not isinstance(items, list):
+        t.fail(f"{t.where}.{name}: expected a list of tables")
+    if required and not items:
+        t.fail(f"{t.where}.{name}: at least one is needed")
+    return [_Table(t.file, f"{t.where}.{name}[{i}]", item) for i, item in enumerate(items)]
+
+
+def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig, ...]:
+    campaigns = []
+    for t in _array(file, doc, "campaigns", False):
+        cid = t.text("id")
+        if len(cid) > MAX_NAME_CHARS:
+            t.fail(f"{t.where}.id: {len(cid)} characters, at most {MAX_NAME_CHARS}")
+        name = _name(t)
+        mode = t.choice("mode", "preview", CAMPAIGN_MODES)
+        assigned = t.texts("agents", [])
+        for a in assigned:
+            if a not in agents:
+                t.fail(f"{t.where}.agents: unknown agent {a!r} (agents: {', '.join(agents)})")
+        if len(set(assigned)) != len(assigned):
+            t.fail(f"{t.where}.agents: an agent is listed twice")
+        started = t.flag("started", False)
+        preview_s = t.number("preview_s", 30.0)
+        timeout_action = t.choice("timeout_action", "skip", PREVIEW_ACTIONS)
+        skip, remove, cancel = t.flag("skip", True), t.flag("remove", True), t.flag("cancel", False)
+        logout_delay_s = t.number("logout_delay_s", 5.0)
+        dispositions = []
+        for d in _items(t, "dispositions", True):
+            dispositions.append(Code(d.text("code"), d.text("label")))
+            d.done()
+        if len(dispositions) > MAX_DISPOSITIONS:
+            t.fail(f"{t.where}.dispositions: at most {MAX_DISPOSITIONS}, got {len(dispositions)}")
+        _unique(file, f"{t.where}.dispositions", "code", [d.code for d in dispositions])
+        fields = []
+        for f in _items(t, "fields", False):
+            fields.append(VariableLayout(f.text("name"), f.text("label")))
+            f.done()
+        _unique(file, f"{t.where}.fields", "name", [f.name for f in fields])
+        records = []
+        for r in _items(t, "records", False):
+            rname, number = r.text("name"), r.text("number", nonempty=False)
+            if not dialable(number):
+                r.fail(f"{r.where}.number: not a number a phone can dial: {number!r} "
+                       f"(1-{MAX_DIAL_CHARS} of 0-9 A-Z a-z * # + . _ ~ -)")
+            r.seen.add("variables")
+            variables = r.data.get("variables", {})
+            if not isinstance(variables, dict) or len(variables) > MAX_VARIABLES:
+                r.fail(f"{r.where}.variables: expected a table of at most {MAX_VARIABLES} "
+                       "strings")
+            problem = contact_problem(cid, number, variables, None)
+            if problem:
+                r.fail(f"{r.where}: {problem}")
+            r.done()
+            records.append(CampaignRecordConfig(rname, number, tuple(variables.items())))
+        t.done()
+        campaigns.append(CampaignConfig(cid, name, mode, assigned, started, preview_s,
+                                        timeout_action, skip, remove, cancel, logout_delay_s,
+                                        tuple(dispositions), tuple(fields), tuple(records)))
+    _unique(file, "campaigns", "id", [c.id for c in campaigns])
+    for a in agents:
+        mine = [c.id for c in campaigns if a in c.agents]
+        if len(mine) > MAX_CAMPAIGNS:
+            raise ScenarioError(f"{file}: agent {a!r} is assigned to {len(mine)} campaigns, "
+                                f"at most {MAX_CAMPAIGNS}")
+    return tuple(campaigns)
 
 
 def extension_user(extension: str) -> str:

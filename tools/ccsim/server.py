@@ -42,6 +42,20 @@ Admin API (JSON):
                                         "agent_state", "location", "location_error"}],
                                         "listening"}: the emergency calls the call server told
                                         the front desk of (frontdesk.py), oldest first
+    GET  /api/campaigns              -> {"campaigns": [{"id", "name", "mode", "status",
+                                        "agents", "counts": {"pending", "previewing",
+                                        "dialing", "done", "removed"}}]} (campaigns.py)
+    GET  /api/campaigns/<id>         -> {"id", "name", "mode", "status", "agents", "counts",
+                                        "preview_s", "timeout_action", "skip", "remove",
+                                        "cancel", "logout_delay_s", "dispositions": [{"code",
+                                        "label"}], "fields": [{"name", "label"}], "records":
+                                        [{"index", "name", "number", "variables", "state",
+                                        "attempts": [{"at", "agent", "outcome",
+                                        "disposition"?}], "disposition", "contact"}]} (records
+                                        in list order: a skipped one is at the end)
+    POST /api/campaigns/<id>/start   -> the campaign as GET shows it; its logged-in agents get
+    POST /api/campaigns/<id>/stop       a ``campaign`` event (and at a start a notice and,
+                                        when Available, a preview)
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -162,6 +176,10 @@ class CcServer:
             web.patch("/api/settings", self._patch_settings),
             web.get("/api/emergencies", self._get_emergencies),
             web.get("/api/numbers/{number}", self._get_number),
+            web.get("/api/campaigns", self._get_campaigns),
+            web.get("/api/campaigns/{id}", self._get_campaign),
+            web.post("/api/campaigns/{id}/start", self._start_campaign),
+            web.post("/api/campaigns/{id}/stop", self._stop_campaign),
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -270,7 +288,9 @@ class CcServer:
             to, contact = e.dial(agent, r.number)
             return [p.DialAnswer(id=r.id, to=to, contact=contact)]
         elif isinstance(r, p.CallEvent):
-            e.call_event(agent, r.contact, r.event, r.leg)
+            e.call_event(agent, r.contact, r.event, r.leg, r.reason)
+        elif isinstance(r, p.Preview):
+            e.preview(agent, r.contact, r.action)
         elif isinstance(r, p.Consult):
             e.consult(agent, r.contact, r.kind, r.target)
         elif isinstance(r, p.Transfer):
@@ -531,6 +551,26 @@ class CcServer:
             n["agent_state"] = info["state"] if info else ""
         return web.json_response({"emergencies": notices,
                                   "listening": bool(self.front_desk)})
+
+    async def _get_campaigns(self, _request: web.Request):
+        return web.json_response({"campaigns": self.engine.campaigns_info()})
+
+    async def _get_campaign(self, request: web.Request):
+        info = self.engine.campaign_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown campaign")
+
+    async def _start_campaign(self, request: web.Request):
+        return await self._switch_campaign(request, self.engine.start_campaign)
+
+    async def _stop_campaign(self, request: web.Request):
+        return await self._switch_campaign(request, self.engine.stop_campaign)
+
+    async def _switch_campaign(self, request: web.Request, operation):
+        cid = request.match_info["id"]
+        if not self._do(operation, cid):
+            return _error(404, "unknown campaign")
+        await self._durable()
+        return web.json_response(self.engine.campaign_info(cid))
 
     async def _stats(self, request: web.Request):
         return web.json_response({"offers": self.engine.offers,

@@ -19,7 +19,8 @@ import msgspec
 
 from firmware.cc.protocol import Favorite, Pending
 
-FINISHED = ("wrapped_up", "abandoned")
+# a campaign's contact also ends skipped, removed, or withdrawn (a negotiated logout)
+FINISHED = ("wrapped_up", "abandoned", "skipped", "removed", "withdrawn")
 TALKING = ("assigned", "held")         # an agent has the customer's call
 _json = msgspec.json.Encoder()
 _favorites = msgspec.json.Decoder(list[Favorite])
@@ -40,6 +41,12 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE INDEX IF NOT EXISTS contacts_live ON contacts (status);
 CREATE TABLE IF NOT EXISTS favorites (  -- each agent's favorites: a JSON list, in order
     agent TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS campaigns (  -- each campaign's status (started / stopped)
+    id TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS campaign_records (   -- CampaignRecord rows
+    campaign TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL,
+    variables TEXT NOT NULL, state TEXT NOT NULL, ord INTEGER NOT NULL, attempts TEXT NOT NULL,
+    disposition TEXT NOT NULL, contact TEXT NOT NULL, PRIMARY KEY (campaign, idx));
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -100,6 +107,28 @@ class ContactRecord:
     recording: dict | None = None
     # call data (calldata.py): {name: {"version", "by"}} of each variable an agent changed
     variable_meta: dict[str, dict] = field(default_factory=dict)
+    # a campaign's contact (kind "campaign", campaigns.py): {"id", "record" (its index),
+    # "customer", "failed"}
+    campaign: dict | None = None
+
+
+@dataclass
+class CampaignRecord:
+    """A campaign's record (campaigns.py), from the scenario at the first start, then kept.
+
+    state: pending | previewing | dialing | done | removed. ``order``: its place in the
+    campaign's list (a skipped one goes to the end); ``contact``: the contact it is (or was
+    last) while previewing or dialing."""
+    campaign: str
+    index: int
+    name: str
+    number: str
+    variables: dict[str, str]
+    state: str = "pending"
+    order: int = 0
+    attempts: list[dict] = field(default_factory=list)   # {"at", "agent", "outcome"}
+    disposition: str = ""
+    contact: str = ""
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -123,6 +152,9 @@ class Store:
         self._add_text_column("contacts", "conference")     # from before conferences
         self._add_text_column("contacts", "recording")      # from before recordings
         self._add_text_column("contacts", "variable_meta")  # from before call data editing
+        self._add_text_column("contacts", "campaign")       # from before campaigns
+        if "pending_at" not in {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}:
+            self._db.execute("ALTER TABLE sessions ADD COLUMN pending_at REAL NOT NULL DEFAULT 0")
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
 
@@ -171,15 +203,18 @@ class Store:
     # -- agents ------------------------------------------------------------------------------
     def agents(self) -> list[AgentRecord]:
         rows = self._db.execute("SELECT agent, state, reason, pending_state, pending_reason, "
-                                "available_since, seq, session_id FROM sessions")
-        return [AgentRecord(a, st, r, Pending(ps, pr) if ps else None, since, seq, sid)
-                for a, st, r, ps, pr, since, seq, sid in rows]
+                                "available_since, seq, session_id, pending_at FROM sessions")
+        return [AgentRecord(a, st, r, Pending(ps, pr, at) if ps else None, since, seq, sid)
+                for a, st, r, ps, pr, since, seq, sid, at in rows]
 
     def save_agent(self, s: AgentRecord):
         self._db.execute(
-            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sessions (agent, state, reason, pending_state, "
+            "pending_reason, available_since, seq, session_id, pending_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (s.agent, s.state, s.reason, s.pending.state if s.pending else None,
-             s.pending.reason if s.pending else "", s.available_since, s.seq, s.session_id))
+             s.pending.reason if s.pending else "", s.available_since, s.seq, s.session_id,
+             s.pending.at if s.pending else 0.0))
 
     # -- contacts ----------------------------------------------------------------------------
     def next_contact_number(self) -> int:
@@ -200,7 +235,7 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
@@ -208,7 +243,31 @@ class Store:
              _json.encode(c.owed).decode() if c.owed else "", c.agent_leg,
              _json.encode(c.conference).decode() if c.conference else "",
              _json.encode(c.recording).decode() if c.recording else "",
-             _json.encode(c.variable_meta).decode() if c.variable_meta else ""))
+             _json.encode(c.variable_meta).decode() if c.variable_meta else "",
+             _json.encode(c.campaign).decode() if c.campaign else ""))
+
+    # -- campaigns ---------------------------------------------------------------------------
+    def campaign_statuses(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, status FROM campaigns").fetchall())
+
+    def save_campaign_status(self, campaign: str, status: str):
+        self._db.execute("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", (campaign, status))
+
+    def campaign_records(self) -> list[CampaignRecord]:
+        """Every campaign's records, each campaign's in its list order."""
+        rows = self._db.execute("SELECT campaign, idx, name, number, variables, state, ord, "
+                                "attempts, disposition, contact FROM campaign_records "
+                                "ORDER BY campaign, ord, idx")
+        return [CampaignRecord(cid, idx, name, number, json.loads(variables), state, order,
+                               json.loads(attempts), disposition, contact)
+                for cid, idx, name, number, variables, state, order, attempts, disposition,
+                contact in rows]
+
+    def save_campaign_record(self, r: CampaignRecord):
+        self._db.execute(
+            "INSERT OR REPLACE INTO campaign_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.campaign, r.index, r.name, r.number, _json.encode(r.variables).decode(),
+             r.state, r.order, _json.encode(r.attempts).decode(), r.disposition, r.contact))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
@@ -237,14 +296,15 @@ class Store:
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
      wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording,
-     variable_meta) = row
+     variable_meta, campaign) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
                          json.loads(owed) if owed else {}, agent_leg,
                          json.loads(conference) if conference else None,
                          json.loads(recording) if recording else None,
-                         json.loads(variable_meta) if variable_meta else {})
+                         json.loads(variable_meta) if variable_meta else {},
+                         json.loads(campaign) if campaign else None)
 
 def atomic(method):
     """An engine operation: one store transaction; the records it changed (the engine's
@@ -258,8 +318,11 @@ def atomic(method):
                     self.store.save_agent(s)
                 for c in self._dirty_contacts.values():
                     self.store.save_contact(c)
+                for r in self._dirty_records.values():
+                    self.store.save_campaign_record(r)
             return result
         finally:
             self._dirty_agents.clear()
             self._dirty_contacts.clear()
+            self._dirty_records.clear()
     return run

@@ -1,0 +1,367 @@
+"""Campaigns (docs/cc-protocol.md, "Campaigns"): ccsim as the dialer of outbound campaigns.
+
+A **preview** campaign hands its records one at a time to its assigned agents: while an agent
+is Available with no contact and no pending state, the next ``pending`` record of one of its
+started preview campaigns (scenario order; a record's place in its list is ``order``, a
+skipped one going to the end) becomes a contact of kind "campaign" in status "preview" (the
+agent ``reserved``: no inbound contact is routed to it meanwhile). Inbound contacts waiting in
+the agent's queues come first (``_serve`` routes them before asking a campaign). The agent
+calls it (``preview`` call: "dialing", the phone dials ``ani`` and reports the call as an
+outbound contact's), skips it (back to the end of the list, not an attempt) or removes it
+(out of the campaign); when ``preview_s`` pass the campaign's ``timeout_action`` is done.
+A call that ends before it was answered goes to wrap-up with ``failed`` set; every dialed
+contact is wrapped up with one of the campaign's dispositions, and its record is ``done``.
+
+A campaign contact's ``queue`` is "": it belongs to no queue (``campaign`` names the
+campaign). ``c.campaign`` (kept with the contact): {"id", "record", "customer", "failed"}.
+
+Records (store.CampaignRecord) are loaded from the scenario at the first start (by campaign id
+and index; an index the database lacks is added), then the database is the truth: their state
+(pending | previewing | dialing | done | removed), attempts ({"at", "agent", "outcome"}) and
+disposition. A record "previewing" or "dialing" is a live campaign contact's, reloaded with it
+after a restart, so nothing is handed out or dialed twice.
+
+**Negotiated logout**: a logout while the agent is assigned to a started campaign is pending
+(``Pending.at`` = now + the largest ``logout_delay_s`` of those campaigns): a preview is taken
+back ("withdrawn", its record back in its place), a call goes on and is wrapped up, nothing
+new is sent (inbound included); the agent is logged out at ``at`` if it has no contact left,
+else after its last wrap-up. Its timer is the key ``logout:<agent>`` in the engine's heap.
+
+"progressive" and "predictive" campaigns are parsed, listed and started, but hand out nothing
+yet. A mixin of Engine, like recording.py (its
+DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module).
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import secrets
+
+from firmware.cc import protocol as p
+
+from .scenario import CampaignConfig
+from .store import AgentRecord, CampaignRecord, ContactRecord, atomic
+
+log = logging.getLogger("ccsim")
+
+LOGOUT_TIMER = "logout:"        # a negotiated logout's timer key: "logout:<agent>"
+RECORD_STATES = ("pending", "previewing", "dialing", "done", "removed")
+
+
+class Campaigns:
+    # -- start and restart -------------------------------------------------------------------
+    def _init_campaigns(self):
+        self._campaigns: dict[str, CampaignConfig] = {c.id: c for c in self.scenario.campaigns}
+        self._campaign_status: dict[str, str] = {}
+        self._crecords: dict[str, list[CampaignRecord]] = {c: [] for c in self._campaigns}
+        self._dirty_records: dict[tuple[str, int], CampaignRecord] = {}
+
+    def _load_campaigns(self):
+        """Inside _load's transaction: statuses and records from the database, the scenario's
+        for what it does not have yet (the first start)."""
+        statuses = self.store.campaign_statuses()
+        for cid, cfg in self._campaigns.items():
+            if cid not in statuses:
+                statuses[cid] = "started" if cfg.started else "stopped"
+                self.store.save_campaign_status(cid, statuses[cid])
+            self._campaign_status[cid] = statuses[cid]
+        for r in self.store.campaign_records():
+            if r.campaign in self._crecords:
+                self._crecords[r.campaign].append(r)
+        for cid, cfg in self._campaigns.items():
+            have = {r.index for r in self._crecords[cid]}
+            last = max((r.order for r in self._crecords[cid]), default=-1)
+            for i, rc in enumerate(cfg.records):
+                if i not in have:
+                    last += 1
+                    r = CampaignRecord(cid, i, rc.name, rc.number, dict(rc.variables),
+                                       order=last)
+                    self._crecords[cid].append(r)
+                    self.store.save_campaign_record(r)
+        # a record handed out whose contact did not come back (its agent left the scenario)
+        for records in self._crecords.values():
+            for r in records:
+                if r.state in ("previewing", "dialing") and r.contact not in self._live:
+                    log.warning("campaign %s record %d: its contact %s is gone", r.campaign,
+                                r.index, r.contact or "?")
+                    # previewed only: back in the list; dialed: never dialed again
+                    r.state = "pending" if r.state == "previewing" else "done"
+                    self.store.save_campaign_record(r)
+        for s in self._records.values():
+            if s.pending is not None and s.pending.state == "logged_out" and s.pending.at:
+                heapq.heappush(self._timers, (s.pending.at, LOGOUT_TIMER + s.agent))
+        for s in self._records.values():
+            self._serve_campaign(s)
+
+    # -- phone requests ----------------------------------------------------------------------
+    @atomic
+    def preview(self, agent: str, contact: str, action: str):
+        """The agent's answer to a previewed record: call, skip or remove it."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        if c.kind != "campaign" or c.agent != agent or c.status != "preview":
+            raise self.Refused("not_allowed", f"contact {contact} is {self._seen(agent, c)}, "
+                               "not in preview")
+        cfg = self._campaigns.get(c.campaign["id"])
+        if cfg is None:
+            raise self.Refused("not_allowed", f"contact {contact}: its campaign is gone")
+        if action == "skip" and not cfg.skip:
+            raise self.Refused("not_allowed", f"campaign {cfg.name} does not allow skipping")
+        if action == "remove" and not cfg.remove:
+            raise self.Refused("not_allowed", f"campaign {cfg.name} does not allow removing")
+        if action not in ("call", "skip", "remove"):
+            raise self.Refused("not_allowed", f"no preview action {action[:20]!r}")
+        log.info("contact %s: agent %s %ss the campaign record", c.id, agent, action)
+        self._preview_action(c, action)
+
+    # -- the admin ---------------------------------------------------------------------------
+    @atomic
+    def start_campaign(self, campaign: str) -> bool:
+        """Start it (False if there is no such campaign): its logged-in agents are told (a
+        ``campaign`` event and a notice) and the Available ones get a preview."""
+        return self._set_campaign(campaign, "started")
+
+    @atomic
+    def stop_campaign(self, campaign: str) -> bool:
+        """Stop it: no new previews (a record in preview stays until the agent acts on it)."""
+        return self._set_campaign(campaign, "stopped")
+
+    def _set_campaign(self, campaign: str, status: str) -> bool:
+        cfg = self._campaigns.get(campaign)
+        if cfg is None:
+            return False
+        if self._campaign_status[campaign] == status:
+            return True
+        self._campaign_status[campaign] = status
+        self.store.save_campaign_status(campaign, status)
+        log.info("campaign %s %s", campaign, status)
+        for agent in cfg.agents:
+            s = self._records[agent]
+            if s.state == "logged_out":
+                continue
+            self._emit(s, p.CampaignUpdate, campaign=cfg.wire(status))
+            if status == "started":
+                self._emit(s, p.Notice, text=_started_notice(cfg))
+        if status == "started":
+            for agent in cfg.agents:
+                s = self._records[agent]
+                if s.state != "logged_out":
+                    self._serve(s)
+        return True
+
+    # -- serving -----------------------------------------------------------------------------
+    def _serve_campaign(self, s: AgentRecord):
+        """A free agent (Available, no contact, nothing pending) gets the next record of one
+        of its started preview campaigns."""
+        if s.state != "available" or self._on_agent[s.agent] or s.pending is not None:
+            return
+        for cfg in self._campaigns.values():
+            if (s.agent not in cfg.agents or cfg.mode != "preview"
+                    or self._campaign_status[cfg.id] != "started"):
+                continue
+            r = next((r for r in sorted(self._crecords[cfg.id], key=lambda r: r.order)
+                      if r.state == "pending"), None)
+            if r is not None:
+                self._hand_out(cfg, r, s)
+                return
+
+    def _hand_out(self, cfg: CampaignConfig, r: CampaignRecord, s: AgentRecord):
+        n, now = self.store.next_contact_number(), self.clock()
+        c = ContactRecord(f"c-{n}", n, "", r.number, dict(r.variables), None, now,
+                          status="preview", agent=s.agent, offered_at=now,
+                          deadline=now + cfg.preview_s if cfg.preview_s else 0.0,
+                          token=secrets.token_urlsafe(self.TOKEN_BYTES), kind="campaign",
+                          campaign={"id": cfg.id, "record": r.index, "customer": r.name,
+                                    "failed": ""})
+        r.state, r.contact = "previewing", c.id
+        self._record_changed(r)
+        self._live[c.id] = c
+        self._on_agent[s.agent][c.id] = c
+        self._arm(c)
+        log.info("contact %s: campaign %s record %d previewed by agent %s", c.id, cfg.id,
+                 r.index, s.agent)
+        self._tell(c)
+        self._refresh(s)
+
+    def _preview_action(self, c: ContactRecord, action: str):
+        r = self._record_of(c)
+        s = self._records[c.agent]
+        if action == "call":
+            now = self.clock()
+            c.status, c.deadline = "dialing", now + self.DIAL_GIVE_UP_S
+            c.attempts.append({"agent": c.agent, "at": now, "outcome": ""})
+            if r is not None:
+                r.state = "dialing"
+                r.attempts.append({"at": now, "agent": c.agent, "outcome": ""})
+                self._record_changed(r)
+            self._arm(c)
+            self._tell(c)
+            self._refresh(s)
+            return
+        if r is not None:
+            if action == "skip":
+                r.state, r.contact = "pending", ""
+                r.order = 1 + max(x.order for x in self._crecords[r.campaign])
+            else:
+                r.state = "removed"
+            self._record_changed(r)
+        status = "skipped" if action == "skip" else "removed"
+        c.deadline = 0.0
+        self._tell(c, status)
+        self._finish(c, status)
+        self._settle(s)
+
+    def _preview_timeout(self, c: ContactRecord):
+        cfg = self._campaigns.get(c.campaign["id"]) if c.campaign else None
+        action = cfg.timeout_action if cfg is not None else "skip"
+        log.info("contact %s: the preview ran out: %s", c.id, action)
+        self._preview_action(c, action)
+
+    def _withdraw_preview(self, c: ContactRecord):
+        """A negotiated logout takes the preview back: its record keeps its place."""
+        r = self._record_of(c)
+        if r is not None:
+            r.state, r.contact = "pending", ""
+            self._record_changed(r)
+        c.deadline = 0.0
+        self._tell(c, "withdrawn")
+        self._finish(c, "withdrawn")
+
+    # -- the call ----------------------------------------------------------------------------
+    def _campaign_call(self, c: ContactRecord, event: str, reason: str) -> bool:
+        """The phone's call of a campaign contact (True: handled here; else as any contact's)."""
+        if c.status == "preview":
+            return True                         # no call yet: nothing to report
+        if c.status != "dialing":
+            return False
+        if event == "answered":
+            r = self._record_of(c)
+            if r is not None and r.attempts:
+                r.attempts[-1]["outcome"] = "answered"
+                self._record_changed(r)
+            self._answer(c)
+        elif event == "ended":
+            self._campaign_failed(c, reason or "no answer")
+        return True
+
+    def _campaign_failed(self, c: ContactRecord, reason: str):
+        """Ended before it was answered: an attempt that failed, wrapped up like a call."""
+        c.campaign = {**c.campaign, "failed": reason}
+        c.attempts[-1]["outcome"] = "failed"
+        r = self._record_of(c)
+        if r is not None and r.attempts:
+            r.attempts[-1]["outcome"] = reason
+            self._record_changed(r)
+        log.info("contact %s: the campaign call failed (%s)", c.id, reason)
+        self._end(c)
+
+    def _dispositions(self, c: ContactRecord) -> set[str]:
+        cfg = self._campaigns.get(c.campaign["id"]) if c.campaign else None
+        return {d.code for d in cfg.dispositions} if cfg is not None else set()
+
+    def _record_done(self, c: ContactRecord, code: str):
+        r = self._record_of(c)
+        if r is not None:
+            r.state, r.disposition = "done", code
+            if r.attempts:
+                r.attempts[-1]["disposition"] = code
+            self._record_changed(r)
+
+    # -- negotiated logout -------------------------------------------------------------------
+    def _negotiated_delay(self, agent: str) -> float | None:
+        """The largest logout_delay_s of the agent's started campaigns; None: none started."""
+        delays = [cfg.logout_delay_s for cfg in self._campaigns.values()
+                  if agent in cfg.agents and self._campaign_status[cfg.id] == "started"]
+        return max(delays) if delays else None
+
+    def _negotiate_logout(self, s: AgentRecord, reason: str, delay: float):
+        old = s.pending
+        at = (old.at if old is not None and old.state == "logged_out" and old.at
+              else self.clock() + delay)
+        pending = p.Pending("logged_out", reason, at=at)
+        log.info("agent %s logs out at %.0f (negotiated)", s.agent, at)
+        for c in [c for c in self._on_agent[s.agent].values()
+                  if c.kind == "campaign" and c.status == "preview" and c.agent == s.agent]:
+            self._withdraw_preview(c)
+        heapq.heappush(self._timers, (at, LOGOUT_TIMER + s.agent))
+        self.router.set_busy(s.agent)
+        if self._on_agent[s.agent]:
+            self._refresh(s, pending=pending)
+        elif s.state in ("available", "idle"):
+            self._apply(s, s.state, s.reason, pending)
+        else:                                   # the preview it had is gone
+            self._apply(s, "idle", "", pending)
+
+    def _logout_due(self, key: str, at: float) -> bool:
+        s = self._records.get(key[len(LOGOUT_TIMER):])
+        return (s is not None and s.state != "logged_out" and s.pending is not None
+                and s.pending.state == "logged_out" and s.pending.at == at)
+
+    def _logout_expired(self, key: str):
+        s = self._records[key[len(LOGOUT_TIMER):]]
+        if not self._on_agent[s.agent]:
+            assert s.pending is not None
+            self._log_out(s, s.pending.reason)
+        # else: after the last wrap-up (_refresh)
+
+    # -- what is shown -----------------------------------------------------------------------
+    def _wire_campaigns(self, agent: str) -> list[p.Campaign]:
+        return [cfg.wire(self._campaign_status[cfg.id]) for cfg in self._campaigns.values()
+                if agent in cfg.agents][:p.MAX_CAMPAIGNS]
+
+    def _campaign_notices(self, agent: str):
+        """At a login: a notice for each started campaign of the agent's."""
+        s = self._records[agent]
+        for cfg in self._campaigns.values():
+            if agent in cfg.agents and self._campaign_status[cfg.id] == "started":
+                self._emit(s, p.Notice, text=_started_notice(cfg))
+
+    def campaigns_info(self) -> list[dict]:
+        """GET /api/campaigns."""
+        out = []
+        for cid, cfg in self._campaigns.items():
+            counts = dict.fromkeys(RECORD_STATES, 0)
+            for r in self._crecords[cid]:
+                counts[r.state] = counts.get(r.state, 0) + 1
+            out.append({"id": cid, "name": cfg.name, "mode": cfg.mode,
+                        "status": self._campaign_status[cid], "agents": list(cfg.agents),
+                        "counts": counts})
+        return out
+
+    def campaign_info(self, campaign: str) -> dict | None:
+        """GET /api/campaigns/<id>: the campaign, its rules and its records in list order."""
+        cfg = self._campaigns.get(campaign)
+        if cfg is None:
+            return None
+        info = next(i for i in self.campaigns_info() if i["id"] == campaign)
+        return {**info, "preview_s": cfg.preview_s, "timeout_action": cfg.timeout_action,
+                "skip": cfg.skip, "remove": cfg.remove, "cancel": cfg.cancel,
+                "logout_delay_s": cfg.logout_delay_s,
+                "dispositions": [{"code": d.code, "label": d.label} for d in cfg.dispositions],
+                "fields": [{"name": f.name, "label": f.label} for f in cfg.fields],
+                "records": [{"index": r.index, "name": r.name, "number": r.number,
+                          "variables": r.variables, "state": r.state, "attempts": r.attempts,
+                          "disposition": r.disposition or None, "contact": r.contact or None}
+                         for r in sorted(self._crecords[campaign], key=lambda r: r.order)]}
+
+    @staticmethod
+    def _campaign_contact_info(c: ContactRecord) -> dict:
+        k = c.campaign or {}
+        return {"campaign": k.get("id"), "customer": k.get("customer"),
+                "failed": k.get("failed") or None} if c.kind == "campaign" else {}
+
+    # -- records -----------------------------------------------------------------------------
+    def _record_of(self, c: ContactRecord) -> CampaignRecord | None:
+        k = c.campaign
+        if not k:
+            return None
+        return next((r for r in self._crecords.get(k["id"], ()) if r.index == k["record"]),
+                    None)
+
+    def _record_changed(self, r: CampaignRecord):
+        self._dirty_records[(r.campaign, r.index)] = r
+
+
+def _started_notice(cfg: CampaignConfig) -> str:
+    return f"Campaign {cfg.name} started, you are assigned"
+
