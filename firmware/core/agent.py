@@ -169,4 +169,7 @@ def log_out(m: Model, reason: str) -> Step:
     why = logout_blocked(m)
     if why:
         return with_notice(m, why), ()
-    return pop(m), (CcLogout(reason),)
+    m = pop(m)
+    if is_state_menu(m.screen):           # picked from the State menu: it closes too
+        m = pop(m)
+    return m, (CcLogout(reason),)

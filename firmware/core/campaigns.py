@@ -15,6 +15,7 @@ from . import dialpad
 from . import events as ev
 from .effects import CcPreview, SipDial, Step
 from .events import Contact
+from .agent import open_logout
 from .model import CampaignsScreen, Model, PreviewPopover, with_notice
 from .navigation import pop, replace_top
 from .vocab import Action, PreviewAction
@@ -66,6 +67,8 @@ def preview_key(m: Model, s: PreviewPopover, action: Action) -> Step:
         if m.links.cc != "up":
             return with_notice(m, dialpad.NO_SERVER), ()
         return m, (CcPreview(contact.id, what),)
+    if action == "logout":              # negotiated: the server takes the record back
+        return open_logout(m)
     if action in ("up", "down"):
         lines = 2 + len(fields(m, contact))     # the name, the number, the fields
         scroll = m.info.display.scrolled(lines, s.scroll, 1 if action == "down" else -1)

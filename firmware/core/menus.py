@@ -104,6 +104,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
     "state": ("State", (
         Item("Available", GoState("available")),
         Item("Idle", PickReason("idle")),
+        Item("Logout", PickReason("logout")),
     )),
 }
 

@@ -86,12 +86,14 @@ def _offer(m: Model, _s: OfferPopover) -> Softkeys:
 
 def _preview(m: Model, s: PreviewPopover) -> Softkeys:
     """Call under the first key, Remove under the last (far from Call: it is for good); Skip
-    and Remove only where the campaign allows them."""
+    and Remove only where the campaign allows them; Out: a logout, negotiated (the server
+    takes the record back)."""
     contact = m.contact(s.contact)
     if contact is None:
         return (None, None, None, None)
     return (("Call", "call"),
-            ("Skip", "skip") if campaigns.allowed(m, contact, "skip") else None, None,
+            ("Skip", "skip") if campaigns.allowed(m, contact, "skip") else None,
+            ("Out", "logout"),
             ("Remov", "remove") if campaigns.allowed(m, contact, "remove") else None)
 
 

@@ -258,6 +258,8 @@ def _open(m: Model, target: Target) -> Step:
             return push(m, AboutScreen()), ()
         case GoState(state):
             return agent.set_state(m, state)
+        case PickReason("logout"):
+            return agent.open_logout(m)
         case PickReason(kind):
             return push(m, ReasonScreen(kind)), ()
         case History():

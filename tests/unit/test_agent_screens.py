@@ -432,7 +432,7 @@ SCREENS = {
                                  ["On the call", "3", "+15551234567|+1555", "*Ada Byron"]),
     "campaign preview": (lambda: campaign_agent(ev.CcContact(campaign_record())),
                          ["Spring sale", "00:30", "Ana Ruiz", "5550101", "Call", "Skip",
-                          "Remov|Remove"]),
+                          "Out", "Remov|Remove"]),
     "campaigns": (lambda: campaign_agent(*keys("soft2", "7")),
                   ["Campaigns", "1/2", "→Spring sale", "Started", " Renewals", "Back"]),
 }

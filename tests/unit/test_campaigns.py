@@ -137,3 +137,15 @@ def test_a_negotiated_logout_counts_down_on_the_status_line_then_says_done():
     assert rows(m)[2] == "Logout in 2 s"
     m, _ = run(m, ev.CcLoggedOut("break"))
     assert m.agent is None and m.active_notice() == "Done: logged out"
+
+
+def test_out_on_a_preview_asks_for_a_logout_and_the_state_menu_has_one_too():
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft3"))
+    assert isinstance(m.screen, ReasonScreen) and m.screen.kind == "logout"
+    m, fx = run(m, ev.Key("ok"))
+    assert fx == (CcLogout("break"),)
+    m, _ = agent(ev.Key("soft1"), ev.Key("3"))               # State -> Logout
+    assert isinstance(m.screen, ReasonScreen) and m.screen.kind == "logout"
+    m, fx = run(m, ev.Key("ok"))
+    assert fx == (CcLogout("break"),) and not isinstance(m.screen, ReasonScreen)
+    assert len(m.screens) == 1                               # the State menu closed too
