@@ -474,7 +474,7 @@ class CcServer:
         cid = request.match_info["id"]
         hearing = getattr(self.customers, "hearing", {}).get(cid)
         info = self.engine.contact_info(cid)
-        if not hearing and info and info["kind"] == "outbound":    # the number the agent dialed
+        if not hearing and info and info["kind"] in ("outbound", "campaign"):   # a number dialed
             hearing = self._number_heard(info["ani"])
         if not hearing:
             return _error(404, "no customer audio")

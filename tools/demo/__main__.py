@@ -45,6 +45,8 @@ def main(argv=None) -> int:
                    reason (type 3+ letters on the keypad to search, T9), and you're Available.
   service console: {phone.console}   (help, status, lcd, calls, key soft1, hook off ...)
   contact center:  {lab.ccsim.api}/agents/1001   (admin API; POST /contacts adds a caller)
+  a campaign:      curl -X POST {lab.ccsim.api}/campaigns/spring/start   then go Available:
+                   its records are previewed to you (Call, Skip, Out, Remove)
   calls:           SIP over TLS to {lab.kamailio.tls_address}, SRTP (lab CA: {lab.ca.cafile})
   logs:            {workdir}/phone/phone.log, {workdir}/ccsim.log
 

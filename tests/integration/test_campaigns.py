@@ -1,0 +1,98 @@
+"""A preview campaign end to end: the demo's `spring` campaign (tools/ccsim/scenarios/demo.toml)
+started through ccsim's admin API, its records previewed on agent 1001's sim phone, skipped,
+removed and called through the real Kamailio to numbers ccsim's customers answer (audio both
+ways), refuse (busy) or let ring; each dialed record wrapped up with one of the campaign's
+dispositions, kept in ccsim's database; and a negotiated logout from a preview."""
+from tests.audio import near, speak
+from tools.lab import Desk, Lab
+
+AGENT_HZ = 1000
+
+
+def campaign(lab: Lab) -> dict:
+    return lab.ccsim.call("GET", "/campaigns/spring")
+
+
+def record(lab: Lab, name: str) -> dict:
+    return next(r for r in campaign(lab)["records"] if r["name"] == name)
+
+
+def available(desk: Desk) -> None:
+    desk.key("soft1")                   # State
+    desk.key("1")                       # Available
+
+
+def started(lab: Lab, desk: Desk) -> None:
+    """The campaign started: the notice, and Menu -> Campaigns says so."""
+    lab.ccsim.call("POST", "/campaigns/spring/start")
+    desk.wait_lcd("Campaign Spring", "offer started")
+    desk.key("soft2")                   # Menu
+    desk.key("7")                       # Campaigns
+    desk.wait_lcd("Spring off", "Started")
+    desk.key("soft4")                   # Back
+    desk.key("soft4")
+
+
+def test_skip_then_call_a_record_talk_and_wrap_it_up_with_a_disposition(lab, desk):
+    started(lab, desk)
+    assert "Ana Ruiz" not in desk.text()            # Idle: nothing previewed
+    available(desk)
+    desk.wait_lcd("Spring offer", "Ana Ruiz", "5550101")
+    assert "Skip" in desk.text() and "Remov" in desk.text()
+    desk.key("soft2")                               # Skip: back to the end of the list
+    desk.wait_lcd("Tom Becker", "5550102")
+    assert record(lab, "Ana Ruiz")["state"] == "pending"
+    speak(desk, AGENT_HZ)
+    desk.key("soft1")                               # Call
+    desk.wait_lcd("Talking", "5550102")
+    tom = record(lab, "Tom Becker")
+    cid = tom["contact"]
+    assert tom["state"] == "dialing" or lab.contact(cid)["state"] == "assigned"
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned at ccsim")
+    # the customer hears the agent; the agent hears the customer
+    lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], AGENT_HZ),
+                 desc="the customer hearing the agent")
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 25, desc="the agent hearing")
+    number = lab.ccsim.call("GET", "/numbers/5550102")
+    assert number["incoming"]["headers"]["X-CC-Contact-Id"] == cid
+    desk.key("soft2")                               # End
+    desk.wait_lcd("Disposition")
+    desk.key("soft1")                               # OK: the first, Sale
+    lab.wait_for(lambda: record(lab, "Tom Becker")["state"] == "done", desc="the record done")
+    tom = record(lab, "Tom Becker")
+    assert tom["disposition"] == "sale"
+    assert [a["outcome"] for a in tom["attempts"]] == ["answered"]
+    # the next record follows at once (Mei, before the skipped Ana)
+    desk.wait_lcd("Mei Chen", "5550100")
+
+
+def test_remove_a_busy_number_s_failed_attempt_and_a_negotiated_logout(lab, desk):
+    started(lab, desk)
+    available(desk)
+    desk.wait_lcd("Ana Ruiz")
+    for _ in range(2):                              # Ana and Tom skipped, Mei removed
+        desk.key("soft2")
+    desk.wait_lcd("Mei Chen")
+    desk.key("soft4")                               # Remove
+    desk.wait_lcd("Omar Haddad", "5550199")
+    assert record(lab, "Mei Chen")["state"] == "removed"
+    desk.key("soft1")                               # Call: busy
+    desk.wait_lcd("Disposition", timeout=15)
+    desk.wait_lcd("Failed: busy (486)")
+    desk.type("287")                                # T9 for "Bus": the Busy disposition
+    desk.wait_lcd("Busy")
+    desk.key("soft1")
+    lab.wait_for(lambda: record(lab, "Omar Haddad")["state"] == "done", desc="the record done")
+    omar = record(lab, "Omar Haddad")
+    assert omar["disposition"] == "busy"
+    assert "486" in omar["attempts"][0]["outcome"]
+    desk.wait_lcd("Lena Fischer")
+    desk.key("soft3")                               # Out
+    desk.wait_lcd("Logout reason")
+    desk.key("soft1")
+    desk.wait_lcd("Logout in")                      # counted down from the server's 5 s
+    lab.wait_for(lambda: record(lab, "Lena Fischer")["state"] == "pending",
+                 desc="the preview taken back")
+    assert "Lena Fischer" not in desk.text()
+    desk.wait_lcd("Done: logged out", timeout=10)
+    assert lab.agent("1001")["state"] == "logged_out"
