@@ -236,7 +236,9 @@ class Phone:
             previous.set()
         stop = threading.Event()
         self._tones[effect.route] = stop
-        samples = tones.ring_cycle(effect.level, rate=self.devices.spec.audio_rate)
+        rate = self.devices.spec.audio_rate
+        samples = (tones.auto_answer_beeps(effect.level, rate) if effect.tone == "auto_answer"
+                   else tones.ring_cycle(effect.level, rate=rate))
         repeat = effect.tone == "ring"         # a call rings until answered; the test ring once
 
         def play_out():

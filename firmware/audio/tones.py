@@ -83,6 +83,16 @@ def ring_cycle(level: int, rate: int = RATE) -> bytes:
     return test_ring(level, rate)
 
 
+# Two short beeps in the headset (or speaker) before the phone answers an offer by itself: the
+# agent knows their mic is about to open.
+AUTO_ANSWER = RingPattern((1000.0,), (0.12, 0.08, 0.12, 0.05))
+
+
+@functools.lru_cache(maxsize=VOLUME_MAX + 1)
+def auto_answer_beeps(level: int, rate: int = RATE) -> bytes:
+    return ring_samples(AUTO_ANSWER, level, rate)
+
+
 def _burst(freqs, n: int, gain: float, rate: int) -> list[int]:
     steps = [2 * math.pi * f / rate for f in freqs]
     wave = [sum(math.sin(w * k) for w in steps) for k in range(n)]

@@ -492,7 +492,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                                  if c.recording else None),
                       versions=tuple(c.versions.items()),
                       changed_by=tuple(c.changed_by.items()),
-                      campaign=c.campaign, customer=c.customer, failed=c.failed)
+                      campaign=c.campaign, customer=c.customer, failed=c.failed,
+                      auto_answer=c.auto_answer)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -531,7 +532,8 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
                      for v in s.layout),
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
                                accept_all=st.accept_all, max_offers=st.max_offers,
-                               customer_noise_removal=st.customer_noise_removal),
+                               customer_noise_removal=st.customer_noise_removal,
+                               auto_answer_speaker=st.auto_answer_speaker),
         favorites=_favorites(s.favorites),
         campaigns=tuple(_campaign(c) for c in s.campaigns),
         logout_at=_logout_at(s.pending, skew))

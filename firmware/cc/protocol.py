@@ -82,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True):
     accept_all: bool = False            # the agent may accept every stacked offer at once
     max_offers: int = 1                 # offers the server may stack on one agent
     customer_noise_removal: bool = False  # the phone removes the noise from the customer's audio
+    auto_answer_speaker: bool = False   # an auto-answered offer may open the speaker's mic
 
 
 class Pending(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -191,6 +192,9 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     campaign: str = ""
     customer: str = ""
     failed: str = ""
+    # a predictive campaign's offer the phone answers by itself after a short tone (on the
+    # headset; on the speaker only where settings.auto_answer_speaker allows it)
+    auto_answer: bool = False
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -155,11 +155,34 @@ def _ring(m: Model, call_id: str, contact: str, peer: str, leg: CallLeg = "custo
         m = replace(m, answer_on_arrival=m.answer_on_arrival - {contact})
         m, answered = answer(m, call, park=busy)
         return m, fx + answered
+    offer = m.contact(contact)
+    if (offer is not None and offer.auto_answer and not busy and m.auto_answering is None
+            and not m.emergency_call()):
+        route = auto_answer_route(m)
+        if route is not None:           # beeps where it will answer, then answers (offers.py)
+            m = replace(m, auto_answering=(call_id, route))
+            return m, fx + (PlayTone("auto_answer", route, m.settings.volume(route)),)
+        m = with_notice(m, AUTO_NEEDS_HEADSET)
     # an offer never rings over an emergency call, even a held one (emergency.py turns it down)
     if not busy and not m.ringer and not (contact and m.emergency_call()):
         m = replace(m, ringer=True, ringing_test=False)
         fx = (PlayTone("ring", "ringer", m.settings.volume("ringer")),) + fx
     return m, fx
+
+
+AUTO_NEEDS_HEADSET = "Auto-answer needs the headset"
+
+
+def auto_answer_route(m: Model) -> HandsFree | None:
+    """Where the phone may answer an offer by itself, opening the agent's mic: the headset
+    (headset mode), the speaker only where the centre's admin allows it; None: it rings."""
+    if m.hook_lifted:
+        return None
+    if m.settings.headset_mode:
+        return "headset"
+    if m.agent is not None and m.agent.cc.auto_answer_speaker:
+        return "speaker"
+    return None
 
 
 def call_state(m: Model, e: ev.SipCallState) -> Step:
@@ -284,7 +307,7 @@ def audio_route(m: Model) -> CallRoute | None:
         return None
     if m.hands_free:
         return m.hands_free
-    return "handset" if m.hook_lifted else "speaker"
+    return "handset" if m.hook_lifted else "headset" if m.settings.headset_mode else "speaker"
 
 
 def noise_removal(m: Model) -> tuple[bool, bool]:

@@ -85,6 +85,7 @@ class CcSettings:
     accept_all: bool = False
     max_offers: int = 1
     customer_noise_removal: bool = False    # remove the noise from the customer's audio
+    auto_answer_speaker: bool = False       # an auto-answered offer may open the speaker's mic
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class Contact:
     campaign: str = ""
     customer: str = ""
     failed: str = ""
+    auto_answer: bool = False       # a predictive campaign's offer: answered by the phone
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)

@@ -31,6 +31,11 @@ class Noise:
 
 
 @dataclass(frozen=True)
+class HeadsetMode:
+    """Turn headset mode on or off (Settings.headset_mode), at once."""
+
+
+@dataclass(frozen=True)
 class About:
     pass
 
@@ -72,8 +77,8 @@ class Campaigns:
     """The outbound campaigns the agent is in (firmware.core.campaigns)."""
 
 
-Target = (OpenMenu | Adjust | Choose | Noise | About | GoState | PickReason | History | Directory
-          | Favorites | Tasks | Campaigns)
+Target = (OpenMenu | Adjust | Choose | Noise | HeadsetMode | About | GoState | PickReason
+          | History | Directory | Favorites | Tasks | Campaigns)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Contrast", Adjust("contrast")),
         Item("Backlight", Choose("backlight")),
         Item("Noise removal", Noise()),
+        Item("Headset mode", HeadsetMode()),
     )),
     "state": ("State", (
         Item("Available", GoState("available")),

@@ -43,6 +43,9 @@ class Settings:
     handset_noise_removal: bool = False
     headset_noise_removal: bool = True
     speaker_noise_removal: bool = True
+    # the agent works on the headset: calls answered with a key (and those the phone answers
+    # by itself) go to it, as dialed ones do, unless the handset is lifted
+    headset_mode: bool = False
 
     def level(self, which: Level) -> int:
         match which:
@@ -140,6 +143,12 @@ class Settings:
             else:
                 problems.append(f"{name}: bad value {value!r}, "
                                 f"using {defaults.noise_removal(route)!r}")
+        if "headset_mode" in data:
+            value = data["headset_mode"]
+            if isinstance(value, bool):
+                settings = replace(settings, headset_mode=value)
+            else:
+                problems.append(f"headset_mode: bad value {value!r}, using False")
         for name in data:
             if name not in {f.name for f in fields(cls)}:
                 problems.append(f"{name}: unknown setting, ignored")
@@ -496,6 +505,8 @@ class Model:
     # INVITE for it are not offered again. Out of repr: the tokens are secrets.
     rejected: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
     ringer: bool = False                 # the ringer plays for an incoming call
+    # an offer the phone answers by itself once its beeps end (the call, and where)
+    auto_answering: tuple[str, HandsFree] | None = None
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't

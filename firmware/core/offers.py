@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import calls
+from . import calls, campaigns
 from . import events as ev
 from .agent import set_state
 from .effects import CcAccept, CcReject, Effects, SipHangup, Step
@@ -103,6 +103,18 @@ def accept_all(m: Model) -> Step:
     return m, effects
 
 
+def auto_answer(m: Model) -> Step:
+    """The auto-answer beeps ended: the offer is answered where they played (unless the agent
+    answered it meanwhile, or it went away)."""
+    pending, m = m.auto_answering, replace(m, auto_answering=None)
+    if pending is None:
+        return m, ()
+    call = m.call(pending[0])
+    if call is None or call.state != "ringing" or call.accepted:
+        return m, ()
+    return accept(replace(m, hands_free=pending[1]), call.contact)
+
+
 def can_pick_up(m: Model) -> bool:
     return find(m, OfferPopover) is not None or bool(m.ringing())
 
@@ -157,6 +169,9 @@ def consult_lines(m: Model, contact_id: str) -> tuple[tuple[str, str], ...] | No
 def detail_count(m: Model, contact_id: str) -> int:
     """How many caller and variable lines the contact's popover and call data have."""
     lines = consult_lines(m, contact_id)
+    contact = m.contact(contact_id)
+    if contact is not None and contact.kind == "campaign":    # who, the number, the fields
+        return 2 + len(campaigns.fields(m, contact))
     return len(lines) if lines is not None else 1 + len(shown_variables(m, contact_id))
 
 

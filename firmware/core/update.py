@@ -13,7 +13,8 @@ from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Campaigns, Choose, Directory,
-                    Favorites, GoState, History, Noise, OpenMenu, PickReason, Target, Tasks)
+                    Favorites, GoState, HeadsetMode, History, Noise, OpenMenu, PickReason,
+                    Target, Tasks)
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
                     CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
                     FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
@@ -68,6 +69,8 @@ def _hook(m: Model, e: ev.Hook) -> Step:
 
 
 def _tone_finished(m: Model, e: ev.ToneFinished) -> Step:
+    if e.tone == "auto_answer":
+        return offers.auto_answer(m)
     return (replace(m, ringing_test=False), ()) if e.tone == "test_ring" else (m, ())
 
 
@@ -254,6 +257,11 @@ def _open(m: Model, target: Target) -> Step:
             return push(m, ChoiceScreen(setting, values.index(m.settings.mode(setting)))), ()
         case Noise():
             return push(m, NoiseScreen()), ()
+        case HeadsetMode():
+            settings = replace(m.settings, headset_mode=not m.settings.headset_mode)
+            m = with_notice(replace(m, settings=settings),
+                            "Headset mode on" if settings.headset_mode else "Headset mode off")
+            return m, (SaveSettings(settings),)
         case About():
             return push(m, AboutScreen()), ()
         case GoState(state):

@@ -70,7 +70,8 @@ Route = Literal["ringer", "handset", "headset", "speaker"]   # where a sound pla
 CallRoute = Literal["handset", "headset", "speaker"]         # where a call's far end plays
 HandsFree = Literal["headset", "speaker"]                    # chosen with its key during a call
 MicRoute = Literal["mic", "headset_mic"]                     # where the agent's voice comes from
-Tone = Literal["ring", "test_ring"]
+# auto_answer: the short beeps before the phone answers an offer by itself (campaigns.py)
+Tone = Literal["ring", "test_ring", "auto_answer"]
 
 # -- settings and menus --------------------------------------------------------------------------
 Level = Literal["ringer_volume", "handset_volume", "headset_volume", "speaker_volume", "contrast"]

@@ -83,7 +83,9 @@ def leds(m: Model) -> tuple[tuple[str, str], ...]:
         line = "on" if m.calls or m.hook_lifted else "off"
     route = audio_route(m)
     return (("line", line), ("mwi", "off"), ("mute", "on" if m.muted else "off"),
-            ("headset", "on" if route == "headset" else "off"),
+            # headset mode lights it between calls: calls will go there
+            ("headset", "on" if route == "headset" or (route is None and m.settings.headset_mode)
+             else "off"),
             ("speaker", "on" if route == "speaker" else "off"))
 
 

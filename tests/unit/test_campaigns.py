@@ -5,8 +5,10 @@ logout's countdown."""
 from dataclasses import replace
 
 from firmware.core import events as ev
-from firmware.core.effects import CcCallEvent, CcLogout, CcPreview, CcWrapUp, SipDial
-from firmware.core.events import Campaign, Code, VariableLayout
+from firmware.core.calls import audio_route
+from firmware.core.effects import (CcAccept, CcCallEvent, CcLogout, CcPreview, CcWrapUp,
+                                   PlayTone, SipAnswer, SipDial)
+from firmware.core.events import Campaign, CcSettings, Code, VariableLayout
 from firmware.core.model import CallScreen, CampaignsScreen, PreviewPopover, ReasonScreen
 from firmware.ui.view import render
 
@@ -149,3 +151,62 @@ def test_out_on_a_preview_asks_for_a_logout_and_the_state_menu_has_one_too():
     m, fx = run(m, ev.Key("ok"))
     assert fx == (CcLogout("break"),) and not isinstance(m.screen, ReasonScreen)
     assert len(m.screens) == 1                               # the State menu closed too
+
+
+# -- progressive and predictive: the dialer's customer offered like an inbound call -------------
+def reached(cid="c20", auto=False):
+    """A customer the dialer reached, offered to the agent, and its call arriving."""
+    c = contact(cid, "offered", queue="campaign:spring", ani="5550102", kind="campaign",
+                campaign="spring", customer="Tom Becker", auto_answer=auto,
+                variables=(("account", "A-88"),))
+    return [ev.CcContact(c), ev.SipIncoming("k20", cid, "sip:bridge@pbx", c.token)]
+
+
+def headset_mode(*events, **kw):
+    """The agent in headset mode (Menu -> Settings -> Headset mode), then ``events``."""
+    m, _ = agent(ev.Key("soft2"), ev.Key("1"), ev.Key("8"), ev.Key("back"), ev.Key("back"),
+                 **kw)
+    assert m.settings.headset_mode
+    return run(m, *events)
+
+
+def test_a_reached_customer_shows_as_the_campaign_s_offer():
+    m, _ = agent(*reached())
+    assert rows(m)[0].startswith("Spring sale")
+    assert rows(m)[1:3] == ["Tom Becker", "5550102"]
+
+
+def test_an_auto_answer_offer_beeps_in_the_headset_then_is_answered_there():
+    m, fx = headset_mode(*reached(auto=True))
+    assert PlayTone("auto_answer", "headset", m.settings.headset_volume) in fx
+    assert not m.ringer and not any(isinstance(f, SipAnswer) for f in fx)
+    m, fx = run(m, ev.ToneFinished("auto_answer"))
+    assert SipAnswer("k20") in fx and CcAccept("c20") in fx
+    m, _ = run(m, ev.SipCallState("k20", "established"))
+    assert audio_route(m) == "headset"
+
+
+def test_without_headset_mode_an_auto_answer_offer_rings_unless_the_speaker_is_allowed():
+    m, fx = agent(*reached(auto=True))
+    assert m.ringer and not any(isinstance(f, PlayTone) and f.tone == "auto_answer" for f in fx)
+    assert m.active_notice() == "Auto-answer needs the headset"
+    m, fx = agent(*reached(auto=True), settings=CcSettings(auto_answer_speaker=True))
+    assert PlayTone("auto_answer", "speaker", m.settings.speaker_volume) in fx
+
+
+def test_an_offer_gone_during_the_beeps_is_not_answered():
+    m, _ = headset_mode(*reached(auto=True))
+    m, fx = run(m, ev.CcContact(contact("c20", "withdrawn")), ev.ToneFinished("auto_answer"))
+    assert not any(isinstance(f, SipAnswer) for f in fx) and m.calls == ()
+
+
+def test_an_offer_not_marked_auto_answer_always_rings():
+    m, fx = headset_mode(*reached(auto=False))
+    assert m.ringer
+
+
+def test_headset_mode_lights_the_headset_led_and_takes_dialed_and_answered_calls():
+    m, _ = headset_mode()
+    assert dict(render(m).leds)["headset"] == "on"
+    m, _ = run(m, *keys("5", "5", "5", "ok"))
+    assert m.hands_free == "headset"

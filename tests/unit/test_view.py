@@ -40,10 +40,10 @@ def test_frames_take_the_size_of_the_boards_display(display):
 def test_a_taller_display_shows_more_of_a_list():
     info = replace(INFO, display=Display(21, 8))
     rows = render(Model(info=info, now=NOW, screens=(IdleScreen(), MenuScreen("settings", 3)))).rows
-    assert rows[0] == "Settings          4/7"
-    assert [r.strip() for r in rows[1:7]] == ["Handset volume", "Headset volume",
-                                              "→Speaker volume", "Contrast", "Backlight",
-                                              "Noise removal"]
+    assert rows[0] == "Settings          4/8"
+    assert [r.strip() for r in rows[1:7]] == ["Headset volume", "→Speaker volume",
+                                              "Contrast", "Backlight", "Noise removal",
+                                              "Headset mode"]
     assert rows[7] == " Open           Back "
 
 
@@ -68,12 +68,12 @@ def test_idle_with_the_handset_lifted():
 
 def test_menu_shows_a_window_around_the_cursor():
     rows = screen(screens=(IdleScreen(), MenuScreen("settings", 3))).rows
-    assert rows[0] == "Settings         4/7"
+    assert rows[0] == "Settings         4/8"
     assert rows[1] == "→Speaker volume".ljust(20)
     assert rows[2] == " Contrast".ljust(20)
     assert rows[3] == " Open           Back"
     last = screen(screens=(IdleScreen(), MenuScreen("settings", 6))).rows
-    assert last[1:3] == (" Backlight".ljust(20), "→Noise removal".ljust(20))
+    assert last[1:3] == ("→Noise removal".ljust(20), " Headset mode".ljust(20))
 
 
 def test_adjust_shows_a_bar_and_the_value():

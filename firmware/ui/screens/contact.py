@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from firmware.core import calldata, campaigns
+from firmware.core.events import Contact
 from firmware.core.model import (Call, CallDataScreen, CallScreen, CampaignsScreen,
                                  ConnectingPopover, DialScreen, HistoryScreen,
                                  Model, OfferPopover, PeopleScreen, PreviewPopover, RonaPopover,
@@ -39,6 +40,9 @@ def offer(m: Model, s: OfferPopover):
              else f"Call {i + 1} of {len(offers)}")
     if not contact.primary:          # a consult: who asked shows under it
         place = "Consult" if len(offers) == 1 else f"Consult {i + 1} of {len(offers)}"
+    campaign = campaigns.campaign_of(m, contact)
+    if campaign is not None:         # a campaign's customer the dialer reached
+        place = campaign.name
     header = split(place, timer(m.now - contact.offered_at), m.info.display.cols)
     return [header, *_window(m, _lines(m, contact.id), s.scroll)]
 
@@ -54,10 +58,13 @@ def preview(m: Model, s: PreviewPopover):
     left = campaigns.countdown(m, contact)
     clock = timer(left) if left is not None else timer(m.now - contact.offered_at)
     cols = m.info.display.cols
-    lines = [contact.customer or "Customer", _caller(m, contact.ani),
-             *(f"{label}: {value}" for label, value in campaigns.fields(m, contact))]
     return [split(campaign.name if campaign else "Campaign", clock, cols),
-            *_window(m, lines, s.scroll)]
+            *_window(m, campaign_lines(m, contact), s.scroll)]
+
+
+def campaign_lines(m: Model, contact: Contact) -> list[str]:
+    return [contact.customer or "Customer", _caller(m, contact.ani),
+            *(f"{label}: {value}" for label, value in campaigns.fields(m, contact))]
 
 
 def campaign_list(m: Model, s: CampaignsScreen):
@@ -221,6 +228,8 @@ def _lines(m: Model, contact_id: str) -> list[str]:
     consult = consult_lines(m, contact_id)
     if consult is not None:          # a consulted agent: who asked, then the variables
         return [f"{label}: {value}" for label, value in consult]
+    if contact.kind == "campaign":   # the record: who, the number, the campaign's fields
+        return campaign_lines(m, contact)
     return [_caller_line(m, contact.ani, contact.queue),
             *(f"{label}: {value}" for label, value in shown_variables(m, contact_id))]
 
