@@ -61,6 +61,7 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcSetVariable: p.SetVariable,
     fx.CcGetVariable: p.GetVariable,
     fx.CcPreview: p.Preview,
+    fx.CcReschedule: p.Reschedule,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -100,7 +101,8 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "resume_recording": "No server: rec as is",
               "set_variable": "No server: not saved",
               "get_variable": "No server: can't show",
-              "preview": "No server: can't dial now"}
+              "preview": "No server: can't dial now",
+              "reschedule": "No server: not rescheduled"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -222,7 +224,8 @@ class CcClient:
                 return [], self._send(_Queued(_favorite(effect, self._next_id())))
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
                   | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()
-                  | fx.CcSetVariable() | fx.CcGetVariable() | fx.CcPreview()):
+                  | fx.CcSetVariable() | fx.CcGetVariable() | fx.CcPreview()
+                  | fx.CcReschedule()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -420,10 +423,10 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
              | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording
-             | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview,
+             | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview | fx.CcReschedule,
              rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
                            | p.ExitConference | p.PauseRecording | p.ResumeRecording
-                           | p.SetVariable | p.GetVariable | p.Preview):
+                           | p.SetVariable | p.GetVariable | p.Preview | p.Reschedule):
     """A request about the contact's call, sent only while the link is up (never queued:
     by the time it came back, the call has moved on)."""
     match effect:
@@ -449,7 +452,10 @@ def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConf
         case fx.CcExitConference():
             return p.ExitConference(id=rid, contact=effect.contact)
         case fx.CcPreview():
-            return p.Preview(id=rid, contact=effect.contact, action=effect.action)
+            return p.Preview(id=rid, contact=effect.contact, action=effect.action,
+                             number=effect.number)
+        case fx.CcReschedule():
+            return p.Reschedule(id=rid, contact=effect.contact, at=effect.at)
         case _:
             assert_never(effect)
 
@@ -493,7 +499,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       versions=tuple(c.versions.items()),
                       changed_by=tuple(c.changed_by.items()),
                       campaign=c.campaign, customer=c.customer, failed=c.failed,
-                      auto_answer=c.auto_answer)
+                      auto_answer=c.auto_answer, alternates=tuple(c.alternates),
+                      rescheduled=c.rescheduled)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -517,7 +524,7 @@ def _campaign(c: p.Campaign) -> ev.Campaign:
         c.id, c.name, c.mode, c.status == "started", c.preview_s, c.timeout_action, c.skip,
         c.remove, c.cancel, tuple(ev.Code(d.code, d.label) for d in c.dispositions),
         tuple(ev.VariableLayout(v.name, v.label, v.secure, v.editable, v.kind)
-              for v in c.fields))
+              for v in c.fields), c.script, c.ends)
 
 
 def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:

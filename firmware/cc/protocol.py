@@ -39,6 +39,8 @@ CampaignMode = Literal["preview", "progressive", "predictive"]
 PreviewAction = Literal["call", "skip", "remove"]
 MAX_CAMPAIGNS = 20                   # an agent's campaigns in a snapshot
 MAX_DISPOSITIONS = 100               # a campaign's disposition codes
+MAX_SCRIPT_CHARS = 4000              # a campaign's script
+MAX_ALTERNATES = 5                   # a record's other numbers
 MAX_PARTICIPANTS = 8                 # on a conference, the customer and the agents included
 MAX_DIAL_CHARS = 32                  # a dial request's number (the phone's dial screen holds 32)
 # The directory and the agent's favorites ("Field limits"): an answer of MAX_DIRECTORY_ENTRIES
@@ -110,6 +112,8 @@ class Campaign(msgspec.Struct, frozen=True, omit_defaults=True):
     cancel: bool = False                # ... end the call before the customer answers
     dispositions: list[Code] = []       # its contacts' wrap-up codes: one is mandatory
     fields: list[VariableLayout] = []   # the record's variables on the preview, in order
+    script: str = ""                    # what the agent says, at most MAX_SCRIPT_CHARS
+    ends: str = ""                      # its last day (YYYY-MM-DD): no reschedule after it
 
 
 class ConsultLeg(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -195,6 +199,10 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     # a predictive campaign's offer the phone answers by itself after a short tone (on the
     # headset; on the speaker only where settings.auto_answer_speaker allows it)
     auto_answer: bool = False
+    # a campaign's record: its other numbers (``preview`` call may pick one), and the time
+    # it is rescheduled to (``reschedule``: ISO 8601, the customer's local time; "" none)
+    alternates: list[str] = []
+    rescheduled: str = ""
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -407,6 +415,18 @@ class Preview(_Msg, tag="preview"):
     id: str
     contact: str
     action: PreviewAction
+    number: str = ""                    # call: the record's ``ani`` ("") or an alternate
+
+
+class Reschedule(_Msg, tag="reschedule"):
+    """Call the campaign's record again at ``at`` (YYYY-MM-DDTHH:MM, the customer's local time)
+    instead of now, while the agent is on it (its call, or its wrap-up: the disposition is
+    still owed). Refused ``bad_value`` (not a date and time, in the past by the server's
+    clock, after the campaign's end: the message says which rule), ``not_allowed`` (not a
+    campaign record), ``unknown_contact``."""
+    id: str
+    contact: str
+    at: str
 
 
 class WrapUp(_Msg, tag="wrapup"):
@@ -524,7 +544,7 @@ class LoggedOut(_Msg, tag="logged_out"):
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
-                 | Preview | WrapUp | Logout | Resync)
+                 | Preview | Reschedule | WrapUp | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | Snapshot
                  | AgentState | ContactUpdate | Notice | CampaignUpdate | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
@@ -542,7 +562,6 @@ ERROR_CODES = {
     "unknown_code": "an idle or wrap-up code the server does not offer",
     "unknown_contact": "a contact that is not (or no longer) the agent's",
     "not_allowed": "the request does not fit the agent's state (e.g. logout while offered)",
-    "call_limit": "a dial refused: the centre's concurrent-call limit is reached",
     "bad_number": "a dial of something that is no number (empty, too long, bad characters)",
     "too_many_favorites": "the agent has MAX_FAVORITES favorites already",
     "bad_favorite": "a favorite with no number or one too long, a name too long, or a "
@@ -555,7 +574,10 @@ ERROR_CODES = {
     "not_editable": "a set_variable of a variable the layout does not make editable (or a "
                     "secure one)",
     "bad_value": "a set_variable value too long, or not the date (YYYY-MM-DD) or ISO 8601 "
-                 "date and time its layout kind says",
+                 "date and time its layout kind says; a reschedule not a date and time, in "
+                 "the past or after the campaign's end (the message says which)",
+    "call_limit": "a dial refused: the centre's concurrent-call limit is reached (also a "
+                  "preview's call)",
     "variable_changed": "a set_variable over a version another agent's save replaced: the "
                         "message says who and the value now",
 }

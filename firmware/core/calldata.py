@@ -43,7 +43,10 @@ def items(m: Model, contact_id: str) -> tuple[ev.VariableLayout, ...]:
     if contact is None or m.agent is None:
         return ()
     names = {name for name, _ in contact.variables}
-    return tuple(v for v in m.agent.layout if v.name in names)
+    # a campaign's record: the campaign's fields (those it makes editable, the agent updates)
+    campaign = m.agent.campaign(contact.campaign) if contact.campaign else None
+    layout = campaign.fields if campaign is not None else m.agent.layout
+    return tuple(v for v in layout if v.name in names)
 
 
 def shown_value(m: Model, contact_id: str, v: ev.VariableLayout) -> str:

@@ -9,21 +9,28 @@ server does the timeout's action itself, so a phone that is away or slow changes
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import textwrap
+from dataclasses import dataclass, replace
 
 from . import dialpad
 from . import events as ev
-from .effects import CcPreview, SipDial, Step
-from .events import Contact
 from .agent import open_logout
-from .model import CampaignsScreen, Model, PreviewPopover, with_notice
-from .navigation import pop, replace_top
+from .effects import CcPreview, CcReschedule, SipDial, Step
+from .events import Contact
+from .form import Field, FieldKind, Purpose, Submitted
+from .forms import ON_SUBMIT, open_form
+from .model import (CallScreen, CampaignsScreen, Model, PreviewPopover, ReasonScreen,
+                    ScriptScreen, with_notice)
+from .navigation import find, pop, push, replace_top
 from .vocab import Action, PreviewAction
 
 NOT_ALLOWED: dict[PreviewAction, str] = {"skip": "Skip not allowed", "remove":
                                          "Remove not allowed", "call": "Can't call it now"}
 # the server's refusals of a preview, in the agent's words
 REFUSED = {"not_allowed": "Not allowed now", "unknown_contact": "Record taken back"}
+NO_SCRIPT = "No script"
+NOT_A_RECORD = "Not a campaign call"
+RESCHEDULED = "Call back {at}"
 DONE = "Done"                          # a negotiated logout carried out
 
 
@@ -59,7 +66,11 @@ def preview_key(m: Model, s: PreviewPopover, action: Action) -> Step:
     if contact is None or contact.status != "preview":
         return m, ()
     if action in ("call", "ok"):
-        return call(m, contact)
+        return call(m, contact, s.number)
+    if action in ("left", "right") and contact.alternates:    # which number Call dials
+        count = 1 + len(contact.alternates)
+        step = 1 if action == "right" else -1
+        return replace_top(m, replace(s, number=(s.number + step) % count)), ()
     if action in ("skip", "remove"):
         what: PreviewAction = "skip" if action == "skip" else "remove"
         if not allowed(m, contact, what):
@@ -76,14 +87,21 @@ def preview_key(m: Model, s: PreviewPopover, action: Action) -> Step:
     return m, ()
 
 
-def call(m: Model, contact: Contact) -> Step:
-    """`Call`: the call shows `Calling` at once and the server is asked; the INVITE goes when
-    the server sets the record dialing (``dialing``)."""
+def numbers(contact: Contact) -> tuple[str, ...]:
+    """The record's numbers: its own, then its alternates."""
+    return (contact.ani, *contact.alternates)
+
+
+def call(m: Model, contact: Contact, which: int = 0) -> Step:
+    """`Call` (its own number, or the alternate picked with left/right): the call shows
+    `Calling` at once and the server is asked; the INVITE goes when the server sets the
+    record dialing (``dialing``), to the number it then has."""
     why = dialpad.cannot_dial(m)
     if why:
         return with_notice(m, why), ()
-    m, _call, fx = dialpad.place(m, contact.ani, contact=contact.id)
-    return m, fx + (CcPreview(contact.id, "call"),)
+    number = numbers(contact)[which % len(numbers(contact))]
+    m, _call, fx = dialpad.place(m, number, contact=contact.id)
+    return m, fx + (CcPreview(contact.id, "call", "" if which == 0 else number),)
 
 
 def dialing(m: Model, contact: Contact) -> Step:
@@ -131,6 +149,99 @@ def dispositions(m: Model, contact_id: str) -> tuple[ev.Code, ...] | None:
     """The campaign's dispositions for its record's wrap-up; None for any other contact."""
     campaign = campaign_of(m, m.contact(contact_id))
     return campaign.dispositions if campaign is not None else None
+
+
+# -- on the record: script, reschedule ----------------------------------------------------------
+def record_in_view(m: Model) -> Contact | None:
+    """The campaign record the agent is on: the call in view's, else the one being wrapped
+    up."""
+    shown = find(m, CallScreen)
+    call = m.call(shown.call) if shown is not None else None
+    contact = m.contact(call.contact) if call is not None else None
+    if contact is None:
+        wrapup = next((s for s in reversed(m.screens)
+                       if isinstance(s, ReasonScreen) and s.kind == "wrapup"), None)
+        contact = m.contact(wrapup.contact) if wrapup is not None else None
+    return contact if contact is not None and contact.kind == "campaign" else None
+
+
+def open_script(m: Model) -> Step:
+    contact = record_in_view(m)
+    campaign = campaign_of(m, contact)
+    if contact is None or campaign is None:
+        return with_notice(m, NOT_A_RECORD), ()
+    if not campaign.script:
+        return with_notice(m, NO_SCRIPT), ()
+    return push(m, ScriptScreen(contact.id)), ()
+
+
+def script_lines(m: Model, contact_id: str) -> list[str]:
+    """The script wrapped to the display's width (its own line breaks kept)."""
+    campaign = campaign_of(m, m.contact(contact_id))
+    if campaign is None:
+        return []
+    cols = m.info.display.cols
+    return [row for para in campaign.script.splitlines()
+            for row in (textwrap.wrap(para, cols) or [""])]
+
+
+def script_key(m: Model, s: ScriptScreen, action: Action) -> Step:
+    """Up/down scroll the script a row at a time."""
+    if action in ("back", "ok"):
+        return pop(m), ()
+    if action in ("up", "down"):
+        window = m.info.display.rows - 2
+        rows = len(script_lines(m, s.contact))
+        scroll = max(0, min(rows - window, s.scroll + (1 if action == "down" else -1)))
+        return replace_top(m, replace(s, scroll=scroll)), ()
+    return m, ()
+
+
+@dataclass(frozen=True)
+class RescheduleFor(Purpose):
+    contact: str
+
+
+def open_reschedule(m: Model, date: str = "", time: str = "", note: str = "") -> Step:
+    """A form for when to call the record again (the customer's local time); the server
+    checks it against its clock and the campaign's last day."""
+    contact = record_in_view(m)
+    if contact is None:
+        return with_notice(m, NOT_A_RECORD), ()
+    m = open_form(m, RescheduleFor(contact.id), "Reschedule", (
+        Field("date", "Date", FieldKind.DATE, required=True, initial=date),
+        Field("time", "Time", FieldKind.TIME, required=True, initial=time)))
+    if note:
+        m = with_notice(m, note)
+    return m, ()
+
+
+def reschedule(m: Model, p: RescheduleFor, values: Submitted) -> Step:
+    if m.links.cc != "up":
+        return with_notice(m, "No server: not rescheduled"), ()
+    at = f"{values['date']}T{values['time']}"
+    return replace(m, rescheduling=(p.contact, at)), (CcReschedule(p.contact, at),)
+
+
+ON_SUBMIT[RescheduleFor] = reschedule
+
+
+def reschedule_refused(m: Model, e: ev.CcRefused) -> Step:
+    """The server refused the time (in the past, after the campaign's end): the form again,
+    with what the agent typed and the rule it broke."""
+    draft, m = m.rescheduling, replace(m, rescheduling=None)
+    if draft is None or e.code != "bad_value":
+        return with_notice(m, REFUSED.get(e.code, e.message)), ()
+    date, _, time = draft[1].partition("T")
+    return open_reschedule(m, date, time, e.message)
+
+
+def rescheduled(m: Model, contact: Contact) -> Model:
+    """The server took the agent's reschedule: said once."""
+    if m.rescheduling is None or m.rescheduling[0] != contact.id or not contact.rescheduled:
+        return m
+    return with_notice(replace(m, rescheduling=None),
+                       RESCHEDULED.format(at=contact.rescheduled.replace("T", " ")))
 
 
 # -- the campaigns screen ------------------------------------------------------------------------

@@ -164,6 +164,15 @@ class CcPreview:
     CcRefused "preview"). Called, the server sets it "dialing" and the phone dials it."""
     contact: str
     action: PreviewAction
+    number: str = ""        # call: one of the record's alternates ("": its number)
+
+
+@dataclass(frozen=True)
+class CcReschedule:
+    """Call the campaign's record again at ``at`` (YYYY-MM-DDTHH:MM, the customer's time; or
+    CcRefused "reschedule" with the rule it broke)."""
+    contact: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,7 @@ class SipDial:
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
-            | CcSetVariable | CcGetVariable | CcPreview | CcWrapUp | CcLogout)
+            | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcWrapUp | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

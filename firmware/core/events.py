@@ -164,6 +164,8 @@ class Contact:
     customer: str = ""
     failed: str = ""
     auto_answer: bool = False       # a predictive campaign's offer: answered by the phone
+    alternates: tuple[str, ...] = ()    # a campaign record's other numbers
+    rescheduled: str = ""           # when it is called again (the customer's local time)
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)
@@ -183,6 +185,8 @@ class Campaign:
     cancel: bool = False                # the call may be ended before it connects
     dispositions: tuple[Code, ...] = ()
     fields: tuple[VariableLayout, ...] = ()
+    script: str = ""                    # what the agent says
+    ends: str = ""                      # its last day (YYYY-MM-DD)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,21 @@ class HeadsetMode:
 
 
 @dataclass(frozen=True)
+class Script:
+    """The campaign's script (firmware.core.campaigns)."""
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """Call the record again later: a date and time (firmware.core.campaigns)."""
+
+
+@dataclass(frozen=True)
+class RecordData:
+    """The record's fields, the editable ones updated (firmware.core.calldata)."""
+
+
+@dataclass(frozen=True)
 class About:
     pass
 
@@ -78,7 +93,8 @@ class Campaigns:
 
 
 Target = (OpenMenu | Adjust | Choose | Noise | HeadsetMode | About | GoState | PickReason
-          | History | Directory | Favorites | Tasks | Campaigns)
+          | History | Directory | Favorites | Tasks | Campaigns | Script | Reschedule
+          | RecordData)
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,12 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Available", GoState("available")),
         Item("Idle", PickReason("idle")),
         Item("Logout", PickReason("logout")),
+    )),
+    "record": ("Record", (           # a campaign's record, from its call or its wrap-up
+        Item("Script", Script()),
+        Item("Reschedule", Reschedule()),
+        Item("Fields", RecordData()),
+        Item("Next state", OpenMenu("state")),
     )),
 }
 

@@ -360,7 +360,16 @@ class OfferPopover(Screen):
 
 @dataclass(frozen=True)
 class PreviewPopover(Screen):
-    """A campaign's record to call, skip or remove; ``scroll``: its first visible field."""
+    """A campaign's record to call, skip or remove; ``scroll``: its first visible field;
+    ``number``: which of its numbers Call dials (0: its own, then its alternates)."""
+    contact: str
+    scroll: int = 0
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class ScriptScreen(Screen):
+    """The campaign's script for the record the agent is on, from row ``scroll``."""
     contact: str
     scroll: int = 0
 
@@ -507,6 +516,8 @@ class Model:
     ringer: bool = False                 # the ringer plays for an incoming call
     # an offer the phone answers by itself once its beeps end (the call, and where)
     auto_answering: tuple[str, HandsFree] | None = None
+    # a campaign record's reschedule asked for (contact, at): a refused one reopens its form
+    rescheduling: tuple[str, str] | None = None
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from .model import (CallDataScreen, CallScreen, CampaignsScreen, ConnectingPopover, LoginScreen,
                     MenuScreen, Model, OfferPopover, PeopleScreen, PreviewPopover, ReasonScreen,
-                    RonaPopover, Screen, VarsScreen)
+                    RonaPopover, Screen, ScriptScreen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
@@ -17,7 +17,8 @@ POPOVERS: tuple[type[Screen], ...] = (OfferPopover, PreviewPopover, ConnectingPo
                                       RonaPopover)
 # screens that only make sense while an agent is logged in
 _AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen,
-                                                   CallDataScreen, CampaignsScreen)
+                                                   CallDataScreen, CampaignsScreen,
+                                                   ScriptScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -108,7 +109,7 @@ def _still_valid(m: Model, s: Screen) -> bool:
         return contact is not None and contact.status == "reserved" and not m.offers()
     if isinstance(s, ReasonScreen) and s.kind == "wrapup":
         return m.contact(s.contact) is not None and s.contact not in m.wrapped_locally
-    if isinstance(s, (VarsScreen, CallDataScreen)):
+    if isinstance(s, (VarsScreen, CallDataScreen, ScriptScreen)):
         return m.contact(s.contact) is not None
     if isinstance(s, PeopleScreen):
         contact = m.contact(s.contact)

@@ -12,7 +12,7 @@ from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallData
                     CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
                     FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
                     MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
+                    ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -33,6 +33,7 @@ _FIXED: dict[type[Screen], Softkeys] = {
     PeopleScreen: (None, None, None, BACK),
     TaskScreen: (("Go", "ok"), None, None, BACK),
     CampaignsScreen: (None, None, None, BACK),
+    ScriptScreen: (None, None, None, BACK),
 }
 
 
@@ -70,9 +71,12 @@ def _noise(m: Model, s: NoiseScreen) -> Softkeys:
     return (("Off", "ok") if on else ("On", "ok"), None, None, BACK)
 
 
-def _reasons(_m: Model, s: ReasonScreen) -> Softkeys:
+def _reasons(m: Model, s: ReasonScreen) -> Softkeys:
     if s.kind == "wrapup":      # owed: no way out, but the next state can be set from here
-        return (("OK", "ok"), None, ("State", "state"), ("Del", "back") if s.query else None)
+        # a campaign's record: More (its script, a reschedule, its fields)
+        more: Softkey = ("More", "record") if campaigns.dispositions(m, s.contact) is not None \
+            else None
+        return (("OK", "ok"), more, ("State", "state"), ("Del", "back") if s.query else None)
     return (("OK", "ok"), None, None, ("Del", "back") if s.query else BACK)
 
 
@@ -167,7 +171,10 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
         return (hold, leave, ("Who", "who"), rec_key or swap or vars_)
     if consult.consulted(m, call):
         return (hold, ("Exit", "exit"), vars_, None)
-    return (hold, ("End", "end"), vars_, rec_key or swap or state)
+    # a campaign's record: More (its script, a reschedule, its fields, the next state)
+    more: Softkey = ("More", "record") if contact is not None and contact.kind == "campaign" \
+        else None
+    return (hold, ("End", "end"), vars_, rec_key or swap or more or state)
 
 
 def _call_data(m: Model, s: CallDataScreen) -> Softkeys:

@@ -14,12 +14,13 @@ from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Campaigns, Choose, Directory,
                     Favorites, GoState, HeadsetMode, History, Noise, OpenMenu, PickReason,
-                    Target, Tasks)
+                    RecordData, Reschedule, Script, Target, Tasks)
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
                     CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
                     FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
                     MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                    ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen, with_notice)
+                    ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen, VarsScreen,
+                    with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -111,6 +112,8 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return calldata.refused(m, e)
     if e.request == "preview":
         return campaigns.refused(m, e)
+    if e.request == "reschedule":
+        return campaigns.reschedule_refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -118,7 +121,7 @@ def _contact_event(m: Model, e: ev.CcContact) -> Step:
     m, fx = offers.contact_event(m, e)
     m, more = conference.joined(m, e)
     m, saved = calldata.contact_changed(m, e)
-    m, dialed = campaigns.dialing(m, e.contact)
+    m, dialed = campaigns.dialing(campaigns.rescheduled(m, e.contact), e.contact)
     return m, fx + more + saved + dialed
 
 
@@ -280,6 +283,15 @@ def _open(m: Model, target: Target) -> Step:
             return push(m, TaskScreen()), ()
         case Campaigns():
             return push(m, CampaignsScreen()), ()
+        case Script():
+            return campaigns.open_script(m)
+        case Reschedule():
+            return campaigns.open_reschedule(m)
+        case RecordData():
+            record = campaigns.record_in_view(m)
+            if record is None:
+                return with_notice(m, campaigns.NOT_A_RECORD), ()
+            return calldata.open_call_data(m, record.id)
     assert_never(target)
 
 
@@ -368,8 +380,16 @@ def _directory_screen(m: Model, s: DirectoryScreen, action: Action) -> Step:
 
 
 def _call_screen(m: Model, s: CallScreen, action: Action) -> Step:
+    if action == "record":               # a campaign's record: script, reschedule, fields
+        return push(m, MenuScreen("record")), ()
     step = consult.call_key(m, s, action)
     return step if step is not None else calls.call_key(m, s, action)
+
+
+def _reason_screen(m: Model, s: ReasonScreen, action: Action) -> Step:
+    if action == "record" and s.kind == "wrapup":    # a campaign record's, before its disposition
+        return push(m, MenuScreen("record")), ()
+    return reasons.reason_key(m, s, action)
 
 
 def _no_keys(m: Model, _s: Screen, _action: Action) -> Step:
@@ -387,10 +407,11 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     NoiseScreen: narrow(NoiseScreen, _noise),
     AboutScreen: narrow(AboutScreen, _about),
     LoginScreen: narrow(LoginScreen, agent.login_key),
-    ReasonScreen: narrow(ReasonScreen, reasons.reason_key),
+    ReasonScreen: narrow(ReasonScreen, _reason_screen),
     OfferPopover: narrow(OfferPopover, offers.offer_key),
     PreviewPopover: narrow(PreviewPopover, campaigns.preview_key),
     CampaignsScreen: narrow(CampaignsScreen, campaigns.campaigns_key),
+    ScriptScreen: narrow(ScriptScreen, campaigns.script_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, _call_screen),
     DialScreen: narrow(DialScreen, _dial_screen),

@@ -27,7 +27,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "who",                                           # a conference
                      "rec",                                           # recording
                      "edit", "show",                                  # call data
-                     "call", "skip", "remove"]                        # a campaign's preview
+                     "call", "skip", "remove",                        # a campaign's preview
+                     "record"]                                        # ... its record's menu
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
@@ -77,5 +78,5 @@ Tone = Literal["ring", "test_ring", "auto_answer"]
 Level = Literal["ringer_volume", "handset_volume", "headset_volume", "speaker_volume", "contrast"]
 Mode = Literal["backlight"]                         # a setting with fixed values to choose from
 Backlight = Literal["on", "auto", "off"]
-MenuName = Literal["main", "settings", "state"]
+MenuName = Literal["main", "settings", "state", "record"]   # record: a campaign's, on its call
 StorageProblem = Literal["", "full", "failed"]     # "": the phone's state can be written

@@ -433,6 +433,8 @@ SCREENS = {
     "campaign preview": (lambda: campaign_agent(ev.CcContact(campaign_record())),
                          ["Spring sale", "00:30", "Ana Ruiz", "5550101", "Call", "Skip",
                           "Out", "Remov|Remove"]),
+    "campaign script": (lambda: campaign_script(),
+                        ["Script", "1/", "Hello, this is Ada", "Back"]),
     "campaigns": (lambda: campaign_agent(*keys("soft2", "7")),
                   ["Campaigns", "1/2", "→Spring sale", "Started", " Renewals", "Back"]),
 }
@@ -441,6 +443,11 @@ SCREENS = {
 def campaign_agent(*events):
     from .test_campaigns import agent as in_campaigns
     return in_campaigns(*events)[0]
+
+
+def campaign_script():
+    from .test_campaigns import on_call
+    return on_call(ev.Key("soft4"), ev.Key("1"))[0]
 
 
 def campaign_record():

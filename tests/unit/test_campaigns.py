@@ -6,10 +6,11 @@ from dataclasses import replace
 
 from firmware.core import events as ev
 from firmware.core.calls import audio_route
-from firmware.core.effects import (CcAccept, CcCallEvent, CcLogout, CcPreview, CcWrapUp,
-                                   PlayTone, SipAnswer, SipDial)
+from firmware.core.effects import (CcAccept, CcCallEvent, CcLogout, CcPreview, CcReschedule,
+                                   CcWrapUp, PlayTone, SipAnswer, SipDial)
 from firmware.core.events import Campaign, CcSettings, Code, VariableLayout
-from firmware.core.model import CallScreen, CampaignsScreen, PreviewPopover, ReasonScreen
+from firmware.core.model import (CallScreen, CampaignsScreen, FormScreen, PreviewPopover,
+                                 ReasonScreen)
 from firmware.ui.view import render
 
 from .test_agent_rules import NOW, contact, home, keys, run, snapshot
@@ -210,3 +211,69 @@ def test_headset_mode_lights_the_headset_led_and_takes_dialed_and_answered_calls
     assert dict(render(m).leds)["headset"] == "on"
     m, _ = run(m, *keys("5", "5", "5", "ok"))
     assert m.hands_free == "headset"
+
+
+# -- on the record: alternate numbers, the script, a reschedule, its fields --------------------
+SCRIPTED = replace(SPRING, script="Hello, this is Ada from Acme. We have a new offer on fibre "
+                                  "for you.\nMay I tell you about it?",
+                   fields=(VariableLayout("account", "Account"),
+                           VariableLayout("product", "Product", editable=True)))
+
+
+def on_call(*events):
+    """Agent 1001 talking to Ana Ruiz, a record of the scripted campaign."""
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft1"), ev.CcContact(record(status="dialing")),
+                 campaigns=(SCRIPTED,))
+    call = m.calls[0]
+    return run(m, ev.SipDialed(call.id, "k5"), ev.SipCallState("k5", "established"),
+               ev.CcContact(record(status="assigned")), *events)
+
+
+def test_left_and_right_pick_an_alternate_number_that_call_names():
+    m, _ = agent(ev.CcContact(record(alternates=("5550188", "5550177"))), ev.Key("right"))
+    assert rows(m)[2].startswith("5550188") and rows(m)[2].endswith("2/3")
+    m, fx = run(m, ev.Key("soft1"))
+    assert fx[-1] == CcPreview("c9", "call", "5550188")
+    m, _ = agent(ev.CcContact(record(alternates=("5550188",))), ev.Key("left"), ev.Key("left"))
+    m, fx = run(m, ev.Key("soft1"))
+    assert fx[-1] == CcPreview("c9", "call")                # back round to its own
+
+
+def test_more_on_a_campaign_call_opens_the_script_a_row_at_a_time():
+    m, _ = on_call()
+    assert "More" in rows(m)[-1]
+    m, _ = run(m, ev.Key("soft4"), ev.Key("1"))               # More -> Script
+    assert rows(m)[0].startswith("Script") and rows(m)[1] == "Hello, this is Ada"
+    m, _ = run(m, ev.Key("down"))
+    assert rows(m)[1] == "from Acme. We have a"
+
+
+def test_reschedule_sends_the_date_and_time_and_a_refusal_reopens_it_with_the_rule():
+    m, _ = on_call(ev.Key("soft4"), ev.Key("2"), *keys(*"20261203"), ev.Key("down"),
+                   *keys(*"1030"))
+    m, fx = run(m, ev.Key("soft1"))                           # Save
+    assert fx == (CcReschedule("c9", "2026-12-03T10:30"),)
+    m, _ = run(m, ev.CcRefused("reschedule", "bad_value", "After the campaign's end"))
+    assert m.active_notice() == "After the campaign's end"
+    assert isinstance(m.screen, FormScreen)                  # what the agent typed, kept
+    assert (m.screen.form.value(0), m.screen.form.value(1)) == ("2026-12-03", "10:30")
+    m, fx = run(m, ev.Key("soft1"))                           # the draft, sent again
+    assert fx == (CcReschedule("c9", "2026-12-03T10:30"),)
+    m, _ = run(m, ev.CcContact(record(status="assigned", rescheduled="2026-12-03T10:30")))
+    assert m.active_notice() == "Call back 2026-12-03 10:30"
+
+
+def test_the_record_s_fields_are_its_call_data_and_its_editable_ones_edit():
+    m, _ = on_call(ev.Key("soft3"))                           # Vars
+    shown = " ".join(rows(m))
+    assert "Account: A-77" in shown and "Product" in shown
+    m, _ = run(m, ev.Key("down"))
+    assert "Edit" in rows(m)[-1]
+
+
+def test_more_on_a_disposition_list_reaches_the_record_too():
+    m, _ = on_call(ev.SipCallState("k5", "ended", "remote hangup"),
+                   ev.CcContact(record(status="wrapup")), ev.Tick(NOW + 10))
+    assert rows(m)[0].startswith("Disposition") and "More" in rows(m)[-1]
+    m, _ = run(m, ev.Key("soft2"), ev.Key("2"))
+    assert isinstance(m.screen, FormScreen)

@@ -95,6 +95,7 @@ EXAMPLES = [
         p.Favorite(kind="agent", number="1002", id="1002", name="Ben Okafor"),
         p.Favorite(kind="number", number="5550123")]),
     p.Preview(id="p-8", contact="c-50", action="skip"),
+    p.Reschedule(id="p-9", contact="c-50", at="2026-12-03T10:30"),
 ]
 
 

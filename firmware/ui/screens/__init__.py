@@ -7,7 +7,8 @@ from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallData
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
                                  Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                                 ReasonScreen, RonaPopover, Screen, TaskScreen, VarsScreen)
+                                 ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen,
+                                 VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -23,6 +24,7 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     OfferPopover: narrow(OfferPopover, contact.offer),
     PreviewPopover: narrow(PreviewPopover, contact.preview),
     CampaignsScreen: narrow(CampaignsScreen, contact.campaign_list),
+    ScriptScreen: narrow(ScriptScreen, contact.script),
     RonaPopover: narrow(RonaPopover, contact.rona),
     CallScreen: narrow(CallScreen, contact.call), VarsScreen: narrow(VarsScreen, contact.variables),
     PeopleScreen: narrow(PeopleScreen, contact.people),

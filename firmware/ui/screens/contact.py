@@ -9,7 +9,7 @@ from firmware.core.events import Contact
 from firmware.core.model import (Call, CallDataScreen, CallScreen, CampaignsScreen,
                                  ConnectingPopover, DialScreen, HistoryScreen,
                                  Model, OfferPopover, PeopleScreen, PreviewPopover, RonaPopover,
-                                 TaskScreen, VarsScreen)
+                                 ScriptScreen, TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
@@ -58,8 +58,21 @@ def preview(m: Model, s: PreviewPopover):
     left = campaigns.countdown(m, contact)
     clock = timer(left) if left is not None else timer(m.now - contact.offered_at)
     cols = m.info.display.cols
+    lines = campaign_lines(m, contact)
+    if contact.alternates:           # left/right pick the number Call dials
+        count = 1 + len(contact.alternates)
+        number = campaigns.numbers(contact)[s.number % count]
+        lines[1] = split(_caller(m, number), f"{s.number % count + 1}/{count}", cols)
     return [split(campaign.name if campaign else "Campaign", clock, cols),
-            *_window(m, campaign_lines(m, contact), s.scroll)]
+            *_window(m, lines, s.scroll)]
+
+
+def script(m: Model, s: ScriptScreen):
+    """The campaign's script, wrapped, a window of it under ``Script 3/12``."""
+    lines = campaigns.script_lines(m, s.contact)
+    window = m.info.display.rows - 2
+    return [split("Script", f"{s.scroll + 1}/{len(lines)}", m.info.display.cols),
+            *lines[s.scroll:s.scroll + window]]
 
 
 def campaign_lines(m: Model, contact: Contact) -> list[str]:
