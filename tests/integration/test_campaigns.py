@@ -44,7 +44,7 @@ def test_skip_then_call_a_record_talk_and_wrap_it_up_with_a_disposition(lab, des
     assert record(lab, "Ana Ruiz")["state"] == "pending"
     speak(desk, AGENT_HZ)
     desk.key("soft1")                               # Call
-    desk.wait_lcd("Talking", "5550102")
+    desk.wait_lcd("Talking", "Tom Becker")
     tom = record(lab, "Tom Becker")
     cid = tom["contact"]
     assert tom["state"] == "dialing" or lab.contact(cid)["state"] == "assigned"
@@ -96,3 +96,47 @@ def test_remove_a_busy_number_s_failed_attempt_and_a_negotiated_logout(lab, desk
     assert "Lena Fischer" not in desk.text()
     desk.wait_lcd("Done: logged out", timeout=10)
     assert lab.agent("1001")["state"] == "logged_out"
+
+
+# -- progressive: ccsim dials (tools/ccsim/dialer.py) ----------------------------------------
+def winter_record(lab: Lab, name: str) -> dict:
+    winter = lab.ccsim.call("GET", "/campaigns/winter")
+    return next(r for r in winter["records"] if r["name"] == name)
+
+
+def test_progressive_dials_the_customer_and_offers_them_to_the_free_agent(lab, desk):
+    """The demo's `winter`: agent 1001 goes Available, ccsim's bridge calls Paula's number
+    (a number the customers answer), and the answered customer is offered to 1001 like an
+    inbound call: accepted, talked to both ways, wrapped up with a disposition."""
+    lab.ccsim.call("POST", "/campaigns/winter/start")
+    desk.wait_lcd("Campaign Winter")
+    assert winter_record(lab, "Paula Serra")["state"] == "pending"      # 1001 is Idle
+    speak(desk, AGENT_HZ)
+    available(desk)
+    paula = lab.wait_for(lambda: (r := winter_record(lab, "Paula Serra"))["contact"] and r,
+                         desc="Paula dialed")
+    cid = paula["contact"]
+    desk.wait_lcd("5550102", timeout=20)            # the offer, once Paula answered
+    number = lab.ccsim.call("GET", "/numbers/5550102")
+    assert number["incoming"]["headers"]["X-CC-Contact-Id"] == cid
+    assert lab.contact(cid)["kind"] == "campaign"
+    desk.key("soft1")                               # Accept
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned at ccsim")
+    lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], AGENT_HZ), timeout=15,
+                 desc="the customer hearing the agent")
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 25, desc="the agent hearing")
+    desk.key("soft2")                               # End
+    desk.wait_lcd("Disposition")
+    desk.key("soft1")                               # OK: the first, Sale
+    lab.wait_for(lambda: winter_record(lab, "Paula Serra")["state"] == "done",
+                 desc="the record done")
+    paula = winter_record(lab, "Paula Serra")
+    assert paula["disposition"] == "sale"
+    assert [a["outcome"] for a in paula["attempts"]] == ["connected"]
+    assert paula["attempts"][0]["agent"] == "1001"
+    # 1001 free again: the next record is dialed (and may have answered already)
+    lab.wait_for(lambda: winter_record(lab, "Jon Kim")["state"] != "pending",
+                 desc="Jon dialed next")
+    stats = lab.ccsim.call("GET", "/campaigns/winter")["stats"]
+    assert (stats["dialed"], stats["connected"], stats["abandoned"]) == (2, 1, 0)
+    assert stats["answered"] in (1, 2) and stats["failed"] == {}

@@ -202,7 +202,7 @@ def test_an_offer_gone_during_the_beeps_is_not_answered():
 
 
 def test_an_offer_not_marked_auto_answer_always_rings():
-    m, fx = headset_mode(*reached(auto=False))
+    m, _ = headset_mode(*reached(auto=False))
     assert m.ringer
 
 

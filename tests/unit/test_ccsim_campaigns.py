@@ -419,13 +419,14 @@ def test_a_negotiated_logout_survives_a_restart(tmp_path):
     assert second.engine.next_deadline() is None
 
 
-def test_progressive_campaigns_are_listed_but_hand_out_nothing_yet():
+def test_a_progressive_campaign_needs_the_bridge_to_start():
     text = base.SCENARIO.format(settings="") + campaign().replace(
         'mode = "preview"', 'mode = "progressive"')
     engine = Engine(parse(text, "t.toml"), Store(":memory:"), base.Clock())
     engine.hello("1001", "1234")
     engine.set_state("1001", "available")
-    engine.start_campaign("spring")
+    with pytest.raises(ValueError, match="dialed by the media bridge"):
+        engine.start_campaign("spring")
     assert engine.snapshot("1001").contacts == []
     assert engine.campaigns_info()[0]["mode"] == "progressive"
 
@@ -462,7 +463,7 @@ def test_scenario_needs_dispositions_and_unique_ids():
 def test_the_demo_has_a_preview_campaign_not_started():
     from tools.ccsim.scenario import load
     s = load("tools/ccsim/scenarios/demo.toml")
-    [c] = s.campaigns
+    c = next(c for c in s.campaigns if c.id == "spring")
     assert (c.mode, c.started, len(c.records)) == ("preview", False, 5)
     assert {"sale", "no_sale", "callback", "no_answer", "busy", "answering_machine",
             "do_not_call"} <= {d.code for d in c.dispositions}

@@ -5,11 +5,13 @@ keys      key press at the emulated pins -> the HD44780 model shows the new scre
 memory    phone process RSS under random key presses, logged in, customers calling
 flash     field flashing at 115200: line use, image bytes/s, a code-only delta, smpmgr
 offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
+preview   the server sends a campaign record's preview -> the LCD model shows it
 cckeys    the agent's key at the pins -> the server has the request
 ringing   INVITE at the phone -> ringer samples in the ringer PCM and "Ringing" on the LCD
 voice     the agent's mic -> the customer decodes it (50 calls through Kamailio; --via-bridge:
           through ccsim's media bridge, as [bridge] routes contacts)
 dial      key `ok` on a sim phone's dial screen (and 911's last digit) -> its INVITE on lo
+campaign  `Call` on a preview campaign's record (a sim phone) -> its INVITE on lo
 transfer  consult -> transfer completed on sim phones 1001 -> 1002 (ccsim's media bridge)
 latency   the phone's own audio latency each way, at its socket (raw capture on lo; root)
 drift     clock drift over a simulated hour at -200/0/+200 ppm, mic and playout: padded, delay
@@ -28,12 +30,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (agent, boot, bridge, ccsim, cleanup, conference, dial, drift, flash, flood, keys,
-               latency, memory, pins, recording, storm, transfer)
+from . import (agent, boot, bridge, campaign, ccsim, cleanup, conference, dial, drift, flash,
+               flood, keys, latency, memory, pins, recording, storm, transfer)
 
-ALL = ("boot", "keys", "offer", "cckeys", "ringing", "voice", "dial", "transfer", "latency",
-       "cleanup", "drift", "flash", "bridge", "recording", "conference", "ccsim", "storm", "pins",
-       "flood", "memory")
+ALL = ("boot", "keys", "offer", "preview", "cckeys", "ringing", "voice", "dial", "campaign",
+       "transfer", "latency", "cleanup", "drift", "flash", "bridge", "recording", "conference",
+       "ccsim", "storm", "pins", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
         "boot": lambda: boot.run(args.boots),
         "keys": lambda: keys.run(args.presses),
         "offer": lambda: agent.offers(args.offers),
+        "preview": lambda: agent.previews(args.offers),
+        "campaign": lambda: campaign.run(args.calls),
         "cckeys": lambda: agent.keys(args.offers),
         "ringing": lambda: agent.ringing(args.offers),
         "voice": lambda: agent.voice(args.calls, args.via_bridge),

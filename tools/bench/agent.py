@@ -123,6 +123,36 @@ def offers(n: int = 200) -> str:
                           latencies, OFFER_GOAL_P99_MS)
 
 
+def previews(n: int = 200) -> str:
+    """A campaign's record previewed: the server sends the contact -> the LCD shows the
+    customer (the campaign popover), as `offers` does for an inbound offer."""
+    phone, server = _logged_in()
+    panel = phone.sim.panel
+    campaign = p.Campaign(id="bench", name="Bench campaign", status="started", preview_s=30,
+                          dispositions=[p.Code("sale", "Sale")],
+                          fields=[p.VariableLayout("account", "Account")])
+    server.send(lambda seq: p.CampaignUpdate(seq=seq, campaign=campaign))
+    latencies = []
+    try:
+        for i in range(n):
+            name = f"Customer {i:04d}"
+            record = p.Contact(id=f"c-{i}", status="preview", queue="", ani=f"555{i:04d}",
+                               kind="campaign", campaign="bench", customer=name,
+                               variables={"account": f"A-{i}"}, expires_at=time.time() + 30)
+            t0 = server.send(lambda seq: p.ContactUpdate(seq=seq, contact=record))
+            _wait_text(panel, lambda text: name in text, f"preview {name}")
+            latencies.append((time.perf_counter() - t0) * 1000)
+            skipped = p.Contact(id=record.id, status="skipped", queue="", ani=record.ani,
+                                kind="campaign", campaign="bench")
+            server.send(lambda seq: p.ContactUpdate(seq=seq, contact=skipped))
+            _wait_text(panel, lambda text: name not in text, f"preview {name} skipped")
+    finally:
+        phone.close()
+        server.close()
+    return _latency_table(f"Server sends a campaign record's preview -> the LCD model shows it "
+                          f"({n} previews)", latencies, OFFER_GOAL_P99_MS)
+
+
 def keys(n: int = 200) -> str:
     """State softkey, then '1' (Available) in the state menu: the '1' press is timed."""
     phone, server = _logged_in()

@@ -27,8 +27,14 @@ back ("withdrawn", its record back in its place), a call goes on and is wrapped 
 new is sent (inbound included); the agent is logged out at ``at`` if it has no contact left,
 else after its last wrap-up. Its timer is the key ``logout:<agent>`` in the engine's heap.
 
-"progressive" and "predictive" campaigns are parsed, listed and started, but hand out nothing
-yet. A mixin of Engine, like recording.py (its
+**Calling hours and do-not-call** (every mode): a record is handed out (or dialed) only within
+the campaign's ``calling_hours`` in its own time zone (the record's ``tz``, else the
+campaign's); a wrap-up with one of the campaign's ``do_not_call`` dispositions puts the
+record's number on the campaign's do-not-call list (the numbers of its records done with such
+a disposition): its other pending records are done ("do_not_call") and none is dialed.
+
+"progressive" and "predictive" campaigns are dialed by ccsim (dialer.py, pacing.py); they
+need the bridge (a start without it is refused). A mixin of Engine, like recording.py (its
 DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module).
 """
 from __future__ import annotations
@@ -132,6 +138,9 @@ class Campaigns:
             return False
         if self._campaign_status[campaign] == status:
             return True
+        if status == "started" and cfg.dialer and self.bridge is None:
+            raise ValueError(f"campaign {campaign}: a {cfg.mode} campaign is dialed by the media "
+                             "bridge, and this scenario has none ([bridge] enabled)")
         self._campaign_status[campaign] = status
         self.store.save_campaign_status(campaign, status)
         log.info("campaign %s %s", campaign, status)
@@ -147,6 +156,7 @@ class Campaigns:
                 s = self._records[agent]
                 if s.state != "logged_out":
                     self._serve(s)
+            self._pace_all()                    # a dialing campaign (dialer.py)
         return True
 
     # -- serving -----------------------------------------------------------------------------
@@ -155,15 +165,19 @@ class Campaigns:
         of its started preview campaigns."""
         if s.state != "available" or self._on_agent[s.agent] or s.pending is not None:
             return
+        now = self.clock()
         for cfg in self._campaigns.values():
             if (s.agent not in cfg.agents or cfg.mode != "preview"
                     or self._campaign_status[cfg.id] != "started"):
                 continue
+            dnc = self._do_not_call(cfg.id)
             r = next((r for r in sorted(self._crecords[cfg.id], key=lambda r: r.order)
-                      if r.state == "pending"), None)
+                      if r.state == "pending" and r.number not in dnc
+                      and self._in_hours(cfg, r, now)), None)
             if r is not None:
                 self._hand_out(cfg, r, s)
                 return
+        self._pace_agent(s.agent)               # its dialing campaigns call (dialer.py)
 
     def _hand_out(self, cfg: CampaignConfig, r: CampaignRecord, s: AgentRecord):
         n, now = self.store.next_contact_number(), self.clock()
@@ -266,6 +280,25 @@ class Campaigns:
             if r.attempts:
                 r.attempts[-1]["disposition"] = code
             self._record_changed(r)
+            cfg = self._campaigns.get(r.campaign)
+            if cfg is not None and code in cfg.do_not_call:
+                self._no_more_calls(cfg, r.number)
+
+    def _no_more_calls(self, cfg: CampaignConfig, number: str):
+        """The number is on the campaign's do-not-call list: its pending records are done."""
+        log.info("campaign %s: %s is not to be called again", cfg.id, number)
+        for r in self._crecords[cfg.id]:
+            if r.number == number and r.state == "pending":
+                r.state, r.disposition = "done", "do_not_call"
+                self._record_changed(r)
+
+    def _do_not_call(self, campaign: str) -> set[str]:
+        """The campaign's do-not-call list: the numbers of its records wrapped up with one of
+        its do_not_call dispositions."""
+        cfg = self._campaigns[campaign]
+        return {r.number for r in self._crecords[campaign]
+                if r.state == "done" and r.disposition in cfg.do_not_call
+                and any(a.get("disposition") == r.disposition for a in r.attempts)}
 
     # -- negotiated logout -------------------------------------------------------------------
     def _negotiated_delay(self, agent: str) -> float | None:
@@ -334,9 +367,20 @@ class Campaigns:
         if cfg is None:
             return None
         info = next(i for i in self.campaigns_info() if i["id"] == campaign)
+        hours = cfg.calling_hours
         return {**info, "preview_s": cfg.preview_s, "timeout_action": cfg.timeout_action,
                 "skip": cfg.skip, "remove": cfg.remove, "cancel": cfg.cancel,
                 "logout_delay_s": cfg.logout_delay_s,
+                "calling_hours": (f"{hours[0] // 60:02d}:{hours[0] % 60:02d}-"
+                                  f"{hours[1] // 60:02d}:{hours[1] % 60:02d}"
+                                  if hours else None),
+                "tz": cfg.tz, "do_not_call": list(cfg.do_not_call),
+                "dialer": {"ring_s": cfg.ring_s, "max_attempts": cfg.max_attempts,
+                           "retry_s": cfg.retry_s, "max_ratio": cfg.max_ratio,
+                           "abandon_s": cfg.abandon_s, "abandon_limit": cfg.abandon_limit,
+                           "abandon_window_s": cfg.abandon_window_s, "message": cfg.message,
+                           "message_s": cfg.message_s} if cfg.dialer else None,
+                "stats": self._dial_stats(cfg),
                 "dispositions": [{"code": d.code, "label": d.label} for d in cfg.dispositions],
                 "fields": [{"name": f.name, "label": f.label} for f in cfg.fields],
                 "records": [{"index": r.index, "name": r.name, "number": r.number,

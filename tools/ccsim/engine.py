@@ -34,6 +34,8 @@ already.
 Outbound campaigns (campaigns.py): a free agent gets its preview campaigns' records, one at a
 time, as contacts of kind "campaign" (preview -> dialing -> assigned ... wrapup, or skipped,
 removed, withdrawn); a logout while in a started campaign is negotiated (``Pending.at``).
+Progressive and predictive campaigns (dialer.py, pacing.py): the bridge calls the records and
+an answered customer waits in its campaign's pseudo-queue like an inbound one.
 """
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ from .limits import contact_problem
 from .calldata import CallData
 from .campaigns import LOGOUT_TIMER, Campaigns
 from .conference import Conferences, member_of
+from .dialer import DIALER_TIMER, Dialer, customer_leg_name
 from .recording import Recording
 from .routing import Router
 from .scenario import DIALABLE, AUTO_WRAPUP, AgentConfig, Scenario, extension_user
@@ -126,7 +129,7 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Conferences, Recording, CallData, Campaigns):
+class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
     Refused = Refused
     DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
@@ -156,9 +159,12 @@ class Engine(Conferences, Recording, CallData, Campaigns):
         self._timers: list[tuple[float, str]] = []
         self._dirty_agents: dict[str, AgentRecord] = {}
         self._dirty_contacts: dict[str, ContactRecord] = {}
-        self.router = Router({a.id: a.queues for a in scenario.agents})
-        self.logins = LoginGuard(clock)
         self._init_campaigns()
+        self._init_dialer()
+        # a dialing campaign's agents are members of its pseudo-queue (dialer.py)
+        self.router = Router({a.id: a.queues + self._campaign_queues(a.id)
+                              for a in scenario.agents})
+        self.logins = LoginGuard(clock)
         self._load()
 
     # -- restart -----------------------------------------------------------------------------
@@ -184,6 +190,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             elif c.agent and c.status not in FINISHED:
                 self._on_agent[c.agent][c.id] = c
                 self._arm(c)
+            elif c.status == "dialing" and self._dialed(c):
+                self._arm(c)                    # the dialer's call to the customer
             # the agents who passed it on and owe its wrap-up, and the consulted agent
             for agent, at in c.owed.items():
                 if agent in self._on_agent:
@@ -392,7 +400,7 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             self._controller_leaves(c)
         elif event == "ended" and c.status in TALKING:
             self._end(c)
-            if c.kind == "inbound":
+            if c.kind == "inbound" or self._dialed(c):
                 self._hang_up_customer(c)
 
     @_atomic
@@ -457,9 +465,12 @@ class Engine(Conferences, Recording, CallData, Campaigns):
         self._gone(c)
         return True
 
-    def _gone(self, c: ContactRecord):
+    def _gone(self, c: ContactRecord, reason: str = ""):
         """The customer is gone: their contact is abandoned, withdrawn or ended; the bridge's
-        legs of it (if any) are hung up. A conference goes on without them (post call)."""
+        legs of it (if any) are hung up. A conference goes on without them (post call).
+        ``reason``: the bridge's, why the customer's leg ended."""
+        if self._dialed(c) and self._dialer_gone(c, reason):
+            return                              # a campaign's call never answered
         if c.conference is not None and c.status in TALKING:
             self._hang_up_leg(c, CUSTOMER)
             c.conference["post_call"] = True
@@ -536,7 +547,9 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                 self._consult_ringing(c)
         elif kind == "answered":
             leg.state = "answered"
-            if leg.role == AGENT and c.status in UNANSWERED:
+            if leg.role == CUSTOMER and c.status == "dialing" and self._dialed(c):
+                self._dial_answered(c)          # a campaign's customer: to its agents
+            elif leg.role == AGENT and c.status in UNANSWERED:
                 self._answer(c)
             elif leg.role == CONSULTED:
                 self._consult_answered(c)
@@ -546,7 +559,7 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             log.info("contact %s: the %s's leg %s ended (%s)", c.id, leg.role, name,
                      event.get("reason", ""))
             if leg.role == CUSTOMER:
-                self._gone(c)
+                self._gone(c, str(event.get("reason", "")))
             elif leg.role == CONSULT:
                 if c.consult is not None:
                     self._consult_over(c, "requester")
@@ -690,7 +703,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             ours = (c is not None and role is not None and self.legs.of(c.id, role) is None
                     and self.legs.get(name) is None)
             if ours and role == CUSTOMER:
-                ours = state in ("answering", "answered")
+                ours = state in ("answering", "answered") or (
+                    c is not None and self._dialed(c) and state in ("dialing", "ringing"))
             if not ours:
                 log.info("bridge: leg %s (contact %r) is no contact's any more: hung up", name,
                          item.get("contact"))
@@ -701,7 +715,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             self.legs.add(Leg(name, c.id, role, agent=agent, number=number,
                               state="answered" if state == "answered" else
                               "ringing" if state == "ringing" else
-                              "incoming" if role == CUSTOMER else "dialing",
+                              "incoming" if role == CUSTOMER and item.get("direction") == "in"
+                              else "dialing",
                               room=item.get("room"), hold_music=bool(item.get("hold_music"))))
         for c in [c for c in self._live.values() if c.consult is not None]:
             self._adopt_consult(c)
@@ -711,7 +726,9 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                     log.info("contact %s: a party's leg ended while ccsim was away", c.id)
                     self._member_leaves(c, m, "ended")
         for c in list(self._live.values()):
-            if c.kind != "inbound" or c.status not in BRIDGED:
+            if self._dialed(c) and self._adopt_dialed(c):
+                continue
+            if (c.kind != "inbound" and not self._dialed(c)) or c.status not in BRIDGED:
                 continue
             agent = self.legs.of(c.id, AGENT)
             if self.legs.of(c.id, CUSTOMER) is None:
@@ -737,6 +754,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                 self._route(c)
         log.info("bridge adopted: %d legs of %d contacts", len(self.legs.by_name),
                  len({leg.contact for leg in self.legs.by_name.values()}))
+        self._bridge_ready = True               # the dialer may call (dialer.py)
+        self._pace_all()
 
     # -- time --------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
@@ -745,6 +764,11 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             at, cid = self._timers[0]
             if cid.startswith(LOGOUT_TIMER):
                 if self._logout_due(cid, at):
+                    return at
+                heapq.heappop(self._timers)
+                continue
+            if cid.startswith(DIALER_TIMER):
+                if self._dialer_due(cid, at):
                     return at
                 heapq.heappop(self._timers)
                 continue
@@ -774,6 +798,9 @@ class Engine(Conferences, Recording, CallData, Campaigns):
             if key.startswith(LOGOUT_TIMER):
                 self._logout_expired(key)
                 continue
+            if key.startswith(DIALER_TIMER):
+                self._dialer_expired(key)
+                continue
             c = self._live[key]
             if self._resume_deadline(c, at):
                 log.info("contact %s: the recording resumes by itself", c.id)
@@ -787,6 +814,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                 self._rona(c, "rona")
             elif c.status == "preview":
                 self._preview_timeout(c)
+            elif c.status == "dialing" and self._dialed(c):
+                self._dial_gave_up(c)
             elif c.status == "dialing" and c.kind == "campaign":
                 self._campaign_failed(c, "no answer")
             elif c.status == "dialing":
@@ -1132,8 +1161,10 @@ class Engine(Conferences, Recording, CallData, Campaigns):
     # -- restart: a consult's legs -----------------------------------------------------------
     def _role_of(self, c: ContactRecord, name: str, direction: object) -> str | None:
         """Which of the contact's legs the bridge's leg ``name`` is, if any."""
-        if c.kind != "inbound":
+        if c.kind != "inbound" and not self._dialed(c):
             return None
+        if self._dialed(c) and name == customer_leg_name(c.id):
+            return CUSTOMER if c.status in BRIDGED + ("dialing",) else None
         k = c.consult
         if k is not None:
             mine, theirs = consult_leg_names(c.id, k["n"])
@@ -1144,7 +1175,7 @@ class Engine(Conferences, Recording, CallData, Campaigns):
         if any(m["leg"] == name for m in (c.conference or {}).get("members", ())):
             return PARTY
         if direction == "in":
-            return CUSTOMER
+            return CUSTOMER if c.kind == "inbound" else None
         current = c.agent_leg or agent_leg_name(c.id, len(c.attempts))
         return AGENT if c.status != "queued" and name == current else None
 
@@ -1421,7 +1452,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                       if conf is not None and status not in ("wrapup", "wrapped_up", "ended")
                       else None)
         variables, versions, changed_by = self._wire_variables(c)
-        return p.Contact(id=c.id, status=status, queue=c.queue, ani=c.ani, variables=variables,
+        return p.Contact(id=c.id, status=status, ani=c.ani, variables=variables,
+                         queue="" if c.kind == "campaign" else c.queue,   # its campaign's
                          kind=c.kind if c.kind in ("outbound", "campaign") else "inbound",
                          offered_at=c.offered_at,
                          expires_at=expires if status in ("offered", "preview") else 0.0,
@@ -1436,7 +1468,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
                          versions=versions, changed_by=changed_by,
                          campaign=(c.campaign or {}).get("id", ""),
                          customer=(c.campaign or {}).get("customer", ""),
-                         failed=(c.campaign or {}).get("failed", ""))
+                         failed=(c.campaign or {}).get("failed", ""),
+                         auto_answer=status in UNANSWERED and self._auto_answer(c))
 
     def _tell(self, c: ContactRecord, status: str | None = None):
         """Tell its primary agent."""
@@ -1518,6 +1551,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
         self._on_agent[s.agent][c.id] = c
         self._arm(c)
         self.offers += 1
+        if self._dialed(c):
+            self._dial_reserved(c)
         log.info("contact %s reserved agent %s", c.id, s.agent)
         self._tell(c)
         extension = self._agents[s.agent].extension
@@ -1539,6 +1574,8 @@ class Engine(Conferences, Recording, CallData, Campaigns):
     def _answer(self, c: ContactRecord):
         c.status, c.deadline = "assigned", 0.0
         c.attempts[-1]["outcome"] = "answered"
+        if self._dialed(c):
+            self._dial_connected(c)
         self._tell(c)
         self._refresh(self._records[c.agent])
 

@@ -17,6 +17,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     max_offers = 1                # offers the server may stack on one agent (1..10)
     customer_noise_removal = false  # phones remove the noise from the customer's audio (the
                                   # admin API's PATCH /api/settings changes it while running)
+    auto_answer_speaker = false   # a predictive campaign's auto-answered offer may open the
+                                  # speaker's mic (else the phone auto-answers on a headset only)
 
     [[agents]]                    # one per agent; ids unique
     id = "1001"
@@ -96,7 +98,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     [[campaigns]]                 # outbound campaigns (docs/cc-protocol.md, "Campaigns";
     id = "spring"                 # tools/ccsim/campaigns.py); ids unique
     name = "Spring offer"
-    mode = "preview"              # "progressive" and "predictive" are accepted, not dialed yet
+    mode = "preview"              # "progressive" / "predictive": ccsim dials (needs [bridge]
+                                  # enabled to start), below
     agents = ["1001"]             # ids of [[agents]] assigned to it
     started = false               # at ccsim's first start (then the database keeps it)
     preview_s = 30                # the preview's countdown; 0: none
@@ -109,7 +112,25 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     fields = [{name = "account", label = "Account"}]  # the record variables shown, in order
     records = [{name = "Ana Ruiz", number = "5550101", variables = {account = "A-1"}}]
                                   # loaded into the database at the first start (by index:
-                                  # records added later are added), then it is the truth
+                                  # records added later are added), then it is the truth; a
+                                  # record's ``tz`` (IANA) is its calling hours' zone
+    calling_hours = "09:00-21:00" # records are dialed (previewed) only then, in their own time
+                                  # zone ("22:00-06:00" wraps midnight); "": all day
+    tz = "UTC"                    # the records' time zone unless a record has its own ``tz``
+    do_not_call = ["do_not_call"] # dispositions that put the record's number on the
+                                  # campaign's do-not-call list: no record with it is dialed
+    # progressive and predictive (tools/ccsim/dialer.py, pacing.py): ccsim's bridge dials the
+    # records and routes the answered customers to the campaign's free agents
+    ring_s = 25                   # a record's call rings this long before it is "no answer"
+    max_attempts = 3              # calls of a record that did not reach an agent, then done
+    retry_s = 60                  # a record that was not reached is dialed again after this
+    # predictive only: more calls than free agents, as the answer rate allows
+    max_ratio = 2.5               # calls in flight per free agent at most (>= 1)
+    abandon_s = 2                 # an answered customer no agent took within this: abandoned
+    abandon_limit = 0.03          # abandoned / answered kept under this ...
+    abandon_window_s = 86400      # ... over this period
+    message = "music"             # what an abandoned customer hears before the hang-up: the
+    message_s = 5                 # bridge plays only hold music ("music"), for message_s
 
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
 """
@@ -119,6 +140,7 @@ import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from firmware.cc.protocol import (MAX_CAMPAIGNS, MAX_DIAL_CHARS, MAX_DISPOSITIONS,
                                   MAX_NAME_CHARS, MAX_OFFERS, MAX_VARIABLES, Campaign, Code,
@@ -137,6 +159,9 @@ AUTO_WRAPUP = "auto"
 # what a phone may be asked to dial (a dial request, a campaign record's number)
 DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 CAMPAIGN_MODES = ("preview", "progressive", "predictive")
+DIALER_MODES = ("progressive", "predictive")
+MESSAGES = ("music",)           # what the bridge can play an abandoned customer: hold music
+HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)")
 PREVIEW_ACTIONS = ("skip", "remove", "call")
 
 
@@ -227,6 +252,7 @@ class CampaignRecordConfig:
     name: str
     number: str
     variables: tuple[tuple[str, str], ...] = ()
+    tz: str = ""                    # its calling hours' time zone ("": the campaign's)
 
 
 @dataclass(frozen=True)
@@ -245,6 +271,25 @@ class CampaignConfig:
     dispositions: tuple[Code, ...]
     fields: tuple[VariableLayout, ...]
     records: tuple[CampaignRecordConfig, ...]
+    # calling hours: minutes since midnight (start, end), in each record's zone; None: all day
+    calling_hours: tuple[int, int] | None = None
+    tz: str = "UTC"
+    do_not_call: tuple[str, ...] = ("do_not_call",)
+    # the dialer (progressive, predictive)
+    ring_s: float = 25.0
+    max_attempts: int = 3
+    retry_s: float = 60.0
+    max_ratio: float = 2.5
+    abandon_s: float = 2.0
+    abandon_limit: float = 0.03
+    abandon_window_s: float = 86400.0
+    message: str = "music"
+    message_s: float = 5.0
+
+    @property
+    def dialer(self) -> bool:
+        """ccsim dials its records (progressive, predictive), not the agents' phones."""
+        return self.mode in DIALER_MODES
 
     def wire(self, status: str) -> Campaign:
         """As the phone gets it (snapshot, ``campaign`` event)."""
@@ -419,7 +464,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                         wrapup_s=t.number("wrapup_s", 0.0),
                         mask_ani=t.flag("mask_ani", False), accept_all=t.flag("accept_all", False),
                         max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS),
-                        customer_noise_removal=t.flag("customer_noise_removal", False))
+                        customer_noise_removal=t.flag("customer_noise_removal", False),
+                        auto_answer_speaker=t.flag("auto_answer_speaker", False))
     t.done()
 
     queues, queue_numbers, recorded = [], [], []
@@ -532,6 +578,11 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                             "([bridge] enabled = true)")
 
     campaigns = _campaigns(file, doc, [a.id for a in agents])
+    for i, c in enumerate(campaigns):
+        if c.dialer and c.started and not bridge.enabled:
+            raise ScenarioError(f"{file}: campaigns[{i}]: a {c.mode} campaign is dialed by the "
+                                "media bridge: [bridge] enabled = true, or started = false "
+                                "(it cannot be started without the bridge)")
 
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
@@ -595,12 +646,35 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             problem = contact_problem(cid, number, variables, None)
             if problem:
                 r.fail(f"{r.where}: {problem}")
+            rtz = _zone(r, "tz", "")
             r.done()
-            records.append(CampaignRecordConfig(rname, number, tuple(variables.items())))
+            records.append(CampaignRecordConfig(rname, number, tuple(variables.items()), rtz))
+        hours = _hours(t)
+        tz = _zone(t, "tz", "UTC")
+        codes = [d.code for d in dispositions]
+        explicit = "do_not_call" in t.data
+        do_not_call = t.texts("do_not_call", ["do_not_call"])
+        for code in do_not_call:
+            if explicit and code not in codes:
+                t.fail(f"{t.where}.do_not_call: {code!r} is not one of its dispositions")
+        dialer = dict(
+            ring_s=t.number("ring_s", 25.0, above=True),
+            max_attempts=t.integer("max_attempts", 3, minimum=1, maximum=100),
+            retry_s=t.number("retry_s", 60.0),
+            max_ratio=t.number("max_ratio", 2.5, minimum=1.0),
+            abandon_s=t.number("abandon_s", 2.0, above=True),
+            abandon_limit=t.number("abandon_limit", 0.03, above=True),
+            abandon_window_s=t.number("abandon_window_s", 86400.0, above=True),
+            message=t.choice("message", "music", MESSAGES),
+            message_s=t.number("message_s", 5.0))
+        if dialer["abandon_limit"] > 1:
+            t.fail(f"{t.where}.abandon_limit: a rate, 0 < limit <= 1, got "
+                   f"{dialer['abandon_limit']!r}")
         t.done()
         campaigns.append(CampaignConfig(cid, name, mode, assigned, started, preview_s,
                                         timeout_action, skip, remove, cancel, logout_delay_s,
-                                        tuple(dispositions), tuple(fields), tuple(records)))
+                                        tuple(dispositions), tuple(fields), tuple(records),
+                                        hours, tz, tuple(do_not_call), **dialer))
     _unique(file, "campaigns", "id", [c.id for c in campaigns])
     for a in agents:
         mine = [c.id for c in campaigns if a in c.agents]
@@ -608,6 +682,34 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             raise ScenarioError(f"{file}: agent {a!r} is assigned to {len(mine)} campaigns, "
                                 f"at most {MAX_CAMPAIGNS}")
     return tuple(campaigns)
+
+
+def _hours(t: _Table) -> tuple[int, int] | None:
+    """``calling_hours`` "HH:MM-HH:MM" as minutes since midnight; None (all day) when ""."""
+    text = t.text("calling_hours", "", nonempty=False)
+    if not text:
+        return None
+    m = HOURS.fullmatch(text)
+    if m is None:
+        t.fail(f"{t.where}.calling_hours: expected HH:MM-HH:MM, got {text!r}")
+    assert m is not None
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end > 24 * 60 or start == end:
+        t.fail(f"{t.where}.calling_hours: an empty or impossible period {text!r}")
+    return start, end
+
+
+def _zone(t: _Table, name: str, default: str) -> str:
+    """An IANA time zone name (zoneinfo must know it); ``default`` when not given."""
+    value = t.text(name, default, nonempty=False)
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            t.fail(f"{t.where}.{name}: not a time zone: {value!r} (an IANA name such as "
+                   "Europe/Madrid)")
+    return value
 
 
 def extension_user(extension: str) -> str:

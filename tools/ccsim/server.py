@@ -51,11 +51,18 @@ Admin API (JSON):
                                         "label"}], "fields": [{"name", "label"}], "records":
                                         [{"index", "name", "number", "variables", "state",
                                         "attempts": [{"at", "agent", "outcome",
-                                        "disposition"?}], "disposition", "contact"}]} (records
-                                        in list order: a skipped one is at the end)
+                                        "disposition"?}], "disposition", "contact"}],
+                                        "calling_hours", "tz", "do_not_call", "dialer":
+                                        {"ring_s", "max_attempts", "retry_s", "max_ratio",
+                                        "abandon_s", "abandon_limit", "abandon_window_s",
+                                        "message", "message_s"} | null (preview), "stats":
+                                        {"dialed", "answered", "abandoned", "abandon_rate",
+                                        "connected", "failed": {outcome: n}}} (records in
+                                        list order: a skipped one is at the end; dialer.py)
     POST /api/campaigns/<id>/start   -> the campaign as GET shows it; its logged-in agents get
     POST /api/campaigns/<id>/stop       a ``campaign`` event (and at a start a notice and,
-                                        when Available, a preview)
+                                        when Available, a preview); 409 {"error"}: a
+                                        progressive or predictive one without the bridge
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -567,7 +574,11 @@ class CcServer:
 
     async def _switch_campaign(self, request: web.Request, operation):
         cid = request.match_info["id"]
-        if not self._do(operation, cid):
+        try:
+            known = self._do(operation, cid)
+        except ValueError as e:                 # a dialing campaign with no bridge
+            return _error(409, str(e))
+        if not known:
             return _error(404, "unknown campaign")
         await self._durable()
         return web.json_response(self.engine.campaign_info(cid))
