@@ -4,7 +4,7 @@ removed and called through the real Kamailio to numbers ccsim's customers answer
 ways), refuse (busy) or let ring; each dialed record wrapped up with one of the campaign's
 dispositions, kept in ccsim's database; and a negotiated logout from a preview."""
 from tests.audio import near, speak
-from tools.lab import Desk, Lab
+from tools.lab import DEMO_SCENARIO, Desk, Lab
 
 AGENT_HZ = 1000
 
@@ -140,3 +140,46 @@ def test_progressive_dials_the_customer_and_offers_them_to_the_free_agent(lab, d
     stats = lab.ccsim.call("GET", "/campaigns/winter")["stats"]
     assert (stats["dialed"], stats["connected"], stats["abandoned"]) == (2, 1, 0)
     assert stats["answered"] in (1, 2) and stats["failed"] == {}
+
+
+# -- predictive: the offer the phone answers by itself -----------------------------------------
+def leds(desk: Desk) -> set[tuple[str, ...]]:
+    line = desk.link.command("leds")[0]
+    return {tuple(p.split("=")) for p in line.split()[1:]}
+
+
+def test_a_predictive_offer_is_answered_by_the_phone_in_headset_mode(tmp_path):
+    """`winter` made predictive: the agent in headset mode goes Available, ccsim's bridge
+    reaches Paula, and her offer (auto_answer) beeps in the headset and is answered there with
+    no key pressed; the customer hears the agent's headset mic."""
+    scenario = tmp_path / "predictive.toml"
+    scenario.write_text(DEMO_SCENARIO.read_text().replace(
+        'mode = "progressive"', 'mode = "predictive"'))
+    with Lab(tmp_path / "lab", scenario=scenario) as lab:
+        lab.start()
+        desk = Desk(lab.phone("1001"))
+        try:
+            desk.wait_status(agent="IDLE", cc="up", sip="registered")
+            desk.key("soft2", "1", "8")                 # Menu -> Settings -> Headset mode
+            desk.wait_lcd("Headset mode on")
+            desk.key("soft4", "soft4")
+            assert ("headset", "on") in leds(desk)          # headset mode, between calls
+            speak(desk, AGENT_HZ, mic="headset_mic")
+            lab.ccsim.call("POST", "/campaigns/winter/start")
+            available(desk)
+            paula = lab.wait_for(lambda: (r := winter_record(lab, "Paula Serra"))["contact"]
+                                 and r, timeout=15, desc="Paula dialed")
+            cid = paula["contact"]
+            lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", timeout=20,
+                         desc="answered by the phone itself")
+            desk.wait_lcd("Talking")
+            assert {("headset", "on"), ("speaker", "off")} <= leds(desk)
+            lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], AGENT_HZ),
+                         timeout=15, desc="the customer hearing the agent's headset")
+            desk.key("soft2")                           # End
+            desk.wait_lcd("Disposition")
+            desk.key("soft1")
+            lab.wait_for(lambda: winter_record(lab, "Paula Serra")["state"] == "done",
+                         desc="the record done")
+        finally:
+            desk.close()
