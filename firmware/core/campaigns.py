@@ -124,6 +124,8 @@ def refused(m: Model, e: ev.CcRefused) -> Step:
     """The server would not take the agent's answer: a call placed for it is dropped (the
     preview shows again, if the record is still in it)."""
     m = dialpad.drop(m, lambda c: c.awaiting and bool(c.contact))
+    if e.code == "call_limit":          # the centre's call limit: the reason, as a dial
+        return with_notice(m, f"Not dialed: {e.message}"), ()
     return with_notice(m, REFUSED.get(e.code, e.message)), ()
 
 

@@ -183,3 +183,43 @@ def test_a_predictive_offer_is_answered_by_the_phone_in_headset_mode(tmp_path):
                          desc="the record done")
         finally:
             desk.close()
+
+
+# -- faults ------------------------------------------------------------------------------------
+def test_ccsim_killed_mid_campaign_dials_no_record_twice_and_loses_none(lab, desk):
+    """kill -9 during a campaign call: the call goes on, its disposition is queued and sent
+    once ccsim is back; killed again while the next record is previewed, the same record is
+    previewed after the restart, not another, and nothing was dialed twice."""
+    started(lab, desk)
+    available(desk)
+    desk.wait_lcd("Ana Ruiz")
+    desk.key("soft1")                               # Call
+    desk.wait_lcd("Talking", "Ana Ruiz")
+    cid = record(lab, "Ana Ruiz")["contact"]
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned at ccsim")
+    lab.ccsim.kill()
+    desk.wait_status(cc="down")
+    packets = int(desk.calls()[0]["rx_packets"])
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > packets + 25,
+                 desc="the call going on without ccsim")
+    desk.key("soft2")                               # End, ccsim away
+    desk.wait_lcd("Disposition")
+    desk.key("soft1")                               # Sale, queued
+    desk.wait_lcd("when online")
+    lab.ccsim.start()
+    desk.wait_status(cc="up", timeout=10)
+    lab.wait_for(lambda: record(lab, "Ana Ruiz")["state"] == "done", desc="Ana done")
+    ana = record(lab, "Ana Ruiz")
+    assert ana["disposition"] == "sale" and len(ana["attempts"]) == 1
+    desk.wait_lcd("Tom Becker")                     # the next record
+    tom = record(lab, "Tom Becker")["contact"]
+    lab.ccsim.kill()
+    desk.wait_status(cc="down")
+    lab.ccsim.start()
+    desk.wait_status(cc="up", timeout=10)
+    desk.wait_lcd("Tom Becker")
+    records = campaign(lab)["records"]
+    assert record(lab, "Tom Becker")["contact"] == tom
+    assert [r["state"] for r in records] == ["done", "previewing", "pending", "pending",
+                                             "pending"]
+    assert sum(len(r["attempts"]) for r in records) == 1

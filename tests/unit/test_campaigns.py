@@ -277,3 +277,10 @@ def test_more_on_a_disposition_list_reaches_the_record_too():
     assert rows(m)[0].startswith("Disposition") and "More" in rows(m)[-1]
     m, _ = run(m, ev.Key("soft2"), ev.Key("2"))
     assert isinstance(m.screen, FormScreen)
+
+
+def test_the_centre_s_call_limit_refuses_a_call_with_its_reason_and_the_preview_stays():
+    m, _ = agent(ev.CcContact(record()), ev.Key("soft1"),
+                 ev.CcRefused("preview", "call_limit", "call limit reached (2 calls)"))
+    assert m.active_notice() == "Not dialed: call limit reached (2 calls)"
+    assert m.calls == () and isinstance(m.screen, PreviewPopover)
