@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .dial import (ANSWERS, REFUSES, Dialed, _idle, _ms, _row, _talking, _timed_key, _wait,
-                   first_invites, invite_of, messages, requests)
+                   first_invites, invite_of, messages, requests, sip_capture)
 from .table import table
 
 GOAL_P99_MS = 20               # as a dial from the keypad: the agent's key -> the INVITE
@@ -61,7 +61,6 @@ def run(calls: int = 50) -> str:
         return "campaign: skipped, tcpdump is missing (tools/setup/system-packages.sh)"
     import pytest
 
-    from tests.capture import Capture
     from tools.lab import DEMO_SCENARIO, Desk, Lab, scenario_text
 
     work = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
@@ -74,12 +73,7 @@ def run(calls: int = 50) -> str:
         desk = Desk(phone)
         try:
             desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
-            listen = next(line for line in (phone.workdir / "phone.toml").read_text()
-                          .splitlines() if line.startswith("listen"))
-            phone_port = int(listen.split('"')[1].rsplit(":", 1)[1])
-            capture = Capture(work / "calls.pcap",
-                              f"(udp and (port {phone_port} or port {lab.kamailio_port})) or "
-                              f"(tcp port {lab.ccsim.port})")
+            phone_port, capture = sip_capture(lab, phone, work)
             try:
                 with capture:
                     time.sleep(1.0)                 # the customers register their numbers

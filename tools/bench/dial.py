@@ -353,12 +353,22 @@ def _numbers_ready(desk) -> None:
         time.sleep(0.3)
 
 
+def sip_capture(lab, phone, work: Path):
+    """(the phone's SIP port, a capture of its SIP, the proxy's and its WebSocket to ccsim)."""
+    from tests.capture import Capture
+    listen = next(line for line in (phone.workdir / "phone.toml").read_text().splitlines()
+                  if line.startswith("listen"))
+    phone_port = int(listen.split('"')[1].rsplit(":", 1)[1])
+    return phone_port, Capture(work / "calls.pcap",
+                               f"(udp and (port {phone_port} or port {lab.kamailio_port})) or "
+                               f"(tcp port {lab.ccsim.port})")
+
+
 def run(calls: int = 50, emergencies: int = 10) -> str:
     if shutil.which("tcpdump") is None:
         return "dial: skipped, tcpdump is missing (tools/setup/system-packages.sh)"
     import pytest
 
-    from tests.capture import Capture
     from tools.lab import DEMO_SCENARIO, Desk, Lab, scenario_text
 
     work = Path(tempfile.mkdtemp(prefix="bench-dial-"))
@@ -372,12 +382,7 @@ def run(calls: int = 50, emergencies: int = 10) -> str:
         desk = Desk(phone)
         try:
             desk.wait_status(agent="IDLE", cc="up", sip="registered", timeout=20)
-            listen = next(line for line in (phone.workdir / "phone.toml").read_text()
-                          .splitlines() if line.startswith("listen"))
-            phone_port = int(listen.split('"')[1].rsplit(":", 1)[1])
-            capture = Capture(work / "calls.pcap",
-                              f"(udp and (port {phone_port} or port {lab.kamailio_port})) or "
-                              f"(tcp port {lab.ccsim.port})")
+            phone_port, capture = sip_capture(lab, phone, work)
             try:
                 with capture:
                     _numbers_ready(desk)
