@@ -7,6 +7,11 @@ are never sent with the contact; ``get_variable`` fetches one for an agent on th
 
 ``c.variable_meta`` (kept with the contact): {name: {"version", "by"}} for each variable
 changed (version 1, by nobody, until then). A mixin of Engine, like recording.py.
+
+A campaign's record (kind "campaign"): its campaign's ``fields`` are its layout (those
+``editable`` are saved, by the same rules), also by its agent while it dials or in its
+wrap-up ("While on the record"), and a saved value is kept on the record (campaigns.py): its
+next attempt shows it.
 """
 from __future__ import annotations
 
@@ -24,8 +29,9 @@ log = logging.getLogger("ccsim")
 class CallData:
     @atomic
     def set_variable(self, agent: str, contact: str, name: str, value: str, version: int):
-        c = self._on_contact(agent, contact)
-        spec = next((v for v in self.scenario.layout if v.name == name), None)
+        c = self._on_contact(agent, contact, on_record=True)
+        layout = self._record_fields(c) if c.kind == "campaign" else self.scenario.layout
+        spec = next((v for v in layout if v.name == name), None)
         if spec is None or not spec.editable or spec.secure:
             raise self.Refused("not_editable", f"{name} is not an editable variable")
         problem = value_problem(spec, value)
@@ -42,6 +48,8 @@ class CallData:
         log.info("contact %s: %s changed %s (version %d)", c.id, agent, name,
                  meta["version"] + 1)
         self._dirty_contacts[c.id] = c
+        if c.kind == "campaign":
+            self._record_variable_saved(c, name, value)
         self._tell_everyone(c)
 
     def get_variable(self, agent: str, contact: str, name: str) -> p.VariableValue:
@@ -53,10 +61,14 @@ class CallData:
         return p.VariableValue(id="", contact=c.id, name=name, value=c.variables[name],
                                version=version)
 
-    def _on_contact(self, agent: str, contact: str) -> ContactRecord:
-        """The contact, if ``agent`` talks on it (in control, consulted, or in its conference)."""
+    def _on_contact(self, agent: str, contact: str, on_record: bool = False) -> ContactRecord:
+        """The contact, if ``agent`` talks on it (in control, consulted, or in its conference);
+        ``on_record``: a campaign record's agent also while it dials or in its wrap-up."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
+        if (on_record and c.kind == "campaign" and c.agent == agent and agent not in c.owed
+                and c.status in ("dialing", "wrapup")):
+            return c
         if c.status not in TALKING or agent in c.owed:
             raise self.Refused("unknown_contact", f"you are not on contact {c.id}'s call")
         return c

@@ -33,6 +33,23 @@ campaign's); a wrap-up with one of the campaign's ``do_not_call`` dispositions p
 record's number on the campaign's do-not-call list (the numbers of its records done with such
 a disposition): its other pending records are done ("do_not_call") and none is dialed.
 
+**While on the record** (its call or its wrap-up; docs/cc-protocol.md, "Campaigns"): the
+campaign's ``script`` and ``ends`` go with it to the phone, the record's ``alternates`` (the
+scenario's, by index) with its contact. A preview ``call`` may name one of them in ``number``:
+the contact's ``ani`` becomes it and the record's attempt says ``number`` (an attempt without
+it called the record's own). A ``call`` (the agent's, or the countdown's) is refused
+``call_limit`` when the centre's outbound calls are at ``[outbound] call_limit``
+(engine._check_call_limit); the countdown's then leaves the record in preview with no
+countdown (a notice says why): the agent calls it when a line is free, or skips it.
+``reschedule`` (``recall_time``: the customer's local time in the record's zone, checked
+against the server's clock and the campaign's ``ends``) stores the recall on the record
+(``not_before``, ``rescheduled``) and on the contact (``c.campaign``); its wrap-up then puts the
+record back ``pending`` instead of ``done`` (the disposition kept in its attempt; a do-not-call
+one wins: done), not handed out (or dialed: ``_may_call``, dialer.py's pick too) before
+``not_before``, when a timer (``recall:<campaign>:<index>``) serves the campaign's free agents.
+The campaign's ``fields`` that are ``editable`` are saved with ``set_variable`` (calldata.py)
+on the contact and on the record: its next attempt shows them.
+
 "progressive" and "predictive" campaigns are dialed by ccsim (dialer.py, pacing.py); they
 need the bridge (a start without it is refused). A mixin of Engine, like recording.py (its
 DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module).
@@ -41,7 +58,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import re
 import secrets
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from firmware.cc import protocol as p
 
@@ -51,7 +71,16 @@ from .store import AgentRecord, CampaignRecord, ContactRecord, atomic
 log = logging.getLogger("ccsim")
 
 LOGOUT_TIMER = "logout:"        # a negotiated logout's timer key: "logout:<agent>"
+RECALL_TIMER = "recall:"        # a rescheduled record's time: "recall:<campaign>:<index>"
+CAMPAIGN_TIMERS = (LOGOUT_TIMER, RECALL_TIMER)   # the engine's timers campaigns.py handles
 RECORD_STATES = ("pending", "previewing", "dialing", "done", "removed")
+ON_RECORD = ("dialing", "assigned", "held", "wrapup")   # a record's call or its wrap-up
+RESCHEDULE_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# a refused reschedule's rule, in the agent's words (the phone shows it in the form)
+NOT_A_TIME = "Not a date and time"
+NOT_THERE = "Not a time there (DST)"
+IN_THE_PAST = "In the past"
+AFTER_END = "After the campaign's end"
 
 
 class Campaigns:
@@ -96,13 +125,17 @@ class Campaigns:
         for s in self._records.values():
             if s.pending is not None and s.pending.state == "logged_out" and s.pending.at:
                 heapq.heappush(self._timers, (s.pending.at, LOGOUT_TIMER + s.agent))
+        for records in self._crecords.values():
+            for r in records:
+                self._arm_recall(r)
         for s in self._records.values():
             self._serve_campaign(s)
 
     # -- phone requests ----------------------------------------------------------------------
     @atomic
-    def preview(self, agent: str, contact: str, action: str):
-        """The agent's answer to a previewed record: call, skip or remove it."""
+    def preview(self, agent: str, contact: str, action: str, number: str = ""):
+        """The agent's answer to a previewed record: call (``number``: "" its own, or one of
+        its alternates), skip or remove it."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
         if c.kind != "campaign" or c.agent != agent or c.status != "preview":
@@ -117,8 +150,40 @@ class Campaigns:
             raise self.Refused("not_allowed", f"campaign {cfg.name} does not allow removing")
         if action not in ("call", "skip", "remove"):
             raise self.Refused("not_allowed", f"no preview action {action[:20]!r}")
+        if action == "call":
+            own = self._record_number(c)
+            if number and number != own and number not in self._alternates(c):
+                raise self.Refused("not_allowed", f"{number[:40]!r} is not one of the record's "
+                                   "numbers")
+            self._check_call_limit()
         log.info("contact %s: agent %s %ss the campaign record", c.id, agent, action)
-        self._preview_action(c, action)
+        self._preview_action(c, action, number)
+
+    @atomic
+    def reschedule(self, agent: str, contact: str, at: str):
+        """Call the agent's campaign record again at ``at`` (YYYY-MM-DDTHH:MM, the customer's
+        local time) instead of in its turn; its wrap-up is still owed."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        status = self._seen(agent, c)
+        if c.kind != "campaign" or c.agent != agent or status not in ON_RECORD:
+            what = "not a campaign record" if c.kind != "campaign" else status
+            raise self.Refused("not_allowed", f"contact {contact} is {what}: only a campaign "
+                               "record on its call or in its wrap-up can be rescheduled")
+        r = self._record_of(c)
+        cfg = self._campaigns.get(c.campaign["id"])
+        if r is None or cfg is None:
+            raise self.Refused("not_allowed", f"contact {contact}: its campaign record is gone")
+        try:
+            when = recall_time(at, cfg.record_zone(r.index), cfg.ends, self.clock())
+        except ValueError as e:
+            raise self.Refused("bad_value", str(e)) from None
+        r.not_before, r.rescheduled = when, at
+        self._record_changed(r)
+        c.campaign = {**c.campaign, "rescheduled": at, "not_before": when}
+        log.info("contact %s: agent %s reschedules campaign %s record %d to %s (%s)", c.id,
+                 agent, r.campaign, r.index, at, cfg.record_zone(r.index))
+        self._tell(c)
 
     # -- the admin ---------------------------------------------------------------------------
     @atomic
@@ -173,11 +238,16 @@ class Campaigns:
             dnc = self._do_not_call(cfg.id)
             r = next((r for r in sorted(self._crecords[cfg.id], key=lambda r: r.order)
                       if r.state == "pending" and r.number not in dnc
-                      and self._in_hours(cfg, r, now)), None)
+                      and self._may_call(cfg, r, now)), None)
             if r is not None:
                 self._hand_out(cfg, r, s)
                 return
         self._pace_agent(s.agent)               # its dialing campaigns call (dialer.py)
+
+    def _may_call(self, cfg: CampaignConfig, r: CampaignRecord, now: float) -> bool:
+        """A pending record may be handed out (or dialed, dialer.py) now: its recall time (a
+        reschedule's ``not_before``) has come, and it is within its calling hours."""
+        return r.not_before <= now and self._in_hours(cfg, r, now)
 
     def _hand_out(self, cfg: CampaignConfig, r: CampaignRecord, s: AgentRecord):
         n, now = self.store.next_contact_number(), self.clock()
@@ -197,16 +267,21 @@ class Campaigns:
         self._tell(c)
         self._refresh(s)
 
-    def _preview_action(self, c: ContactRecord, action: str):
+    def _preview_action(self, c: ContactRecord, action: str, number: str = ""):
         r = self._record_of(c)
         s = self._records[c.agent]
         if action == "call":
             now = self.clock()
+            own = self._record_number(c)
+            c.ani = number or own               # the number the phone dials
             c.status, c.deadline = "dialing", now + self.DIAL_GIVE_UP_S
             c.attempts.append({"agent": c.agent, "at": now, "outcome": ""})
             if r is not None:
                 r.state = "dialing"
-                r.attempts.append({"at": now, "agent": c.agent, "outcome": ""})
+                attempt = {"at": now, "agent": c.agent, "outcome": ""}
+                if c.ani != own:
+                    attempt["number"] = c.ani   # an alternate
+                r.attempts.append(attempt)
                 self._record_changed(r)
             self._arm(c)
             self._tell(c)
@@ -229,6 +304,19 @@ class Campaigns:
         cfg = self._campaigns.get(c.campaign["id"]) if c.campaign else None
         action = cfg.timeout_action if cfg is not None else "skip"
         log.info("contact %s: the preview ran out: %s", c.id, action)
+        if action == "call":
+            try:
+                self._check_call_limit()
+            except self.Refused as e:
+                # Not called: the record stays in preview, its countdown gone, for the agent to
+                # call when a line is free (refused call_limit until then) or skip. Skipping it
+                # instead would hand out the next record only to run out on the same limit.
+                log.info("contact %s: not called: %s", c.id, e.message)
+                c.deadline = 0.0
+                self._tell(c)
+                self._emit(self._records[c.agent], p.Notice,
+                           text=f"Not called: {e.message}")
+                return
         self._preview_action(c, action)
 
     def _withdraw_preview(self, c: ContactRecord):
@@ -274,13 +362,25 @@ class Campaigns:
         return {d.code for d in cfg.dispositions} if cfg is not None else set()
 
     def _record_done(self, c: ContactRecord, code: str):
+        """The record's contact is wrapped up with ``code``: the record is done, or back in the
+        list until its recall when the agent rescheduled it (a do-not-call code wins)."""
         r = self._record_of(c)
         if r is not None:
-            r.state, r.disposition = "done", code
             if r.attempts:
                 r.attempts[-1]["disposition"] = code
-            self._record_changed(r)
             cfg = self._campaigns.get(r.campaign)
+            recall = (c.campaign or {}).get("not_before", 0.0)
+            if recall and not (cfg is not None and code in cfg.do_not_call):
+                r.state, r.contact = "pending", ""
+                r.not_before, r.rescheduled = recall, c.campaign.get("rescheduled", "")
+                self._record_changed(r)
+                self._arm_recall(r)
+                log.info("campaign %s record %d: called again at %s", r.campaign, r.index,
+                         r.rescheduled)
+                return
+            r.state, r.disposition = "done", code
+            r.not_before, r.rescheduled = 0.0, ""
+            self._record_changed(r)
             if cfg is not None and code in cfg.do_not_call:
                 self._no_more_calls(cfg, r.number)
 
@@ -337,6 +437,38 @@ class Campaigns:
             self._log_out(s, s.pending.reason)
         # else: after the last wrap-up (_refresh)
 
+    # -- timers (the engine's heap: CAMPAIGN_TIMERS) -----------------------------------------
+    def _campaign_timer_due(self, key: str, at: float) -> bool:
+        """Is this timer still wanted? (else the engine drops it)"""
+        if key.startswith(LOGOUT_TIMER):
+            return self._logout_due(key, at)
+        r = self._recall_record(key)
+        return r is not None and r.state == "pending" and r.not_before == at
+
+    def _campaign_timer_expired(self, key: str):
+        if key.startswith(LOGOUT_TIMER):
+            self._logout_expired(key)
+            return
+        r = self._recall_record(key)
+        if r is None:
+            return
+        log.info("campaign %s record %d: its recall time has come", r.campaign, r.index)
+        for agent in self._campaigns[r.campaign].agents:
+            s = self._records[agent]
+            if s.state != "logged_out":
+                self._serve(s)
+
+    def _arm_recall(self, r: CampaignRecord):
+        """A rescheduled pending record: the free agents are served at its recall time."""
+        if r.state == "pending" and r.not_before > self.clock():
+            heapq.heappush(self._timers, (r.not_before,
+                                          f"{RECALL_TIMER}{r.campaign}:{r.index}"))
+
+    def _recall_record(self, key: str) -> CampaignRecord | None:
+        campaign, _, index = key[len(RECALL_TIMER):].rpartition(":")
+        return next((r for r in self._crecords.get(campaign, ()) if str(r.index) == index),
+                    None)
+
     # -- what is shown -----------------------------------------------------------------------
     def _wire_campaigns(self, agent: str) -> list[p.Campaign]:
         return [cfg.wire(self._campaign_status[cfg.id]) for cfg in self._campaigns.values()
@@ -382,17 +514,46 @@ class Campaigns:
                            "message_s": cfg.message_s} if cfg.dialer else None,
                 "stats": self._dial_stats(cfg),
                 "dispositions": [{"code": d.code, "label": d.label} for d in cfg.dispositions],
-                "fields": [{"name": f.name, "label": f.label} for f in cfg.fields],
+                "fields": [{"name": f.name, "label": f.label, "editable": f.editable,
+                            "kind": f.kind} for f in cfg.fields],
+                "script": cfg.script, "ends": cfg.ends or None,
                 "records": [{"index": r.index, "name": r.name, "number": r.number,
-                          "variables": r.variables, "state": r.state, "attempts": r.attempts,
-                          "disposition": r.disposition or None, "contact": r.contact or None}
-                         for r in sorted(self._crecords[campaign], key=lambda r: r.order)]}
+                             "alternates": list(cfg.alternates(r.index)),
+                             "variables": r.variables, "state": r.state, "attempts": r.attempts,
+                             "disposition": r.disposition or None, "contact": r.contact or None,
+                             "not_before": r.not_before or None,
+                             "rescheduled": r.rescheduled or None}
+                            for r in sorted(self._crecords[campaign], key=lambda r: r.order)]}
 
     @staticmethod
     def _campaign_contact_info(c: ContactRecord) -> dict:
         k = c.campaign or {}
         return {"campaign": k.get("id"), "customer": k.get("customer"),
-                "failed": k.get("failed") or None} if c.kind == "campaign" else {}
+                "failed": k.get("failed") or None,
+                "rescheduled": k.get("rescheduled") or None} if c.kind == "campaign" else {}
+
+    def _alternates(self, c: ContactRecord) -> list[str]:
+        """A campaign contact's record's other numbers (the wire's ``alternates``)."""
+        k = c.campaign
+        cfg = self._campaigns.get(k["id"]) if c.kind == "campaign" and k else None
+        return list(cfg.alternates(k["record"])) if cfg is not None else []
+
+    def _record_number(self, c: ContactRecord) -> str:
+        """The record's own number (the contact's ``ani`` until an alternate is called)."""
+        r = self._record_of(c)
+        return r.number if r is not None else c.ani
+
+    def _record_fields(self, c: ContactRecord) -> tuple[p.VariableLayout, ...]:
+        """A campaign contact's variables as its campaign lays them out (``fields``)."""
+        cfg = self._campaigns.get((c.campaign or {}).get("id", ""))
+        return cfg.fields if cfg is not None else ()
+
+    def _record_variable_saved(self, c: ContactRecord, name: str, value: str):
+        """An editable field saved on the contact (calldata.py): the record keeps it too."""
+        r = self._record_of(c)
+        if r is not None:
+            r.variables = {**r.variables, name: value}
+            self._record_changed(r)
 
     # -- records -----------------------------------------------------------------------------
     def _record_of(self, c: ContactRecord) -> CampaignRecord | None:
@@ -408,4 +569,26 @@ class Campaigns:
 
 def _started_notice(cfg: CampaignConfig) -> str:
     return f"Campaign {cfg.name} started, you are assigned"
+
+
+def recall_time(at: str, zone: str, ends: str, now: float) -> float:
+    """A reschedule's ``at`` (YYYY-MM-DDTHH:MM, local time in ``zone``) as server time; a
+    ValueError naming the rule it breaks: not a date and time, a time a DST change skips
+    there, in the past (``now``), or a day after the campaign's last (``ends``, "": none)."""
+    if not RESCHEDULE_AT.fullmatch(at):
+        raise ValueError(NOT_A_TIME)
+    try:
+        local = datetime.strptime(at, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise ValueError(NOT_A_TIME) from None
+    tz = ZoneInfo(zone)
+    instant = local.replace(tzinfo=tz).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != local:    # in a DST gap
+        raise ValueError(NOT_THERE)
+    when = instant.timestamp()
+    if when < now:
+        raise ValueError(IN_THE_PAST)
+    if ends and local.date() > date.fromisoformat(ends):
+        raise ValueError(AFTER_END)
+    return when
 

@@ -143,7 +143,7 @@ class Dialer:
         dnc = self._do_not_call(cfg.id)
         out = []
         for r in sorted(self._crecords[cfg.id], key=lambda r: r.order):
-            if r.state != "pending" or r.number in dnc or not self._in_hours(cfg, r, now):
+            if r.state != "pending" or r.number in dnc or not self._may_call(cfg, r, now):
                 continue
             if r.attempts and now < r.attempts[-1].get("at", 0.0) + cfg.retry_s:
                 continue

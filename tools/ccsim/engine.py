@@ -56,7 +56,7 @@ from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, T
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .calldata import CallData
-from .campaigns import LOGOUT_TIMER, Campaigns
+from .campaigns import CAMPAIGN_TIMERS, Campaigns
 from .conference import Conferences, member_of
 from .dialer import DIALER_TIMER, Dialer, customer_leg_name
 from .recording import Recording
@@ -330,10 +330,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
             return internal, ""
         if self._on_agent[agent]:
             raise Refused("not_allowed", "finish the current contact first")
-        limit = self.scenario.outbound.call_limit
-        if limit and sum(1 for c in self._live.values() if c.kind == "outbound"
-                         and c.status in ("dialing",) + TALKING) >= limit:
-            raise Refused("call_limit", f"call limit reached ({limit} calls)")
+        self._check_call_limit()
         n, now = self.store.next_contact_number(), self.clock()
         c = ContactRecord(f"c-{n}", n, "", number, {}, None, now, status="dialing",
                           agent=agent, offered_at=now, deadline=now + DIAL_GIVE_UP_S,
@@ -349,6 +346,17 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                 else _KEEP)
         self._refresh(s, pending=back)
         return number, c.id
+
+    def _check_call_limit(self):
+        """Refused ``call_limit`` when the centre's outbound calls (scenario ``[outbound]
+        call_limit``) are at the limit: the agents' calls dialing or up, outbound contacts and
+        the campaign records their phones dial (preview campaigns; not the dialer's calls)."""
+        limit = self.scenario.outbound.call_limit
+        placed = ("outbound", "campaign")
+        if limit and sum(1 for c in self._live.values()
+                         if c.kind in placed and not self._dialed(c)
+                         and c.status in ("dialing",) + TALKING) >= limit:
+            raise Refused("call_limit", f"call limit reached ({limit} calls)")
 
     def _internal(self, number: str) -> str:
         """The extension (SIP user) an internal number reaches: an agent's id or extension."""
@@ -762,8 +770,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
         """The earliest RONA or auto wrap-up time, or None."""
         while self._timers:
             at, cid = self._timers[0]
-            if cid.startswith(LOGOUT_TIMER):
-                if self._logout_due(cid, at):
+            if cid.startswith(CAMPAIGN_TIMERS):        # a negotiated logout, a recall
+                if self._campaign_timer_due(cid, at):
                     return at
                 heapq.heappop(self._timers)
                 continue
@@ -795,8 +803,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
         now = self.clock()
         while (at := self.next_deadline()) is not None and at <= now:
             key = heapq.heappop(self._timers)[1]
-            if key.startswith(LOGOUT_TIMER):
-                self._logout_expired(key)
+            if key.startswith(CAMPAIGN_TIMERS):
+                self._campaign_timer_expired(key)
                 continue
             if key.startswith(DIALER_TIMER):
                 self._dialer_expired(key)
@@ -1469,6 +1477,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                          campaign=(c.campaign or {}).get("id", ""),
                          customer=(c.campaign or {}).get("customer", ""),
                          failed=(c.campaign or {}).get("failed", ""),
+                         alternates=self._alternates(c),
+                         rescheduled=(c.campaign or {}).get("rescheduled", ""),
                          auto_answer=status in UNANSWERED and self._auto_answer(c))
 
     def _tell(self, c: ContactRecord, status: str | None = None):

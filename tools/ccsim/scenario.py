@@ -92,8 +92,9 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
 
     [outbound]                    # calls agents dial (protocol: dial); an agent's number or
     call_limit = 0                # extension is an internal call, anything else an outbound
-                                  # contact; call_limit: outbound contacts dialing or up at
-                                  # once in the centre (more are refused "call_limit"), 0: any
+                                  # contact; call_limit: outbound contacts (and preview
+                                  # campaigns' calls) dialing or up at once in the centre
+                                  # (more are refused "call_limit"), 0: any
 
     [[campaigns]]                 # outbound campaigns (docs/cc-protocol.md, "Campaigns";
     id = "spring"                 # tools/ccsim/campaigns.py); ids unique
@@ -109,11 +110,17 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     cancel = false                # ... end the call before the customer answers
     logout_delay_s = 5            # a logout takes effect this long after it is asked for
     dispositions = [{code = "sale", label = "Sale"}]  # its wrap-up codes: at least one
-    fields = [{name = "account", label = "Account"}]  # the record variables shown, in order
+    fields = [{name = "account", label = "Account"}]  # the record variables shown, in order;
+                                  # ``editable = true`` (and ``kind``) as in [[layout]]: the
+                                  # agent on the record updates it (set_variable), kept on it
     records = [{name = "Ana Ruiz", number = "5550101", variables = {account = "A-1"}}]
                                   # loaded into the database at the first start (by index:
                                   # records added later are added), then it is the truth; a
-                                  # record's ``tz`` (IANA) is its calling hours' zone
+                                  # record's ``tz`` (IANA) is its calling hours' zone (and a
+                                  # reschedule's), ``alternates`` its other numbers (at most
+                                  # 5, dialable like ``number``: the agent may call one)
+    script = ""                   # what the agent says (at most 4000 characters, line breaks kept)
+    ends = ""                     # its last day, YYYY-MM-DD: no reschedule after it; "": none
     calling_hours = "09:00-21:00" # records are dialed (previewed) only then, in their own time
                                   # zone ("22:00-06:00" wraps midnight); "": all day
     tz = "UTC"                    # the records' time zone unless a record has its own ``tz``
@@ -139,12 +146,14 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from firmware.cc.protocol import (MAX_CAMPAIGNS, MAX_DIAL_CHARS, MAX_DISPOSITIONS,
-                                  MAX_NAME_CHARS, MAX_OFFERS, MAX_VARIABLES, Campaign, Code,
-                                  Settings, VariableLayout)
+from firmware.cc.protocol import (MAX_ALTERNATES, MAX_CAMPAIGNS, MAX_DIAL_CHARS,
+                                  MAX_DISPOSITIONS, MAX_NAME_CHARS, MAX_OFFERS,
+                                  MAX_SCRIPT_CHARS, MAX_VARIABLES, Campaign, Code, Settings,
+                                  VariableLayout)
 
 from .limits import contact_problem
 
@@ -158,6 +167,7 @@ RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"),
 AUTO_WRAPUP = "auto"
 # what a phone may be asked to dial (a dial request, a campaign record's number)
 DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CAMPAIGN_MODES = ("preview", "progressive", "predictive")
 DIALER_MODES = ("progressive", "predictive")
 MESSAGES = ("music",)           # what the bridge can play an abandoned customer: hold music
@@ -253,6 +263,7 @@ class CampaignRecordConfig:
     number: str
     variables: tuple[tuple[str, str], ...] = ()
     tz: str = ""                    # its calling hours' time zone ("": the campaign's)
+    alternates: tuple[str, ...] = ()    # its other numbers (the agent may call one instead)
 
 
 @dataclass(frozen=True)
@@ -285,6 +296,8 @@ class CampaignConfig:
     abandon_window_s: float = 86400.0
     message: str = "music"
     message_s: float = 5.0
+    script: str = ""                # what the agent says (shown on the record)
+    ends: str = ""                  # its last day (YYYY-MM-DD): no reschedule after it; "": none
 
     @property
     def dialer(self) -> bool:
@@ -296,7 +309,17 @@ class CampaignConfig:
         return Campaign(id=self.id, name=self.name, mode=self.mode, status=status,
                         preview_s=self.preview_s, timeout_action=self.timeout_action,
                         skip=self.skip, remove=self.remove, cancel=self.cancel,
-                        dispositions=list(self.dispositions), fields=list(self.fields))
+                        dispositions=list(self.dispositions), fields=list(self.fields),
+                        script=self.script, ends=self.ends)
+
+    def record_zone(self, index: int) -> str:
+        """The record's time zone (its own ``tz``, else the campaign's)."""
+        tz = self.records[index].tz if 0 <= index < len(self.records) else ""
+        return tz or self.tz
+
+    def alternates(self, index: int) -> tuple[str, ...]:
+        """The record's other numbers (the scenario's, by index)."""
+        return self.records[index].alternates if 0 <= index < len(self.records) else ()
 
 
 @dataclass(frozen=True)
@@ -629,7 +652,10 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
         _unique(file, f"{t.where}.dispositions", "code", [d.code for d in dispositions])
         fields = []
         for f in _items(t, "fields", False):
-            fields.append(VariableLayout(f.text("name"), f.text("label")))
+            fields.append(VariableLayout(f.text("name"), f.text("label"),
+                                         editable=f.flag("editable", False),
+                                         kind=f.choice("kind", "text",
+                                                       ("text", "date", "datetime"))))
             f.done()
         _unique(file, f"{t.where}.fields", "name", [f.name for f in fields])
         records = []
@@ -647,8 +673,10 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             if problem:
                 r.fail(f"{r.where}: {problem}")
             rtz = _zone(r, "tz", "")
+            alternates = _alternates(r, number)
             r.done()
-            records.append(CampaignRecordConfig(rname, number, tuple(variables.items()), rtz))
+            records.append(CampaignRecordConfig(rname, number, tuple(variables.items()), rtz,
+                                                alternates))
         hours = _hours(t)
         tz = _zone(t, "tz", "UTC")
         codes = [d.code for d in dispositions]
@@ -667,6 +695,14 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             abandon_window_s=t.number("abandon_window_s", 86400.0, above=True),
             message=t.choice("message", "music", MESSAGES),
             message_s=t.number("message_s", 5.0))
+        script = t.text("script", "", nonempty=False)
+        if len(script) > MAX_SCRIPT_CHARS:
+            t.fail(f"{t.where}.script: {len(script)} characters, at most {MAX_SCRIPT_CHARS}")
+        if any(ord(ch) < 0x20 and ch not in "\n\t" for ch in script):
+            t.fail(f"{t.where}.script: a control character (only line breaks and tabs)")
+        ends = t.text("ends", "", nonempty=False)
+        if ends and not _is_date(ends):
+            t.fail(f"{t.where}.ends: expected a date YYYY-MM-DD, got {ends!r}")
         if dialer["abandon_limit"] > 1:
             t.fail(f"{t.where}.abandon_limit: a rate, 0 < limit <= 1, got "
                    f"{dialer['abandon_limit']!r}")
@@ -674,7 +710,8 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
         campaigns.append(CampaignConfig(cid, name, mode, assigned, started, preview_s,
                                         timeout_action, skip, remove, cancel, logout_delay_s,
                                         tuple(dispositions), tuple(fields), tuple(records),
-                                        hours, tz, tuple(do_not_call), **dialer))
+                                        hours, tz, tuple(do_not_call), **dialer,
+                                        script=script, ends=ends))
     _unique(file, "campaigns", "id", [c.id for c in campaigns])
     for a in agents:
         mine = [c.id for c in campaigns if a in c.agents]
@@ -682,6 +719,33 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             raise ScenarioError(f"{file}: agent {a!r} is assigned to {len(mine)} campaigns, "
                                 f"at most {MAX_CAMPAIGNS}")
     return tuple(campaigns)
+
+
+def _alternates(r: _Table, number: str) -> tuple[str, ...]:
+    """A record's ``alternates``: at most MAX_ALTERNATES other numbers, each one a phone can
+    dial, none the record's own or listed twice."""
+    alternates = r.texts("alternates", [])
+    if len(alternates) > MAX_ALTERNATES:
+        r.fail(f"{r.where}.alternates: at most {MAX_ALTERNATES} numbers, got {len(alternates)}")
+    for i, alt in enumerate(alternates):
+        if not dialable(alt):
+            r.fail(f"{r.where}.alternates[{i}]: not a number a phone can dial: {alt!r} "
+                   f"(1-{MAX_DIAL_CHARS} of 0-9 A-Z a-z * # + . _ ~ -)")
+        if alt == number or alt in alternates[:i]:
+            r.fail(f"{r.where}.alternates[{i}]: {alt!r} is the record's number or listed "
+                   "twice")
+    return alternates
+
+
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD, a real day."""
+    if not DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _hours(t: _Table) -> tuple[int, int] | None:

@@ -48,10 +48,15 @@ Admin API (JSON):
     GET  /api/campaigns/<id>         -> {"id", "name", "mode", "status", "agents", "counts",
                                         "preview_s", "timeout_action", "skip", "remove",
                                         "cancel", "logout_delay_s", "dispositions": [{"code",
-                                        "label"}], "fields": [{"name", "label"}], "records":
-                                        [{"index", "name", "number", "variables", "state",
-                                        "attempts": [{"at", "agent", "outcome",
-                                        "disposition"?}], "disposition", "contact"}],
+                                        "label"}], "fields": [{"name", "label", "editable",
+                                        "kind"}], "script", "ends" (null: none), "records":
+                                        [{"index", "name", "number", "alternates",
+                                        "variables", "state", "attempts": [{"at", "agent",
+                                        "outcome", "number"? (an alternate called),
+                                        "disposition"?}], "disposition", "contact",
+                                        "not_before" (a reschedule's recall, server time; null:
+                                        none), "rescheduled" (the agent's YYYY-MM-DDTHH:MM,
+                                        the customer's local time; null)}],
                                         "calling_hours", "tz", "do_not_call", "dialer":
                                         {"ring_s", "max_attempts", "retry_s", "max_ratio",
                                         "abandon_s", "abandon_limit", "abandon_window_s",
@@ -297,7 +302,9 @@ class CcServer:
         elif isinstance(r, p.CallEvent):
             e.call_event(agent, r.contact, r.event, r.leg, r.reason)
         elif isinstance(r, p.Preview):
-            e.preview(agent, r.contact, r.action)
+            e.preview(agent, r.contact, r.action, r.number)
+        elif isinstance(r, p.Reschedule):
+            e.reschedule(agent, r.contact, r.at)
         elif isinstance(r, p.Consult):
             e.consult(agent, r.contact, r.kind, r.target)
         elif isinstance(r, p.Transfer):

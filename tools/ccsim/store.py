@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS campaigns (  -- each campaign's status (started / sto
 CREATE TABLE IF NOT EXISTS campaign_records (   -- CampaignRecord rows
     campaign TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL,
     variables TEXT NOT NULL, state TEXT NOT NULL, ord INTEGER NOT NULL, attempts TEXT NOT NULL,
-    disposition TEXT NOT NULL, contact TEXT NOT NULL, PRIMARY KEY (campaign, idx));
+    disposition TEXT NOT NULL, contact TEXT NOT NULL, not_before REAL NOT NULL DEFAULT 0,
+    rescheduled TEXT NOT NULL DEFAULT '', PRIMARY KEY (campaign, idx));
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -108,7 +109,8 @@ class ContactRecord:
     # call data (calldata.py): {name: {"version", "by"}} of each variable an agent changed
     variable_meta: dict[str, dict] = field(default_factory=dict)
     # a campaign's contact (kind "campaign", campaigns.py): {"id", "record" (its index),
-    # "customer", "failed"}
+    # "customer", "failed"}, and once the agent rescheduled it "rescheduled" (the local text)
+    # and "not_before" (server time)
     campaign: dict | None = None
 
 
@@ -118,7 +120,9 @@ class CampaignRecord:
 
     state: pending | previewing | dialing | done | removed. ``order``: its place in the
     campaign's list (a skipped one goes to the end); ``contact``: the contact it is (or was
-    last) while previewing or dialing."""
+    last) while previewing or dialing. A reschedule (``reschedule``): ``not_before``, the
+    server time before which it is not called again (0: none), and ``rescheduled``, when the
+    agent said (YYYY-MM-DDTHH:MM, the customer's local time)."""
     campaign: str
     index: int
     name: str
@@ -129,6 +133,8 @@ class CampaignRecord:
     attempts: list[dict] = field(default_factory=list)   # {"at", "agent", "outcome"}
     disposition: str = ""
     contact: str = ""
+    not_before: float = 0.0
+    rescheduled: str = ""
 
 
 KEEP_EVENTS = 10_000          # per agent: the latest, for the admin API; older ones are pruned
@@ -153,6 +159,11 @@ class Store:
         self._add_text_column("contacts", "recording")      # from before recordings
         self._add_text_column("contacts", "variable_meta")  # from before call data editing
         self._add_text_column("contacts", "campaign")       # from before campaigns
+        if "not_before" not in {row[1] for row in
+                                self._db.execute("PRAGMA table_info(campaign_records)")}:
+            self._db.execute("ALTER TABLE campaign_records ADD COLUMN not_before REAL NOT NULL "
+                             "DEFAULT 0")                # from before reschedules
+        self._add_text_column("campaign_records", "rescheduled")
         if "pending_at" not in {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}:
             self._db.execute("ALTER TABLE sessions ADD COLUMN pending_at REAL NOT NULL DEFAULT 0")
         self._depth = 0
@@ -256,18 +267,22 @@ class Store:
     def campaign_records(self) -> list[CampaignRecord]:
         """Every campaign's records, each campaign's in its list order."""
         rows = self._db.execute("SELECT campaign, idx, name, number, variables, state, ord, "
-                                "attempts, disposition, contact FROM campaign_records "
-                                "ORDER BY campaign, ord, idx")
+                                "attempts, disposition, contact, not_before, rescheduled "
+                                "FROM campaign_records ORDER BY campaign, ord, idx")
         return [CampaignRecord(cid, idx, name, number, json.loads(variables), state, order,
-                               json.loads(attempts), disposition, contact)
+                               json.loads(attempts), disposition, contact, not_before,
+                               rescheduled)
                 for cid, idx, name, number, variables, state, order, attempts, disposition,
-                contact in rows]
+                contact, not_before, rescheduled in rows]
 
     def save_campaign_record(self, r: CampaignRecord):
         self._db.execute(
-            "INSERT OR REPLACE INTO campaign_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO campaign_records (campaign, idx, name, number, variables, "
+            "state, ord, attempts, disposition, contact, not_before, rescheduled) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (r.campaign, r.index, r.name, r.number, _json.encode(r.variables).decode(),
-             r.state, r.order, _json.encode(r.attempts).decode(), r.disposition, r.contact))
+             r.state, r.order, _json.encode(r.attempts).decode(), r.disposition, r.contact,
+             r.not_before, r.rescheduled))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
