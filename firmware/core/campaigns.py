@@ -19,8 +19,8 @@ from .effects import CcPreview, CcReschedule, SipDial, Step
 from .events import Contact
 from .form import Field, FieldKind, Purpose, Submitted
 from .forms import ON_SUBMIT, open_form
-from .model import (CallScreen, CampaignsScreen, Model, PreviewPopover, ReasonScreen,
-                    ScriptScreen, with_notice)
+from .model import (CallScreen, CampaignsScreen, MenuScreen, Model, PreviewPopover,
+                    ReasonScreen, ScriptScreen, with_notice)
 from .navigation import find, pop, push, replace_top
 from .vocab import Action, PreviewAction
 
@@ -221,6 +221,8 @@ def open_reschedule(m: Model, date: str = "", time: str = "", note: str = "") ->
 def reschedule(m: Model, p: RescheduleFor, values: Submitted) -> Step:
     if m.links.cc != "up":
         return with_notice(m, "No server: not rescheduled"), ()
+    if isinstance(m.screen, MenuScreen) and m.screen.menu == "record":
+        m = pop(m)                      # back to the call (or the disposition) it came from
     at = f"{values['date']}T{values['time']}"
     return replace(m, rescheduling=(p.contact, at)), (CcReschedule(p.contact, at),)
 

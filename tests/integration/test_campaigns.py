@@ -3,6 +3,8 @@ started through ccsim's admin API, its records previewed on agent 1001's sim pho
 removed and called through the real Kamailio to numbers ccsim's customers answer (audio both
 ways), refuse (busy) or let ring; each dialed record wrapped up with one of the campaign's
 dispositions, kept in ccsim's database; and a negotiated logout from a preview."""
+import time
+
 from tests.audio import near, speak
 from tools.lab import DEMO_SCENARIO, Desk, Lab
 
@@ -223,3 +225,46 @@ def test_ccsim_killed_mid_campaign_dials_no_record_twice_and_loses_none(lab, des
     assert [r["state"] for r in records] == ["done", "previewing", "pending", "pending",
                                              "pending"]
     assert sum(len(r["attempts"]) for r in records) == 1
+
+
+def test_on_the_record_the_script_an_alternate_number_and_a_reschedule(lab, desk):
+    """Omar's own number is busy: left/right pick his alternate, which answers; More ->
+    Script shows the campaign's script; More -> Reschedule refuses a time in the past and one
+    after the campaign's end with the rule on the LCD, keeps what was typed, and takes
+    tomorrow at 10:30; after the disposition the record waits for that time."""
+    started(lab, desk)
+    available(desk)
+    desk.wait_lcd("Ana Ruiz")
+    for name in ("Tom Becker", "Mei Chen", "Omar Haddad"):
+        desk.key("soft2")                           # Skip
+        desk.wait_lcd(name)
+    desk.wait_lcd("1/2")                            # his own number, of two
+    desk.key("right")
+    desk.wait_lcd("5550102", "2/2")
+    desk.key("soft1")                               # Call the alternate
+    desk.wait_lcd("Talking", "Omar Haddad")
+    assert lab.contact(record(lab, "Omar Haddad")["contact"])["ani"] == "5550102"
+    desk.key("soft4", "1")                          # More -> Script
+    desk.wait_lcd("Script")
+    desk.key("soft4")                               # Back to the record's menu
+    desk.key("2")                                   # Reschedule
+    desk.wait_lcd("Date")
+    desk.type("20200101")
+    desk.key("down")
+    desk.type("1030")
+    desk.key("soft1")                               # Save
+    desk.wait_lcd("In the past")
+    desk.wait_lcd("Date", "2020-01-01", "10:30")    # the form again, with the draft
+    tomorrow = time.strftime("%Y%m%d", time.gmtime(time.time() + 86400))
+    desk.key("soft3")                               # Clear the date
+    desk.type(tomorrow)
+    desk.key("soft1")
+    desk.wait_lcd("Call back")
+    lab.wait_for(lambda: record(lab, "Omar Haddad")["rescheduled"], desc="rescheduled")
+    desk.key("soft2")                               # End
+    desk.wait_lcd("Disposition")
+    desk.key("soft1")
+    lab.wait_for(lambda: record(lab, "Omar Haddad")["state"] == "pending", desc="waiting")
+    omar = record(lab, "Omar Haddad")
+    assert omar["not_before"] > time.time() + 3600 and omar["rescheduled"].endswith("T10:30")
+    desk.wait_lcd("Lena Fischer")                   # the next record, not Omar again
