@@ -24,6 +24,8 @@ ccsim     ccsim with 1,000 agent connections: offers routed per second, offer la
 storm     1,000 phones' links dropped at once (ccsim killed): reconnect attempts per second
 flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim phone: its RSS
 pins      PIN guessing against ccsim: PINs checked per connection, per hour; a 4-digit PIN's time
+predictive a simulated day of a predictive campaign (ccsim's dialer, virtual clock) against
+          progressive: abandon rate vs the limit, agents' idle share, calls per agent-hour
 """
 from __future__ import annotations
 
@@ -31,11 +33,11 @@ import argparse
 import sys
 
 from . import (agent, boot, bridge, campaign, ccsim, cleanup, conference, dial, drift, flash,
-               flood, keys, latency, memory, pins, recording, storm, transfer)
+               flood, keys, latency, memory, pins, predictive, recording, storm, transfer)
 
 ALL = ("boot", "keys", "offer", "preview", "cckeys", "ringing", "voice", "dial", "campaign",
        "transfer", "latency", "cleanup", "drift", "flash", "bridge", "recording", "conference",
-       "ccsim", "storm", "pins", "flood", "memory")
+       "ccsim", "storm", "pins", "predictive", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -57,6 +59,9 @@ def main(argv=None) -> int:
                    help="cleanup: the audio rate (default: the sim-room board's, 8000)")
     p.add_argument("--pauses", type=int, default=20, help="recording: pauses in the call")
     p.add_argument("--agents", type=int, default=1000, help="ccsim and storm")
+    p.add_argument("--campaign-agents", type=int, default=20,
+                   help="predictive: the campaign's agents")
+    p.add_argument("--hours", type=float, default=8.0, help="predictive: the simulated day")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
     p.add_argument("--rate", type=int, default=100, help="flood: INVITEs per second")
@@ -90,6 +95,7 @@ def main(argv=None) -> int:
         "storm": lambda: storm.run(args.agents),
         "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
         "pins": pins.run,
+        "predictive": lambda: predictive.run(args.campaign_agents, args.hours),
         "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:

@@ -2,7 +2,8 @@
 same day dialed progressively.
 
 ccsim's real Engine (tools/ccsim/engine.py) over an in-memory Store, with a scenario of one
-dialing campaign assigned to N agents and ``agents * hours * 60`` records. The engine's own
+dialing campaign assigned to N agents and records enough for the day (``records_for``: fresh
+ones are dialed before retries, so more would change nothing but the time). The engine's own
 pacing (pacing.py) and abandon rules (dialer.py) decide everything; this module plays only
 what is around it, on a discrete-event loop that jumps the clock to the next thing due (an
 engine deadline, a customer's answer, an agent's hang-up or wrap-up):
@@ -21,17 +22,26 @@ Figures: calls dialed, answered (a person picked up), connected (an agent took t
 abandoned (answered, no agent within the campaign's ``abandon_s``), the abandon rate over the
 day against the campaign's ``abandon_limit``, the agents' idle share (time Available with
 nothing on them / logged-in time), calls connected per agent-hour, dials per connected call
-and the lines per free agent at the dialer's calls (the calls up, dialing or answered and not
-yet with an agent, per Available agent, each time a number is dialed: <= 1 progressive).
+and the dial ratio achieved: lines per free agent (the calls up, dialing or answered and not
+yet with an agent, per Available agent with nothing on it) after each step in which the dialer
+placed calls; progressive keeps it at 1 or under, predictive aims at 1 / answer rate (capped
+at ``max_ratio``, backed off as the abandon rate nears its limit).
+
+The engine's pacing walks all of the campaign's records and attempts on each run
+(dialer.py ``_dial_stats``, ``_eligible``), which is most of the simulation's time: a day
+costs about dials x pacing runs, so the two days run in two processes when there are cores.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
+import os
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from firmware.cc import protocol as p
@@ -45,6 +55,8 @@ CAMPAIGN = "bench"
 START = 1_700_000_000.0             # the virtual clock's epoch at the day's start
 CUSTOMER_LEG = ".c"                 # the dialer's leg to a record's number: "<contact>.c"
 DISPOSITIONS = ("sold", "no_sale", "call_back")
+WRAP_UP_S = (15.0, 30.0)            # an agent's wrap-up, uniform
+ATTEMPTS = 3                        # the campaign's max_attempts (ccsim's default)
 
 
 @dataclass
@@ -63,6 +75,8 @@ class Day:
     lines: list[float] = field(default_factory=list)   # lines per free agent at each dial
     wall_s: float = 0.0
     events: int = 0
+    records: int = 0
+    pending_left: int = 0               # records still to call at the day's end
 
     @property
     def agent_hours(self) -> float:
@@ -96,12 +110,12 @@ def scenario_text(mode: str, agents: int, records: int) -> str:
     people = "".join(
         f'[[agents]]\nid = "{6000 + i}"\nname = "Agent {i}"\npin = "1"\nteam = "Bench"\n'
         f'extension = "sip:{6000 + i}@127.0.0.1"\nqueues = ["bench"]\n' for i in range(agents))
+    ids = ", ".join(f'"{6000 + i}"' for i in range(agents))
     codes = ", ".join(f'{{code = "{c}", label = "{c}"}}' for c in DISPOSITIONS)
     rows = ",\n".join(f'  {{name = "Record {i}", number = "55{i:08d}"}}' for i in range(records))
     campaign = (f'[[campaigns]]\nid = "{CAMPAIGN}"\nname = "Bench"\nmode = "{mode}"\n'
-                f'agents = [{", ".join(f"{chr(34)}{6000 + i}{chr(34)}" for i in range(agents))}]'
-                f'\nstarted = false\ndo_not_call = []\ndispositions = [{codes}]\n'
-                f'records = [\n{rows},\n]\n')
+                f'agents = [{ids}]\nstarted = false\nmax_attempts = {ATTEMPTS}\n'
+                f'do_not_call = []\ndispositions = [{codes}]\nrecords = [\n{rows},\n]\n')
     return head + people + campaign
 
 
@@ -125,7 +139,7 @@ class SimBridge:
     def dial(self, leg: str, to: str, headers: dict | None = None, ring_s: float = 60.0):
         self.up.add(leg)
         if leg.endswith(CUSTOMER_LEG):
-            self.sim.customer_dialed(leg, ring_s)
+            self.sim.customer_dialed(leg, to, ring_s)
         else:
             self.sim.agent_dialed(leg, to)
 
@@ -153,17 +167,23 @@ class Sim:
 
     def __init__(self, mode: str, agents: int, hours: float, seed: int, *, answer: float,
                  busy: float, talk_s: float, records: int | None = None):
-        self.rng = random.Random(seed)
+        # common random numbers: both modes' days draw the same fates, each from its own
+        # stream (a number's n-th call; the day's n-th talk, wrap-up, answer), so the two
+        # differ by their pacing, not by luck
+        self.seed = seed
+        self.talk_rng, self.wrap_rng, self.answer_rng = (
+            random.Random(f"{seed}:{what}") for what in ("talk", "wrap", "answer"))
+        self.calls_to: dict[str, int] = {}  # number -> calls placed to it
         self.mode, self.answer_p, self.busy_p = mode, answer, busy
         # lognormal talk with mean talk_s: sigma 0.6 (a long tail of long calls)
         self.sigma = 0.6
         self.mu = math.log(talk_s) - self.sigma ** 2 / 2
         self.agents = [str(6000 + i) for i in range(agents)]
-        self.day = Day(mode, agents, hours)
+        n = records if records is not None else records_for(agents, hours, answer, talk_s)
+        self.day = Day(mode, agents, hours, records=n)
         self.end = START + hours * 3600
         self.clock = Clock()
         self.bridge = SimBridge(self)
-        n = records if records is not None else max(50, round(agents * hours * 60))
         scenario = parse(scenario_text(mode, agents, n), "bench.toml")
         self.cfg = next(c for c in scenario.campaigns if c.id == CAMPAIGN)
         self.day.abandon_limit = self.cfg.abandon_limit
@@ -207,10 +227,13 @@ class Sim:
             if self.dialed_now:
                 self.lines_at_dial()
         self.advance(self.end)
-        stats = e.campaign_info(CAMPAIGN)["stats"]  # type: ignore[index]
+        info = e.campaign_info(CAMPAIGN)
+        assert info is not None
+        stats = info["stats"]
         self.day.dialed, self.day.answered = stats["dialed"], stats["answered"]
         self.day.connected, self.day.abandoned = stats["connected"], stats["abandoned"]
         self.day.abandon_rate = stats["abandon_rate"]
+        self.day.pending_left = sum(1 for r in info["records"] if r["state"] == "pending")
         self.day.wall_s = time.perf_counter() - started
         return self.day
 
@@ -231,23 +254,26 @@ class Sim:
                 c = message.contact
                 if c.status == "assigned" and c.id not in self.talking:
                     self.talking.add(c.id)
-                    self.at(self.rng.lognormvariate(self.mu, self.sigma),
+                    self.at(self.talk_rng.lognormvariate(self.mu, self.sigma),
                             lambda a=agent, cid=c.id: self.hang_up(a, cid))
                 elif c.status == "wrapup" and c.id not in self.wrapping:
                     self.wrapping.add(c.id)
-                    self.at(self.rng.uniform(15.0, 30.0),
+                    self.at(self.wrap_rng.uniform(*WRAP_UP_S),
                             lambda a=agent, cid=c.id: self.wrap_up(a, cid))
 
     # -- customers (through the bridge) ------------------------------------------------------
-    def customer_dialed(self, leg: str, ring_s: float):
+    def customer_dialed(self, leg: str, to: str, ring_s: float):
+        """The dialer calls a record's number: its fate for this call (the number's n-th)."""
         self.dialed_now = True
-        draw = self.rng.random()
+        n = self.calls_to[to] = self.calls_to.get(to, 0) + 1
+        rng = random.Random(f"{self.seed}:{to}:{n}")
+        draw = rng.random()
         if draw < self.answer_p:
-            ring = min(self.rng.uniform(4.0, 18.0), ring_s - 1.0)
+            ring = min(rng.uniform(4.0, 18.0), ring_s - 1.0)
             self.at(1.0, lambda: self.bridge_says(leg, "ringing"))
             self.at(ring, lambda: self.customer_answers(leg))
         elif draw < self.answer_p + self.busy_p:
-            self.at(self.rng.uniform(0.5, 2.0), lambda: self.bridge_says(leg, "ended",
+            self.at(rng.uniform(0.5, 2.0), lambda: self.bridge_says(leg, "ended",
                                                                          "busy (486)"))
         else:
             self.at(1.0, lambda: self.bridge_says(leg, "ringing"))
@@ -271,7 +297,7 @@ class Sim:
         """The bridge calls an agent's phone: it rings; a predictive offer is auto-answered,
         else the agent picks up after 1-2 s."""
         self.taken.add(leg.rsplit(".", 1)[0])
-        answer = 0.3 if self.mode == "predictive" else self.rng.uniform(1.0, 2.0)
+        answer = 0.3 if self.mode == "predictive" else self.answer_rng.uniform(1.0, 2.0)
         self.at(0.05, lambda: self.bridge_says(leg, "ringing"))
         self.at(answer, lambda: self.bridge_says(leg, "answered"))
 
@@ -291,23 +317,43 @@ class Sim:
 
     def wrap_up(self, agent: str, contact: str):
         try:
-            self.engine.wrapup(agent, contact, self.rng.choice(DISPOSITIONS))
+            self.engine.wrapup(agent, contact, self.wrap_rng.choice(DISPOSITIONS))
         except Refused:
             pass
+
+
+def records_for(agents: int, hours: float, answer: float, talk_s: float) -> int:
+    """Records enough for the day with a margin: the calls the agents could take if never
+    idle, over the calls a record yields (answered within the default 3 attempts)."""
+    calls = agents * hours * 3600 / (talk_s + WRAP_UP_S[0] + 5.0)
+    per_record = answer * sum((1 - answer) ** k for k in range(ATTEMPTS))
+    return max(50, math.ceil(1.25 * calls / max(per_record, 0.01)))
 
 
 def simulate(mode: str, agents: int = 20, hours: float = 8.0, seed: int = 1, *,
              answer: float = 0.35, busy: float = 0.10, talk_s: float = 180.0,
              records: int | None = None) -> Day:
     """One day of the campaign dialed in ``mode`` (progressive or predictive)."""
+    if records is None:
+        records = records_for(agents, hours, answer, talk_s)
     return Sim(mode, agents, hours, seed, answer=answer, busy=busy, talk_s=talk_s,
                records=records).run()
 
 
 def run(agents: int = 20, hours: float = 8.0, seed: int = 1, *, answer: float = 0.35,
-        busy: float = 0.10, talk_s: float = 180.0) -> str:
-    days = [simulate(mode, agents, hours, seed, answer=answer, busy=busy, talk_s=talk_s)
-            for mode in ("predictive", "progressive")]
+        busy: float = 0.10, talk_s: float = 180.0, parallel: bool = True) -> str:
+    """Both days (predictive, progressive), side by side; in two processes if there are two
+    cores (the engine's pacing is most of the time: see the report's note)."""
+    modes = ("predictive", "progressive")
+    day = functools.partial(simulate, agents=agents, hours=hours, seed=seed, answer=answer,
+                            busy=busy, talk_s=talk_s)
+    started = time.perf_counter()
+    if parallel and (os.cpu_count() or 1) >= 2:
+        with ProcessPoolExecutor(len(modes)) as pool:
+            days = list(pool.map(day, modes))
+    else:
+        days = [day(mode) for mode in modes]
+    wall = time.perf_counter() - started
     rows = []
     for d in days:
         rate = d.abandoned / d.answered if d.answered else 0.0
@@ -315,11 +361,15 @@ def run(agents: int = 20, hours: float = 8.0, seed: int = 1, *, answer: float = 
                      f"{100 * rate:.2f}%", f"{100 * d.abandon_limit:.1f}%",
                      "yes" if rate <= d.abandon_limit else "NO",
                      f"{100 * d.idle_share:.1f}%", d.per_agent_hour, d.dials_per_connected,
-                     d.lines_per_free_agent, f"{d.wall_s:.2f}"])
+                     d.lines_per_free_agent, f"{d.wall_s:.1f}"])
+    notes = [f"{d.mode}: the list ran out ({d.records} records)" for d in days
+             if not d.pending_left]
     return table(
         f"A simulated day of a dialing campaign: {agents} agents, {hours:g} h on ccsim's "
         f"virtual clock (answer {answer:.0%}, busy {busy:.0%}, talk ~{talk_s:g} s, wrap-up "
-        f"15-30 s, seed {seed})",
+        f"{WRAP_UP_S[0]:g}-{WRAP_UP_S[1]:g} s, seed {seed}; {days[0].records} records)",
         ["mode", "dialed", "answered", "connected", "abandoned", "abandon rate", "limit",
          "within", "idle share", "connected/agent-h", "dials/connected", "lines/free agent",
-         "wall s"], rows) + "\n"
+         "sim wall s"], rows) + (
+        f"\nwall time: {wall:.1f} s for both days"
+        + "".join(f"\nNOTE {n}" for n in notes) + "\n")
