@@ -62,6 +62,7 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcGetVariable: p.GetVariable,
     fx.CcPreview: p.Preview,
     fx.CcReschedule: p.Reschedule,
+    fx.CcPlayMessage: p.PlayMessage,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -102,7 +103,8 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "set_variable": "No server: not saved",
               "get_variable": "No server: can't show",
               "preview": "No server: can't dial now",
-              "reschedule": "No server: not rescheduled"}
+              "reschedule": "No server: not rescheduled",
+              "play_message": "No server: no message"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -225,7 +227,7 @@ class CcClient:
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
                   | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()
                   | fx.CcSetVariable() | fx.CcGetVariable() | fx.CcPreview()
-                  | fx.CcReschedule()):
+                  | fx.CcReschedule() | fx.CcPlayMessage()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
@@ -423,10 +425,12 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
              | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording
-             | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview | fx.CcReschedule,
+             | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview | fx.CcReschedule
+             | fx.CcPlayMessage,
              rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
                            | p.ExitConference | p.PauseRecording | p.ResumeRecording
-                           | p.SetVariable | p.GetVariable | p.Preview | p.Reschedule):
+                           | p.SetVariable | p.GetVariable | p.Preview | p.Reschedule
+                           | p.PlayMessage):
     """A request about the contact's call, sent only while the link is up (never queued:
     by the time it came back, the call has moved on)."""
     match effect:
@@ -456,6 +460,8 @@ def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConf
                              number=effect.number)
         case fx.CcReschedule():
             return p.Reschedule(id=rid, contact=effect.contact, at=effect.at)
+        case fx.CcPlayMessage():
+            return p.PlayMessage(id=rid, contact=effect.contact)
         case _:
             assert_never(effect)
 
@@ -500,7 +506,7 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       changed_by=tuple(c.changed_by.items()),
                       campaign=c.campaign, customer=c.customer, failed=c.failed,
                       auto_answer=c.auto_answer, alternates=tuple(c.alternates),
-                      rescheduled=c.rescheduled)
+                      rescheduled=c.rescheduled, machine=c.machine)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -524,7 +530,7 @@ def _campaign(c: p.Campaign) -> ev.Campaign:
         c.id, c.name, c.mode, c.status == "started", c.preview_s, c.timeout_action, c.skip,
         c.remove, c.cancel, tuple(ev.Code(d.code, d.label) for d in c.dispositions),
         tuple(ev.VariableLayout(v.name, v.label, v.secure, v.editable, v.kind)
-              for v in c.fields), c.script, c.ends)
+              for v in c.fields), c.script, c.ends, c.message)
 
 
 def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:

@@ -114,6 +114,7 @@ class Campaign(msgspec.Struct, frozen=True, omit_defaults=True):
     fields: list[VariableLayout] = []   # the record's variables on the preview, in order
     script: str = ""                    # what the agent says, at most MAX_SCRIPT_CHARS
     ends: str = ""                      # its last day (YYYY-MM-DD): no reschedule after it
+    message: bool = False               # it has a recorded message (``play_message``)
 
 
 class ConsultLeg(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -203,6 +204,8 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     # it is rescheduled to (``reschedule``: ISO 8601, the customer's local time; "" none)
     alternates: list[str] = []
     rescheduled: str = ""
+    # the dialer's answering-machine detection found a machine on the line
+    machine: bool = False
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -418,6 +421,16 @@ class Preview(_Msg, tag="preview"):
     number: str = ""                    # call: the record's ``ani`` ("") or an alternate
 
 
+class PlayMessage(_Msg, tag="play_message"):
+    """Leave the campaign's recorded message on an answering machine: the side that holds the
+    customer's leg (the media bridge, for a call the dialer placed) plays it to them and hangs
+    up when it ends; the agent's leg is ended at once (the disposition is still owed).
+    Refused ``not_allowed`` when the campaign has no message or the call is not the
+    bridge's (a preview call the phone dialed itself), ``unknown_contact``."""
+    id: str
+    contact: str
+
+
 class Reschedule(_Msg, tag="reschedule"):
     """Call the campaign's record again at ``at`` (YYYY-MM-DDTHH:MM, the customer's local time)
     instead of now, while the agent is on it (its call, or its wrap-up: the disposition is
@@ -544,7 +557,7 @@ class LoggedOut(_Msg, tag="logged_out"):
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
-                 | Preview | Reschedule | WrapUp | Logout | Resync)
+                 | Preview | Reschedule | PlayMessage | WrapUp | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | Snapshot
                  | AgentState | ContactUpdate | Notice | CampaignUpdate | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from . import dialpad
 from . import events as ev
 from .agent import open_logout
-from .effects import CcPreview, CcReschedule, SipDial, Step
+from .effects import CcPlayMessage, CcPreview, CcReschedule, SipDial, Step
 from .events import Contact
 from .form import Field, FieldKind, Purpose, Submitted
 from .forms import ON_SUBMIT, open_form
@@ -29,6 +29,8 @@ NOT_ALLOWED: dict[PreviewAction, str] = {"skip": "Skip not allowed", "remove":
 # the server's refusals of a preview, in the agent's words
 REFUSED = {"not_allowed": "Not allowed now", "unknown_contact": "Record taken back"}
 NO_SCRIPT = "No script"
+LEAVING_MESSAGE = "Leaving the message"
+NO_MESSAGE = "No message to leave"
 NOT_A_RECORD = "Not a campaign call"
 RESCHEDULED = "Call back {at}"
 DONE = "Done"                          # a negotiated logout carried out
@@ -246,6 +248,23 @@ def rescheduled(m: Model, contact: Contact) -> Model:
         return m
     return with_notice(replace(m, rescheduling=None),
                        RESCHEDULED.format(at=contact.rescheduled.replace("T", " ")))
+
+
+# -- an answering machine ------------------------------------------------------------------------
+def can_leave_message(m: Model, contact: Contact | None) -> bool:
+    """`Msg` on the call: the dialer found a machine and the campaign has a message."""
+    campaign = campaign_of(m, contact)
+    return contact is not None and contact.machine and campaign is not None and campaign.message
+
+
+def leave_message(m: Model, contact: Contact | None) -> Step:
+    """The server plays the campaign's message to the machine and hangs up after it; the
+    agent's call ends now (its disposition is still owed): on to the next record."""
+    if contact is None or not can_leave_message(m, contact):
+        return with_notice(m, NO_MESSAGE), ()
+    if m.links.cc != "up":
+        return with_notice(m, "No server: no message"), ()
+    return with_notice(m, LEAVING_MESSAGE), (CcPlayMessage(contact.id),)
 
 
 # -- the campaigns screen ------------------------------------------------------------------------

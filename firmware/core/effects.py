@@ -168,6 +168,13 @@ class CcPreview:
 
 
 @dataclass(frozen=True)
+class CcPlayMessage:
+    """Leave the campaign's recorded message on the answering machine of the contact's call:
+    the server plays it to them and ends the agent's call (or CcRefused "play_message")."""
+    contact: str
+
+
+@dataclass(frozen=True)
 class CcReschedule:
     """Call the campaign's record again at ``at`` (YYYY-MM-DDTHH:MM, the customer's time; or
     CcRefused "reschedule" with the rule it broke)."""
@@ -239,7 +246,8 @@ class SipDial:
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
-            | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcWrapUp | CcLogout)
+            | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcPlayMessage | CcWrapUp
+            | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
 

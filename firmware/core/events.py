@@ -166,6 +166,7 @@ class Contact:
     auto_answer: bool = False       # a predictive campaign's offer: answered by the phone
     alternates: tuple[str, ...] = ()    # a campaign record's other numbers
     rescheduled: str = ""           # when it is called again (the customer's local time)
+    machine: bool = False           # the dialer found an answering machine on the line
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)
@@ -187,6 +188,7 @@ class Campaign:
     fields: tuple[VariableLayout, ...] = ()
     script: str = ""                    # what the agent says
     ends: str = ""                      # its last day (YYYY-MM-DD)
+    message: bool = False               # it has a recorded message (Msg on a machine)
 
 
 @dataclass(frozen=True)

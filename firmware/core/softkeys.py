@@ -174,6 +174,8 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
     # a campaign's record: More (its script, a reschedule, its fields, the next state)
     more: Softkey = ("More", "record") if contact is not None and contact.kind == "campaign" \
         else None
+    if campaigns.can_leave_message(m, contact):     # a machine: leave the campaign's message
+        vars_ = ("Msg", "message")
     return (hold, ("End", "end"), vars_, rec_key or swap or more or state)
 
 

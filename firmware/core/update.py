@@ -114,6 +114,8 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return campaigns.refused(m, e)
     if e.request == "reschedule":
         return campaigns.reschedule_refused(m, e)
+    if e.request == "play_message":
+        return with_notice(m, e.message), ()
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -382,6 +384,9 @@ def _directory_screen(m: Model, s: DirectoryScreen, action: Action) -> Step:
 def _call_screen(m: Model, s: CallScreen, action: Action) -> Step:
     if action == "record":               # a campaign's record: script, reschedule, fields
         return push(m, MenuScreen("record")), ()
+    if action == "message":              # a machine answered: the campaign's message on it
+        call = m.call(s.call)
+        return campaigns.leave_message(m, m.contact(call.contact) if call else None)
     step = consult.call_key(m, s, action)
     return step if step is not None else calls.call_key(m, s, action)
 

@@ -28,7 +28,7 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "rec",                                           # recording
                      "edit", "show",                                  # call data
                      "call", "skip", "remove",                        # a campaign's preview
-                     "record"]                                        # ... its record's menu
+                     "record", "message"]                  # ... its record's menu, a machine
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from firmware.core import events as ev
 from firmware.core.calls import audio_route
-from firmware.core.effects import (CcAccept, CcCallEvent, CcLogout, CcPreview, CcReschedule,
-                                   CcWrapUp, PlayTone, SipAnswer, SipDial)
+from firmware.core.effects import (CcAccept, CcCallEvent, CcLogout, CcPlayMessage, CcPreview,
+                                   CcReschedule, CcWrapUp, PlayTone, SipAnswer, SipDial)
 from firmware.core.events import Campaign, CcSettings, Code, VariableLayout
 from firmware.core.model import (CallScreen, CampaignsScreen, FormScreen, PreviewPopover,
                                  ReasonScreen)
@@ -284,3 +284,34 @@ def test_the_centre_s_call_limit_refuses_a_call_with_its_reason_and_the_preview_
                  ev.CcRefused("preview", "call_limit", "call limit reached (2 calls)"))
     assert m.active_notice() == "Not dialed: call limit reached (2 calls)"
     assert m.calls == () and isinstance(m.screen, PreviewPopover)
+
+
+# -- an answering machine -------------------------------------------------------------------------
+WINTER = Campaign("winter", "Winter", mode="progressive", started=True, message=True,
+                  dispositions=DISPOSITIONS)
+
+
+def machine_on_the_line(machine=True, campaigns=(WINTER,)):
+    c = contact("c30", "offered", queue="", ani="5550155", kind="campaign", campaign="winter",
+                customer="Rosa Vidal", machine=machine)
+    m, _ = agent(ev.CcContact(c), ev.SipIncoming("k30", "c30", "sip:bridge@pbx", c.token),
+                 ev.Key("soft1"), ev.SipCallState("k30", "established"),
+                 ev.CcContact(replace(c, status="assigned")), campaigns=campaigns)
+    return m
+
+
+def test_a_machine_on_the_line_says_so_and_msg_leaves_the_campaign_s_message():
+    m = machine_on_the_line()
+    assert rows(m)[0].startswith("Machine")
+    assert "Msg" in rows(m)[-1]
+    m, fx = run(m, ev.Key("soft3"))
+    assert fx == (CcPlayMessage("c30"),) and m.active_notice() == "Leaving the message"
+    m, _ = run(m, ev.CcRefused("play_message", "not_allowed", "the call is the phone's"))
+    assert m.active_notice() == "the call is the phone's"
+
+
+def test_no_msg_without_a_machine_or_without_a_message():
+    assert "Msg" not in rows(machine_on_the_line(machine=False))[-1]
+    quiet = replace(WINTER, message=False)
+    m = machine_on_the_line(campaigns=(quiet,))
+    assert rows(m)[0].startswith("Machine") and "Msg" not in rows(m)[-1]

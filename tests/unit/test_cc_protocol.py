@@ -96,6 +96,7 @@ EXAMPLES = [
         p.Favorite(kind="number", number="5550123")]),
     p.Preview(id="p-8", contact="c-50", action="skip"),
     p.Reschedule(id="p-9", contact="c-50", at="2026-12-03T10:30"),
+    p.PlayMessage(id="p-10", contact="c-60"),
 ]
 
 

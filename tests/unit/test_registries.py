@@ -159,7 +159,7 @@ CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAcce
            fx.CcConference("c1"), fx.CcExitConference("c1"), fx.CcPauseRecording("c1"),
            fx.CcResumeRecording("c1"), fx.CcSetVariable("c1", "note", "VIP", 1),
            fx.CcGetVariable("c1", "card"), fx.CcPreview("c9", "call"),
-           fx.CcReschedule("c9", "2026-12-03T10:30"),
+           fx.CcReschedule("c9", "2026-12-03T10:30"), fx.CcPlayMessage("c20"),
            fx.CcWrapUp("c1", "sale"), fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
            *CC_SENT, *SIP_DONE)

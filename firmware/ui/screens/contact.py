@@ -112,6 +112,8 @@ def call(m: Model, s: CallScreen):
         # everyone on it who answered: the customer (until post call) and the agents
         what = f"Conference {sum(1 for x in contact.participants if x.state != 'ringing')}"
         since = contact.conference.since or c.since
+    if contact is not None and contact.machine and c.state == "talking":
+        what = "Machine"                 # the dialer heard an answering machine
     if m.muted and c.state == "talking":
         what = "Muted"
     place = next((i for i, x in enumerate(shown) if x.id == c.id), 0)
