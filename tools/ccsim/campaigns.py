@@ -56,6 +56,7 @@ DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module)
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 import re
@@ -83,6 +84,107 @@ IN_THE_PAST = "In the past"
 AFTER_END = "After the campaign's end"
 
 
+class RecordBook:
+    """A campaign's records as pacing reads them, so that a run costs what it dials, not the
+    size of the list: kept up by ``Campaigns._sync_records`` from every record
+    ``_record_changed`` named, rebuilt from the records at each load (a restart).
+
+    The records by index; the highest ``order``; the do-not-call numbers (``_do_not_call``);
+    the pending records, by the time they may be called again (``waiting``, their reschedule's
+    ``not_before`` or their last attempt's retry time), then once that time came by zone (the
+    calling hours are the zone's) in list order (``ready``); and the running totals of
+    ``_dial_stats`` (dialer.py), with the answer times of the answered and abandoned calls
+    sorted for the abandon window. The book only says which records to look at, and in which
+    order: ``_eligible`` still checks each one it looks at as it always did."""
+
+    def __init__(self):
+        self.by_index: dict[int, CampaignRecord] = {}
+        self.max_order = -1
+        self.dnc: dict[str, int] = {}               # number -> its records on the list
+        self.on_dnc: dict[int, str] = {}            # index -> the number it puts on the list
+        self.waiting: list[tuple[float, int, int]] = []     # sorted (ready at, order, index)
+        self.ready: dict[str, list[tuple[int, int]]] = {}   # zone -> sorted (order, index)
+        self.place: dict[int, tuple[float, int, str]] = {}  # index -> (ready at, order, zone)
+        self.promoted: set[int] = set()             # the indexes in ``ready``
+        self.tally: dict[int, tuple] = {}           # index -> its share of the totals
+        self.dialed = self.answered = self.abandoned = self.connected = 0
+        self.failed: dict[str, int] = {}
+        self.answered_at: list[float] = []          # sorted, for the abandon window
+        self.abandoned_at: list[float] = []
+
+    def set_place(self, index: int, place: tuple[float, int, str] | None):
+        """A pending record's (ready at, order, zone); None: not pending."""
+        old = self.place.get(index)
+        if old == place:
+            return
+        if old is not None:
+            if index in self.promoted:
+                self.promoted.discard(index)
+                _remove(self.ready[old[2]], (old[1], index))
+            else:
+                _remove(self.waiting, (old[0], old[1], index))
+            del self.place[index]
+        if place is not None:
+            self.place[index] = place
+            bisect.insort(self.waiting, (place[0], place[1], index))
+
+    def promote(self, now: float):
+        """The pending records whose time has come join their zone's list."""
+        n = bisect.bisect_right(self.waiting, (now, float("inf"), float("inf")))
+        for _, order, index in self.waiting[:n]:
+            bisect.insort(self.ready.setdefault(self.place[index][2], []), (order, index))
+            self.promoted.add(index)
+        del self.waiting[:n]
+
+    def set_dnc(self, index: int, number: str | None):
+        """The number the record puts on the do-not-call list (None: none)."""
+        old = self.on_dnc.pop(index, None)
+        if old is not None:
+            self.dnc[old] -= 1
+            if not self.dnc[old]:
+                del self.dnc[old]
+        if number is not None:
+            self.on_dnc[index] = number
+            self.dnc[number] = self.dnc.get(number, 0) + 1
+
+    def set_tally(self, index: int, tally: tuple):
+        """The record's share of the dial statistics (dialer.py ``_attempt_tally``)."""
+        old = self.tally.get(index)
+        if old == tally:
+            return
+        if old is not None:
+            self._count(old, -1)
+        self.tally[index] = tally
+        self._count(tally, 1)
+
+    def _count(self, tally: tuple, sign: int):
+        dialed, answered, abandoned, connected, failed, answered_at, abandoned_at = tally
+        self.dialed += sign * dialed
+        self.answered += sign * answered
+        self.abandoned += sign * abandoned
+        self.connected += sign * connected
+        for outcome in failed:
+            n = self.failed.get(outcome, 0) + sign
+            if n:
+                self.failed[outcome] = n
+            else:
+                del self.failed[outcome]
+        for times, sorted_times in ((answered_at, self.answered_at),
+                                    (abandoned_at, self.abandoned_at)):
+            for t in times:
+                if sign > 0:
+                    bisect.insort(sorted_times, t)
+                else:
+                    _remove(sorted_times, t)
+
+
+def _remove(sorted_list: list, item):
+    """Take ``item`` out of a sorted list (it is there)."""
+    i = bisect.bisect_left(sorted_list, item)
+    assert i < len(sorted_list) and sorted_list[i] == item, item
+    del sorted_list[i]
+
+
 class Campaigns:
     # -- start and restart -------------------------------------------------------------------
     def _init_campaigns(self):
@@ -90,6 +192,10 @@ class Campaigns:
         self._campaign_status: dict[str, str] = {}
         self._crecords: dict[str, list[CampaignRecord]] = {c: [] for c in self._campaigns}
         self._dirty_records: dict[tuple[str, int], CampaignRecord] = {}
+        # pacing's view of the records (RecordBook), rebuilt at load; the records changed
+        # since it last looked (_sync_records)
+        self._books: dict[str, RecordBook] = {c: RecordBook() for c in self._campaigns}
+        self._unsynced: dict[tuple[str, int], CampaignRecord] = {}
 
     def _load_campaigns(self):
         """Inside _load's transaction: statuses and records from the database, the scenario's
@@ -122,6 +228,12 @@ class Campaigns:
                     # previewed only: back in the list; dialed: never dialed again
                     r.state = "pending" if r.state == "previewing" else "done"
                     self.store.save_campaign_record(r)
+        self._books = {cid: RecordBook() for cid in self._campaigns}
+        self._unsynced = {}
+        for records in self._crecords.values():
+            for r in records:
+                self._books[r.campaign].by_index[r.index] = r
+                self._index_record(r)
         for s in self._records.values():
             if s.pending is not None and s.pending.state == "logged_out" and s.pending.at:
                 heapq.heappush(self._timers, (s.pending.at, LOGOUT_TIMER + s.agent))
@@ -394,11 +506,9 @@ class Campaigns:
 
     def _do_not_call(self, campaign: str) -> set[str]:
         """The campaign's do-not-call list: the numbers of its records wrapped up with one of
-        its do_not_call dispositions."""
-        cfg = self._campaigns[campaign]
-        return {r.number for r in self._crecords[campaign]
-                if r.state == "done" and r.disposition in cfg.do_not_call
-                and any(a.get("disposition") == r.disposition for a in r.attempts)}
+        its do_not_call dispositions (RecordBook.dnc)."""
+        self._sync_records()
+        return set(self._books[campaign].dnc)
 
     # -- negotiated logout -------------------------------------------------------------------
     def _negotiated_delay(self, agent: str) -> float | None:
@@ -511,7 +621,8 @@ class Campaigns:
                            "retry_s": cfg.retry_s, "max_ratio": cfg.max_ratio,
                            "abandon_s": cfg.abandon_s, "abandon_limit": cfg.abandon_limit,
                            "abandon_window_s": cfg.abandon_window_s, "message": cfg.message,
-                           "message_s": cfg.message_s} if cfg.dialer else None,
+                           "message_s": cfg.message_s, "amd": cfg.amd,
+                           "machine_action": cfg.machine_action} if cfg.dialer else None,
                 "stats": self._dial_stats(cfg),
                 "dispositions": [{"code": d.code, "label": d.label} for d in cfg.dispositions],
                 "fields": [{"name": f.name, "label": f.label, "editable": f.editable,
@@ -530,7 +641,11 @@ class Campaigns:
         k = c.campaign or {}
         return {"campaign": k.get("id"), "customer": k.get("customer"),
                 "failed": k.get("failed") or None,
-                "rescheduled": k.get("rescheduled") or None} if c.kind == "campaign" else {}
+                "rescheduled": k.get("rescheduled") or None,
+                # the dialer's answering-machine detection (dialer.py): its result ("human",
+                # "machine", "unknown"; "pending"; null: none), and the message left
+                "amd": k.get("amd"), "machine": bool(k.get("machine")),
+                "message_left": bool(k.get("message_left"))} if c.kind == "campaign" else {}
 
     def _alternates(self, c: ContactRecord) -> list[str]:
         """A campaign contact's record's other numbers (the wire's ``alternates``)."""
@@ -560,11 +675,45 @@ class Campaigns:
         k = c.campaign
         if not k:
             return None
-        return next((r for r in self._crecords.get(k["id"], ()) if r.index == k["record"]),
-                    None)
+        book = self._books.get(k["id"])
+        return book.by_index.get(k["record"]) if book is not None else None
 
     def _record_changed(self, r: CampaignRecord):
         self._dirty_records[(r.campaign, r.index)] = r
+        self._unsynced[(r.campaign, r.index)] = r
+
+    def _sync_records(self):
+        """The books (RecordBook) take in the records changed since they last did. A record
+        changed in this operation is taken in again next time too (until its operation is
+        over: ``_dirty_records`` cleared), in case it changed again after it was named."""
+        if not self._unsynced:
+            return
+        for r in self._unsynced.values():
+            self._index_record(r)
+        self._unsynced = {k: r for k, r in self._unsynced.items() if k in self._dirty_records}
+
+    def _index_record(self, r: CampaignRecord):
+        """The record as it is now, in its campaign's book."""
+        book, cfg = self._books.get(r.campaign), self._campaigns.get(r.campaign)
+        if book is None or cfg is None:
+            return
+        book.max_order = max(book.max_order, r.order)
+        book.set_dnc(r.index, r.number if (
+            r.state == "done" and r.disposition in cfg.do_not_call
+            and any(a.get("disposition") == r.disposition for a in r.attempts)) else None)
+        if r.state == "pending":
+            ready = (max(r.not_before, r.attempts[-1].get("at", 0.0) + cfg.retry_s)
+                     if r.attempts else r.not_before)
+            tz = cfg.records[r.index].tz if r.index < len(cfg.records) else ""
+            book.set_place(r.index, (ready, r.order, tz or cfg.tz))     # as _in_hours's
+        else:
+            book.set_place(r.index, None)
+        book.set_tally(r.index, self._attempt_tally(cfg, r))
+
+    def _next_order(self, campaign: str) -> int:
+        """A place at the end of the campaign's list."""
+        self._sync_records()
+        return self._books[campaign].max_order + 1
 
 
 def _started_notice(cfg: CampaignConfig) -> str:

@@ -3,6 +3,7 @@
     python -m tools.ccsim.customers --proxy 127.0.0.1:5062 --password secret --listen 127.0.0.1:5090
         [--transport tls --cafile ca.pem --media srtp]     (--proxy: then the TLS address)
         [--answer 5550100,5550101] [--refuse 5550199] [--ring 5550177]    (called numbers)
+        [--machine 5550155]              (answering machines)
         [--codecs g722,opus,pcmu,pcma]   (offered in this order; default pcmu,pcma: narrowband
         customers; with g722 or opus they are wideband: their audio runs at 16 kHz, whatever
         the codec a call settles on, and their tones may go up to 7000 Hz)
@@ -17,8 +18,9 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
          offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
          header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
-        {"op": "answer"|"refuse"|"ring", "numbers": ["5550100"], "talk_s": 30}: numbers that
-        can be called (below); {"op": "hangup", "number": "5550100"} ends that number's call
+        {"op": "answer"|"refuse"|"ring"|"machine", "numbers": ["5550100"], "talk_s": 30}:
+        numbers that can be called (below); {"op": "hangup", "number": "5550100"} ends that
+        number's call
 stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "contact"} and
         {"event": "ended"|"failed", "contact", "reason"};
         while answered, every 0.5 s what the customer hears of the agent:
@@ -38,7 +40,9 @@ Called numbers: {"event": "answering", "number", "mode", "hz"} once the number i
         never X-CC-Token), then {"event": "answered", "number"} and "audio"/"voice"/"dtmf"
         events as above with "number" for "contact", and {"event": "ended", "number",
         "reason"}; or {"event": "refused", "number", "reason"} (486: a "refuse" number, or
-        one already on a call).
+        one already on a call). A machine's call ends with {"event": "recorded", "number",
+        "seconds", "level_dbfs", "hz", "tones"}: what it recorded after its beep (``hearing``
+        and ``tones`` of all of it).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
 authenticates to the proxy with the shared password, sends X-CC-Contact-Id and X-CC-Token (the
@@ -50,9 +54,13 @@ Called numbers are the other direction: each is a user agent that registers at t
 that user (with the shared password, like every lab user), so the proxy routes
 ``sip:<number>@<proxy>`` here as it routes calls to a phone. An "answer" number answers at
 once and plays its own tone (``number_tone``: one of NUMBER_TONES, chosen by the number),
-listening and reporting like a caller; a "refuse" number answers 486 Busy Here; a "ring"
-number rings until the caller gives up. A number on a call refuses a second one (486). On
-quit the numbers unregister.
+listening and reporting like a caller (a steady tone, no syllables: a dialer's
+answering-machine detection cannot tell what it is); a "machine" number answers, plays its
+greeting (``machine_greeting``: MACHINE_GREETING_S of syllables of its tone, never a pause a
+detector would take for the end of a sentence), a beep, then silence, recording what it
+hears from the beep on (the "recorded" event at the end of the call); a "refuse" number
+answers 486 Busy Here; a "ring" number rings until the caller gives up. A number on a call
+refuses a second one (486). On quit the numbers unregister.
 """
 from __future__ import annotations
 
@@ -114,6 +122,12 @@ NUMBER_TONES = (523, 659, 784, 880, 1175, 1319, 1568, 1760)
 # what an incoming call reports of its INVITE (the stack shows only these; never the token)
 INCOMING_HEADERS = (CONTACT_HEADER, "Priority", "Subject", "Referred-By", "Replaces",
                     "P-Asserted-Identity", "Geolocation", "Geolocation-Routing")
+
+# an answering machine's greeting and its beep
+MACHINE_GREETING_S = 3.5
+SYLLABLE_S, SYLLABLE_GAP_S = 0.22, 0.06
+BEEP_HZ, BEEP_S, BEEP_GAP_S = 1400, 0.4, 0.3
+RECORD_MAX_S = 60.0            # what a machine keeps of what it heard after the beep
 
 END_REASONS = {"Connection reset by peer [104]": "far end hung up",
                 "rtp stream error": "no audio from the far end"}
@@ -249,6 +263,36 @@ def tone_dbfs(pcm: bytes, rate: int, hz: float) -> float:
     return round(20 * math.log10(max(peak, 1e-3) / 32768), 1)
 
 
+def _tone(rate: int, hz: float, seconds: float, level: float = TONE_LEVEL,
+          ramp_s: float = 0.0) -> np.ndarray:
+    n = int(rate * seconds)
+    x = level * 32767 * np.sin(2 * np.pi * hz * np.arange(n) / rate)
+    ramp = min(int(rate * ramp_s), n // 2)
+    if ramp:
+        edge = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
+        x[:ramp] *= edge
+        x[n - ramp:] *= edge[::-1]
+    return x
+
+
+def _pcm(*parts: np.ndarray) -> bytes:
+    return np.concatenate(parts).astype("<i2").tobytes()
+
+
+def syllables(rate: int, hz: float, seconds: float, level: float = TONE_LEVEL) -> np.ndarray:
+    """Speech-like sound: SYLLABLE_S bursts of the tone, SYLLABLE_GAP_S apart, ``seconds``
+    long (float samples)."""
+    one = np.concatenate([_tone(rate, hz, SYLLABLE_S, level, ramp_s=0.03),
+                          np.zeros(int(rate * SYLLABLE_GAP_S))])
+    return np.resize(one, int(rate * seconds))
+
+
+def machine_greeting(rate: int, hz: int) -> bytes:
+    """An answering machine's greeting: MACHINE_GREETING_S of syllables, then its beep."""
+    return _pcm(syllables(rate, hz, MACHINE_GREETING_S), np.zeros(int(rate * BEEP_GAP_S)),
+                _tone(rate, BEEP_HZ, BEEP_S, ramp_s=0.01))
+
+
 @dataclass
 class Customer:
     contact: str                       # a caller's contact id, or a called number
@@ -265,6 +309,9 @@ class Customer:
     heard: int = 0                     # bytes of the agent's audio received so far
     speaking: bool = False             # the agent was heard in the latest read with audio
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    greeting: str = ""                 # "machine": a machine number's call
+    intro: bytes | None = None         # what is left of its greeting to send (None: not yet)
+    recording: bytearray | None = None   # a machine's, from its beep on
 
     @property
     def tag(self) -> dict[str, str]:
@@ -450,7 +497,8 @@ class Customers:
         self._by_handle[call.handle] = customer
         self.idle.clear()
         call.on_dtmf(lambda key: emit({"event": "dtmf", "number": number, "digit": key.digit}))
-        if entry.mode == "answer":
+        customer.greeting = "machine" if entry.mode == "machine" else ""
+        if entry.mode in ("answer", "machine"):
             self.spawn(self._answer(customer))
 
     @staticmethod
@@ -509,6 +557,8 @@ class Customers:
         (self._called if customer.called else self._customers).pop(customer.contact, None)
         if customer.call is not None:
             self._by_handle.pop(customer.call.handle, None)
+        if customer.greeting == "machine" and customer.answered:
+            self._report_recorded(customer)
         emit({"event": outcome, **customer.tag, "reason": reason})
         if not self._customers and not self._called:
             self.idle.set()
@@ -538,11 +588,30 @@ class Customers:
                                            self.codec_watch.codec(call.call_id))
                     customer.heard += len(pcm)
                     window += pcm
+                    if customer.recording is not None \
+                            and len(customer.recording) < RECORD_MAX_S * rate * 2:
+                        customer.recording += pcm
                     if pcm:
                         self._notice_voice(customer, pcm)
                 ptime = (info.tx_ptime_ms or 20) / 1000
                 frame = int(info.tx_sample_rate * info.tx_channels * 2 * ptime)
-                if info.tx_ready and frame:
+                if (info.tx_ready and frame and customer.greeting
+                        and customer.intro is None and info.tx_channels == 1):
+                    customer.intro = machine_greeting(info.tx_sample_rate, customer.hz)
+                if info.tx_ready and frame and customer.intro:
+                    for _ in range((3 * frame - info.tx_buffered) // frame):
+                        part = customer.intro[:frame]
+                        customer.intro = customer.intro[frame:]
+                        call.audio.write(part + bytes(frame - len(part)))
+                        if not customer.intro:
+                            break
+                    if not customer.intro and customer.greeting == "machine":
+                        customer.recording = bytearray()     # the beep is out: recording
+                elif info.tx_ready and frame and customer.greeting == "machine" \
+                        and customer.intro is not None:
+                    for _ in range((3 * frame - info.tx_buffered) // frame):
+                        call.audio.write(bytes(frame))       # listening: silence
+                elif info.tx_ready and frame:
                     if customer.sound and info.tx_channels == 1:
                         if second is not customer.sound:
                             second, offset = customer.sound, 0
@@ -564,6 +633,14 @@ class Customers:
         if speaking and not customer.speaking:
             emit({"event": "voice", **customer.tag, "at": time.monotonic()})
         customer.speaking = speaking
+
+    def _report_recorded(self, customer: Customer) -> None:
+        """A machine's call is over: what it recorded after its beep."""
+        pcm = bytes(customer.recording or b"")
+        rate = self.rate or 8000
+        level, hz = hearing(pcm, rate)
+        emit({"event": "recorded", **customer.tag, "seconds": round(len(pcm) / (2 * rate), 2),
+              "level_dbfs": level, "hz": hz, "tones": tones(pcm, rate)})
 
     @staticmethod
     def _report_hearing(customer: Customer, window: bytes, rate: int, codec: str) -> None:
@@ -760,6 +837,8 @@ def main() -> None:
                     help="numbers that answer calls 486 Busy Here")
     ap.add_argument("--ring", type=number_list, default=[], metavar="N1,N2",
                     help="numbers that ring and never answer")
+    ap.add_argument("--machine", type=number_list, default=[], metavar="N1,N2",
+                    help="answering machines: a greeting, a beep, then they record")
     ap.add_argument("--codecs", type=codec_list, default=NARROWBAND_CODECS, metavar="C1,C2",
                     help=f"codecs offered, in order, of {', '.join(CODECS)} (default pcmu,pcma; "
                          f"g722 or opus: wideband customers, their audio at 16 kHz)")

@@ -22,7 +22,16 @@ dispositions). A predictive campaign's offers carry ``auto_answer``.
 "failed" (the bridge's reason kept), "answered" while waiting, "connected" once an agent
 answered, "abandoned" when the customer got no agent: a predictive campaign's answered
 customer not reserved to an agent within ``abandon_s`` (the bridge plays the campaign's
-``message`` then hangs up), or one who hung up while waiting. A record not connected goes back
+``message`` then hangs up; without one, hold music for ``message_s``), or one who hung up
+while waiting; "machine" (an answering machine, ``machine_action = "message"``: the bridge
+played it the message, ``message_left``), "message_left" (the agent pressed Msg:
+``play_message``).
+
+**Answering machines** (``amd``, a bridge that detects them): the customer's leg is dialed
+with "amd"; answered, the contact waits (``c.campaign["amd"]`` "pending") for the bridge's
+"amd" event before it is routed (``_dial_amd``): "machine" sets ``machine`` (the wire's
+Contact.machine, the admin's), and with ``machine_action = "message"`` the bridge plays the
+message and hangs up instead of an agent being offered the call. A record not connected goes back
 to the end of the list, dialed again no sooner than ``retry_s`` later, until ``max_attempts``;
 then it is done with the system disposition of its last outcome (no_answer, busy, failed,
 abandoned). Calling hours and the do-not-call list (campaigns.py) hold for every mode.
@@ -33,15 +42,16 @@ and nothing is dialed before the bridge's legs are known (``_bridge_ready``).
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from . import pacing
-from .legs import CONTACT_HEADER, CUSTOMER, Leg
+from .legs import AGENT, CONTACT_HEADER, CUSTOMER, Leg
 from .scenario import CampaignConfig
-from .store import CampaignRecord, ContactRecord
+from .store import CampaignRecord, ContactRecord, atomic
 
 log = logging.getLogger("ccsim")
 
@@ -55,7 +65,8 @@ DIAL_SLACK_S = 10.0                 # a call still dialing ring_s + this after i
 WAITING = ("queued", "reserved", "offered")     # answered, no agent talking yet
 # the system disposition of a record done without reaching an agent
 SYSTEM_DISPOSITIONS = {"busy": "busy", "no_answer": "no_answer", "failed": "failed",
-                       "abandoned": "abandoned"}
+                       "abandoned": "abandoned", "machine": "machine"}
+AMD_RESULTS = ("human", "machine", "unknown")
 
 
 def queue_of(campaign: str) -> str:
@@ -82,6 +93,7 @@ class Dialer:
     def _init_dialer(self):
         self._bridge_ready = False      # the bridge's legs are known (adopt): dialing may start
         self._pace_armed = 0.0          # the pace timer's time, 0: none armed
+        self._records_looked = 0        # records _eligible looked at (a measure for tests)
 
     @staticmethod
     def _dialed(c: ContactRecord) -> bool:
@@ -134,20 +146,36 @@ class Dialer:
         if n <= 0:
             return
         now = self.clock()
-        for r in self._eligible(cfg, now)[:n]:
+        for r in self._eligible(cfg, now, n):
             self._dial_record(cfg, r)
 
-    def _eligible(self, cfg: CampaignConfig, now: float) -> list[CampaignRecord]:
-        """The campaign's records that may be called now, in list order: pending, not on the
-        do-not-call list, within their calling hours, past their retry time."""
-        dnc = self._do_not_call(cfg.id)
-        out = []
-        for r in sorted(self._crecords[cfg.id], key=lambda r: r.order):
+    def _eligible(self, cfg: CampaignConfig, now: float,
+                  limit: int | None = None) -> list[CampaignRecord]:
+        """The campaign's records that may be called now, in list order (the first ``limit``):
+        pending, not on the do-not-call list, within their calling hours, past their retry
+        time. Only the pending records whose retry (or recall) time has come, in zones within
+        their calling hours, are looked at (campaigns.RecordBook), in list order until enough."""
+        self._sync_records()
+        book = self._books[cfg.id]
+        book.promote(now)
+        dnc = book.dnc
+        # the calling hours are the zone's: one record of each zone says
+        zones = [z for z in book.ready.values()
+                 if z and (cfg.calling_hours is None
+                           or self._in_hours(cfg, book.by_index[z[0][1]], now))]
+        out: list[CampaignRecord] = []
+        if limit is not None and limit <= 0:
+            return out
+        for _, index in heapq.merge(*zones):
+            r = book.by_index[index]
+            self._records_looked += 1
             if r.state != "pending" or r.number in dnc or not self._may_call(cfg, r, now):
                 continue
             if r.attempts and now < r.attempts[-1].get("at", 0.0) + cfg.retry_s:
                 continue
             out.append(r)
+            if len(out) == limit:
+                break
         return out
 
     def _in_hours(self, cfg: CampaignConfig, r: CampaignRecord, now: float) -> bool:
@@ -177,8 +205,13 @@ class Dialer:
         leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
         log.info("contact %s: campaign %s dials record %d (attempt %d)", c.id, cfg.id, r.index,
                  len(r.attempts))
-        self.bridge.dial(leg.leg, self._number_uri(r.number), {CONTACT_HEADER: c.id},
-                         ring_s=cfg.ring_s)
+        if self._amd(cfg):                  # answering-machine detection (below)
+            c.campaign["amd"] = "pending"
+            self.bridge.dial(leg.leg, self._number_uri(r.number), {CONTACT_HEADER: c.id},
+                             ring_s=cfg.ring_s, amd=True)
+        else:
+            self.bridge.dial(leg.leg, self._number_uri(r.number), {CONTACT_HEADER: c.id},
+                             ring_s=cfg.ring_s)
 
     def _arm_pace(self):
         """The pace timer, while a dialing campaign is started."""
@@ -201,6 +234,14 @@ class Dialer:
         if r is not None and r.attempts:
             r.attempts[-1].update(outcome="answered", answered_at=now)
             self._record_changed(r)
+        if c.campaign.get("amd") == "pending":
+            log.info("contact %s: answered: answering-machine detection", c.id)
+            return                          # routed once the bridge tells (_dial_amd)
+        self._dial_waits(c, now)
+
+    def _dial_waits(self, c: ContactRecord, now: float):
+        """The answered customer waits for an agent: on hold music, routed (a predictive
+        campaign's abandon timer from ``now``)."""
         cfg = self._campaigns.get(c.campaign["id"])
         if cfg is not None and cfg.mode == "predictive":
             heapq.heappush(self._timers, (now + cfg.abandon_s, ABANDON_TIMER + c.id))
@@ -255,7 +296,7 @@ class Dialer:
             r.state, r.disposition = "done", SYSTEM_DISPOSITIONS[outcome]
         else:
             r.state = "pending"
-            r.order = 1 + max(x.order for x in self._crecords[r.campaign])
+            r.order = self._next_order(r.campaign)
         r.contact = ""
         self._record_changed(r)
         log.info("contact %s: campaign %s record %d: %s (%s)%s", c.id, r.campaign, r.index,
@@ -263,8 +304,8 @@ class Dialer:
 
     def _abandon(self, c: ContactRecord):
         """A predictive campaign's customer no agent took within abandon_s: the bridge plays
-        the campaign's message, then hangs up. The bridge plays nothing but hold music (no
-        tone or file op), so the message is hold music for message_s."""
+        the campaign's message, then hangs up; a campaign without one: hold music for
+        message_s, then ccsim hangs up."""
         cfg = self._campaigns[c.campaign["id"]]
         self._attempt_over(c, "abandoned", "no agent took it in time")
         self.router.remove_waiting(c.id)
@@ -273,11 +314,105 @@ class Dialer:
         log.info("contact %s: abandoned (no agent within %g s)", c.id, cfg.abandon_s)
         if customer is None:
             return
+        if cfg.message_file:
+            self._play_and_hang_up(customer, cfg)
+            return
         if cfg.message_s <= 0:
             self._hang_up_leg_named(customer.leg)
             return
         self._place(customer, None)             # the "message": hold music
         heapq.heappush(self._timers, (self.clock() + cfg.message_s, HANGUP_TIMER + customer.leg))
+
+    # -- answering machines and the recorded message ----------------------------------------
+    def _amd(self, cfg: CampaignConfig) -> bool:
+        """The campaign's calls get answering-machine detection (a bridge that does it)."""
+        return cfg.amd and bool(getattr(self.bridge, "detects_machines", False))
+
+    def _dial_amd(self, c: ContactRecord, leg: Leg, event: dict):
+        """The bridge's answering-machine detection on a campaign customer's leg: the result
+        is kept on the contact (``machine``: the wire's, and the admin's). A machine, when the
+        campaign's machine_action is "message": the bridge plays the message and hangs up,
+        the attempt is "machine" (retried like a busy one), the message left. Else the
+        customer waits for an agent, as any answered one (a machine too: the agent sees it)."""
+        result = event.get("result")
+        if (leg.role != CUSTOMER or not self._dialed(c) or result not in AMD_RESULTS
+                or c.campaign.get("amd") != "pending"):
+            return
+        speech = event.get("speech_s")
+        c.campaign = {**c.campaign, "amd": result, "machine": result == "machine",
+                      "speech_s": speech if isinstance(speech, (int, float)) else None}
+        self._dirty_contacts[c.id] = c
+        cfg = self._campaigns.get(c.campaign["id"])
+        log.info("contact %s: answering-machine detection: %s (%s s of speech)", c.id, result,
+                 speech)
+        r = self._record_of(c)
+        if r is not None and r.attempts and result == "machine":
+            r.attempts[-1]["machine"] = True
+            self._record_changed(r)
+        if c.status != "queued":                # (routed meanwhile: a restart) the agent sees
+            if c.agent and c.status not in ("wrapped_up",):
+                self._tell(c)
+            return
+        if result == "machine" and cfg is not None and cfg.machine_action == "message":
+            self._attempt_over(c, "machine", "answering machine")
+            if r is not None and r.attempts:
+                r.attempts[-1]["message_left"] = True
+                self._record_changed(r)
+            c.campaign = {**c.campaign, "message_left": True}
+            self.router.remove_waiting(c.id)
+            self._finish(c, "failed")
+            self._play_and_hang_up(leg, cfg)
+            self._pace_campaign(c)
+            return
+        now = self.clock()                      # waiting for an agent from now (abandon_s)
+        c.campaign = {**c.campaign, "answered_at": now}
+        self._dial_waits(c, now)
+
+    def _play_and_hang_up(self, leg: Leg, cfg: CampaignConfig):
+        """The bridge plays the campaign's message to the customer's leg and hangs it up when
+        it ends; ccsim forgets the leg now (its end is no news)."""
+        assert self.bridge is not None
+        self.legs.drop(leg.leg)
+        self.bridge.play(leg.leg, cfg.message_file, "hangup")
+        log.info("leg %s: the campaign's message, then hang up", leg.leg)
+
+    @atomic
+    def play_message(self, agent: str, contact: str):
+        """PlayMessage: leave the campaign's message on the answering machine the agent is
+        talking to. The agent's leg is hung up (the phone's call ends: wrap-up, the
+        disposition still owed); the customer's leaves the room, hears the message and is hung
+        up by the bridge; the attempt's outcome is "message_left"."""
+        self._logged_in(agent)
+        c = self._contact_of(agent, contact)
+        status = self._seen(agent, c)
+        cfg = self._campaigns.get((c.campaign or {}).get("id", "")) \
+            if c.kind == "campaign" else None
+        customer = self.legs.of(c.id, CUSTOMER)
+        if cfg is None:
+            raise self.Refused("not_allowed", f"contact {contact} is not a campaign record")
+        if not cfg.message_file:
+            raise self.Refused("not_allowed", f"campaign {cfg.name} has no recorded message")
+        if not self._dialed(c) or self.bridge is None:
+            raise self.Refused("not_allowed", f"contact {contact}: the call is the phone's own "
+                               "(a preview call): the message can only be played on a call the "
+                               "dialer placed")
+        if c.agent != agent or status not in ("assigned", "held") or customer is None \
+                or customer.state != "answered":
+            raise self.Refused("not_allowed", f"contact {contact} is {status}: the message is "
+                               "played on the call, while talking to the customer")
+        if c.consult is not None or c.conference is not None:
+            raise self.Refused("not_allowed", f"contact {contact}: end the consult or the "
+                               "conference first")
+        log.info("contact %s: agent %s leaves the campaign's message", c.id, agent)
+        r = self._record_of(c)
+        if r is not None and r.attempts:
+            r.attempts[-1].update(outcome="message_left", message_left=True)
+            self._record_changed(r)
+        c.campaign = {**c.campaign, "message_left": True}
+        self._stop_recording(c)
+        self._hang_up_leg(c, AGENT)
+        self._play_and_hang_up(customer, cfg)
+        self._end(c)
 
     def _pace_campaign(self, c: ContactRecord):
         cfg = self._campaigns.get((c.campaign or {}).get("id", ""))
@@ -339,29 +474,42 @@ class Dialer:
 
     def _dial_stats(self, cfg: CampaignConfig) -> dict:
         """dialed, answered, abandoned, abandon_rate (over abandon_window_s), connected,
-        failed {outcome: n}, from the records' attempts (the dialer's: the campaign's calls)."""
+        failed {outcome: n}, from the records' attempts (the dialer's: the campaign's calls):
+        the running totals of their ``_attempt_tally`` (campaigns.RecordBook)."""
+        self._sync_records()
+        book = self._books[cfg.id]
         since = self.clock() - cfg.abandon_window_s
-        dialed = answered = abandoned = connected = 0
-        window_answered = window_abandoned = 0
-        failed: dict[str, int] = {}
-        for r in self._crecords[cfg.id]:
-            for a in r.attempts:
-                if not cfg.dialer and not a.get("outcome"):
-                    continue
-                dialed += 1
-                outcome = a.get("outcome", "")
-                if outcome in ("answered", "connected", "abandoned"):
-                    answered += 1
-                    recent = a.get("answered_at", a.get("at", 0.0)) >= since
-                    window_answered += recent
-                    # a preview's call answered is the agent's own: connected
-                    if outcome == "connected" or not cfg.dialer:
-                        connected += 1
-                    elif outcome == "abandoned":
-                        abandoned += 1
-                        window_abandoned += recent
-                elif outcome:
-                    failed[outcome] = failed.get(outcome, 0) + 1
-        return {"dialed": dialed, "answered": answered, "abandoned": abandoned,
+        window_answered = len(book.answered_at) - bisect.bisect_left(book.answered_at, since)
+        window_abandoned = len(book.abandoned_at) - bisect.bisect_left(book.abandoned_at, since)
+        return {"dialed": book.dialed, "answered": book.answered, "abandoned": book.abandoned,
                 "abandon_rate": window_abandoned / window_answered if window_answered else 0.0,
-                "connected": connected, "failed": failed}
+                "connected": book.connected, "failed": dict(book.failed)}
+
+    @staticmethod
+    def _attempt_tally(cfg: CampaignConfig, r: CampaignRecord) -> tuple:
+        """One record's share of ``_dial_stats``: (dialed, answered, abandoned, connected,
+        the outcomes of its failed attempts, the answer times of its answered attempts and of
+        its abandoned ones: the abandon window's)."""
+        dialed = answered = abandoned = connected = 0
+        failed: list[str] = []
+        answered_at: list[float] = []
+        abandoned_at: list[float] = []
+        for a in r.attempts:
+            if not cfg.dialer and not a.get("outcome"):
+                continue
+            dialed += 1
+            outcome = a.get("outcome", "")
+            if outcome in ("answered", "connected", "abandoned"):
+                answered += 1
+                at = a.get("answered_at", a.get("at", 0.0))
+                answered_at.append(at)
+                # a preview's call answered is the agent's own: connected
+                if outcome == "connected" or not cfg.dialer:
+                    connected += 1
+                elif outcome == "abandoned":
+                    abandoned += 1
+                    abandoned_at.append(at)
+            elif outcome:
+                failed.append(outcome)
+        return (dialed, answered, abandoned, connected, tuple(failed), tuple(answered_at),
+                tuple(abandoned_at))

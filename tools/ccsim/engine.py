@@ -547,6 +547,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                 self.legs.drop(name)
             else:
                 self._hang_up_leg_named(name)
+        elif kind == "amd":                     # answering-machine detection (dialer.py)
+            self._dial_amd(c, leg, event)
         elif kind == "ringing" and leg.state != "answered":
             leg.state = "ringing"
             if leg.role == AGENT and c.status == "reserved":
@@ -1479,6 +1481,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                          failed=(c.campaign or {}).get("failed", ""),
                          alternates=self._alternates(c),
                          rescheduled=(c.campaign or {}).get("rescheduled", ""),
+                         machine=bool((c.campaign or {}).get("machine")),
                          auto_answer=status in UNANSWERED and self._auto_answer(c))
 
     def _tell(self, c: ContactRecord, status: str | None = None):

@@ -72,6 +72,8 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     answer = []                   # numbers that can be called: they answer, each with its tone
     refuse = []                   # numbers that answer 486 Busy Here
     ring = []                     # numbers that ring and never answer
+    machine = []                  # answering machines: they answer, play a ~3.5 s greeting
+                                  # and a beep, then record what they hear (reported)
 
     [bridge]                      # the media bridge (tools/ccsim/bridge.py) holds customers'
     enabled = false               # calls: a customer dials it, hears hold music while queued,
@@ -136,13 +138,25 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     abandon_s = 2                 # an answered customer no agent took within this: abandoned
     abandon_limit = 0.03          # abandoned / answered kept under this ...
     abandon_window_s = 86400      # ... over this period
-    message = "music"             # what an abandoned customer hears before the hang-up: the
-    message_s = 5                 # bridge plays only hold music ("music"), for message_s
+    message = "music"             # the campaign's recorded message: a raw file (S16LE mono
+                                  # 8 kHz, at most 60 s; absolute, or relative to this file,
+                                  # else to tools/ccsim/scenarios),
+                                  # played by the bridge to an abandoned customer and to an
+                                  # answering machine (then hung up); "music": none, an
+    message_s = 5                 # abandoned customer hears hold music for message_s
+    amd = true                    # answering-machine detection on the dialer's calls (the
+                                  # bridge's; default true for progressive and predictive)
+    machine_action = "agent"      # a machine found: "agent": offered to an agent as usual
+                                  # (the contact says ``machine``; the agent may play the
+                                  # message: play_message); "message": the bridge plays the
+                                  # message and hangs up, the attempt is "machine" (retried
+                                  # like a busy one); needs a ``message``
 
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
 """
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -159,7 +173,7 @@ from .limits import contact_problem
 
 # a number the simulated customers can be called at: a SIP user part the proxy registers
 CALLED_NUMBER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
-CALLED_MODES = ("answer", "refuse", "ring")
+CALLED_MODES = ("answer", "refuse", "ring", "machine")
 # a number in the directory: what a phone dials (its dial screen holds MAX_DIAL_CHARS)
 DIRECTORY_NUMBER = re.compile(rf"[A-Za-z0-9+*._~-]{{1,{MAX_DIAL_CHARS}}}")
 RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"),
@@ -170,7 +184,12 @@ DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CAMPAIGN_MODES = ("preview", "progressive", "predictive")
 DIALER_MODES = ("progressive", "predictive")
-MESSAGES = ("music",)           # what the bridge can play an abandoned customer: hold music
+MESSAGES = ("music",)           # a campaign without a recorded message: hold music
+MESSAGE_RATE = 8000             # a recorded message: raw S16LE mono at the bridge's rate,
+MESSAGE_MAX_S = 60.0            # at most this long
+MESSAGE_MAX_BYTES = int(MESSAGE_MAX_S * MESSAGE_RATE) * 2
+MACHINE_ACTIONS = ("agent", "message")
+BUNDLED = Path(__file__).resolve().parent / "scenarios"     # the demo's recordings
 HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)")
 PREVIEW_ACTIONS = ("skip", "remove", "call")
 
@@ -230,6 +249,7 @@ class CustomersConfig:
     answer: tuple[str, ...] = ()  # called numbers (registered at the proxy by the customers)
     refuse: tuple[str, ...] = ()
     ring: tuple[str, ...] = ()
+    machine: tuple[str, ...] = ()  # answering machines (greeting, beep, then they record)
 
 
 @dataclass(frozen=True)
@@ -294,10 +314,17 @@ class CampaignConfig:
     abandon_s: float = 2.0
     abandon_limit: float = 0.03
     abandon_window_s: float = 86400.0
-    message: str = "music"
+    message: str = "music"          # "music", or the recorded message's absolute path
     message_s: float = 5.0
+    amd: bool = False               # the dialer's calls get answering-machine detection
+    machine_action: str = "agent"   # a machine found: "agent" or "message" (play, hang up)
     script: str = ""                # what the agent says (shown on the record)
     ends: str = ""                  # its last day (YYYY-MM-DD): no reschedule after it; "": none
+
+    @property
+    def message_file(self) -> str:
+        """The recorded message's absolute path; "" when the campaign has none."""
+        return "" if self.message in MESSAGES else self.message
 
     @property
     def dialer(self) -> bool:
@@ -310,7 +337,8 @@ class CampaignConfig:
                         preview_s=self.preview_s, timeout_action=self.timeout_action,
                         skip=self.skip, remove=self.remove, cancel=self.cancel,
                         dispositions=list(self.dispositions), fields=list(self.fields),
-                        script=self.script, ends=self.ends)
+                        script=self.script, ends=self.ends,
+                        message=bool(self.message_file))
 
     def record_zone(self, index: int) -> str:
         """The record's time zone (its own ``tz``, else the campaign's)."""
@@ -693,8 +721,10 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             abandon_s=t.number("abandon_s", 2.0, above=True),
             abandon_limit=t.number("abandon_limit", 0.03, above=True),
             abandon_window_s=t.number("abandon_window_s", 86400.0, above=True),
-            message=t.choice("message", "music", MESSAGES),
-            message_s=t.number("message_s", 5.0))
+            message=_message(t, file),
+            message_s=t.number("message_s", 5.0),
+            amd=t.flag("amd", mode in DIALER_MODES),
+            machine_action=t.choice("machine_action", "agent", MACHINE_ACTIONS))
         script = t.text("script", "", nonempty=False)
         if len(script) > MAX_SCRIPT_CHARS:
             t.fail(f"{t.where}.script: {len(script)} characters, at most {MAX_SCRIPT_CHARS}")
@@ -703,6 +733,9 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
         ends = t.text("ends", "", nonempty=False)
         if ends and not _is_date(ends):
             t.fail(f"{t.where}.ends: expected a date YYYY-MM-DD, got {ends!r}")
+        if dialer["machine_action"] == "message" and dialer["message"] in MESSAGES:
+            t.fail(f'{t.where}.machine_action: "message" needs the campaign\'s message (a raw '
+                   'file: message = "...")')
         if dialer["abandon_limit"] > 1:
             t.fail(f"{t.where}.abandon_limit: a rate, 0 < limit <= 1, got "
                    f"{dialer['abandon_limit']!r}")
@@ -719,6 +752,32 @@ def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig,
             raise ScenarioError(f"{file}: agent {a!r} is assigned to {len(mine)} campaigns, "
                                 f"at most {MAX_CAMPAIGNS}")
     return tuple(campaigns)
+
+
+def _message(t: _Table, file: str) -> str:
+    """``message``: "music" (none), or a recorded message's raw file (absolute, or relative to
+    the scenario file; not found there, to ccsim's own scenarios, BUNDLED: a copy of the demo
+    elsewhere still finds its recording), checked here: it exists, can be read, and is whole
+    S16 samples of at most MESSAGE_MAX_S at MESSAGE_RATE. Its absolute path."""
+    value = t.text("message", "music")
+    if value in MESSAGES:
+        return value
+    rule = (f"{t.where}.message: one of {', '.join(MESSAGES)} or a recorded message's path (raw "
+            f"S16LE mono {MESSAGE_RATE} Hz, at most {MESSAGE_MAX_S:g} s, relative to the "
+            f"scenario file)")
+    path = Path(value) if Path(value).is_absolute() else Path(file).parent / value
+    if not path.exists() and not Path(value).is_absolute() and (BUNDLED / value).exists():
+        path = BUNDLED / value
+    path = path.resolve()
+    if not path.is_file():
+        t.fail(f"{rule}: {value!r} is not a file")
+    if not os.access(path, os.R_OK):
+        t.fail(f"{rule}: {value!r} cannot be read")
+    size = path.stat().st_size
+    if not 0 < size <= MESSAGE_MAX_BYTES or size % 2:
+        t.fail(f"{rule}: {value!r} is {size} bytes (whole samples, at most "
+               f"{MESSAGE_MAX_BYTES})")
+    return str(path)
 
 
 def _alternates(r: _Table, number: str) -> tuple[str, ...]:

@@ -20,12 +20,23 @@ Admin API (JSON):
                                          ringing|answered, the room it is in;
                                          "control", "consult", "wrapup_owed" (README):
                                          the agent with the call, the consult under way
-                                         (no token), who still owes a wrap-up
+                                         (no token), who still owes a wrap-up; a campaign's
+                                         contact also "campaign", "customer", "failed",
+                                         "rescheduled", "amd" (answering-machine detection:
+                                         "pending", "human", "machine", "unknown"; null),
+                                         "machine" (a machine answered), "message_left"
+                                         (the campaign's message was played to it)
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
                                         0.5 s of its latest call, and the DTMF digits it got
                                         (404 before it was answered)
+    GET  /api/numbers/<n>            -> {"number", "heard", "incoming", "calls", "recorded"}: a
+                                        called number of the simulated customers: what it
+                                        heard last (as /audio), its latest call's INVITE, how
+                                        many calls came, and for a machine ([customers]
+                                        machine) what its latest call recorded after the beep
+                                        ({"seconds", "level_dbfs", "hz", "tones"}; null)
     GET  /api/agents/<id>            -> {"id", "state", "reason", "pending", "connected"}
     GET  /api/agents/<id>/events?after=N -> {"events": [{"seq", "at", "message"}]}, as stored
                                         (the latest 10,000 per agent are kept; 0 <= N < 2^63)
@@ -60,7 +71,8 @@ Admin API (JSON):
                                         "calling_hours", "tz", "do_not_call", "dialer":
                                         {"ring_s", "max_attempts", "retry_s", "max_ratio",
                                         "abandon_s", "abandon_limit", "abandon_window_s",
-                                        "message", "message_s"} | null (preview), "stats":
+                                        "message", "message_s", "amd", "machine_action"} |
+                                        null (preview), "stats":
                                         {"dialed", "answered", "abandoned", "abandon_rate",
                                         "connected", "failed": {outcome: n}}} (records in
                                         list order: a skipped one is at the end; dialer.py)
@@ -305,6 +317,8 @@ class CcServer:
             e.preview(agent, r.contact, r.action, r.number)
         elif isinstance(r, p.Reschedule):
             e.reschedule(agent, r.contact, r.at)
+        elif isinstance(r, p.PlayMessage):
+            e.play_message(agent, r.contact)
         elif isinstance(r, p.Consult):
             e.consult(agent, r.contact, r.kind, r.target)
         elif isinstance(r, p.Transfer):
@@ -506,9 +520,13 @@ class CcServer:
         if reports is None:
             return _error(404, "no such called number (or it was never called)")
         incoming = [r for r in reports if r.get("event") == "incoming"]
+        recorded = [r for r in reports if r.get("event") == "recorded"]
         return web.json_response({"number": number, "heard": self._number_heard(number),
                                   "incoming": incoming[-1] if incoming else None,
-                                  "calls": len(incoming)})
+                                  "calls": len(incoming),
+                                  "recorded": ({k: v for k, v in recorded[-1].items()
+                                                if k not in ("event", "number")}
+                                               if recorded else None)})
 
     async def _get_settings(self, _request: web.Request):
         return web.json_response(msgspec.to_builtins(self.engine.settings))
