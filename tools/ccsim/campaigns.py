@@ -50,6 +50,21 @@ one wins: done), not handed out (or dialed: ``_may_call``, dialer.py's pick too)
 The campaign's ``fields`` that are ``editable`` are saved with ``set_variable`` (calldata.py)
 on the contact and on the record: its next attempt shows them.
 
+**A record with no valid number** (scenario.py ``_record``: one a phone cannot dial, and no
+alternate that can be) is loaded like the others but is never previewed nor dialed: at once
+``done``, disposition "bad_number", one attempt {"outcome": "bad_number", "at": its load
+time, "agent": ""}.
+
+**Campaigns loaded through the admin API** (``load_campaign``: ``POST /api/campaigns``, a JSON
+object shaped as a scenario's [[campaigns]] table, read by the scenario's own
+``campaign_config``) and **records appended** to a campaign (``append_records``) are kept in
+the database (store ``campaign_defs``: the definition, the appended records), so a restart
+has them: the scenario's campaigns, then these in the order they were loaded (one whose id
+the scenario now defines too is dropped: the scenario wins; one no longer valid against the
+scenario, e.g. an agent gone, is left out), each with its appended records. A campaign
+loaded ``started`` starts at once; its logged-in agents get its ``campaign`` event either
+way.
+
 "progressive" and "predictive" campaigns are dialed by ccsim (dialer.py, pacing.py); they
 need the bridge (a start without it is refused). A mixin of Engine, like recording.py (its
 DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module).
@@ -61,12 +76,16 @@ import heapq
 import logging
 import re
 import secrets
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from firmware.cc import protocol as p
 
-from .scenario import CampaignConfig
+from .dialer import queue_of
+from .scenario import (CampaignConfig, CampaignRecordConfig, ScenarioError, bridge_problem,
+                       campaign_from_json, campaigns_problem, records_from_json)
 from .store import AgentRecord, CampaignRecord, ContactRecord, atomic
 
 log = logging.getLogger("ccsim")
@@ -82,6 +101,11 @@ NOT_A_TIME = "Not a date and time"
 NOT_THERE = "Not a time there (DST)"
 IN_THE_PAST = "In the past"
 AFTER_END = "After the campaign's end"
+BAD_NUMBER = "bad_number"       # a record's disposition (and attempt) when it has no valid number
+
+
+class CampaignExists(ValueError):
+    """The admin API's campaign has the id of one there is (or was: its records are kept)."""
 
 
 class RecordBook:
@@ -189,6 +213,12 @@ class Campaigns:
     # -- start and restart -------------------------------------------------------------------
     def _init_campaigns(self):
         self._campaigns: dict[str, CampaignConfig] = {c.id: c for c in self.scenario.campaigns}
+        # what the admin API loaded (store.campaign_defs): {id: [definition or None (the
+        # scenario's campaign), the records appended (JSON), the first one's index]}
+        self._defs: dict[str, list] = {}
+        self._superseded: list[str] = []        # API campaigns the scenario now defines
+        for cid, body, appended, first in self.store.campaign_defs():
+            self._restore_campaign(cid, body, appended, first)
         self._campaign_status: dict[str, str] = {}
         self._crecords: dict[str, list[CampaignRecord]] = {c: [] for c in self._campaigns}
         self._dirty_records: dict[tuple[str, int], CampaignRecord] = {}
@@ -200,6 +230,8 @@ class Campaigns:
     def _load_campaigns(self):
         """Inside _load's transaction: statuses and records from the database, the scenario's
         for what it does not have yet (the first start)."""
+        for cid in self._superseded:
+            self.store.delete_campaign_def(cid)
         statuses = self.store.campaign_statuses()
         for cid, cfg in self._campaigns.items():
             if cid not in statuses:
@@ -215,8 +247,7 @@ class Campaigns:
             for i, rc in enumerate(cfg.records):
                 if i not in have:
                     last += 1
-                    r = CampaignRecord(cid, i, rc.name, rc.number, dict(rc.variables),
-                                       order=last)
+                    r = self._new_record(cid, i, rc, last)
                     self._crecords[cid].append(r)
                     self.store.save_campaign_record(r)
         # a record handed out whose contact did not come back (its agent left the scenario)
@@ -242,6 +273,145 @@ class Campaigns:
                 self._arm_recall(r)
         for s in self._records.values():
             self._serve_campaign(s)
+
+    def _new_record(self, cid: str, index: int, rc: CampaignRecordConfig,
+                    order: int) -> CampaignRecord:
+        """A record as first loaded: pending, or done at once when it has no valid number."""
+        r = CampaignRecord(cid, index, rc.name, rc.number, dict(rc.variables), order=order)
+        if not rc.usable:
+            r.state, r.disposition = "done", BAD_NUMBER
+            r.attempts = [{"outcome": BAD_NUMBER, "at": self.clock(), "agent": ""}]
+        return r
+
+    def _restore_campaign(self, cid: str, body: dict | None, appended: list, first: int):
+        """At the start: what the admin API loaded (store.campaign_defs) joins the scenario's."""
+        try:
+            if body is not None:
+                if cid in self._campaigns:
+                    log.warning("campaign %s: loaded through the admin API, and the scenario "
+                                "defines it too: the scenario's wins (the database keeps its "
+                                "records, by index)", cid)
+                    self._superseded.append(cid)
+                    return
+                cfg = self._checked_campaign(body)
+            elif (cfg := self._campaigns.get(cid)) is None:
+                log.warning("campaign %s: records were appended to it through the admin API, "
+                            "and the scenario no longer has it: left out", cid)
+                return
+            if appended:
+                if len(cfg.records) != first:
+                    log.warning("campaign %s: its records appended through the admin API "
+                                "were from index %d, the campaign has %d records before "
+                                "them now (the database's records are kept, by index)",
+                                cid, first, len(cfg.records))
+                cfg = replace(cfg, records=cfg.records + records_from_json(
+                    {"records": appended}, cid, len(cfg.records)))
+        except ScenarioError as e:
+            log.warning("campaign %s (loaded through the admin API) left out: %s", cid, e)
+            return
+        self._campaigns[cid] = cfg
+        self._defs[cid] = [body, appended, first]
+
+    def _checked_campaign(self, body) -> CampaignConfig:
+        """The admin API's campaign, checked as the scenario's are (ScenarioError)."""
+        agents = [a.id for a in self.scenario.agents]
+        cfg = campaign_from_json(body, agents, Path(self.scenario.path).parent)
+        together = [c for c in self._campaigns.values() if c.id != cfg.id] + [cfg]
+        for a in cfg.agents:
+            if problem := campaigns_problem(a, together):
+                raise ScenarioError(problem)
+        if problem := bridge_problem(cfg, self.scenario.bridge.enabled):
+            raise ScenarioError(f"campaign: {problem}")
+        return cfg
+
+    # -- the admin: campaigns and records loaded while running -------------------------------
+    @atomic
+    def load_campaign(self, body: dict) -> dict:
+        """``POST /api/campaigns``: a new campaign (its definition kept in the database); the
+        campaign as ``campaign_info`` shows it, with ``bad_records``. ScenarioError (a
+        ValueError) for anything wrong, CampaignExists for an id there is or was; nothing
+        changes then."""
+        cid = body.get("id")
+        if isinstance(cid, str) and cid in self._campaigns:
+            raise CampaignExists(f"campaign {cid!r} exists")
+        cfg = self._checked_campaign(body)
+        if self.store.campaign_known(cfg.id):
+            raise CampaignExists(f"campaign {cfg.id!r} ran before: its records are in the "
+                                 "database")
+        self._campaigns[cfg.id] = cfg
+        self._defs[cfg.id] = [body, [], len(cfg.records)]
+        self.store.save_campaign_def(cfg.id, body, [], len(cfg.records))
+        self._campaign_status[cfg.id] = "stopped"
+        self.store.save_campaign_status(cfg.id, "stopped")
+        self._crecords[cfg.id] = []
+        self._books[cfg.id] = RecordBook()
+        self._add_records(cfg, 0)
+        if cfg.dialer:                          # its agents serve its pseudo-queue
+            for agent in cfg.agents:
+                self.router.add_queue(agent, queue_of(cfg.id))
+                s = self._records[agent]
+                if (s.state == "available" and not self._on_agent[agent]
+                        and not self._leaving(s.pending)):
+                    self.router.set_ready(agent, s.available_since)
+        log.info("campaign %s loaded through the admin API (%d records, %d with no valid "
+                 "number)", cfg.id, len(cfg.records), len(cfg.bad_records()))
+        if cfg.started:
+            self._set_campaign(cfg.id, "started")   # tells its agents, serves them
+        else:
+            for agent in cfg.agents:
+                s = self._records[agent]
+                if s.state != "logged_out":
+                    self._emit(s, p.CampaignUpdate, campaign=cfg.wire("stopped"))
+        return {**self.campaign_info(cfg.id), "bad_records": cfg.bad_records()}
+
+    @atomic
+    def append_records(self, campaign: str, body: dict) -> dict | None:
+        """``POST /api/campaigns/<id>/records`` {"records": [...]}: appended to the campaign
+        (kept in the database); None: no such campaign. ScenarioError for anything wrong (a
+        number a phone cannot dial is not: that record is done, "bad_number")."""
+        cfg = self._campaigns.get(campaign)
+        if cfg is None:
+            return None
+        first = len(cfg.records)
+        records = records_from_json(body, campaign, first)
+        cfg = replace(cfg, records=cfg.records + records)
+        self._campaigns[campaign] = cfg
+        body_def, appended, since = self._defs.get(campaign, [None, [], first])
+        appended = [*appended, *body["records"]]
+        self._defs[campaign] = [body_def, appended, since]
+        self.store.save_campaign_def(campaign, body_def, appended, since)
+        added = self._add_records(cfg, first)
+        log.info("campaign %s: %d records appended through the admin API", campaign,
+                 len(added))
+        if self._campaign_status[campaign] == "started":
+            for agent in cfg.agents:
+                s = self._records[agent]
+                if s.state != "logged_out":
+                    self._serve(s)
+            self._pace_all()
+        counts = dict.fromkeys(RECORD_STATES, 0)
+        for r in added:
+            counts[r.state] += 1
+        return {"id": campaign, "added": len(added), "added_counts": counts,
+                "counts": next(i["counts"] for i in self.campaigns_info()
+                               if i["id"] == campaign),
+                "bad_records": cfg.bad_records(first)}
+
+    def _add_records(self, cfg: CampaignConfig, first: int) -> list[CampaignRecord]:
+        """The campaign's records from index ``first`` the database lacks, at the end of its
+        list."""
+        have = {r.index for r in self._crecords[cfg.id]}
+        added = []
+        for i, rc in enumerate(cfg.records[first:], first):
+            if i in have:
+                continue
+            r = self._new_record(cfg.id, i, rc, self._next_order(cfg.id))
+            self._crecords[cfg.id].append(r)
+            self._books[cfg.id].by_index[i] = r
+            self._index_record(r)               # its order counts for the next one's
+            self._record_changed(r)
+            added.append(r)
+        return added
 
     # -- phone requests ----------------------------------------------------------------------
     @atomic

@@ -102,7 +102,7 @@ class Dialer:
 
     def _campaign_queues(self, agent: str) -> tuple[str, ...]:
         """The dialing campaigns' pseudo-queues the agent is a member of (the router's)."""
-        return tuple(queue_of(cfg.id) for cfg in self.scenario.campaigns
+        return tuple(queue_of(cfg.id) for cfg in self._campaigns.values()
                      if cfg.dialer and agent in cfg.agents)
 
     # -- pacing ------------------------------------------------------------------------------

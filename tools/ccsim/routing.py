@@ -18,6 +18,14 @@ class Router:
         self._waiting: dict[str, list[tuple[int, str]]] = {q: [] for q in names}  # heaps of (n, id)
         self._waiting_ids: dict[str, int] = {}                              # id -> n
 
+    def add_queue(self, agent: str, queue: str):
+        """The agent serves ``queue`` too from now on (a campaign loaded while running); the
+        caller sets it ready there if it is."""
+        if queue not in self._queues_of.get(agent, ()):
+            self._queues_of[agent] = (*self._queues_of.get(agent, ()), queue)
+        self._ready.setdefault(queue, {})
+        self._waiting.setdefault(queue, [])
+
     def members(self, queue: str) -> list[str]:
         return [a for a, qs in self._queues_of.items() if queue in qs]
 

@@ -120,7 +120,11 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # records added later are added), then it is the truth; a
                                   # record's ``tz`` (IANA) is its calling hours' zone (and a
                                   # reschedule's), ``alternates`` its other numbers (at most
-                                  # 5, dialable like ``number``: the agent may call one)
+                                  # 5, dialable like ``number``: the agent may call one).
+                                  # A record whose number a phone cannot dial is loaded but
+                                  # never called (done, "bad_number"), unless one of its
+                                  # alternates can be: the first such becomes its number; an
+                                  # alternate that cannot be dialed is dropped (warnings)
     script = ""                   # what the agent says (at most 4000 characters, line breaks kept)
     ends = ""                     # its last day, YYYY-MM-DD: no reschedule after it; "": none
     calling_hours = "09:00-21:00" # records are dialed (previewed) only then, in their own time
@@ -153,9 +157,13 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # like a busy one); needs a ``message``
 
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
+A campaign's table is read by ``campaign_config``, which the admin API's ``POST /api/campaigns``
+(a JSON object of the same shape) uses too.
 """
 from __future__ import annotations
 
+import logging
+import math
 import os
 import re
 import tomllib
@@ -170,6 +178,8 @@ from firmware.cc.protocol import (MAX_ALTERNATES, MAX_CAMPAIGNS, MAX_DIAL_CHARS,
                                   VariableLayout)
 
 from .limits import contact_problem
+
+log = logging.getLogger("ccsim")
 
 # a number the simulated customers can be called at: a SIP user part the proxy registers
 CALLED_NUMBER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
@@ -284,6 +294,16 @@ class CampaignRecordConfig:
     variables: tuple[tuple[str, str], ...] = ()
     tz: str = ""                    # its calling hours' time zone ("": the campaign's)
     alternates: tuple[str, ...] = ()    # its other numbers (the agent may call one instead)
+    # the number it was given when a phone cannot dial it ("": none was wrong) and what was
+    # done: the record is never called (``number`` is that number, ``usable`` false), or its
+    # first dialable alternate became its ``number``
+    bad_number: str = ""
+    why: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """Its number can be dialed: else it is loaded done ("bad_number"), never called."""
+        return dialable(self.number)
 
 
 @dataclass(frozen=True)
@@ -349,6 +369,12 @@ class CampaignConfig:
         """The record's other numbers (the scenario's, by index)."""
         return self.records[index].alternates if 0 <= index < len(self.records) else ()
 
+    def bad_records(self, first: int = 0) -> list[dict]:
+        """The records (from index ``first``) whose number a phone cannot dial, as the admin
+        API lists them: {"index", "name", "number" (as given), "why"}."""
+        return [{"index": i, "name": r.name, "number": r.bad_number, "why": r.why}
+                for i, r in enumerate(self.records[first:], first) if r.bad_number or r.why]
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -389,7 +415,7 @@ class _Table:
         self.data, self.seen = data, set()
 
     def fail(self, message: str):
-        raise ScenarioError(f"{self.file}: {message}")
+        raise ScenarioError(f"{self.file}: {message}" if self.file else message)
 
     def _get(self, name, default, kinds, kind_name):
         self.seen.add(name)
@@ -408,6 +434,8 @@ class _Table:
 
     def number(self, name, default=_MISSING, minimum=0.0, above=False) -> float:
         value = self._get(name, default, (int, float), "a number")
+        if not math.isfinite(value):
+            self.fail(f"{self.where}.{name}: expected a finite number, got {value!r}")
         if value < minimum or (above and value == minimum):
             bound = f"{'>' if above else '>='} {minimum:g}"
             self.fail(f"{self.where}.{name}: must be {bound}, got {value!r}")
@@ -445,7 +473,7 @@ class _Table:
     def done(self):
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
-            self.fail(f"{self.where}: unknown field {unknown[0]!r}")
+            self.fail(f"{self.where or 'the body'}: unknown field {unknown[0]!r}")
 
 
 def _array(file: str, doc: dict, name: str, required: bool) -> list[_Table]:
@@ -461,7 +489,8 @@ def _unique(file: str, where: str, field: str, values):
     seen = set()
     for i, v in enumerate(values):
         if v in seen:
-            raise ScenarioError(f"{file}: {where}[{i}].{field}: duplicate {v!r}")
+            where_field = f"{where}[{i}].{field}: duplicate {v!r}"
+            raise ScenarioError(f"{file}: {where_field}" if file else where_field)
         seen.add(v)
 
 
@@ -630,10 +659,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
 
     campaigns = _campaigns(file, doc, [a.id for a in agents])
     for i, c in enumerate(campaigns):
-        if c.dialer and c.started and not bridge.enabled:
-            raise ScenarioError(f"{file}: campaigns[{i}]: a {c.mode} campaign is dialed by the "
-                                "media bridge: [bridge] enabled = true, or started = false "
-                                "(it cannot be started without the bridge)")
+        if problem := bridge_problem(c, bridge.enabled):
+            raise ScenarioError(f"{file}: campaigns[{i}]: {problem}")
 
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
@@ -649,123 +676,197 @@ def _items(t: _Table, name: str, required: bool) -> list[_Table]:
         t.fail(f"{t.where}.{name}: expected a list of tables")
     if required and not items:
         t.fail(f"{t.where}.{name}: at least one is needed")
-    return [_Table(t.file, f"{t.where}.{name}[{i}]", item) for i, item in enumerate(items)]
+    where = f"{t.where}.{name}" if t.where else name
+    return [_Table(t.file, f"{where}[{i}]", item) for i, item in enumerate(items)]
 
 
 def _campaigns(file: str, doc: dict, agents: list[str]) -> tuple[CampaignConfig, ...]:
-    campaigns = []
-    for t in _array(file, doc, "campaigns", False):
-        cid = t.text("id")
-        if len(cid) > MAX_NAME_CHARS:
-            t.fail(f"{t.where}.id: {len(cid)} characters, at most {MAX_NAME_CHARS}")
-        name = _name(t)
-        mode = t.choice("mode", "preview", CAMPAIGN_MODES)
-        assigned = t.texts("agents", [])
-        for a in assigned:
-            if a not in agents:
-                t.fail(f"{t.where}.agents: unknown agent {a!r} (agents: {', '.join(agents)})")
-        if len(set(assigned)) != len(assigned):
-            t.fail(f"{t.where}.agents: an agent is listed twice")
-        started = t.flag("started", False)
-        preview_s = t.number("preview_s", 30.0)
-        timeout_action = t.choice("timeout_action", "skip", PREVIEW_ACTIONS)
-        skip, remove, cancel = t.flag("skip", True), t.flag("remove", True), t.flag("cancel", False)
-        logout_delay_s = t.number("logout_delay_s", 5.0)
-        dispositions = []
-        for d in _items(t, "dispositions", True):
-            dispositions.append(Code(d.text("code"), d.text("label")))
-            d.done()
-        if len(dispositions) > MAX_DISPOSITIONS:
-            t.fail(f"{t.where}.dispositions: at most {MAX_DISPOSITIONS}, got {len(dispositions)}")
-        _unique(file, f"{t.where}.dispositions", "code", [d.code for d in dispositions])
-        fields = []
-        for f in _items(t, "fields", False):
-            fields.append(VariableLayout(f.text("name"), f.text("label"),
-                                         editable=f.flag("editable", False),
-                                         kind=f.choice("kind", "text",
-                                                       ("text", "date", "datetime"))))
-            f.done()
-        _unique(file, f"{t.where}.fields", "name", [f.name for f in fields])
-        records = []
-        for r in _items(t, "records", False):
-            rname, number = r.text("name"), r.text("number", nonempty=False)
-            if not dialable(number):
-                r.fail(f"{r.where}.number: not a number a phone can dial: {number!r} "
-                       f"(1-{MAX_DIAL_CHARS} of 0-9 A-Z a-z * # + . _ ~ -)")
-            r.seen.add("variables")
-            variables = r.data.get("variables", {})
-            if not isinstance(variables, dict) or len(variables) > MAX_VARIABLES:
-                r.fail(f"{r.where}.variables: expected a table of at most {MAX_VARIABLES} "
-                       "strings")
-            problem = contact_problem(cid, number, variables, None)
-            if problem:
-                r.fail(f"{r.where}: {problem}")
-            rtz = _zone(r, "tz", "")
-            alternates = _alternates(r, number)
-            r.done()
-            records.append(CampaignRecordConfig(rname, number, tuple(variables.items()), rtz,
-                                                alternates))
-        hours = _hours(t)
-        tz = _zone(t, "tz", "UTC")
-        codes = [d.code for d in dispositions]
-        explicit = "do_not_call" in t.data
-        do_not_call = t.texts("do_not_call", ["do_not_call"])
-        for code in do_not_call:
-            if explicit and code not in codes:
-                t.fail(f"{t.where}.do_not_call: {code!r} is not one of its dispositions")
-        dialer = dict(
-            ring_s=t.number("ring_s", 25.0, above=True),
-            max_attempts=t.integer("max_attempts", 3, minimum=1, maximum=100),
-            retry_s=t.number("retry_s", 60.0),
-            max_ratio=t.number("max_ratio", 2.5, minimum=1.0),
-            abandon_s=t.number("abandon_s", 2.0, above=True),
-            abandon_limit=t.number("abandon_limit", 0.03, above=True),
-            abandon_window_s=t.number("abandon_window_s", 86400.0, above=True),
-            message=_message(t, file),
-            message_s=t.number("message_s", 5.0),
-            amd=t.flag("amd", mode in DIALER_MODES),
-            machine_action=t.choice("machine_action", "agent", MACHINE_ACTIONS))
-        script = t.text("script", "", nonempty=False)
-        if len(script) > MAX_SCRIPT_CHARS:
-            t.fail(f"{t.where}.script: {len(script)} characters, at most {MAX_SCRIPT_CHARS}")
-        if any(ord(ch) < 0x20 and ch not in "\n\t" for ch in script):
-            t.fail(f"{t.where}.script: a control character (only line breaks and tabs)")
-        ends = t.text("ends", "", nonempty=False)
-        if ends and not _is_date(ends):
-            t.fail(f"{t.where}.ends: expected a date YYYY-MM-DD, got {ends!r}")
-        if dialer["machine_action"] == "message" and dialer["message"] in MESSAGES:
-            t.fail(f'{t.where}.machine_action: "message" needs the campaign\'s message (a raw '
-                   'file: message = "...")')
-        if dialer["abandon_limit"] > 1:
-            t.fail(f"{t.where}.abandon_limit: a rate, 0 < limit <= 1, got "
-                   f"{dialer['abandon_limit']!r}")
-        t.done()
-        campaigns.append(CampaignConfig(cid, name, mode, assigned, started, preview_s,
-                                        timeout_action, skip, remove, cancel, logout_delay_s,
-                                        tuple(dispositions), tuple(fields), tuple(records),
-                                        hours, tz, tuple(do_not_call), **dialer,
-                                        script=script, ends=ends))
+    base = Path(file).parent
+    campaigns = tuple(campaign_config(t, agents, base)
+                      for t in _array(file, doc, "campaigns", False))
     _unique(file, "campaigns", "id", [c.id for c in campaigns])
     for a in agents:
-        mine = [c.id for c in campaigns if a in c.agents]
-        if len(mine) > MAX_CAMPAIGNS:
-            raise ScenarioError(f"{file}: agent {a!r} is assigned to {len(mine)} campaigns, "
-                                f"at most {MAX_CAMPAIGNS}")
-    return tuple(campaigns)
+        if problem := campaigns_problem(a, campaigns):
+            raise ScenarioError(f"{file}: {problem}")
+    return campaigns
 
 
-def _message(t: _Table, file: str) -> str:
+def campaigns_problem(agent: str, campaigns) -> str | None:
+    """Why the agent cannot be assigned to these campaigns (too many), or None."""
+    mine = [c.id for c in campaigns if agent in c.agents]
+    if len(mine) > MAX_CAMPAIGNS:
+        return f"agent {agent!r} is assigned to {len(mine)} campaigns, at most {MAX_CAMPAIGNS}"
+    return None
+
+
+def bridge_problem(c: CampaignConfig, bridge: bool) -> str | None:
+    """Why the campaign cannot be loaded started (``bridge``: the scenario has the media
+    bridge), or None."""
+    if c.dialer and c.started and not bridge:
+        return (f"a {c.mode} campaign is dialed by the media bridge: [bridge] enabled = true, "
+                "or started = false (it cannot be started without the bridge)")
+    return None
+
+
+def campaign_config(t: _Table, agents, base: Path) -> CampaignConfig:
+    """One campaign: a scenario's [[campaigns]] table, or the admin API's JSON object of the
+    same shape (``POST /api/campaigns``: a _Table with no file, so its messages name only the
+    field). ``agents``: the scenario's agent ids; ``base``: the directory a relative
+    ``message`` is read from (the scenario file's). Every mistake is a ScenarioError, except a
+    record's number a phone cannot dial (``campaign_records``). Checks across campaigns (ids
+    unique, MAX_CAMPAIGNS per agent: ``campaigns_problem``, the bridge: ``bridge_problem``)
+    are the caller's."""
+    cid = t.text("id")
+    if len(cid) > MAX_NAME_CHARS:
+        t.fail(f"{t.where}.id: {len(cid)} characters, at most {MAX_NAME_CHARS}")
+    name = _name(t)
+    mode = t.choice("mode", "preview", CAMPAIGN_MODES)
+    assigned = t.texts("agents", [])
+    for a in assigned:
+        if a not in agents:
+            t.fail(f"{t.where}.agents: unknown agent {a!r} (agents: {', '.join(agents)})")
+    if len(set(assigned)) != len(assigned):
+        t.fail(f"{t.where}.agents: an agent is listed twice")
+    started = t.flag("started", False)
+    preview_s = t.number("preview_s", 30.0)
+    timeout_action = t.choice("timeout_action", "skip", PREVIEW_ACTIONS)
+    skip, remove, cancel = t.flag("skip", True), t.flag("remove", True), t.flag("cancel", False)
+    logout_delay_s = t.number("logout_delay_s", 5.0)
+    dispositions = []
+    for d in _items(t, "dispositions", True):
+        dispositions.append(Code(d.text("code"), d.text("label")))
+        d.done()
+    if len(dispositions) > MAX_DISPOSITIONS:
+        t.fail(f"{t.where}.dispositions: at most {MAX_DISPOSITIONS}, got {len(dispositions)}")
+    _unique(t.file, f"{t.where}.dispositions", "code", [d.code for d in dispositions])
+    fields = []
+    for f in _items(t, "fields", False):
+        fields.append(VariableLayout(f.text("name"), f.text("label"),
+                                     editable=f.flag("editable", False),
+                                     kind=f.choice("kind", "text", ("text", "date", "datetime"))))
+        f.done()
+    _unique(t.file, f"{t.where}.fields", "name", [f.name for f in fields])
+    records = campaign_records(t, cid)
+    hours = _hours(t)
+    tz = _zone(t, "tz", "UTC")
+    codes = [d.code for d in dispositions]
+    explicit = "do_not_call" in t.data
+    do_not_call = t.texts("do_not_call", ["do_not_call"])
+    for code in do_not_call:
+        if explicit and code not in codes:
+            t.fail(f"{t.where}.do_not_call: {code!r} is not one of its dispositions")
+    dialer = dict(
+        ring_s=t.number("ring_s", 25.0, above=True),
+        max_attempts=t.integer("max_attempts", 3, minimum=1, maximum=100),
+        retry_s=t.number("retry_s", 60.0),
+        max_ratio=t.number("max_ratio", 2.5, minimum=1.0),
+        abandon_s=t.number("abandon_s", 2.0, above=True),
+        abandon_limit=t.number("abandon_limit", 0.03, above=True),
+        abandon_window_s=t.number("abandon_window_s", 86400.0, above=True),
+        message=_message(t, base),
+        message_s=t.number("message_s", 5.0),
+        amd=t.flag("amd", mode in DIALER_MODES),
+        machine_action=t.choice("machine_action", "agent", MACHINE_ACTIONS))
+    script = t.text("script", "", nonempty=False)
+    if len(script) > MAX_SCRIPT_CHARS:
+        t.fail(f"{t.where}.script: {len(script)} characters, at most {MAX_SCRIPT_CHARS}")
+    if any(ord(ch) < 0x20 and ch not in "\n\t" for ch in script):
+        t.fail(f"{t.where}.script: a control character (only line breaks and tabs)")
+    ends = t.text("ends", "", nonempty=False)
+    if ends and not _is_date(ends):
+        t.fail(f"{t.where}.ends: expected a date YYYY-MM-DD, got {ends!r}")
+    if dialer["machine_action"] == "message" and dialer["message"] in MESSAGES:
+        t.fail(f'{t.where}.machine_action: "message" needs the campaign\'s message (a raw '
+               'file: message = "...")')
+    if dialer["abandon_limit"] > 1:
+        t.fail(f"{t.where}.abandon_limit: a rate, 0 < limit <= 1, got "
+               f"{dialer['abandon_limit']!r}")
+    t.done()
+    return CampaignConfig(cid, name, mode, assigned, started, preview_s, timeout_action, skip,
+                          remove, cancel, logout_delay_s, tuple(dispositions), tuple(fields),
+                          records, hours, tz, tuple(do_not_call), **dialer, script=script,
+                          ends=ends)
+
+
+def campaign_from_json(body, agents, base: Path) -> CampaignConfig:
+    """The admin API's campaign (a JSON object shaped as a [[campaigns]] table): its
+    messages name the field only (``campaign.mode: ...``)."""
+    return campaign_config(_Table("", "campaign", body), agents, base)
+
+
+def records_from_json(body, cid: str, first: int) -> tuple[CampaignRecordConfig, ...]:
+    """The admin API's ``{"records": [...]}`` appended to campaign ``cid`` (its next index
+    ``first``): at least one."""
+    t = _Table("", "", body)
+    if not t.data.get("records"):
+        t.fail("records: at least one is needed")
+    records = campaign_records(t, cid, first)
+    t.done()
+    return records
+
+
+def campaign_records(t: _Table, cid: str, first: int = 0) -> tuple[CampaignRecordConfig, ...]:
+    """``t``'s ``records`` (a campaign's, or those the admin API appends to campaign ``cid``,
+    the first of them its record ``first``)."""
+    return tuple(_record(r, cid, first + i) for i, r in enumerate(_items(t, "records", False)))
+
+
+def _record(r: _Table, cid: str, index: int) -> CampaignRecordConfig:
+    """One record. A number a phone cannot dial (or none) does not refuse it: the record is
+    kept (its number as given, ``usable`` false: loaded done, "bad_number") unless one of its
+    alternates can be dialed, which becomes its number; an alternate a phone cannot dial is
+    dropped. Each is logged. Anything else wrong is a ScenarioError."""
+    rname, number = r.text("name"), r.text("number", "", nonempty=False)
+    r.seen.add("variables")
+    variables = r.data.get("variables", {})
+    if not isinstance(variables, dict) or len(variables) > MAX_VARIABLES:
+        r.fail(f"{r.where}.variables: expected a table of at most {MAX_VARIABLES} strings")
+    rtz = _zone(r, "tz", "")
+    given = r.texts("alternates", [])
+    if len(given) > MAX_ALTERNATES:
+        r.fail(f"{r.where}.alternates: at most {MAX_ALTERNATES} numbers, got {len(given)}")
+    alternates: list[str] = []
+    for i, alt in enumerate(given):
+        if not dialable(alt):
+            log.warning("campaign %s record %d (%s): alternate %r dropped: not a number a "
+                        "phone can dial", cid, index, rname, alt)
+            continue
+        if alt == number or alt in alternates:
+            r.fail(f"{r.where}.alternates[{i}]: {alt!r} is the record's number or listed "
+                   "twice")
+        alternates.append(alt)
+    bad, why = "", ""
+    if not dialable(number):
+        bad = number
+        rule = (f"not a number a phone can dial (1-{MAX_DIAL_CHARS} of 0-9 A-Z a-z * # + . _ "
+                "~ -)" if number else "no number")
+        if alternates:
+            number = alternates.pop(0)
+            why = f"{rule}: its alternate {number!r} is its number"
+        else:
+            why = f"{rule}: never called (done, bad_number)"
+        log.warning("campaign %s record %d (%s): number %r: %s", cid, index, rname, bad, why)
+    problem = contact_problem(cid, number if dialable(number) else "", variables, None)
+    if problem:
+        r.fail(f"{r.where}: {problem}")
+    r.done()
+    return CampaignRecordConfig(rname, number, tuple(variables.items()), rtz, tuple(alternates),
+                                bad_number=bad, why=why)
+
+
+def _message(t: _Table, base: Path) -> str:
     """``message``: "music" (none), or a recorded message's raw file (absolute, or relative to
-    the scenario file; not found there, to ccsim's own scenarios, BUNDLED: a copy of the demo
-    elsewhere still finds its recording), checked here: it exists, can be read, and is whole
-    S16 samples of at most MESSAGE_MAX_S at MESSAGE_RATE. Its absolute path."""
+    ``base``, the scenario file's directory; not found there, to ccsim's own scenarios,
+    BUNDLED: a copy of the demo elsewhere still finds its recording), checked here: it exists,
+    can be read, and is whole S16 samples of at most MESSAGE_MAX_S at MESSAGE_RATE. Its
+    absolute path."""
     value = t.text("message", "music")
     if value in MESSAGES:
         return value
     rule = (f"{t.where}.message: one of {', '.join(MESSAGES)} or a recorded message's path (raw "
             f"S16LE mono {MESSAGE_RATE} Hz, at most {MESSAGE_MAX_S:g} s, relative to the "
             f"scenario file)")
-    path = Path(value) if Path(value).is_absolute() else Path(file).parent / value
+    path = Path(value) if Path(value).is_absolute() else base / value
     if not path.exists() and not Path(value).is_absolute() and (BUNDLED / value).exists():
         path = BUNDLED / value
     path = path.resolve()
@@ -778,22 +879,6 @@ def _message(t: _Table, file: str) -> str:
         t.fail(f"{rule}: {value!r} is {size} bytes (whole samples, at most "
                f"{MESSAGE_MAX_BYTES})")
     return str(path)
-
-
-def _alternates(r: _Table, number: str) -> tuple[str, ...]:
-    """A record's ``alternates``: at most MAX_ALTERNATES other numbers, each one a phone can
-    dial, none the record's own or listed twice."""
-    alternates = r.texts("alternates", [])
-    if len(alternates) > MAX_ALTERNATES:
-        r.fail(f"{r.where}.alternates: at most {MAX_ALTERNATES} numbers, got {len(alternates)}")
-    for i, alt in enumerate(alternates):
-        if not dialable(alt):
-            r.fail(f"{r.where}.alternates[{i}]: not a number a phone can dial: {alt!r} "
-                   f"(1-{MAX_DIAL_CHARS} of 0-9 A-Z a-z * # + . _ ~ -)")
-        if alt == number or alt in alternates[:i]:
-            r.fail(f"{r.where}.alternates[{i}]: {alt!r} is the record's number or listed "
-                   "twice")
-    return alternates
 
 
 def _is_date(text: str) -> bool:

@@ -76,6 +76,24 @@ Admin API (JSON):
                                         {"dialed", "answered", "abandoned", "abandon_rate",
                                         "connected", "failed": {outcome: n}}} (records in
                                         list order: a skipped one is at the end; dialer.py)
+    POST /api/campaigns {"id", "name", "mode", "agents", "started", "preview_s", ...,
+                         "dispositions", "fields", "records"}: a campaign shaped as a
+                                        scenario's [[campaigns]] table (scenario.py), kept in
+                                        the database (a restart has it; a scenario that
+                                        defines its id wins) -> 201: the campaign as GET
+                                        shows it, with "bad_records": [{"index", "name",
+                                        "number", "why"}] (the records whose number a phone
+                                        cannot dial: done "bad_number", or their first
+                                        dialable alternate is their number); its logged-in
+                                        agents get a ``campaign`` event (started: it starts
+                                        at once, as /start); 400 {"error"} with the
+                                        scenario's message for anything else wrong (the
+                                        agents must be the scenario's); 409 {"error"}: the id
+                                        exists (or ran before)
+    POST /api/campaigns/<id>/records {"records": [...]} -> {"id", "added", "added_counts":
+                                        {state: n} of those added, "counts" (the campaign's
+                                        now), "bad_records"}: appended to the campaign (kept,
+                                        same checks and bad-number rule); 400 {"error"}
     POST /api/campaigns/<id>/start   -> the campaign as GET shows it; its logged-in agents get
     POST /api/campaigns/<id>/stop       a ``campaign`` event (and at a start a notice and,
                                         when Available, a preview); 409 {"error"}: a
@@ -98,6 +116,7 @@ from firmware.cc import protocol as p
 
 from . import frontdesk, traffic
 from .bridge_link import BridgeLink
+from .campaigns import CampaignExists
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
 from .scenario import Scenario, extension_user
@@ -202,6 +221,8 @@ class CcServer:
             web.get("/api/numbers/{number}", self._get_number),
             web.get("/api/campaigns", self._get_campaigns),
             web.get("/api/campaigns/{id}", self._get_campaign),
+            web.post("/api/campaigns", self._post_campaign),
+            web.post("/api/campaigns/{id}/records", self._post_records),
             web.post("/api/campaigns/{id}/start", self._start_campaign),
             web.post("/api/campaigns/{id}/stop", self._stop_campaign),
         ])
@@ -591,6 +612,36 @@ class CcServer:
         info = self.engine.campaign_info(request.match_info["id"])
         return web.json_response(info) if info else _error(404, "unknown campaign")
 
+    async def _post_campaign(self, request: web.Request):
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
+        if problem := _text_problem(body):
+            return _error(400, problem)
+        try:                    # the scenario's checks, everything before any change
+            info = self._do(self.engine.load_campaign, body)
+        except CampaignExists as e:
+            return _error(409, str(e))
+        except ValueError as e:
+            return _error(400, str(e))
+        await self._durable()
+        return web.json_response(info, status=201)
+
+    async def _post_records(self, request: web.Request):
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
+        if problem := _text_problem(body):
+            return _error(400, problem)
+        try:
+            info = self._do(self.engine.append_records, request.match_info["id"], body)
+        except ValueError as e:
+            return _error(400, str(e))
+        if info is None:
+            return _error(404, "unknown campaign")
+        await self._durable()
+        return web.json_response(info)
+
     async def _start_campaign(self, request: web.Request):
         return await self._switch_campaign(request, self.engine.start_campaign)
 
@@ -624,6 +675,25 @@ def _json_body(data: bytes) -> tuple[object, str | None]:
         return None, "the body is nested too deeply"
     except ValueError as e:                     # UnicodeDecodeError and JSONDecodeError too
         return None, f"the body is not JSON ({str(e)[:80]})"
+
+
+def _text_problem(value) -> str | None:
+    """A string in the body that is not valid Unicode (a lone surrogate: JSON allows it, the
+    database does not), or None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"not valid Unicode (a lone surrogate): {v[:40]!r}"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
 
 
 def _error(status: int, message: str):

@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS campaign_records (   -- CampaignRecord rows
     variables TEXT NOT NULL, state TEXT NOT NULL, ord INTEGER NOT NULL, attempts TEXT NOT NULL,
     disposition TEXT NOT NULL, contact TEXT NOT NULL, not_before REAL NOT NULL DEFAULT 0,
     rescheduled TEXT NOT NULL DEFAULT '', PRIMARY KEY (campaign, idx));
+CREATE TABLE IF NOT EXISTS campaign_defs (   -- what the admin API loaded (campaigns.py)
+    id TEXT PRIMARY KEY, n INTEGER NOT NULL,    -- n: the order they were loaded in
+    body TEXT NOT NULL,         -- a campaign loaded through the API: its JSON ("": the scenario's)
+    appended TEXT NOT NULL,     -- the records appended through the API: a JSON list
+    first INTEGER NOT NULL);    -- the index of the first of them
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -283,6 +288,31 @@ class Store:
             (r.campaign, r.index, r.name, r.number, _json.encode(r.variables).decode(),
              r.state, r.order, _json.encode(r.attempts).decode(), r.disposition, r.contact,
              r.not_before, r.rescheduled))
+
+    def campaign_known(self, campaign: str) -> bool:
+        """The database has a status or records of this campaign (it ran before)."""
+        return bool(self._db.execute(
+            "SELECT 1 FROM campaigns WHERE id = ? UNION ALL "
+            "SELECT 1 FROM campaign_records WHERE campaign = ? LIMIT 1",
+            (campaign, campaign)).fetchone())
+
+    def campaign_defs(self) -> list[tuple[str, dict | None, list, int]]:
+        """What the admin API loaded, in the order it did: (campaign id, its definition (None:
+        the scenario's campaign), the records appended to it, the first one's index)."""
+        rows = self._db.execute("SELECT id, body, appended, first FROM campaign_defs ORDER BY n")
+        return [(cid, json.loads(body) if body else None, json.loads(appended), first)
+                for cid, body, appended, first in rows]
+
+    def save_campaign_def(self, campaign: str, body: dict | None, appended: list, first: int):
+        self._db.execute(
+            "INSERT INTO campaign_defs (id, n, body, appended, first) VALUES (?, "
+            "(SELECT COALESCE(MAX(n), 0) + 1 FROM campaign_defs), ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body, appended = excluded.appended, "
+            "first = excluded.first",
+            (campaign, json.dumps(body) if body is not None else "", json.dumps(appended), first))
+
+    def delete_campaign_def(self, campaign: str):
+        self._db.execute("DELETE FROM campaign_defs WHERE id = ?", (campaign,))
 
     # -- favorites ---------------------------------------------------------------------------
     def favorites(self) -> dict[str, list[Favorite]]:
