@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from firmware.core.menus import MENUS
 from hal.board import load_board
 from hal.devices import Devices
 from hal.sim.backend import open_devices
@@ -354,7 +355,7 @@ def test_clicking_softkeys_and_arrows_navigates_the_menu(phone_page):
     phone_page.click("#k-ok")
     wait_row(phone_page, 0, "Settings")
     phone_page.click("#k-down")
-    wait_row(phone_page, 0, "Settings         2/7")
+    wait_row(phone_page, 0, f"Settings         2/{len(MENUS['settings'][1])}")
     # the page may catch the panel mid-frame (the header written, the rows not yet): wait
     # for the selection, as an eye would
     phone_page.wait_for_function(
