@@ -218,15 +218,14 @@ def call_state(m: Model, e: ev.SipCallState) -> Step:
 
 def _ended(m: Model, call: Call, reason: str = "") -> Step:
     m = replace(m, calls=tuple(c for c in m.calls if c.id != call.id))
-    # a placed call that never got through says why (not when the agent gave up on it: the
-    # stack's words for that)
-    if call.state == "calling" and reason != "local hangup":
-        m = with_notice(m, f"Call failed: {reason or 'no answer'}")
-    if not m.calls:
-        m = replace(m, hands_free=None, muted=False)
-    # a placed call that never got through says why (a campaign's attempt is counted by it)
+    # a placed call that never got through says why, to the agent (not when the agent gave up
+    # on it) and to the server (a campaign's attempt is counted by it)
     failed = ("" if call.state != "calling" else "cancelled" if reason == "local hangup"
               else reason or "no answer")
+    if failed and failed != "cancelled":
+        m = with_notice(m, f"Call failed: {failed}")
+    if not m.calls:
+        m = replace(m, hands_free=None, muted=False)
     fx = _report(m, call, "ended", failed)
     m, stop = quiet_ringer(m)
     contact = m.contact(call.contact)
@@ -307,7 +306,7 @@ def audio_route(m: Model) -> CallRoute | None:
         return None
     if m.hands_free:
         return m.hands_free
-    return "handset" if m.hook_lifted else "headset" if m.settings.headset_mode else "speaker"
+    return "handset" if m.hook_lifted else m.hands_free_route
 
 
 def noise_removal(m: Model) -> tuple[bool, bool]:

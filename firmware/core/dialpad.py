@@ -117,7 +117,7 @@ def place(m: Model, number: str, contact: str = "", emergency: bool = False,
     m = remember(m, HistoryEntry(number, "out", m.now, emergency=emergency,
                                  customer=bool(contact)))
     if not m.hook_lifted and m.hands_free is None:
-        m = replace(m, hands_free="headset" if m.settings.headset_mode else "speaker")
+        m = replace(m, hands_free=m.hands_free_route)
     m = close(m, lambda s: isinstance(s, DialScreen))
     shown = find(m, CallScreen)          # one call screen: it shows the new call
     m = change(m, shown, CallScreen(call.id)) if shown else show(m, CallScreen(call.id))

@@ -566,6 +566,12 @@ class Model:
         """The emergency call on the phone, if one is up (placed, talking or held)."""
         return next((c for c in self.calls if c.emergency), None)
 
+    @property
+    def hands_free_route(self) -> HandsFree:
+        """Where a call goes hands-free when the agent chose no route: the headset in headset
+        mode, else the speaker."""
+        return "headset" if self.settings.headset_mode else "speaker"
+
     def previews(self) -> tuple[Contact, ...]:
         """Campaign records in preview (one at a time, from the server) the agent has not
         called yet."""
