@@ -506,7 +506,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       changed_by=tuple(c.changed_by.items()),
                       campaign=c.campaign, customer=c.customer, failed=c.failed,
                       auto_answer=c.auto_answer, alternates=tuple(c.alternates),
-                      rescheduled=c.rescheduled, machine=c.machine)
+                      rescheduled=c.rescheduled, machine=c.machine,
+                      reservation=c.reservation)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,

@@ -35,7 +35,10 @@ ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "e
                         "removed"]
 # "campaign": a campaign's record, previewed by the agent and dialed by the phone
 ContactKind = Literal["inbound", "outbound", "campaign"]
-CampaignMode = Literal["preview", "progressive", "predictive"]
+# "standard_preview" / "direct_preview": a preview shown on a reservation call the server
+# places to the phone first (the dialer, resp. the phone, then calls the customer)
+CampaignMode = Literal["preview", "standard_preview", "direct_preview", "progressive",
+                       "predictive"]
 PreviewAction = Literal["call", "skip", "remove"]
 MAX_CAMPAIGNS = 20                   # an agent's campaigns in a snapshot
 MAX_DISPOSITIONS = 100               # a campaign's disposition codes
@@ -206,6 +209,10 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     rescheduled: str = ""
     # the dialer's answering-machine detection found a machine on the line
     machine: bool = False
+    # a standard or direct preview's record: the server first calls the phone on a
+    # reservation call (X-CC-Contact-Id, X-CC-Token = ``token``, as an offer), which the phone
+    # answers by itself with its mic closed; the preview shows once that call is up
+    reservation: bool = False
 
 
 class DirectoryEntry(msgspec.Struct, frozen=True, omit_defaults=True):

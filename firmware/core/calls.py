@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
-from . import calldata, dialpad
+from . import calldata, dialpad, reservation
 from . import events as ev
 from .effects import (CcCallEvent, Effects, PlayTone, SaveSettings, SipAnswer, SipDtmf,
                       SipHangup, SipHold, SipRefuse, SipResume, Step, StopTone)
@@ -138,6 +138,8 @@ def _bind(m: Model, contact: ev.Contact, call_id: str, peer: str, token: str) ->
         return m, (SipRefuse(call_id, contact.id, why),)
     if leg == "consult" and m.consult_of(contact.id) is not None:
         return m, (SipRefuse(call_id, contact.id, "consult leg already up"),)
+    if leg == "customer" and reservation.rides_on_reservation(contact):
+        return reservation.answer(m, contact, call_id, peer)
     return _ring(m, call_id, contact.id, peer, leg)
 
 
@@ -186,6 +188,9 @@ def auto_answer_route(m: Model) -> HandsFree | None:
 
 
 def call_state(m: Model, e: ev.SipCallState) -> Step:
+    held_for = reservation.call_state(m, e)
+    if held_for is not None:
+        return held_for
     call = m.call(e.call)
     if call is None:
         if e.state == "ended":               # a waiting INVITE cancelled: nothing to report
@@ -222,7 +227,8 @@ def _ended(m: Model, call: Call, reason: str = "") -> Step:
     # on it) and to the server (a campaign's attempt is counted by it)
     failed = ("" if call.state != "calling" else "cancelled" if reason == "local hangup"
               else reason or "no answer")
-    if failed and failed != "cancelled":
+    # (a call the server dials: its contact's ``failed`` says why, in the wrap-up)
+    if failed and failed != "cancelled" and not call.server_dials:
         m = with_notice(m, f"Call failed: {failed}")
     if not m.calls:
         m = replace(m, hands_free=None, muted=False)

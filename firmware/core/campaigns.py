@@ -12,7 +12,7 @@ import math
 import textwrap
 from dataclasses import dataclass, replace
 
-from . import dialpad
+from . import dialpad, reservation
 from . import events as ev
 from .agent import open_logout
 from .effects import CcPlayMessage, CcPreview, CcReschedule, SipDial, Step
@@ -28,6 +28,7 @@ NOT_ALLOWED: dict[PreviewAction, str] = {"skip": "Skip not allowed", "remove":
                                          "Remove not allowed", "call": "Can't call it now"}
 # the server's refusals of a preview, in the agent's words
 REFUSED = {"not_allowed": "Not allowed now", "unknown_contact": "Record taken back"}
+CALLING = "Calling {number}"            # a standard preview's: the server dials it
 NO_SCRIPT = "No script"
 LEAVING_MESSAGE = "Leaving the message"
 NO_MESSAGE = "No message to leave"
@@ -102,8 +103,18 @@ def call(m: Model, contact: Contact, which: int = 0) -> Step:
     if why:
         return with_notice(m, why), ()
     number = numbers(contact)[which % len(numbers(contact))]
+    ask = CcPreview(contact.id, "call", "" if which == 0 else number)
+    if server_dials(m, contact):        # on the reservation call, once the server says
+        return with_notice(m, CALLING.format(number=number)), (ask,)
+    m, released = reservation.release(m, contact.id)    # a direct preview's: the phone dials
     m, _call, fx = dialpad.place(m, number, contact=contact.id)
-    return m, fx + (CcPreview(contact.id, "call", "" if which == 0 else number),)
+    return m, released + fx + (ask,)
+
+
+def server_dials(m: Model, contact: Contact) -> bool:
+    """A standard preview's record: the server calls the customer on the reservation call."""
+    campaign = campaign_of(m, contact)
+    return campaign is not None and campaign.mode == "standard_preview"
 
 
 def dialing(m: Model, contact: Contact) -> Step:
@@ -111,15 +122,18 @@ def dialing(m: Model, contact: Contact) -> Step:
     none (the countdown ran out on `call`), the phone places it itself."""
     if contact.kind != "campaign" or contact.status != "dialing":
         return m, ()
+    if server_dials(m, contact):
+        return reservation.take_over(m, contact)
+    m, released = reservation.release(m, contact.id)
     call = m.call_of(contact.id)
     if call is not None and not call.awaiting:
-        return m, ()                    # dialed already
+        return m, released              # dialed already
     if call is None:
         m, call, fx = dialpad.place(m, contact.ani, contact=contact.id, awaiting=False)
     else:
         call, fx = replace(call, awaiting=False), ()
         m = replace(m, calls=tuple(call if c.id == call.id else c for c in m.calls))
-    return m, fx + (SipDial(call.id, contact.ani, False, contact.id),)
+    return m, released + fx + (SipDial(call.id, contact.ani, False, contact.id),)
 
 
 def refused(m: Model, e: ev.CcRefused) -> Step:

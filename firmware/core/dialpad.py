@@ -104,13 +104,15 @@ def cannot_dial(m: Model) -> str:
 
 
 def place(m: Model, number: str, contact: str = "", emergency: bool = False,
-          awaiting: bool | None = None) -> tuple[Model, Call, Effects]:
+          awaiting: bool | None = None, sip_call: str = "") -> tuple[Model, Call, Effects]:
     """A placed call on the call screen, `Calling`, the call up in front held first; what
     sends its INVITE (or asks the server first: ``awaiting``, the default for all but an
-    emergency call) is the caller's to add."""
-    call = Call(f"dial-{m.next_dial}", contact, number, "calling", m.now, accepted=True,
-                outbound=True, emergency=emergency,
-                awaiting=not emergency if awaiting is None else awaiting)
+    emergency call) is the caller's to add. ``sip_call``: a SIP call up already, on which the
+    server dials ``number`` (reservation.py)."""
+    call = Call(sip_call or f"dial-{m.next_dial}", contact, number, "calling", m.now,
+                accepted=True, outbound=True, emergency=emergency,
+                awaiting=not emergency if awaiting is None else awaiting,
+                server_dials=bool(sip_call))
     holds: Effects = tuple(SipHold(c.id) for c in m.calls if c.state == "talking"
                            and not c.hold_when_up)
     m = replace(m, calls=m.calls + (call,), next_dial=m.next_dial + 1)

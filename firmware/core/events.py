@@ -167,6 +167,7 @@ class Contact:
     alternates: tuple[str, ...] = ()    # a campaign record's other numbers
     rescheduled: str = ""           # when it is called again (the customer's local time)
     machine: bool = False           # the dialer found an answering machine on the line
+    reservation: bool = False       # a preview shown on the server's reservation call
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)

@@ -247,6 +247,9 @@ class Call:
     far_ringing: bool = False  # placed, and the far end rings
     awaiting: bool = False     # placed, waiting for the server's go-ahead (no SIP call yet)
     leg: CallLeg = "customer"  # "consult": the agent's consult leg of ``contact``
+    # a standard preview's reservation call, up already: the server dials the customer on it
+    # (``calling`` until the server says the customer answered)
+    server_dials: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,17 @@ class WaitingCall:
     peer: str
     token: str = field(repr=False)
     since: float               # when it arrived; refused after calls.WAIT_FOR_CONTACT_S
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A standard or direct preview's reservation call (reservation.py): the server's call that
+    holds the agent for a previewed record. The phone answers it by itself and keeps it silent
+    (no ``Call``: nothing routes audio to or from it); the preview shows once it is ``up``."""
+    call: str                  # the SIP adapter's id
+    contact: str
+    peer: str
+    up: bool = False           # established
 
 
 @dataclass(frozen=True)
@@ -518,6 +532,7 @@ class Model:
     auto_answering: tuple[str, HandsFree] | None = None
     # a campaign record's reschedule asked for (contact, at): a refused one reopens its form
     rescheduling: tuple[str, str] | None = None
+    reservation: Reservation | None = None   # a preview's reservation call (reservation.py)
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't
@@ -574,9 +589,12 @@ class Model:
 
     def previews(self) -> tuple[Contact, ...]:
         """Campaign records in preview (one at a time, from the server) the agent has not
-        called yet."""
+        called yet; one that rides on a reservation call once that call is up."""
+        def shown(c: Contact) -> bool:
+            r = self.reservation
+            return not c.reservation or (r is not None and r.contact == c.id and r.up)
         return tuple(c for c in self.contacts
-                     if c.status == "preview" and self.call_of(c.id) is None)
+                     if c.status == "preview" and self.call_of(c.id) is None and shown(c))
 
     def offers(self) -> tuple[Contact, ...]:
         """Offered contacts the agent has not taken yet, oldest first (the popover's order)."""

@@ -88,9 +88,14 @@ def arrange(m: Model) -> Model:
     if offers and find(m, OfferPopover) is None:
         m = show(m, OfferPopover(offers[0].id))
     previews = m.previews()
-    if previews and find(m, PreviewPopover) is None:
+    # never over a disposition being picked (or typed): the preview waits for the wrap-up
+    if previews and find(m, PreviewPopover) is None and not _wrapup_on_screen(m):
         m = show(m, PreviewPopover(previews[0].id))
     return m
+
+
+def _wrapup_on_screen(m: Model) -> bool:
+    return any(isinstance(s, ReasonScreen) and s.kind == "wrapup" for s in m.screens)
 
 
 def _still_valid(m: Model, s: Screen) -> bool:

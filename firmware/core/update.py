@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TypeVar, assert_never
 
 from . import (agent, calldata, calls, campaigns, conference, consult, dialpad, directory,
-               emergency, favorites, forms, offers, reasons, recording, tasks)
+               emergency, favorites, forms, offers, reasons, recording, reservation, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
@@ -124,7 +124,9 @@ def _contact_event(m: Model, e: ev.CcContact) -> Step:
     m, more = conference.joined(m, e)
     m, saved = calldata.contact_changed(m, e)
     m, dialed = campaigns.dialing(campaigns.rescheduled(m, e.contact), e.contact)
-    return m, fx + more + saved + dialed
+    m, joined = reservation.connected(m, e.contact)
+    m, released = reservation.forgotten(m, e.contact)
+    return m, fx + more + saved + dialed + joined + released
 
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:

@@ -58,7 +58,8 @@ ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "e
                         "wrapped_up", "rona", "withdrawn", "preview", "skipped", "removed"]
 # outbound: the agent dialed it; campaign: a campaign's record, previewed, then dialed
 ContactKind = Literal["inbound", "outbound", "campaign"]
-CampaignMode = Literal["preview", "progressive", "predictive"]
+CampaignMode = Literal["preview", "standard_preview", "direct_preview", "progressive",
+                       "predictive"]
 PreviewAction = Literal["call", "skip", "remove"]   # the agent's answer to a previewed record
 VariableKind = Literal["text", "date", "datetime"]   # how an editable variable is checked
 ReasonKind = Literal["idle", "logout", "wrapup"]    # a reason list: idle and logout codes, wrap-up

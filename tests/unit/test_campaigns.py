@@ -26,8 +26,9 @@ LOCKED = replace(SPRING, id="locked", name="Renewals", skip=False, remove=False,
 
 def record(cid="c9", status="preview", campaign="spring", **kw):
     kw.setdefault("variables", (("account", "A-77"), ("product", "Fibre 500")))
+    kw.setdefault("expires_at", NOW + 30)
     return contact(cid, status, queue="", ani="5550101", kind="campaign", campaign=campaign,
-                   customer="Ana Ruiz", expires_at=NOW + 30, **kw)
+                   customer="Ana Ruiz", **kw)
 
 
 def agent(*events, campaigns=(SPRING, LOCKED), **snap):
@@ -315,3 +316,21 @@ def test_no_msg_without_a_machine_or_without_a_message():
     quiet = replace(WINTER, message=False)
     m = machine_on_the_line(campaigns=(quiet,))
     assert rows(m)[0].startswith("Machine") and "Msg" not in rows(m)[-1]
+
+
+def test_a_preview_that_times_out_while_a_disposition_is_typed_never_covers_it():
+    # the wrap-up of c8 is being typed (T9 "725": "Sale", "No sale") when the server sends the
+    # next record anyway; its countdown runs out (skipped) before the wrap-up is sent
+    m, _ = agent(ev.CcContact(record("c8", status="wrapup", failed="no answer")),
+                 ev.Tick(NOW + 1), *keys("7", "2", "5", "down"))
+    typed = rows(m)
+    assert typed[0].startswith("Disposition 725") and "→No sale" in typed
+    m, _ = run(m, ev.CcContact(record()), ev.Tick(NOW + 31))
+    assert isinstance(m.screen, ReasonScreen) and rows(m) == typed     # nothing covered it
+    m, _ = run(m, ev.CcContact(record(status="skipped")), ev.Tick(NOW + 32))
+    assert rows(m) == typed                                           # nothing lost either
+    m, fx = run(m, ev.Key("ok"))
+    assert fx == (CcWrapUp("c8", "no_sale"),)
+    m, _ = run(m, ev.CcContact(record("c8", status="wrapped_up")),
+               ev.CcContact(record("c10")), ev.Tick(NOW + 33))
+    assert isinstance(m.screen, PreviewPopover) and m.screen.contact == "c10"
