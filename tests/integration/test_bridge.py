@@ -250,3 +250,47 @@ def test_bridge_link_starts_a_bridge_and_a_restarted_controller_adopts_it(lab, t
                                after=since)
     assert not control.exists()
     assert TOKEN not in (tmp_path / "bridge.log").read_text()
+
+
+def test_an_answer_number_acts_out_the_lab_outcome_its_call_carries(lab):
+    """A campaign's simulated outcome (dialer.py's X-Lab-Outcome on the bridge's INVITE): an
+    "answer" number refuses the call busy, lets it ring, or is an answering machine for that
+    call only; without the header it answers as ever."""
+    _, customers, bridge = lab
+
+    def after(since: int, pred, timeout: float = 6.0) -> dict:
+        i = customers.process.wait_for(lambda line: pred(json.loads(line)), timeout,
+                                       "such event", after=since)
+        return json.loads(customers.process.lines[i])
+
+    def of_a(event: str):
+        return lambda e: e["event"] == event and e.get("number") == A
+
+    since, bsince = mark(customers), bridge.mark()
+    bridge.send(op="dial", leg="L1", to=A,
+                headers={"X-CC-Contact-Id": "c-1", "X-Lab-Outcome": "busy"}, ring_s=10)
+    assert bridge.wait("ended", bsince, leg="L1")["reason"] == "busy (486)"
+    assert after(since, of_a("incoming"))["headers"] == {"X-CC-Contact-Id": "c-1",
+                                                         "X-Lab-Outcome": "busy"}
+    assert after(since, of_a("refused"))["reason"] == "busy (486)"
+
+    since, bsince = mark(customers), bridge.mark()
+    started = time.monotonic()
+    bridge.send(op="dial", leg="L2", to=A, headers={"X-Lab-Outcome": "no_answer"}, ring_s=2)
+    assert bridge.wait("ended", bsince, leg="L2")["reason"] == "no answer"
+    assert time.monotonic() - started > 1.5
+    assert after(since, of_a("ended"))["reason"] == "caller gave up"
+
+    since, bsince = mark(customers), bridge.mark()
+    dial_answered(bridge, "L3", A, headers={"X-Lab-Outcome": "machine"})
+    bridge.send(op="hangup", leg="L3")
+    recorded = after(since, of_a("recorded"))     # a machine's call ends with what it recorded
+    assert recorded["seconds"] < 1                  # (hung up during the greeting: nothing)
+    after(since, of_a("ended"))
+
+    since, bsince = mark(customers), bridge.mark()
+    dial_answered(bridge, "L4", A, headers={"X-Lab-Outcome": "answer"})
+    bridge.send(op="hangup", leg="L4")
+    after(since, of_a("ended"))
+    assert not [line for line in customers.process.lines[since:]
+                if json.loads(line)["event"] in ("recorded", "refused")]

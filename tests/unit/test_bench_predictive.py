@@ -6,6 +6,8 @@ already past 3% (the engine backs off only once the rate climbs)."""
 import pytest
 
 from tools.bench import predictive
+from tools.ccsim.dialer import lab_outcome
+from tools.ccsim.scenario import ScenarioError
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +50,36 @@ def test_the_report_is_a_table_of_both_days():
     assert any(line.startswith("| predictive") for line in lines)
     assert any(line.startswith("| progressive ") for line in lines)
     assert "wall time:" in text
+
+
+OUTCOMES = {"answer": 0.5, "busy": 0.2, "no_answer": 0.2, "machine": 0.1}
+FATES = {"answer": ("answered", "connected", "abandoned"), "machine": ("answered", "connected",
+         "abandoned"), "busy": ("busy",), "no_answer": ("no_answer",)}
+
+
+def test_a_campaign_s_outcomes_are_its_calls_fates_as_ccsim_s_dialer_draws_them():
+    sim = predictive.Sim("progressive", 4, 1.0, 1, answer=0.35, busy=0.10, talk_s=60.0,
+                         outcomes=OUTCOMES)
+    day = sim.run()
+    assert sim.cfg.outcomes == tuple(OUTCOMES.items())
+    info = sim.engine.campaign_info(predictive.CAMPAIGN)
+    seen = 0
+    for r in info["records"]:
+        for n, attempt in enumerate(r["attempts"], 1):
+            if attempt["outcome"]:
+                drawn = lab_outcome(sim.cfg.outcomes, predictive.CAMPAIGN, r["index"], n)
+                assert attempt["outcome"] in FATES[drawn], (r, n, drawn)
+                seen += 1
+    assert seen > 50 and day.connected > 20
+
+
+def test_the_report_names_the_outcomes_and_the_options_read_them():
+    text = predictive.run(agents=2, hours=0.1, parallel=False, outcomes=OUTCOMES)
+    assert "(outcomes answer 50%, busy 20%, no_answer 20%, machine 10%, talk" in text
+    assert "(answer 35%, busy 10%, talk" in predictive.run(agents=2, hours=0.1, parallel=False)
+    assert predictive.parse_outcomes("answer=0.5, busy=0.5") == {"answer": 0.5, "busy": 0.5}
+    for bad in ("answer", "ringing=1", "answer=lots"):
+        with pytest.raises(ValueError, match="outcomes"):
+            predictive.parse_outcomes(bad)
+    with pytest.raises(ScenarioError, match="outcomes: the rates must add up to 1"):
+        predictive.simulate("progressive", agents=2, hours=0.1, outcomes={"answer": 0.5})

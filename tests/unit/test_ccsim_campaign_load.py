@@ -236,7 +236,8 @@ def test_post_campaign_loads_it_with_its_bad_records_and_a_restart_keeps_it(tmp_
 
 
 @pytest.mark.parametrize("over,error", [
-    ({"mode": "robo"}, "campaign.mode: one of preview, progressive, predictive, got 'robo'"),
+    ({"mode": "robo"}, "campaign.mode: one of preview, standard_preview, direct_preview, "
+                       "progressive, predictive, got 'robo'"),
     ({"agents": ["9999"]}, "campaign.agents: unknown agent '9999'"),
     ({"dispositions": []}, "campaign.dispositions: at least one is needed"),
     ({"preview_s": "30"}, "campaign.preview_s: expected a number"),

@@ -10,13 +10,17 @@ More script lines (besides test_ccsim_bridged's and test_ccsim_engine's):
     record INDEX STATE [DISPOSITION]    -- the campaign's record now
     outcomes INDEX [OUTCOME ...]        -- its attempts' outcomes (_: none yet)
 """
+from pathlib import Path
+
 import pytest
 
 from firmware.cc import protocol as p
 from tests.unit import test_ccsim_bridged as bridged
 from tests.unit import test_ccsim_engine as base
+from tools.ccsim.customers import LAB_MODES, call_mode
+from tools.ccsim.dialer import lab_outcome
 from tools.ccsim.engine import Engine
-from tools.ccsim.scenario import ScenarioError, parse
+from tools.ccsim.scenario import LAB_OUTCOMES, ScenarioError, campaign_from_json, parse
 from tools.ccsim.store import Store
 
 RECORDS = """records = [
@@ -418,6 +422,12 @@ def test_a_dialing_campaign_needs_the_bridge():
     ("max_ratio = 0.5", "max_ratio: must be >= 1"),
     ("abandon_limit = 2", "abandon_limit: a rate"),
     ('message = "jingle"', "message: one of music"),
+    ("outcomes = {answer = 0.5, ringing = 0.5}", r"outcomes: unknown outcome 'ringing'"),
+    ("outcomes = {answer = 1.5, busy = -0.5}", r"outcomes.answer: a rate, 0 to 1, got 1.5"),
+    ("outcomes = {answer = 0.5, busy = -0.1, no_answer = 0.6}", r"outcomes.busy: a rate"),
+    ("outcomes = {answer = true}", r"outcomes.answer: a rate, 0 to 1, got True"),
+    ("outcomes = {answer = 0.5, busy = 0.4}", r"outcomes: the rates must add up to 1, got 0.9"),
+    ("outcomes = 0.5", r"outcomes: expected a table of rates"),
 ])
 def test_bad_dialer_keys_are_refused(more, error):
     text = (base.SCENARIO.format(settings="") + bridged.BRIDGE
@@ -449,3 +459,117 @@ def test_the_demo_has_a_progressive_campaign_whose_numbers_answer():
     winter = next(c for c in s.campaigns if c.id == "winter")
     assert (winter.mode, winter.started, winter.agents) == ("progressive", False, ("1001",))
     assert all(r.number in s.customers.answer + s.customers.machine for r in winter.records)
+
+
+# -- the lab's simulated outcomes (a campaign's ``outcomes``) ------------------------------------
+OUTCOMES = "outcomes = {answer = 0.5, busy = 0.1, no_answer = 0.3, machine = 0.1}"
+
+
+def outcomes_of(more: str) -> tuple:
+    return Desk(more=more).engine.scenario.campaigns[0].outcomes
+
+
+def test_a_campaign_s_outcomes_are_kept_in_order_and_default_to_none():
+    assert outcomes_of("") == ()
+    assert outcomes_of("outcomes = {}") == ()
+    assert outcomes_of("outcomes = {machine = 0.1, no_answer = 0.3, busy = 0.1, answer = 0.5}"
+                       ) == (("answer", 0.5), ("busy", 0.1), ("no_answer", 0.3),
+                             ("machine", 0.1))
+    # rounding is forgiven (1e-6); a rate of 0 is a rate
+    assert outcomes_of("outcomes = {answer = 0.7, busy = 0.2, no_answer = 0.1000004, "
+                       "machine = 0}")[-1] == ("machine", 0.0)
+
+
+def test_the_admin_api_s_campaign_takes_outcomes_too():
+    body = {"id": "api", "name": "API", "mode": "progressive",
+            "dispositions": [{"code": "sold", "label": "Sold"}],
+            "outcomes": {"busy": 0.25, "answer": 0.75}}
+    cfg = campaign_from_json(body, ["1001"], Path("."))
+    assert cfg.outcomes == (("answer", 0.75), ("busy", 0.25))
+    with pytest.raises(ScenarioError, match=r"^campaign.outcomes: the rates must add up to 1"):
+        campaign_from_json({**body, "outcomes": {"answer": 0.75}}, ["1001"], Path("."))
+    with pytest.raises(ScenarioError, match=r"^campaign.outcomes.busy: a rate"):
+        campaign_from_json({**body, "outcomes": {"answer": 0.75, "busy": "a lot"}}, ["1001"],
+                           Path("."))
+
+
+def test_the_lab_outcome_is_the_same_for_the_same_call_and_drawn_at_the_rates():
+    rates = (("answer", 0.5), ("busy", 0.1), ("no_answer", 0.3), ("machine", 0.1))
+    assert lab_outcome((), "winter", 0, 1) is None
+    assert lab_outcome({}, "winter", 0, 1) is None
+    first = [lab_outcome(rates, "winter", i, 1) for i in range(200)]
+    assert first == [lab_outcome(rates, "winter", i, 1) for i in range(200)]
+    assert first == [lab_outcome(dict(reversed(rates)), "winter", i, 1) for i in range(200)]
+    # another attempt, another campaign: other draws
+    assert first != [lab_outcome(rates, "winter", i, 2) for i in range(200)]
+    assert first != [lab_outcome(rates, "spring", i, 1) for i in range(200)]
+    # seeded by "<campaign>:<record>:<attempt>": the same draws on every machine and run
+    assert [lab_outcome(rates, "winter", i, a) for i, a in ((0, 1), (1, 1), (2, 1), (0, 2))] \
+        == ["no_answer", "machine", "answer", "answer"]
+    n = 10_000
+    drawn = [lab_outcome(rates, "winter", i, 1 + i % 3) for i in range(n)]
+    for outcome, rate in rates:
+        assert abs(drawn.count(outcome) / n - rate) < 0.02, (outcome, drawn.count(outcome))
+    assert {lab_outcome({"busy": 1.0}, "w", i, 1) for i in range(100)} == {"busy"}
+    assert {lab_outcome({"answer": 0.0, "no_answer": 1.0}, "w", i, 1)
+            for i in range(100)} == {"no_answer"}
+
+
+def test_the_dialer_sends_its_lab_outcome_and_keeps_what_the_bridge_reports():
+    desk = run(Desk(more=OUTCOMES), """
+        hello 1001
+        available 1001
+        start winter
+        dials c-1.c:5550101
+        ended c-1.c no answer
+        outcomes 0 no_answer
+        dials c-2.c:5550102
+        bridge c-2.c answered
+        outcomes 1 answered
+    """)
+    cfg = desk.engine.scenario.campaigns[0]
+    assert desk.bridge.headers["c-1.c"] == {"X-CC-Contact-Id": "c-1",
+                                            "X-Lab-Outcome": lab_outcome(cfg.outcomes,
+                                                                         "winter", 0, 1)}
+    # drawn: a machine; what the bridge said (the number answered): the attempt's outcome
+    assert desk.bridge.headers["c-2.c"]["X-Lab-Outcome"] == "machine" == lab_outcome(
+        cfg.outcomes, "winter", 1, 1)
+    # the record's second attempt draws again, as the second
+    run(desk, """
+        hello 1002
+        available 1002
+        dials c-3.c:5550103
+        ended c-3.c busy (486)
+        dials c-4.c:5550101
+    """)
+    assert desk.bridge.headers["c-4.c"]["X-Lab-Outcome"] == lab_outcome(cfg.outcomes,
+                                                                          "winter", 0, 2)
+    # whatever was drawn, the attempts' outcomes are the bridge's
+    assert [a["outcome"] for a in desk.records()[0]["attempts"]] == ["no_answer", ""]
+
+
+def test_a_campaign_with_one_certain_outcome_tells_it_on_every_call():
+    desk = run(Desk(more="outcomes = {busy = 1.0}"), """
+        hello 1001
+        hello 1002
+        available 1001
+        available 1002
+        start winter
+        dials c-1.c:5550101 c-2.c:5550102
+    """)
+    assert [desk.bridge.headers[leg].get("X-Lab-Outcome") for leg in ("c-1.c", "c-2.c")] == [
+        "busy", "busy"]
+
+
+@pytest.mark.parametrize("mode,asked,then", [
+    ("answer", "busy", "refuse"), ("answer", "no_answer", "ring"),
+    ("answer", "machine", "machine"), ("answer", "answer", "answer"), ("answer", None, "answer"),
+    ("answer", "voicemail", "answer"), ("refuse", "answer", "refuse"), ("ring", "machine", "ring"),
+    ("machine", "busy", "machine"), ("ring", None, "ring"),
+])
+def test_an_answer_number_acts_out_the_lab_outcome_the_others_ignore_it(mode, asked, then):
+    """customers.py: what a called number does with a call carrying X-Lab-Outcome."""
+    headers = {"X-CC-Contact-Id": "c-1", **({"X-Lab-Outcome": asked} if asked else {})}
+    assert call_mode(mode, headers) == then
+    assert call_mode(mode, {k.lower(): v for k, v in headers.items()}) == then
+    assert set(LAB_MODES) == set(LAB_OUTCOMES)

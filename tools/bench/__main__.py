@@ -62,6 +62,9 @@ def main(argv=None) -> int:
     p.add_argument("--campaign-agents", type=int, default=20,
                    help="predictive: the campaign's agents")
     p.add_argument("--hours", type=float, default=8.0, help="predictive: the simulated day")
+    p.add_argument("--outcomes", type=predictive.parse_outcomes, metavar="O=R,...",
+                   help="predictive: the campaign's outcome rates (answer=0.5,busy=0.1,"
+                        "no_answer=0.3,machine=0.1; default: answer 35%%, busy 10%%)")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
     p.add_argument("--rate", type=int, default=100, help="flood: INVITEs per second")
@@ -95,7 +98,8 @@ def main(argv=None) -> int:
         "storm": lambda: storm.run(args.agents),
         "flood": lambda: flood.run(args.invites, args.rate, args.direct_calls),
         "pins": pins.run,
-        "predictive": lambda: predictive.run(args.campaign_agents, args.hours),
+        "predictive": lambda: predictive.run(args.campaign_agents, args.hours,
+                                             outcomes=args.outcomes),
         "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:

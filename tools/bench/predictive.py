@@ -10,7 +10,12 @@ engine deadline, a customer's answer, an agent's hang-up or wrap-up):
 
 - **the media bridge** (``SimBridge``): when the engine dials a record's number it draws the
   call's fate with seeded randomness: answered after a ring (``answer``), busy after a second
-  or two (``busy``), else ringing until ``ring_s`` and "no answer". An agent's leg rings at
+  or two (``busy``), else ringing until ``ring_s`` and "no answer". A campaign given
+  ``outcomes`` (its scenario's rates of answer, busy, no_answer, machine: scenario.py) has
+  the engine's dialer draw each call's outcome instead, as ccsim does for the simulated
+  customers (dialer.lab_outcome, seeded by campaign, record and attempt, not by ``seed``),
+  and the call acts out the X-Lab-Outcome its dial carries; a machine answers like a person
+  (this bridge detects no machines: an agent is offered it). An agent's leg rings at
   once and is answered by the phone: at once for an auto-answered (predictive) offer, after
   1-2 s of the agent's reaction for a progressive one. Legs the engine hangs up are forgotten.
 - **the agents**: logged in and Available for the whole day; each reads its phone's messages
@@ -46,7 +51,8 @@ from dataclasses import dataclass, field
 
 from firmware.cc import protocol as p
 from tools.ccsim.engine import Engine, Refused
-from tools.ccsim.scenario import parse
+from tools.ccsim.legs import OUTCOME_HEADER
+from tools.ccsim.scenario import LAB_OUTCOMES, parse
 from tools.ccsim.store import Store
 
 from .table import table
@@ -99,9 +105,11 @@ class Day:
         return sum(self.lines) / len(self.lines) if self.lines else 0.0
 
 
-def scenario_text(mode: str, agents: int, records: int) -> str:
+def scenario_text(mode: str, agents: int, records: int,
+                  outcomes: dict[str, float] | None = None) -> str:
     """A centre with ``agents`` agents (6000...), all on one started-later campaign of
-    ``records`` records, dialed by ccsim's bridge."""
+    ``records`` records, dialed by ccsim's bridge (with the campaign's ``outcomes`` if
+    given)."""
     head = ('[settings]\nrona_s = 15\n'
             '[[queues]]\nname = "bench"\n[[wrapup_codes]]\ncode = "done"\nlabel = "Done"\n'
             + "".join(f'[[layout]]\nname = "v{i}"\nlabel = "V{i}"\n' for i in range(3))
@@ -116,6 +124,9 @@ def scenario_text(mode: str, agents: int, records: int) -> str:
     campaign = (f'[[campaigns]]\nid = "{CAMPAIGN}"\nname = "Bench"\nmode = "{mode}"\n'
                 f'agents = [{ids}]\nstarted = false\nmax_attempts = {ATTEMPTS}\n'
                 f'do_not_call = []\ndispositions = [{codes}]\nrecords = [\n{rows},\n]\n')
+    if outcomes:
+        rates = ", ".join(f"{k} = {float(v)!r}" for k, v in outcomes.items())
+        campaign += f"outcomes = {{{rates}}}\n"
     return head + people + campaign
 
 
@@ -139,7 +150,7 @@ class SimBridge:
     def dial(self, leg: str, to: str, headers: dict | None = None, ring_s: float = 60.0):
         self.up.add(leg)
         if leg.endswith(CUSTOMER_LEG):
-            self.sim.customer_dialed(leg, to, ring_s)
+            self.sim.customer_dialed(leg, to, ring_s, (headers or {}).get(OUTCOME_HEADER))
         else:
             self.sim.agent_dialed(leg, to)
 
@@ -166,7 +177,8 @@ class Sim:
     """The day: the engine, its virtual clock, and what customers and agents do."""
 
     def __init__(self, mode: str, agents: int, hours: float, seed: int, *, answer: float,
-                 busy: float, talk_s: float, records: int | None = None):
+                 busy: float, talk_s: float, records: int | None = None,
+                 outcomes: dict[str, float] | None = None):
         # common random numbers: both modes' days draw the same fates, each from its own
         # stream (a number's n-th call; the day's n-th talk, wrap-up, answer), so the two
         # differ by their pacing, not by luck
@@ -179,12 +191,13 @@ class Sim:
         self.sigma = 0.6
         self.mu = math.log(talk_s) - self.sigma ** 2 / 2
         self.agents = [str(6000 + i) for i in range(agents)]
-        n = records if records is not None else records_for(agents, hours, answer, talk_s)
+        n = records if records is not None else records_for(
+            agents, hours, answered_share(answer, outcomes), talk_s)
         self.day = Day(mode, agents, hours, records=n)
         self.end = START + hours * 3600
         self.clock = Clock()
         self.bridge = SimBridge(self)
-        scenario = parse(scenario_text(mode, agents, n), "bench.toml")
+        scenario = parse(scenario_text(mode, agents, n, outcomes), "bench.toml")
         self.cfg = next(c for c in scenario.campaigns if c.id == CAMPAIGN)
         self.day.abandon_limit = self.cfg.abandon_limit
         self.engine = Engine(scenario, Store(":memory:"), self.clock, None, self.bridge)
@@ -262,17 +275,20 @@ class Sim:
                             lambda a=agent, cid=c.id: self.wrap_up(a, cid))
 
     # -- customers (through the bridge) ------------------------------------------------------
-    def customer_dialed(self, leg: str, to: str, ring_s: float):
-        """The dialer calls a record's number: its fate for this call (the number's n-th)."""
+    def customer_dialed(self, leg: str, to: str, ring_s: float, lab: str | None = None):
+        """The dialer calls a record's number: its fate for this call (the number's n-th),
+        or the lab outcome the dialer drew for it (``lab``: X-Lab-Outcome)."""
         self.dialed_now = True
         n = self.calls_to[to] = self.calls_to.get(to, 0) + 1
         rng = random.Random(f"{self.seed}:{to}:{n}")
         draw = rng.random()
-        if draw < self.answer_p:
+        fate = lab or ("answer" if draw < self.answer_p
+                       else "busy" if draw < self.answer_p + self.busy_p else "no_answer")
+        if fate in ("answer", "machine"):
             ring = min(rng.uniform(4.0, 18.0), ring_s - 1.0)
             self.at(1.0, lambda: self.bridge_says(leg, "ringing"))
             self.at(ring, lambda: self.customer_answers(leg))
-        elif draw < self.answer_p + self.busy_p:
+        elif fate == "busy":
             self.at(rng.uniform(0.5, 2.0), lambda: self.bridge_says(leg, "ended",
                                                                          "busy (486)"))
         else:
@@ -322,6 +338,30 @@ class Sim:
             pass
 
 
+def answered_share(answer: float, outcomes: dict[str, float] | None) -> float:
+    """The share of calls answered: ``answer``, or with ``outcomes`` their answer and machine
+    rates (a machine answers too)."""
+    if not outcomes:
+        return answer
+    return outcomes.get("answer", 0.0) + outcomes.get("machine", 0.0)
+
+
+def parse_outcomes(text: str) -> dict[str, float]:
+    """--outcomes "answer=0.5,busy=0.1,no_answer=0.3,machine=0.1" -> {outcome: rate}
+    (ValueError; the scenario checks the rates)."""
+    rates = {}
+    for part in filter(None, (x.strip() for x in text.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or key.strip() not in LAB_OUTCOMES:
+            raise ValueError(f"outcomes: OUTCOME=RATE of {', '.join(LAB_OUTCOMES)}, "
+                             f"got {part!r}")
+        try:
+            rates[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"outcomes: {key.strip()}: a rate, got {value!r}") from None
+    return rates
+
+
 def records_for(agents: int, hours: float, answer: float, talk_s: float) -> int:
     """Records enough for the day with a margin: the calls the agents could take if never
     idle, over the calls a record yields (answered within the default 3 attempts)."""
@@ -332,21 +372,24 @@ def records_for(agents: int, hours: float, answer: float, talk_s: float) -> int:
 
 def simulate(mode: str, agents: int = 20, hours: float = 8.0, seed: int = 1, *,
              answer: float = 0.35, busy: float = 0.10, talk_s: float = 180.0,
-             records: int | None = None) -> Day:
-    """One day of the campaign dialed in ``mode`` (progressive or predictive)."""
+             records: int | None = None, outcomes: dict[str, float] | None = None) -> Day:
+    """One day of the campaign dialed in ``mode`` (progressive or predictive); ``outcomes``
+    (the campaign's, {outcome: rate}): the calls' fates at those rates, not ``answer`` and
+    ``busy``'s."""
     if records is None:
-        records = records_for(agents, hours, answer, talk_s)
+        records = records_for(agents, hours, answered_share(answer, outcomes), talk_s)
     return Sim(mode, agents, hours, seed, answer=answer, busy=busy, talk_s=talk_s,
-               records=records).run()
+               records=records, outcomes=outcomes).run()
 
 
 def run(agents: int = 20, hours: float = 8.0, seed: int = 1, *, answer: float = 0.35,
-        busy: float = 0.10, talk_s: float = 180.0, parallel: bool = True) -> str:
+        busy: float = 0.10, talk_s: float = 180.0, parallel: bool = True,
+        outcomes: dict[str, float] | None = None) -> str:
     """Both days (predictive, progressive), side by side; in two processes if there are two
     cores (the engine's pacing is most of the time: see the report's note)."""
     modes = ("predictive", "progressive")
     day = functools.partial(simulate, agents=agents, hours=hours, seed=seed, answer=answer,
-                            busy=busy, talk_s=talk_s)
+                            busy=busy, talk_s=talk_s, outcomes=outcomes)
     started = time.perf_counter()
     if parallel and (os.cpu_count() or 1) >= 2:
         with ProcessPoolExecutor(len(modes)) as pool:
@@ -366,10 +409,18 @@ def run(agents: int = 20, hours: float = 8.0, seed: int = 1, *, answer: float = 
              if not d.pending_left]
     return table(
         f"A simulated day of a dialing campaign: {agents} agents, {hours:g} h on ccsim's "
-        f"virtual clock (answer {answer:.0%}, busy {busy:.0%}, talk ~{talk_s:g} s, wrap-up "
+        f"virtual clock ({rates_text(answer, busy, outcomes)}, talk ~{talk_s:g} s, wrap-up "
         f"{WRAP_UP_S[0]:g}-{WRAP_UP_S[1]:g} s, seed {seed}; {days[0].records} records)",
         ["mode", "dialed", "answered", "connected", "abandoned", "abandon rate", "limit",
          "within", "idle share", "connected/agent-h", "dials/connected", "lines/free agent",
          "sim wall s"], rows) + (
         f"\nwall time: {wall:.1f} s for both days"
         + "".join(f"\nNOTE {n}" for n in notes) + "\n")
+
+
+def rates_text(answer: float, busy: float, outcomes: dict[str, float] | None) -> str:
+    """The calls' fates as the report's title gives them."""
+    if not outcomes:
+        return f"answer {answer:.0%}, busy {busy:.0%}"
+    return "outcomes " + ", ".join(f"{k} {outcomes[k]:.0%}" for k in LAB_OUTCOMES
+                                   if k in outcomes)

@@ -65,7 +65,9 @@ scenario, e.g. an agent gone, is left out), each with its appended records. A ca
 loaded ``started`` starts at once; its logged-in agents get its ``campaign`` event either
 way.
 
-"progressive" and "predictive" campaigns are dialed by ccsim (dialer.py, pacing.py); they
+"standard_preview" and "direct_preview" campaigns hand out their records as "preview" does,
+each on a reservation call the bridge places to the agent's phone first (reservation.py).
+They, and the "progressive" and "predictive" campaigns ccsim dials (dialer.py, pacing.py),
 need the bridge (a start without it is refused). A mixin of Engine, like recording.py (its
 DIAL_GIVE_UP_S and TOKEN_BYTES come as ``self.``: engine.py imports this module).
 """
@@ -438,6 +440,7 @@ class Campaigns:
                 raise self.Refused("not_allowed", f"{number[:40]!r} is not one of the record's "
                                    "numbers")
             self._check_call_limit()
+        self._check_reservation(c, action)
         log.info("contact %s: agent %s %ss the campaign record", c.id, agent, action)
         self._preview_action(c, action, number)
 
@@ -485,8 +488,9 @@ class Campaigns:
             return False
         if self._campaign_status[campaign] == status:
             return True
-        if status == "started" and cfg.dialer and self.bridge is None:
-            raise ValueError(f"campaign {campaign}: a {cfg.mode} campaign is dialed by the media "
+        if status == "started" and (cfg.dialer or cfg.reserves) and self.bridge is None:
+            how = "is dialed by" if cfg.dialer else "calls its agents through"
+            raise ValueError(f"campaign {campaign}: a {cfg.mode} campaign {how} the media "
                              "bridge, and this scenario has none ([bridge] enabled)")
         self._campaign_status[campaign] = status
         self.store.save_campaign_status(campaign, status)
@@ -509,13 +513,14 @@ class Campaigns:
     # -- serving -----------------------------------------------------------------------------
     def _serve_campaign(self, s: AgentRecord):
         """A free agent (Available, no contact, nothing pending) gets the next record of one
-        of its started preview campaigns."""
+        of its started preview campaigns (standard and direct ones once the bridge is ready)."""
         if s.state != "available" or self._on_agent[s.agent] or s.pending is not None:
             return
         now = self.clock()
         for cfg in self._campaigns.values():
-            if (s.agent not in cfg.agents or cfg.mode != "preview"
-                    or self._campaign_status[cfg.id] != "started"):
+            if (s.agent not in cfg.agents or not cfg.previews
+                    or self._campaign_status[cfg.id] != "started"
+                    or (cfg.reserves and not self._reservations_ready())):
                 continue
             dnc = self._do_not_call(cfg.id)
             r = next((r for r in sorted(self._crecords[cfg.id], key=lambda r: r.order)
@@ -543,6 +548,8 @@ class Campaigns:
         self._record_changed(r)
         self._live[c.id] = c
         self._on_agent[s.agent][c.id] = c
+        if cfg.reserves:                        # on a reservation call (reservation.py)
+            self._call_agent(c, cfg)
         self._arm(c)
         log.info("contact %s: campaign %s record %d previewed by agent %s", c.id, cfg.id,
                  r.index, s.agent)
@@ -565,6 +572,7 @@ class Campaigns:
                     attempt["number"] = c.ani   # an alternate
                 r.attempts.append(attempt)
                 self._record_changed(r)
+            self._reservation_call(c)           # a standard or direct preview's (its deadline)
             self._arm(c)
             self._tell(c)
             self._refresh(s)
@@ -577,12 +585,15 @@ class Campaigns:
                 r.state = "removed"
             self._record_changed(r)
         status = "skipped" if action == "skip" else "removed"
+        self._release_reservation(c)
         c.deadline = 0.0
         self._tell(c, status)
         self._finish(c, status)
         self._settle(s)
 
     def _preview_timeout(self, c: ContactRecord):
+        if self._reservation_missed(c):         # its reservation call was not answered
+            return
         cfg = self._campaigns.get(c.campaign["id"]) if c.campaign else None
         action = cfg.timeout_action if cfg is not None else "skip"
         log.info("contact %s: the preview ran out: %s", c.id, action)
@@ -607,6 +618,7 @@ class Campaigns:
         if r is not None:
             r.state, r.contact = "pending", ""
             self._record_changed(r)
+        self._release_reservation(c)
         c.deadline = 0.0
         self._tell(c, "withdrawn")
         self._finish(c, "withdrawn")
@@ -616,6 +628,8 @@ class Campaigns:
         """The phone's call of a campaign contact (True: handled here; else as any contact's)."""
         if c.status == "preview":
             return True                         # no call yet: nothing to report
+        if self._reservation_call_event(c, event, reason):
+            return True                         # a standard preview's: the bridge's call
         if c.status != "dialing":
             return False
         if event == "answered":
@@ -637,6 +651,7 @@ class Campaigns:
             r.attempts[-1]["outcome"] = reason
             self._record_changed(r)
         log.info("contact %s: the campaign call failed (%s)", c.id, reason)
+        self._release_reservation(c)            # a standard preview's legs
         self._end(c)
 
     def _dispositions(self, c: ContactRecord) -> set[str]:
@@ -787,6 +802,7 @@ class Campaigns:
                                   f"{hours[1] // 60:02d}:{hours[1] % 60:02d}"
                                   if hours else None),
                 "tz": cfg.tz, "do_not_call": list(cfg.do_not_call),
+                "outcomes": dict(cfg.outcomes) or None,
                 "dialer": {"ring_s": cfg.ring_s, "max_attempts": cfg.max_attempts,
                            "retry_s": cfg.retry_s, "max_ratio": cfg.max_ratio,
                            "abandon_s": cfg.abandon_s, "abandon_limit": cfg.abandon_limit,
@@ -803,7 +819,8 @@ class Campaigns:
                              "variables": r.variables, "state": r.state, "attempts": r.attempts,
                              "disposition": r.disposition or None, "contact": r.contact or None,
                              "not_before": r.not_before or None,
-                             "rescheduled": r.rescheduled or None}
+                             "rescheduled": r.rescheduled or None,
+                             **self._record_reservation(cfg, r)}
                             for r in sorted(self._crecords[campaign], key=lambda r: r.order)]}
 
     @staticmethod
@@ -815,7 +832,10 @@ class Campaigns:
                 # the dialer's answering-machine detection (dialer.py): its result ("human",
                 # "machine", "unknown"; "pending"; null: none), and the message left
                 "amd": k.get("amd"), "machine": bool(k.get("machine")),
-                "message_left": bool(k.get("message_left"))} if c.kind == "campaign" else {}
+                "message_left": bool(k.get("message_left")),
+                # a standard or direct preview's reservation call (reservation.py): "ringing",
+                # "up", "released"; null: none
+                "reservation": k.get("reservation")} if c.kind == "campaign" else {}
 
     def _alternates(self, c: ContactRecord) -> list[str]:
         """A campaign contact's record's other numbers (the wire's ``alternates``)."""

@@ -36,13 +36,14 @@ stdout: {"event": "ready"}, then per contact {"event": "ringing"|"answered", "co
 Called numbers: {"event": "answering", "number", "mode", "hz"} once the number is registered
         at the proxy (before "ready" for the command line's), or {"event": "error", "number",
         "reason"}; per call {"event": "incoming", "number", "from", "headers"} (the caller's
-        user part and the INVITE's X-CC-Contact-Id, Priority, Geolocation, Referred-By, ...;
-        never X-CC-Token), then {"event": "answered", "number"} and "audio"/"voice"/"dtmf"
-        events as above with "number" for "contact", and {"event": "ended", "number",
-        "reason"}; or {"event": "refused", "number", "reason"} (486: a "refuse" number, or
-        one already on a call). A machine's call ends with {"event": "recorded", "number",
-        "seconds", "level_dbfs", "hz", "tones"}: what it recorded after its beep (``hearing``
-        and ``tones`` of all of it).
+        user part and the INVITE's X-CC-Contact-Id, Priority, Geolocation, Referred-By,
+        X-Lab-Outcome, ...; never X-CC-Token), then {"event": "answered", "number"} and
+        "audio"/"voice"/"dtmf" events as above with "number" for "contact", and {"event":
+        "ended", "number", "reason"}; or {"event": "refused", "number", "reason"} (486: a
+        "refuse" number, one told busy by X-Lab-Outcome, or one already on a call). A
+        machine's call ends with {"event": "recorded", "number", "seconds", "level_dbfs",
+        "hz", "tones"}: what it recorded after its beep (``hearing`` and ``tones`` of all of
+        it).
 
 Each caller is a user agent named by the ANI (so the phone shows the caller's number) that
 authenticates to the proxy with the shared password, sends X-CC-Contact-Id and X-CC-Token (the
@@ -61,6 +62,14 @@ detector would take for the end of a sentence), a beep, then silence, recording 
 hears from the beep on (the "recorded" event at the end of the call); a "refuse" number
 answers 486 Busy Here; a "ring" number rings until the caller gives up. A number on a call
 refuses a second one (486). On quit the numbers unregister.
+
+An "answer" number acts out the outcome a call asks for in its X-Lab-Outcome header (lab
+only: ccsim's dialer draws it at a campaign's ``outcomes`` rates, dialer.lab_outcome; no
+real phone or carrier sends it): "busy" -> 486 as a "refuse" number, "no_answer" -> it rings
+on as a "ring" number, "machine" -> that call is a "machine" number's (greeting, beep,
+"recorded"); "answer", none or anything else -> its own. The number's mode stays what it was
+registered with (the call's is ``call_mode``); "refuse", "ring" and "machine" numbers ignore
+the header.
 """
 from __future__ import annotations
 
@@ -92,6 +101,7 @@ from firmware.sip.decoded import ReceivedAudio
 from firmware.sip.config import (NARROWBAND_CODECS, WIDEBAND_CODECS, WIDEBAND_RATE,
                                  audio_format_text, jitter_buffer_text)
 
+from .legs import OUTCOME_HEADER
 from .scenario import CALLED_MODES, CALLED_NUMBER
 
 log = logging.getLogger("ccsim.customers")
@@ -121,7 +131,9 @@ REGISTER_TIMEOUT_S = 5.0
 NUMBER_TONES = (523, 659, 784, 880, 1175, 1319, 1568, 1760)
 # what an incoming call reports of its INVITE (the stack shows only these; never the token)
 INCOMING_HEADERS = (CONTACT_HEADER, "Priority", "Subject", "Referred-By", "Replaces",
-                    "P-Asserted-Identity", "Geolocation", "Geolocation-Routing")
+                    "P-Asserted-Identity", "Geolocation", "Geolocation-Routing", OUTCOME_HEADER)
+# X-Lab-Outcome -> the mode an "answer" number takes for that call
+LAB_MODES = {"answer": "answer", "busy": "refuse", "no_answer": "ring", "machine": "machine"}
 
 # an answering machine's greeting and its beep
 MACHINE_GREETING_S = 3.5
@@ -136,6 +148,16 @@ END_REASONS = {"Connection reset by peer [104]": "far end hung up",
 def number_tone(number: str) -> int:
     """The tone a called number plays: the same one every run, told in "answering"."""
     return NUMBER_TONES[zlib.crc32(number.encode()) % len(NUMBER_TONES)]
+
+
+def call_mode(mode: str, headers: dict[str, str]) -> str:
+    """What a called number registered in ``mode`` does with a call whose INVITE carries
+    ``headers``: an "answer" number what X-Lab-Outcome asks (LAB_MODES: "refuse", "ring",
+    "machine"; unknown or none: "answer"), any other its own mode."""
+    if mode != "answer":
+        return mode
+    asked = next((v for k, v in headers.items() if k.lower() == OUTCOME_HEADER.lower()), "")
+    return LAB_MODES.get(asked.strip().lower(), mode)
 
 
 def user_part(uri: str | None) -> str:
@@ -309,6 +331,7 @@ class Customer:
     heard: int = 0                     # bytes of the agent's audio received so far
     speaking: bool = False             # the agent was heard in the latest read with audio
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    mode: str = ""                     # a called number's call: the mode it is taken in
     greeting: str = ""                 # "machine": a machine number's call
     intro: bytes | None = None         # what is left of its greeting to send (None: not yet)
     recording: bytearray | None = None   # a machine's, from its beep on
@@ -323,7 +346,7 @@ class Customer:
 class Number:
     """A number this process can be called at: its registered agent and what it does."""
     number: str
-    mode: str                          # "answer" | "refuse" | "ring"
+    mode: str                          # "answer" | "refuse" | "ring" | "machine"
     ua: UserAgent
     talk_s: float | None = None
     registered: bool = False
@@ -487,18 +510,20 @@ class Customers:
         headers = {k: v for k, v in call.headers.items() if k.lower() != TOKEN_HEADER.lower()}
         emit({"event": "incoming", "number": number, "from": user_part(call.peer),
               "headers": headers})
-        if entry.mode == "refuse" or number in self._called:
+        mode = call_mode(entry.mode, headers)        # this call's (X-Lab-Outcome)
+        if mode == "refuse" or number in self._called:
             emit({"event": "refused", "number": number,
-                  "reason": "busy (486)" if entry.mode == "refuse" else "busy: on a call (486)"})
+                  "reason": "busy (486)" if mode == "refuse" else "busy: on a call (486)"})
             self.spawn(self._reject(call))
             return
-        customer = Customer(number, entry.talk_s, call, called=True, hz=number_tone(number))
+        customer = Customer(number, entry.talk_s, call, called=True, hz=number_tone(number),
+                            mode=mode)
         self._called[number] = customer
         self._by_handle[call.handle] = customer
         self.idle.clear()
         call.on_dtmf(lambda key: emit({"event": "dtmf", "number": number, "digit": key.digit}))
-        customer.greeting = "machine" if entry.mode == "machine" else ""
-        if entry.mode in ("answer", "machine"):
+        customer.greeting = "machine" if mode == "machine" else ""
+        if mode in ("answer", "machine"):
             self.spawn(self._answer(customer))
 
     @staticmethod

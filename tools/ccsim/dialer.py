@@ -27,6 +27,12 @@ while waiting; "machine" (an answering machine, ``machine_action = "message"``: 
 played it the message, ``message_left``), "message_left" (the agent pressed Msg:
 ``play_message``).
 
+**The lab's outcomes** (a campaign's ``outcomes``: rates of answer, busy, no_answer, machine):
+each call the bridge places draws one (``lab_outcome``, seeded by campaign, record and
+attempt: the same every run) and carries it as X-Lab-Outcome, which the simulated customers'
+"answer" numbers act out (customers.py: 486, ringing on, an answering machine). The attempt's
+outcome is still what the bridge reports of the call, not what was drawn.
+
 **Answering machines** (``amd``, a bridge that detects them): the customer's leg is dialed
 with "amd"; answered, the contact waits (``c.campaign["amd"]`` "pending") for the bridge's
 "amd" event before it is routed (``_dial_amd``): "machine" sets ``machine`` (the wire's
@@ -45,12 +51,14 @@ from __future__ import annotations
 import bisect
 import heapq
 import logging
+import random
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from . import pacing
-from .legs import AGENT, CONTACT_HEADER, CUSTOMER, Leg
-from .scenario import CampaignConfig
+from .legs import AGENT, CONTACT_HEADER, CUSTOMER, OUTCOME_HEADER, Leg
+from .scenario import LAB_OUTCOMES, CampaignConfig
 from .store import CampaignRecord, ContactRecord, atomic
 
 log = logging.getLogger("ccsim")
@@ -87,6 +95,36 @@ def outcome_of(reason: str) -> str:
     if "no answer" in text or "(480)" in text or "(408)" in text:
         return "no_answer"
     return "failed"
+
+
+def lab_outcome(outcomes: Mapping[str, float] | Iterable[tuple[str, float]], campaign: str,
+                index: int, attempt: int) -> str | None:
+    """The lab's simulated outcome (one of LAB_OUTCOMES) of campaign ``campaign``'s call to
+    record ``index``, its ``attempt``-th attempt (1: the first), drawn at the campaign's
+    ``outcomes`` rates (CampaignConfig.outcomes' pairs, or a mapping) with randomness seeded
+    by the three: the same call draws the same outcome every run. None: no ``outcomes``."""
+    rates = dict(outcomes)
+    if not rates:
+        return None
+    draw = random.Random(f"{campaign}:{index}:{attempt}").random()
+    total, last = 0.0, None
+    for outcome in LAB_OUTCOMES:
+        rate = rates.get(outcome, 0.0)
+        total += rate
+        if rate > 0:
+            last = outcome
+            if draw < total:
+                return outcome
+    return last                         # the rates' sum a hair under 1: the last one
+
+
+def lab_headers(cfg: CampaignConfig, r: CampaignRecord) -> dict[str, str]:
+    """The lab's headers of a call the bridge places to record ``r`` for campaign ``cfg``
+    (to be added to the INVITE's): X-Lab-Outcome, the outcome drawn for the record's latest
+    attempt (so: once the call's attempt is appended), when the campaign has ``outcomes``;
+    else none."""
+    outcome = lab_outcome(cfg.outcomes, cfg.id, r.index, len(r.attempts))
+    return {OUTCOME_HEADER: outcome} if outcome else {}
 
 
 class Dialer:
@@ -203,15 +241,17 @@ class Dialer:
         self._dirty_contacts[c.id] = c
         self._arm(c)
         leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
-        log.info("contact %s: campaign %s dials record %d (attempt %d)", c.id, cfg.id, r.index,
-                 len(r.attempts))
+        lab = lab_headers(cfg, r)           # the campaign's simulated outcome (the lab's)
+        headers = {CONTACT_HEADER: c.id, **lab}
+        log.info("contact %s: campaign %s dials record %d (attempt %d)%s", c.id, cfg.id,
+                 r.index, len(r.attempts),
+                 f" (lab outcome: {lab[OUTCOME_HEADER]})" if lab else "")
         if self._amd(cfg):                  # answering-machine detection (below)
             c.campaign["amd"] = "pending"
-            self.bridge.dial(leg.leg, self._number_uri(r.number), {CONTACT_HEADER: c.id},
+            self.bridge.dial(leg.leg, self._number_uri(r.number), headers,
                              ring_s=cfg.ring_s, amd=True)
         else:
-            self.bridge.dial(leg.leg, self._number_uri(r.number), {CONTACT_HEADER: c.id},
-                             ring_s=cfg.ring_s)
+            self.bridge.dial(leg.leg, self._number_uri(r.number), headers, ring_s=cfg.ring_s)
 
     def _arm_pace(self):
         """The pace timer, while a dialing campaign is started."""
@@ -392,10 +432,10 @@ class Dialer:
             raise self.Refused("not_allowed", f"contact {contact} is not a campaign record")
         if not cfg.message_file:
             raise self.Refused("not_allowed", f"campaign {cfg.name} has no recorded message")
-        if not self._dialed(c) or self.bridge is None:
+        if not self._bridge_calls(c) or self.bridge is None:
             raise self.Refused("not_allowed", f"contact {contact}: the call is the phone's own "
                                "(a preview call): the message can only be played on a call the "
-                               "dialer placed")
+                               "bridge placed")
         if c.agent != agent or status not in ("assigned", "held") or customer is None \
                 or customer.state != "answered":
             raise self.Refused("not_allowed", f"contact {contact} is {status}: the message is "

@@ -35,7 +35,9 @@ Outbound campaigns (campaigns.py): a free agent gets its preview campaigns' reco
 time, as contacts of kind "campaign" (preview -> dialing -> assigned ... wrapup, or skipped,
 removed, withdrawn); a logout while in a started campaign is negotiated (``Pending.at``).
 Progressive and predictive campaigns (dialer.py, pacing.py): the bridge calls the records and
-an answered customer waits in its campaign's pseudo-queue like an inbound one.
+an answered customer waits in its campaign's pseudo-queue like an inbound one. Standard and
+direct preview (reservation.py): the preview comes on a reservation call the bridge places to
+the agent first; in standard preview the bridge then calls the customer on it.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ from .campaigns import CAMPAIGN_TIMERS, Campaigns
 from .conference import Conferences, member_of
 from .dialer import DIALER_TIMER, Dialer, customer_leg_name
 from .recording import Recording
+from .reservation import Reservation
 from .routing import Router
 from .scenario import DIALABLE, AUTO_WRAPUP, AgentConfig, Scenario, extension_user
 from .store import FINISHED, TALKING, AgentRecord, ContactRecord, Store
@@ -129,7 +132,7 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
+class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
     Refused = Refused
     DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
@@ -350,7 +353,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
     def _check_call_limit(self):
         """Refused ``call_limit`` when the centre's outbound calls (scenario ``[outbound]
         call_limit``) are at the limit: the agents' calls dialing or up, outbound contacts and
-        the campaign records their phones dial (preview campaigns; not the dialer's calls)."""
+        the preview campaigns' records (a standard preview's call the bridge places too; not
+        the dialer's calls)."""
         limit = self.scenario.outbound.call_limit
         placed = ("outbound", "campaign")
         if limit and sum(1 for c in self._live.values()
@@ -408,7 +412,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
             self._controller_leaves(c)
         elif event == "ended" and c.status in TALKING:
             self._end(c)
-            if c.kind == "inbound" or self._dialed(c):
+            if c.kind == "inbound" or self._bridge_calls(c):
                 self._hang_up_customer(c)
 
     @_atomic
@@ -479,6 +483,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
         ``reason``: the bridge's, why the customer's leg ended."""
         if self._dialed(c) and self._dialer_gone(c, reason):
             return                              # a campaign's call never answered
+        if self._reservation_gone(c, reason):
+            return                              # a standard preview's, or no call yet
         if c.conference is not None and c.status in TALKING:
             self._hang_up_leg(c, CUSTOMER)
             c.conference["post_call"] = True
@@ -559,6 +565,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
             leg.state = "answered"
             if leg.role == CUSTOMER and c.status == "dialing" and self._dialed(c):
                 self._dial_answered(c)          # a campaign's customer: to its agents
+            elif self._reserving(c):            # a preview's reservation call (reservation.py)
+                self._reservation_answered(c, leg)
             elif leg.role == AGENT and c.status in UNANSWERED:
                 self._answer(c)
             elif leg.role == CONSULTED:
@@ -581,6 +589,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                                if m["leg"] == name), None)
                 if member is not None:
                     self._member_leaves(c, member, "ended")
+            elif self._reserving(c):            # the agent's reservation call (reservation.py)
+                self._reservation_ended(c)
             elif c.conference is not None and c.status in TALKING + ("transferred",):
                 self._controller_leaves(c)      # the controller's leg ended: it leaves
             elif c.status == "transferred":
@@ -714,7 +724,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                     and self.legs.get(name) is None)
             if ours and role == CUSTOMER:
                 ours = state in ("answering", "answered") or (
-                    c is not None and self._dialed(c) and state in ("dialing", "ringing"))
+                    c is not None and self._bridge_calls(c) and state in ("dialing", "ringing"))
             if not ours:
                 log.info("bridge: leg %s (contact %r) is no contact's any more: hung up", name,
                          item.get("contact"))
@@ -738,7 +748,10 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
         for c in list(self._live.values()):
             if self._dialed(c) and self._adopt_dialed(c):
                 continue
-            if (c.kind != "inbound" and not self._dialed(c)) or c.status not in BRIDGED:
+            if self._reserving(c):
+                self._adopt_reservation(c)
+                continue
+            if (c.kind != "inbound" and not self._bridge_calls(c)) or c.status not in BRIDGED:
                 continue
             agent = self.legs.of(c.id, AGENT)
             if self.legs.of(c.id, CUSTOMER) is None:
@@ -765,6 +778,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
         log.info("bridge adopted: %d legs of %d contacts", len(self.legs.by_name),
                  len({leg.contact for leg in self.legs.by_name.values()}))
         self._bridge_ready = True               # the dialer may call (dialer.py)
+        self._serve_reservations()              # ... and reservations be placed
         self._pace_all()
 
     # -- time --------------------------------------------------------------------------------
@@ -1171,9 +1185,11 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
     # -- restart: a consult's legs -----------------------------------------------------------
     def _role_of(self, c: ContactRecord, name: str, direction: object) -> str | None:
         """Which of the contact's legs the bridge's leg ``name`` is, if any."""
-        if c.kind != "inbound" and not self._dialed(c):
+        if self._reserving(c):
+            return self._reservation_role(c, name)
+        if c.kind != "inbound" and not self._bridge_calls(c):
             return None
-        if self._dialed(c) and name == customer_leg_name(c.id):
+        if self._bridge_calls(c) and name == customer_leg_name(c.id):
             return CUSTOMER if c.status in BRIDGED + ("dialing",) else None
         k = c.consult
         if k is not None:
@@ -1462,14 +1478,19 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                       if conf is not None and status not in ("wrapup", "wrapped_up", "ended")
                       else None)
         variables, versions, changed_by = self._wire_variables(c)
+        # a reservation call (reservation.py): its token while it decides; no countdown
+        # until it is up
+        reservation = self._reservation(c)
         return p.Contact(id=c.id, status=status, ani=c.ani, variables=variables,
                          queue="" if c.kind == "campaign" else c.queue,   # its campaign's
                          kind=c.kind if c.kind in ("outbound", "campaign") else "inbound",
                          offered_at=c.offered_at,
-                         expires_at=expires if status in ("offered", "preview") else 0.0,
+                         expires_at=expires if status in ("offered", "preview")
+                         and reservation != "ringing" else 0.0,
                          wrapup_deadline=wrapup_deadline if status == "wrapup" else 0.0,
                          primary=primary,
-                         token=token if status in UNANSWERED + TALKING else "",
+                         token=token if status in UNANSWERED + TALKING
+                         or (status in ("preview", "dialing") and self._reserving(c)) else "",
                          consult=consult, requested_by=requested_by,
                          participants=self._participants(c),
                          control=c.agent if c.status in TALKING else "",
@@ -1482,6 +1503,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Dialer):
                          alternates=self._alternates(c),
                          rescheduled=(c.campaign or {}).get("rescheduled", ""),
                          machine=bool((c.campaign or {}).get("machine")),
+                         # (a direct preview's released: the phone shows it without one)
+                         reservation=reservation in ("ringing", "up"),
                          auto_answer=status in UNANSWERED and self._auto_answer(c))
 
     def _tell(self, c: ContactRecord, status: str | None = None):

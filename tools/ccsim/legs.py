@@ -28,6 +28,9 @@ PARTY = "party"
 ROLES = (CUSTOMER, AGENT, CONSULT, CONSULTED)
 CONTACT_HEADER = "X-CC-Contact-Id"      # as customers.py and the phone spell them
 TOKEN_HEADER = "X-CC-Token"
+# lab only: a campaign call's simulated outcome (dialer.lab_outcome), which the simulated
+# customers' "answer" numbers honour (customers.py); never on a real phone's call
+OUTCOME_HEADER = "X-Lab-Outcome"
 
 
 class Bridge(Protocol):

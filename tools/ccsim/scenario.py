@@ -102,7 +102,12 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     id = "spring"                 # tools/ccsim/campaigns.py); ids unique
     name = "Spring offer"
     mode = "preview"              # "progressive" / "predictive": ccsim dials (needs [bridge]
-                                  # enabled to start), below
+                                  # enabled to start), below. "standard_preview" /
+                                  # "direct_preview": a preview shown on a reservation call
+                                  # the bridge places to the agent's phone first (needs
+                                  # [bridge] enabled to start; tools/ccsim/reservation.py):
+                                  # on Call the bridge rings the customer on it (standard,
+                                  # ``ring_s``) or the phone hangs it up and dials (direct)
     agents = ["1001"]             # ids of [[agents]] assigned to it
     started = false               # at ccsim's first start (then the database keeps it)
     preview_s = 30                # the preview's countdown; 0: none
@@ -135,6 +140,7 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     # progressive and predictive (tools/ccsim/dialer.py, pacing.py): ccsim's bridge dials the
     # records and routes the answered customers to the campaign's free agents
     ring_s = 25                   # a record's call rings this long before it is "no answer"
+                                  # (a standard preview's call to the customer too)
     max_attempts = 3              # calls of a record that did not reach an agent, then done
     retry_s = 60                  # a record that was not reached is dialed again after this
     # predictive only: more calls than free agents, as the answer rate allows
@@ -155,6 +161,15 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # message: play_message); "message": the bridge plays the
                                   # message and hangs up, the attempt is "machine" (retried
                                   # like a busy one); needs a ``message``
+    outcomes = {answer = 0.5, busy = 0.1, no_answer = 0.3, machine = 0.1}
+                                  # the lab's simulated outcomes of the campaign's calls
+                                  # (rates of answer, busy, no_answer, machine, each 0-1,
+                                  # summing to 1): each call the bridge places for it draws
+                                  # one (dialer.lab_outcome: seeded by campaign, record and
+                                  # attempt) and tells the called number by X-Lab-Outcome,
+                                  # which a [customers] "answer" number honours
+                                  # (customers.py); {} (the default): each number does what
+                                  # the lab registered it for
 
 Mistakes raise ScenarioError naming the file and the field (``demo.toml: agents[1].pin: ...``).
 A campaign's table is read by ``campaign_config``, which the admin API's ``POST /api/campaigns``
@@ -192,13 +207,18 @@ AUTO_WRAPUP = "auto"
 # what a phone may be asked to dial (a dial request, a campaign record's number)
 DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-CAMPAIGN_MODES = ("preview", "progressive", "predictive")
+CAMPAIGN_MODES = ("preview", "standard_preview", "direct_preview", "progressive", "predictive")
 DIALER_MODES = ("progressive", "predictive")
+# records handed to an agent to preview (campaigns.py); the last two on a reservation call
+PREVIEW_MODES = ("preview", "standard_preview", "direct_preview")
+RESERVING_MODES = ("standard_preview", "direct_preview")
 MESSAGES = ("music",)           # a campaign without a recorded message: hold music
 MESSAGE_RATE = 8000             # a recorded message: raw S16LE mono at the bridge's rate,
 MESSAGE_MAX_S = 60.0            # at most this long
 MESSAGE_MAX_BYTES = int(MESSAGE_MAX_S * MESSAGE_RATE) * 2
 MACHINE_ACTIONS = ("agent", "message")
+# a campaign's simulated outcomes (``outcomes``: their rates), in the order a draw walks them
+LAB_OUTCOMES = ("answer", "busy", "no_answer", "machine")
 BUNDLED = Path(__file__).resolve().parent / "scenarios"     # the demo's recordings
 HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)")
 PREVIEW_ACTIONS = ("skip", "remove", "call")
@@ -338,6 +358,9 @@ class CampaignConfig:
     message_s: float = 5.0
     amd: bool = False               # the dialer's calls get answering-machine detection
     machine_action: str = "agent"   # a machine found: "agent" or "message" (play, hang up)
+    # the lab's simulated outcomes: (outcome, rate) in LAB_OUTCOMES order, the rates summing
+    # to 1; (): none, each number does what the lab registered it for
+    outcomes: tuple[tuple[str, float], ...] = ()
     script: str = ""                # what the agent says (shown on the record)
     ends: str = ""                  # its last day (YYYY-MM-DD): no reschedule after it; "": none
 
@@ -350,6 +373,16 @@ class CampaignConfig:
     def dialer(self) -> bool:
         """ccsim dials its records (progressive, predictive), not the agents' phones."""
         return self.mode in DIALER_MODES
+
+    @property
+    def previews(self) -> bool:
+        """Its records are handed to its agents to preview, one at a time (campaigns.py)."""
+        return self.mode in PREVIEW_MODES
+
+    @property
+    def reserves(self) -> bool:
+        """A preview shown on a reservation call the bridge places first (reservation.py)."""
+        return self.mode in RESERVING_MODES
 
     def wire(self, status: str) -> Campaign:
         """As the phone gets it (snapshot, ``campaign`` event)."""
@@ -705,6 +738,9 @@ def bridge_problem(c: CampaignConfig, bridge: bool) -> str | None:
     if c.dialer and c.started and not bridge:
         return (f"a {c.mode} campaign is dialed by the media bridge: [bridge] enabled = true, "
                 "or started = false (it cannot be started without the bridge)")
+    if c.reserves and c.started and not bridge:
+        return (f"a {c.mode} campaign calls its agents through the media bridge: [bridge] "
+                "enabled = true, or started = false (it cannot be started without the bridge)")
     return None
 
 
@@ -766,7 +802,8 @@ def campaign_config(t: _Table, agents, base: Path) -> CampaignConfig:
         message=_message(t, base),
         message_s=t.number("message_s", 5.0),
         amd=t.flag("amd", mode in DIALER_MODES),
-        machine_action=t.choice("machine_action", "agent", MACHINE_ACTIONS))
+        machine_action=t.choice("machine_action", "agent", MACHINE_ACTIONS),
+        outcomes=_outcomes(t))
     script = t.text("script", "", nonempty=False)
     if len(script) > MAX_SCRIPT_CHARS:
         t.fail(f"{t.where}.script: {len(script)} characters, at most {MAX_SCRIPT_CHARS}")
@@ -852,6 +889,24 @@ def _record(r: _Table, cid: str, index: int) -> CampaignRecordConfig:
     r.done()
     return CampaignRecordConfig(rname, number, tuple(variables.items()), rtz, tuple(alternates),
                                 bad_number=bad, why=why)
+
+
+def _outcomes(t: _Table) -> tuple[tuple[str, float], ...]:
+    """``outcomes``: {outcome: rate} of LAB_OUTCOMES, each rate 0-1, summing to 1 (within
+    1e-6); as (outcome, rate) pairs in LAB_OUTCOMES order. {} (the default): ()."""
+    rates = t._get("outcomes", {}, (dict,), "a table of rates")
+    where = f"{t.where}.outcomes"
+    for key, rate in rates.items():
+        if key not in LAB_OUTCOMES:
+            t.fail(f"{where}: unknown outcome {str(key)[:40]!r} (outcomes: "
+                   f"{', '.join(LAB_OUTCOMES)})")
+        if (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                or not math.isfinite(rate) or not 0 <= rate <= 1):
+            t.fail(f"{where}.{key}: a rate, 0 to 1, got {rate!r}")
+    total = sum(rates.values())
+    if rates and abs(total - 1) > 1e-6:
+        t.fail(f"{where}: the rates must add up to 1, got {total:g}")
+    return tuple((key, float(rates[key])) for key in LAB_OUTCOMES if key in rates)
 
 
 def _message(t: _Table, base: Path) -> str:

@@ -25,7 +25,9 @@ Admin API (JSON):
                                          "rescheduled", "amd" (answering-machine detection:
                                          "pending", "human", "machine", "unknown"; null),
                                          "machine" (a machine answered), "message_left"
-                                         (the campaign's message was played to it)
+                                         (the campaign's message was played to it),
+                                         "reservation" (a standard or direct preview's
+                                         reservation call: "ringing", "up", "released"; null)
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
@@ -67,8 +69,12 @@ Admin API (JSON):
                                         "disposition"?}], "disposition", "contact",
                                         "not_before" (a reschedule's recall, server time; null:
                                         none), "rescheduled" (the agent's YYYY-MM-DDTHH:MM,
-                                        the customer's local time; null)}],
-                                        "calling_hours", "tz", "do_not_call", "dialer":
+                                        the customer's local time; null), "reservation"
+                                        (standard and direct preview only: its contact's
+                                        reservation call, as the contact's; null)}],
+                                        "calling_hours", "tz", "do_not_call", "outcomes"
+                                        ({outcome: rate}, the lab's simulated outcomes:
+                                        scenario.py; null: none), "dialer":
                                         {"ring_s", "max_attempts", "retry_s", "max_ratio",
                                         "abandon_s", "abandon_limit", "abandon_window_s",
                                         "message", "message_s", "amd", "machine_action"} |
