@@ -325,3 +325,85 @@ def test_an_answering_machine_is_detected_offered_as_one_and_gets_the_message(tm
             assert attempt["outcome"] == "message_left" and attempt["machine"] is True
         finally:
             desk.close()
+
+
+# -- standard and direct preview: a reservation call first (tools/ccsim/reservation.py) ------
+def records_of(lab: Lab, campaign_id: str) -> dict[str, dict]:
+    return {r["name"]: r for r in lab.ccsim.call("GET", f"/campaigns/{campaign_id}")["records"]}
+
+
+def test_standard_preview_reserves_the_phone_then_the_bridge_calls_the_customer_on_it(lab, desk):
+    """The demo's `autumn`: the bridge calls 1001's phone first, which answers by itself
+    (silent: no call on the agent's screen, nothing to hear), the preview shows on it, and
+    `Call` has the bridge ring Iris and join her to that same call."""
+    lab.ccsim.call("POST", "/campaigns/autumn/start")
+    desk.wait_lcd("Campaign Autumn")
+    speak(desk, AGENT_HZ)
+    available(desk)
+    desk.wait_lcd("Autumn upgrade", "Iris Novak", "5550100")
+    iris = records_of(lab, "autumn")["Iris Novak"]
+    cid = iris["contact"]
+    assert iris["reservation"] == "up" and lab.contact(cid)["state"] == "preview"
+    assert desk.calls() == []                       # the reservation is no call of the agent's
+    desk.key("soft1")                               # Call
+    desk.wait_lcd("Talking", "Iris Novak", timeout=15)
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned at ccsim")
+    number = lab.ccsim.call("GET", "/numbers/5550100")
+    assert number["incoming"]["headers"]["X-CC-Contact-Id"] == cid
+    assert number["incoming"]["from"] == "cc-bridge"    # the bridge called her, not the phone
+    [call] = desk.calls()
+    assert call["contact"] == cid                   # the reservation call became hers
+    lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], AGENT_HZ), timeout=15,
+                 desc="the customer hearing the agent")
+    lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 25, desc="the agent hearing")
+    desk.key("soft2")                               # End
+    desk.wait_lcd("Disposition")
+    desk.key("soft1")                               # OK: Sale
+    lab.wait_for(lambda: records_of(lab, "autumn")["Iris Novak"]["state"] == "done",
+                 desc="Iris done")
+    iris = records_of(lab, "autumn")["Iris Novak"]
+    assert iris["disposition"] == "sale"
+    assert [a["outcome"] for a in iris["attempts"]] == ["answered"]
+    desk.wait_lcd("Hugo Lind")                      # the next record, on a new reservation
+
+
+FALL = {"id": "fall", "name": "Fall", "agents": ["1001"], "started": True, "preview_s": 0,
+        "dispositions": [{"code": "sale", "label": "Sale"}, {"code": "busy", "label": "Busy"}]}
+
+
+def test_a_standard_call_the_lab_makes_busy_and_a_direct_preview_the_phone_dials(lab, desk):
+    """A standard preview whose lab outcome is always busy: the failed attempt ends the
+    reservation call and goes to its Disposition; then a direct preview: the phone hangs the
+    reservation up and INVITEs the customer itself."""
+    available(desk)
+    lab.ccsim.call("POST", "/campaigns", {
+        **FALL, "mode": "standard_preview", "outcomes": {"busy": 1.0},
+        "records": [{"name": "Kai Berg", "number": "5550100"}]})
+    desk.wait_lcd("Fall", "Kai Berg")
+    desk.key("soft1")                               # Call: the bridge rings, busy
+    desk.wait_lcd("Disposition", timeout=15)
+    desk.wait_lcd("Failed: busy (486)")
+    assert desk.calls() == []
+    kai = records_of(lab, "fall")["Kai Berg"]
+    assert kai["attempts"][0]["outcome"] == "busy (486)"
+    assert lab.ccsim.call("GET", "/numbers/5550100")["incoming"]["headers"].get(
+        "X-Lab-Outcome") == "busy"
+    desk.type("287")                                # T9 "Bus"
+    desk.wait_lcd("Busy")
+    desk.key("soft1")
+    lab.wait_for(lambda: records_of(lab, "fall")["Kai Berg"]["state"] == "done",
+                 desc="Kai done")
+    lab.ccsim.call("POST", "/campaigns", {
+        **FALL, "id": "direct", "name": "Direct", "mode": "direct_preview",
+        "records": [{"name": "Lia Moreau", "number": "5550102"}]})
+    desk.wait_lcd("Direct", "Lia Moreau")
+    cid = records_of(lab, "direct")["Lia Moreau"]["contact"]
+    desk.key("soft1")                               # Call: the phone dials
+    desk.wait_lcd("Talking", "Lia Moreau", timeout=15)
+    number = lab.ccsim.call("GET", "/numbers/5550102")
+    assert number["incoming"]["headers"]["X-CC-Contact-Id"] == cid
+    assert number["incoming"]["from"] == "1001"     # the phone called her
+    lab.wait_for(lambda: lab.contact(cid)["state"] == "assigned", desc="assigned at ccsim")
+    assert records_of(lab, "direct")["Lia Moreau"]["reservation"] == "released"
+    desk.key("soft2")                               # End
+    desk.wait_lcd("Disposition")
