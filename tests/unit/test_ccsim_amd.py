@@ -71,10 +71,7 @@ class Desk(dialer.Desk):
             super().step(op, *a)
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 def with_message(path, *more: str) -> str:

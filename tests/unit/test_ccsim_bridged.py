@@ -103,10 +103,7 @@ class Desk(base.Desk):
             super().step(op, *a)
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 CASES = {

@@ -98,10 +98,7 @@ class Desk(base.Desk):
         return [m for m in self.sent.get(agent, []) if isinstance(m, kind)]
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 # 1001 Available in the started campaign: record 0 (Ana Ruiz) in preview as c-1

@@ -88,10 +88,7 @@ class Desk(bridged.Desk):
                 if isinstance(m, p.ContactUpdate) and m.contact.id == contact][-1]
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 def test_progressive_dials_one_call_per_free_agent_and_offers_the_answered_customer():
@@ -388,13 +385,19 @@ def test_a_restart_finds_a_call_gone_and_counts_it_failed(tmp_path):
     assert second.engine.next_deadline() is not None            # the pace timer
 
 
-def test_nothing_is_dialed_before_the_bridge_s_legs_are_known(tmp_path):
-    db = tmp_path / "cc.db"
-    first = run(Desk(db=db), "hello 1001\nstart winter")
+def restarted_unadopted(first: Desk, db) -> Desk:
+    """``first`` (a Desk on ``db``) gone, and a ccsim restarted on its database whose bridge's
+    legs are not known yet (no ``adopt``)."""
     first.store.close()
-    second = Desk.__new__(Desk)
+    second = type(first).__new__(type(first))
     bridged.Desk.__init__(second, db=db, clock=first.clock, more=first.campaign, adopt=None)
     second.dials_seen = 0
+    return second
+
+
+def test_nothing_is_dialed_before_the_bridge_s_legs_are_known(tmp_path):
+    db = tmp_path / "cc.db"
+    second = restarted_unadopted(run(Desk(db=db), "hello 1001\nstart winter"), db)
     run(second, """
         available 1001
         dials

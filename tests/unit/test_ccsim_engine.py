@@ -12,6 +12,8 @@ Script lines (one per step):
     customers OP:CONTACT[:TO] ...                   -- what customers were told since last asked
 A step ending in ``!code`` must be refused with that protocol error code.
 """
+from typing import TypeVar
+
 import pytest
 
 from tools.ccsim.engine import Engine, Refused
@@ -195,8 +197,18 @@ class Desk:
         assert got == list(expected), got
 
 
+D = TypeVar("D", bound="Desk")
+
+
 def script(text: str) -> list[str]:
     return [line.strip() for line in text.strip().splitlines() if line.strip()]
+
+
+def play(desk: D, text: str) -> D:
+    """Each line of ``text`` a step of ``desk`` (any of the ccsim tests' Desks), in order."""
+    for line in script(text):
+        desk.run(line)
+    return desk
 
 
 CASES = {

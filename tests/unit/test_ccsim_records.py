@@ -101,10 +101,7 @@ class Desk(previews.Desk):
         return e.value
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 PREVIEWING = previews.PREVIEWING

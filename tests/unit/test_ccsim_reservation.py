@@ -13,7 +13,6 @@ More script lines (besides test_ccsim_dialer's, test_ccsim_bridged's, test_ccsim
 """
 import pytest
 
-from tests.unit import test_ccsim_bridged as bridged
 from tests.unit import test_ccsim_dialer as dialer
 from tests.unit import test_ccsim_engine as base
 from tools.ccsim.engine import Engine
@@ -47,10 +46,7 @@ class Desk(dialer.Desk):
             super().step(op, *a)
 
 
-def run(desk: Desk, text: str) -> Desk:
-    for line in base.script(text):
-        desk.run(line)
-    return desk
+run = base.play
 
 
 # 1001 Available in the started campaign: record 0 (Ana Ruiz) on its reservation call, up
@@ -404,11 +400,7 @@ def test_a_restart_answered_meanwhile_joins_them(tmp_path):
 
 def test_no_reservation_is_placed_before_the_bridge_s_legs_are_known(tmp_path):
     db = tmp_path / "cc.db"
-    first = run(Desk(db=db), "hello 1001\nstart winter")
-    first.store.close()
-    second = Desk.__new__(Desk)
-    bridged.Desk.__init__(second, db=db, clock=first.clock, more=first.campaign, adopt=None)
-    second.dials_seen = 0
+    second = dialer.restarted_unadopted(run(Desk(db=db), "hello 1001\nstart winter"), db)
     run(second, """
         available 1001
         agent 1001 available
