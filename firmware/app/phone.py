@@ -176,7 +176,8 @@ class Phone:
                   | fx.CcExitConsult() | fx.CcConference() | fx.CcExitConference()
                   | fx.CcPauseRecording() | fx.CcResumeRecording() | fx.CcSetVariable()
                   | fx.CcGetVariable() | fx.CcPreview() | fx.CcReschedule()
-                  | fx.CcPlayMessage()):
+                  | fx.CcPlayMessage() | fx.CcScheduleCallback() | fx.CcEditCallback()
+                  | fx.CcDeleteCallback() | fx.CcListCallbacks()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
                 if isinstance(effect, fx.CcReject) and effect.why:     # the phone's own reject
                     log.info("offer %s turned down: %s", effect.contact, effect.why)

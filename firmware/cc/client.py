@@ -36,7 +36,8 @@ log = logging.getLogger("hardphone.cc")
 # The core events this module produces (the effects it carries out: fx.CcEffect).
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
            | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
-           | ev.CcFavorites | ev.CcVariable | ev.CcCampaign)
+           | ev.CcFavorites | ev.CcVariable | ev.CcCampaign | ev.CcCallbackSaved
+           | ev.CcCallbacks)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -63,6 +64,10 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcPreview: p.Preview,
     fx.CcReschedule: p.Reschedule,
     fx.CcPlayMessage: p.PlayMessage,
+    fx.CcScheduleCallback: p.ScheduleCallback,
+    fx.CcEditCallback: p.EditCallback,
+    fx.CcDeleteCallback: p.DeleteCallback,
+    fx.CcListCallbacks: p.ListCallbacks,
     fx.CcWrapUp: p.WrapUp,
     fx.CcLogout: p.Logout,
 }
@@ -74,6 +79,8 @@ EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.DialAnswer: (ev.CcDialAnswer,),
     p.DirectoryAnswer: (ev.CcDirectory,),
     p.VariableValue: (ev.CcVariable,),
+    p.CallbackAnswer: (ev.CcCallbackSaved,),
+    p.CallbacksAnswer: (ev.CcCallbacks,),
     p.Snapshot: (ev.CcSnapshot, ev.CcLink),
     p.AgentState: (ev.CcAgentState,),
     p.ContactUpdate: (ev.CcContact,),
@@ -90,6 +97,7 @@ SESSION_OVER = "session ended"   # the logout reason shown when a reconnect find
 # The directory and favorites are the server's: offline there is nothing to show or change (a
 # favorite is refused rather than queued: the list the agent sees is always the server's).
 NO_DIRECTORY = "No server: directory unavailable"
+NO_CALLBACKS = "No server: callbacks unavailable"
 NO_FAVORITES = "No server: favorites can't change now"
 # Consult and transfer act on a call now: never queued (a transfer sent minutes later would
 # move a customer the agent has moved on from).
@@ -233,6 +241,12 @@ class CcClient:
                     kind = _tag(message)
                     return [ev.CcRefused(kind, "offline", NO_CONSULT[kind])], []
                 return [], self._send(_Queued(message, effect.contact))
+            case (fx.CcScheduleCallback() | fx.CcEditCallback() | fx.CcDeleteCallback()
+                  | fx.CcListCallbacks()):
+                asked = _callback_request(effect, self._next_id())
+                if not self.synced:     # the server's rules and clock decide: not queued
+                    return [ev.CcRefused(_tag(asked), "offline", NO_CALLBACKS)], []
+                return [], self._send(_Queued(asked))
             case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp()):
                 return [], self._queue_or_send(_queued(effect, self._next_id()))
@@ -307,6 +321,12 @@ class CcClient:
                 self._inflight.pop(msg.id, None)
                 return [ev.CcDirectory(tuple(_entry(e) for e in msg.entries),
                                        msg.truncated)], []
+            case p.CallbackAnswer():
+                self._inflight.pop(msg.id, None)
+                return [ev.CcCallbackSaved(_callback(msg.callback, self._skew))], []
+            case p.CallbacksAnswer():
+                self._inflight.pop(msg.id, None)
+                return [ev.CcCallbacks(tuple(_callback(c, self._skew) for c in msg.callbacks))], []
             case p.VariableValue():          # its value never logged (a secure one)
                 self._inflight.pop(msg.id, None)
                 return [ev.CcVariable(msg.contact, msg.name, msg.value, msg.version)], []
@@ -363,7 +383,8 @@ class CcClient:
         if isinstance(request.message, _QUEUEABLE):
             self._persist()
         log.warning("server refused %s: %s %s", kind, err.code, err.message)
-        return [ev.CcRefused(kind, err.code, err.message, err.retry_after)], []
+        return [ev.CcRefused(kind, err.code, err.message, err.retry_after,
+                             tuple(err.fields.items()))], []
 
     def _session_over(self, err: p.Error) -> list[CcEvent]:
         """A reconnect found the session over: the server logged the agent out while the link
@@ -507,7 +528,8 @@ def _contact(c: p.Contact, skew: float) -> ev.Contact:
                       campaign=c.campaign, customer=c.customer, failed=c.failed,
                       auto_answer=c.auto_answer, alternates=tuple(c.alternates),
                       rescheduled=c.rescheduled, machine=c.machine,
-                      reservation=c.reservation)
+                      reservation=c.reservation, callback=c.callback, dnis=c.dnis,
+                      cancel=c.cancel)
 
 
 def _consult_leg(leg: p.ConsultLeg | None,
@@ -550,7 +572,45 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
                                auto_answer_speaker=st.auto_answer_speaker),
         favorites=_favorites(s.favorites),
         campaigns=tuple(_campaign(c) for c in s.campaigns),
-        logout_at=_logout_at(s.pending, skew))
+        logout_at=_logout_at(s.pending, skew),
+        callback_rules=_rules(s.callback_rules),
+        callback_queues=tuple(ev.Code(c.code, c.label) for c in s.callback_queues),
+        team_members=tuple(ev.Code(c.code, c.label) for c in s.team),
+        skew=skew)
+
+
+def _callback(c: p.Callback, skew: float) -> ev.Callback:
+    return ev.Callback(c.id, c.kind, c.number, c.name, c.queue, c.start - skew, c.end - skew,
+                       c.tz, c.reason, c.assignee, c.date, c.start_local, c.end_local)
+
+
+def _rules(r: p.CallbackRules) -> ev.CallbackRules:
+    return ev.CallbackRules(r.number_min, r.number_max, r.name_min, r.name_max, r.lead_min_s,
+                            r.lead_max_s, r.reason_max)
+
+
+def _callback_request(effect: fx.CcScheduleCallback | fx.CcEditCallback | fx.CcDeleteCallback
+                      | fx.CcListCallbacks,
+                      rid: str) -> (p.ScheduleCallback | p.EditCallback | p.DeleteCallback
+                                    | p.ListCallbacks):
+    match effect:
+        case fx.CcScheduleCallback():
+            return p.ScheduleCallback(id=rid, callback=_draft(effect.draft),
+                                      contact=effect.contact)
+        case fx.CcEditCallback():
+            return p.EditCallback(id=rid, callback_id=effect.callback,
+                                  callback=_draft(effect.draft))
+        case fx.CcDeleteCallback():
+            return p.DeleteCallback(id=rid, callback_id=effect.callback)
+        case fx.CcListCallbacks():
+            return p.ListCallbacks(id=rid, number=effect.number)
+        case _:
+            assert_never(effect)
+
+
+def _draft(d: ev.CallbackDraft) -> p.CallbackDraft:
+    return p.CallbackDraft(number=d.number, name=d.name, date=d.date, start=d.start, end=d.end,
+                           tz=d.tz, queue=d.queue, reason=d.reason, assignee=d.assignee)
 
 
 def _entry(e: p.DirectoryEntry) -> ev.DirectoryEntry:

@@ -33,8 +33,11 @@ AgentStateName = Literal["logged_out", "idle", "available", "reserved", "ringing
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended",
                         "wrapup", "wrapped_up", "rona", "withdrawn", "preview", "skipped",
                         "removed"]
-# "campaign": a campaign's record, previewed by the agent and dialed by the phone
-ContactKind = Literal["inbound", "outbound", "campaign"]
+# "campaign": a campaign's record, previewed by the agent and dialed by the phone;
+# "callback": a callback the server calls the customer back for once the agent answers
+ContactKind = Literal["inbound", "outbound", "campaign", "callback"]
+CallbackKind = Literal["courtesy", "web", "scheduled"]
+CallbackStatus = Literal["scheduled", "offered", "done", "deleted"]
 # "standard_preview" / "direct_preview": a preview shown on a reservation call the server
 # places to the phone first (the dialer, resp. the phone, then calls the customer)
 CampaignMode = Literal["preview", "standard_preview", "direct_preview", "progressive",
@@ -46,6 +49,7 @@ MAX_SCRIPT_CHARS = 4000              # a campaign's script
 MAX_ALTERNATES = 5                   # a record's other numbers
 MAX_PARTICIPANTS = 8                 # on a conference, the customer and the agents included
 MAX_DIAL_CHARS = 32                  # a dial request's number (the phone's dial screen holds 32)
+MAX_CALLBACKS = 50                   # callbacks in a callbacks_answer
 # The directory and the agent's favorites ("Field limits"): an answer of MAX_DIRECTORY_ENTRIES
 # entries stays under 400 KB, a snapshot's MAX_FAVORITES under 40 KB, whatever their characters.
 MAX_DIRECTORY_ENTRIES = 500
@@ -118,6 +122,53 @@ class Campaign(msgspec.Struct, frozen=True, omit_defaults=True):
     script: str = ""                    # what the agent says, at most MAX_SCRIPT_CHARS
     ends: str = ""                      # its last day (YYYY-MM-DD): no reschedule after it
     message: bool = False               # it has a recorded message (``play_message``)
+
+
+class CallbackRules(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The rules a scheduled callback's fields follow (docs/cc-protocol.md, "Callbacks"). The
+    server owns them and sends them in the snapshot; both ends check with
+    firmware/cc/callbacks.py, so a field the server refuses reads as the phone's own check."""
+    number_min: int = 7                 # characters of the number (digits, + - , . spaces)
+    number_max: int = 15
+    name_min: int = 3                   # the customer's name, any Unicode
+    name_max: int = 250
+    lead_min_s: int = 1800              # the window's start: this long after now at least
+    lead_max_s: int = 31 * 86400        # ... and at most
+    reason_max: int = 250
+
+
+class CallbackDraft(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A callback as the agent typed it: the window is the customer's local ``date``, ``start``
+    and ``end`` (HH:MM) in ``tz`` (an IANA zone); ``assignee`` "" for the queue's agents, an
+    agent id (the agent's own, or a member of their team) for a personal callback."""
+    number: str
+    name: str
+    date: str
+    start: str
+    end: str
+    tz: str
+    queue: str
+    reason: str = ""
+    assignee: str = ""
+
+
+class Callback(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A callback as the server keeps it (``start``/``end``: server time of the window)."""
+    id: str
+    kind: CallbackKind
+    number: str
+    name: str
+    queue: str
+    start: float
+    end: float
+    tz: str = "UTC"
+    reason: str = ""
+    assignee: str = ""
+    status: CallbackStatus = "scheduled"
+    attempts: int = 0
+    date: str = ""                      # the window as typed: the customer's local date,
+    start_local: str = ""               # start and end (an edit starts from them)
+    end_local: str = ""
 
 
 class ConsultLeg(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -209,6 +260,13 @@ class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
     rescheduled: str = ""
     # the dialer's answering-machine detection found a machine on the line
     machine: bool = False
+    # a callback (kind "callback"): its id, the number the customer called (``dnis``), and
+    # whether the agent may end it before the customer answers (a web callback, where its
+    # queue allows); the customer's name is ``customer``, the reason the variable
+    # ``callback_reason``
+    callback: str = ""
+    dnis: str = ""
+    cancel: bool = False
     # a standard or direct preview's record: the server first calls the phone on a
     # reservation call (X-CC-Contact-Id, X-CC-Token = ``token``, as an offer), which the phone
     # answers by itself with its mic closed; the preview shows once that call is up
@@ -449,6 +507,36 @@ class Reschedule(_Msg, tag="reschedule"):
     at: str
 
 
+class ScheduleCallback(_Msg, tag="schedule_callback"):
+    """Schedule a callback (docs/cc-protocol.md, "Callbacks"): ``callback_answer`` with it, or
+    ``error`` ``bad_value`` whose ``fields`` name each field's broken rule. ``contact``: the
+    contact the agent is on ("" from idle); refused for a campaign's."""
+    id: str
+    callback: CallbackDraft
+    contact: str = ""
+
+
+class EditCallback(_Msg, tag="edit_callback"):
+    """Change a scheduled callback (all its fields, as ``schedule_callback`` checks them);
+    refused ``not_allowed`` once its window has started."""
+    id: str
+    callback_id: str
+    callback: CallbackDraft
+
+
+class DeleteCallback(_Msg, tag="delete_callback"):
+    """Delete a scheduled callback: ``ack``; refused ``not_allowed`` once its window started."""
+    id: str
+    callback_id: str
+
+
+class ListCallbacks(_Msg, tag="callbacks"):
+    """The scheduled callbacks (not yet started) of the customer at ``number``, or with ""
+    the agent's own (those they scheduled or are assigned): ``callbacks_answer``."""
+    id: str
+    number: str = ""
+
+
 class WrapUp(_Msg, tag="wrapup"):
     id: str
     contact: str
@@ -476,6 +564,8 @@ class Error(_Msg, tag="error"):
     message: str
     id: str = ""
     retry_after: int = 0                # locked_out: seconds before a hello is looked at again
+    # bad_value of a callback: each refused field's rule (firmware/cc/callbacks.py WORDS)
+    fields: dict[str, str] = {}
 
 
 class DialAnswer(_Msg, tag="dial_answer"):
@@ -507,6 +597,18 @@ class VariableValue(_Msg, tag="variable_value"):
     version: int = 1
 
 
+class CallbackAnswer(_Msg, tag="callback_answer"):
+    """A callback scheduled or edited (same ``id``): as the server keeps it."""
+    id: str
+    callback: Callback
+
+
+class CallbacksAnswer(_Msg, tag="callbacks_answer"):
+    """The answer to ``callbacks``: at most MAX_CALLBACKS, soonest first."""
+    id: str
+    callbacks: list[Callback] = []
+
+
 class Snapshot(_Msg, tag="snapshot"):
     seq: int
     agent: Agent
@@ -524,6 +626,11 @@ class Snapshot(_Msg, tag="snapshot"):
     # it. A secret like the PIN: never shown or logged.
     session: str = ""
     campaigns: list[Campaign] = []      # those the agent is assigned to, at most MAX_CAMPAIGNS
+    # callbacks ("Callbacks"): the rules, the queues the agent may schedule one for (active
+    # voice queues of theirs), and their team's members (a personal callback's assignees)
+    callback_rules: CallbackRules = CallbackRules()
+    callback_queues: list[Code] = []
+    team: list[Code] = []
 
 
 class AgentState(_Msg, tag="agent_state"):
@@ -564,9 +671,11 @@ class LoggedOut(_Msg, tag="logged_out"):
 ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | FavoriteAdd
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
-                 | Preview | Reschedule | PlayMessage | WrapUp | Logout | Resync)
-ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | Snapshot
-                 | AgentState | ContactUpdate | Notice | CampaignUpdate | Favorites | LoggedOut)
+                 | Preview | Reschedule | PlayMessage | ScheduleCallback | EditCallback
+                 | DeleteCallback | ListCallbacks | WrapUp | Logout | Resync)
+ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | CallbackAnswer
+                 | CallbacksAnswer | Snapshot | AgentState | ContactUpdate | Notice
+                 | CampaignUpdate | Favorites | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
@@ -595,7 +704,9 @@ ERROR_CODES = {
                     "secure one)",
     "bad_value": "a set_variable value too long, or not the date (YYYY-MM-DD) or ISO 8601 "
                  "date and time its layout kind says; a reschedule not a date and time, in "
-                 "the past or after the campaign's end (the message says which)",
+                 "the past or after the campaign's end (the message says which); a "
+                 "callback's fields against its rules (``fields`` says which)",
+    "unknown_callback": "an edit or delete of a callback that is not (or no longer) there",
     "call_limit": "a dial refused: the centre's concurrent-call limit is reached (also a "
                   "preview's call)",
     "variable_changed": "a set_variable over a version another agent's save replaced: the "

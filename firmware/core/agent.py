@@ -8,7 +8,7 @@ from . import dialpad
 from . import events as ev
 from .effects import CcLogin, CcLogout, CcSetState, Step
 from .model import Agent, LoginScreen, Model, ReasonScreen, Screen, with_notice
-from .navigation import is_state_menu, pop, push, replace_top
+from .navigation import leads_to_state, pop, push, replace_top
 from .vocab import Action, AgentChoice
 
 AGENT_ID_MAX, PIN_MAX = 16, 12
@@ -91,7 +91,8 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
                   state=e.state, reason=e.reason, pending=e.pending,
                   idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
                   cc=e.settings, favorites=e.favorites, campaigns=e.campaigns,
-                  logout_at=e.logout_at)
+                  logout_at=e.logout_at, callback_rules=e.callback_rules,
+                  callback_queues=e.callback_queues, team_members=e.team_members, skew=e.skew)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
@@ -142,7 +143,7 @@ def link(m: Model, e: ev.CcLink) -> Step:
 def set_state(m: Model, state: AgentChoice, reason: str = "") -> Step:
     """Ask for Available or Idle; the lists that led here close."""
     def leads_here(s: Screen) -> bool:
-        return (isinstance(s, ReasonScreen) and s.kind == "idle") or is_state_menu(s)
+        return (isinstance(s, ReasonScreen) and s.kind == "idle") or leads_to_state(s)
 
     while leads_here(m.screen):
         m = pop(m)
@@ -170,6 +171,6 @@ def log_out(m: Model, reason: str) -> Step:
     if why:
         return with_notice(m, why), ()
     m = pop(m)
-    if is_state_menu(m.screen):           # picked from the State menu: it closes too
+    while leads_to_state(m.screen):       # picked from the State menu: it closes too
         m = pop(m)
     return m, (CcLogout(reason),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .events import CallbackDraft
 from .model import Model, Settings
 from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, PreviewAction, Route, Tone
 
@@ -183,6 +184,34 @@ class CcReschedule:
 
 
 @dataclass(frozen=True)
+class CcScheduleCallback:
+    """Schedule a callback (events.CcCallbackSaved, or CcRefused "schedule_callback" with each
+    field's rule); ``contact``: the one the agent is on, "" from idle."""
+    draft: CallbackDraft
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcEditCallback:
+    """Change a scheduled callback (events.CcCallbackSaved, or CcRefused "edit_callback")."""
+    callback: str
+    draft: CallbackDraft
+
+
+@dataclass(frozen=True)
+class CcDeleteCallback:
+    """Delete a scheduled callback (CcRefused "delete_callback" when the server won't)."""
+    callback: str
+
+
+@dataclass(frozen=True)
+class CcListCallbacks:
+    """The scheduled callbacks of the customer at ``number`` ("": the agent's own):
+    events.CcCallbacks."""
+    number: str = ""
+
+
+@dataclass(frozen=True)
 class CcWrapUp:
     contact: str
     code: str
@@ -246,7 +275,8 @@ class SipDial:
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
             | CcFavoriteRemove | CcCallEvent | CcConsult | CcTransfer | CcExitConsult
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
-            | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcPlayMessage | CcWrapUp
+            | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcPlayMessage
+            | CcScheduleCallback | CcEditCallback | CcDeleteCallback | CcListCallbacks | CcWrapUp
             | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect

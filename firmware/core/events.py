@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .vocab import (AgentState, CampaignMode, ConsultStatus, ContactKind, ContactStatus,
-                    EntryKind, KeyKind, KeyName, ParticipantKind, ParticipantState, PreviewAction,
-                    SipCallChange, StorageProblem, Tone, VariableKind)
+from .vocab import (AgentState, CallbackKind, CampaignMode, ConsultStatus, ContactKind,
+                    ContactStatus, EntryKind, KeyKind, KeyName, ParticipantKind, ParticipantState,
+                    PreviewAction, SipCallChange, StorageProblem, Tone, VariableKind)
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,11 @@ class Contact:
     rescheduled: str = ""           # when it is called again (the customer's local time)
     machine: bool = False           # the dialer found an answering machine on the line
     reservation: bool = False       # a preview shown on the server's reservation call
+    # a callback (kind "callback"): its id, the number the customer called, and whether the
+    # agent may end it while the customer rings (the server calls them once answered)
+    callback: str = ""
+    dnis: str = ""
+    cancel: bool = False
 
     def version(self, name: str) -> int:
         return dict(self.versions).get(name, 1)
@@ -222,6 +227,54 @@ class CcLink(Event):
 
 
 @dataclass(frozen=True)
+class CallbackRules:
+    """The server's rules of a scheduled callback (callback_rules.py checks with them)."""
+    number_min: int = 7
+    number_max: int = 15
+    name_min: int = 3
+    name_max: int = 250
+    lead_min_s: int = 1800
+    lead_max_s: int = 31 * 86400
+    reason_max: int = 250
+
+
+@dataclass(frozen=True)
+class CallbackDraft:
+    """A callback as the agent typed it (the window in the customer's zone ``tz``)."""
+    number: str
+    name: str
+    date: str
+    start: str
+    end: str
+    tz: str
+    queue: str
+    reason: str = ""
+    assignee: str = ""
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A scheduled callback as the server keeps it (``start``, ``end``: the phone's clock)."""
+    id: str
+    kind: CallbackKind
+    number: str
+    name: str
+    queue: str
+    start: float
+    end: float
+    tz: str = "UTC"
+    reason: str = ""
+    assignee: str = ""
+    date: str = ""              # the window as typed: the customer's local date and times
+    start_local: str = ""
+    end_local: str = ""
+
+    def draft(self) -> CallbackDraft:
+        return CallbackDraft(self.number, self.name, self.date, self.start_local,
+                             self.end_local, self.tz, self.queue, self.reason, self.assignee)
+
+
+@dataclass(frozen=True)
 class CcSnapshot(Event):
     """Everything the server holds for the agent (state, contacts, code lists), sent on every
     (re)connect: replaces what the phone knew."""
@@ -240,6 +293,12 @@ class CcSnapshot(Event):
     favorites: tuple[Favorite, ...] = ()     # the agent's: they follow it to any phone
     campaigns: tuple[Campaign, ...] = ()
     logout_at: float = 0.0      # a negotiated logout pending: when it takes effect (phone time)
+    # callbacks: the rules, the queues the agent may schedule for, their team (assignees), and
+    # how far the server's clock is ahead of the phone's (the rules go by the server's)
+    callback_rules: CallbackRules = CallbackRules()
+    callback_queues: tuple[Code, ...] = ()
+    team_members: tuple[Code, ...] = ()
+    skew: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -278,6 +337,7 @@ class CcRefused(Event):
     code: str
     message: str
     retry_after: float = 0.0    # "locked_out": seconds before the server checks a login again
+    fields: tuple[tuple[str, str], ...] = ()    # bad_value of a callback: (field, rule code)
 
 
 @dataclass(frozen=True)
@@ -287,6 +347,18 @@ class CcDialAnswer(Event):
     call: str
     to: str
     contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcCallbackSaved(Event):
+    """The server scheduled (or changed) the agent's callback (effects.CcScheduleCallback)."""
+    callback: Callback
+
+
+@dataclass(frozen=True)
+class CcCallbacks(Event):
+    """The server's list of scheduled callbacks (effects.CcListCallbacks), soonest first."""
+    callbacks: tuple[Callback, ...]
 
 
 @dataclass(frozen=True)

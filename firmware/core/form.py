@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TypeVar
 
+from . import t9
 from . import textentry as te
 from .textentry import Editor, Input, Keymap, Refusal
 
@@ -44,6 +45,7 @@ _PHONE = re.compile(r"\+?\d+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 DISCARD = "Back again: discard"
+SEARCHED_CHOICES = 9            # a choice list longer than this is searched, not numbered
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Form:
     errors: tuple[str, ...]              # one per field: its message ("" none)
     current: int = 0
     note: str = ""                       # about the whole form ("Back again: discard")
+    query: str = ""                      # a long choice list's T9 search, while on it
 
     @property
     def field(self) -> Field:
@@ -226,7 +229,8 @@ def form_key(f: Form, action: str, now: float) -> tuple[Form, Outcome]:
         return submit(f)
     if action in ("next", "ok", "down", "up"):
         step = -1 if action == "up" else 1
-        return replace(_commit(f), current=(f.current + step) % len(f.fields)), None
+        f = _checked(_commit(f))                # its rules said as soon as it is left
+        return replace(f, current=(f.current + step) % len(f.fields), query=""), None
     if action == "clear":
         return _set_editor(f, te.clear(f.editor)), None
     if f.field.kind is FieldKind.CHOICE:
@@ -257,6 +261,8 @@ def submit(f: Form) -> tuple[Form, Outcome]:
 
 
 def _choice_key(f: Form, action: str, armed: bool) -> tuple[Form, Outcome]:
+    if len(f.field.choices) > SEARCHED_CHOICES:
+        return _searched_choice_key(f, action, armed)
     values = [v for v, _label in f.field.choices]
     at = values.index(f.editor.text) if f.editor.text in values else -1
     if action in ("left", "right"):
@@ -268,6 +274,50 @@ def _choice_key(f: Form, action: str, armed: bool) -> tuple[Form, Outcome]:
     else:
         return f, None
     return _set_editor(f, replace(f.editor, text=values[at], cursor=len(values[at]))), None
+
+
+def choice_matches(f: Form) -> list[str]:
+    """The values of the field on show that its T9 search matches (all without one)."""
+    labels = [label for _v, label in f.field.choices]
+    return [f.field.choices[i][0] for i in t9.search(labels, f.query)]
+
+
+def _searched_choice_key(f: Form, action: str, armed: bool) -> tuple[Form, Outcome]:
+    """A long list (time zones): the letters' keys search it by T9 ("237" finds Berlin), the
+    first match taken; left/right step through the matches; back deletes a search key."""
+    if action in t9.SEARCH_KEYS:
+        f = replace(f, query=f.query + action)
+    elif action == "back" and f.query:
+        f = replace(f, query=f.query[:-1])
+    elif action == "back":
+        return _leave(f, armed)
+    elif action not in ("left", "right"):
+        return f, None
+    matches = choice_matches(f)
+    if not matches:
+        return replace(f, errors=_with(f.errors, f.current, f"{f.field.label}: no match")), None
+    at = matches.index(f.editor.text) if f.editor.text in matches else -1
+    if action in ("left", "right"):
+        at = (at + (1 if action == "right" else -1)) % len(matches) if at >= 0 else 0
+    else:
+        at = 0
+    return _set_editor(f, replace(f.editor, text=matches[at], cursor=len(matches[at]))), None
+
+
+def with_errors(f: Form, errors: dict[str, str]) -> Form:
+    """The form with these fields' messages (a check of several fields at once, or the
+    server's refusal), the cursor on the first of them."""
+    shown = tuple(errors.get(fld.name, "") for fld in f.fields)
+    bad = next((i for i, message in enumerate(shown) if message), f.current)
+    return replace(f, errors=shown, current=bad)
+
+
+def _checked(f: Form) -> Form:
+    """The field being left, checked if the agent typed something in it."""
+    value = f.editor.value
+    if not value:
+        return f
+    return replace(f, errors=_with(f.errors, f.current, validate(f.field, value)))
 
 
 def _leave(f: Form, armed: bool) -> tuple[Form, Outcome]:

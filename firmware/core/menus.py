@@ -51,6 +51,16 @@ class RecordData:
 
 
 @dataclass(frozen=True)
+class NewCallback:
+    """Schedule a callback: its form (firmware.core.callbacks)."""
+
+
+@dataclass(frozen=True)
+class CallbackList:
+    """Scheduled callbacks: the agent's own, or on a call the customer's (callbacks.py)."""
+
+
+@dataclass(frozen=True)
 class About:
     pass
 
@@ -94,7 +104,7 @@ class Campaigns:
 
 Target = (OpenMenu | Adjust | Choose | Noise | HeadsetMode | About | GoState | PickReason
           | History | Directory | Favorites | Tasks | Campaigns | Script | Reschedule
-          | RecordData)
+          | RecordData | NewCallback | CallbackList)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,7 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Favorites", Favorites()),
         Item("Tasks", Tasks()),
         Item("Campaigns", Campaigns()),
+        Item("Callbacks", CallbackList()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),
@@ -133,6 +144,11 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Reschedule", Reschedule()),
         Item("Fields", RecordData()),
         Item("Next state", OpenMenu("state")),
+    )),
+    "call": ("Call", (               # any other contact's, from its call (More)
+        Item("Next state", OpenMenu("state")),
+        Item("Callback", NewCallback()),
+        Item("Callbacks", CallbackList()),
     )),
 }
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import assert_never, get_args
 
-from .events import (Campaign, CcSettings, Code, Contact, DirectoryEntry, Favorite,
-                     VariableLayout)
+from .events import (Callback, CallbackDraft, CallbackRules, Campaign, CcSettings, Code, Contact,
+                     DirectoryEntry, Favorite, VariableLayout)
 from .form import Form, Purpose
 from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallRoute, CallState,
                     CcLinkState, HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route,
@@ -224,6 +224,12 @@ class Agent:
     favorites: tuple[Favorite, ...] = ()   # kept by the server: they follow the agent
     campaigns: tuple[Campaign, ...] = ()   # the outbound campaigns the agent is in
     logout_at: float = 0.0     # a negotiated logout pending: when it takes effect
+    # callbacks (callbacks.py): the server's rules, the queues the agent may schedule for, the
+    # team's members (a personal callback's assignees), and the server's clock ahead of ours
+    callback_rules: CallbackRules = CallbackRules()
+    callback_queues: tuple[Code, ...] = ()
+    team_members: tuple[Code, ...] = ()
+    skew: float = 0.0
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
@@ -389,6 +395,15 @@ class ScriptScreen(Screen):
 
 
 @dataclass(frozen=True)
+class CallbacksScreen(Screen):
+    """Scheduled callbacks (callbacks.py): the customer's at ``number``, or ("") the agent's
+    own; ``confirm``: Del asked, Yes or No."""
+    number: str = ""
+    cursor: int = 0
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
 class CampaignsScreen(Screen):
     """The campaigns the agent is in, with their status; ``cursor`` on one."""
     cursor: int = 0
@@ -533,6 +548,10 @@ class Model:
     # a campaign record's reschedule asked for (contact, at): a refused one reopens its form
     rescheduling: tuple[str, str] | None = None
     reservation: Reservation | None = None   # a preview's reservation call (reservation.py)
+    # callbacks.py: the list the server last sent (None: asked, not come yet), and a callback
+    # sent to be scheduled or changed (its form and what was typed: a refusal reopens it)
+    callbacks: tuple[Callback, ...] | None = None
+    scheduling: tuple[Purpose, CallbackDraft] | None = None
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from .model import (CallDataScreen, CallScreen, CampaignsScreen, ConnectingPopover, LoginScreen,
-                    MenuScreen, Model, OfferPopover, PeopleScreen, PreviewPopover, ReasonScreen,
-                    RonaPopover, Screen, ScriptScreen, VarsScreen)
+from .model import (CallDataScreen, CallScreen, CallbacksScreen, CampaignsScreen, ConnectingPopover,
+                    LoginScreen, MenuScreen, Model, OfferPopover, PeopleScreen, PreviewPopover,
+                    ReasonScreen, RonaPopover, Screen, ScriptScreen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
@@ -18,7 +18,7 @@ POPOVERS: tuple[type[Screen], ...] = (OfferPopover, PreviewPopover, ConnectingPo
 # screens that only make sense while an agent is logged in
 _AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen,
                                                    CallDataScreen, CampaignsScreen,
-                                                   ScriptScreen)
+                                                   ScriptScreen, CallbacksScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -59,6 +59,12 @@ def change(m: Model, old: Screen, new: Screen) -> Model:
 
 def is_state_menu(screen: Screen) -> bool:
     return isinstance(screen, MenuScreen) and screen.menu == "state"
+
+
+def leads_to_state(screen: Screen) -> bool:
+    """The State menu, or a call's menu it was opened from (`More` -> `Next state`): a state
+    picked closes them."""
+    return isinstance(screen, MenuScreen) and screen.menu in ("state", "call", "record")
 
 
 def wrapup_screen(m: Model, contact_id: str) -> ReasonScreen | None:

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from . import calldata, campaigns, consult, directory, favorites, recording, textentry
 from .dispatch import narrow, rule_for
 from .form import FieldKind
-from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                    CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
-                    FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
-                    MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                    ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen, VarsScreen)
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
+                    CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen, ConnectingPopover,
+                    DialScreen, DirectoryScreen, FavoritesScreen, FormScreen, HistoryScreen,
+                    IdleScreen, LoginScreen, MenuScreen, Model, NoiseScreen, OfferPopover,
+                    PeopleScreen, PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen,
+                    TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -142,9 +143,12 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
     call = m.call(s.call)
     if call is not None and call.state == "calling":
         # a campaign's call is ended before it connects only where the campaign says so
-        campaign = campaigns.campaign_of(m, m.contact(call.contact))
+        contact = m.contact(call.contact)
+        campaign = campaigns.campaign_of(m, contact)
         if campaign is not None:
             return (None, ("Cancl", "end") if campaign.cancel else None, None, None)
+        if contact is not None and contact.kind == "callback":   # where its queue allows it
+            return (None, ("Cancl", "end") if contact.cancel else None, None, None)
         return (None, ("End", "end"), None, None)
     vars_: Softkey = ("Vars", "vars") if call and m.contact(call.contact) else None
     if call is None or call.state == "ringing":
@@ -171,9 +175,10 @@ def _call(m: Model, s: CallScreen) -> Softkeys:
         return (hold, leave, ("Who", "who"), rec_key or swap or vars_)
     if consult.consulted(m, call):
         return (hold, ("Exit", "exit"), vars_, None)
-    # a campaign's record: More (its script, a reschedule, its fields, the next state)
-    more: Softkey = ("More", "record") if contact is not None and contact.kind == "campaign" \
-        else None
+    # a campaign's record: More (its script, a reschedule, its fields, the next state); any
+    # other contact's: More (the next state, a callback, the customer's callbacks)
+    more: Softkey = (None if contact is None else ("More", "record")
+                     if contact.kind == "campaign" else ("More", "more"))
     if campaigns.can_leave_message(m, contact):     # a machine: leave the campaign's message
         vars_ = ("Msg", "message")
     return (hold, ("End", "end"), vars_, rec_key or swap or more or state)
@@ -199,6 +204,15 @@ def _form(_m: Model, s: FormScreen) -> Softkeys:
     return (("Save", "submit"), nxt, clear, ("Del", "back") if typing else BACK)
 
 
+def _callbacks(m: Model, s: CallbacksScreen) -> Softkeys:
+    """New; Edit and Del on the one under the cursor; Del asks Yes / No first."""
+    if s.confirm:
+        return (None, None, ("Yes", "yes"), ("No", "back"))
+    some = bool(m.callbacks)
+    return (("New", "new"), ("Edit", "edit") if some else None, ("Del", "del") if some else None,
+            BACK)
+
+
 _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     IdleScreen: narrow(IdleScreen, _home), LoginScreen: narrow(LoginScreen, _login),
     ReasonScreen: narrow(ReasonScreen, _reasons), OfferPopover: narrow(OfferPopover, _offer),
@@ -209,4 +223,5 @@ _BY_MODEL: dict[type[Screen], Callable[[Model, object], Softkeys]] = {
     HistoryScreen: narrow(HistoryScreen, _history),
     DirectoryScreen: narrow(DirectoryScreen, _directory),
     FavoritesScreen: narrow(FavoritesScreen, _favorites),
-    NoiseScreen: narrow(NoiseScreen, _noise)}
+    NoiseScreen: narrow(NoiseScreen, _noise),
+    CallbacksScreen: narrow(CallbacksScreen, _callbacks)}

@@ -7,20 +7,21 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import (agent, calldata, calls, campaigns, conference, consult, dialpad, directory,
-               emergency, favorites, forms, offers, reasons, recording, reservation, tasks)
+from . import (agent, calldata, callbacks, calls, campaigns, conference, consult, dialpad,
+               directory, emergency, favorites, forms, offers, reasons, recording, reservation,
+               tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
-from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, Campaigns, Choose, Directory,
-                    Favorites, GoState, HeadsetMode, History, Noise, OpenMenu, PickReason,
-                    RecordData, Reschedule, Script, Target, Tasks)
-from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                    CampaignsScreen, ChoiceScreen, ConnectingPopover, DialScreen, DirectoryScreen,
-                    FavoritesScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
-                    MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                    ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen, VarsScreen,
-                    with_notice)
+from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, CallbackList, Campaigns, Choose,
+                    Directory, Favorites, GoState, HeadsetMode, History, NewCallback, Noise,
+                    OpenMenu, PickReason, RecordData, Reschedule, Script, Target, Tasks)
+from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
+                    CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen, ConnectingPopover,
+                    DialScreen, DirectoryScreen, FavoritesScreen, FormScreen, HistoryScreen,
+                    IdleScreen, LoginScreen, MenuScreen, Model, NoiseScreen, OfferPopover,
+                    PeopleScreen, PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen,
+                    TaskScreen, VarsScreen, with_notice)
 from .navigation import POPOVERS, arrange, close, pop, push, replace_top
 from .softkeys import action_for
 from .vocab import Action, Level, StorageProblem
@@ -116,6 +117,8 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return campaigns.reschedule_refused(m, e)
     if e.request == "play_message":
         return with_notice(m, e.message), ()
+    if e.request in ("schedule_callback", "edit_callback", "delete_callback", "callbacks"):
+        return callbacks.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -124,9 +127,10 @@ def _contact_event(m: Model, e: ev.CcContact) -> Step:
     m, more = conference.joined(m, e)
     m, saved = calldata.contact_changed(m, e)
     m, dialed = campaigns.dialing(campaigns.rescheduled(m, e.contact), e.contact)
+    m, calling = callbacks.dialing(m, e.contact)
     m, joined = reservation.connected(m, e.contact)
     m, released = reservation.forgotten(m, e.contact)
-    return m, fx + more + saved + dialed + joined + released
+    return m, fx + more + saved + dialed + calling + joined + released
 
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
@@ -204,6 +208,8 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcRefused: narrow(ev.CcRefused, _refused),
     ev.CcDirectory: narrow(ev.CcDirectory, directory.answered),
     ev.CcVariable: narrow(ev.CcVariable, calldata.revealed),
+    ev.CcCallbackSaved: narrow(ev.CcCallbackSaved, callbacks.saved),
+    ev.CcCallbacks: narrow(ev.CcCallbacks, callbacks.listed),
     ev.CcFavorites: narrow(ev.CcFavorites, favorites.changed),
     ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
     ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
@@ -296,6 +302,10 @@ def _open(m: Model, target: Target) -> Step:
             if record is None:
                 return with_notice(m, campaigns.NOT_A_RECORD), ()
             return calldata.open_call_data(m, record.id)
+        case NewCallback():
+            return callbacks.open_new(m)
+        case CallbackList():
+            return callbacks.open_for_customer(m)
     assert_never(target)
 
 
@@ -386,6 +396,8 @@ def _directory_screen(m: Model, s: DirectoryScreen, action: Action) -> Step:
 def _call_screen(m: Model, s: CallScreen, action: Action) -> Step:
     if action == "record":               # a campaign's record: script, reschedule, fields
         return push(m, MenuScreen("record")), ()
+    if action == "more":                 # any other contact's: next state, callbacks
+        return push(m, MenuScreen("call")), ()
     if action == "message":              # a machine answered: the campaign's message on it
         call = m.call(s.call)
         return campaigns.leave_message(m, m.contact(call.contact) if call else None)
@@ -418,6 +430,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     OfferPopover: narrow(OfferPopover, offers.offer_key),
     PreviewPopover: narrow(PreviewPopover, campaigns.preview_key),
     CampaignsScreen: narrow(CampaignsScreen, campaigns.campaigns_key),
+    CallbacksScreen: narrow(CallbacksScreen, callbacks.list_key),
     ScriptScreen: narrow(ScriptScreen, campaigns.script_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, _call_screen),

@@ -28,7 +28,8 @@ SoftAction = Literal["accept", "accept_all", "vars", "dec", "inc", "menu", "logi
                      "rec",                                           # recording
                      "edit", "show",                                  # call data
                      "call", "skip", "remove",                        # a campaign's preview
-                     "record", "message"]                  # ... its record's menu, a machine
+                     "record", "message",                  # ... its record's menu, a machine
+                     "more", "new", "del", "yes"]          # a call's menu; callbacks
 # What a key press means on a screen: a softkey's action, or the key's own name.
 Action = KeyName | SoftAction
 
@@ -57,7 +58,8 @@ AgentChoice = Literal["available", "idle"]          # what the agent may ask for
 ContactStatus = Literal["reserved", "offered", "dialing", "assigned", "held", "ended", "wrapup",
                         "wrapped_up", "rona", "withdrawn", "preview", "skipped", "removed"]
 # outbound: the agent dialed it; campaign: a campaign's record, previewed, then dialed
-ContactKind = Literal["inbound", "outbound", "campaign"]
+ContactKind = Literal["inbound", "outbound", "campaign", "callback"]
+CallbackKind = Literal["courtesy", "web", "scheduled"]
 CampaignMode = Literal["preview", "standard_preview", "direct_preview", "progressive",
                        "predictive"]
 PreviewAction = Literal["call", "skip", "remove"]   # the agent's answer to a previewed record
@@ -79,5 +81,6 @@ Tone = Literal["ring", "test_ring", "auto_answer"]
 Level = Literal["ringer_volume", "handset_volume", "headset_volume", "speaker_volume", "contrast"]
 Mode = Literal["backlight"]                         # a setting with fixed values to choose from
 Backlight = Literal["on", "auto", "off"]
-MenuName = Literal["main", "settings", "state", "record"]   # record: a campaign's, on its call
+# record: a campaign's, on its call; call: any other contact's, on its call
+MenuName = Literal["main", "settings", "state", "record", "call"]
 StorageProblem = Literal["", "full", "failed"]     # "": the phone's state can be written

@@ -157,7 +157,7 @@ def test_pending_idle_is_applied_when_the_call_ends(lab, desk):
     desk.wait_lcd("Call 1 of 1")
     desk.key("soft1")                            # Accept
     desk.wait_lcd("Talking")
-    desk.key("soft4", "2")                       # State -> Idle: the reason list
+    desk.key("soft4", "1", "2")                  # More -> Next state -> Idle: the reasons
     desk.wait_lcd("Idle reason")
     desk.type("586")                             # "Lun(ch)"
     desk.wait_lcd("Lunch")

@@ -230,7 +230,7 @@ STATE_CASES = {
         agent(*talking()), ev.CcAgentState("talking", "", ("idle", "lunch")),
         agent_status="TALKING"),
     "a state during a call goes out (the server makes it pending)": case(
-        agent(*talking()), keys("soft4", "2", "ok"),
+        agent(*talking()), keys("soft4", "1", "2", "ok"),
         effects=(CcSetState("idle", "break"),), top=CallScreen("k1")),
     "a state event while logged out is ignored": case(
         home(), ev.CcAgentState("idle"), agent=None),

@@ -208,7 +208,7 @@ def test_talking_then_held_with_timers():
     assert r[0].startswith("Talking 01:23")
     assert r[1].startswith("*******4567 Sales")
     assert r[2] == "Next: Idle Lunch".ljust(20)
-    assert r[3] == " Hold End Vars State"
+    assert r[3] == " Hold End  Vars More"
     m, _ = run(m, ev.SipCallState("k1", "held"), ev.Tick(NOW + 95))
     assert rows(m)[0].startswith("Held 00:12") and rows(m)[3].startswith("Resum")
 
@@ -369,7 +369,7 @@ SCREENS = {
     "call": (lambda: agent(*talking(), ev.CcAgentState("talking", "", ("idle", "lunch")),
                            ev.Tick(NOW + 83), settings=MASKED),
              ["Talking 01:23", "*******4567 Sales", "Next: Idle Lunch", "Hold", "End", "Vars",
-              "State"]),
+              "More"]),
     "held call": (lambda: agent(*talking(), ev.SipCallState("k1", "held")),
                   ["Held 00:00", "+15551234567 Sales", "Resum|Resume", "End"]),
     "keys sent": (lambda: agent(*talking(), *keys("4", "1", "1", "1")), ["Sent 4 ････"]),
@@ -437,7 +437,22 @@ SCREENS = {
                         ["Script", "1/", "Hello, this is Ada", "Back"]),
     "campaigns": (lambda: campaign_agent(*keys("soft2", "7")),
                   ["Campaigns", "1/2", "→Spring sale", "Started", " Renewals", "Back"]),
+    "callbacks": (lambda: callbacks_listed(),
+                  ["Callbacks", "1/2", "→12-03 10:00 Zoë Ærø", " 12-04 09:00 Ben", "New",
+                   "Edit", "Del", "Back"]),
+    "callback offer": (lambda: callback_offered(),
+                       ["Callback", "00:03", "Zoë Ærø", "+15550100 Sales", "Accpt|Accept"]),
 }
+
+
+def callbacks_listed():
+    from .test_callbacks import listed
+    return listed()
+
+
+def callback_offered():
+    from .test_callbacks import offered_callback
+    return offered_callback()
 
 
 def campaign_agent(*events):
@@ -515,7 +530,7 @@ def test_a_wide_call_screen_shows_the_first_variable_beside_the_caller(monkeypat
     monkeypatch.setattr(rules, "INFO", replace(rules.INFO, display=Display(40, 4)))
     r = rows(agent(*talking(), settings=MASKED))
     assert r[1] == "*******4567 Sales".ljust(20) + "Account: 88-1203".ljust(20)
-    assert r[3] == "   Hold       End      Vars      State  "
+    assert r[3] == "   Hold       End      Vars      More   "
 
 
 def test_a_wide_home_screen_has_the_date_beside_the_links(monkeypatch):

@@ -25,6 +25,12 @@ OFFER = p.Contact(id="c-42", status="offered", queue="Sales", ani="+441632960123
                   offered_at=1732240801.0, expires_at=1732240816.0)
 
 # One of every message, with values a real session has.
+DRAFT = p.CallbackDraft(number="+1 555 0100", name="Zoë Ærø", date="2026-12-03", start="10:00",
+                        end="11:00", tz="Europe/Berlin", queue="sales",
+                        reason="Quote for the fibre plan")
+CALLBACK = p.Callback(id="cb-7", kind="scheduled", number="+1 555 0100", name="Zoë Ærø",
+                      queue="sales", start=1796281200.0, end=1796284800.0, tz="Europe/Berlin",
+                      date="2026-12-03", start_local="10:00", end_local="11:00")
 EXAMPLES = [
     p.Hello(id="p-1", agent="1001", pin="4711", client="hardphone 0.3.0 board=sim"),
     p.SetState(id="p-2", state="idle", reason="break"),
@@ -97,6 +103,14 @@ EXAMPLES = [
     p.Preview(id="p-8", contact="c-50", action="skip"),
     p.Reschedule(id="p-9", contact="c-50", at="2026-12-03T10:30"),
     p.PlayMessage(id="p-10", contact="c-60"),
+    p.ScheduleCallback(id="p-11", contact="c-42", callback=DRAFT),
+    p.EditCallback(id="p-12", callback_id="cb-7", callback=DRAFT),
+    p.DeleteCallback(id="p-13", callback_id="cb-7"),
+    p.ListCallbacks(id="p-14", number="+1 555 0100"),
+    p.CallbackAnswer(id="p-11", callback=CALLBACK),
+    p.CallbacksAnswer(id="p-14", callbacks=[CALLBACK]),
+    p.Error(id="p-11", code="bad_value", message="number: number_short",
+            fields={"number": "number_short", "start": "too_soon"}),
 ]
 
 

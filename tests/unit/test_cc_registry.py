@@ -64,6 +64,9 @@ def _sample_effect(cls: type) -> Any:
             return get_args(t)[0]
         if isinstance(t, type) and issubclass(t, enum.Enum):
             return next(iter(t))
+        if dataclasses.is_dataclass(t):         # a nested value (a callback's draft)
+            return t(**{f.name: value(typing.get_type_hints(t)[f.name])
+                        for f in dataclasses.fields(t)})
         return {str: "1", float: 1.0, int: 1, bool: False}[t]
     return cls(**{f.name: value(hints[f.name]) for f in dataclasses.fields(cls)})
 

@@ -338,7 +338,7 @@ def test_a_consulted_agent_made_primary_by_a_transfer_owes_the_wrapup():
     m, _ = run(agent(consult_offer(), ev.SipIncoming("k1", "c1", BRIDGE, token("c1"))),
                ev.Key("soft1"), ev.SipCallState("k1", "established"),
                ev.CcContact(contact("c1", "assigned", control="1002")))     # primary now
-    assert softkeys(m) == " Hold End Vars State"
+    assert softkeys(m) == " Hold End  Vars More"
     m, _ = run(m, ev.SipCallState("k1", "ended"))
     assert find_wrapup(m) is not None
 

@@ -42,7 +42,7 @@ def test_pause_asks_the_server_which_pauses_it_then_rec_paused_counts_down():
 def test_a_call_not_recorded_shows_no_rec_and_keeps_its_state_key():
     m = recorded(rec=None)
     assert "REC" not in lcd(m)[2]
-    assert softkeys(m).split() == ["Hold", "End", "Vars", "State"]
+    assert softkeys(m).split() == ["Hold", "End", "Vars", "More"]
 
 
 def test_no_pause_during_a_consult():

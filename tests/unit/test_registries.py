@@ -62,7 +62,8 @@ def test_a_screen_has_fixed_softkeys_or_computed_ones_not_both():
 def test_every_event_has_a_rule_and_everything_else_in_events_is_the_data_they_carry():
     data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact,      # not events: no rule
             ev.DirectoryEntry, ev.Favorite, ev.ConsultLeg, ev.Requester, ev.Participant,
-            ev.Conference, ev.Recording, ev.Campaign}
+            ev.Conference, ev.Recording, ev.Campaign, ev.CallbackRules, ev.CallbackDraft,
+            ev.Callback}
     events = all_subclasses(ev.Event)
     assert dataclasses_of(ev) - {ev.Event} == events | data
     assert missing(events, update._EVENTS) == []
@@ -144,6 +145,8 @@ def test_the_stand_in_stack_has_the_real_stacks_commands():
 
 
 SAVED = replace(Settings(), contrast=2, backlight="off")
+DRAFT = ev.CallbackDraft("+1 555 0100", "Zoë Ærø", "2026-12-03", "10:00", "11:00",
+                         "Europe/Berlin", "sales")
 # each effect -> what carrying it out must have done (checked in ``reached``)
 SIP_DONE = {fx.SipAnswer("k1"): ("answer", "k1"), fx.SipHold("k1"): ("hold", "k1"),
             fx.SipResume("k1"): ("resume", "k1"), fx.SipHangup("k1"): ("hangup", "k1"),
@@ -160,6 +163,8 @@ CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAcce
            fx.CcResumeRecording("c1"), fx.CcSetVariable("c1", "note", "VIP", 1),
            fx.CcGetVariable("c1", "card"), fx.CcPreview("c9", "call"),
            fx.CcReschedule("c9", "2026-12-03T10:30"), fx.CcPlayMessage("c20"),
+           fx.CcScheduleCallback(DRAFT, "c1"), fx.CcEditCallback("cb-7", DRAFT),
+           fx.CcDeleteCallback("cb-7"), fx.CcListCallbacks("+1 555 0100"),
            fx.CcWrapUp("c1", "sale"), fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
            *CC_SENT, *SIP_DONE)

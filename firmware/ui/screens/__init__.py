@@ -2,8 +2,8 @@
 from collections.abc import Callable
 
 from firmware.core.dispatch import narrow
-from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallDataScreen, CallScreen,
-                                 CampaignsScreen, ChoiceScreen,
+from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
+                                 CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
                                  FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
                                  Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
@@ -34,4 +34,5 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     TaskScreen: narrow(TaskScreen, contact.task_list),
     DirectoryScreen: narrow(DirectoryScreen, phonebook.directory),
     FavoritesScreen: narrow(FavoritesScreen, phonebook.favorites),
+    CallbacksScreen: narrow(CallbacksScreen, contact.callback_list),
 }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from firmware.core import calldata, campaigns
+from firmware.core import calldata, callbacks, campaigns
 from firmware.core.events import Contact
-from firmware.core.model import (Call, CallDataScreen, CallScreen, CampaignsScreen,
-                                 ConnectingPopover, DialScreen, HistoryScreen,
-                                 Model, OfferPopover, PeopleScreen, PreviewPopover, RonaPopover,
-                                 ScriptScreen, TaskScreen, VarsScreen)
+from firmware.core.model import (Call, CallbacksScreen, CallDataScreen, CallScreen, CampaignsScreen,
+                                 ConnectingPopover, DialScreen, HistoryScreen, Model, OfferPopover,
+                                 PeopleScreen, PreviewPopover, RonaPopover, ScriptScreen,
+                                 TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
@@ -43,6 +43,8 @@ def offer(m: Model, s: OfferPopover):
     campaign = campaigns.campaign_of(m, contact)
     if campaign is not None:         # a campaign's customer the dialer reached
         place = campaign.name
+    if contact.kind == "callback":   # the centre calls the customer back once answered
+        place = "Callback" if len(offers) == 1 else f"Callback {i + 1} of {len(offers)}"
     header = split(place, timer(m.now - contact.offered_at), m.info.display.cols)
     return [header, *_window(m, _lines(m, contact.id), s.scroll)]
 
@@ -92,6 +94,25 @@ def campaign_list(m: Model, s: CampaignsScreen):
     for i, c in enumerate(listed[first:first + window], start=first):
         status = "Started" if c.started else "Stopped"
         rows.append(split(f"{POINTER if i == cursor else ' '}{c.name}", status, cols))
+    return rows
+
+
+def callback_list(m: Model, s: CallbacksScreen):
+    """``Callbacks  2/5`` (a customer's: their number), then ``→12-03 10:00 Zoë Ærø``."""
+    cols, window = m.info.display.cols, m.info.display.rows - 2
+    title = f"Callbacks {s.number}" if s.number else "Callbacks"
+    if m.callbacks is None:
+        return [title, " Asking the server..."]
+    if not m.callbacks:
+        return [title, " None scheduled"]
+    shown = m.callbacks
+    cursor = min(s.cursor, len(shown) - 1)
+    if s.confirm:
+        return [f"Delete {callbacks.when(shown[cursor])}?", shown[cursor].name]
+    rows = [split(title if not s.number else "Callbacks", f"{cursor + 1}/{len(shown)}", cols)]
+    first = min(cursor, max(0, len(shown) - window))
+    for i, cb in enumerate(shown[first:first + window], start=first):
+        rows.append(f"{POINTER if i == cursor else ' '}{callbacks.when(cb)} {cb.name}")
     return rows
 
 
@@ -245,6 +266,13 @@ def _lines(m: Model, contact_id: str) -> list[str]:
         return [f"{label}: {value}" for label, value in consult]
     if contact.kind == "campaign":   # the record: who, the number, the campaign's fields
         return campaign_lines(m, contact)
+    if contact.kind == "callback":   # who, the number and queue, what they called, why
+        reason = callbacks.reason(contact)
+        return [contact.customer or "Customer", _caller_line(m, contact.ani, contact.queue),
+                *([f"DNIS {contact.dnis}"] if contact.dnis else []),
+                *([f"Reason: {reason}"] if reason else []),
+                *(f"{label}: {value}" for label, value in shown_variables(m, contact_id)
+                  if label != "Reason")]
     return [_caller_line(m, contact.ani, contact.queue),
             *(f"{label}: {value}" for label, value in shown_variables(m, contact_id))]
 

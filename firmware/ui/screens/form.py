@@ -5,7 +5,7 @@ the form's title and the other fields."""
 from __future__ import annotations
 
 from firmware.core import textentry as te
-from firmware.core.form import FieldKind, Form
+from firmware.core.form import SEARCHED_CHOICES, FieldKind, Form, choice_matches
 from firmware.core.model import FormScreen, Model
 
 from ..text import split, wrap
@@ -47,6 +47,13 @@ def indicator(f: Form) -> str:
 
 def value_row(f: Form, cols: int) -> str:
     fld, e = f.field, f.editor
+    if fld.kind is FieldKind.CHOICE and len(fld.choices) > SEARCHED_CHOICES:
+        # a long list, searched by T9: the value whole (it is what the agent checks), the
+        # place among the matches only where it fits
+        matches = choice_matches(f)
+        label = fld.choice_label(e.text) if e.text else "-"
+        at = (f"{matches.index(e.text) + 1}/{len(matches)}" if e.text in matches else "")
+        return split(label, at, cols) if len(label) + len(at) < cols else label[:cols]
     if fld.kind is FieldKind.CHOICE:
         values = [v for v, _label in fld.choices]
         at = f"{values.index(e.text) + 1}/{len(values)} " if e.text in values else ""
