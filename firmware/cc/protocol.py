@@ -127,7 +127,8 @@ class Campaign(msgspec.Struct, frozen=True, omit_defaults=True):
 class CallbackRules(msgspec.Struct, frozen=True, omit_defaults=True):
     """The rules a scheduled callback's fields follow (docs/cc-protocol.md, "Callbacks"). The
     server owns them and sends them in the snapshot; both ends check with
-    firmware/cc/callbacks.py, so a field the server refuses reads as the phone's own check."""
+    firmware/core/callback_rules.py, so a field the server refuses reads as the phone's own
+    check."""
     number_min: int = 7                 # characters of the number (digits, + - , . spaces)
     number_max: int = 15
     name_min: int = 3                   # the customer's name, any Unicode
@@ -564,7 +565,7 @@ class Error(_Msg, tag="error"):
     message: str
     id: str = ""
     retry_after: int = 0                # locked_out: seconds before a hello is looked at again
-    # bad_value of a callback: each refused field's rule (firmware/cc/callbacks.py WORDS)
+    # bad_value of a callback: each refused field's rule (firmware/core/callback_rules.py WORDS)
     fields: dict[str, str] = {}
 
 

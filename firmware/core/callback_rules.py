@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -210,7 +210,7 @@ def window(d: CallbackDraft) -> tuple[float, float]:
     if not DATE.fullmatch(d.date):
         raise Problem("date", "not_a_date")
     try:
-        datetime.strptime(d.date, "%Y-%m-%d")
+        date.fromisoformat(d.date)
     except ValueError:
         raise Problem("date", "not_a_date") from None
     for field, value in (("start", d.start), ("end", d.end)):

@@ -26,18 +26,21 @@ flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim 
 pins      PIN guessing against ccsim: PINs checked per connection, per hour; a 4-digit PIN's time
 predictive a simulated day of a predictive campaign (ccsim's dialer, virtual clock) against
           progressive: abandon rate vs the limit, agents' idle share, calls per agent-hour
+callbacks 100,000 scheduled callbacks in ccsim (engine and SQLite): time to schedule, database
+          size, the engine's memory, restart time, firing lateness p50/p99 (the server's timer)
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import (agent, boot, bridge, campaign, ccsim, cleanup, conference, dial, drift, flash,
-               flood, keys, latency, memory, pins, predictive, recording, storm, transfer)
+from . import (agent, boot, bridge, callbacks, campaign, ccsim, cleanup, conference, dial, drift,
+               flash, flood, keys, latency, memory, pins, predictive, recording, storm,
+               transfer)
 
 ALL = ("boot", "keys", "offer", "preview", "cckeys", "ringing", "voice", "dial", "campaign",
        "transfer", "latency", "cleanup", "drift", "flash", "bridge", "recording", "conference",
-       "ccsim", "storm", "pins", "predictive", "flood", "memory")
+       "ccsim", "storm", "pins", "predictive", "callbacks", "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -65,6 +68,8 @@ def main(argv=None) -> int:
     p.add_argument("--outcomes", type=predictive.parse_outcomes, metavar="O=R,...",
                    help="predictive: the campaign's outcome rates (answer=0.5,busy=0.1,"
                         "no_answer=0.3,machine=0.1; default: answer 35%%, busy 10%%)")
+    p.add_argument("--pending", type=int, default=100_000,
+                   help="callbacks: the scheduled callbacks pending")
     p.add_argument("--minutes", type=float, default=10.0, help="memory run length")
     p.add_argument("--invites", type=int, default=1000, help="flood: INVITEs per path")
     p.add_argument("--rate", type=int, default=100, help="flood: INVITEs per second")
@@ -100,6 +105,7 @@ def main(argv=None) -> int:
         "pins": pins.run,
         "predictive": lambda: predictive.run(args.campaign_agents, args.hours,
                                              outcomes=args.outcomes),
+        "callbacks": lambda: callbacks.run(args.pending),
         "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:

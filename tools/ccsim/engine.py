@@ -38,6 +38,10 @@ Progressive and predictive campaigns (dialer.py, pacing.py): the bridge calls th
 an answered customer waits in its campaign's pseudo-queue like an inbound one. Standard and
 direct preview (reservation.py): the preview comes on a reservation call the bridge places to
 the agent first; in standard preview the bridge then calls the customer on it.
+
+Callbacks (callbacks.py): courtesy, web and scheduled ones, kept with their history and fired
+by a timer each; due, a callback is a contact of kind "callback" routed like an inbound one (a
+personal one to its assignee alone), and once the agent answers the bridge calls the customer.
 """
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, T
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
 from .limits import contact_problem
 from .calldata import CallData
+from .callbacks import CALLBACK_TIMER, Callbacks
 from .campaigns import CAMPAIGN_TIMERS, Campaigns
 from .conference import Conferences, member_of
 from .dialer import DIALER_TIMER, Dialer, customer_leg_name
@@ -96,9 +101,12 @@ def _same(pin: str, given: str) -> bool:
 class Refused(Exception):
     """A phone request the rules turn down; ``code`` is one of protocol.ERROR_CODES."""
 
-    def __init__(self, code: str, message: str, retry_after: int = 0):
+    def __init__(self, code: str, message: str, retry_after: int = 0,
+                 fields: dict[str, str] | None = None):
+        """``fields``: a callback's refused fields, each with its rule's code (Error.fields)."""
         super().__init__(message)
         self.code, self.message, self.retry_after = code, message, retry_after
+        self.fields = fields or {}
 
 
 class Customers(Protocol):
@@ -132,7 +140,7 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
+class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation, Dialer):
     Refused = Refused
     DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
@@ -164,6 +172,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         self._dirty_contacts: dict[str, ContactRecord] = {}
         self._init_campaigns()
         self._init_dialer()
+        self._init_callbacks()
         # a dialing campaign's agents are members of its pseudo-queue (dialer.py)
         self.router = Router({a.id: a.queues + self._campaign_queues(a.id)
                               for a in scenario.agents})
@@ -181,7 +190,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                 self._favorites[agent] = favorites
         waiting = []
         for c in self.store.live_contacts():
-            if ((c.queue not in self.scenario.queues and c.kind == "inbound")
+            if ((c.queue not in self.scenario.queues and c.kind in ("inbound", "callback"))
                     or (c.kind == "campaign" and (c.campaign or {}).get("id")
                         not in self._campaigns)
                     or (c.agent and c.agent not in self._agents)):
@@ -211,6 +220,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             if s.state == "available" and not self._leaving(s.pending):
                 self.router.set_ready(s.agent, s.available_since)
         self._load_campaigns()
+        self._load_callbacks()
         if self.bridge is not None:
             self._unrouted = waiting            # once ``adopt`` knows which customers are there
             return
@@ -276,7 +286,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
             settings=self.settings, favorites=list(self._favorites[agent]),
             server_time=self.clock(), session=s.session_id,
-            campaigns=self._wire_campaigns(agent))
+            campaigns=self._wire_campaigns(agent), **self._callback_snapshot(agent))
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -385,6 +395,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         if c.kind == "campaign" and leg == "customer" and self._campaign_call(c, event,
                                                                                reason[:64]):
             return
+        if (c.kind == "callback" and leg == "customer" and c.agent == agent
+                and self._callback_call_event(c, event, reason[:64])):
+            return
         if (member := member_of(agent, c)) is not None:
             if event == "ended":                # a party's phone hung up: it leaves
                 self._member_leaves(c, member, "wrapped_up")
@@ -483,6 +496,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         ``reason``: the bridge's, why the customer's leg ended."""
         if self._dialed(c) and self._dialer_gone(c, reason):
             return                              # a campaign's call never answered
+        if c.kind == "callback" and self._callback_gone(c, reason):
+            return                              # a callback's customer never answered
         if self._reservation_gone(c, reason):
             return                              # a standard preview's, or no call yet
         if c.conference is not None and c.status in TALKING:
@@ -565,6 +580,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             leg.state = "answered"
             if leg.role == CUSTOMER and c.status == "dialing" and self._dialed(c):
                 self._dial_answered(c)          # a campaign's customer: to its agents
+            elif leg.role == CUSTOMER and c.status == "dialing" and c.kind == "callback":
+                self._answer(c)                 # a callback's customer (callbacks.py)
             elif self._reserving(c):            # a preview's reservation call (reservation.py)
                 self._reservation_answered(c, leg)
             elif leg.role == AGENT and c.status in UNANSWERED:
@@ -591,6 +608,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                     self._member_leaves(c, member, "ended")
             elif self._reserving(c):            # the agent's reservation call (reservation.py)
                 self._reservation_ended(c)
+            elif c.kind == "callback" and self._callback_leg_ended(c):
+                pass                            # hung up while the customer rang
             elif c.conference is not None and c.status in TALKING + ("transferred",):
                 self._controller_leaves(c)      # the controller's leg ended: it leaves
             elif c.status == "transferred":
@@ -751,6 +770,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             if self._reserving(c):
                 self._adopt_reservation(c)
                 continue
+            if c.kind == "callback" and self._adopt_callback(c):
+                continue
             if (c.kind != "inbound" and not self._bridge_calls(c)) or c.status not in BRIDGED:
                 continue
             agent = self.legs.of(c.id, AGENT)
@@ -779,6 +800,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                  len({leg.contact for leg in self.legs.by_name.values()}))
         self._bridge_ready = True               # the dialer may call (dialer.py)
         self._serve_reservations()              # ... and reservations be placed
+        self._serve_callbacks()                 # ... and callbacks due meanwhile fire
         self._pace_all()
 
     # -- time --------------------------------------------------------------------------------
@@ -793,6 +815,11 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                 continue
             if cid.startswith(DIALER_TIMER):
                 if self._dialer_due(cid, at):
+                    return at
+                heapq.heappop(self._timers)
+                continue
+            if cid.startswith(CALLBACK_TIMER):
+                if self._callback_timer_due(cid, at):
                     return at
                 heapq.heappop(self._timers)
                 continue
@@ -825,6 +852,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             if key.startswith(DIALER_TIMER):
                 self._dialer_expired(key)
                 continue
+            if key.startswith(CALLBACK_TIMER):
+                self._callback_timer_expired(key)
+                continue
             c = self._live[key]
             if self._resume_deadline(c, at):
                 log.info("contact %s: the recording resumes by itself", c.id)
@@ -842,6 +872,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                 self._dial_gave_up(c)
             elif c.status == "dialing" and c.kind == "campaign":
                 self._campaign_failed(c, "no answer")
+            elif c.status == "dialing" and c.kind == "callback":
+                self._callback_failed(c, "no answer")
             elif c.status == "dialing":
                 self._withdraw(c, "not answered")
             else:
@@ -1187,6 +1219,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         """Which of the contact's legs the bridge's leg ``name`` is, if any."""
         if self._reserving(c):
             return self._reservation_role(c, name)
+        if c.kind == "callback" and c.status == "dialing":
+            return self._callback_role(c, name)
         if c.kind != "inbound" and not self._bridge_calls(c):
             return None
         if self._bridge_calls(c) and name == customer_leg_name(c.id):
@@ -1281,7 +1315,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                                 for m in c.conference["members"]]},
                 "recording": self._recording_info(c),
                 "variables": self._variables_info(c),
-                "wrapup_owed": sorted(c.owed), **self._campaign_contact_info(c)}
+                "wrapup_owed": sorted(c.owed), **self._campaign_contact_info(c),
+                **self._callback_contact_info(c)}
 
     def agent_info(self, agent: str) -> dict | None:
         s = self._records.get(agent)
@@ -1483,14 +1518,16 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         reservation = self._reservation(c)
         return p.Contact(id=c.id, status=status, ani=c.ani, variables=variables,
                          queue="" if c.kind == "campaign" else c.queue,   # its campaign's
-                         kind=c.kind if c.kind in ("outbound", "campaign") else "inbound",
+                         kind=c.kind if c.kind in ("outbound", "campaign", "callback")
+                         else "inbound",
                          offered_at=c.offered_at,
                          expires_at=expires if status in ("offered", "preview")
                          and reservation != "ringing" else 0.0,
                          wrapup_deadline=wrapup_deadline if status == "wrapup" else 0.0,
                          primary=primary,
                          token=token if status in UNANSWERED + TALKING
-                         or (status in ("preview", "dialing") and self._reserving(c)) else "",
+                         or (status in ("preview", "dialing")
+                             and (self._reserving(c) or c.kind == "callback")) else "",
                          consult=consult, requested_by=requested_by,
                          participants=self._participants(c),
                          control=c.agent if c.status in TALKING else "",
@@ -1498,13 +1535,16 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
                          recording=self._wire_recording(c) if status in TALKING else None,
                          versions=versions, changed_by=changed_by,
                          campaign=(c.campaign or {}).get("id", ""),
-                         customer=(c.campaign or {}).get("customer", ""),
-                         failed=(c.campaign or {}).get("failed", ""),
+                         customer=(c.campaign or c.callback or {}).get("customer", ""),
+                         failed=(c.campaign or c.callback or {}).get("failed", ""),
                          alternates=self._alternates(c),
                          rescheduled=(c.campaign or {}).get("rescheduled", ""),
                          machine=bool((c.campaign or {}).get("machine")),
                          # (a direct preview's released: the phone shows it without one)
                          reservation=reservation in ("ringing", "up"),
+                         callback=(c.callback or {}).get("id", ""),
+                         dnis=(c.callback or {}).get("dnis", ""),
+                         cancel=bool((c.callback or {}).get("cancel")),
                          auto_answer=status in UNANSWERED and self._auto_answer(c))
 
     def _tell(self, c: ContactRecord, status: str | None = None):
@@ -1563,16 +1603,18 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
             self._arm_at(c.recording["resumes_at"], c)
 
     def _route(self, c: ContactRecord):
-        """Reserve the longest-Available agent of the contact's queue, else let it wait."""
-        agent = self.router.longest_ready(c.queue)
+        """Reserve the longest-Available agent of the contact's queue (a personal callback's:
+        its assignee's own), else let it wait."""
+        queue = self._routing_queue(c)
+        agent = self.router.longest_ready(queue)
         if agent is None and self.settings.max_offers > 1:
-            stackable = [s for a in self.router.members(c.queue)
+            stackable = [s for a in self.router.members(queue)
                          if self._can_take(s := self._records[a])]
             if stackable:
                 agent = min(stackable, key=lambda s: (len(self._on_agent[s.agent]),
                                                       s.available_since)).agent
         if agent is None:
-            self.router.add_waiting(c.queue, c.n, c.id)
+            self.router.add_waiting(queue, c.n, c.id)
         else:
             self._reserve(c, self._records[agent])
 
@@ -1608,6 +1650,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         self._refresh(self._records[c.agent])
 
     def _answer(self, c: ContactRecord):
+        if c.kind == "callback" and self._callback_answer(c):
+            return                              # the bridge calls the customer first
         c.status, c.deadline = "assigned", 0.0
         c.attempts[-1]["outcome"] = "answered"
         if self._dialed(c):
@@ -1678,6 +1722,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Reservation, Dialer):
         c.status, c.token = status, ""
         self._keys.pop(c.id, None)
         self._dirty_contacts[c.id] = c
+        if c.kind == "callback":
+            self._callback_over(c, status)
         self._on_agent.get(c.agent, {}).pop(c.id, None)
         if not c.owed:
             self._live.pop(c.id, None)

@@ -71,10 +71,11 @@ class Reservation:
         return self._reservation(c) in LIVE and c.status in DECIDES
 
     def _bridge_calls(self, c: ContactRecord) -> bool:
-        """The bridge calls the customer (the leg "<contact>.c"): the dialer's records and a
-        standard preview's (else the phone dials, or the customer calls in)."""
-        return self._dialed(c) or (bool(self._reservation(c))
-                                   and c.campaign.get("mode") == STANDARD)
+        """The bridge calls the customer (the leg "<contact>.c"): the dialer's records, a
+        standard preview's and a callback's (callbacks.py; else the phone dials, or the
+        customer calls in)."""
+        return c.kind == "callback" or self._dialed(c) or (
+            bool(self._reservation(c)) and c.campaign.get("mode") == STANDARD)
 
     def _reservations_ready(self) -> bool:
         """A reservation call can be placed: there is a bridge and its legs are known."""

@@ -3,15 +3,25 @@
 A contact goes to the agent of its queue who has been Available longest; a freed agent takes
 the oldest contact waiting in any of its queues (arrival order, so a contact put back after a
 RONA keeps its place ahead of newer ones). Knows nothing of logins, SIP or time.
+
+Each agent is also the only member of its own **personal** queue (``personal_queue``): a
+contact waiting there (a personal callback, callbacks.py) goes to that agent alone.
 """
 from __future__ import annotations
 
 import heapq
 
 
+def personal_queue(agent: str) -> str:
+    """The agent's personal queue: what waits there is for that agent only."""
+    return f"agent:{agent}"
+
+
 class Router:
     def __init__(self, queues_of: dict[str, tuple[str, ...]]):
-        """``queues_of``: agent id -> the queues the agent serves."""
+        """``queues_of``: agent id -> the queues the agent serves (its personal queue is
+        added)."""
+        queues_of = {a: (*qs, personal_queue(a)) for a, qs in queues_of.items()}
         self._queues_of = queues_of
         names = {q for qs in queues_of.values() for q in qs}
         self._ready: dict[str, dict[str, float]] = {q: {} for q in names}  # {agent: since}

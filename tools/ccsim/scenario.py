@@ -32,6 +32,10 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     name = "sales"
     number = "8001"               # its dial number in the directory (optional; "": none)
     record = false                # its calls are recorded (on the bridge: [recording])
+    active = true                 # false: no callback may be scheduled for it (queue_inactive)
+    media = "voice"               # "chat" / "email": not a voice queue (no callbacks for it)
+    callback_cancel = false       # the agent may cancel a web callback of this queue while
+                                  # the customer rings (the offer's ``cancel``)
 
     [[entry_points]]              # numbers customers call that lead to a queue (directory)
     name = "Main line"            # 1-64 characters, unique
@@ -97,6 +101,21 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # contact; call_limit: outbound contacts (and preview
                                   # campaigns' calls) dialing or up at once in the centre
                                   # (more are refused "call_limit"), 0: any
+
+    [callbacks]                   # callbacks (docs/cc-protocol.md, "Callbacks";
+    retry_s = 300                 # tools/ccsim/callbacks.py): a callback whose customer did
+                                  # not answer is offered again no sooner than this
+    max_attempts = 3              # calls of a callback's customer, then it is done "failed"
+    ring_s = 25                   # the customer's phone rings this long (then "no answer")
+    # the rules of a scheduled callback's fields (protocol.CallbackRules, sent to the phones
+    # in the snapshot; the defaults are these):
+    number_min = 7                # the number's characters (digits, + - , . spaces)
+    number_max = 15
+    name_min = 3                  # the customer's name
+    name_max = 250
+    lead_min_s = 1800             # the window's start: at least this long after now ...
+    lead_max_s = 2678400          # ... and at most (31 days)
+    reason_max = 250
 
     [[campaigns]]                 # outbound campaigns (docs/cc-protocol.md, "Campaigns";
     id = "spring"                 # tools/ccsim/campaigns.py); ids unique
@@ -187,9 +206,10 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from firmware.cc.protocol import (MAX_ALTERNATES, MAX_CAMPAIGNS, MAX_DIAL_CHARS,
-                                  MAX_DISPOSITIONS, MAX_NAME_CHARS, MAX_OFFERS,
-                                  MAX_SCRIPT_CHARS, MAX_VARIABLES, Campaign, Code, Settings,
+from firmware.cc.protocol import (MAX_ALTERNATES, MAX_ANI_CHARS, MAX_CAMPAIGNS,
+                                  MAX_DIAL_CHARS, MAX_DISPOSITIONS, MAX_NAME_CHARS,
+                                  MAX_OFFERS, MAX_SCRIPT_CHARS, MAX_VARIABLE_VALUE_CHARS,
+                                  MAX_VARIABLES, CallbackRules, Campaign, Code, Settings,
                                   VariableLayout)
 
 from .limits import contact_problem
@@ -222,6 +242,7 @@ LAB_OUTCOMES = ("answer", "busy", "no_answer", "machine")
 BUNDLED = Path(__file__).resolve().parent / "scenarios"     # the demo's recordings
 HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)")
 PREVIEW_ACTIONS = ("skip", "remove", "call")
+MEDIA = ("voice", "chat", "email")     # a queue's media: callbacks are for voice queues
 
 
 def dialable(number: str) -> bool:
@@ -294,6 +315,26 @@ class BridgeConfig:
 class RecordingConfig:
     dir: str = "var/recordings"
     auto_resume_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """A queue's options besides its name (the scenario's ``queues`` are the names)."""
+    name: str
+    number: str = ""                # its dial number ("": none)
+    record: bool = False
+    active: bool = True             # false: no callback can be scheduled for it
+    media: str = "voice"            # one of MEDIA
+    callback_cancel: bool = False   # a web callback of it may be cancelled while it rings
+
+
+@dataclass(frozen=True)
+class CallbacksConfig:
+    """[callbacks] (tools/ccsim/callbacks.py)."""
+    retry_s: float = 300.0          # a callback not answered is offered again no sooner
+    max_attempts: int = 3           # then it is done, "failed"
+    ring_s: float = 25.0            # the customer's ringing
+    rules: CallbackRules = CallbackRules()
 
 
 @dataclass(frozen=True)
@@ -430,9 +471,15 @@ class Scenario:
     recorded: tuple[str, ...] = ()          # the queues whose calls are recorded
     recording: RecordingConfig = RecordingConfig()
     campaigns: tuple[CampaignConfig, ...] = ()
+    queue_options: tuple[QueueConfig, ...] = ()     # each queue's, in ``queues``' order
+    callbacks: CallbacksConfig = CallbacksConfig()
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
+
+    def queue(self, name: str) -> QueueConfig | None:
+        """The queue's options (None: no such queue)."""
+        return next((q for q in self.queue_options if q.name == name), None)
 
 
 _MISSING = object()
@@ -560,7 +607,7 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
              "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge",
-             "recording", "campaigns"}
+             "recording", "campaigns", "callbacks"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
@@ -581,13 +628,17 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                         auto_answer_speaker=t.flag("auto_answer_speaker", False))
     t.done()
 
-    queues, queue_numbers, recorded = [], [], []
+    queues, queue_numbers, recorded, queue_options = [], [], [], []
     for t in _array(file, doc, "queues", True):
         queues.append(_name(t))
         if t.flag("record", False):
             recorded.append(queues[-1])
         if number := t.text("number", "", nonempty=False):
             queue_numbers.append((queues[-1], _number(t, number)))
+        queue_options.append(QueueConfig(queues[-1], number, queues[-1] in recorded,
+                                         t.flag("active", True),
+                                         t.choice("media", "voice", MEDIA),
+                                         t.flag("callback_cancel", False)))
         t.done()
     _unique(file, "queues", "name", queues)
 
@@ -695,10 +746,36 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
         if problem := bridge_problem(c, bridge.enabled):
             raise ScenarioError(f"{file}: campaigns[{i}]: {problem}")
 
+    t = _Table(file, "callbacks", doc.get("callbacks", {}))
+    callbacks = _callbacks(t)
+    t.done()
+
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
                     tuple(entry_points), tuple(dial_numbers), bridge, tuple(recorded),
-                    recording, campaigns)
+                    recording, campaigns, tuple(queue_options), callbacks)
+
+
+def _callbacks(t: _Table) -> CallbacksConfig:
+    """[callbacks]: the scheduler's numbers and the rules' limits (protocol.CallbackRules'
+    defaults unless given), each pair's least at most its most."""
+    d = CallbackRules()
+    rules = CallbackRules(
+        number_min=t.integer("number_min", d.number_min, 1, MAX_ANI_CHARS),
+        number_max=t.integer("number_max", d.number_max, 1, MAX_ANI_CHARS),
+        name_min=t.integer("name_min", d.name_min, 1, MAX_VARIABLE_VALUE_CHARS),
+        name_max=t.integer("name_max", d.name_max, 1, MAX_VARIABLE_VALUE_CHARS),
+        lead_min_s=t.integer("lead_min_s", d.lead_min_s, 0, 366 * 86400),
+        lead_max_s=t.integer("lead_max_s", d.lead_max_s, 1, 366 * 86400),
+        reason_max=t.integer("reason_max", d.reason_max, 0, MAX_VARIABLE_VALUE_CHARS))
+    for low, high in (("number_min", "number_max"), ("name_min", "name_max"),
+                      ("lead_min_s", "lead_max_s")):
+        if getattr(rules, low) > getattr(rules, high):
+            t.fail(f"callbacks.{low}: {getattr(rules, low)} is more than {high} "
+                   f"({getattr(rules, high)})")
+    return CallbacksConfig(retry_s=t.number("retry_s", 300.0),
+                           max_attempts=t.integer("max_attempts", 3, 1, 100),
+                           ring_s=t.number("ring_s", 25.0, above=True), rules=rules)
 
 
 def _items(t: _Table, name: str, required: bool) -> list[_Table]:

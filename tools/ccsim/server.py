@@ -27,7 +27,12 @@ Admin API (JSON):
                                          "machine" (a machine answered), "message_left"
                                          (the campaign's message was played to it),
                                          "reservation" (a standard or direct preview's
-                                         reservation call: "ringing", "up", "released"; null)
+                                         reservation call: "ringing", "up", "released"; null);
+                                         a callback's (kind "callback") "callback" (its id),
+                                         "customer", "dnis", "cancel" (the agent may cancel
+                                         it while the customer rings), "failed" (why its
+                                         customer's call failed; null); state "callback": an
+                                         inbound customer who chose a courtesy callback
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
@@ -104,6 +109,36 @@ Admin API (JSON):
     POST /api/campaigns/<id>/stop       a ``campaign`` event (and at a start a notice and,
                                         when Available, a preview); 409 {"error"}: a
                                         progressive or predictive one without the bridge
+    GET  /api/callbacks?status=S&limit=N -> {"callbacks": [{"id", "kind" (courtesy|web|
+                                        scheduled), "number", "name", "queue", "start", "end"
+                                        (the window, server time), "tz", "date",
+                                        "start_local", "end_local" (as typed; null for a
+                                        courtesy or web one), "reason", "assignee" (null: the
+                                        queue's), "created_by" (the agent; null: the admin
+                                        API), "created_at", "dnis", "status" (scheduled|
+                                        offered|done|deleted), "attempts" (calls of the
+                                        customer), "not_before" (a failed attempt's retry
+                                        time; null), "contact" (its contact while offered;
+                                        null), "outcome" (done: connected|failed|cancelled|
+                                        the contact's status; null)}]}: newest first; only
+                                        those in status S; at most N (callbacks.py)
+    GET  /api/callbacks/<id>         -> the callback as listed, with "history": [{"at",
+                                        "event" (created|edited|deleted|offered|attempted|
+                                        completed), "agent"?, "detail"?}]
+    POST /api/callbacks {"name", "number", "queue", "reason"?, "dnis"?} -> 201: a web
+                                        callback, due at once (offered when the bridge is
+                                        there), as GET shows it; 400 {"error", "fields"}:
+                                        the number, name and reason against the callback
+                                        rules, the queue a voice queue that is active (each
+                                        refused field: its rule's code, as
+                                        firmware/core/callback_rules.py names it); "dnis" (the web
+                                        site, at most 64 characters) defaults to "web"
+    POST /api/contacts/<id>/callback -> 201: the inbound customer waiting in its queue chose
+                                        a courtesy callback: their call is hung up, the
+                                        contact finished "callback" (not abandoned), and the
+                                        callback (as GET shows it), due at once with the
+                                        contact's number, queue and DNIS; 409 {"error"}: the
+                                        contact is not an inbound one waiting (queued)
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -122,6 +157,7 @@ from firmware.cc import protocol as p
 
 from . import frontdesk, traffic
 from .bridge_link import BridgeLink
+from .callbacks import CallbackRefused, NotWaiting
 from .campaigns import CampaignExists
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
@@ -216,6 +252,7 @@ class CcServer:
             web.post("/api/contacts", self._post_contact),
             web.get("/api/contacts/{id}", self._get_contact),
             web.post("/api/contacts/{id}/hangup", self._hangup),
+            web.post("/api/contacts/{id}/callback", self._post_courtesy),
             web.get("/api/contacts/{id}/audio", self._get_audio),
             web.get("/api/agents/{id}", self._get_agent),
             web.get("/api/agents/{id}/events", self._get_events),
@@ -231,6 +268,9 @@ class CcServer:
             web.post("/api/campaigns/{id}/records", self._post_records),
             web.post("/api/campaigns/{id}/start", self._start_campaign),
             web.post("/api/campaigns/{id}/stop", self._stop_campaign),
+            web.get("/api/callbacks", self._get_callbacks),
+            web.get("/api/callbacks/{id}", self._get_callback),
+            web.post("/api/callbacks", self._post_callback),
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -303,7 +343,7 @@ class CcServer:
             replies = self._handle(conn, request)
         except Refused as e:
             replies = [p.Error(id=request.id, code=e.code, message=e.message,
-                               retry_after=e.retry_after)]
+                               retry_after=e.retry_after, fields=e.fields)]
         except Exception:
             log.exception("request %s from agent %s failed", type(request).__name__, conn.agent)
             replies = [p.Error(id=request.id, code="not_allowed", message="server error")]
@@ -346,6 +386,16 @@ class CcServer:
             e.reschedule(agent, r.contact, r.at)
         elif isinstance(r, p.PlayMessage):
             e.play_message(agent, r.contact)
+        elif isinstance(r, p.ScheduleCallback):
+            return [p.CallbackAnswer(id=r.id, callback=e.schedule_callback(agent, r.callback,
+                                                                           r.contact))]
+        elif isinstance(r, p.EditCallback):
+            return [p.CallbackAnswer(id=r.id, callback=e.edit_callback(agent, r.callback_id,
+                                                                       r.callback))]
+        elif isinstance(r, p.DeleteCallback):
+            e.delete_callback(agent, r.callback_id)
+        elif isinstance(r, p.ListCallbacks):
+            return [p.CallbacksAnswer(id=r.id, callbacks=e.list_callbacks(agent, r.number))]
         elif isinstance(r, p.Consult):
             e.consult(agent, r.contact, r.kind, r.target)
         elif isinstance(r, p.Transfer):
@@ -664,6 +714,43 @@ class CcServer:
             return _error(404, "unknown campaign")
         await self._durable()
         return web.json_response(self.engine.campaign_info(cid))
+
+    async def _get_callbacks(self, request: web.Request):
+        status = request.query.get("status", "")
+        if status and status not in ("scheduled", "offered", "done", "deleted"):
+            return _error(400, "status: one of scheduled, offered, done, deleted")
+        try:
+            limit = int(request.query.get("limit", "-1"))
+        except ValueError:
+            return _error(400, "limit: expected an integer")
+        if not -1 <= limit <= _MAX_SEQ:
+            return _error(400, f"limit: expected -1 (all) to {_MAX_SEQ}")
+        return web.json_response({"callbacks": self.engine.callbacks_info(status, limit)})
+
+    async def _get_callback(self, request: web.Request):
+        info = self.engine.callback_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown callback")
+
+    async def _post_callback(self, request: web.Request):
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
+        try:                    # every field checked before any change
+            info = self._do(self.engine.web_callback, body)
+        except CallbackRefused as e:
+            return web.json_response({"error": str(e), "fields": e.fields}, status=400)
+        await self._durable()
+        return web.json_response(info, status=201)
+
+    async def _post_courtesy(self, request: web.Request):
+        try:
+            info = self._do(self.engine.courtesy_callback, request.match_info["id"])
+        except NotWaiting as e:
+            return _error(409, str(e))
+        if info is None:
+            return _error(404, "unknown contact")
+        await self._durable()
+        return web.json_response(info, status=201)
 
     async def _stats(self, request: web.Request):
         return web.json_response({"offers": self.engine.offers,

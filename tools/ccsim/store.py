@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,9 @@ import msgspec
 
 from firmware.cc.protocol import Favorite, Pending
 
-# a campaign's contact also ends skipped, removed, or withdrawn (a negotiated logout)
-FINISHED = ("wrapped_up", "abandoned", "skipped", "removed", "withdrawn")
+# a campaign's contact also ends skipped, removed, or withdrawn (a negotiated logout); an
+# inbound one "callback" (its customer chose a courtesy callback: callbacks.py)
+FINISHED = ("wrapped_up", "abandoned", "skipped", "removed", "withdrawn", "callback")
 TALKING = ("assigned", "held")         # an agent has the customer's call
 _json = msgspec.json.Encoder()
 _favorites = msgspec.json.Decoder(list[Favorite])
@@ -53,6 +55,15 @@ CREATE TABLE IF NOT EXISTS campaign_defs (   -- what the admin API loaded (campa
     body TEXT NOT NULL,         -- a campaign loaded through the API: its JSON ("": the scenario's)
     appended TEXT NOT NULL,     -- the records appended through the API: a JSON list
     first INTEGER NOT NULL);    -- the index of the first of them
+CREATE TABLE IF NOT EXISTS callbacks (  -- CallbackRecord rows (callbacks.py)
+    id TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE, kind TEXT NOT NULL, number TEXT NOT NULL,
+    name TEXT NOT NULL, queue TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
+    tz TEXT NOT NULL, date TEXT NOT NULL, start_local TEXT NOT NULL, end_local TEXT NOT NULL,
+    reason TEXT NOT NULL, assignee TEXT NOT NULL, created_by TEXT NOT NULL,
+    created_at REAL NOT NULL, dnis TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL, not_before REAL NOT NULL, contact TEXT NOT NULL,
+    outcome TEXT NOT NULL, history TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS callbacks_live ON callbacks (status);
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -117,6 +128,50 @@ class ContactRecord:
     # "customer", "failed"}, and once the agent rescheduled it "rescheduled" (the local text)
     # and "not_before" (server time)
     campaign: dict | None = None
+    # a callback's contact (kind "callback", callbacks.py): {"id", "customer", "dnis",
+    # "cancel", "assignee", "failed", "cancelled", "connected"}
+    callback: dict | None = None
+
+
+@dataclass(slots=True)
+class CallbackRecord:
+    """A callback (callbacks.py), from its creation on; kept when done or deleted.
+
+    kind: courtesy | web | scheduled. status: scheduled | offered (``contact`` is its live
+    contact) | done (``outcome``: connected, failed, cancelled...) | deleted. ``start`` and
+    ``end``: the window, server time (a courtesy or web one's start is its creation);
+    ``date``, ``start_local`` and ``end_local``: as the agent typed them, in ``tz``.
+    ``not_before``: a failed attempt's retry time. Its history is the database's only (the
+    ``history`` column, a JSON list of {"at", "event": created | edited | deleted | offered |
+    attempted | completed, "agent"?, "detail"?}, appended to by ``save_callback``): a
+    hundred thousand callbacks pending hold no history in memory."""
+    id: str
+    n: int
+    kind: str
+    number: str
+    name: str
+    queue: str
+    start: float
+    end: float
+    tz: str = "UTC"
+    date: str = ""
+    start_local: str = ""
+    end_local: str = ""
+    reason: str = ""
+    assignee: str = ""
+    created_by: str = ""
+    created_at: float = 0.0
+    dnis: str = ""
+    status: str = "scheduled"
+    attempts: int = 0
+    not_before: float = 0.0
+    contact: str = ""
+    outcome: str = ""
+
+    @property
+    def due(self) -> float:
+        """When it is offered: its window's start, or a failed attempt's retry time."""
+        return max(self.start, self.not_before)
 
 
 @dataclass
@@ -164,6 +219,7 @@ class Store:
         self._add_text_column("contacts", "recording")      # from before recordings
         self._add_text_column("contacts", "variable_meta")  # from before call data editing
         self._add_text_column("contacts", "campaign")       # from before campaigns
+        self._add_text_column("contacts", "callback")       # from before callbacks
         if "not_before" not in {row[1] for row in
                                 self._db.execute("PRAGMA table_info(campaign_records)")}:
             self._db.execute("ALTER TABLE campaign_records ADD COLUMN not_before REAL NOT NULL "
@@ -173,6 +229,8 @@ class Store:
             self._db.execute("ALTER TABLE sessions ADD COLUMN pending_at REAL NOT NULL DEFAULT 0")
         self._depth = 0
         self._last_n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM contacts").fetchone()[0]
+        self._last_callback = self._db.execute(
+            "SELECT COALESCE(MAX(n), 0) FROM callbacks").fetchone()[0]
 
     def _add_text_column(self, table: str, column: str):
         """A column this version added, to a database an older one made."""
@@ -251,7 +309,7 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
@@ -260,7 +318,51 @@ class Store:
              _json.encode(c.conference).decode() if c.conference else "",
              _json.encode(c.recording).decode() if c.recording else "",
              _json.encode(c.variable_meta).decode() if c.variable_meta else "",
-             _json.encode(c.campaign).decode() if c.campaign else ""))
+             _json.encode(c.campaign).decode() if c.campaign else "",
+             _json.encode(c.callback).decode() if c.callback else ""))
+
+    # -- callbacks ---------------------------------------------------------------------------
+    def next_callback_number(self) -> int:
+        self._last_callback += 1
+        return self._last_callback
+
+    def live_callbacks(self) -> list[CallbackRecord]:
+        """The callbacks scheduled or offered, oldest first."""
+        rows = self._db.execute(f"SELECT {_CALLBACK_COLUMNS} FROM callbacks "
+                                "WHERE status IN ('scheduled', 'offered') ORDER BY n")
+        return [_callback(r) for r in rows]
+
+    def callback(self, callback_id: str) -> CallbackRecord | None:
+        row = self._db.execute(f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE id = ?",
+                               (callback_id,)).fetchone()
+        return _callback(row) if row else None
+
+    def callbacks(self, status: str = "", limit: int = -1) -> list[CallbackRecord]:
+        """The callbacks (those in ``status``; "": all), newest first (at most ``limit``; -1:
+        all)."""
+        where = "WHERE status = ? " if status else ""
+        rows = self._db.execute(f"SELECT {_CALLBACK_COLUMNS} FROM callbacks {where}"
+                                "ORDER BY n DESC LIMIT ?", (status, limit) if status else (limit,))
+        return [_callback(r) for r in rows]
+
+    def callback_history(self, callback_id: str) -> list[dict]:
+        row = self._db.execute("SELECT history FROM callbacks WHERE id = ?",
+                               (callback_id,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def save_callback(self, cb: CallbackRecord, history: list[dict] | tuple = ()):
+        """The callback as it is now, ``history`` appended to its history."""
+        self._db.execute(
+            f"INSERT INTO callbacks ({_CALLBACK_COLUMNS}, history) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]') "
+            f"ON CONFLICT (id) DO UPDATE SET {_CALLBACK_UPDATE}",
+            (cb.id, cb.n, cb.kind, cb.number, cb.name, cb.queue, cb.start, cb.end, cb.tz,
+             cb.date, cb.start_local, cb.end_local, cb.reason, cb.assignee, cb.created_by,
+             cb.created_at, cb.dnis, cb.status, cb.attempts, cb.not_before, cb.contact,
+             cb.outcome))
+        for entry in history:
+            self._db.execute("UPDATE callbacks SET history = json_insert(history, '$[#]', "
+                             "json(?)) WHERE id = ?", (_json.encode(entry).decode(), cb.id))
 
     # -- campaigns ---------------------------------------------------------------------------
     def campaign_statuses(self) -> dict[str, str]:
@@ -338,10 +440,23 @@ class Store:
                                 "ORDER BY seq LIMIT ?", (agent, after, limit)).fetchall()
 
 
+_CALLBACK_COLUMNS = ('id, n, kind, number, name, queue, start, "end", tz, date, start_local, '
+                     'end_local, reason, assignee, created_by, created_at, dnis, status, '
+                     'attempts, not_before, contact, outcome')
+_CALLBACK_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _CALLBACK_COLUMNS.split(", ")[1:])
+# the fields that many callbacks share (a queue, a zone, a date, a time...): one string each
+_SHARED = {2, 5, 8, 9, 10, 11, 12, 13, 14, 16, 17, 21}
+
+
+def _callback(row) -> CallbackRecord:
+    return CallbackRecord(*(sys.intern(v) if i in _SHARED and v else v
+                            for i, v in enumerate(row)))
+
+
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
      wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording,
-     variable_meta, campaign) = row
+     variable_meta, campaign, callback) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
@@ -349,11 +464,13 @@ def _contact(row) -> ContactRecord:
                          json.loads(conference) if conference else None,
                          json.loads(recording) if recording else None,
                          json.loads(variable_meta) if variable_meta else {},
-                         json.loads(campaign) if campaign else None)
+                         json.loads(campaign) if campaign else None,
+                         json.loads(callback) if callback else None)
 
 def atomic(method):
     """An engine operation: one store transaction; the records it changed (the engine's
-    ``_dirty_agents`` and ``_dirty_contacts``) are written once, at the end."""
+    ``_dirty_agents``, ``_dirty_contacts``, ``_dirty_records`` and ``_dirty_callbacks``) are
+    written once, at the end."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         try:
@@ -365,9 +482,13 @@ def atomic(method):
                     self.store.save_contact(c)
                 for r in self._dirty_records.values():
                     self.store.save_campaign_record(r)
+                for cb in self._dirty_callbacks.values():
+                    self.store.save_callback(cb, self._new_history.pop(cb.id, ()))
             return result
         finally:
             self._dirty_agents.clear()
             self._dirty_contacts.clear()
             self._dirty_records.clear()
+            self._dirty_callbacks.clear()
+            self._new_history.clear()
     return run
