@@ -12,6 +12,7 @@ Codes 0-7 are the 8 custom CGRAM glyphs and pass through as chr(0)..chr(7).
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
@@ -30,9 +31,15 @@ class CharacterRom:
 
     def fit(self, text: str) -> str:
         """``text`` with every character this ROM can't draw replaced: by a look-alike the ROM
-        has (``LOOKALIKES``), else by STAND_IN."""
+        has (``LOOKALIKES``), else by its letter without the accent (ë -> e: a customer's name
+        on a Japanese ROM), else by STAND_IN; one cell for one, so layouts hold."""
         look = LOOKALIKES.get(self.name, {})
-        return "".join(ch if ch in self.codes else look.get(ch, STAND_IN) for ch in text)
+        return "".join(ch if ch in self.codes else look.get(ch) or self._plain(ch)
+                       for ch in text)
+
+    def _plain(self, ch: str) -> str:
+        base = unicodedata.normalize("NFKD", ch)[:1]
+        return base if base != ch and base in self.codes else STAND_IN
 
     def char(self, code: int) -> str:
         """What the panel draws for ``code`` (CGRAM codes 0-15 as chr(0)..chr(7))."""

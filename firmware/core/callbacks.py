@@ -20,7 +20,7 @@ from .effects import (CcDeleteCallback, CcEditCallback, CcListCallbacks, CcSched
 from .events import Callback, CallbackDraft
 from .form import Check, Field, FieldKind, Purpose, Submitted, with_errors
 from .forms import ON_SUBMIT, open_form
-from .model import CallbacksScreen, CallScreen, FormScreen, Model, with_notice
+from .model import CallbacksScreen, CallScreen, FormScreen, MenuScreen, Model, with_notice
 from .navigation import find, pop, push, replace_top
 from .vocab import Action
 
@@ -56,6 +56,11 @@ def server_now(m: Model) -> float:
 
 
 # -- the form ------------------------------------------------------------------------------------
+def _leave_call_menu(m: Model) -> Model:
+    """Opened from a call's More: the menu makes way (Save or Back return to the call)."""
+    return pop(m) if isinstance(m.screen, MenuScreen) and m.screen.menu == "call" else m
+
+
 def contact_in_view(m: Model) -> ev.Contact | None:
     shown = find(m, CallScreen)
     call = m.call(shown.call) if shown is not None else None
@@ -65,14 +70,16 @@ def contact_in_view(m: Model) -> ev.Contact | None:
 def open_new(m: Model) -> Step:
     """`Callback`: a new one, for the customer on the call in view (their number, their name
     if the contact has one) or from idle."""
-    if m.agent is None:
+    agent = m.agent
+    if agent is None:
         return m, ()
     if m.links.cc != "up":
         return with_notice(m, NO_SERVER), ()
+    m = _leave_call_menu(m)
     contact = contact_in_view(m)
     if contact is not None and contact.kind == "campaign":
         return with_notice(m, NOT_FOR_CAMPAIGN), ()
-    queues = m.agent.callback_queues
+    queues = agent.callback_queues
     if not queues:
         return with_notice(m, NO_QUEUE), ()
     default_queue = (contact.queue if contact is not None
@@ -193,6 +200,7 @@ def open_list(m: Model, number: str = "") -> Step:
 
 def open_for_customer(m: Model) -> Step:
     """From a call: the customer's callbacks."""
+    m = _leave_call_menu(m)
     contact = contact_in_view(m)
     return open_list(m, contact.ani if contact is not None else "")
 

@@ -234,3 +234,9 @@ def test_the_customer_is_called_back_on_the_agent_s_call():
     assert rows(m)[-1] == "     Cancl"                      # a web callback its queue lets go
     m, _ = run(m, ev.CcContact(replace(CALLBACK, status="assigned")))
     assert m.calls[0].state == "talking"
+
+
+def test_the_call_s_menu_makes_way_for_the_form_so_saving_returns_to_the_call():
+    m, _ = agent(*talking_to(contact("c1", "offered")))
+    m, _ = run(m, *keys("soft4", "2"))
+    assert [type(s).__name__ for s in m.screens] == ["IdleScreen", "CallScreen", "FormScreen"]

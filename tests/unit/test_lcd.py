@@ -92,6 +92,15 @@ def test_a_cyrillic_name_on_an_a00_panel_shows_stand_ins(panel):
     assert lcd.text()[0] == "???? ?????? 4567".ljust(20)
 
 
+def test_an_accented_name_on_an_a00_panel_loses_only_its_accents(panel):
+    """A customer's name: the letter without its accent where the ROM has it (one cell for
+    one: the screen's layout holds), a stand-in where there is none (Æ, ø)."""
+    lcd, model, _ = panel
+    lcd.show(["Zoë Ærø, José Núñez"])
+    assert lcd.wait_idle()
+    assert model.text()[0] == "Zoe ?r?, Jose Nuñez "          # the ROM has ñ
+
+
 def test_the_character_rom_is_board_data(sim_spec):
     """An A02 (European) panel draws Cyrillic capitals and shows · for the firmware's ･."""
     spec = replace(sim_spec.lcd, charset="A02")

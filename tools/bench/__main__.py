@@ -38,9 +38,10 @@ from . import (agent, boot, bridge, callbacks, campaign, ccsim, cleanup, confere
                flash, flood, keys, latency, memory, pins, predictive, recording, storm,
                transfer)
 
-ALL = ("boot", "keys", "offer", "preview", "cckeys", "ringing", "voice", "dial", "campaign",
-       "transfer", "latency", "cleanup", "drift", "flash", "bridge", "recording", "conference",
-       "ccsim", "storm", "pins", "predictive", "callbacks", "flood", "memory")
+ALL = ("boot", "keys", "offer", "callback_offer", "preview", "cckeys", "ringing", "voice",
+       "dial", "campaign", "transfer", "latency", "cleanup", "drift", "flash", "bridge",
+       "recording", "conference", "ccsim", "storm", "pins", "predictive", "callbacks", "flood",
+       "memory")
 
 
 def main(argv=None) -> int:
@@ -85,6 +86,7 @@ def main(argv=None) -> int:
         "boot": lambda: boot.run(args.boots),
         "keys": lambda: keys.run(args.presses),
         "offer": lambda: agent.offers(args.offers),
+        "callback_offer": lambda: agent.offers(args.offers, "callback"),
         "preview": lambda: agent.previews(args.offers),
         "campaign": lambda: campaign.run(args.calls),
         "cckeys": lambda: agent.keys(args.offers),

@@ -100,16 +100,22 @@ def _wait_text(panel, pred, what: str, timeout=2.0):
         version = panel.version
 
 
-def offers(n: int = 200) -> str:
+def offers(n: int = 200, kind: str = "inbound") -> str:
+    """The server sends an offer -> the LCD shows its caller; ``kind`` "callback": a callback
+    offered (`Callback`, the customer's name, number, DNIS)."""
     phone, server = _logged_in()
     panel = phone.sim.panel
     latencies = []
+    callback = kind == "callback"
     try:
         for i in range(n):
             tail = f"{i:04d}"
             contact = p.Contact(id=f"c-{i}", status="offered", queue="sales",
                                 ani=f"+1555123{tail}", variables={"customer": f"Customer {i}"},
-                                expires_at=time.time() + 30)
+                                expires_at=time.time() + 30,
+                                **({"kind": "callback", "callback": f"cb-{i}",
+                                    "customer": f"Customer {i}", "dnis": "web"}
+                                   if callback else {}))
             t0 = server.send(lambda seq: p.ContactUpdate(seq=seq, contact=contact))
             _wait_text(panel, lambda text: tail in text, f"offer {tail}")
             latencies.append((time.perf_counter() - t0) * 1000)
@@ -119,7 +125,8 @@ def offers(n: int = 200) -> str:
     finally:
         phone.close()
         server.close()
-    return _latency_table(f"Server sends an offer -> the LCD model shows it ({n} offers)",
+    what = "a callback offer" if callback else "an offer"
+    return _latency_table(f"Server sends {what} -> the LCD model shows it ({n} offers)",
                           latencies, OFFER_GOAL_P99_MS)
 
 

@@ -157,7 +157,7 @@ from firmware.cc import protocol as p
 
 from . import frontdesk, traffic
 from .bridge_link import BridgeLink
-from .callbacks import CallbackRefused, NotWaiting
+from .callbacks import CallbackRefused, NotWaiting, dialed_number
 from .campaigns import CampaignExists
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
@@ -579,8 +579,8 @@ class CcServer:
         cid = request.match_info["id"]
         hearing = getattr(self.customers, "hearing", {}).get(cid)
         info = self.engine.contact_info(cid)
-        if not hearing and info and info["kind"] in ("outbound", "campaign"):   # a number dialed
-            hearing = self._number_heard(info["ani"])
+        if not hearing and info and info["kind"] in ("outbound", "campaign", "callback"):
+            hearing = self._number_heard(dialed_number(info["ani"]))    # a number dialed
         if not hearing:
             return _error(404, "no customer audio")
         return web.json_response({**hearing,
