@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.lab import Lab
 from tools.process import ProcessError
 from tools.process import start as start_process
 
@@ -45,6 +46,18 @@ def sim_cable(request, tmp_path):
 @pytest.fixture
 def port(request, sim_cable):
     return request.config.getoption("port", None) or str(sim_cable[0])
+
+
+@pytest.fixture
+def lab(request, tmp_path):
+    """A lab on loopback (Kamailio, ccsim with its bridge and customers) for the sim phone; a
+    module that uses it gives the phone agent 1001's config (``phone_config``). A real phone
+    (--port) needs a lab it can reach: such tests skip there."""
+    if request.config.getoption("port", None):
+        pytest.skip("needs a lab the real phone can reach (the lab here is on loopback)")
+    with Lab(tmp_path / "lab") as lab:
+        lab.start()
+        yield lab
 
 
 @pytest.fixture

@@ -7,18 +7,8 @@ import re
 
 import pytest
 
-from tools.lab import Lab
 
 pytestmark = pytest.mark.hil
-
-
-@pytest.fixture
-def lab(request, tmp_path):
-    if request.config.getoption("port", None):
-        pytest.skip("the agent flow needs a lab the real phone can reach (loopback lab here)")
-    with Lab(tmp_path / "lab") as lab:
-        lab.start()
-        yield lab
 
 
 @pytest.fixture

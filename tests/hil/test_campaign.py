@@ -5,18 +5,8 @@ a disposition. The lab is loopback-only, so this runs on the sim board only."""
 import pytest
 
 from tests.hil.test_agent import send, status, until_lcd
-from tools.lab import Lab
 
 pytestmark = pytest.mark.hil
-
-
-@pytest.fixture
-def lab(request, tmp_path):
-    if request.config.getoption("port", None):
-        pytest.skip("a campaign needs a lab the real phone can reach (loopback lab here)")
-    with Lab(tmp_path / "lab") as lab:
-        lab.start()
-        yield lab
 
 
 @pytest.fixture
