@@ -39,8 +39,10 @@ LAB_LOCATION = {"country": "US", "A1": "IL", "A3": "Chicago", "RD": "Main St", "
                 "FLR": "3", "ROOM": "3-117", "NAM": "Acme Contact Center"}
 
 
-def free_port(kind=socket.SOCK_STREAM, span: int = 1) -> int:
-    """A port free for TCP and UDP, with ``span`` free ports from it (baresip takes PORT+1)."""
+def free_port(kind=socket.SOCK_STREAM, span: int = 2) -> int:
+    """A port free for TCP and UDP, with ``span`` free ports from it: two by default, as a
+    baresip stack listening at PORT takes PORT+1 too (a freshcheck's test_dscp once found
+    PORT+1 taken: "Address already in use")."""
     while True:
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))

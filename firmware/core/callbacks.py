@@ -176,6 +176,8 @@ def saved(m: Model, e: ev.CcCallbackSaved) -> Step:
 def refused(m: Model, e: ev.CcRefused) -> Step:
     """The server would not schedule it: the form again with what was typed and, under each
     refused field, its rule in the phone's own words."""
+    if e.request == "callbacks":            # the list: none to show, and why
+        return with_notice(replace(m, callbacks=()), e.message), ()
     draft, m = m.scheduling, replace(m, scheduling=None)
     if e.request == "delete_callback":
         return with_notice(m, STARTED if e.code == "not_allowed" else e.message), ()

@@ -240,3 +240,11 @@ def test_the_call_s_menu_makes_way_for_the_form_so_saving_returns_to_the_call():
     m, _ = agent(*talking_to(contact("c1", "offered")))
     m, _ = run(m, *keys("soft4", "2"))
     assert [type(s).__name__ for s in m.screens] == ["IdleScreen", "CallScreen", "FormScreen"]
+
+
+def test_a_list_the_server_can_t_give_says_why_instead_of_waiting():
+    m, _ = agent(*keys("soft2", "8"))
+    m, _ = run(m, ev.CcRefused("callbacks", "offline", "No server: callbacks unavailable"))
+    assert m.active_notice() == "No server: callbacks unavailable" and m.callbacks == ()
+    m, _ = run(m, ev.Tick(NOW + 30))                         # the notice over
+    assert rows(m)[:2] == ["Callbacks", " None scheduled"]
