@@ -70,7 +70,7 @@ from firmware.core import callback_rules as rules
 from firmware.cc import protocol as p
 
 from .dialer import DIAL_SLACK_S, customer_leg_name
-from .legs import AGENT, CONTACT_HEADER, CUSTOMER, Leg, agent_leg_name
+from .legs import AGENT, CUSTOMER, agent_leg_name
 from .limits import text_problem
 from .routing import personal_queue
 from .store import CallbackRecord, ContactRecord, atomic
@@ -471,8 +471,7 @@ class Callbacks:
         except ValueError:
             self._callback_failed(c, "not a number that can be dialed")
             return True
-        leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
-        self.bridge.dial(leg.leg, uri, {CONTACT_HEADER: c.id}, ring_s=cfg.ring_s)
+        self._ring_customer(c, uri, cfg.ring_s)
         return True
 
     def _callback_call_event(self, c: ContactRecord, event: str, reason: str) -> bool:

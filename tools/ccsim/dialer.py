@@ -240,18 +240,26 @@ class Dialer:
         self._live[c.id] = c
         self._dirty_contacts[c.id] = c
         self._arm(c)
-        leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
         lab = lab_headers(cfg, r)           # the campaign's simulated outcome (the lab's)
-        headers = {CONTACT_HEADER: c.id, **lab}
         log.info("contact %s: campaign %s dials record %d (attempt %d)%s", c.id, cfg.id,
                  r.index, len(r.attempts),
                  f" (lab outcome: {lab[OUTCOME_HEADER]})" if lab else "")
-        if self._amd(cfg):                  # answering-machine detection (below)
+        amd = self._amd(cfg)                # answering-machine detection (below)
+        if amd:
             c.campaign["amd"] = "pending"
-            self.bridge.dial(leg.leg, self._number_uri(r.number), headers,
-                             ring_s=cfg.ring_s, amd=True)
-        else:
-            self.bridge.dial(leg.leg, self._number_uri(r.number), headers, ring_s=cfg.ring_s)
+        self._ring_customer(c, self._number_uri(r.number), cfg.ring_s, lab, amd)
+
+    def _ring_customer(self, c: ContactRecord, uri: str, ring_s: float,
+                       headers: dict[str, str] | None = None, amd: bool = False) -> Leg:
+        """The bridge calls the contact's customer (leg "<contact>.c", X-CC-Contact-Id): the
+        dialer's records, a standard preview's, a callback's. ccsim gives up DIAL_SLACK_S
+        after the bridge's ``ring_s`` (the caller sets the contact's deadline)."""
+        assert self.bridge is not None
+        leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
+        more = {"amd": True} if amd else {}     # only a bridge that detects machines takes it
+        self.bridge.dial(leg.leg, uri, {CONTACT_HEADER: c.id, **(headers or {})},
+                         ring_s=ring_s, **more)
+        return leg
 
     def _arm_pace(self):
         """The pace timer, while a dialing campaign is started."""

@@ -184,11 +184,9 @@ class Reservation:
         assert self.bridge is not None
         cfg = self._campaigns[c.campaign["id"]]
         c.deadline = self.clock() + cfg.ring_s + DIAL_SLACK_S
-        leg = self.legs.add(Leg(customer_leg_name(c.id), c.id, CUSTOMER))
         r = self._record_of(c)
         lab = lab_headers(cfg, r) if r is not None else {}   # the lab's simulated outcome
-        self.bridge.dial(leg.leg, self._number_uri(c.ani), {CONTACT_HEADER: c.id, **lab},
-                         ring_s=cfg.ring_s)
+        self._ring_customer(c, self._number_uri(c.ani), cfg.ring_s, lab)
         log.info("contact %s: the bridge calls the customer on the reservation", c.id)
 
     def _reservation_call_event(self, c: ContactRecord, event: str, reason: str) -> bool:
