@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audio import voice
+from tests.audio import REALTIME, voice
 from tools.lab import Desk
 
 CALLER = "+15550005555"
@@ -26,6 +26,7 @@ def drifting_board(tmp_path: Path, ppm: int) -> str:
     return str(board)
 
 
+@REALTIME
 @pytest.mark.parametrize("ppm", [1800, -1800])
 def test_a_drifting_card_is_measured_and_followed(lab, tmp_path, ppm):
     desk = Desk(lab.phone("1001", board=drifting_board(tmp_path, ppm)))

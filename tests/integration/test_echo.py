@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from tests.audio import RATE, tone
+from tests.audio import RATE, REALTIME, tone
 from tools import speech
 from tools.lab import Desk
 
@@ -78,6 +78,7 @@ def mean_dbfs(reports: list[dict]) -> float:
     return 10 * math.log10(sum(10 ** (r["level_dbfs"] / 10) for r in reports) / len(reports))
 
 
+@REALTIME
 def test_on_hands_free_the_caller_hears_the_agent_and_not_themselves(lab, tmp_path):
     first, silent, talking = hands_free_call(lab, room_board(tmp_path, '["speaker"]'), "aec")
     # the agent silent: nothing of the caller's tone comes back (it plays at -10 dBFS), from
@@ -91,6 +92,7 @@ def test_on_hands_free_the_caller_hears_the_agent_and_not_themselves(lab, tmp_pa
         assert CALLER_HZ not in r["tones"] and r["own_dbfs"] < -50, r
 
 
+@REALTIME
 def test_without_the_canceller_the_caller_hears_themselves(lab, tmp_path):
     _, silent, talking = hands_free_call(lab, room_board(tmp_path, "[]"), "no-aec")
     for r in silent:
@@ -99,6 +101,7 @@ def test_without_the_canceller_the_caller_hears_themselves(lab, tmp_path):
     assert all(r["own_dbfs"] > -30 and CALLER_HZ in r["tones"] for r in talking), talking
 
 
+@REALTIME
 def test_noise_removal_takes_the_floor_out_of_what_the_caller_hears(lab, tmp_path):
     """The room's air conditioning (steady pink noise at -45 dBFS) reaches the caller while
     the agent is silent; with noise removal on (the speaker's default) far less of it. (The

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from firmware.core.events import SipCallState, SipRegistration
+from tests.audio import REALTIME
 from tests.integration.test_dial import ANSWERS, PHONE_HZ, DialPhone, ready, speak
 from tests.integration.test_sip import PASSWORD, _near, free_port, run
 from tools.ccsim.customers import number_tone
@@ -87,6 +88,7 @@ def jitter_call(tmp_path, jitter_ms: int, talk_s: float = 6, played: int = 40, *
         return seen["stats"]
 
 
+@REALTIME
 def test_the_phones_jitter_buffer_plays_after_30_ms_and_rides_out_20_ms_of_jitter(tmp_path):
     """[sip] jitter_buffer_ms (default 30; baresip's own is 100): received audio waits 30 ms,
     and on a network with 0-20 ms of jitter no packet comes too late for it, so it stays."""
@@ -95,6 +97,7 @@ def test_the_phones_jitter_buffer_plays_after_30_ms_and_rides_out_20_ms_of_jitte
     assert stats.jbuf_late == 0 and stats.rx_packets > 150, stats
 
 
+@REALTIME
 def test_on_a_worse_network_the_wait_grows_and_fewer_packets_come_late(tmp_path):
     """0-50 ms of jitter: a fixed 30 ms wait finds a third of the packets late (171 and 177
     of ~450 in two runs); the adaptive one (up to [sip] jitter_buffer_max_ms, 160 by default)
@@ -108,6 +111,7 @@ def test_on_a_worse_network_the_wait_grows_and_fewer_packets_come_late(tmp_path)
     assert adaptive.jbuf_late < fixed.jbuf_late / 2, (fixed, adaptive)
 
 
+@REALTIME
 @pytest.mark.parametrize("codec,rate,wire", [("pcmu", 8000, "pcmu/8000"),
                                              ("opus", 16000, "opus/48000")],
                          ids=["pcmu-8k", "opus-16k"])
