@@ -186,6 +186,8 @@ async def run(board, config, console_port: str) -> bool:
                       display=display_of(board.lcd), emergency=config.emergency.numbers)
     phone = Phone(devices, SettingsStore(config.state_dir), info, KEY_NAMES, primary_ip)
     phone.emergency_headers = emergency_headers(config)
+    phone.log_secrets |= {secret for secret in (config.cc and config.cc.pin,
+                                                config.sip and config.sip.password) if secret}
     await phone.start()
     phone.storage = StorageWatch(config.state_dir, phone.post)
     storage_task = asyncio.get_running_loop().create_task(phone.storage.run(), name="storage")

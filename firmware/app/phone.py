@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, assert_never
 
 from firmware.audio import tones
@@ -15,11 +16,13 @@ from firmware.core import effects as fx
 from firmware.core import events as ev
 from firmware.core.calls import audio_route, noise_removal, sidetone_route, voice_target
 from firmware.core.effects import Effect, PlayTone, SaveSettings, StopTone
+from firmware.cc.protocol import MAX_LOG_PART
 from firmware.core.model import DeviceInfo, Model, Settings
 from firmware.core.update import update
 from firmware.ui.glyphs import GLYPHS
 from firmware.ui.view import Frame, render
 
+from . import logbook
 from .storage import storage_full
 
 if TYPE_CHECKING:                # baresip's library loads only on phones configured for SIP
@@ -53,6 +56,10 @@ class Phone:
         self._shown: Frame | None = None
         self._tones: dict[str, threading.Event] = {}     # route -> stop flag of what plays
         self._tasks: list[asyncio.Task] = []
+        # the recent log a `Send logs` uploads, and what must never leave the phone in it (the
+        # config's PIN and SIP password; a PIN typed at login is added as it is used)
+        self.recent_log = logbook.install(logging.getLogger())
+        self.log_secrets: set[str] = set()
 
     # -- events in ----------------------------------------------------------------------------
     def post(self, event):
@@ -170,6 +177,12 @@ class Phone:
                     stop.set()
             case SaveSettings(settings=settings):
                 self._spawn(self._save(settings))
+            case fx.MeasureCall(call=call, contact=contact, problem=problem):
+                quality = self.sip.quality(call) if self.sip is not None else None
+                self.post(ev.CallMeasured(contact, problem, None if quality is None
+                                          else ev.CallQuality(**asdict(quality))))
+            case fx.CollectLogs(upload=upload):
+                self._spawn(self._collect_logs(upload))
             case (fx.CcLogin() | fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp() | fx.CcLogout() | fx.CcDial() | fx.CcGetDirectory()
                   | fx.CcFavoriteAdd() | fx.CcFavoriteRemove() | fx.CcConsult() | fx.CcTransfer()
@@ -177,8 +190,11 @@ class Phone:
                   | fx.CcPauseRecording() | fx.CcResumeRecording() | fx.CcSetVariable()
                   | fx.CcGetVariable() | fx.CcPreview() | fx.CcReschedule()
                   | fx.CcPlayMessage() | fx.CcScheduleCallback() | fx.CcEditCallback()
-                  | fx.CcDeleteCallback() | fx.CcListCallbacks()):
+                  | fx.CcDeleteCallback() | fx.CcListCallbacks() | fx.CcRequestHelp()
+                  | fx.CcCancelHelp() | fx.CcQualityReport() | fx.CcLogUpload()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
+                if isinstance(effect, fx.CcLogin):
+                    self.log_secrets.add(effect.pin)
                 if isinstance(effect, fx.CcReject) and effect.why:     # the phone's own reject
                     log.info("offer %s turned down: %s", effect.contact, effect.why)
                 if self.cc is None:
@@ -201,6 +217,14 @@ class Phone:
                 self._spawn(self._dial(effect))
             case _:
                 assert_never(effect)
+
+    async def _collect_logs(self, upload: str) -> None:
+        """The recent log, redacted off the loop (half a megabyte of regexes), in parts."""
+        revealed = self.model.revealed
+        secrets = self.log_secrets | ({revealed.value} if revealed is not None else set())
+        text = self.recent_log.text()
+        redacted = await asyncio.to_thread(logbook.redact, text, secrets)
+        self.post(ev.LogsCollected(upload, tuple(logbook.parts(redacted, MAX_LOG_PART))))
 
     async def _dial(self, effect: fx.SipDial) -> None:
         """Place the call; the core learns the stack's name for it before any of its events."""

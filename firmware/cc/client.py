@@ -23,7 +23,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import assert_never
 
 from firmware.core import effects as fx
@@ -37,7 +37,7 @@ log = logging.getLogger("hardphone.cc")
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
            | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
            | ev.CcFavorites | ev.CcVariable | ev.CcCampaign | ev.CcCallbackSaved
-           | ev.CcCallbacks)
+           | ev.CcCallbacks | ev.CcHelp | ev.CcAcked)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -69,12 +69,16 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcDeleteCallback: p.DeleteCallback,
     fx.CcListCallbacks: p.ListCallbacks,
     fx.CcWrapUp: p.WrapUp,
+    fx.CcRequestHelp: p.RequestHelp,
+    fx.CcCancelHelp: p.CancelHelp,
+    fx.CcQualityReport: p.QualityReport,
+    fx.CcLogUpload: p.LogUpload,
     fx.CcLogout: p.Logout,
 }
 # ... and every server message and the core events it can become (an ack: none, it only
 # settles a request; an error: the refusal of one, or the end of the login).
 EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
-    p.Ack: (),
+    p.Ack: (ev.CcAcked,),       # only a quality report's and a log part's, which the phone follows
     p.Error: (ev.CcRefused, ev.CcTakenOver, ev.CcLoggedOut),
     p.DialAnswer: (ev.CcDialAnswer,),
     p.DirectoryAnswer: (ev.CcDirectory,),
@@ -87,6 +91,7 @@ EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.Notice: (ev.CcNotice,),
     p.CampaignUpdate: (ev.CcCampaign,),
     p.Favorites: (ev.CcFavorites,),
+    p.Help: (ev.CcHelp,),
     p.LoggedOut: (ev.CcLoggedOut,),
 }
 
@@ -99,6 +104,10 @@ SESSION_OVER = "session ended"   # the logout reason shown when a reconnect find
 NO_DIRECTORY = "No server: directory unavailable"
 NO_CALLBACKS = "No server: callbacks unavailable"
 NO_FAVORITES = "No server: favorites can't change now"
+# Help, a call report and logs are for now (a supervisor's help, the figures of a call just
+# had): never queued; each says so when the link is down or drops before the server took it.
+NO_NOW = {"request_help": "no server", "cancel_help": "no server",
+          "quality_report": "no server", "log_upload": "no server"}
 # Consult and transfer act on a call now: never queued (a transfer sent minutes later would
 # move a customer the agent has moved on from).
 NO_CONSULT = {"consult": "No server: can't consult now",
@@ -186,6 +195,11 @@ class CcClient:
             events.append(ev.CcRefused("dial", "offline", "link lost"))
         if any(isinstance(q.message, p.Directory) for q in lost):   # not "Loading..." for ever
             events.append(ev.CcRefused("directory", "offline", NO_DIRECTORY))
+        for q in lost:              # a help request, a report, a log part: not taken
+            if isinstance(q.message, p.RequestHelp | p.CancelHelp | p.QualityReport
+                          | p.LogUpload):
+                kind = _tag(q.message)
+                events.append(ev.CcRefused(kind, "offline", NO_NOW[kind]))
         for q in lost:              # a consult or transfer whose answer will never come
             if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
                           | p.ExitConference | p.PauseRecording | p.ResumeRecording
@@ -247,6 +261,13 @@ class CcClient:
                 if not self.synced:     # the server's rules and clock decide: not queued
                     return [ev.CcRefused(_tag(asked), "offline", NO_CALLBACKS)], []
                 return [], self._send(_Queued(asked))
+            case (fx.CcRequestHelp() | fx.CcCancelHelp() | fx.CcQualityReport()
+                  | fx.CcLogUpload()):
+                now = _now_request(effect, self._next_id())
+                if not self.synced:
+                    kind = _tag(now)
+                    return [ev.CcRefused(kind, "offline", NO_NOW[kind])], []
+                return [], self._send(_Queued(now))
             case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp()):
                 return [], self._queue_or_send(_queued(effect, self._next_id()))
@@ -305,6 +326,10 @@ class CcClient:
                 done = self._inflight.pop(msg.id, None)
                 if done and isinstance(done.message, _QUEUEABLE):
                     self._persist()
+                if done and isinstance(done.message, p.QualityReport):
+                    return [ev.CcAcked("quality_report")], []
+                if done and isinstance(done.message, p.LogUpload):
+                    return [ev.CcAcked("log_upload", done.message.part)], []
                 return [], []
             case p.Error():
                 self._dials.pop(msg.id, None)
@@ -333,7 +358,7 @@ class CcClient:
             case p.Snapshot():
                 return self._snapshot(msg)
             case (p.AgentState() | p.ContactUpdate() | p.Notice() | p.CampaignUpdate()
-                  | p.Favorites() | p.LoggedOut()):
+                  | p.Favorites() | p.Help() | p.LoggedOut()):
                 return self._server_event(msg)
             case _:
                 assert_never(msg)
@@ -419,7 +444,7 @@ class CcClient:
 
 
 _ServerEvent = (p.AgentState | p.ContactUpdate | p.Notice | p.CampaignUpdate | p.Favorites
-                | p.LoggedOut)
+                | p.Help | p.LoggedOut)
 _FAVORITE_REQUESTS = {fx.CcFavoriteAdd: "favorite_add", fx.CcFavoriteRemove: "favorite_remove"}
 
 
@@ -438,10 +463,30 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
             message = p.CallEvent(id=rid, contact=effect.contact, event=effect.event, at=effect.at,
                                   leg=effect.leg, reason=effect.reason)
         case fx.CcWrapUp():
-            message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code)
+            message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code,
+                               note=effect.note)
         case _:
             assert_never(effect)
     return _Queued(message, _contact_of(message))
+
+
+def _now_request(effect: fx.CcRequestHelp | fx.CcCancelHelp | fx.CcQualityReport
+                 | fx.CcLogUpload,
+                 rid: str) -> p.RequestHelp | p.CancelHelp | p.QualityReport | p.LogUpload:
+    """A request that matters only now, sent only while the link is up."""
+    match effect:
+        case fx.CcRequestHelp():
+            return p.RequestHelp(id=rid, contact=effect.contact)
+        case fx.CcCancelHelp():
+            return p.CancelHelp(id=rid)
+        case fx.CcQualityReport():
+            return p.QualityReport(id=rid, problem=effect.problem, contact=effect.contact,
+                                   quality=p.CallQuality(**asdict(effect.quality)))
+        case fx.CcLogUpload():
+            return p.LogUpload(id=rid, upload=effect.upload, part=effect.part,
+                               parts=effect.parts, text=effect.text)
+        case _:
+            assert_never(effect)
 
 
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
@@ -569,14 +614,15 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         settings=ev.CcSettings(rona_s=st.rona_s, wrapup_s=st.wrapup_s, mask_ani=st.mask_ani,
                                accept_all=st.accept_all, max_offers=st.max_offers,
                                customer_noise_removal=st.customer_noise_removal,
-                               auto_answer_speaker=st.auto_answer_speaker),
+                               auto_answer_speaker=st.auto_answer_speaker,
+                               note_max=st.note_max),
         favorites=_favorites(s.favorites),
         campaigns=tuple(_campaign(c) for c in s.campaigns),
         logout_at=_logout_at(s.pending, skew),
         callback_rules=_rules(s.callback_rules),
         callback_queues=tuple(ev.Code(c.code, c.label) for c in s.callback_queues),
         team_members=tuple(ev.Code(c.code, c.label) for c in s.team),
-        skew=skew)
+        skew=skew, help=s.help)
 
 
 def _callback(c: p.Callback, skew: float) -> ev.Callback:
@@ -634,6 +680,8 @@ def _event(msg: _ServerEvent, skew: float) -> CcEvent:
             return ev.CcCampaign(_campaign(msg.campaign))
         case p.Favorites():
             return ev.CcFavorites(_favorites(msg.favorites))
+        case p.Help():
+            return ev.CcHelp(msg.state, msg.supervisor)
         case p.LoggedOut():
             return ev.CcLoggedOut(msg.reason)
         case _:

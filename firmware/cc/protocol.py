@@ -16,6 +16,9 @@ import msgspec
 VERSION = 1
 PATH = "/agent/v1"
 MAX_MESSAGE_BYTES = 1 << 20          # larger frames are refused unread (error "too_large")
+MAX_LOG_PART = 32 * 1024            # characters of a log_upload part (a progress step each)
+# a quality_report's problem: what the agent heard
+QUALITY_PROBLEMS = ("choppy", "echo", "noise", "one_way", "delay", "other")
 CLOSE_TAKEN_OVER = 4001              # close code: another phone logged the agent in
 
 # What a server puts in a contact (docs/cc-protocol.md, "Field limits"): with at most
@@ -92,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True):
     max_offers: int = 1                 # offers the server may stack on one agent
     customer_noise_removal: bool = False  # the phone removes the noise from the customer's audio
     auto_answer_speaker: bool = False   # an auto-answered offer may open the speaker's mic
+    note_max: int = 0                   # a wrap-up note's limit in characters (0: no notes)
 
 
 class Pending(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -211,6 +215,21 @@ class RecordingState(msgspec.Struct, frozen=True, omit_defaults=True):
     ``resumes_at`` (server time), when it resumes by itself."""
     paused: bool = False
     resumes_at: float = 0.0
+
+
+class CallQuality(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One call's media as the phone measured it (RTP/RTCP and its jitter buffer)."""
+    duration_s: int = 0
+    codec: str = ""
+    rx_packets: int = 0
+    rx_lost: int = 0                    # packets the far end sent that never came
+    tx_lost: int = 0                    # ours the far end reported lost (RTCP)
+    rx_jitter_ms: float = 0.0
+    tx_jitter_ms: float = 0.0
+    rtt_ms: float = 0.0
+    late: int = 0                       # packets that came after their playout time
+    concealed: int = 0                  # packets the phone made up for lost ones
+    mos: float = 0.0                    # listening quality, estimated (ITU-T G.107 E-model)
 
 
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -539,9 +558,48 @@ class ListCallbacks(_Msg, tag="callbacks"):
 
 
 class WrapUp(_Msg, tag="wrapup"):
+    """The contact's wrap-up reason (or campaign disposition) ``code``, and the agent's free
+    ``note`` with it (at most Settings.note_max characters: over it, or a note where the
+    centre takes none, is refused ``bad_value`` and nothing is wrapped up)."""
     id: str
     contact: str
     code: str
+    note: str = ""
+
+
+class RequestHelp(_Msg, tag="request_help"):
+    """The agent asks a supervisor for help, with ``contact`` (the one in view; "": none).
+    The server shows the request to supervisors (admin API) and acks; ``help`` messages say
+    what becomes of it. One stands at a time: a second is refused ``not_allowed``."""
+    id: str
+    contact: str = ""
+
+
+class CancelHelp(_Msg, tag="cancel_help"):
+    """The agent takes their help request back (``not_allowed`` when none stands)."""
+    id: str
+
+
+class QualityReport(_Msg, tag="quality_report"):
+    """The agent reports a call that sounded bad, during it or after it (the phone keeps its
+    last call's figures): ``problem`` (QUALITY_PROBLEMS), the call's ``contact`` ("": an
+    internal call) and the phone's own measurements of it. The server keeps it and acks."""
+    id: str
+    problem: str
+    quality: CallQuality
+    contact: str = ""
+
+
+class LogUpload(_Msg, tag="log_upload"):
+    """Part ``part`` (1-based) of ``parts`` of the phone's recent log, redacted on the phone
+    (no PIN, password, session, secure variable or DTMF digit), each part at most
+    MAX_LOG_PART characters. The server acks each; the upload ``upload`` (the phone's id for
+    it) is kept once its last part is in. A part out of order is refused ``bad_value``."""
+    id: str
+    upload: str
+    part: int
+    parts: int
+    text: str
 
 
 class Logout(_Msg, tag="logout"):
@@ -632,6 +690,7 @@ class Snapshot(_Msg, tag="snapshot"):
     callback_rules: CallbackRules = CallbackRules()
     callback_queues: list[Code] = []
     team: list[Code] = []
+    help: bool = False                  # the agent's help request stands (``help`` open)
 
 
 class AgentState(_Msg, tag="agent_state"):
@@ -664,6 +723,16 @@ class Favorites(_Msg, tag="favorites"):
     favorites: list[Favorite] = []
 
 
+class Help(_Msg, tag="help"):
+    """The agent's help request: ``open`` (taken; the supervisors see it), ``answered`` (a
+    supervisor, ``supervisor``, is on it: the request is over), ``closed`` (cancelled by the
+    agent, or the supervisors closed it)."""
+    seq: int
+    state: Literal["open", "answered", "closed"]
+    supervisor: str = ""
+    contact: str = ""
+
+
 class LoggedOut(_Msg, tag="logged_out"):
     seq: int
     reason: str = ""
@@ -673,10 +742,11 @@ ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | Favorit
                  | FavoriteRemove | CallEvent | Consult | Transfer | ExitConsult | Conference
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
                  | Preview | Reschedule | PlayMessage | ScheduleCallback | EditCallback
-                 | DeleteCallback | ListCallbacks | WrapUp | Logout | Resync)
+                 | DeleteCallback | ListCallbacks | WrapUp | RequestHelp | CancelHelp
+                 | QualityReport | LogUpload | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | CallbackAnswer
                  | CallbacksAnswer | Snapshot | AgentState | ContactUpdate | Notice
-                 | CampaignUpdate | Favorites | LoggedOut)
+                 | CampaignUpdate | Favorites | Help | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
@@ -706,7 +776,9 @@ ERROR_CODES = {
     "bad_value": "a set_variable value too long, or not the date (YYYY-MM-DD) or ISO 8601 "
                  "date and time its layout kind says; a reschedule not a date and time, in "
                  "the past or after the campaign's end (the message says which); a "
-                 "callback's fields against its rules (``fields`` says which)",
+                 "callback's fields against its rules (``fields`` says which); a wrap-up "
+                 "note over Settings.note_max; a log part out of order or over MAX_LOG_PART; "
+                 "a quality report's problem not in QUALITY_PROBLEMS",
     "unknown_callback": "an edit or delete of a callback that is not (or no longer) there",
     "call_limit": "a dial refused: the centre's concurrent-call limit is reached (also a "
                   "preview's call)",

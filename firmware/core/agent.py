@@ -92,7 +92,8 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
                   idle_codes=e.idle_codes, wrapup_codes=e.wrapup_codes, layout=e.layout,
                   cc=e.settings, favorites=e.favorites, campaigns=e.campaigns,
                   logout_at=e.logout_at, callback_rules=e.callback_rules,
-                  callback_queues=e.callback_queues, team_members=e.team_members, skew=e.skew)
+                  callback_queues=e.callback_queues, team_members=e.team_members, skew=e.skew,
+                  help=e.help)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")

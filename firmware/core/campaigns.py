@@ -19,9 +19,9 @@ from .effects import CcPlayMessage, CcPreview, CcReschedule, SipDial, Step
 from .events import Contact
 from .form import Field, FieldKind, Purpose, Submitted
 from .forms import ON_SUBMIT, open_form
-from .model import (CallScreen, CampaignsScreen, MenuScreen, Model, PreviewPopover,
-                    ReasonScreen, ScriptScreen, with_notice)
-from .navigation import find, pop, push, replace_top
+from .model import (CampaignsScreen, MenuScreen, Model, PreviewPopover,
+                    ScriptScreen, with_notice)
+from .navigation import in_view, pop, push, replace_top
 from .vocab import Action, PreviewAction
 
 NOT_ALLOWED: dict[PreviewAction, str] = {"skip": "Skip not allowed", "remove":
@@ -173,13 +173,7 @@ def dispositions(m: Model, contact_id: str) -> tuple[ev.Code, ...] | None:
 def record_in_view(m: Model) -> Contact | None:
     """The campaign record the agent is on: the call in view's, else the one being wrapped
     up."""
-    shown = find(m, CallScreen)
-    call = m.call(shown.call) if shown is not None else None
-    contact = m.contact(call.contact) if call is not None else None
-    if contact is None:
-        wrapup = next((s for s in reversed(m.screens)
-                       if isinstance(s, ReasonScreen) and s.kind == "wrapup"), None)
-        contact = m.contact(wrapup.contact) if wrapup is not None else None
+    contact = m.contact(in_view(m)[1])
     return contact if contact is not None and contact.kind == "campaign" else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import CallbackDraft
+from .events import CallbackDraft, CallQuality
 from .model import Model, Settings
 from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, PreviewAction, Route, Tone
 
@@ -136,8 +136,8 @@ class CcSetVariable:
     "set_variable")."""
     contact: str
     name: str
-    value: str
-    version: int
+    value: str = field(repr=False)      # may be a secure variable's: never in a log line
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,35 @@ class CcListCallbacks:
 class CcWrapUp:
     contact: str
     code: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CcRequestHelp:
+    """Ask a supervisor for help with ``contact`` ("": none in view); events.CcHelp follows."""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcCancelHelp:
+    pass
+
+
+@dataclass(frozen=True)
+class CcQualityReport:
+    """Report a call that sounded bad, with the phone's figures for it (events.CcAcked)."""
+    problem: str
+    quality: CallQuality
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcLogUpload:
+    """One part of the phone's redacted recent log (events.CcAcked with its ``part``)."""
+    upload: str
+    part: int
+    parts: int
+    text: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -270,6 +299,22 @@ class SipDial:
     contact: str = ""       # the outbound contact it is (its INVITE carries X-CC-Contact-Id)
 
 
+# -- to the phone's own edges ------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeasureCall:
+    """The figures of ``call`` (a live one, or the last that ended; "": the last) for a quality
+    report of ``problem`` (events.CallMeasured)."""
+    call: str
+    contact: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class CollectLogs:
+    """The phone's recent log, redacted and cut in parts, for ``upload`` (events.LogsCollected)."""
+    upload: str
+
+
 # What the phone carries out, and what goes to each of its links; tests/unit/test_registries.py
 # checks that every effect above is in ``Effect`` and that the phone carries each out.
 CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory | CcFavoriteAdd
@@ -277,9 +322,9 @@ CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
             | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcPlayMessage
             | CcScheduleCallback | CcEditCallback | CcDeleteCallback | CcListCallbacks | CcWrapUp
-            | CcLogout)
+            | CcRequestHelp | CcCancelHelp | CcQualityReport | CcLogUpload | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
-Effect = PlayTone | StopTone | SaveSettings | CcEffect | SipEffect
+Effect = PlayTone | StopTone | SaveSettings | MeasureCall | CollectLogs | CcEffect | SipEffect
 
 Effects = tuple[Effect, ...]
 Step = tuple[Model, Effects]        # what a rule returns: the new model and what to do

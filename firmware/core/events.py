@@ -86,6 +86,7 @@ class CcSettings:
     max_offers: int = 1
     customer_noise_removal: bool = False    # remove the noise from the customer's audio
     auto_answer_speaker: bool = False       # an auto-answered offer may open the speaker's mic
+    note_max: int = 0                       # a wrap-up note's most characters (0: no notes)
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,7 @@ class CcSnapshot(Event):
     callback_queues: tuple[Code, ...] = ()
     team_members: tuple[Code, ...] = ()
     skew: float = 0.0
+    help: bool = False          # the agent's help request stands
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,22 @@ class CcFavorites(Event):
 
 
 @dataclass(frozen=True)
+class CcHelp(Event):
+    """The agent's help request: "open" (the supervisors see it), "answered" by ``supervisor``
+    or "closed" (cancelled, or closed by the supervisors)."""
+    state: str
+    supervisor: str = ""
+
+
+@dataclass(frozen=True)
+class CcAcked(Event):
+    """The server took a request that has no answer of its own but the phone follows:
+    ``request`` its wire name ("quality_report", "log_upload"), ``part`` a log upload's."""
+    request: str
+    part: int = 0
+
+
+@dataclass(frozen=True)
 class CcTakenOver(Event):
     """The agent logged in on another phone: this one is off the session until a new login."""
 
@@ -421,6 +439,39 @@ class SipDialed(Event):
     dial: str
     call: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class CallQuality:
+    """A call's media as the phone measured it (firmware/sip/quality.py): what a quality
+    report carries (cc protocol CallQuality)."""
+    duration_s: int = 0
+    codec: str = ""
+    rx_packets: int = 0
+    rx_lost: int = 0
+    tx_lost: int = 0
+    rx_jitter_ms: float = 0.0
+    tx_jitter_ms: float = 0.0
+    rtt_ms: float = 0.0
+    late: int = 0
+    concealed: int = 0
+    mos: float = 0.0
+
+
+@dataclass(frozen=True)
+class CallMeasured(Event):
+    """The figures of the call a quality report is about (effects.MeasureCall), or None: the
+    phone has none (the call is gone and was not the last)."""
+    contact: str
+    problem: str
+    quality: CallQuality | None
+
+
+@dataclass(frozen=True)
+class LogsCollected(Event):
+    """The phone's recent log for ``upload`` (effects.CollectLogs), redacted, in parts."""
+    upload: str
+    parts: tuple[str, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)

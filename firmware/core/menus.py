@@ -61,6 +61,26 @@ class CallbackList:
 
 
 @dataclass(frozen=True)
+class Note:
+    """The wrap-up note of the contact in view (firmware.core.notes)."""
+
+
+@dataclass(frozen=True)
+class Help:
+    """Ask a supervisor for help, or cancel the request (firmware.core.helprequest)."""
+
+
+@dataclass(frozen=True)
+class ReportCall:
+    """Report a call that sounded bad: the one in view, else the last (callreport.py)."""
+
+
+@dataclass(frozen=True)
+class SendLogs:
+    """Upload the phone's recent log, redacted, to the server (firmware.core.logsend)."""
+
+
+@dataclass(frozen=True)
 class About:
     pass
 
@@ -104,7 +124,7 @@ class Campaigns:
 
 Target = (OpenMenu | Adjust | Choose | Noise | HeadsetMode | About | GoState | PickReason
           | History | Directory | Favorites | Tasks | Campaigns | Script | Reschedule
-          | RecordData | NewCallback | CallbackList)
+          | RecordData | NewCallback | CallbackList | Note | Help | ReportCall | SendLogs)
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,9 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Tasks", Tasks()),
         Item("Campaigns", Campaigns()),
         Item("Callbacks", CallbackList()),
+        Item("Help", Help()),
+        Item("Report last call", ReportCall()),
+        Item("Send logs", SendLogs()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),
@@ -144,11 +167,23 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Reschedule", Reschedule()),
         Item("Fields", RecordData()),
         Item("Next state", OpenMenu("state")),
+        Item("Note", Note()),
+        Item("Help", Help()),
+        Item("Report call", ReportCall()),
     )),
     "call": ("Call", (               # any other contact's, from its call (More)
         Item("Next state", OpenMenu("state")),
         Item("Callback", NewCallback()),
         Item("Callbacks", CallbackList()),
+        Item("Note", Note()),
+        Item("Help", Help()),
+        Item("Report call", ReportCall()),
+    )),
+    "wrapup": ("Wrap-up", (          # any other contact's wrap-up (More)
+        Item("Note", Note()),
+        Item("Help", Help()),
+        Item("Report call", ReportCall()),
+        Item("Callback", NewCallback()),
     )),
 }
 

@@ -230,6 +230,7 @@ class Agent:
     callback_queues: tuple[Code, ...] = ()
     team_members: tuple[Code, ...] = ()
     skew: float = 0.0
+    help: bool = False         # a help request of the agent's stands (helprequest.py)
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
@@ -481,6 +482,15 @@ class CallDataScreen(Screen):
 
 
 @dataclass(frozen=True)
+class LogUpload:
+    """Send logs (logsend.py): the redacted log's parts, () while the phone collects them, and
+    how many of them the server has taken."""
+    upload: str
+    parts: tuple[str, ...] = field(default=(), repr=False)
+    sent: int = 0
+
+
+@dataclass(frozen=True)
 class Saving:
     """A variable's save on its way to the server: the agent's draft, kept to reopen the form
     if the save is refused (another agent's save came first, or the link is down)."""
@@ -552,6 +562,9 @@ class Model:
     # sent to be scheduled or changed (its form and what was typed: a refusal reopens it)
     callbacks: tuple[Callback, ...] | None = None
     scheduling: tuple[Purpose, CallbackDraft] | None = None
+    # wrap-up notes the agent typed (notes.py), by contact, until the wrap-up takes them
+    notes: tuple[tuple[str, str], ...] = ()
+    log_upload: LogUpload | None = None      # the phone's log on its way to the server
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't

@@ -67,6 +67,25 @@ def leads_to_state(screen: Screen) -> bool:
     return isinstance(screen, MenuScreen) and screen.menu in ("state", "call", "record")
 
 
+def in_view(m: Model) -> tuple[str, str]:
+    """(call, contact) the agent is on: the call in view's (its contact "" for an internal
+    call), else the contact being wrapped up (its call gone: ""); ("", "") for neither."""
+    shown = find(m, CallScreen)
+    call = m.call(shown.call) if shown is not None else None
+    if call is not None:
+        return call.id, call.contact
+    wrapup = next((s for s in reversed(m.screens)
+                   if isinstance(s, ReasonScreen) and s.kind == "wrapup"), None)
+    return "", wrapup.contact if wrapup is not None else ""
+
+
+def leave_menus(m: Model) -> Model:
+    """A call's or a wrap-up's menu (More) makes way for what was picked from it."""
+    while isinstance(m.screen, MenuScreen) and m.screen.menu in ("call", "record", "wrapup"):
+        m = pop(m)
+    return m
+
+
 def wrapup_screen(m: Model, contact_id: str) -> ReasonScreen | None:
     return next((s for s in m.screens if isinstance(s, ReasonScreen) and s.kind == "wrapup"
                  and s.contact == contact_id), None)

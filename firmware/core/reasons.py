@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import campaigns, t9
+from . import campaigns, notes, t9
 from .agent import log_out, set_state
 from .effects import CcWrapUp, Step
 from .events import Code
@@ -80,9 +80,10 @@ def choose(m: Model, s: ReasonScreen, code: Code | None) -> Step:
     if s.kind == "logout":
         return log_out(m, reason)
     m = replace(pop(m), wrapped_locally=m.wrapped_locally | {s.contact})
-    # firmware.cc queues it while offline: the agent is done either way
+    m, note = notes.taken(m, s.contact)
+    # firmware.cc queues it while offline, note and all: the agent is done either way
     m = with_notice(m, WRAPUP_SENT if m.links.cc == "up" else WRAPUP_QUEUED)
-    return _after_wrapup(m), (CcWrapUp(s.contact, reason),)
+    return _after_wrapup(m), (CcWrapUp(s.contact, reason, note),)
 
 
 def _after_wrapup(m: Model) -> Model:

@@ -75,8 +75,9 @@ def _noise(m: Model, s: NoiseScreen) -> Softkeys:
 def _reasons(m: Model, s: ReasonScreen) -> Softkeys:
     if s.kind == "wrapup":      # owed: no way out, but the next state can be set from here
         # a campaign's record: More (its script, a reschedule, its fields)
+        # any other: More (a note, help, a call report, a callback)
         more: Softkey = ("More", "record") if campaigns.dispositions(m, s.contact) is not None \
-            else None
+            else ("More", "more")
         return (("OK", "ok"), more, ("State", "state"), ("Del", "back") if s.query else None)
     return (("OK", "ok"), None, None, ("Del", "back") if s.query else BACK)
 

@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, assert_never
 
-from . import (agent, calldata, callbacks, calls, campaigns, conference, consult, dialpad,
-               directory, emergency, favorites, forms, offers, reasons, recording, reservation,
-               tasks)
+from . import (agent, calldata, callbacks, callreport, calls, campaigns, conference, consult,
+               dialpad, directory, emergency, favorites, forms, helprequest, logsend, notes,
+               offers, reasons, recording, reservation, tasks)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, CallbackList, Campaigns, Choose,
-                    Directory, Favorites, GoState, HeadsetMode, History, NewCallback, Noise,
-                    OpenMenu, PickReason, RecordData, Reschedule, Script, Target, Tasks)
+                    Directory, Favorites, GoState, HeadsetMode, Help, History, NewCallback, Noise,
+                    Note, OpenMenu, PickReason, RecordData, ReportCall, Reschedule, Script,
+                    SendLogs, Target, Tasks)
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
                     CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen, ConnectingPopover,
                     DialScreen, DirectoryScreen, FavoritesScreen, FormScreen, HistoryScreen,
@@ -119,6 +120,12 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return with_notice(m, e.message), ()
     if e.request in ("schedule_callback", "edit_callback", "delete_callback", "callbacks"):
         return callbacks.refused(m, e)
+    if e.request in ("request_help", "cancel_help"):
+        return helprequest.refused(m, e)
+    if e.request == "quality_report":
+        return callreport.refused(m, e)
+    if e.request == "log_upload":
+        return logsend.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -135,6 +142,12 @@ def _contact_event(m: Model, e: ev.CcContact) -> Step:
 
 def _cc_notice(m: Model, e: ev.CcNotice) -> Step:
     return with_notice(m, e.text), ()
+
+
+def _acked(m: Model, e: ev.CcAcked) -> Step:
+    if e.request == "log_upload":
+        return logsend.acked(m, e)
+    return callreport.acked(m, e)
 
 
 def _then_bind(rule: Callable[[Model, E], Step]) -> Callable[[Model, E], Step]:
@@ -212,6 +225,10 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcCallbacks: narrow(ev.CcCallbacks, callbacks.listed),
     ev.CcFavorites: narrow(ev.CcFavorites, favorites.changed),
     ev.CcTakenOver: narrow(ev.CcTakenOver, agent.taken_over),
+    ev.CcHelp: narrow(ev.CcHelp, helprequest.changed),
+    ev.CcAcked: narrow(ev.CcAcked, _acked),
+    ev.CallMeasured: narrow(ev.CallMeasured, callreport.measured),
+    ev.LogsCollected: narrow(ev.LogsCollected, logsend.collected),
     ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
     ev.SipIncoming: narrow(ev.SipIncoming, calls.incoming),
     ev.SipCallState: narrow(ev.SipCallState, calls.call_state),
@@ -306,6 +323,14 @@ def _open(m: Model, target: Target) -> Step:
             return callbacks.open_new(m)
         case CallbackList():
             return callbacks.open_for_customer(m)
+        case Note():
+            return notes.open_note(m)
+        case Help():
+            return helprequest.toggle(m)
+        case ReportCall():
+            return callreport.open_report(m)
+        case SendLogs():
+            return logsend.start(m)
     assert_never(target)
 
 
@@ -408,6 +433,8 @@ def _call_screen(m: Model, s: CallScreen, action: Action) -> Step:
 def _reason_screen(m: Model, s: ReasonScreen, action: Action) -> Step:
     if action == "record" and s.kind == "wrapup":    # a campaign record's, before its disposition
         return push(m, MenuScreen("record")), ()
+    if action == "more" and s.kind == "wrapup":      # any other's: a note, help, a report
+        return push(m, MenuScreen("wrapup")), ()
     return reasons.reason_key(m, s, action)
 
 

@@ -82,5 +82,5 @@ Level = Literal["ringer_volume", "handset_volume", "headset_volume", "speaker_vo
 Mode = Literal["backlight"]                         # a setting with fixed values to choose from
 Backlight = Literal["on", "auto", "off"]
 # record: a campaign's, on its call; call: any other contact's, on its call
-MenuName = Literal["main", "settings", "state", "record", "call"]
+MenuName = Literal["main", "settings", "state", "record", "call", "wrapup"]
 StorageProblem = Literal["", "full", "failed"]     # "": the phone's state can be written

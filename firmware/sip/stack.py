@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from baresip import (Account, BaresipError, Call, Config, Event, NoLocalAddressError, Runtime,
                      StaleHandleError, UserAgent)
+from baresip.stats import CallStats
 
 from firmware.core.events import SipCallState, SipIncoming, SipRegistration
 from firmware.core.vocab import SipCallChange
@@ -29,6 +30,7 @@ from .decoded import ReceivedAudio, decoded_format
 from .config import (SipConfig, audio_codecs, audio_format_text, jitter_buffer_text,
                      tos)
 from .media import CallMedia, receive_forever
+from .quality import Quality, measure
 from .registration import Registration
 
 log = logging.getLogger("hardphone.sip")
@@ -70,6 +72,7 @@ class _Call:
     hung_up_here: bool = False
     dtmf_waiting: str = ""         # digits keyed, not yet handed to the stack
     dtmf_sender: asyncio.Task | None = None
+    rtcp: CallStats | None = None  # the latest RTCP report's figures (a quality report's)
 
 
 def user_part(uri: str | None) -> str:
@@ -133,6 +136,7 @@ class SipStack:
         self._early: dict[str, list] = {}       # their calls' events, come before dial returned
         self._tasks: set[asyncio.Task] = set()  # held here: the loop keeps only weak refs
         self._not_dialed_count = 0
+        self._last_quality: tuple[str, Quality] | None = None   # the last call's, as it ended
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -225,6 +229,7 @@ class SipStack:
         entry = _Call(call, headers.get(CONTACT_HEADER.lower(), ""), user_part(call.peer),
                       CallMedia(call_id, call))
         self._calls[call_id] = entry
+        self._follow_quality(entry)
         log.info("incoming call %s from %s (contact %r)", call_id, entry.peer, entry.contact)
         self._post(SipIncoming(call_id, entry.contact, entry.peer,
                                headers.get(TOKEN_HEADER.lower(), "")))
@@ -274,6 +279,9 @@ class SipStack:
             if entry.no_answer:
                 entry.no_answer.cancel()
             log.info("call %s ended: %s", call_id, reason)
+            closing = entry.call.final_stats or entry.rtcp
+            if closing is not None:
+                self._last_quality = (call_id, self._measure(call_id, entry, closing))
             self._codecs.forget(entry.call.call_id)
             self._received.pop(call_id, None)
             self._post(SipCallState(call_id, "ended", reason))
@@ -346,6 +354,7 @@ class SipStack:
                       CallMedia(call_id, call), state="dialing", outbound=True)
         entry.no_answer = loop.call_later(answer_within_s, self._give_up, call_id)
         self._calls[call_id] = entry
+        self._follow_quality(entry)
         log.info("dialing call %s to %s", call_id, entry.peer)   # headers unlogged: a token
         for event in early:
             loop.call_soon(self._on_stack_event, event)
@@ -460,6 +469,31 @@ class SipStack:
             entry.media.send(pcm, rate, time.monotonic(), following, jitter_s)
 
     # -- queries ------------------------------------------------------------------------------
+    @staticmethod
+    def _follow_quality(entry: _Call) -> None:
+        def latest(stats: CallStats) -> None:
+            entry.rtcp = stats
+        entry.call.on_rtcp(latest)
+
+    def _measure(self, call_id: str, entry: _Call, stats: CallStats) -> Quality:
+        received = self._received.get(call_id)
+        return measure(stats, self._codecs.codec(entry.call.call_id),
+                       received.concealed if received else 0)
+
+    def quality(self, call: str) -> Quality | None:
+        """The figures of ``call`` while it is up (its latest RTCP report's; before the first,
+        what the phone counted itself), else of the last call that ended ("": whichever it
+        was); None for a call that is neither."""
+        entry = self._calls.get(call)
+        if entry is not None:
+            stats = entry.rtcp or CallStats(
+                rx_packets=self.stats(call).get("rx_packets", 0),
+                tx_packets=entry.media.tx_periods)
+            return self._measure(call, entry, stats)
+        if self._last_quality is not None and call in ("", self._last_quality[0]):
+            return self._last_quality[1]
+        return None
+
     def calls(self) -> list[tuple[str, str, str]]:
         """(call id, "ringing" | "dialing" | "established" | "held", contact) for every call
         up; "dialing": placed by the phone, not answered yet."""

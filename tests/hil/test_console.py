@@ -33,8 +33,8 @@ def test_boots_to_idle_and_reports_status(phone):
 
 def test_menu_navigation_by_keys(phone):
     press(phone, "soft3")
-    assert lcd(phone)[:2] == [f"Menu             1/{len(MENUS['main'][1])}",
-                              "→Settings".ljust(20)]
+    place = f"1/{len(MENUS['main'][1])}"
+    assert lcd(phone)[:2] == ["Menu" + place.rjust(16), "→Settings".ljust(20)]
     press(phone, "ok")
     settings = len(MENUS["settings"][1])
     assert lcd(phone)[0] == f"Settings         1/{settings}"

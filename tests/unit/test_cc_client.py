@@ -132,6 +132,47 @@ def test_in_flight_wrapup_is_resent_after_a_reconnect():
     assert [(m["type"], m["contact"]) for m in sent(frames)] == [("wrapup", "c-1")]
 
 
+def test_a_wrapup_note_queued_offline_survives_a_reboot_and_goes_out_with_it():
+    saves = []
+    s = CcClient(None, saves.append)
+    s.request(fx.CcLogin("1001", "1234"))
+    s.request(fx.CcWrapUp("c-1", "sale", "Wants the fibre plan"))      # offline: queued
+    rebooted = CcClient(saves[-1], saves.append)
+    rebooted.request(fx.CcLogin("1001", "1234"))
+    rebooted.connection_made()
+    _, frames = rebooted.receive(snapshot(contacts=[contact("c-1")]))
+    assert [(m["type"], m.get("note")) for m in sent(frames)] == [
+        ("wrapup", "Wants the fibre plan")]
+
+
+@pytest.mark.parametrize("effect, kind", [
+    (fx.CcRequestHelp("c-1"), "request_help"), (fx.CcCancelHelp(), "cancel_help"),
+    (fx.CcQualityReport("echo", ev.CallQuality(mos=3.9)), "quality_report"),
+    (fx.CcLogUpload("log-1", 1, 1, "a line"), "log_upload")])
+def test_help_reports_and_logs_go_now_or_are_refused_never_queued(effect, kind):
+    s = CcClient()
+    s.request(fx.CcLogin("1001", "1234"))
+    assert s.request(effect) == ([ev.CcRefused(kind, "offline", "no server")], [])
+    s, saves = online()
+    _, frames = s.request(effect)
+    assert sent(frames)[0]["type"] == kind and saves[-1] == []     # never saved for later
+    assert s.connection_lost() == [ev.CcLink("down"), ev.CcRefused(kind, "offline",
+                                                                    "no server")]
+
+
+def test_the_ack_of_a_log_part_and_of_a_report_reach_the_phone():
+    s, _ = online()
+    _, frames = s.request(fx.CcLogUpload("log-1", 2, 3, "b"))
+    assert s.receive(p.encode(p.Ack(id=sent(frames)[0]["id"]))) == (
+        [ev.CcAcked("log_upload", 2)], [])
+    _, frames = s.request(fx.CcQualityReport("noise", ev.CallQuality()))
+    assert s.receive(p.encode(p.Ack(id=sent(frames)[0]["id"]))) == (
+        [ev.CcAcked("quality_report")], [])
+    _, frames = s.request(fx.CcRequestHelp())
+    assert s.receive(p.encode(p.Ack(id=sent(frames)[0]["id"]))) == ([], [])
+    assert s.receive(p.encode(p.Help(seq=6, state="open"))) == ([ev.CcHelp("open")], [])
+
+
 def test_queued_requests_for_contacts_the_server_closed_are_dropped():
     s = CcClient()
     s.request(fx.CcLogin("1001", "1234"))

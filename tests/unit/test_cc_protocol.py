@@ -111,6 +111,15 @@ EXAMPLES = [
     p.CallbacksAnswer(id="p-14", callbacks=[CALLBACK]),
     p.Error(id="p-11", code="bad_value", message="number: number_short",
             fields={"number": "number_short", "start": "too_soon"}),
+    p.WrapUp(id="p-15", contact="c-42", code="sale", note="Wants the fibre plan; call Åsa"),
+    p.RequestHelp(id="p-16", contact="c-42"),
+    p.CancelHelp(id="p-17"),
+    p.Help(seq=23, state="answered", supervisor="Sam Lee", contact="c-42"),
+    p.QualityReport(id="p-18", problem="choppy", contact="c-42", quality=p.CallQuality(
+        duration_s=95, codec="pcmu/8000", rx_packets=4750, rx_lost=212, tx_lost=3,
+        rx_jitter_ms=31.5, tx_jitter_ms=2.0, rtt_ms=48.0, late=40, concealed=212, mos=3.62)),
+    p.LogUpload(id="p-19", upload="log-1732240900000", part=1, parts=2,
+                text="2026-12-01T21:40:02.114 INFO hardphone.cc: link up\n"),
 ]
 
 

@@ -59,7 +59,7 @@ def test_a_bad_change_is_refused_and_changes_nothing(changes, why):
     with pytest.raises(ValueError, match=why):
         desk.engine.change_settings(changes)
     desk.drain()
-    assert desk.engine.settings == p.Settings(rona_s=10) and desk.sent == {}
+    assert desk.engine.settings == p.Settings(rona_s=10, note_max=500) and desk.sent == {}
 
 
 def test_the_phone_takes_the_setting_from_a_snapshot_sent_while_logged_in():

@@ -18,6 +18,7 @@ import firmware.core.events as ev
 from firmware.app.store import SettingsStore
 from firmware.core import menus, reasons, softkeys, update, vocab
 from firmware.core.model import Screen, Settings
+from firmware.sip.quality import Quality
 from firmware.sip.stack import NO_ANSWER_S, SipStack
 from firmware.ui.screens import BODIES
 from hal.keypad import KEY_NAMES
@@ -63,7 +64,7 @@ def test_every_event_has_a_rule_and_everything_else_in_events_is_the_data_they_c
     data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact,      # not events: no rule
             ev.DirectoryEntry, ev.Favorite, ev.ConsultLeg, ev.Requester, ev.Participant,
             ev.Conference, ev.Recording, ev.Campaign, ev.CallbackRules, ev.CallbackDraft,
-            ev.Callback}
+            ev.Callback, ev.CallQuality}
     events = all_subclasses(ev.Event)
     assert dataclasses_of(ev) - {ev.Event} == events | data
     assert missing(events, update._EVENTS) == []
@@ -138,6 +139,9 @@ class Stack:
         self.commands.append(("dial", number_or_uri, headers))
         return "k7"
 
+    def quality(self, call: str) -> Quality | None:
+        return Quality(12, "pcmu/8000", 600, 3, 0, 4.5, 1.0, 40.0, 1, 3, 4.2) if call else None
+
 
 def test_the_stand_in_stack_has_the_real_stacks_commands():
     for name, method in inspect.getmembers(Stack, inspect.iscoroutinefunction):
@@ -165,9 +169,12 @@ CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAcce
            fx.CcReschedule("c9", "2026-12-03T10:30"), fx.CcPlayMessage("c20"),
            fx.CcScheduleCallback(DRAFT, "c1"), fx.CcEditCallback("cb-7", DRAFT),
            fx.CcDeleteCallback("cb-7"), fx.CcListCallbacks("+1 555 0100"),
-           fx.CcWrapUp("c1", "sale"), fx.CcLogout("shift"))
+           fx.CcWrapUp("c1", "sale"), fx.CcWrapUp("c1", "sale", "Wants fibre"),
+           fx.CcRequestHelp("c1"), fx.CcCancelHelp(),
+           fx.CcQualityReport("echo", ev.CallQuality(rx_packets=500, mos=4.1), "c1"),
+           fx.CcLogUpload("log-1", 1, 1, "a line"), fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
-           *CC_SENT, *SIP_DONE)
+           fx.MeasureCall("k1", "c1", "echo"), fx.CollectLogs("log-1"), *CC_SENT, *SIP_DONE)
 
 
 def test_there_is_a_sample_of_every_effect():
@@ -226,7 +233,18 @@ def test_the_phone_carries_out_every_effect(phone, tmp_path, caplog):
     wait_for(lambda: len(phone.phone.sip.commands) == len(SIP_DONE), "the SIP commands")
     assert phone.phone.sip.commands == list(SIP_DONE.values())
     wait_for(lambda: ev.SipDialed("dial-1", "k7") in phone.posted, "the dial's call id")
-    assert [r.getMessage() for r in caplog.records] == []
+
+    carry_out(phone, fx.MeasureCall("k1", "c1", "echo"))     # a call's figures, for its report
+    wait_for(lambda: ev.CallMeasured("c1", "echo", ev.CallQuality(
+        12, "pcmu/8000", 600, 3, 0, 4.5, 1.0, 40.0, 1, 3, 4.2)) in phone.posted, "the figures")
+    phone.phone.log_secrets.add("8642")
+    logging.getLogger("hardphone.test").warning("typed pin 8642 for 1001, called 5550100")
+    carry_out(phone, fx.CollectLogs("log-1"))               # the recent log, redacted
+    wait_for(lambda: any(isinstance(e, ev.LogsCollected) for e in phone.posted), "the log")
+    text = "".join(next(e for e in phone.posted if isinstance(e, ev.LogsCollected)).parts)
+    assert "typed pin *** for 1001, called 5550100" in text and "8642" not in text
+    assert [r.getMessage() for r in caplog.records
+            if not r.getMessage().startswith("typed pin")] == []
 
 
 def test_an_event_without_a_rule_is_logged_and_the_phone_goes_on(phone, caplog):

@@ -49,7 +49,8 @@ def test_boot_lands_on_idle():
     (idle(screens=(IdleScreen(), MenuScreen("main", LAST))), "down", MenuScreen("main", 0)),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "ok", MenuScreen("settings")),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "2", AboutScreen()),
-    (idle(screens=(IdleScreen(), MenuScreen("main"))), "9", MenuScreen("main")),  # no item 9
+    (idle(screens=(IdleScreen(), MenuScreen("settings"))), "9",
+     MenuScreen("settings")),                                      # no item 9
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "back", IdleScreen()),
     (idle(screens=(IdleScreen(), MenuScreen("main"))), "soft4", IdleScreen()),
     (idle(screens=(IdleScreen(), AboutScreen())), "back", IdleScreen()),

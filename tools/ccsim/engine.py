@@ -42,6 +42,10 @@ the agent first; in standard preview the bridge then calls the customer on it.
 Callbacks (callbacks.py): courtesy, web and scheduled ones, kept with their history and fired
 by a timer each; due, a callback is a contact of kind "callback" routed like an inbound one (a
 personal one to its assignee alone), and once the agent answers the bridge calls the customer.
+
+A wrap-up may carry the agent's note (settings.note_max), kept with the contact. Help requests,
+call-quality reports and log uploads (assist.py) are kept in the database as they come; a help
+request's fate goes to the agent's phone as ``help`` events.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ import msgspec
 from firmware.cc import protocol as p
 from firmware.sip.dialing import dial_uri
 
+from .assist import Assist
 from .guard import LoginGuard
 from .legs import (AGENT, CONSULT, CONSULTED, CONTACT_HEADER, CUSTOMER, PARTY, TOKEN_HEADER, Bridge,
                    Leg, Legs, agent_leg_name, consult_leg_names, key_matches, number_leg_name)
@@ -140,7 +145,8 @@ def _check_favorite_name(name: str) -> None:
 LIVE_SETTINGS = ("customer_noise_removal",)
 
 
-class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation, Dialer):
+class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation, Dialer,
+             Assist):
     Refused = Refused
     DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
@@ -286,7 +292,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
             wrapup_codes=list(self.scenario.wrapup_codes), layout=list(self.scenario.layout),
             settings=self.settings, favorites=list(self._favorites[agent]),
             server_time=self.clock(), session=s.session_id,
-            campaigns=self._wire_campaigns(agent), **self._callback_snapshot(agent))
+            campaigns=self._wire_campaigns(agent), **self._callback_snapshot(agent),
+            help=self._help_open(agent))
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -429,7 +436,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 self._hang_up_customer(c)
 
     @_atomic
-    def wrapup(self, agent: str, contact: str, code: str):
+    def wrapup(self, agent: str, contact: str, code: str, note: str = ""):
+        """The agent wraps the contact up with ``code`` (a campaign's: a disposition) and its
+        free ``note`` (at most settings.note_max characters; none where that is 0)."""
         self._logged_in(agent)
         c = self._contact_of(agent, contact)
         status = self._seen(agent, c)
@@ -438,10 +447,15 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         codes = self._dispositions(c) if c.kind == "campaign" else self._wrapup_codes
         if code not in codes:
             raise Refused("unknown_code", f"no wrap-up code {code!r}")
+        limit = self.settings.note_max
+        if note and not limit:
+            raise Refused("bad_value", "note: this centre takes no wrap-up notes")
+        if len(note) > limit:
+            raise Refused("bad_value", f"note: at most {limit} characters, got {len(note)}")
         if agent in c.owed:
-            self._wrap_owed(c, agent, code)
+            self._wrap_owed(c, agent, code, note)
         else:
-            self._wrap(c, code)
+            self._wrap(c, code, note)
 
     @_atomic
     def logout(self, agent: str, reason: str = ""):
@@ -1185,12 +1199,14 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         self._tell_to(agent, c, "ended")
         self._tell_to(agent, c, "wrapup")
 
-    def _wrap_owed(self, c: ContactRecord, agent: str, code: str):
+    def _wrap_owed(self, c: ContactRecord, agent: str, code: str, note: str = ""):
         del c.owed[agent]
         attempt = next((a for a in reversed(c.attempts)
                         if a.get("agent") == agent and not a.get("consult")), None)
         if attempt is not None:
             attempt["wrapup"] = code
+            if note:
+                attempt["note"] = note
         self._tell_to(agent, c, "wrapped_up")
         self._on_agent[agent].pop(c.id, None)
         if not c.owed and c.status in FINISHED:
@@ -1305,7 +1321,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
             "agent_state": k["agent_status"] or None, "number": k["number"] or None,
             "held": bool(k.get("held"))}
         return {"id": c.id, "kind": c.kind, "queue": c.queue, "ani": c.ani, "state": c.status,
-                "agent": c.agent or None, "wrapup": c.wrapup or None, "attempts": c.attempts,
+                "agent": c.agent or None, "wrapup": c.wrapup or None, "note": c.note or None,
+                "attempts": c.attempts,
                 "participants": self.legs.participants(c.id),
                 "control": c.agent if c.status in TALKING else None, "consult": consult,
                 "conference": None if c.conference is None else {
@@ -1470,6 +1487,7 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         return pending is not None and pending.state == "logged_out"
 
     def _log_out(self, s: AgentRecord, reason: str):
+        self._help_at_logout(s.agent)           # told while the phone still listens
         s.state, s.reason, s.pending, s.session_id = "logged_out", reason, None, ""
         self.router.set_busy(s.agent)
         self._emit(s, p.LoggedOut, reason=reason)
@@ -1674,9 +1692,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         self._tell(c)
         self._refresh(self._records[c.agent])
 
-    def _wrap(self, c: ContactRecord, code: str):
+    def _wrap(self, c: ContactRecord, code: str, note: str = ""):
         s = self._records[c.agent]
-        c.wrapup, c.deadline = code, 0.0
+        c.wrapup, c.note, c.deadline = code, note, 0.0
         if c.kind == "campaign":
             self._record_done(c, code)
         self._tell(c, "wrapped_up")

@@ -19,6 +19,7 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
                                   # admin API's PATCH /api/settings changes it while running)
     auto_answer_speaker = false   # a predictive campaign's auto-answered offer may open the
                                   # speaker's mic (else the phone auto-answers on a headset only)
+    note_max = 500                # a wrap-up note's characters at most (0..4000; 0: no notes)
 
     [[agents]]                    # one per agent; ids unique
     id = "1001"
@@ -224,6 +225,8 @@ DIRECTORY_NUMBER = re.compile(rf"[A-Za-z0-9+*._~-]{{1,{MAX_DIAL_CHARS}}}")
 RESERVED_IDLE_CODES = (Code("rona", "Missed call (RONA)"),
                        Code("rejected", "Rejected an offer"), Code("login", "Logged in"))
 AUTO_WRAPUP = "auto"
+NOTE_MAX = 500                  # [settings] note_max's default: a wrap-up note's characters
+MAX_NOTE_CHARS = 4000           # ... and its largest
 # what a phone may be asked to dial (a dial request, a campaign record's number)
 DIALABLE = re.compile(r"[0-9A-Za-z*#+._~-]+")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -625,7 +628,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
                         mask_ani=t.flag("mask_ani", False), accept_all=t.flag("accept_all", False),
                         max_offers=t.integer("max_offers", 1, minimum=1, maximum=MAX_OFFERS),
                         customer_noise_removal=t.flag("customer_noise_removal", False),
-                        auto_answer_speaker=t.flag("auto_answer_speaker", False))
+                        auto_answer_speaker=t.flag("auto_answer_speaker", False),
+                        note_max=t.integer("note_max", NOTE_MAX, maximum=MAX_NOTE_CHARS))
     t.done()
 
     queues, queue_numbers, recorded, queue_options = [], [], [], []

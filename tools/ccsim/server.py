@@ -9,7 +9,9 @@ was told survives a kill -9.
 Admin API (JSON):
     POST /api/contacts {"queue", "ani", "variables"?, "talk_s"?}  -> 201 {"id"}; 400 {"error"}
     GET  /api/contacts/<id>          -> {"id", "kind", "queue", "ani", "state", "agent",
-                                         "wrapup", "attempts": [{"agent", "at", "outcome"}],
+                                         "wrapup", "note" (the wrap-up's note; null),
+                                         "attempts": [{"agent", "at", "outcome",
+                                         "wrapup"?, "note"? (an agent who passed it on)}],
                                          "control", "consult", "wrapup_owed",
                                          "participants": [{"leg", "who", "agent"?, "state",
                                          "room", "hold_music"}]}: participants are the legs
@@ -139,6 +141,28 @@ Admin API (JSON):
                                         callback (as GET shows it), due at once with the
                                         contact's number, queue and DNIS; 409 {"error"}: the
                                         contact is not an inbound one waiting (queued)
+    GET  /api/help?state=S           -> {"help": [{"id", "agent", "contact" (the one in view;
+                                        null: none), "state" (open|answered|closed),
+                                        "supervisor" (who answered it; null), "created",
+                                        "closed_at" (when it stopped being open; null)}]}:
+                                        the agents' help requests, newest first; only those
+                                        in state S (assist.py)
+    GET  /api/help/<id>              -> the help request as listed
+    POST /api/help/<id>/answer {"supervisor"} -> the request, answered: its agent's phone gets
+                                        ``help`` "answered" with the supervisor (1-64
+                                        characters); 409 {"error"}: it is not open; 400
+    POST /api/help/<id>/close        -> the request, closed: its agent's phone gets ``help``
+                                        "closed"; 409 {"error"}: it is not open
+    GET  /api/quality                -> {"reports": [{"id", "agent", "contact" (null: an
+                                        internal call), "problem", "quality": {every
+                                        protocol.CallQuality field}, "created"}]}: the agents'
+                                        call-quality reports, newest first
+    GET  /api/quality/<id>           -> the report as listed
+    GET  /api/logs                   -> {"logs": [{"id", "agent", "upload" (the phone's id of
+                                        it), "created", "size" (bytes, UTF-8), "parts"}]}:
+                                        the phones' log uploads whose last part came, newest
+                                        first
+    GET  /api/logs/<id>              -> the upload as listed, with "text": the log
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -157,6 +181,7 @@ from firmware.cc import protocol as p
 
 from . import frontdesk, traffic
 from .bridge_link import BridgeLink
+from .assist import HELP_STATES, HelpOver
 from .callbacks import CallbackRefused, NotWaiting, dialed_number
 from .campaigns import CampaignExists
 from .customer_link import CustomerLink
@@ -271,6 +296,14 @@ class CcServer:
             web.get("/api/callbacks", self._get_callbacks),
             web.get("/api/callbacks/{id}", self._get_callback),
             web.post("/api/callbacks", self._post_callback),
+            web.get("/api/help", self._get_helps),
+            web.get("/api/help/{id}", self._get_help),
+            web.post("/api/help/{id}/answer", self._answer_help),
+            web.post("/api/help/{id}/close", self._close_help),
+            web.get("/api/quality", self._get_qualities),
+            web.get("/api/quality/{id}", self._get_quality),
+            web.get("/api/logs", self._get_logs),
+            web.get("/api/logs/{id}", self._get_log),
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -416,7 +449,15 @@ class CcServer:
         elif isinstance(r, p.ResumeRecording):
             e.resume_recording(agent, r.contact)
         elif isinstance(r, p.WrapUp):
-            e.wrapup(agent, r.contact, r.code)
+            e.wrapup(agent, r.contact, r.code, r.note)
+        elif isinstance(r, p.RequestHelp):
+            e.request_help(agent, r.contact)
+        elif isinstance(r, p.CancelHelp):
+            e.cancel_help(agent)
+        elif isinstance(r, p.QualityReport):
+            e.quality_report(agent, r.problem, r.quality, r.contact)
+        elif isinstance(r, p.LogUpload):
+            e.log_upload(agent, r.upload, r.part, r.parts, r.text)
         elif isinstance(r, p.Logout):
             e.logout(agent, r.reason)
         return [p.Ack(id=r.id)]
@@ -751,6 +792,55 @@ class CcServer:
             return _error(404, "unknown contact")
         await self._durable()
         return web.json_response(info, status=201)
+
+    async def _get_helps(self, request: web.Request):
+        state = request.query.get("state", "")
+        if state and state not in HELP_STATES:
+            return _error(400, f"state: one of {', '.join(HELP_STATES)}")
+        return web.json_response({"help": self.engine.helps_info(state)})
+
+    async def _get_help(self, request: web.Request):
+        info = self.engine.help_request_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown help request")
+
+    async def _answer_help(self, request: web.Request):
+        body, refused = await self._json_object(request)
+        if refused is not None:
+            return refused
+        if unknown := sorted(set(body) - {"supervisor"}):
+            return _error(400, f"unknown field {str(unknown[0])[:40]!r}")
+        return await self._end_help(self.engine.answer_help, request.match_info["id"],
+                                    body.get("supervisor"))
+
+    async def _close_help(self, request: web.Request):
+        return await self._end_help(self.engine.close_help, request.match_info["id"])
+
+    async def _end_help(self, operation, *args):
+        """Answer or close a help request: its agent's phone is told (a ``help`` event)."""
+        try:
+            info = self._do(operation, *args)
+        except HelpOver as e:
+            return _error(409, str(e))
+        except ValueError as e:
+            return _error(400, str(e))
+        if info is None:
+            return _error(404, "unknown help request")
+        await self._durable()
+        return web.json_response(info)
+
+    async def _get_qualities(self, _request: web.Request):
+        return web.json_response({"reports": self.engine.qualities_info()})
+
+    async def _get_quality(self, request: web.Request):
+        info = self.engine.quality_report_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown quality report")
+
+    async def _get_logs(self, _request: web.Request):
+        return web.json_response({"logs": self.engine.logs_info()})
+
+    async def _get_log(self, request: web.Request):
+        info = self.engine.log_text_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown log")
 
     async def _stats(self, request: web.Request):
         return web.json_response({"offers": self.engine.offers,

@@ -1,4 +1,5 @@
-"""ccsim's records and their SQLite store: agents, contacts and the events sent to agents.
+"""ccsim's records and their SQLite store: agents, contacts and the events sent to agents;
+callbacks and campaigns; help requests, call-quality reports and log uploads (assist.py).
 
 Write-through: the engine saves every record it changes inside one transaction per operation
 (a savepoint when the server groups the operations of one loop turn into one commit), so a
@@ -64,6 +65,20 @@ CREATE TABLE IF NOT EXISTS callbacks (  -- CallbackRecord rows (callbacks.py)
     attempts INTEGER NOT NULL, not_before REAL NOT NULL, contact TEXT NOT NULL,
     outcome TEXT NOT NULL, history TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS callbacks_live ON callbacks (status);
+CREATE TABLE IF NOT EXISTS help_requests (     -- HelpRecord rows (assist.py)
+    n INTEGER PRIMARY KEY, agent TEXT NOT NULL, contact TEXT NOT NULL, created REAL NOT NULL,
+    state TEXT NOT NULL, supervisor TEXT NOT NULL, closed_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS help_requests_agent ON help_requests (agent, state);
+CREATE TABLE IF NOT EXISTS quality_reports (   -- QualityRecord rows (assist.py)
+    n INTEGER PRIMARY KEY, agent TEXT NOT NULL, contact TEXT NOT NULL, problem TEXT NOT NULL,
+    quality TEXT NOT NULL,      -- protocol.CallQuality's fields: a JSON object
+    created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS log_parts (   -- the parts of an upload in progress (assist.py)
+    agent TEXT NOT NULL, upload TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL,
+    text TEXT NOT NULL, PRIMARY KEY (agent, upload, part));
+CREATE TABLE IF NOT EXISTS logs (        -- LogRecord rows: the uploads whose last part came
+    n INTEGER PRIMARY KEY, agent TEXT NOT NULL, upload TEXT NOT NULL, created REAL NOT NULL,
+    size INTEGER NOT NULL, parts INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -131,6 +146,9 @@ class ContactRecord:
     # a callback's contact (kind "callback", callbacks.py): {"id", "customer", "dnis",
     # "cancel", "assignee", "failed", "cancelled", "connected"}
     callback: dict | None = None
+    # the primary agent's free note with its wrap-up (settings.note_max; an agent who passed
+    # the contact on keeps its own in its attempt: {"wrapup", "note"})
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -172,6 +190,68 @@ class CallbackRecord:
     def due(self) -> float:
         """When it is offered: its window's start, or a failed attempt's retry time."""
         return max(self.start, self.not_before)
+
+
+@dataclass
+class HelpRecord:
+    """An agent's help request (assist.py): ``open`` until a supervisor answers it
+    (``answered``, ``supervisor`` says who) or it is ``closed`` (by the agent, the
+    supervisors, or the agent's logout); ``closed_at``: when it stopped being open (0: open)."""
+    n: int
+    agent: str
+    contact: str                        # the contact in view when asked ("": none)
+    created: float
+    state: str = "open"
+    supervisor: str = ""
+    closed_at: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return f"{HELP_PREFIX}{self.n}"
+
+
+@dataclass
+class QualityRecord:
+    """A call-quality report of an agent's (assist.py): the problem heard and the phone's
+    figures of the call (protocol.CallQuality's fields, all of them)."""
+    n: int
+    agent: str
+    contact: str                        # "": an internal call
+    problem: str
+    quality: dict
+    created: float
+
+    @property
+    def id(self) -> str:
+        return f"{QUALITY_PREFIX}{self.n}"
+
+
+@dataclass
+class LogRecord:
+    """A phone's log upload once its last part came (assist.py): ``upload`` the phone's id for
+    it, ``size`` its text's bytes (UTF-8), ``text`` None when listed without it."""
+    n: int
+    agent: str
+    upload: str
+    created: float
+    size: int
+    parts: int
+    text: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{LOG_PREFIX}{self.n}"
+
+
+HELP_PREFIX, QUALITY_PREFIX, LOG_PREFIX = "h-", "q-", "log-"
+
+
+def _number_of(record_id: str, prefix: str) -> int | None:
+    """N of an id "<prefix>N" (N a positive integer that SQLite holds), else None."""
+    digits = record_id[len(prefix):] if record_id.startswith(prefix) else ""
+    if not (digits.isascii() and digits.isdigit()) or digits.startswith("0") or len(digits) > 18:
+        return None
+    return int(digits)
 
 
 @dataclass
@@ -220,6 +300,7 @@ class Store:
         self._add_text_column("contacts", "variable_meta")  # from before call data editing
         self._add_text_column("contacts", "campaign")       # from before campaigns
         self._add_text_column("contacts", "callback")       # from before callbacks
+        self._add_text_column("contacts", "note")           # from before wrap-up notes
         if "not_before" not in {row[1] for row in
                                 self._db.execute("PRAGMA table_info(campaign_records)")}:
             self._db.execute("ALTER TABLE campaign_records ADD COLUMN not_before REAL NOT NULL "
@@ -309,7 +390,7 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
@@ -319,7 +400,7 @@ class Store:
              _json.encode(c.recording).decode() if c.recording else "",
              _json.encode(c.variable_meta).decode() if c.variable_meta else "",
              _json.encode(c.campaign).decode() if c.campaign else "",
-             _json.encode(c.callback).decode() if c.callback else ""))
+             _json.encode(c.callback).decode() if c.callback else "", c.note))
 
     # -- callbacks ---------------------------------------------------------------------------
     def next_callback_number(self) -> int:
@@ -426,6 +507,105 @@ class Store:
         self._db.execute("INSERT OR REPLACE INTO favorites VALUES (?, ?)",
                          (agent, _json.encode(favorites).decode()))
 
+    # -- help requests (assist.py) -----------------------------------------------------------
+    def add_help(self, agent: str, contact: str, created: float) -> HelpRecord:
+        """A new open help request of the agent's."""
+        cursor = self._db.execute(
+            "INSERT INTO help_requests (agent, contact, created, state, supervisor, closed_at) "
+            "VALUES (?, ?, ?, 'open', '', 0)", (agent, contact, created))
+        assert cursor.lastrowid is not None
+        return HelpRecord(cursor.lastrowid, agent, contact, created)
+
+    def help_request(self, help_id: str) -> HelpRecord | None:
+        n = _number_of(help_id, HELP_PREFIX)
+        row = None if n is None else self._db.execute(
+            f"SELECT {_HELP_COLUMNS} FROM help_requests WHERE n = ?", (n,)).fetchone()
+        return HelpRecord(*row) if row else None
+
+    def open_help(self, agent: str) -> HelpRecord | None:
+        """The agent's open help request (at most one is), or None."""
+        row = self._db.execute(f"SELECT {_HELP_COLUMNS} FROM help_requests "
+                               "WHERE agent = ? AND state = 'open' ORDER BY n DESC LIMIT 1",
+                               (agent,)).fetchone()
+        return HelpRecord(*row) if row else None
+
+    def help_requests(self, state: str = "") -> list[HelpRecord]:
+        """The help requests (those in ``state``; "": all), newest first."""
+        where = "WHERE state = ? " if state else ""
+        rows = self._db.execute(f"SELECT {_HELP_COLUMNS} FROM help_requests {where}"
+                                "ORDER BY n DESC", (state,) if state else ())
+        return [HelpRecord(*row) for row in rows]
+
+    def save_help(self, h: HelpRecord):
+        """The request's state, supervisor and end, as they are now."""
+        self._db.execute("UPDATE help_requests SET state = ?, supervisor = ?, closed_at = ? "
+                         "WHERE n = ?", (h.state, h.supervisor, h.closed_at, h.n))
+
+    # -- call-quality reports (assist.py) ----------------------------------------------------
+    def add_quality(self, agent: str, contact: str, problem: str, quality: dict,
+                    created: float) -> QualityRecord:
+        cursor = self._db.execute(
+            "INSERT INTO quality_reports (agent, contact, problem, quality, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (agent, contact, problem, _json.encode(quality).decode(), created))
+        assert cursor.lastrowid is not None
+        return QualityRecord(cursor.lastrowid, agent, contact, problem, quality, created)
+
+    def quality_report(self, report_id: str) -> QualityRecord | None:
+        n = _number_of(report_id, QUALITY_PREFIX)
+        row = None if n is None else self._db.execute(
+            f"SELECT {_QUALITY_COLUMNS} FROM quality_reports WHERE n = ?", (n,)).fetchone()
+        return _quality(row) if row else None
+
+    def quality_reports(self) -> list[QualityRecord]:
+        """Every quality report, newest first."""
+        rows = self._db.execute(f"SELECT {_QUALITY_COLUMNS} FROM quality_reports "
+                                "ORDER BY n DESC")
+        return [_quality(row) for row in rows]
+
+    # -- log uploads (assist.py) -------------------------------------------------------------
+    def log_progress(self, agent: str, upload: str) -> tuple[int, int]:
+        """(the last part in, the parts it has) of the agent's upload in progress; (0, 0)
+        when none is."""
+        row = self._db.execute("SELECT part, parts FROM log_parts WHERE agent = ? AND "
+                               "upload = ? ORDER BY part DESC LIMIT 1", (agent, upload)).fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+
+    def add_log_part(self, agent: str, upload: str, part: int, parts: int, text: str):
+        self._db.execute("INSERT OR REPLACE INTO log_parts VALUES (?, ?, ?, ?, ?)",
+                         (agent, upload, part, parts, text))
+
+    def log_parts_text(self, agent: str, upload: str) -> str:
+        """The parts in so far of the agent's upload, joined in order."""
+        rows = self._db.execute("SELECT text FROM log_parts WHERE agent = ? AND upload = ? "
+                                "ORDER BY part", (agent, upload))
+        return "".join(text for (text,) in rows)
+
+    def drop_log_parts(self, agent: str):
+        """Forget the agent's uploads in progress."""
+        self._db.execute("DELETE FROM log_parts WHERE agent = ?", (agent,))
+
+    def add_log(self, agent: str, upload: str, created: float, parts: int,
+                text: str) -> LogRecord:
+        size = len(text.encode("utf-8"))
+        cursor = self._db.execute(
+            "INSERT INTO logs (agent, upload, created, size, parts, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (agent, upload, created, size, parts, text))
+        assert cursor.lastrowid is not None
+        return LogRecord(cursor.lastrowid, agent, upload, created, size, parts, text)
+
+    def log(self, log_id: str) -> LogRecord | None:
+        """The upload with its text."""
+        n = _number_of(log_id, LOG_PREFIX)
+        row = None if n is None else self._db.execute(
+            f"SELECT {_LOG_COLUMNS}, text FROM logs WHERE n = ?", (n,)).fetchone()
+        return LogRecord(*row) if row else None
+
+    def logs(self) -> list[LogRecord]:
+        """Every upload kept, newest first, without its text."""
+        rows = self._db.execute(f"SELECT {_LOG_COLUMNS} FROM logs ORDER BY n DESC")
+        return [LogRecord(*row) for row in rows]
+
     # -- events ------------------------------------------------------------------------------
     def add_event(self, agent: str, seq: int, at: float, body: str):
         self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
@@ -448,6 +628,16 @@ _CALLBACK_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _CALLBACK_COLUMNS.sp
 _SHARED = {2, 5, 8, 9, 10, 11, 12, 13, 14, 16, 17, 21}
 
 
+_HELP_COLUMNS = "n, agent, contact, created, state, supervisor, closed_at"
+_QUALITY_COLUMNS = "n, agent, contact, problem, quality, created"
+_LOG_COLUMNS = "n, agent, upload, created, size, parts"
+
+
+def _quality(row) -> QualityRecord:
+    n, agent, contact, problem, quality, created = row
+    return QualityRecord(n, agent, contact, problem, json.loads(quality), created)
+
+
 def _callback(row) -> CallbackRecord:
     return CallbackRecord(*(sys.intern(v) if i in _SHARED and v else v
                             for i, v in enumerate(row)))
@@ -456,7 +646,7 @@ def _callback(row) -> CallbackRecord:
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
      wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording,
-     variable_meta, campaign, callback) = row
+     variable_meta, campaign, callback, note) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
@@ -465,7 +655,7 @@ def _contact(row) -> ContactRecord:
                          json.loads(recording) if recording else None,
                          json.loads(variable_meta) if variable_meta else {},
                          json.loads(campaign) if campaign else None,
-                         json.loads(callback) if callback else None)
+                         json.loads(callback) if callback else None, note)
 
 def atomic(method):
     """An engine operation: one store transaction; the records it changed (the engine's

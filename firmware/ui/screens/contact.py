@@ -12,6 +12,7 @@ from firmware.core.model import (Call, CallbacksScreen, CallDataScreen, CallScre
                                  TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
+from firmware.core.helprequest import help_line
 from firmware.core.offers import STACK_SHOWN, consult_lines, shown_variables
 from firmware.core.recording import recording
 from firmware.core.tasks import tasks
@@ -146,7 +147,7 @@ def call(m: Model, s: CallScreen):
     if c.emergency:                  # never masked: the agent must see what was dialed
         who = f"EMERGENCY {c.peer}"
     # that keys went to the far end (an IVR, a payment line), never which: a card number
-    third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else pending_line(m)
+    third = sent_line(c.dtmf_sent, cols) if c.dtmf_sent else help_line(m) or pending_line(m)
     return [split(f"{what} {timer(max(0.0, m.now - since))}", count, cols), who,
             split(third, rec_mark(m, c), cols)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from firmware.core.campaigns import logout_left
+from firmware.core.helprequest import help_line
 from firmware.core.model import Model
 from firmware.core.reasons import label
 
@@ -35,7 +36,7 @@ def home(m: Model, _s):
     if len(status) + 1 + len(date) <= cols:   # a wide display has the date beside the links
         status, date = split(status, date, cols), ""
     third = (message or (f"{HANDSET} Handset lifted" if m.hook_lifted else "")
-             or pending_line(m) or date)
+             or help_line(m) or pending_line(m) or date)
     return [split(state_line(m), clock, cols), status, third]
 
 
