@@ -5,7 +5,9 @@ challenged with 401, everything else with 407), record-routing so in-dialog requ
 hold re-INVITEs) pass through it. `python -m tools.kamailio --port 5062` runs one in the
 foreground. A call to ``sip:<user>@<proxy>`` goes to whoever registered as that user: a phone,
 or a number the simulated customers answer (they register each one, with the shared
-password), else 404 Not Found.
+password), else 404 Not Found. With ``personal_db`` (ccsim's database) a personal call to an
+agent's extension follows the agent's forwarding, and with ``voicemail_user`` what is not
+taken goes to the agent's voicemail (PERSONAL_ROUTES below).
 
 With ``tls=(certificate, key)`` it also listens for SIP over TLS on PORT+1 (Debian's
 kamailio-tls-modules). A phone registered over TLS gets its calls down the connection it
@@ -17,12 +19,14 @@ default, 120 s, would drop a phone that re-registers less often and leave it unr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
-import re
 import sys
 import tempfile
 import time
@@ -76,7 +80,7 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", 2)
-{media_module}{emergency_module}request_route {{
+{media_module}{emergency_module}{personal_module}request_route {{
   if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483","Too Many Hops"); exit; }}
   if (has_totag()) {{
     if (loose_route()) {{ {media_dialog}t_relay(); exit; }}
@@ -92,10 +96,10 @@ modparam("registrar", "min_expires", 2)
   if (!pv_proxy_authenticate("$fd","{password}","0")) {{ proxy_challenge("$fd","0"); exit; }}
   consume_credentials();
 {emergency_route}  if (is_method("INVITE|SUBSCRIBE|REFER")) record_route();
-  if (uri == myself) {{ if (!lookup("location")) {{ sl_send_reply("404","Not Found"); exit; }} }}
+{personal_route}{lookup}
   {media_invite}t_relay();
 }}
-{media_reply}"""
+{media_reply}{personal_routes}"""
 # With a media relay (tools/rtprelay.py, or any rtpproxy): every SDP offer and answer is
 # rewritten to the relay's ports, in new and in-dialog INVITEs and their replies (ACK with an
 # answer too), and BYE, CANCEL or a failure reply ends the relay's session.
@@ -111,6 +115,95 @@ onreply_route[MEDIA] {
   if (has_body("application/sdp") || $rs >= 300) rtpproxy_manage();
 }
 """
+
+
+# Personal calls (``personal_db``): an INVITE to an agent's extension that is no contact's (no
+# X-CC-Contact-Id, no X-CC-Token: queue, campaign and consult calls carry them and are never
+# forwarded, never sent to voicemail) and not forwarded already (no Diversion: one hop, so
+# never a loop) follows the agent's forwarding, which ccsim keeps in its SQLite file (table
+# ``forwarding``: ext, always, busy, no_answer, no_answer_s; one row per agent's extension,
+# tools/ccsim/personal.py; WAL, so this reads it per INVITE while ccsim writes). No row: not
+# an agent's extension, routed as before. ``always``: the INVITE goes there instead. Else the
+# phone rings no_answer_s (the row's, 20 s unless the agent changed it), then a busy phone
+# (486, 600, 603) goes to ``busy``, no answer (408, 480: the ring time ran out) or no phone
+# registered at all to ``no_answer``, and where that is "" to the agent's voicemail
+# (``voicemail_user``, the user the voicemail service registers as, told whose box by
+# X-Voicemail-For). A target that is the voicemail number is the agent's voicemail. A CANCEL
+# ends it (t_is_canceled). A forwarded INVITE carries Diversion (RFC 5806): the extension and
+# why. The voicemail number reaches the caller's own box: X-Voicemail-Box names the From
+# user (whom the digest authenticated; the lab's users share one password).
+PERSONAL_MODULE = """\
+loadmodule "db_sqlite.so"
+loadmodule "sqlops.so"
+modparam("sqlops", "sqlcon", "personal=>sqlite://{db}")
+"""
+PERSONAL_ROUTE = '  if (is_method("INVITE")) route(PERSONAL);\n'
+LOOKUP = ('  if (uri == myself) { if (!lookup("location")) { sl_send_reply("404","Not Found"); '
+          'exit; } }')
+LOOKUP_PERSONAL = """\
+  if (uri == myself && !lookup("location")) {
+    if ($avp(pc_ext) != $null) route(UNREACHABLE);
+    sl_send_reply("404","Not Found"); exit;
+  }"""
+PERSONAL_ROUTES = """\
+route[PERSONAL] {{
+  remove_hf("X-Voicemail-For");
+  remove_hf("X-Voicemail-Box");
+{own_box}  if (uri != myself || is_present_hf("X-CC-Contact-Id") || is_present_hf("X-CC-Token")
+      || is_present_hf("Diversion") || !($rU =~ "^[A-Za-z0-9+*._~-]{{1,64}}$")) return;
+  $var(query) = "SELECT always, busy, no_answer, no_answer_s FROM forwarding WHERE ext = ";
+  if (sql_query("personal", "$var(query)'$rU'", "fw") != 1) return;
+  $avp(pc_ext) = $rU;
+  $var(always) = $dbr(fw=>[0,0]);
+  $avp(pc_busy) = $dbr(fw=>[0,1]);
+  $avp(pc_no_answer) = $dbr(fw=>[0,2]);
+  $var(ring_ms) = $dbr(fw=>[0,3]) * 1000;
+  sql_result_free("fw");
+  if ($var(always) != "") {{ $var(to) = $var(always); $var(why) = "unconditional"; route(DIVERT); }}
+  t_set_fr($var(ring_ms), $var(ring_ms));
+  t_on_failure("PERSONAL");
+}}
+route[UNREACHABLE] {{
+  $var(to) = $avp(pc_no_answer); $var(why) = "unavailable";
+  route(ONWARD);
+}}
+failure_route[PERSONAL] {{
+  if (t_is_canceled()) exit;
+  if (t_check_status("486|600|603")) {{ $var(to) = $avp(pc_busy); $var(why) = "user-busy"; }}
+  else if (t_check_status("408|480")) {{ $var(to) = $avp(pc_no_answer); $var(why) = "no-answer"; }}
+  else exit;
+  t_reset_fr();
+  route(ONWARD);
+}}
+route[ONWARD] {{
+  if ($var(to) != "") route(DIVERT);
+{to_voicemail}}}
+route[DIVERT] {{
+{divert_to_voicemail}  route(DIVERSION);
+  $ru = "sip:" + $var(to) + "@{host}:{port}";
+  if (!lookup("location")) {{ send_reply("404", "Not Found"); exit; }}
+  t_relay(); exit;
+}}
+route[DIVERSION] {{
+  append_hf("Diversion: <sip:$avp(pc_ext)@{host}:{port}>;reason=$var(why)\\r\\n");
+}}
+{voicemail_route}"""
+OWN_BOX = """\
+  if ($rU == "{number}" && uri == myself) {{
+    append_hf("X-Voicemail-Box: $fU\\r\\n"); $rU = "{user}"; return;
+  }}
+"""
+VOICEMAIL_ROUTE = """\
+route[VOICEMAIL] {{
+  append_hf("X-Voicemail-For: $avp(pc_ext)\\r\\n");
+  route(DIVERSION);
+  $ru = "sip:{user}@{host}:{port}";
+  if (!lookup("location")) {{ send_reply("480", "Voicemail Unavailable"); exit; }}
+  t_relay(); exit;
+}}
+"""
+VOICEMAIL_NUMBER = "*97"     # what a phone dials to reach its agent's box (as most PBXs)
+SIP_USER = re.compile(r"[A-Za-z0-9+*._~-]{1,64}")
 
 
 # Emergency numbers go to the emergency centre (a user registered here, e.g. the customers'
@@ -161,6 +254,14 @@ def module_path() -> str:
     return os.path.dirname(found[0]) + "/"
 
 
+def wal_database(path: Path) -> None:
+    """Make sure the SQLite file at ``path`` is there, in WAL mode (kept in the file): readers
+    here never wait for ccsim's writes, nor ccsim for them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+
+
 def sip_ping(host: str, port: int, timeout: float) -> bool:
     """Send one SIP OPTIONS over UDP; True if anything at all answers within ``timeout``."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -187,13 +288,22 @@ class Kamailio:
 
     def __init__(self, port: int, password: str = "secret", workdir: str | Path | None = None,
                  host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None,
-                 rtp_relay: tuple[str, int] | None = None, emergency: Emergency | None = None):
+                 rtp_relay: tuple[str, int] | None = None, emergency: Emergency | None = None,
+                 personal_db: Path | None = None, voicemail_user: str | None = None,
+                 voicemail_number: str = VOICEMAIL_NUMBER):
         """``tls``: (certificate, key), PEM files: listen for SIP over TLS on PORT+1 too.
         ``rtp_relay``: (host, port) of an rtpproxy control socket (tools/rtprelay.py), which
-        then carries every call's media; start it first (Kamailio checks it at start-up)."""
+        then carries every call's media; start it first (Kamailio checks it at start-up).
+        ``personal_db``: ccsim's SQLite file, whose ``forwarding`` table routes personal calls
+        (made, empty and in WAL mode, if it is not there yet: ccsim adds the table);
+        ``voicemail_user``: the user the voicemail service registers as, where personal calls
+        not taken go, and ``voicemail_number`` reaches the caller's own box. None: neither,
+        calls are routed as they always were."""
         self.host, self.port, self.password, self.tls = host, port, password, tls
         self.rtp_relay = rtp_relay
         self.emergency = emergency
+        self.personal_db = Path(personal_db).absolute() if personal_db else None
+        self.voicemail_user, self.voicemail_number = voicemail_user, voicemail_number
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kamailio-"))
         self.process: Process | None = None
 
@@ -226,7 +336,35 @@ class Kamailio:
                      "media_invite": MEDIA_MANAGE, "media_reply": MEDIA_REPLY}
         return CONFIG.format(host=self.host, port=self.port, mpath=module_path(),
                              password=self.password, tls_core=tls_core, tls_module=tls_module,
-                             **media, **self._emergency_lines())
+                             **media, **self._emergency_lines(), **self._personal_lines())
+
+    def _personal_lines(self) -> dict[str, str]:
+        none = dict.fromkeys(("personal_module", "personal_route", "personal_routes"), "")
+        none["lookup"] = LOOKUP
+        if self.personal_db is None:
+            if self.voicemail_user:
+                raise KamailioError("voicemail_user needs personal_db (the agents' extensions)")
+            return none
+        if self.rtp_relay:
+            # a diverted INVITE's offer would name the relay session the failure reply ended
+            raise KamailioError("personal calls through a media relay: not supported")
+        if '"' in str(self.personal_db) or "\\" in str(self.personal_db):
+            raise KamailioError(f"personal_db {self.personal_db}: no quotes or backslashes")
+        user, number = self.voicemail_user, self.voicemail_number
+        for what, value in (("voicemail_user", user), ("voicemail_number", number)):
+            if value is not None and not SIP_USER.fullmatch(value):
+                raise KamailioError(f"{what} {value!r}: 1-64 of A-Z a-z 0-9 + * . _ ~ -")
+        where = {"host": self.host, "port": self.port}
+        return {
+            "personal_module": PERSONAL_MODULE.format(db=self.personal_db),
+            "personal_route": PERSONAL_ROUTE, "lookup": LOOKUP_PERSONAL,
+            "personal_routes": PERSONAL_ROUTES.format(
+                **where,
+                own_box=OWN_BOX.format(number=number, user=user) if user else "",
+                to_voicemail="  route(VOICEMAIL);\n" if user else "",
+                divert_to_voicemail=(f'  if ($var(to) == "{number}") route(VOICEMAIL);\n'
+                                     if user else ""),
+                voicemail_route=VOICEMAIL_ROUTE.format(**where, user=user) if user else "")}
 
     def _emergency_lines(self) -> dict[str, str]:
         e = self.emergency
@@ -245,6 +383,8 @@ class Kamailio:
 
     def start(self, timeout: float = 5.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.personal_db is not None:
+            wal_database(self.personal_db)
         cfg = self.workdir / "kamailio.cfg"
         cfg.write_text(self.config_text())
         self.log = self.workdir / "kamailio.log"     # its stderr
@@ -300,6 +440,13 @@ def main() -> None:
                     help="the emergency numbers (default 911,112)")
     ap.add_argument("--front-desk", default="", metavar="HOST:PORT",
                     help="tell this UDP address (ccsim --front-desk) of each emergency call")
+    ap.add_argument("--personal-db", metavar="PATH",
+                    help="ccsim's SQLite file: personal calls follow its agents' forwarding")
+    ap.add_argument("--voicemail-user", metavar="USER",
+                    help="with --personal-db: calls not taken go to this user's voicemail "
+                         "(python -m tools.voicemail)")
+    ap.add_argument("--voicemail-number", default=VOICEMAIL_NUMBER, metavar="N",
+                    help=f"what reaches the caller's own box (default {VOICEMAIL_NUMBER})")
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C, so kamailio (in its own session) is stopped, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -319,7 +466,10 @@ def main() -> None:
     emergency = (Emergency(tuple(args.emergency_numbers.split(",")), args.emergency_centre,
                            args.front_desk) if args.emergency_centre else None)
     with Kamailio(args.port, args.password, workdir, host=args.host, tls=tls,
-                  rtp_relay=relay, emergency=emergency) as k:
+                  rtp_relay=relay, emergency=emergency,
+                  personal_db=Path(args.personal_db) if args.personal_db else None,
+                  voicemail_user=args.voicemail_user,
+                  voicemail_number=args.voicemail_number) as k:
         print(f"kamailio on udp:{k.address} (password {args.password!r}); log {k.log}",
               flush=True)
         if tls:

@@ -1,5 +1,6 @@
-"""A contact-center lab on loopback: Kamailio, ccsim (with its simulated customers) and sim
-phones, each a real process. The demo, the integration tests and the benchmarks build on it.
+"""A contact-center lab on loopback: Kamailio, ccsim (with its simulated customers), the
+voicemail service and sim phones, each a real process. The demo, the integration tests and the
+benchmarks build on it.
 
     with Lab(workdir) as lab:
         lab.start()                          # registrar + contact-center server
@@ -19,13 +20,16 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from firmware.core.t9 import LETTERS
 from firmware.sip.dialing import dial_uri
 from tools import simphone
-from tools.kamailio import Emergency, Kamailio
+from tools.kamailio import VOICEMAIL_NUMBER, Emergency, Kamailio
 from tools.labca import LabCa
 from tools.process import Process
 from tools.process import start as start_process
 from tools.ccsim.customers_process import CustomersProcess
+from tools.voicemail_process import USER as VOICEMAIL_USER
+from tools.voicemail_process import VoicemailProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SIP_PASSWORD = "secret"
@@ -107,12 +111,14 @@ class Ccsim:
 
 def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings: dict,
                   traffic_every_s: float = 0, customers: dict | None = None,
-                  bridge: dict | None = None, recording: dict | None = None) -> str:
+                  bridge: dict | None = None, recording: dict | None = None,
+                  voicemail: dict | None = None) -> str:
     """The base scenario with this lab's ports: agents' extensions at the lab's registrar,
-    the customers' proxy, settings, [customers] and [bridge] fields overridden (a [bridge]
-    table is added when the base has none); ``recording``: {"queues": [names recorded],
-    and [recording]'s fields}."""
+    the customers' proxy, settings, [customers], [bridge] and [voicemail] fields overridden
+    (a [bridge] or [voicemail] table is added when the base has none); ``recording``:
+    {"queues": [names recorded], and [recording]'s fields}."""
     customers, bridge, recording = customers or {}, bridge or {}, dict(recording or {})
+    voicemail = voicemail or {}
     recorded = recording.pop("queues", [])
     text = base.read_text(encoding="utf-8")
     # one pass, whole ports only: replacing one after the other turned a registrar port that
@@ -128,7 +134,8 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
         key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
         if ((section == "settings" and key in settings)
                 or (section == "customers" and key in customers)
-                or (section == "bridge" and key in bridge)):
+                or (section == "bridge" and key in bridge)
+                or (section == "voicemail" and key in voicemail)):
             continue
         if section == "customers" and key == "enabled":
             line = "enabled = true"
@@ -143,8 +150,11 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
             out += [f"{k} = {json.dumps(v)}" for k, v in customers.items()]
         if stripped == "[bridge]":
             out += [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
-    if bridge and "[bridge]" not in (line.strip() for line in out):
-        out += ["", "[bridge]"] + [f"{k} = {json.dumps(v)}" for k, v in bridge.items()]
+        if stripped == "[voicemail]":
+            out += [f"{k} = {json.dumps(v)}" for k, v in voicemail.items()]
+    for name, fields in (("bridge", bridge), ("voicemail", voicemail)):
+        if fields and f"[{name}]" not in (line.strip() for line in out):
+            out += ["", f"[{name}]"] + [f"{k} = {json.dumps(v)}" for k, v in fields.items()]
     if recording:
         out += ["", "[recording]"] + [f"{k} = {json.dumps(v)}" for k, v in recording.items()]
     return "\n".join(out) + "\n"
@@ -153,14 +163,20 @@ def scenario_text(base: Path, kamailio_port: int, customers_port: int, settings:
 class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
                  scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = True,
-                 recorded: tuple[str, ...] = (), auto_resume_s: float = 60.0):
+                 recorded: tuple[str, ...] = (), auto_resume_s: float = 60.0,
+                 voicemail: bool | dict = True):
         """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
         listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
         customers and the phones go through it and refuse calls without SRTP. ``bridge`` (on
         unless turned off): ccsim's media bridge holds the customers' calls, as a real
         contact center does ([bridge] enabled, its control socket ``workdir/bridge.sock``);
         off, the customers call the phones straight. ``recorded``: queues whose calls the
-        bridge records, into ``workdir/recordings`` (a pause resumes after ``auto_resume_s``)."""
+        bridge records, into ``workdir/recordings`` (a pause resumes after ``auto_resume_s``).
+        Personal calls (to an agent's extension, no contact's) follow the agents' forwarding,
+        which Kamailio reads from ccsim's database; ``voicemail`` (on unless turned off; a
+        dict: [voicemail] fields, e.g. {"max_messages": 1}): what they don't take goes to the
+        agent's box, at the voicemail service (tools/voicemail.py, its audio in
+        ``workdir/voicemail``), and ``*97`` reaches the caller's own."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secure = secure
@@ -170,10 +186,18 @@ class Lab:
             self.ca = LabCa(self.workdir / "tls")
             tls = self.ca.issue("kamailio")
         front_desk = f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
+        box: dict = {}                      # [voicemail] (none: no boxes)
+        if voicemail:
+            box = {"enabled": True, "number": VOICEMAIL_NUMBER,
+                   **(voicemail if isinstance(voicemail, dict) else {})}
+        self.voicemail_number = box.get("number", "")
         self.kamailio = Kamailio(self.kamailio_port, password=SIP_PASSWORD,
                                  workdir=self.workdir / "kamailio", tls=tls,
                                  emergency=Emergency(LAB_EMERGENCY_NUMBERS, EMERGENCY_CENTRE,
-                                                     front_desk))
+                                                     front_desk),
+                                 personal_db=self.workdir / "ccsim.db",
+                                 voicemail_user=VOICEMAIL_USER if box else None,
+                                 voicemail_number=self.voicemail_number or VOICEMAIL_NUMBER)
         customers_port = free_port(span=2)
         customers = ({"proxy": self.kamailio.tls_address, "transport": "tls",
                       "cafile": str(self.ca.cafile), "media": "srtp"} if secure else {})
@@ -186,15 +210,40 @@ class Lab:
                       "auto_resume_s": auto_resume_s} if recorded else None)
         path.write_text(scenario_text(scenario, self.kamailio_port, customers_port,
                                       settings or {}, traffic_every_s, customers,
-                                      bridge_fields, recording))
+                                      bridge_fields, recording, box))
         self.ccsim = Ccsim(self.workdir, path, free_port(), front_desk)
         self.phones: list[simphone.SimPhone] = []
         self.emergency_centre: CustomersProcess | None = None
+        self.voicemail_dir = self.workdir / "voicemail"
+        self.voicemail: VoicemailProcess | None = None
+        self._voicemail_on = bool(box)
 
     def start(self):
         self.kamailio.start()
+        if self._voicemail_on:              # it registers while ccsim starts
+            self.voicemail = self._voicemail_process()
         self.ccsim.start()
+        if self.voicemail is not None:
+            self.voicemail.wait_ready()
         return self
+
+    def _voicemail_process(self) -> VoicemailProcess:
+        proxy, more = self.kamailio.address, ()
+        if self.secure:
+            proxy = self.kamailio.tls_address or proxy
+            more = ("--transport", "tls", "--cafile", str(self.ca.cafile), "--media", "srtp")
+        return VoicemailProcess(proxy, f"127.0.0.1:{free_port(span=2)}", SIP_PASSWORD,
+                                self.ccsim.api, self.voicemail_dir, VOICEMAIL_USER, more,
+                                ready_timeout=None)
+
+    def voicemail_box(self, extension: str) -> dict:
+        """An agent's box as ccsim keeps it (GET /api/voicemail/<ext>)."""
+        return self.ccsim.call("GET", f"/voicemail/{extension}")
+
+    def forward(self, agent: str, **forwarding) -> dict:
+        """Set an agent's forwarding as the admin (PUT /api/agents/<id>/forwarding): the
+        fields of protocol.Forwarding; the forwarding as kept."""
+        return self.ccsim.call("PUT", f"/agents/{agent}/forwarding", forwarding)
 
     def start_emergency_centre(self) -> CustomersProcess:
         """The simulated emergency centre: a UA registered as EMERGENCY_CENTRE that answers,
@@ -308,6 +357,8 @@ class Lab:
             phone.stop()
         if self.emergency_centre is not None:
             self.emergency_centre.close()
+        if self.voicemail is not None:
+            self.voicemail.close()
         self.ccsim.stop()
         self._quit_bridge()
         self.kamailio.stop()
@@ -348,6 +399,11 @@ class Lab:
         self.stop()
 
 
+# the keypad's letters: which key, pressed how often (multi-tap), types each
+_KEY_OF = {letter: (key, presses) for key, letters in LETTERS.items()
+           for presses, letter in enumerate(letters, 1)} | {" ": ("0", 1)}
+
+
 class Desk:
     """An agent's hands and eyes on a phone, through its service console."""
 
@@ -369,6 +425,31 @@ class Desk:
 
     def type(self, digits: str):
         self.key(*digits)
+
+    def spell(self, text: str):
+        """Type ``text`` (letters and spaces; a text field capitalises its first letter) by
+        multi-tap: ``right`` commits a letter before another on the same key."""
+        keys: list[str] = []
+        for ch in text.lower():
+            key, presses = _KEY_OF[ch]
+            if keys and keys[-1] == key:
+                keys.append("right")
+            keys += [key] * presses
+        self.key(*keys)
+
+    def shown(self) -> str:
+        """The display's rows as one line: a notice longer than a row wraps onto the next."""
+        return " ".join(row.strip() for row in self.lcd())
+
+    def wait_shown(self, text: str, timeout: float = 10) -> str:
+        """Wait until the display says ``text``, wrapped over rows or not."""
+        deadline = time.monotonic() + timeout
+        while text not in (now := self.shown()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the LCD never said {text!r}; it shows:\n{self.text()}"
+                                     + self._log_tail())
+            time.sleep(0.05)
+        return now
 
     def hook(self, lifted: bool):
         assert self.link.command(f"hook {'off' if lifted else 'on'}") == ["ok"]

@@ -191,7 +191,9 @@ class Phone:
                   | fx.CcGetVariable() | fx.CcPreview() | fx.CcReschedule()
                   | fx.CcPlayMessage() | fx.CcScheduleCallback() | fx.CcEditCallback()
                   | fx.CcDeleteCallback() | fx.CcListCallbacks() | fx.CcRequestHelp()
-                  | fx.CcCancelHelp() | fx.CcQualityReport() | fx.CcLogUpload()):
+                  | fx.CcCancelHelp() | fx.CcQualityReport() | fx.CcLogUpload()
+                  | fx.CcScheduleFollowUp() | fx.CcFollowUpDone() | fx.CcConnectApp()
+                  | fx.CcSetForwarding()):
                 # the link turns each into its protocol message (firmware.cc), queued if offline
                 if isinstance(effect, fx.CcLogin):
                     self.log_secrets.add(effect.pin)

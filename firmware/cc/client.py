@@ -37,7 +37,8 @@ log = logging.getLogger("hardphone.cc")
 CcEvent = (ev.CcLink | ev.CcSnapshot | ev.CcAgentState | ev.CcContact | ev.CcNotice
            | ev.CcLoggedOut | ev.CcRefused | ev.CcTakenOver | ev.CcDialAnswer | ev.CcDirectory
            | ev.CcFavorites | ev.CcVariable | ev.CcCampaign | ev.CcCallbackSaved
-           | ev.CcCallbacks | ev.CcHelp | ev.CcAcked)
+           | ev.CcCallbacks | ev.CcHelp | ev.CcAcked | ev.CcFollowUp | ev.CcAppResult
+           | ev.CcForwarding | ev.CcVoicemail)
 Frames = list[str]
 
 # The two registries, checked by tests/unit/test_cc_registry.py against the protocol, the core
@@ -73,6 +74,10 @@ REQUESTS: dict[type[fx.CcEffect], type[p.ClientMessage]] = {
     fx.CcCancelHelp: p.CancelHelp,
     fx.CcQualityReport: p.QualityReport,
     fx.CcLogUpload: p.LogUpload,
+    fx.CcScheduleFollowUp: p.ScheduleFollowUp,
+    fx.CcConnectApp: p.ConnectApp,
+    fx.CcSetForwarding: p.SetForwarding,
+    fx.CcFollowUpDone: p.FollowUpDone,
     fx.CcLogout: p.Logout,
 }
 # ... and every server message and the core events it can become (an ack: none, it only
@@ -92,17 +97,24 @@ EVENTS: dict[type[p.ServerMessage], tuple[type[CcEvent], ...]] = {
     p.CampaignUpdate: (ev.CcCampaign,),
     p.Favorites: (ev.CcFavorites,),
     p.Help: (ev.CcHelp,),
+    p.FollowUpDue: (ev.CcFollowUp,),
+    p.AppResult: (ev.CcAppResult,),
+    p.ForwardingUpdate: (ev.CcForwarding,),
+    p.Voicemail: (ev.CcVoicemail,),
     p.LoggedOut: (ev.CcLoggedOut,),
 }
 
-_Queueable = p.SetState | p.Accept | p.Reject | p.CallEvent | p.WrapUp
-_QUEUEABLE = (p.SetState, p.Accept, p.Reject, p.CallEvent, p.WrapUp)
+# (a follow-up seen offline is said once the link is back: else the snapshot brings it again)
+_Queueable = p.SetState | p.Accept | p.Reject | p.CallEvent | p.WrapUp | p.FollowUpDone
+_QUEUEABLE = (p.SetState, p.Accept, p.Reject, p.CallEvent, p.WrapUp, p.FollowUpDone)
 SKEW_LOGGED_S = 2.0          # clocks further apart than this are worth a line in the log
 SESSION_OVER = "session ended"   # the logout reason shown when a reconnect finds no session
 # The directory and favorites are the server's: offline there is nothing to show or change (a
 # favorite is refused rather than queued: the list the agent sees is always the server's).
 NO_DIRECTORY = "No server: directory unavailable"
 NO_CALLBACKS = "No server: callbacks unavailable"
+NO_FOLLOW_UP = "No server: follow-up not set"
+NO_FORWARDING = "No server: forwarding unchanged"
 NO_FAVORITES = "No server: favorites can't change now"
 # Help, a call report and logs are for now (a supervisor's help, the figures of a call just
 # had): never queued; each says so when the link is down or drops before the server took it.
@@ -121,7 +133,8 @@ NO_CONSULT = {"consult": "No server: can't consult now",
               "get_variable": "No server: can't show",
               "preview": "No server: can't dial now",
               "reschedule": "No server: not rescheduled",
-              "play_message": "No server: no message"}
+              "play_message": "No server: no message",
+              "connect_app": "No server: can't connect"}
 # Contact statuses after which nothing the phone queued for the contact still matters.
 _CLOSED = {"wrapped_up", "withdrawn", "rona"}
 
@@ -203,7 +216,7 @@ class CcClient:
         for q in lost:              # a consult or transfer whose answer will never come
             if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
                           | p.ExitConference | p.PauseRecording | p.ResumeRecording
-                          | p.SetVariable | p.GetVariable):
+                          | p.SetVariable | p.GetVariable | p.ConnectApp):
                 kind = _tag(q.message)
                 events.append(ev.CcRefused(kind, "offline", NO_CONSULT[kind]))
         return events
@@ -249,12 +262,24 @@ class CcClient:
             case (fx.CcConsult() | fx.CcTransfer() | fx.CcExitConsult() | fx.CcConference()
                   | fx.CcExitConference() | fx.CcPauseRecording() | fx.CcResumeRecording()
                   | fx.CcSetVariable() | fx.CcGetVariable() | fx.CcPreview()
-                  | fx.CcReschedule() | fx.CcPlayMessage()):
+                  | fx.CcReschedule() | fx.CcPlayMessage() | fx.CcConnectApp()):
                 message = _consult(effect, self._next_id())
                 if not self.synced:
                     kind = _tag(message)
                     return [ev.CcRefused(kind, "offline", NO_CONSULT[kind])], []
                 return [], self._send(_Queued(message, effect.contact))
+            case fx.CcSetForwarding():          # the server checks loops: not queued
+                if not self.synced:
+                    return [ev.CcRefused("set_forwarding", "offline", NO_FORWARDING)], []
+                f = effect.forwarding
+                return [], self._send(_Queued(p.SetForwarding(
+                    id=self._next_id(), forwarding=p.Forwarding(f.always, f.busy, f.no_answer,
+                                                                f.no_answer_s))))
+            case fx.CcScheduleFollowUp():       # the server's clock decides: not queued
+                if not self.synced:
+                    return [ev.CcRefused("schedule_follow_up", "offline", NO_FOLLOW_UP)], []
+                return [], self._send(_Queued(p.ScheduleFollowUp(
+                    id=self._next_id(), at=effect.at, note=effect.note, contact=effect.contact)))
             case (fx.CcScheduleCallback() | fx.CcEditCallback() | fx.CcDeleteCallback()
                   | fx.CcListCallbacks()):
                 asked = _callback_request(effect, self._next_id())
@@ -269,7 +294,7 @@ class CcClient:
                     return [ev.CcRefused(kind, "offline", NO_NOW[kind])], []
                 return [], self._send(_Queued(now))
             case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
-                  | fx.CcWrapUp()):
+                  | fx.CcWrapUp() | fx.CcFollowUpDone()):
                 return [], self._queue_or_send(_queued(effect, self._next_id()))
             case _:
                 assert_never(effect)
@@ -358,7 +383,8 @@ class CcClient:
             case p.Snapshot():
                 return self._snapshot(msg)
             case (p.AgentState() | p.ContactUpdate() | p.Notice() | p.CampaignUpdate()
-                  | p.Favorites() | p.Help() | p.LoggedOut()):
+                  | p.Favorites() | p.Help() | p.FollowUpDue() | p.AppResult()
+                  | p.ForwardingUpdate() | p.Voicemail() | p.LoggedOut()):
                 return self._server_event(msg)
             case _:
                 assert_never(msg)
@@ -444,13 +470,14 @@ class CcClient:
 
 
 _ServerEvent = (p.AgentState | p.ContactUpdate | p.Notice | p.CampaignUpdate | p.Favorites
-                | p.Help | p.LoggedOut)
+                | p.Help | p.FollowUpDue | p.AppResult | p.ForwardingUpdate | p.Voicemail
+                | p.LoggedOut)
 _FAVORITE_REQUESTS = {fx.CcFavoriteAdd: "favorite_add", fx.CcFavoriteRemove: "favorite_remove"}
 
 
 # -- core effects -> protocol requests -------------------------------------------------------------
-def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent | fx.CcWrapUp,
-            rid: str) -> _Queued:
+def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent | fx.CcWrapUp
+            | fx.CcFollowUpDone, rid: str) -> _Queued:
     message: _Queueable
     match effect:
         case fx.CcSetState():
@@ -465,6 +492,8 @@ def _queued(effect: fx.CcSetState | fx.CcAccept | fx.CcReject | fx.CcCallEvent |
         case fx.CcWrapUp():
             message = p.WrapUp(id=rid, contact=effect.contact, code=effect.code,
                                note=effect.note)
+        case fx.CcFollowUpDone():
+            message = p.FollowUpDone(id=rid, follow_up=effect.follow_up)
         case _:
             assert_never(effect)
     return _Queued(message, _contact_of(message))
@@ -492,11 +521,11 @@ def _now_request(effect: fx.CcRequestHelp | fx.CcCancelHelp | fx.CcQualityReport
 def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConference
              | fx.CcExitConference | fx.CcPauseRecording | fx.CcResumeRecording
              | fx.CcSetVariable | fx.CcGetVariable | fx.CcPreview | fx.CcReschedule
-             | fx.CcPlayMessage,
+             | fx.CcPlayMessage | fx.CcConnectApp,
              rid: str) -> (p.Consult | p.Transfer | p.ExitConsult | p.Conference
                            | p.ExitConference | p.PauseRecording | p.ResumeRecording
                            | p.SetVariable | p.GetVariable | p.Preview | p.Reschedule
-                           | p.PlayMessage):
+                           | p.PlayMessage | p.ConnectApp):
     """A request about the contact's call, sent only while the link is up (never queued:
     by the time it came back, the call has moved on)."""
     match effect:
@@ -527,7 +556,9 @@ def _consult(effect: fx.CcConsult | fx.CcTransfer | fx.CcExitConsult | fx.CcConf
         case fx.CcReschedule():
             return p.Reschedule(id=rid, contact=effect.contact, at=effect.at)
         case fx.CcPlayMessage():
-            return p.PlayMessage(id=rid, contact=effect.contact)
+            return p.PlayMessage(id=rid, contact=effect.contact, message=effect.message)
+        case fx.CcConnectApp():
+            return p.ConnectApp(id=rid, contact=effect.contact, app=effect.app)
         case _:
             assert_never(effect)
 
@@ -541,7 +572,7 @@ def _favorite(effect: fx.CcFavoriteAdd | fx.CcFavoriteRemove,
 
 
 def _contact_of(message: _Queueable) -> str:
-    return "" if isinstance(message, p.SetState) else message.contact
+    return "" if isinstance(message, p.SetState | p.FollowUpDone) else message.contact
 
 
 def _tag(message: p.ClientMessage) -> str:
@@ -622,7 +653,20 @@ def _snapshot(s: p.Snapshot, skew: float) -> ev.CcSnapshot:
         callback_rules=_rules(s.callback_rules),
         callback_queues=tuple(ev.Code(c.code, c.label) for c in s.callback_queues),
         team_members=tuple(ev.Code(c.code, c.label) for c in s.team),
-        skew=skew, help=s.help)
+        skew=skew, help=s.help, messages=tuple(ev.Code(c.code, c.label) for c in s.messages),
+        follow_ups=tuple(_follow_up(f, skew) for f in s.follow_ups),
+        voice_apps=tuple(ev.VoiceApp(a.code, a.label, a.kind, a.agent_stays)
+                         for a in s.voice_apps),
+        forwarding=_forwarding(s.forwarding), voicemail_waiting=s.voicemail_waiting,
+        voicemail_messages=s.voicemail_messages, voicemail_number=s.voicemail_number)
+
+
+def _forwarding(f: p.Forwarding) -> ev.Forwarding:
+    return ev.Forwarding(f.always, f.busy, f.no_answer, f.no_answer_s)
+
+
+def _follow_up(f: p.FollowUp, skew: float) -> ev.FollowUp:
+    return ev.FollowUp(f.id, f.at - skew, f.note, f.contact, f.customer)
 
 
 def _callback(c: p.Callback, skew: float) -> ev.Callback:
@@ -682,6 +726,14 @@ def _event(msg: _ServerEvent, skew: float) -> CcEvent:
             return ev.CcFavorites(_favorites(msg.favorites))
         case p.Help():
             return ev.CcHelp(msg.state, msg.supervisor)
+        case p.FollowUpDue():
+            return ev.CcFollowUp(_follow_up(msg.follow_up, skew))
+        case p.AppResult():
+            return ev.CcAppResult(msg.contact, msg.app, msg.ok, msg.text)
+        case p.ForwardingUpdate():
+            return ev.CcForwarding(_forwarding(msg.forwarding))
+        case p.Voicemail():
+            return ev.CcVoicemail(msg.waiting, msg.messages)
         case p.LoggedOut():
             return ev.CcLoggedOut(msg.reason)
         case _:

@@ -19,6 +19,9 @@ MAX_MESSAGE_BYTES = 1 << 20          # larger frames are refused unread (error "
 MAX_LOG_PART = 32 * 1024            # characters of a log_upload part (a progress step each)
 # a quality_report's problem: what the agent heard
 QUALITY_PROBLEMS = ("choppy", "echo", "noise", "one_way", "delay", "other")
+FOLLOW_UP_NOTE_MAX = 250            # characters of a follow-up's note
+FOLLOW_UP_MAX_DAYS = 90             # how far ahead a follow-up may be
+FORWARD_NO_ANSWER_S = (5, 120)      # a forward on no answer rings the phone this long first
 CLOSE_TAKEN_OVER = 4001              # close code: another phone logged the agent in
 
 # What a server puts in a contact (docs/cc-protocol.md, "Field limits"): with at most
@@ -230,6 +233,39 @@ class CallQuality(msgspec.Struct, frozen=True, omit_defaults=True):
     late: int = 0                       # packets that came after their playout time
     concealed: int = 0                  # packets the phone made up for lost ones
     mos: float = 0.0                    # listening quality, estimated (ITU-T G.107 E-model)
+
+
+class VoiceApp(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A voice application the server can connect a customer to (``connect_app``): an IVR
+    (a card payment, a survey) or a voice signature (a consent prompt, the customer's answer
+    recorded)."""
+    code: str
+    label: str
+    kind: Literal["ivr", "signature"] = "ivr"
+    # the agent stays on the contact while it runs (the customer comes back after); else the
+    # agent's leg is released at once (wrap-up) and the application ends the call
+    agent_stays: bool = True
+
+
+class Forwarding(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Where the agent's personal calls (to their extension, never a queue's) go instead of
+    their phone: ``always``; else when the phone is ``busy`` or gives ``no_answer`` within
+    ``no_answer_s`` (or is off: no answer). "": not forwarded (a call not taken goes to the
+    agent's voicemail). Carried out by the call server, so a phone that is off still
+    forwards."""
+    always: str = ""
+    busy: str = ""
+    no_answer: str = ""
+    no_answer_s: int = 20
+
+
+class FollowUp(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A reminder the agent scheduled (``schedule_follow_up``), come due."""
+    id: str
+    at: float                           # when it was due (server time)
+    note: str
+    contact: str = ""                   # the contact it is about
+    customer: str = ""                  # that contact's customer number, if it had one
 
 
 class Contact(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -507,13 +543,64 @@ class Preview(_Msg, tag="preview"):
 
 
 class PlayMessage(_Msg, tag="play_message"):
-    """Leave the campaign's recorded message on an answering machine: the side that holds the
-    customer's leg (the media bridge, for a call the dialer placed) plays it to them and hangs
-    up when it ends; the agent's leg is ended at once (the disposition is still owed).
-    Refused ``not_allowed`` when the campaign has no message or the call is not the
-    bridge's (a preview call the phone dialed itself), ``unknown_contact``."""
+    """``message`` "": leave the campaign's recorded message on an answering machine: the side
+    that holds the customer's leg (the media bridge, for a call the dialer placed) plays it to
+    them and hangs up when it ends; the agent's leg is ended at once (the disposition is still
+    owed). Refused ``not_allowed`` when the campaign has no message or the call is not the
+    bridge's (a preview call the phone dialed itself), ``unknown_contact``.
+    ``message`` one of the snapshot's ``messages``: that pre-recorded message is played to the
+    customer by the side that holds their leg while the agent stays on the call (the
+    customer hears the message instead of the agent until it ends, then the conversation
+    again); ack, and a ``notice`` when it has played. Refused ``unknown_code`` (not one of
+    ``messages``), ``not_allowed`` (not talking with the customer, on hold, in a consult or
+    conference, a message already playing, or a call that is not the bridge's)."""
     id: str
     contact: str
+    message: str = ""
+
+
+class SetForwarding(_Msg, tag="set_forwarding"):
+    """The agent's call forwarding, whole (all "": off). Ack, then a ``forwarding`` event with
+    it as kept. Refused ``bad_value`` (``fields`` names each refused field: ``bad_number``, a
+    number that is no number; ``own_number``, the agent's own extension; ``loop``, a number
+    whose own forwarding leads back to the agent; ``no_answer_s`` outside
+    FORWARD_NO_ANSWER_S)."""
+    id: str
+    forwarding: Forwarding
+
+
+class ConnectApp(_Msg, tag="connect_app"):
+    """Connect the customer of ``contact`` to the voice application ``app`` (one of the
+    snapshot's ``voice_apps``), run by the side that holds the customer's leg: the customer
+    hears the application, not the agent (nor does the agent hear them: a card number keyed
+    into a payment IVR reaches no one but it). Ack, then an ``app_result`` when it ends (the
+    customer back with the agent where the application lets the agent stay). Refused
+    ``unknown_code``, ``not_allowed`` (not talking with the customer, held, in a consult or
+    conference, an application or message already running, not the bridge's call)."""
+    id: str
+    contact: str
+    app: str
+
+
+class ScheduleFollowUp(_Msg, tag="schedule_follow_up"):
+    """A reminder for the agent: at ``at`` (server time, Unix seconds) the server brings it back
+    to the agent's phone (a ``follow_up`` event; in the snapshot's ``follow_ups`` until done),
+    with ``note`` and the contact it is about ("": none). Ack. Refused ``bad_value`` for a time
+    not in the future by the server's clock or more than FOLLOW_UP_MAX_DAYS ahead, an empty
+    note or one over FOLLOW_UP_NOTE_MAX characters; ``unknown_contact`` for a contact the agent
+    never had."""
+    id: str
+    at: float
+    note: str
+    contact: str = ""
+
+
+class FollowUpDone(_Msg, tag="follow_up_done"):
+    """The agent has seen a follow-up that came due: the server drops it. Ack (also for one
+    already done); ``not_allowed`` for one not due yet, ``unknown_follow_up`` for one that is
+    not the agent's."""
+    id: str
+    follow_up: str
 
 
 class Reschedule(_Msg, tag="reschedule"):
@@ -691,6 +778,16 @@ class Snapshot(_Msg, tag="snapshot"):
     callback_queues: list[Code] = []
     team: list[Code] = []
     help: bool = False                  # the agent's help request stands (``help`` open)
+    # the centre's pre-recorded messages the agent may play into a call (``play_message``)
+    messages: list[Code] = []
+    follow_ups: list[FollowUp] = []     # the agent's follow-ups come due and not done
+    voice_apps: list[VoiceApp] = []     # what ``connect_app`` may connect a customer to
+    forwarding: Forwarding = Forwarding()
+    voicemail_waiting: int = 0          # voicemail messages not yet heard
+    voicemail_messages: int = 0         # ... and in all
+    # what the phone dials to reach the agent's voicemail box (its menu: keys 1 play, 4 back
+    # 5 s, 6 next, 7 delete, 9 record the greeting)
+    voicemail_number: str = ""
 
 
 class AgentState(_Msg, tag="agent_state"):
@@ -733,6 +830,38 @@ class Help(_Msg, tag="help"):
     contact: str = ""
 
 
+class AppResult(_Msg, tag="app_result"):
+    """A voice application the agent connected ended: ``ok`` and what the agent is told
+    (``Signature recorded``, ``Payment taken``; or why not: ``No answer: signature not
+    recorded``, ``Customer hung up``)."""
+    seq: int
+    contact: str
+    app: str
+    ok: bool
+    text: str
+
+
+class ForwardingUpdate(_Msg, tag="forwarding"):
+    """The agent's call forwarding changed (on this phone, another, or by the admin)."""
+    seq: int
+    forwarding: Forwarding
+
+
+class Voicemail(_Msg, tag="voicemail"):
+    """The agent's voicemail box changed: ``waiting`` messages not yet heard (the phone lights
+    its message lamp while there are any), ``messages`` in all."""
+    seq: int
+    waiting: int
+    messages: int = 0
+
+
+class FollowUpDue(_Msg, tag="follow_up"):
+    """A follow-up of the agent's came due (also to a phone that reconnects: the snapshot
+    lists those not done)."""
+    seq: int
+    follow_up: FollowUp
+
+
 class LoggedOut(_Msg, tag="logged_out"):
     seq: int
     reason: str = ""
@@ -743,10 +872,12 @@ ClientMessage = (Hello | SetState | Accept | Reject | Dial | Directory | Favorit
                  | ExitConference | PauseRecording | ResumeRecording | SetVariable | GetVariable
                  | Preview | Reschedule | PlayMessage | ScheduleCallback | EditCallback
                  | DeleteCallback | ListCallbacks | WrapUp | RequestHelp | CancelHelp
-                 | QualityReport | LogUpload | Logout | Resync)
+                 | QualityReport | LogUpload | ScheduleFollowUp | FollowUpDone | ConnectApp
+                 | SetForwarding | Logout | Resync)
 ServerMessage = (Ack | Error | DialAnswer | DirectoryAnswer | VariableValue | CallbackAnswer
                  | CallbacksAnswer | Snapshot | AgentState | ContactUpdate | Notice
-                 | CampaignUpdate | Favorites | Help | LoggedOut)
+                 | CampaignUpdate | Favorites | Help | FollowUpDue | AppResult
+                 | ForwardingUpdate | Voicemail | LoggedOut)
 Message = ClientMessage | ServerMessage
 
 ERROR_CODES = {
@@ -759,7 +890,8 @@ ERROR_CODES = {
     "version": "protocol version not supported",
     "not_logged_in": "a request before a successful hello, or a reconnect to a session "
                      "that is over",
-    "unknown_code": "an idle or wrap-up code the server does not offer",
+    "unknown_code": "an idle or wrap-up code (or a pre-recorded message, a voice "
+                    "application) the server does not offer",
     "unknown_contact": "a contact that is not (or no longer) the agent's",
     "not_allowed": "the request does not fit the agent's state (e.g. logout while offered)",
     "bad_number": "a dial of something that is no number (empty, too long, bad characters)",
@@ -778,8 +910,10 @@ ERROR_CODES = {
                  "the past or after the campaign's end (the message says which); a "
                  "callback's fields against its rules (``fields`` says which); a wrap-up "
                  "note over Settings.note_max; a log part out of order or over MAX_LOG_PART; "
-                 "a quality report's problem not in QUALITY_PROBLEMS",
+                 "a quality report's problem not in QUALITY_PROBLEMS; a follow-up in the "
+                 "past, too far ahead, with no note or one too long",
     "unknown_callback": "an edit or delete of a callback that is not (or no longer) there",
+    "unknown_follow_up": "a follow_up_done of a follow-up that is not the agent's",
     "call_limit": "a dial refused: the centre's concurrent-call limit is reached (also a "
                   "preview's call)",
     "variable_changed": "a set_variable over a version another agent's save replaced: the "

@@ -93,7 +93,9 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
                   cc=e.settings, favorites=e.favorites, campaigns=e.campaigns,
                   logout_at=e.logout_at, callback_rules=e.callback_rules,
                   callback_queues=e.callback_queues, team_members=e.team_members, skew=e.skew,
-                  help=e.help)
+                  help=e.help, messages=e.messages, voice_apps=e.voice_apps,
+                  forwarding=e.forwarding, voicemail_waiting=e.voicemail_waiting,
+                  voicemail_messages=e.voicemail_messages, voicemail_number=e.voicemail_number)
     ids = {c.id: c.status for c in e.contacts}
     # A wrap-up queued while offline still shows as "wrapup" on the server: don't ask again.
     wrapped = frozenset(i for i in m.wrapped_locally if ids.get(i) == "wrapup")
@@ -102,8 +104,12 @@ def snapshot(m: Model, e: ev.CcSnapshot) -> Step:
     # shown again (a new attempt at the contact has a new token, and shows).
     rejected = frozenset((c.id, c.token) for c in e.contacts if (c.id, c.token) in m.rejected)
     contacts = tuple(c for c in e.contacts if (c.id, c.token) not in rejected)
+    listed = {f.id for f in e.follow_ups}
+    seen = m.follow_ups_seen & listed          # the server forgets them once told
+    follow_ups = tuple(f for f in e.follow_ups if f.id not in seen)
     return replace(m, agent=agent, contacts=contacts, login_pending=False, login_agent="",
-                   wrapped_locally=wrapped, answer_on_arrival=early, rejected=rejected), ()
+                   wrapped_locally=wrapped, answer_on_arrival=early, rejected=rejected,
+                   follow_ups=follow_ups, follow_ups_seen=seen), ()
 
 
 def agent_state(m: Model, e: ev.CcAgentState) -> Step:
@@ -119,7 +125,7 @@ def logged_out(m: Model, e: ev.CcLoggedOut) -> Step:
     # the agent's call history goes with the agent (redial too): the next one finds none
     m = replace(m, agent=None, contacts=(), answer_on_arrival=frozenset(),
                 wrapped_locally=frozenset(), rejected=frozenset(), login_pending=False,
-                cc_problem="", history=())
+                cc_problem="", history=(), follow_ups=(), notes=())
     if negotiated:                  # the countdown on the status line ends with it
         return with_notice(m, LOGOUT_DONE), ()
     return (with_notice(m, f"Logged out: {e.reason}") if e.reason else m), ()

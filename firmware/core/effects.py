@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .events import CallbackDraft, CallQuality
+from .events import CallbackDraft, CallQuality, Forwarding
 from .model import Model, Settings
 from .vocab import AgentChoice, CallLeg, CallReport, EntryKind, PreviewAction, Route, Tone
 
@@ -170,9 +170,39 @@ class CcPreview:
 
 @dataclass(frozen=True)
 class CcPlayMessage:
-    """Leave the campaign's recorded message on the answering machine of the contact's call:
-    the server plays it to them and ends the agent's call (or CcRefused "play_message")."""
+    """``message`` "": leave the campaign's recorded message on the answering machine of the
+    contact's call: the server plays it to them and ends the agent's call. Else play that
+    pre-recorded message to the customer, the agent staying on (or CcRefused
+    "play_message")."""
     contact: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CcConnectApp:
+    """Connect the contact's customer to the voice application ``app`` (events.CcAppResult,
+    or CcRefused "connect_app")."""
+    contact: str
+    app: str
+
+
+@dataclass(frozen=True)
+class CcSetForwarding:
+    """The agent's call forwarding, whole (events.CcForwarding, or CcRefused with fields)."""
+    forwarding: Forwarding
+
+
+@dataclass(frozen=True)
+class CcScheduleFollowUp:
+    """A reminder the server brings back at ``at`` (server time; events.CcFollowUp)."""
+    at: float
+    note: str
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class CcFollowUpDone:
+    follow_up: str
 
 
 @dataclass(frozen=True)
@@ -322,7 +352,8 @@ CcEffect = (CcLogin | CcSetState | CcAccept | CcReject | CcDial | CcGetDirectory
             | CcConference | CcExitConference | CcPauseRecording | CcResumeRecording
             | CcSetVariable | CcGetVariable | CcPreview | CcReschedule | CcPlayMessage
             | CcScheduleCallback | CcEditCallback | CcDeleteCallback | CcListCallbacks | CcWrapUp
-            | CcRequestHelp | CcCancelHelp | CcQualityReport | CcLogUpload | CcLogout)
+            | CcRequestHelp | CcCancelHelp | CcQualityReport | CcLogUpload | CcScheduleFollowUp
+            | CcFollowUpDone | CcConnectApp | CcSetForwarding | CcLogout)
 SipEffect = SipAnswer | SipHold | SipResume | SipHangup | SipRefuse | SipDtmf | SipDial
 Effect = PlayTone | StopTone | SaveSettings | MeasureCall | CollectLogs | CcEffect | SipEffect
 

@@ -90,6 +90,15 @@ class CcSettings:
 
 
 @dataclass(frozen=True)
+class Forwarding:
+    """Where the agent's personal calls go instead (cc protocol Forwarding; "": not)."""
+    always: str = ""
+    busy: str = ""
+    no_answer: str = ""
+    no_answer_s: int = 20
+
+
+@dataclass(frozen=True)
 class ConsultLeg:
     """The agent's consult of a contact (firmware.cc.protocol.ConsultLeg): its SIP call, the
     consult leg, carries ``token`` as X-CC-Token."""
@@ -301,6 +310,13 @@ class CcSnapshot(Event):
     team_members: tuple[Code, ...] = ()
     skew: float = 0.0
     help: bool = False          # the agent's help request stands
+    messages: tuple[Code, ...] = ()       # pre-recorded messages to play into a call
+    follow_ups: tuple[FollowUp, ...] = ()  # come due, not done
+    voice_apps: tuple[VoiceApp, ...] = ()
+    forwarding: Forwarding = Forwarding()
+    voicemail_waiting: int = 0
+    voicemail_messages: int = 0
+    voicemail_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +341,52 @@ class CcContact(Event):
 @dataclass(frozen=True)
 class CcNotice(Event):
     text: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A reminder the agent scheduled, come due (``at`` on the phone's clock)."""
+    id: str
+    at: float
+    note: str
+    contact: str = ""
+    customer: str = ""          # the contact's customer number, if it had one
+
+
+@dataclass(frozen=True)
+class CcForwarding(Event):
+    forwarding: Forwarding
+
+
+@dataclass(frozen=True)
+class CcVoicemail(Event):
+    """The agent's voicemail box: messages not heard yet, and in all."""
+    waiting: int
+    messages: int = 0
+
+
+@dataclass(frozen=True)
+class VoiceApp:
+    """A voice application the server connects a customer to (cc protocol VoiceApp)."""
+    code: str
+    label: str
+    kind: str = "ivr"           # "ivr" or "signature"
+    agent_stays: bool = True
+
+
+@dataclass(frozen=True)
+class CcAppResult(Event):
+    """A voice application the agent connected ended: ``text`` says how."""
+    contact: str
+    app: str
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class CcFollowUp(Event):
+    """A follow-up of the agent's came due."""
+    follow_up: FollowUp
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,31 @@ class SendLogs:
 
 
 @dataclass(frozen=True)
+class Messages:
+    """Play one of the centre's pre-recorded messages into the call (messages.py)."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Schedule a follow-up: a reminder the server brings back (followups.py)."""
+
+
+@dataclass(frozen=True)
+class VoiceApps:
+    """Connect the customer to a voice application: an IVR, a signature (voiceapps.py)."""
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    """Call the agent's voicemail box (firmware.core.voicemail)."""
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """The agent's call forwarding (firmware.core.forwarding)."""
+
+
+@dataclass(frozen=True)
 class About:
     pass
 
@@ -124,7 +149,8 @@ class Campaigns:
 
 Target = (OpenMenu | Adjust | Choose | Noise | HeadsetMode | About | GoState | PickReason
           | History | Directory | Favorites | Tasks | Campaigns | Script | Reschedule
-          | RecordData | NewCallback | CallbackList | Note | Help | ReportCall | SendLogs)
+          | RecordData | NewCallback | CallbackList | Note | Help | ReportCall | SendLogs
+          | Messages | FollowUp | VoiceApps | Voicemail | Forwarding)
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,9 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Help", Help()),
         Item("Report last call", ReportCall()),
         Item("Send logs", SendLogs()),
+        Item("Follow-up", FollowUp()),
+        Item("Voicemail", Voicemail()),
+        Item("Forwarding", Forwarding()),
     )),
     "settings": ("Settings", (
         Item("Ringer volume", Adjust("ringer_volume")),
@@ -170,6 +199,9 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Note", Note()),
         Item("Help", Help()),
         Item("Report call", ReportCall()),
+        Item("Message", Messages()),
+        Item("Follow-up", FollowUp()),
+        Item("App", VoiceApps()),
     )),
     "call": ("Call", (               # any other contact's, from its call (More)
         Item("Next state", OpenMenu("state")),
@@ -178,12 +210,16 @@ MENUS: dict[MenuName, tuple[str, tuple[Item, ...]]] = {
         Item("Note", Note()),
         Item("Help", Help()),
         Item("Report call", ReportCall()),
+        Item("Message", Messages()),
+        Item("Follow-up", FollowUp()),
+        Item("App", VoiceApps()),
     )),
     "wrapup": ("Wrap-up", (          # any other contact's wrap-up (More)
         Item("Note", Note()),
         Item("Help", Help()),
         Item("Report call", ReportCall()),
         Item("Callback", NewCallback()),
+        Item("Follow-up", FollowUp()),
     )),
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import assert_never, get_args
 
 from .events import (Callback, CallbackDraft, CallbackRules, Campaign, CcSettings, Code, Contact,
-                     DirectoryEntry, Favorite, VariableLayout)
+                     DirectoryEntry, Favorite, FollowUp, Forwarding, VariableLayout, VoiceApp)
 from .form import Form, Purpose
 from .vocab import (AgentState, Backlight, CallDirection, CallLeg, CallRoute, CallState,
                     CcLinkState, HandsFree, Level, LoginEntry, MenuName, Mode, ReasonKind, Route,
@@ -231,6 +231,12 @@ class Agent:
     team_members: tuple[Code, ...] = ()
     skew: float = 0.0
     help: bool = False         # a help request of the agent's stands (helprequest.py)
+    messages: tuple[Code, ...] = ()      # the centre's pre-recorded messages (messages.py)
+    voice_apps: tuple[VoiceApp, ...] = ()  # what a customer can be connected to (voiceapps.py)
+    forwarding: Forwarding = Forwarding()     # the agent's personal calls (forwarding.py)
+    voicemail_waiting: int = 0           # messages not heard yet: the message lamp (voicemail.py)
+    voicemail_messages: int = 0
+    voicemail_number: str = ""           # what reaches the agent's box
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
@@ -386,6 +392,12 @@ class PreviewPopover(Screen):
     contact: str
     scroll: int = 0
     number: int = 0
+
+
+@dataclass(frozen=True)
+class FollowUpScreen(Screen):
+    """A follow-up come due: its note until the agent has seen it (followups.py)."""
+    follow_up: str
 
 
 @dataclass(frozen=True)
@@ -565,6 +577,10 @@ class Model:
     # wrap-up notes the agent typed (notes.py), by contact, until the wrap-up takes them
     notes: tuple[tuple[str, str], ...] = ()
     log_upload: LogUpload | None = None      # the phone's log on its way to the server
+    follow_ups: tuple[FollowUp, ...] = ()    # come due and not seen yet (followups.py)
+    forwarding_sent: Forwarding | None = None  # sent, not taken yet: a refusal reopens it
+    # seen here while the server may not know yet (its done queued offline): not shown again
+    follow_ups_seen: frozenset[str] = frozenset()
     notice: Notice | None = None
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't

@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import TypeVar
 
 from .model import (CallDataScreen, CallScreen, CallbacksScreen, CampaignsScreen, ConnectingPopover,
-                    LoginScreen, MenuScreen, Model, OfferPopover, PeopleScreen, PreviewPopover,
-                    ReasonScreen, RonaPopover, Screen, ScriptScreen, VarsScreen)
+                    FollowUpScreen, LoginScreen, MenuScreen, Model, OfferPopover, PeopleScreen,
+                    PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen, VarsScreen)
 
 S = TypeVar("S", bound=Screen)
 
@@ -18,7 +18,8 @@ POPOVERS: tuple[type[Screen], ...] = (OfferPopover, PreviewPopover, ConnectingPo
 # screens that only make sense while an agent is logged in
 _AGENT_ONLY: tuple[type[Screen], ...] = POPOVERS + (ReasonScreen, VarsScreen, PeopleScreen,
                                                    CallDataScreen, CampaignsScreen,
-                                                   ScriptScreen, CallbacksScreen)
+                                                   ScriptScreen, CallbacksScreen,
+                                                   FollowUpScreen)
 
 
 def push(m: Model, screen: Screen) -> Model:
@@ -112,6 +113,8 @@ def arrange(m: Model) -> Model:
         m = show(m, ConnectingPopover(reserved[0].id))
     if offers and find(m, OfferPopover) is None:
         m = show(m, OfferPopover(offers[0].id))
+    if m.follow_ups and find(m, FollowUpScreen) is None:
+        m = show(m, FollowUpScreen(m.follow_ups[0].id))
     previews = m.previews()
     # never over a disposition being picked (or typed): the preview waits for the wrap-up
     if previews and find(m, PreviewPopover) is None and not _wrapup_on_screen(m):
@@ -139,6 +142,8 @@ def _still_valid(m: Model, s: Screen) -> bool:
         return contact is not None and contact.status == "reserved" and not m.offers()
     if isinstance(s, ReasonScreen) and s.kind == "wrapup":
         return m.contact(s.contact) is not None and s.contact not in m.wrapped_locally
+    if isinstance(s, FollowUpScreen):
+        return any(f.id == s.follow_up for f in m.follow_ups)
     if isinstance(s, (VarsScreen, CallDataScreen, ScriptScreen)):
         return m.contact(s.contact) is not None
     if isinstance(s, PeopleScreen):

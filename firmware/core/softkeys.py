@@ -10,10 +10,10 @@ from .dispatch import narrow, rule_for
 from .form import FieldKind
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
                     CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen, ConnectingPopover,
-                    DialScreen, DirectoryScreen, FavoritesScreen, FormScreen, HistoryScreen,
-                    IdleScreen, LoginScreen, MenuScreen, Model, NoiseScreen, OfferPopover,
-                    PeopleScreen, PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen,
-                    TaskScreen, VarsScreen)
+                    DialScreen, DirectoryScreen, FavoritesScreen, FollowUpScreen, FormScreen,
+                    HistoryScreen, IdleScreen, LoginScreen, MenuScreen, Model, NoiseScreen,
+                    OfferPopover, PeopleScreen, PreviewPopover, ReasonScreen, RonaPopover, Screen,
+                    ScriptScreen, TaskScreen, VarsScreen)
 from .vocab import Action, KeyName
 
 Softkey = tuple[str, Action] | None       # (label, action) or no key
@@ -35,6 +35,7 @@ _FIXED: dict[type[Screen], Softkeys] = {
     TaskScreen: (("Go", "ok"), None, None, BACK),
     CampaignsScreen: (None, None, None, BACK),
     ScriptScreen: (None, None, None, BACK),
+    FollowUpScreen: (("OK", "ok"), None, None, None),
 }
 
 

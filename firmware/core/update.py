@@ -8,18 +8,21 @@ from dataclasses import replace
 from typing import TypeVar, assert_never
 
 from . import (agent, calldata, callbacks, callreport, calls, campaigns, conference, consult,
-               dialpad, directory, emergency, favorites, forms, helprequest, logsend, notes,
-               offers, reasons, recording, reservation, tasks)
+               dialpad, directory, emergency, favorites, followups, forms, helprequest, logsend,
+               forwarding, messages, notes, offers, reasons, recording, reservation, tasks,
+               voiceapps, voicemail)
 from . import events as ev
 from .dispatch import narrow, rule_for
 from .effects import Effects, PlayTone, SaveSettings, Step, StopTone
 from .menus import (ADJUSTABLE, CHOICES, MENUS, About, Adjust, CallbackList, Campaigns, Choose,
-                    Directory, Favorites, GoState, HeadsetMode, Help, History, NewCallback, Noise,
-                    Note, OpenMenu, PickReason, RecordData, ReportCall, Reschedule, Script,
-                    SendLogs, Target, Tasks)
+                    Directory, Favorites, FollowUp, GoState, HeadsetMode, Help, History, Messages,
+                    NewCallback, Noise, Note, OpenMenu, PickReason, RecordData, ReportCall,
+                    Reschedule, Script, SendLogs, Target, Tasks, VoiceApps, Voicemail)
+from .menus import Forwarding as ForwardingItem
 from .model import (CALL_ROUTES, AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
                     CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen, ConnectingPopover,
-                    DialScreen, DirectoryScreen, FavoritesScreen, FormScreen, HistoryScreen,
+                    DialScreen, DirectoryScreen, FavoritesScreen, FollowUpScreen, FormScreen,
+                    HistoryScreen,
                     IdleScreen, LoginScreen, MenuScreen, Model, NoiseScreen, OfferPopover,
                     PeopleScreen, PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen,
                     TaskScreen, VarsScreen, with_notice)
@@ -116,7 +119,7 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return campaigns.refused(m, e)
     if e.request == "reschedule":
         return campaigns.reschedule_refused(m, e)
-    if e.request == "play_message":
+    if e.request in ("play_message", "connect_app"):
         return with_notice(m, e.message), ()
     if e.request in ("schedule_callback", "edit_callback", "delete_callback", "callbacks"):
         return callbacks.refused(m, e)
@@ -126,6 +129,10 @@ def _refused(m: Model, e: ev.CcRefused) -> Step:
         return callreport.refused(m, e)
     if e.request == "log_upload":
         return logsend.refused(m, e)
+    if e.request in ("schedule_follow_up", "follow_up_done"):
+        return followups.refused(m, e)
+    if e.request == "set_forwarding":
+        return forwarding.refused(m, e)
     return directory.refused(m, e)          # the rest: agent.refused
 
 
@@ -229,6 +236,10 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.CcAcked: narrow(ev.CcAcked, _acked),
     ev.CallMeasured: narrow(ev.CallMeasured, callreport.measured),
     ev.LogsCollected: narrow(ev.LogsCollected, logsend.collected),
+    ev.CcFollowUp: narrow(ev.CcFollowUp, followups.due),
+    ev.CcAppResult: narrow(ev.CcAppResult, voiceapps.ended),
+    ev.CcForwarding: narrow(ev.CcForwarding, forwarding.changed),
+    ev.CcVoicemail: narrow(ev.CcVoicemail, voicemail.changed),
     ev.SipRegistration: narrow(ev.SipRegistration, _sip_registration),
     ev.SipIncoming: narrow(ev.SipIncoming, calls.incoming),
     ev.SipCallState: narrow(ev.SipCallState, calls.call_state),
@@ -331,6 +342,16 @@ def _open(m: Model, target: Target) -> Step:
             return callreport.open_report(m)
         case SendLogs():
             return logsend.start(m)
+        case Messages():
+            return messages.open_messages(m)
+        case FollowUp():
+            return followups.open_follow_up(m)
+        case VoiceApps():
+            return voiceapps.open_apps(m)
+        case Voicemail():
+            return voicemail.call_box(m)
+        case ForwardingItem():
+            return forwarding.open_forwarding(m)
     assert_never(target)
 
 
@@ -458,6 +479,7 @@ _HANDLERS: dict[type[Screen], Callable[[Model, object, Action], Step]] = {
     PreviewPopover: narrow(PreviewPopover, campaigns.preview_key),
     CampaignsScreen: narrow(CampaignsScreen, campaigns.campaigns_key),
     CallbacksScreen: narrow(CallbacksScreen, callbacks.list_key),
+    FollowUpScreen: narrow(FollowUpScreen, followups.follow_up_key),
     ScriptScreen: narrow(ScriptScreen, campaigns.script_key),
     RonaPopover: narrow(RonaPopover, offers.rona_key),
     CallScreen: narrow(CallScreen, _call_screen),

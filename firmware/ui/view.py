@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware.core.calls import audio_route
+from firmware.core import voicemail
 from firmware.core.model import (BACKLIGHT_AUTO_S, CONTRAST_MAX, BootScreen, ConnectingPopover,
                                  IdleScreen, Model, OfferPopover, PreviewPopover, RonaPopover)
 from firmware.core.softkeys import softkeys
@@ -82,7 +83,8 @@ def leds(m: Model) -> tuple[tuple[str, str], ...]:
     else:
         line = "on" if m.calls or m.hook_lifted else "off"
     route = audio_route(m)
-    return (("line", line), ("mwi", "off"), ("mute", "on" if m.muted else "off"),
+    return (("line", line), ("mwi", "on" if voicemail.lamp(m) else "off"),
+            ("mute", "on" if m.muted else "off"),
             # headset mode lights it between calls: calls will go there
             ("headset", "on" if route == "headset" or (route is None and m.settings.headset_mode)
              else "off"),

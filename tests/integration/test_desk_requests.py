@@ -5,42 +5,12 @@ API, and one asked from the menu and taken back; a call-quality report from the 
 the phone's own figures of the call; the phone's log sent from the menu, redacted."""
 import os
 import signal
-import time
 import tomllib
 
-from firmware.core.t9 import LETTERS
 from tools.lab import Desk
 
-KEY_OF = {letter: (key, presses) for key, letters in LETTERS.items()
-          for presses, letter in enumerate(letters, 1)} | {" ": ("0", 1)}
 NOTE = "Refund"                 # e and f share a key: right commits the e
 DTMF = "47#"
-
-
-def spell(text: str) -> list[str]:
-    """The keys that type ``text`` (letters and spaces; a text field capitalises its first
-    letter) by multi-tap: right commits a letter before another on the same key."""
-    keys: list[str] = []
-    for ch in text.lower():
-        key, presses = KEY_OF[ch]
-        if keys and keys[-1] == key:
-            keys.append("right")
-        keys += [key] * presses
-    return keys
-
-
-def shown(desk: Desk) -> str:
-    """The display's rows as one line: a notice longer than a row wraps onto the next."""
-    return " ".join(row.strip() for row in desk.lcd())
-
-
-def wait_shown(desk: Desk, text: str, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while text not in (now := shown(desk)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the LCD never said {text!r}; it shows:\n{desk.text()}")
-        time.sleep(0.05)
-    return now
 
 
 def talking(desk: Desk, lab) -> str:
@@ -58,10 +28,10 @@ def talking(desk: Desk, lab) -> str:
 def write_note(desk: Desk):
     desk.key("soft4", "4")                      # More -> Note
     desk.wait_lcd("Note")
-    desk.key(*spell(NOTE))
+    desk.spell(NOTE)
     desk.wait_lcd(NOTE)
     desk.key("soft1")                           # Save
-    wait_shown(desk, "Note kept for the wrap-up")
+    desk.wait_shown("Note kept for the wrap-up")
 
 
 def hang_up(desk: Desk):
@@ -79,7 +49,7 @@ def test_a_call_s_note_help_and_quality_report_then_the_phone_s_log(lab, desk):
     [asked] = lab.ccsim.call("GET", "/help?state=open")["help"]
     assert (asked["agent"], asked["contact"]) == ("1001", cid)
     lab.ccsim.call("POST", f"/help/{asked['id']}/answer", {"supervisor": "Sam"})
-    assert "Help requested" not in wait_shown(desk, "Help: Sam is on it")
+    assert "Help requested" not in desk.wait_shown("Help: Sam is on it")
     assert lab.ccsim.call("GET", f"/help/{asked['id']}")["state"] == "answered"
 
     desk.type(DTMF)                             # keys to the customer's IVR
@@ -90,7 +60,7 @@ def test_a_call_s_note_help_and_quality_report_then_the_phone_s_log(lab, desk):
     desk.key("right")
     desk.wait_lcd("< Echo ", "2/6 >")
     desk.key("soft1")                           # Save
-    wait_shown(desk, "Report sent")
+    desk.wait_shown("Report sent")
     [report] = lab.ccsim.call("GET", "/quality")["reports"]
     assert (report["agent"], report["contact"], report["problem"]) == ("1001", cid, "echo")
     quality = report["quality"]
@@ -102,7 +72,7 @@ def test_a_call_s_note_help_and_quality_report_then_the_phone_s_log(lab, desk):
     assert (contact["wrapup"], contact["note"]) == ("sale_made", NOTE)
 
     desk.wait_lcd("Available")
-    desk.key("ok", "up")                        # Menu, its last item
+    desk.key("ok", *["down"] * 10)              # Menu, its 11th item
     desk.wait_lcd("→Send logs")
     ccsim = lab.ccsim.proc.pid
     os.kill(ccsim, signal.SIGSTOP)              # a slow server: the part waits for its ack
@@ -111,7 +81,7 @@ def test_a_call_s_note_help_and_quality_report_then_the_phone_s_log(lab, desk):
         desk.wait_lcd("Sending logs 0%")
     finally:
         os.kill(ccsim, signal.SIGCONT)
-    said = wait_shown(desk, "Logs sent (")
+    said = desk.wait_shown("Logs sent (")
     [upload] = lab.ccsim.call("GET", "/logs")["logs"]
     assert (upload["agent"], upload["parts"]) == ("1001", 1)
     assert f"Logs sent ({-(-upload['size'] // 1024)} KB)" in said
@@ -125,14 +95,14 @@ def test_a_call_s_note_help_and_quality_report_then_the_phone_s_log(lab, desk):
 
 def test_help_from_the_menu_at_idle_then_taken_back(lab, desk):
     desk.key("ok", "9")                         # Menu -> Help
-    wait_shown(desk, "Help requested")
+    desk.wait_shown("Help requested")
     desk.key("back")
     assert desk.wait_lcd("Idle").splitlines()[2].strip() == "Help requested"
     [asked] = lab.ccsim.call("GET", "/help?state=open")["help"]
     assert (asked["agent"], asked["contact"], asked["state"]) == ("1001", None, "open")
 
     desk.key("ok", "9")                         # Menu -> Help again: taken back
-    wait_shown(desk, "Help request cancelled")
+    desk.wait_shown("Help request cancelled")
     desk.key("back")
     assert "Help requested" not in desk.wait_lcd("Idle")
     closed = lab.wait_for(lambda: (h := lab.ccsim.call("GET", f"/help/{asked['id']}"))
@@ -150,7 +120,7 @@ def test_a_note_is_queued_with_its_wrapup_while_ccsim_is_away(lab, desk):
     desk.key("soft1")                           # OK: the first code, Sale made
     desk.wait_lcd("when online")
     desk.key("ok", "9")                         # Menu -> Help: now or never
-    wait_shown(desk, "No server: can't ask for help")
+    desk.wait_shown("No server: can't ask for help")
     desk.key("back")
     lab.ccsim.start()
     desk.wait_status(cc="up", timeout=10)

@@ -221,7 +221,8 @@ def cut_at(line, fraction, seconds):
     return factory
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# one random cut point a run (two more cost CI 40 s; unit tests cover the resume offsets)
+@pytest.mark.parametrize("seed", [2])
 def test_a_pulled_cable_mid_upload_resumes(tmp_path, kit, seed):
     rng = random.Random(seed)
     with SerialLine(230_400) as line:                    # ~2.6 s for the image
@@ -253,7 +254,7 @@ def test_bit_flips_on_the_line_are_caught_and_retried(tmp_path, kit):
     assert (r.after.version, r.after.slot) == ("1.1.0", "b")
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [12])
 def test_power_cut_mid_upload_then_the_upload_resumes(tmp_path, kit, seed):
     fraction = random.Random(seed).uniform(0.3, 0.95)   # past the first 16 KiB chunk
     with SerialLine(230_400) as line:

@@ -442,6 +442,10 @@ SCREENS = {
                    "Edit", "Del", "Back"]),
     "callback offer": (lambda: callback_offered(),
                        ["Callback", "00:03", "Zoë Ærø", "+15550100 Sales", "Accpt|Accept"]),
+    "follow-up due": (lambda: run(agent(), ev.CcFollowUp(ev.FollowUp(
+        "f-1", NOW, "Send Zoë the fibre plan", "c1", "+15551234567")))[0],
+        ["Follow-up", time.strftime("%H:%M", time.localtime(NOW)), "Send Zoë the fibre",
+         "OK"]),
 }
 
 

@@ -36,16 +36,16 @@ def test_bad_play_and_amd_lines_are_refused_with_the_reason(line, says):
         parse(line)
 
 
-def test_a_play_file_is_whole_samples_of_at_most_a_minute_and_then_is_hangup_or_nothing(
+def test_a_play_file_is_whole_samples_of_at_most_a_minute_and_then_is_hangup_rejoin_or_nothing(
         tmp_path, message):
     for size in (0, 3, 60 * RATE * 2 + 2):
         bad = tmp_path / f"{size}.raw"
         bad.write_bytes(bytes(size))
         with pytest.raises(ValueError, match=f"is {size} bytes: whole S16 samples, at most 60"):
             parse(json.dumps({"op": "play", "leg": "L1", "file": str(bad)}))
-    with pytest.raises(ValueError, match='then must be "hangup" or ""'):
+    with pytest.raises(ValueError, match='then must be "hangup", "rejoin" or ""'):
         parse(json.dumps({"op": "play", "leg": "L1", "file": str(message), "then": "bye"}))
-    for then in ("hangup", ""):
+    for then in ("hangup", "rejoin", ""):
         assert parse(json.dumps({"op": "play", "leg": "L1", "file": str(message),
                                  "then": then}))["then"] == then
     assert parse('{"op": "dial", "leg": "L1", "to": "1001", "amd": true}')["amd"] is True

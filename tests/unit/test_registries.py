@@ -64,7 +64,7 @@ def test_every_event_has_a_rule_and_everything_else_in_events_is_the_data_they_c
     data = {ev.Code, ev.VariableLayout, ev.CcSettings, ev.Contact,      # not events: no rule
             ev.DirectoryEntry, ev.Favorite, ev.ConsultLeg, ev.Requester, ev.Participant,
             ev.Conference, ev.Recording, ev.Campaign, ev.CallbackRules, ev.CallbackDraft,
-            ev.Callback, ev.CallQuality}
+            ev.Callback, ev.CallQuality, ev.FollowUp, ev.VoiceApp, ev.Forwarding}
     events = all_subclasses(ev.Event)
     assert dataclasses_of(ev) - {ev.Event} == events | data
     assert missing(events, update._EVENTS) == []
@@ -172,7 +172,10 @@ CC_SENT = (fx.CcLogin("1001", "1234"), fx.CcSetState("idle", "lunch"), fx.CcAcce
            fx.CcWrapUp("c1", "sale"), fx.CcWrapUp("c1", "sale", "Wants fibre"),
            fx.CcRequestHelp("c1"), fx.CcCancelHelp(),
            fx.CcQualityReport("echo", ev.CallQuality(rx_packets=500, mos=4.1), "c1"),
-           fx.CcLogUpload("log-1", 1, 1, "a line"), fx.CcLogout("shift"))
+           fx.CcLogUpload("log-1", 1, 1, "a line"), fx.CcPlayMessage("c1", "privacy"),
+           fx.CcScheduleFollowUp(1_800_000_000.0, "Send the plan", "c1"),
+           fx.CcFollowUpDone("f-1"), fx.CcConnectApp("c1", "signature"),
+           fx.CcSetForwarding(ev.Forwarding(always="5550123")), fx.CcLogout("shift"))
 SAMPLES = (fx.PlayTone("ring", "ringer", 4), fx.StopTone("ringer"), fx.SaveSettings(SAVED),
            fx.MeasureCall("k1", "c1", "echo"), fx.CollectLogs("log-1"), *CC_SENT, *SIP_DONE)
 

@@ -26,6 +26,7 @@ flood     1,000 INVITEs at 100/s (SIPp) through the proxy and straight to a sim 
 pins      PIN guessing against ccsim: PINs checked per connection, per hour; a 4-digit PIN's time
 predictive a simulated day of a predictive campaign (ccsim's dialer, virtual clock) against
           progressive: abandon rate vs the limit, agents' idle share, calls per agent-hour
+logs      Send logs: the phone's full recent log redacted, cut in parts and uploaded to ccsim
 callbacks 100,000 scheduled callbacks in ccsim (engine and SQLite): time to schedule, database
           size, the engine's memory, restart time, firing lateness p50/p99 (the server's timer)
 """
@@ -35,13 +36,13 @@ import argparse
 import sys
 
 from . import (agent, boot, bridge, callbacks, campaign, ccsim, cleanup, conference, dial, drift,
-               flash, flood, keys, latency, memory, pins, predictive, recording, storm,
+               flash, flood, keys, latency, logs, memory, pins, predictive, recording, storm,
                transfer)
 
 ALL = ("boot", "keys", "offer", "callback_offer", "preview", "cckeys", "ringing", "voice",
        "dial", "campaign", "transfer", "latency", "cleanup", "drift", "flash", "bridge",
-       "recording", "conference", "ccsim", "storm", "pins", "predictive", "callbacks", "flood",
-       "memory")
+       "recording", "conference", "ccsim", "storm", "pins", "predictive", "callbacks", "logs",
+       "flood", "memory")
 
 
 def main(argv=None) -> int:
@@ -108,6 +109,7 @@ def main(argv=None) -> int:
         "predictive": lambda: predictive.run(args.campaign_agents, args.hours,
                                              outcomes=args.outcomes),
         "callbacks": lambda: callbacks.run(args.pending),
+        "logs": logs.run,
         "memory": lambda: memory.run(args.minutes, args.standalone, args.page),
     }
     for name in ALL:

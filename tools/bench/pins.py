@@ -77,8 +77,7 @@ def run(seconds: float = 5.0) -> str:
         try:
             codes = asyncio.run(_hammer(ws_url, seconds))
         finally:
-            proc.terminate()
-            proc.wait(5)
+            proc.stop()
     sent = sum(codes.values())
     m = model()
     return table("PIN guessing against ccsim (one agent)", ["what", "figure"], [

@@ -14,10 +14,22 @@ stdin (or the --control socket):
         {"op": "join", "room": "R1", "leg"}         (moves it from the room it was in)
         {"op": "leave", "leg"}
         {"op": "hold_music", "leg", "on": true}    what a leg in no room hears (else silence)
-        {"op": "play", "leg", "file": "/abs/message.raw", "then": "hangup" | ""}   the leg
-                hears the file (raw S16LE mono at 8000 Hz, the rate the bridge mixes at; at
-                most 60 s) instead of music or silence: it leaves its room, music off; a join
-                stops it. When it ends: "played", and with then "hangup" the leg is hung up
+        {"op": "play", "leg", "file": "/abs/message.raw", "then": "hangup" | "rejoin" | ""}
+                the leg hears the file (raw S16LE mono at 8000 Hz, the rate the bridge mixes
+                at; at most 60 s) instead of music or silence: it leaves its room, music off;
+                a join stops it. When it ends: with then "hangup" the leg is hung up; with
+                "rejoin" it goes back into the room it left ("joined"), unless hold music was
+                turned on for it meanwhile (then it stays out, on the music); then "played"
+        {"op": "app", "leg", "app": "payment", "prompt": "/abs/prompt.raw", "collect":
+         "digits", "max_digits": 20, "timeout_s": 8, "then": "rejoin" | "hangup"}
+        {"op": "app", "leg", "app": "signature", "prompt": "/abs/prompt.raw", "collect":
+         "speech", "record_s": 4, "file": "/abs/c-1-signature.wav", "then": ...}
+                a voice application on the leg (bridge_apps.py): out of its room, music
+                off, it hears the prompt (a raw file, as play's), then the customer's DTMF
+                keys are counted (never kept or passed on) or its answer is recorded and
+                judged; then "app_done", and with "rejoin" it goes back into the room it
+                left (unless put on hold music meanwhile), with "hangup" it is hung up. A
+                join, a play or another app stops it (stopped)
         {"op": "hangup", "leg"}   {"op": "legs"}   {"op": "stats"}   {"op": "quit"}
         {"op": "record", "room", "file": "/abs/c-1.wav"}   what the room says, into a WAV
         {"op": "record_pause", "room", "paused": true}   {"op": "record_stop", "room"}
@@ -28,18 +40,23 @@ stdout (and the socket): {"event": "ready"}; per leg {"event": "incoming", "leg"
         "leg"}, {"event": "ended", "leg", "reason"} ("not found (404)", "busy (486)", "no
         answer", "far end hung up", "hangup requested", ...); {"event": "joined", "room",
         "leg", "legs"}, {"event": "left", "room", "leg"}, {"event": "hold_music", "leg", "on"};
-        {"event": "played", "leg", "file", "stopped"} (the file ended, or a join stopped it:
-        stopped true); {"event": "amd", "leg", "result": "human"|"machine"|"unknown",
-        "speech_s"} once per leg dialed with amd, within AMD_WINDOW_S of its answer (below);
+        {"event": "played", "leg", "file", "stopped"} (the file ended, or a join or another
+        play stopped it: stopped true; after a rejoin's "joined"); {"event": "amd", "leg",
+        "result": "human"|"machine"|"unknown", "speech_s"} once per leg dialed with amd,
+        within AMD_WINDOW_S of its answer (below); {"event": "app_done", "leg", "app",
+        "ok", "ended" ("#"|"max"|"timeout"|"recorded"|"stopped"), "digits" (how many) |
+        "speech_s" and "file"} (after a rejoin's "joined");
         every 0.5 s per answered leg what it hears from us: {"event": "audio", "leg",
         "heard_s", "level_dbfs", "hz", "tones"} (customers.hearing and customers.tones);
         {"event": "legs", "legs": [{"leg", "direction", "state", "peer", "contact", "room",
-        "hold_music"}], "rooms": {"R1": ["L1", ...]}}; {"event": "stats", "legs", "ticks",
-        "late", "tick_us": {"p50", "p99", "max"}} (a tick's read + mix + write, since the
-        previous stats); {"event": "recording", "room", "file", "state": "on"|"paused"|
-        "stopped", "at_s"} (where in the file it happened; ``legs`` lists them too: a restarted
-        ccsim finds its recordings going on); a bad line -> {"event": "error", "reason"}
-        (with "leg" when it named one). Header values are never logged or echoed.
+        "hold_music", "playing"? (the file it hears), "app"? (the application it is in)}],
+        "rooms": {"R1": ["L1", ...]}};
+        {"event": "stats", "legs", "ticks", "late", "tick_us": {"p50", "p99", "max"}} (a
+        tick's read + mix + write, since the previous stats); {"event": "recording", "room",
+        "file", "state": "on"|"paused"|"stopped", "at_s"} (where in the file it happened;
+        ``legs`` lists them too: a restarted ccsim finds its recordings going on); a bad
+        line -> {"event": "error", "reason"} (with "leg" when it named one). Header values
+        are never logged or echoed.
 
 Mixing: every 20 ms one tick reads each answered leg's 20 ms (PCMU/PCMA: 8 kHz mono), and each
 leg in a room is sent the sum of the others' and never its own (``mix_minus``); a room holds
@@ -90,6 +107,8 @@ from baresip import (AudioNotActive, AudioRestarted, BaresipError, Call, Event, 
 from firmware.sip.config import SipConfig
 from firmware.sip.dialing import dial_uri, failure_reason
 
+from .bridge_apps import AppRun
+from .bridge_apps import check as check_app
 from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS,
                         NUMBER_REG_S, QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
                         lab_account, read_lines, stack_config, tones, user_part)
@@ -115,9 +134,9 @@ MAX_HEADERS, MAX_HEADER_VALUE = 16, 1024
 HOLD_NOTES = (392, 494, 588, 494)   # Hz, half a second each: whole cycles, no clicks
 HOLD_LEVEL = 0.2
 OPS = ("dial", "answer", "refuse", "join", "leave", "hold_music", "hangup", "legs", "stats",
-       "quit", "record", "record_pause", "record_stop", "play")
+       "quit", "record", "record_pause", "record_stop", "play", "app")
 ROOM_OPS = ("record", "record_pause", "record_stop")
-PLAY_THEN = ("hangup", "")
+PLAY_THEN = ("hangup", "rejoin", "")
 assert MESSAGE_RATE == RATE       # a campaign's message is played as it is
 # answering-machine detection (a dial's "amd")
 AMD_SPEECH_S = 2.5            # an utterance longer than this: a machine's greeting
@@ -190,10 +209,13 @@ def parse(line: str) -> dict[str, Any]:
         _name(msg, "room")
     elif op == "hold_music" and not isinstance(msg.get("on"), bool):
         raise ValueError("hold_music: on must be true or false")
+    elif op == "app":
+        _play_file(msg.get("prompt"), "app: prompt")
+        check_app(msg)
     elif op == "play":
         _play_file(msg.get("file"))
         if msg.get("then", "") not in PLAY_THEN:
-            raise ValueError('play: then must be "hangup" or ""')
+            raise ValueError('play: then must be "hangup", "rejoin" or ""')
     elif op == "dial":
         to = msg.get("to")
         if not isinstance(to, str):
@@ -220,16 +242,18 @@ def parse(line: str) -> dict[str, Any]:
     return msg
 
 
-def _play_file(file: object) -> str:
-    """A play's file: an absolute path of a readable raw file (S16LE mono at RATE) of whole
-    samples, at most MESSAGE_MAX_S long; ValueError saying which rule it breaks."""
+def _play_file(file: object, what: str = "play: file") -> str:
+    """A play's file (an app's prompt: ``what``): an absolute path of a readable raw file
+    (S16LE mono at RATE) of whole samples, at most MESSAGE_MAX_S long; ValueError saying which
+    rule it breaks."""
+    op = what.split(":")[0]
     if not isinstance(file, str) or not os.path.isabs(file):
-        raise ValueError("play: file must be an absolute path (a raw S16LE mono 8 kHz file)")
+        raise ValueError(f"{what} must be an absolute path (a raw S16LE mono 8 kHz file)")
     if not os.path.isfile(file) or not os.access(file, os.R_OK):
-        raise ValueError(f"play: {file[:200]} is not a file that can be read")
+        raise ValueError(f"{op}: {file[:200]} is not a file that can be read")
     size = os.path.getsize(file)
     if not 0 < size <= MESSAGE_MAX_BYTES or size % 2:
-        raise ValueError(f"play: {file[:200]} is {size} bytes: whole S16 samples, at most "
+        raise ValueError(f"{op}: {file[:200]} is {size} bytes: whole S16 samples, at most "
                          f"{MESSAGE_MAX_S:g} s at {RATE} Hz ({MESSAGE_MAX_BYTES} bytes)")
     return file
 
@@ -313,8 +337,10 @@ class Leg:
     playing: Frames | None = None      # a file it hears instead of music or silence ("play")
     play_at: int = 0                   # where it is in it
     play_file: str = ""
-    play_then: str = ""                # "hangup": hung up when the file ends
+    play_then: str = ""                # "hangup": hung up when the file ends; "rejoin": ...
+    play_room: str | None = None       # ... back into this room (the one it left for the file)
     amd: MachineDetector | None = None   # answering-machine detection, until it decided
+    app: AppRun | None = None          # a voice application it is in (bridge_apps.py)
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     # digits for it go out one after the other, in the order they came (never logged)
     dtmf_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -370,7 +396,11 @@ class Bridge:
     def _relay_dtmf(self, source: Leg, digit: str) -> None:
         """A key pressed on one leg reaches every other leg of its room, as the audio does (an
         IVR or a card-payment line behind the bridge hears the agent's keys). The digits are
-        neither reported nor logged: they may be a card number."""
+        neither reported nor logged: they may be a card number. A leg in a voice application
+        keys into it, and only into it."""
+        if source.app is not None:
+            source.app.key(digit)
+            return
         if source.room is None:
             return
         for name in self.rooms.get(source.room, ()):
@@ -430,14 +460,67 @@ class Bridge:
             self.leave(leg)
         elif op == "hold_music":
             leg.hold_music = msg["on"]
+            if leg.hold_music:                  # put on music: a play's rejoin is off
+                leg.play_room = None
             self.say({"event": "hold_music", "leg": name, "on": leg.hold_music})
         elif op == "hangup":
             await self.hangup(leg, "hangup requested")
         elif op == "play":
             self.play(leg, msg["file"], msg.get("then", ""))
+        elif op == "app":
+            self.run_app(leg, msg)
+
+    def run_app(self, leg: Leg, msg: dict[str, Any]) -> None:
+        """The leg is connected to a voice application (checked by ``parse``; bridge_apps.py):
+        out of any room, music off, it hears the prompt, then its answer is collected."""
+        if leg.state != "answered":
+            self.error("app: the leg is not answered", leg=leg.leg)
+            return
+        room = leg.room if leg.room is not None else (
+            leg.app.room if leg.app is not None else leg.play_room)
+        try:
+            run = AppRun(msg["app"], np.fromfile(msg["prompt"], "<i2").astype(np.int16),
+                         msg["collect"], msg["then"], room,
+                         max_digits=int(msg.get("max_digits", 1)),
+                         timeout_s=float(msg.get("timeout_s", 1.0)),
+                         record_s=float(msg.get("record_s", 1.0)),
+                         file=Path(msg["file"]) if msg["collect"] == "speech" else None,
+                         rate=RATE, frame=FRAME)
+        except OSError as e:
+            self.error(f"app: {e.strerror}", leg=leg.leg)
+            return
+        if leg.playing is not None:
+            self._played(leg, stopped=True)
+        if leg.app is not None:                 # a new one replaces the one going on
+            self._app_over(leg, stopped=True)
+        if leg.room is not None:
+            self.leave(leg)
+        if leg.hold_music:
+            leg.hold_music = False
+            self.say({"event": "hold_music", "leg": leg.leg, "on": False})
+        leg.app = run
+        log.info("leg %s: application %s (%s, then %s)", leg.leg, run.app, run.collect,
+                 run.then)
+
+    def _app_over(self, leg: Leg, stopped: bool = False) -> None:
+        """The leg's application is done (``stopped``: cut short): back into the room it left
+        (a rejoin, unless it was put on music meanwhile) or hung up, and "app_done" with how
+        it went (never the digits)."""
+        run, leg.app = leg.app, None
+        assert run is not None
+        if stopped:
+            run.stop()
+        elif (run.then == "rejoin" and run.room is not None and leg.room is None
+              and not leg.hold_music):
+            self.join(leg, run.room)
+        log.info("leg %s: application %s over (%s)", leg.leg, run.app, run.ended)
+        self.say({"event": "app_done", "leg": leg.leg, **run.result()})
+        if not stopped and run.then == "hangup":
+            self.spawn(self.hangup(leg, "application over"))
 
     def play(self, leg: Leg, file: str, then: str) -> None:
-        """The leg hears ``file`` (checked by ``parse``) out of any room, music off."""
+        """The leg hears ``file`` (checked by ``parse``) out of any room, music off; "rejoin":
+        back into the room it was in when the file ends."""
         if leg.state != "answered":
             self.error("play: the leg is not answered", leg=leg.leg)
             return
@@ -446,14 +529,20 @@ class Bridge:
         except OSError as e:
             self.error(f"play: {e.strerror}", leg=leg.leg)
             return
+        room = leg.room if leg.room is not None else leg.play_room   # (a rejoin it replaces)
+        if leg.playing is not None:             # a new play replaces the one going on
+            self._played(leg, stopped=True)
+        if leg.app is not None:                 # ... and an application
+            self._app_over(leg, stopped=True)
         if leg.room is not None:
             self.leave(leg)
         if leg.hold_music:
             leg.hold_music = False
             self.say({"event": "hold_music", "leg": leg.leg, "on": False})
         leg.playing, leg.play_at, leg.play_file, leg.play_then = pcm, 0, file, then
+        leg.play_room = room if then == "rejoin" else None
         log.info("leg %s: playing %s (%.1f s)%s", leg.leg, file, len(pcm) / RATE,
-                 ", then hangup" if then else "")
+                 f", then {then}" if then else "")
 
     def dial(self, name: str, uri: str, headers: dict[str, str], ring_s: float) -> None:
         leg = Leg(name, "out", user_part(uri), contact=headers.get(CONTACT_HEADER, ""))
@@ -522,6 +611,8 @@ class Bridge:
             self.leave(leg)
         if leg.playing is not None:                 # in a room it hears the room
             self._played(leg, stopped=True)
+        if leg.app is not None:
+            self._app_over(leg, stopped=True)
         leg.room = room
         self.rooms.setdefault(room, []).append(leg.leg)
         self.say({"event": "joined", "room": room, "leg": leg.leg, "legs": self.rooms[room]})
@@ -572,7 +663,8 @@ class Bridge:
                 "legs": [{"leg": leg.leg, "direction": leg.direction, "state": leg.state,
                           "peer": leg.peer, "contact": leg.contact, "room": leg.room,
                           "hold_music": leg.hold_music,
-                          **({"playing": leg.play_file} if leg.playing is not None else {})}
+                          **({"playing": leg.play_file} if leg.playing is not None else {}),
+                          **({"app": leg.app.app} if leg.app is not None else {})}
                          for leg in self.legs.values()]}
 
     def stats(self) -> dict[str, Any]:
@@ -634,6 +726,9 @@ class Bridge:
     def _finish(self, leg: Leg, reason: str) -> None:
         for timer in leg.timers:
             timer.cancel()
+        if leg.app is not None:                     # its recording ends where the call did
+            leg.app.stop()
+            leg.app = None
         if leg.room is not None:
             self.leave(leg)
         self.legs.pop(leg.leg, None)
@@ -678,11 +773,21 @@ class Bridge:
         self.record_rooms()
         for leg in live:
             out = heard.get(leg.leg)
+            if out is None and leg.app is not None:
+                out = self._app_step(leg)
             if out is None and leg.playing is not None:
                 out = self._play_frame(leg)
             if out is None:
                 out = self._hold_frame(leg) if leg.hold_music else silence
             self._write(leg, out)
+
+    def _app_step(self, leg: Leg) -> Frames:
+        """A tick of the leg's application: what it said goes in, what it hears comes out."""
+        assert leg.app is not None
+        out = leg.app.step(leg.said)
+        if leg.app.over:
+            self._app_over(leg)
+        return out
 
     def _detect(self, leg: Leg) -> None:
         assert leg.amd is not None
@@ -694,7 +799,7 @@ class Bridge:
 
     def _play_frame(self, leg: Leg) -> Frames:
         """The leg's next 20 ms of its file (the last one padded with silence); at its end
-        the leg is told "played" (and hung up, when asked)."""
+        the leg is hung up or back in its room, when asked, and "played" is told."""
         assert leg.playing is not None
         start = leg.play_at
         frame = leg.playing[start:start + FRAME]
@@ -703,14 +808,20 @@ class Bridge:
             frame = np.concatenate([frame, np.zeros(FRAME - len(frame), np.int16)])
         if leg.play_at >= len(leg.playing):
             then = leg.play_then
-            self._played(leg)
+            self._played(leg, rejoin=then == "rejoin")
             if then == "hangup":
                 self.spawn(self.hangup(leg, "message played"))
         return frame
 
-    def _played(self, leg: Leg, stopped: bool = False) -> None:
-        self.say({"event": "played", "leg": leg.leg, "file": leg.play_file, "stopped": stopped})
+    def _played(self, leg: Leg, stopped: bool = False, rejoin: bool = False) -> None:
+        """The play is over (``stopped``: cut short); ``rejoin``: the leg goes back into the
+        room it left for it first (when it still should: no music was asked meanwhile)."""
+        file, room = leg.play_file, leg.play_room
         leg.playing, leg.play_at, leg.play_file, leg.play_then = None, 0, "", ""
+        leg.play_room = None
+        if rejoin and room is not None and leg.room is None:
+            self.join(leg, room)
+        self.say({"event": "played", "leg": leg.leg, "file": file, "stopped": stopped})
 
     def record_rooms(self) -> None:
         """A tick of each recording: what its room's legs said this tick, all of it."""

@@ -99,8 +99,25 @@ class BridgeLink:
 
     def play(self, leg: str, file: str, then: str = "") -> None:
         """The leg hears ``file`` (raw S16LE mono 8 kHz, absolute path) out of any room;
-        "played" when it ends, and ``then`` "hangup" hangs the leg up."""
+        "played" when it ends. ``then`` "hangup" hangs the leg up; "rejoin" puts it back in
+        the room it left (a "joined" first), unless hold music was turned on for it since."""
         self._send({"op": "play", "leg": leg, "file": file, "then": then})
+
+    def app(self, leg: str, app: str, prompt: str, collect: str, then: str, *,
+            max_digits: int = 1, timeout_s: float = 10.0, record_s: float = 4.0,
+            file: str = "") -> None:
+        """The leg is connected to the voice application ``app`` (tools/ccsim/bridge_apps.py):
+        out of its room it hears ``prompt`` (a raw file, as ``play``'s), then its DTMF keys are
+        counted ("digits": up to ``#``, ``max_digits`` or ``timeout_s`` without a key) or its
+        answer is recorded into ``file`` for ``record_s`` ("speech"); "app_done" when it is
+        over, ``then`` "rejoin" back into its room first, "hangup" hung up after."""
+        msg: dict[str, Any] = {"op": "app", "leg": leg, "app": app, "prompt": prompt,
+                               "collect": collect, "then": then}
+        if collect == "digits":
+            msg.update(max_digits=max_digits, timeout_s=timeout_s)
+        else:
+            msg.update(record_s=record_s, file=file)
+        self._send(msg)
 
     def answer(self, leg: str) -> None:
         self._send({"op": "answer", "leg": leg})

@@ -1,8 +1,9 @@
 """The link to the simulated customers: one child process (tools/ccsim/customers.py), JSON lines.
 
 To it: {"op": "dial", "contact", "to", "ani", "talk_s", "token"}, {"op": "hangup", "contact"},
-{"op": "quit"}. ``token`` (the offer attempt's secret, for the call's X-CC-Token) is never
-logged here or by the child.
+{"op": "quit"}; for the admin (customer_api.py) {"op": "dtmf", "contact", "digits"} (the
+customer keys them: never logged here) and {"op": "mute", "contact", "on"}. ``token`` (the
+offer attempt's secret, for the call's X-CC-Token) is never logged here or by the child.
 From it: {"event": "ready"} once, then {"event": "ringing"|"answered"|"ended"|"failed",
 "contact", "reason"}, {"event": "error", "reason", "contact"?} for a line it refused, and
 every 0.5 s of a call {"event": "audio", "contact", ...}: what that customer hears of the
@@ -77,6 +78,20 @@ class CustomerLink:
         if self._calls.get(contact) == "up":
             self._calls[contact] = "closing"
             self._send({"op": "hangup", "contact": contact})
+
+    def dtmf(self, contact: str, digits: str) -> bool:
+        """The contact's customer keys ``digits`` into its call; False: it has no call."""
+        return self._act(contact, {"op": "dtmf", "contact": contact, "digits": digits})
+
+    def mute(self, contact: str, on: bool) -> bool:
+        """The contact's customer says nothing (``on``) or talks again; False: no call."""
+        return self._act(contact, {"op": "mute", "contact": contact, "on": on})
+
+    def _act(self, contact: str, message: dict) -> bool:
+        if self._calls.get(contact) != "up" or contact in self._redial:
+            return False
+        self._send(message)
+        return True
 
     async def close(self, timeout: float = 3.0):
         if self._proc is None:

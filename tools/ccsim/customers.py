@@ -18,6 +18,10 @@ stdin:  {"op": "dial", "contact": "c-1", "to": "sip:1001@127.0.0.1:5062", "ani":
          offer's secret, sent as X-CC-Token, never logged; "personal": true sends neither
          header, a call from someone who is no customer)
         {"op": "hangup", "contact": "c-1"}   {"op": "quit"}
+        {"op": "dtmf", "contact": "c-1", "digits": "1#"}: the caller keys digits (RFC 4733
+        events) into its answered call (a voicemail box's menu, tools/voicemail.py)
+        {"op": "mute", "contact": "c-1", "on": true}: the caller says nothing (silence
+        instead of its tone or sound) until "on": false (a voice signature nobody gave)
         {"op": "answer"|"refuse"|"ring"|"machine", "numbers": ["5550100"], "talk_s": 30}:
         numbers that can be called (below); {"op": "hangup", "number": "5550100"} ends that
         number's call
@@ -131,7 +135,10 @@ REGISTER_TIMEOUT_S = 5.0
 NUMBER_TONES = (523, 659, 784, 880, 1175, 1319, 1568, 1760)
 # what an incoming call reports of its INVITE (the stack shows only these; never the token)
 INCOMING_HEADERS = (CONTACT_HEADER, "Priority", "Subject", "Referred-By", "Replaces",
-                    "P-Asserted-Identity", "Geolocation", "Geolocation-Routing", OUTCOME_HEADER)
+                    "P-Asserted-Identity", "Geolocation", "Geolocation-Routing", OUTCOME_HEADER,
+                    "Diversion")
+DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")      # a dtmf op's digits
+DTMF_GAP_MS = 400              # between digits: a baresip receiver keeps them all apart
 # X-Lab-Outcome -> the mode an "answer" number takes for that call
 LAB_MODES = {"answer": "answer", "busy": "refuse", "no_answer": "ring", "machine": "machine"}
 
@@ -309,6 +316,17 @@ def syllables(rate: int, hz: float, seconds: float, level: float = TONE_LEVEL) -
     return np.resize(one, int(rate * seconds))
 
 
+def tone_pcm(rate: int, hz: float, seconds: float, level: float = TONE_LEVEL) -> bytes:
+    """``seconds`` of a tone with 10 ms fades (a beep, a prompt), as S16 bytes."""
+    return _pcm(_tone(rate, hz, seconds, level, ramp_s=0.01))
+
+
+def speech_pcm(rate: int, hz: float, seconds: float, level: float = TONE_LEVEL) -> bytes:
+    """``seconds`` of ``syllables`` of the tone (a spoken greeting, as the lab speaks), as S16
+    bytes."""
+    return _pcm(syllables(rate, hz, seconds, level))
+
+
 def machine_greeting(rate: int, hz: int) -> bytes:
     """An answering machine's greeting: MACHINE_GREETING_S of syllables, then its beep."""
     return _pcm(syllables(rate, hz, MACHINE_GREETING_S), np.zeros(int(rate * BEEP_GAP_S)),
@@ -335,6 +353,7 @@ class Customer:
     greeting: str = ""                 # "machine": a machine number's call
     intro: bytes | None = None         # what is left of its greeting to send (None: not yet)
     recording: bytearray | None = None   # a machine's, from its beep on
+    muted: bool = False                # says nothing ("mute")
 
     @property
     def tag(self) -> dict[str, str]:
@@ -440,6 +459,25 @@ class Customers:
             emit({"event": "error", "contact": contact, "reason": "no call for this contact"})
             return
         await self._hangup(customer, reason)
+
+    def mute(self, contact: str, on: bool) -> None:
+        """The caller stops saying anything (``on``), or talks again."""
+        customer = self._customers.get(contact)
+        if customer is None:            # (not named "contact": its call is not the matter)
+            emit({"event": "error", "reason": f"mute: no call for contact {contact[:64]}"})
+            return
+        customer.muted = on
+
+    async def dtmf(self, contact: str, digits: str) -> None:
+        """The caller keys ``digits`` into its answered call."""
+        customer = self._customers.get(contact)
+        if customer is None or customer.call is None or not customer.answered:
+            emit({"event": "error", "contact": contact, "reason": "no answered call for dtmf"})
+            return
+        try:
+            await customer.call.send_dtmf(digits, interdigit_ms=DTMF_GAP_MS)
+        except (BaresipError, ValueError) as e:
+            emit({"event": "error", "contact": contact, "reason": f"dtmf: {e}"})
 
     async def hangup_number(self, number: str, reason: str = "hangup requested") -> None:
         customer = self._called.get(number)
@@ -636,6 +674,9 @@ class Customers:
                         and customer.intro is not None:
                     for _ in range((3 * frame - info.tx_buffered) // frame):
                         call.audio.write(bytes(frame))       # listening: silence
+                elif info.tx_ready and frame and customer.muted:
+                    for _ in range((3 * frame - info.tx_buffered) // frame):
+                        call.audio.write(bytes(frame))       # saying nothing
                 elif info.tx_ready and frame:
                     if customer.sound and info.tx_channels == 1:
                         if second is not customer.sound:
@@ -700,7 +741,7 @@ def parse(line: str, top_hz: int = TOP_HZ) -> dict:
         msg = json.loads(line)
     except ValueError as e:
         raise ValueError(f"not JSON: {e}") from None
-    ops = ("dial", "hangup", "quit", *NUMBER_MODES)
+    ops = ("dial", "hangup", "quit", "dtmf", "mute", *NUMBER_MODES)
     if not isinstance(msg, dict) or msg.get("op") not in ops:
         raise ValueError(f"expected an object with op {', '.join(ops)}")
     if msg["op"] == "quit":
@@ -721,6 +762,11 @@ def parse(line: str, top_hz: int = TOP_HZ) -> dict:
         return msg
     if not isinstance(msg.get("contact"), str) or not msg["contact"]:
         raise ValueError(f"{msg['op']}: contact must be a non-empty string")
+    if msg["op"] == "mute" and not isinstance(msg.get("on"), bool):
+        raise ValueError("mute: on must be true or false")
+    if msg["op"] == "dtmf" and not (isinstance(msg.get("digits"), str)
+                                    and DTMF.fullmatch(msg["digits"])):
+        raise ValueError("dtmf: digits must be 1-32 of 0-9 * # A-D")
     if msg["op"] == "dial":
         if not isinstance(msg.get("to"), str) or not msg["to"].startswith(("sip:", "sips:")):
             raise ValueError("dial: to must be a sip: URI")
@@ -836,6 +882,10 @@ async def serve(args) -> None:
                 await customers.hangup_number(msg["number"])
             elif msg["op"] == "hangup":
                 await customers.hangup(msg["contact"])
+            elif msg["op"] == "mute":
+                customers.mute(msg["contact"], msg["on"])
+            elif msg["op"] == "dtmf":                  # keyed in the call's own time
+                customers.spawn(customers.dtmf(msg["contact"], msg["digits"]))
             else:
                 customers.dial(msg["contact"], msg["to"], msg.get("ani", ""),
                                msg.get("talk_s", TALK_S), msg.get("ring_s", RING_S),

@@ -4,6 +4,7 @@ between (the ringing and voice benches; a stranger's forged INVITEs in the bindi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 from tools.process import start as start_process
 
 ROOT = Path(__file__).resolve().parents[2]
+READY = r'^\{"event": "ready"\}$'
 Event = dict[str, Any]
 
 
@@ -24,12 +26,19 @@ class LabProcess:
     name = ""
 
     def __init__(self, proxy: str, listen: str, password: str = "secret",
-                 extra_args: tuple[str, ...] = (), ready_timeout: float = 15):
+                 extra_args: tuple[str, ...] = (), ready_timeout: float | None = 15):
+        """``ready_timeout`` None: return at once (``wait_ready`` later), so it starts while
+        the caller starts something else."""
         self.process = start_process(
             [sys.executable, "-m", self.module, "--proxy", proxy,
              "--password", password, "--listen", listen, *extra_args],
-            ready=r'^\{"event": "ready"\}$', timeout=ready_timeout, name=self.name,
-            cwd=ROOT, stdin=True)
+            ready=None if ready_timeout is None else READY, timeout=ready_timeout or 0,
+            name=self.name, cwd=ROOT, stdin=True)
+
+    def wait_ready(self, timeout: float = 15) -> None:
+        """Until it said it is ready (ProcessError if it ends or says nothing in time)."""
+        self.process.wait_for(lambda line: re.search(READY, line), timeout, "ready line",
+                              after=0)
 
     @property
     def proc(self) -> subprocess.Popen[str]:
@@ -38,6 +47,13 @@ class LabProcess:
     @property
     def events(self) -> list[Event]:
         return [json.loads(line) for line in list(self.process.lines)]
+
+    def wait(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        """The first event ``pred`` accepts, waiting up to ``timeout`` s for it."""
+        i = self.process.wait_for(lambda line: pred(json.loads(line)), timeout,
+                                  "such event", after=0)
+        event: Event = json.loads(self.process.lines[i])
+        return event
 
     def send(self, **command: object) -> None:
         self.process.stdin.write(json.dumps(command) + "\n")
@@ -56,10 +72,3 @@ class CustomersProcess(LabProcess):
     """One customers process (tools/ccsim/customers.py)."""
     module = "tools.ccsim.customers"
     name = "customers"
-
-    def wait(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
-        """The first event ``pred`` accepts, waiting up to ``timeout`` s for it."""
-        i = self.process.wait_for(lambda line: pred(json.loads(line)), timeout,
-                                  "such event", after=0)
-        event: Event = json.loads(self.process.lines[i])
-        return event

@@ -46,6 +46,13 @@ personal one to its assignee alone), and once the agent answers the bridge calls
 A wrap-up may carry the agent's note (settings.note_max), kept with the contact. Help requests,
 call-quality reports and log uploads (assist.py) are kept in the database as they come; a help
 request's fate goes to the agent's phone as ``help`` events.
+
+The centre's pre-recorded messages (messages.py): an agent has the bridge play one to the
+customer of its call, who is back in the call when it ends (a ``notice`` tells the agent).
+Follow-ups (followups.py): reminders an agent schedules for itself, kept in the database and
+fired by a timer each (a ``follow_up`` event; the snapshot lists those due until done).
+Voice applications (voiceapps.py): an agent has the bridge run an IVR or a voice signature on
+the customer's leg, out of the call; an ``app_result`` tells the agent how it ended.
 """
 from __future__ import annotations
 
@@ -71,6 +78,10 @@ from .callbacks import CALLBACK_TIMER, Callbacks
 from .campaigns import CAMPAIGN_TIMERS, Campaigns
 from .conference import Conferences, member_of
 from .dialer import DIALER_TIMER, Dialer, customer_leg_name
+from .followups import FOLLOW_UP_TIMER, FollowUps
+from .messages import Messages
+from .personal import Personal
+from .voiceapps import VoiceApps
 from .recording import Recording
 from .reservation import Reservation
 from .routing import Router
@@ -146,7 +157,7 @@ LIVE_SETTINGS = ("customer_noise_removal",)
 
 
 class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation, Dialer,
-             Assist):
+             Assist, Messages, FollowUps, Personal, VoiceApps):
     Refused = Refused
     DIAL_GIVE_UP_S, TOKEN_BYTES = DIAL_GIVE_UP_S, TOKEN_BYTES   # for the mixins
 
@@ -179,6 +190,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         self._init_campaigns()
         self._init_dialer()
         self._init_callbacks()
+        self._init_follow_ups()
+        self._init_personal()
+        self._init_voice_apps()
         # a dialing campaign's agents are members of its pseudo-queue (dialer.py)
         self.router = Router({a.id: a.queues + self._campaign_queues(a.id)
                               for a in scenario.agents})
@@ -227,6 +241,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 self.router.set_ready(s.agent, s.available_since)
         self._load_campaigns()
         self._load_callbacks()
+        self._load_follow_ups()
+        self._load_personal()
         if self.bridge is not None:
             self._unrouted = waiting            # once ``adopt`` knows which customers are there
             return
@@ -293,7 +309,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
             settings=self.settings, favorites=list(self._favorites[agent]),
             server_time=self.clock(), session=s.session_id,
             campaigns=self._wire_campaigns(agent), **self._callback_snapshot(agent),
-            help=self._help_open(agent))
+            help=self._help_open(agent), messages=self._wire_messages(),
+            follow_ups=self._follow_ups_due(agent), **self._personal_snapshot(agent),
+            voice_apps=self._wire_voice_apps())
 
     @_atomic
     def set_state(self, agent: str, state: str, reason: str = ""):
@@ -345,6 +363,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         s = self._logged_in(agent)
         if not (0 < len(number) <= p.MAX_DIAL_CHARS and DIALABLE.fullmatch(number)):
             raise Refused("bad_number", f"cannot dial {number[:40]!r}")
+        if self._is_voicemail(number):          # the agent's own box (personal.py)
+            return number, ""
         internal = self._internal(number)
         if internal:
             return internal, ""
@@ -566,6 +586,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         if kind == "incoming":
             self._incoming(name, event)
             return
+        if self._app_event(name, event):        # a leg in a voice application (voiceapps.py)
+            return
         leg = self.legs.get(name)
         if leg is None:
             return
@@ -573,6 +595,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         if kind == "error":
             log.warning("bridge: leg %s (contact %s): %s", name, leg.contact,
                         event.get("reason", ""))
+            if c is not None and leg.message and str(event.get("reason", "")).startswith("play"):
+                self._message_failed(c, leg)    # the bridge could not play it (messages.py)
         elif kind == "joined":
             leg.room = event.get("room")
         elif kind == "left":
@@ -584,6 +608,8 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 self._hang_up_leg_named(name)
         elif kind == "amd":                     # answering-machine detection (dialer.py)
             self._dial_amd(c, leg, event)
+        elif kind == "played":                  # a pre-recorded message is over (messages.py)
+            self._message_played(c, leg, event)
         elif kind == "ringing" and leg.state != "answered":
             leg.state = "ringing"
             if leg.role == AGENT and c.status == "reserved":
@@ -688,9 +714,12 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 self._place(leg, consult_room(c.id) if together else None)
 
     def _place(self, leg: Leg, room: str | None):
-        """Put the leg in ``room``, or (None) out of any room, on hold music."""
+        """Put the leg in ``room``, or (None) out of any room, on hold music. A leg hearing a
+        pre-recorded message stays out of any room until it has played (messages.py)."""
         assert self.bridge is not None
         if room is not None:
+            if leg.message or self._hears_app(leg):
+                return
             if leg.hold_music:
                 leg.hold_music = False
                 self.bridge.hold_music(leg.leg, False)
@@ -749,8 +778,11 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         ended); an offer whose agent leg is gone is a RONA; a call whose agent leg is gone is
         ended (wrap-up). Then the contacts queued at load are routed."""
         assert self.bridge is not None
+        self._adopt_apps(listing)
         for item in listing.get("legs", []):
             name, state = str(item.get("leg", "")), item.get("state")
+            if self._app_leg_kept(name):        # a voice application's alone (voiceapps.py)
+                continue
             c = self._live.get(item.get("contact") or "")
             role = self._role_of(c, name, item.get("direction")) if c is not None else None
             ours = (c is not None and role is not None and self.legs.of(c.id, role) is None
@@ -765,12 +797,14 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 continue
             assert c is not None and role is not None
             agent, number = self._leg_party(c, role, name)
-            self.legs.add(Leg(name, c.id, role, agent=agent, number=number,
-                              state="answered" if state == "answered" else
-                              "ringing" if state == "ringing" else
-                              "incoming" if role == CUSTOMER and item.get("direction") == "in"
-                              else "dialing",
-                              room=item.get("room"), hold_music=bool(item.get("hold_music"))))
+            leg = self.legs.add(Leg(name, c.id, role, agent=agent, number=number,
+                                    state="answered" if state == "answered" else
+                                    "ringing" if state == "ringing" else
+                                    "incoming" if role == CUSTOMER
+                                    and item.get("direction") == "in" else "dialing",
+                                    room=item.get("room"),
+                                    hold_music=bool(item.get("hold_music"))))
+            self._adopt_message(leg, item, c.agent)
         for c in [c for c in self._live.values() if c.consult is not None]:
             self._adopt_consult(c)
         for c in [c for c in self._live.values() if c.conference is not None]:
@@ -837,6 +871,11 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                     return at
                 heapq.heappop(self._timers)
                 continue
+            if cid.startswith(FOLLOW_UP_TIMER):
+                if self._follow_up_timer_due(cid, at):
+                    return at
+                heapq.heappop(self._timers)
+                continue
             c = self._live.get(cid)
             if c and (self._own_deadline(c, at) or self._consult_deadline(c, at)
                       or at in c.owed.values() or self._resume_deadline(c, at)):
@@ -868,6 +907,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                 continue
             if key.startswith(CALLBACK_TIMER):
                 self._callback_timer_expired(key)
+                continue
+            if key.startswith(FOLLOW_UP_TIMER):
+                self._follow_up_timer_expired(key)
                 continue
             c = self._live[key]
             if self._resume_deadline(c, at):
@@ -1332,7 +1374,9 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
                                 for m in c.conference["members"]]},
                 "recording": self._recording_info(c),
                 "variables": self._variables_info(c),
-                "wrapup_owed": sorted(c.owed), **self._campaign_contact_info(c),
+                "wrapup_owed": sorted(c.owed), "messages_played": self._messages_info(c),
+                "apps": self._apps_info(c.id),
+                **self._campaign_contact_info(c),
                 **self._callback_contact_info(c)}
 
     def agent_info(self, agent: str) -> dict | None:

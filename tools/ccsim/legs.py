@@ -49,6 +49,12 @@ class Bridge(Protocol):
 
     def hold_music(self, leg: str, on: bool) -> None: ...
 
+    def play(self, leg: str, file: str, then: str = "") -> None: ...
+
+    def app(self, leg: str, app: str, prompt: str, collect: str, then: str, *,
+            max_digits: int = 1, timeout_s: float = 10.0, record_s: float = 4.0,
+            file: str = "") -> None: ...
+
     def hangup(self, leg: str) -> None: ...
 
 
@@ -62,6 +68,10 @@ class Leg:
     room: str | None = None         # as the bridge last said
     hold_music: bool = False        # as ccsim last asked
     number: str = ""                # a number's leg: the number dialed
+    # a customer's leg hearing one of the centre's pre-recorded messages (messages.py): its
+    # code and the agent who played it, until the bridge says "played"; "": none
+    message: str = ""
+    message_by: str = ""
 
 
 class Legs:

@@ -58,6 +58,29 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     code = "sale"
     label = "Sale made"
 
+    [[messages]]                  # the centre's pre-recorded messages, which an agent plays
+    code = "hold_on"              # into a call (play_message with ``message``): the bridge
+    label = "Please hold"         # plays ``file`` to the customer, then puts them back in the
+    file = "message-hold-on.raw"  # call (tools/ccsim/messages.py). ``file``: raw S16LE mono
+                                  # 8 kHz, at most 60 s; absolute, or relative to this file,
+                                  # else to tools/ccsim/scenarios (as a campaign's ``message``).
+                                  # Codes unique; code and label 1-64 characters; at most 50
+
+    [[voice_apps]]                # voice applications an agent connects the customer to
+    code = "payment"              # (connect_app; tools/ccsim/voiceapps.py): the bridge plays
+    label = "Card payment"        # ``prompt`` (a raw file, as [[messages]]' ``file``) to the
+    kind = "ivr"                  # customer, out of the call, then takes the answer: "ivr"
+    agent_stays = true            # collects DTMF digits, "signature" records the customer's
+    prompt = "app-payment.raw"    # voice. agent_stays: the customer comes back to the agent
+    collect = "digits"            # after it (else the agent's leg ends at once, wrap-up, and
+    max_digits = 20               # the application hangs the customer up). ivr: digits until
+    timeout_s = 8                 # #, max_digits (1-64) or timeout_s without a key (ok: any
+    ok_text = "Payment taken"     # came); signature: record_s of the answer (0 < s <= 120,
+    fail_text = "Payment failed"  # default 4; ok: 0.5 s over -40 dBFS). ok_text / fail_text:
+                                  # what the agent is told (signature: "Signature recorded" /
+                                  # "No answer: signature not recorded"; ivr: "<label>: done" /
+                                  # "<label>: no answer"). Codes unique; at most 20
+
     [[layout]]                    # 3 to 6 call variables shown on the offer, in order;
     name = "customer"             # secure ones are not sent with the contact, fetched on Show
     label = "Customer"
@@ -93,6 +116,13 @@ Every table but [[agents]], [[queues]], [[wrapup_codes]] and [[layout]] may be l
     [recording]                   # recorded queues' calls, mixed by the bridge (needs it)
     dir = "var/recordings"        # <contact>.wav, 8 kHz mono; relative to the working directory
     auto_resume_s = 60            # a paused recording resumes by itself after this (> 0)
+
+    [voicemail]                   # the agents' voicemail boxes (tools/ccsim/personal.py; the
+    enabled = false               # lab's service: tools/voicemail.py): personal calls not taken
+    number = "*97"                # go to the box; ``number`` is what a phone dials to reach
+    max_messages = 20             # its own (snapshot voicemail_number); a box with
+                                  # max_messages takes no more (0..10000). false: no boxes,
+                                  # the snapshot's voicemail_number is ""
 
     [traffic]                     # demo traffic: a new contact every N s into a random queue
     every_s = 0                   # that has an Available agent; 0 = off
@@ -240,6 +270,13 @@ MESSAGE_RATE = 8000             # a recorded message: raw S16LE mono at the brid
 MESSAGE_MAX_S = 60.0            # at most this long
 MESSAGE_MAX_BYTES = int(MESSAGE_MAX_S * MESSAGE_RATE) * 2
 MACHINE_ACTIONS = ("agent", "message")
+MAX_MESSAGES = 50               # [[messages]]: the centre's pre-recorded messages
+MAX_VOICE_APPS = 20             # [[voice_apps]]
+VOICE_APP_KINDS = ("ivr", "signature")
+IVR_COLLECTS = ("digits",)      # what an ivr takes from the customer
+APP_MAX_DIGITS = 64             # an ivr's max_digits at most
+APP_MAX_WAIT_S = 120.0          # an ivr's timeout_s, a signature's record_s at most
+APP_TEXT_CHARS = 100            # ok_text, fail_text at most
 # a campaign's simulated outcomes (``outcomes``: their rates), in the order a draw walks them
 LAB_OUTCOMES = ("answer", "busy", "no_answer", "machine")
 BUNDLED = Path(__file__).resolve().parent / "scenarios"     # the demo's recordings
@@ -315,6 +352,14 @@ class BridgeConfig:
 
 
 @dataclass(frozen=True)
+class VoicemailConfig:
+    """[voicemail]: the agents' boxes (personal.py)."""
+    enabled: bool = False
+    number: str = "*97"             # what a phone dials to reach its own box
+    max_messages: int = 20          # a box this full takes no more
+
+
+@dataclass(frozen=True)
 class RecordingConfig:
     dir: str = "var/recordings"
     auto_resume_s: float = 60.0
@@ -368,6 +413,35 @@ class CampaignRecordConfig:
     def usable(self) -> bool:
         """Its number can be dialed: else it is loaded done ("bad_number"), never called."""
         return dialable(self.number)
+
+
+@dataclass(frozen=True)
+class VoiceAppConfig:
+    """A voice application an agent connects the customer to ([[voice_apps]]; voiceapps.py):
+    what the phone lists (code, label, kind, agent_stays), the prompt the bridge plays (an
+    absolute path), how the answer is taken (an ivr: ``collect`` "digits" until #,
+    ``max_digits`` or ``timeout_s`` without a key; a signature: ``record_s`` of the customer's
+    voice) and what the agent is told of it (``ok_text``, ``fail_text``)."""
+    code: str
+    label: str
+    kind: str
+    agent_stays: bool
+    prompt: str
+    ok_text: str
+    fail_text: str
+    collect: str = "digits"
+    max_digits: int = 20
+    timeout_s: float = 8.0
+    record_s: float = 4.0
+
+
+@dataclass(frozen=True)
+class MessageConfig:
+    """One of the centre's pre-recorded messages ([[messages]]): what the phone lists (code,
+    label) and the raw file the bridge plays (an absolute path)."""
+    code: str
+    label: str
+    file: str
 
 
 @dataclass(frozen=True)
@@ -476,9 +550,20 @@ class Scenario:
     campaigns: tuple[CampaignConfig, ...] = ()
     queue_options: tuple[QueueConfig, ...] = ()     # each queue's, in ``queues``' order
     callbacks: CallbacksConfig = CallbacksConfig()
+    messages: tuple[MessageConfig, ...] = ()        # [[messages]], in the file's order
+    voicemail: VoicemailConfig = VoicemailConfig()
+    voice_apps: tuple[VoiceAppConfig, ...] = ()     # [[voice_apps]], in the file's order
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.id == agent_id), None)
+
+    def message(self, code: str) -> MessageConfig | None:
+        """The pre-recorded message ``code`` (None: no such message)."""
+        return next((m for m in self.messages if m.code == code), None)
+
+    def voice_app(self, code: str) -> VoiceAppConfig | None:
+        """The voice application ``code`` (None: no such application)."""
+        return next((a for a in self.voice_apps if a.code == code), None)
 
     def queue(self, name: str) -> QueueConfig | None:
         """The queue's options (None: no such queue)."""
@@ -610,7 +695,8 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
         raise ScenarioError(f"{file}: not valid TOML: {e}") from None
     known = {"server", "settings", "agents", "queues", "idle_codes", "wrapup_codes", "layout",
              "customers", "traffic", "outbound", "entry_points", "dial_numbers", "bridge",
-             "recording", "campaigns", "callbacks"}
+             "recording", "campaigns", "callbacks", "messages", "voicemail",
+             "voice_apps"}
     for key in doc:
         if key not in known:
             raise ScenarioError(f"{file}: unknown table {key!r}")
@@ -757,7 +843,89 @@ def parse(text: str, file: str = "scenario.toml") -> Scenario:
     return Scenario(file, server, settings, tuple(agents), tuple(queues), idle, wrapup,
                     tuple(layout), customers, traffic, outbound, tuple(queue_numbers),
                     tuple(entry_points), tuple(dial_numbers), bridge, tuple(recorded),
-                    recording, campaigns, tuple(queue_options), callbacks)
+                    recording, campaigns, tuple(queue_options), callbacks,
+                    _messages(file, doc), _voicemail(file, doc, agents),
+                    voice_apps=_voice_apps(file, doc))
+
+
+def _voicemail(file: str, doc: dict, agents: list[AgentConfig]) -> VoicemailConfig:
+    """[voicemail]: its number one a phone can dial (no #: it is a SIP user) that is no
+    agent's extension."""
+    t = _Table(file, "voicemail", doc.get("voicemail", {}))
+    voicemail = VoicemailConfig(t.flag("enabled", False), _number(t, t.text("number", "*97")),
+                                t.integer("max_messages", 20, 0, 10_000))
+    if any(voicemail.number in (a.id, extension_user(a.extension)) for a in agents):
+        t.fail(f"voicemail.number: {voicemail.number!r} is an agent's id or extension")
+    t.done()
+    return voicemail
+
+
+def _messages(file: str, doc: dict) -> tuple[MessageConfig, ...]:
+    """[[messages]]: each a code and a label (1-MAX_NAME_CHARS characters, no control
+    characters: the phone lists them) and a raw file, found and checked as a campaign's
+    ``message`` is (``_raw_file``); codes unique, at most MAX_MESSAGES."""
+    base, messages = Path(file).parent, []
+    for t in _array(file, doc, "messages", False):
+        code, label = t.text("code"), t.text("label")
+        for name, value in (("code", code), ("label", label)):
+            if len(value) > MAX_NAME_CHARS or not value.isprintable():
+                t.fail(f"{t.where}.{name}: 1-{MAX_NAME_CHARS} characters, no control "
+                       f"characters, got {value[:80]!r}")
+        value = t.text("file")
+        rule = (f"{t.where}.file: a recorded message's path (raw S16LE mono {MESSAGE_RATE} Hz, "
+                f"at most {MESSAGE_MAX_S:g} s, relative to the scenario file)")
+        messages.append(MessageConfig(code, label, _raw_file(t, value, base, rule)))
+        t.done()
+    if len(messages) > MAX_MESSAGES:
+        raise ScenarioError(f"{file}: messages: at most {MAX_MESSAGES}, got {len(messages)}")
+    _unique(file, "messages", "code", [m.code for m in messages])
+    return tuple(messages)
+
+
+def _voice_apps(file: str, doc: dict) -> tuple[VoiceAppConfig, ...]:
+    """[[voice_apps]]: each a code and a label (as [[messages]]' are), a kind, a prompt (a raw
+    file found and checked as a message's, ``_raw_file``) and the kind's own fields (another
+    kind's are unknown fields); codes unique, at most MAX_VOICE_APPS."""
+    base, apps = Path(file).parent, []
+    for t in _array(file, doc, "voice_apps", False):
+        code, label = t.text("code"), t.text("label")
+        for name, value in (("code", code), ("label", label)):
+            if len(value) > MAX_NAME_CHARS or not value.isprintable():
+                t.fail(f"{t.where}.{name}: 1-{MAX_NAME_CHARS} characters, no control "
+                       f"characters, got {value[:80]!r}")
+        kind = t.choice("kind", "ivr", VOICE_APP_KINDS)
+        stays = t.flag("agent_stays", True)
+        rule = (f"{t.where}.prompt: a recorded prompt's path (raw S16LE mono {MESSAGE_RATE} Hz, "
+                f"at most {MESSAGE_MAX_S:g} s, relative to the scenario file)")
+        prompt = _raw_file(t, t.text("prompt"), base, rule)
+        if kind == "ivr":
+            how = {"collect": t.choice("collect", "digits", IVR_COLLECTS),
+                   "max_digits": t.integer("max_digits", 20, 1, APP_MAX_DIGITS),
+                   "timeout_s": _app_seconds(t, "timeout_s", 8.0)}
+            ok, fail = f"{label}: done", f"{label}: no answer"
+        else:
+            how = {"record_s": _app_seconds(t, "record_s", 4.0)}
+            ok, fail = "Signature recorded", "No answer: signature not recorded"
+        texts = []
+        for name, default in (("ok_text", ok), ("fail_text", fail)):
+            value = t.text(name, default)
+            if len(value) > APP_TEXT_CHARS or not value.isprintable():
+                t.fail(f"{t.where}.{name}: 1-{APP_TEXT_CHARS} characters, no control "
+                       f"characters, got {value[:80]!r}")
+            texts.append(value)
+        apps.append(VoiceAppConfig(code, label, kind, stays, prompt, *texts, **how))
+        t.done()
+    if len(apps) > MAX_VOICE_APPS:
+        raise ScenarioError(f"{file}: voice_apps: at most {MAX_VOICE_APPS}, got {len(apps)}")
+    _unique(file, "voice_apps", "code", [a.code for a in apps])
+    return tuple(apps)
+
+
+def _app_seconds(t: _Table, name: str, default: float) -> float:
+    value = t.number(name, default, above=True)
+    if value > APP_MAX_WAIT_S:
+        t.fail(f"{t.where}.{name}: at most {APP_MAX_WAIT_S:g} s, got {value:g}")
+    return value
 
 
 def _callbacks(t: _Table) -> CallbacksConfig:
@@ -1002,6 +1170,14 @@ def _message(t: _Table, base: Path) -> str:
     rule = (f"{t.where}.message: one of {', '.join(MESSAGES)} or a recorded message's path (raw "
             f"S16LE mono {MESSAGE_RATE} Hz, at most {MESSAGE_MAX_S:g} s, relative to the "
             f"scenario file)")
+    return _raw_file(t, value, base, rule)
+
+
+def _raw_file(t: _Table, value: str, base: Path, rule: str) -> str:
+    """A recorded message's raw file ``value`` (a campaign's ``message``, a [[messages]]'
+    ``file``): absolute, or relative to ``base``, else to BUNDLED; it must be a file that can
+    be read, of whole S16 samples, at most MESSAGE_MAX_S at MESSAGE_RATE (else ScenarioError
+    with ``rule``, what the field takes). Its absolute path."""
     path = Path(value) if Path(value).is_absolute() else base / value
     if not path.exists() and not Path(value).is_absolute() and (BUNDLED / value).exists():
         path = BUNDLED / value

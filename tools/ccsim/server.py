@@ -10,6 +10,13 @@ Admin API (JSON):
     POST /api/contacts {"queue", "ani", "variables"?, "talk_s"?}  -> 201 {"id"}; 400 {"error"}
     GET  /api/contacts/<id>          -> {"id", "kind", "queue", "ani", "state", "agent",
                                          "wrapup", "note" (the wrap-up's note; null),
+                                         "messages_played": [{"code", "at"}] (the centre's
+                                         messages played into its call, messages.py),
+                                         "apps": [{"code", "at", "ok" (null while it runs),
+                                         "text", "digits"? (how many an IVR got, never
+                                         which), "recording"? (a signature's WAV)}] (the
+                                         voice applications it was connected to,
+                                         voiceapps.py),
                                          "attempts": [{"agent", "at", "outcome",
                                          "wrapup"?, "note"? (an agent who passed it on)}],
                                          "control", "consult", "wrapup_owed",
@@ -36,6 +43,8 @@ Admin API (JSON):
                                          customer's call failed; null); state "callback": an
                                          inbound customer who chose a courtesy callback
     POST /api/contacts/<id>/hangup   -> {"id", "state"} (the customer hangs up)
+    POST /api/contacts/<id>/customer {"mute"?, "dtmf"?} -> the simulated customer says nothing
+                                        (or talks again), keys digits (customer_api.py)
     GET  /api/contacts/<id>/audio    -> {"contact", "heard_s", "level_dbfs", "hz", "dtmf"}: what
                                         the simulated customer heard of the agent in the last
                                         0.5 s of its latest call, and the DTMF digits it got
@@ -163,6 +172,16 @@ Admin API (JSON):
                                         the phones' log uploads whose last part came, newest
                                         first
     GET  /api/logs/<id>              -> the upload as listed, with "text": the log
+    GET  /api/followups?agent=A&state=S -> {"follow_ups": [{"id", "agent", "at", "note",
+                                        "contact" (null: none), "customer" (its number then;
+                                        null), "state" (scheduled|due|done), "created",
+                                        "due_at", "done_at" (null until then)}]}: the agents'
+                                        follow-ups (followups.py), soonest first; only agent
+                                        A's, only those in state S
+    GET  /api/followups/<id>         -> the follow-up as listed
+    GET|PUT /api/agents/<id>/forwarding, GET|POST /api/voicemail/<ext>,
+    PATCH|DELETE /api/voicemail/<ext>/<id>: an agent's forwarding, its voicemail box
+                                        (personal_api.py)
 Unknown ids -> 404 {"error"}. A request that is refused (400, with what is wrong) changes
 nothing: everything is checked first (limits.py for a contact's fields).
 """
@@ -179,10 +198,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from firmware.cc import protocol as p
 
-from . import frontdesk, traffic
+from . import customer_api, frontdesk, personal_api, traffic
 from .bridge_link import BridgeLink
 from .assist import HELP_STATES, HelpOver
 from .callbacks import CallbackRefused, NotWaiting, dialed_number
+from .followups import FOLLOW_UP_STATES
 from .campaigns import CampaignExists
 from .customer_link import CustomerLink
 from .engine import Engine, NoCustomers, Refused
@@ -304,6 +324,10 @@ class CcServer:
             web.get("/api/quality/{id}", self._get_quality),
             web.get("/api/logs", self._get_logs),
             web.get("/api/logs/{id}", self._get_log),
+            web.get("/api/followups", self._get_follow_ups),
+            web.get("/api/followups/{id}", self._get_follow_up),
+            *personal_api.routes(self),         # forwarding and voicemail (personal.py)
+            *customer_api.routes(self),         # a simulated customer's keys, silence
         ])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -418,7 +442,10 @@ class CcServer:
         elif isinstance(r, p.Reschedule):
             e.reschedule(agent, r.contact, r.at)
         elif isinstance(r, p.PlayMessage):
-            e.play_message(agent, r.contact)
+            if r.message:                       # one of the centre's (messages.py)
+                e.play_recorded(agent, r.contact, r.message)
+            else:                               # the campaign's, on a machine (dialer.py)
+                e.play_message(agent, r.contact)
         elif isinstance(r, p.ScheduleCallback):
             return [p.CallbackAnswer(id=r.id, callback=e.schedule_callback(agent, r.callback,
                                                                            r.contact))]
@@ -458,6 +485,14 @@ class CcServer:
             e.quality_report(agent, r.problem, r.quality, r.contact)
         elif isinstance(r, p.LogUpload):
             e.log_upload(agent, r.upload, r.part, r.parts, r.text)
+        elif isinstance(r, p.ScheduleFollowUp):
+            e.schedule_follow_up(agent, r.at, r.note, r.contact)
+        elif isinstance(r, p.FollowUpDone):
+            e.follow_up_done(agent, r.follow_up)
+        elif isinstance(r, p.SetForwarding):
+            e.set_forwarding(agent, r.forwarding)
+        elif isinstance(r, p.ConnectApp):
+            e.connect_app(agent, r.contact, r.app)
         elif isinstance(r, p.Logout):
             e.logout(agent, r.reason)
         return [p.Ack(id=r.id)]
@@ -841,6 +876,17 @@ class CcServer:
     async def _get_log(self, request: web.Request):
         info = self.engine.log_text_info(request.match_info["id"])
         return web.json_response(info) if info else _error(404, "unknown log")
+
+    async def _get_follow_ups(self, request: web.Request):
+        state = request.query.get("state", "")
+        if state and state not in FOLLOW_UP_STATES:
+            return _error(400, f"state: one of {', '.join(FOLLOW_UP_STATES)}")
+        agent = request.query.get("agent", "")
+        return web.json_response({"follow_ups": self.engine.follow_ups_info(agent, state)})
+
+    async def _get_follow_up(self, request: web.Request):
+        info = self.engine.follow_up_record_info(request.match_info["id"])
+        return web.json_response(info) if info else _error(404, "unknown follow-up")
 
     async def _stats(self, request: web.Request):
         return web.json_response({"offers": self.engine.offers,

@@ -1,5 +1,6 @@
 """ccsim's records and their SQLite store: agents, contacts and the events sent to agents;
-callbacks and campaigns; help requests, call-quality reports and log uploads (assist.py).
+callbacks and campaigns; help requests, call-quality reports and log uploads (assist.py);
+the agents' follow-ups (followups.py).
 
 Write-through: the engine saves every record it changes inside one transaction per operation
 (a savepoint when the server groups the operations of one loop turn into one commit), so a
@@ -79,6 +80,12 @@ CREATE TABLE IF NOT EXISTS log_parts (   -- the parts of an upload in progress (
 CREATE TABLE IF NOT EXISTS logs (        -- LogRecord rows: the uploads whose last part came
     n INTEGER PRIMARY KEY, agent TEXT NOT NULL, upload TEXT NOT NULL, created REAL NOT NULL,
     size INTEGER NOT NULL, parts INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS follow_ups (      -- FollowUpRecord rows (followups.py)
+    n INTEGER PRIMARY KEY, agent TEXT NOT NULL, at REAL NOT NULL, note TEXT NOT NULL,
+    contact TEXT NOT NULL, customer TEXT NOT NULL, created REAL NOT NULL, state TEXT NOT NULL,
+    due_at REAL NOT NULL, done_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS follow_ups_state ON follow_ups (state, at);
+CREATE INDEX IF NOT EXISTS follow_ups_agent ON follow_ups (agent, state, at);
 CREATE TABLE IF NOT EXISTS events (
     agent TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (agent, seq));
@@ -149,6 +156,9 @@ class ContactRecord:
     # the primary agent's free note with its wrap-up (settings.note_max; an agent who passed
     # the contact on keeps its own in its attempt: {"wrapup", "note"})
     note: str = ""
+    # the centre's pre-recorded messages played into its call (messages.py), in order:
+    # {"code", "at"} (when it began)
+    messages: list[dict] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -243,7 +253,28 @@ class LogRecord:
         return f"{LOG_PREFIX}{self.n}"
 
 
-HELP_PREFIX, QUALITY_PREFIX, LOG_PREFIX = "h-", "q-", "log-"
+@dataclass
+class FollowUpRecord:
+    """A follow-up an agent scheduled (followups.py): ``scheduled`` until ``at`` (server time),
+    then ``due`` (``due_at``: when it fired) until the agent marks it ``done`` (``done_at``).
+    ``contact`` the contact it is about ("": none), ``customer`` that contact's number then."""
+    n: int
+    agent: str
+    at: float
+    note: str
+    contact: str
+    customer: str
+    created: float
+    state: str = "scheduled"
+    due_at: float = 0.0
+    done_at: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return f"{FOLLOW_UP_PREFIX}{self.n}"
+
+
+HELP_PREFIX, QUALITY_PREFIX, LOG_PREFIX, FOLLOW_UP_PREFIX = "h-", "q-", "log-", "f-"
 
 
 def _number_of(record_id: str, prefix: str) -> int | None:
@@ -301,6 +332,7 @@ class Store:
         self._add_text_column("contacts", "campaign")       # from before campaigns
         self._add_text_column("contacts", "callback")       # from before callbacks
         self._add_text_column("contacts", "note")           # from before wrap-up notes
+        self._add_text_column("contacts", "messages")       # from before pre-recorded messages
         if "not_before" not in {row[1] for row in
                                 self._db.execute("PRAGMA table_info(campaign_records)")}:
             self._db.execute("ALTER TABLE campaign_records ADD COLUMN not_before REAL NOT NULL "
@@ -317,6 +349,12 @@ class Store:
         """A column this version added, to a database an older one made."""
         if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
             self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for a module that keeps tables of its own (personal.py) in this
+        file and in these transactions."""
+        return self._db
+
     def close(self):
         self._db.close()
 
@@ -390,7 +428,7 @@ class Store:
     def save_contact(self, c: ContactRecord):
         self._db.execute(
             "INSERT OR REPLACE INTO contacts VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (c.id, c.n, c.queue, c.ani, _json.encode(c.variables).decode(), c.talk_s, c.created_at,
              c.status, c.agent, c.offered_at, c.deadline, c.wrapup,
              _json.encode(c.attempts).decode(), c.token, c.kind,
@@ -400,7 +438,8 @@ class Store:
              _json.encode(c.recording).decode() if c.recording else "",
              _json.encode(c.variable_meta).decode() if c.variable_meta else "",
              _json.encode(c.campaign).decode() if c.campaign else "",
-             _json.encode(c.callback).decode() if c.callback else "", c.note))
+             _json.encode(c.callback).decode() if c.callback else "", c.note,
+             _json.encode(c.messages).decode() if c.messages else ""))
 
     # -- callbacks ---------------------------------------------------------------------------
     def next_callback_number(self) -> int:
@@ -606,6 +645,40 @@ class Store:
         rows = self._db.execute(f"SELECT {_LOG_COLUMNS} FROM logs ORDER BY n DESC")
         return [LogRecord(*row) for row in rows]
 
+    # -- follow-ups (followups.py) -----------------------------------------------------------
+    def add_follow_up(self, agent: str, at: float, note: str, contact: str, customer: str,
+                      created: float) -> FollowUpRecord:
+        """A new scheduled follow-up of the agent's."""
+        cursor = self._db.execute(
+            "INSERT INTO follow_ups (agent, at, note, contact, customer, created, state, "
+            "due_at, done_at) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', 0, 0)",
+            (agent, at, note, contact, customer, created))
+        assert cursor.lastrowid is not None
+        return FollowUpRecord(cursor.lastrowid, agent, at, note, contact, customer, created)
+
+    def follow_up(self, follow_up_id: str) -> FollowUpRecord | None:
+        n = _number_of(follow_up_id, FOLLOW_UP_PREFIX)
+        row = None if n is None else self._db.execute(
+            f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE n = ?", (n,)).fetchone()
+        return FollowUpRecord(*row) if row else None
+
+    def follow_ups(self, agent: str = "", state: str = "",
+                   limit: int = -1) -> list[FollowUpRecord]:
+        """The follow-ups (of ``agent``, in ``state``; "": any), soonest ``at`` first (at most
+        ``limit``; -1: all)."""
+        where = [f"{column} = ?" for column, value in (("agent", agent), ("state", state))
+                 if value]
+        rows = self._db.execute(
+            f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups "
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY at, n LIMIT ?",
+            (*(v for v in (agent, state) if v), limit))
+        return [FollowUpRecord(*row) for row in rows]
+
+    def save_follow_up(self, f: FollowUpRecord):
+        """The follow-up's state and its times, as they are now."""
+        self._db.execute("UPDATE follow_ups SET state = ?, due_at = ?, done_at = ? WHERE n = ?",
+                         (f.state, f.due_at, f.done_at, f.n))
+
     # -- events ------------------------------------------------------------------------------
     def add_event(self, agent: str, seq: int, at: float, body: str):
         self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
@@ -631,6 +704,7 @@ _SHARED = {2, 5, 8, 9, 10, 11, 12, 13, 14, 16, 17, 21}
 _HELP_COLUMNS = "n, agent, contact, created, state, supervisor, closed_at"
 _QUALITY_COLUMNS = "n, agent, contact, problem, quality, created"
 _LOG_COLUMNS = "n, agent, upload, created, size, parts"
+_FOLLOW_UP_COLUMNS = "n, agent, at, note, contact, customer, created, state, due_at, done_at"
 
 
 def _quality(row) -> QualityRecord:
@@ -646,7 +720,7 @@ def _callback(row) -> CallbackRecord:
 def _contact(row) -> ContactRecord:
     (cid, n, queue, ani, variables, talk_s, created, status, agent, offered_at, deadline,
      wrapup, attempts, token, kind, consult, owed, agent_leg, conference, recording,
-     variable_meta, campaign, callback, note) = row
+     variable_meta, campaign, callback, note, messages) = row
     return ContactRecord(cid, n, queue, ani, json.loads(variables), talk_s, created, status,
                          agent, offered_at, deadline, wrapup, json.loads(attempts), token,
                          kind or "inbound", json.loads(consult) if consult else None,
@@ -655,7 +729,8 @@ def _contact(row) -> ContactRecord:
                          json.loads(recording) if recording else None,
                          json.loads(variable_meta) if variable_meta else {},
                          json.loads(campaign) if campaign else None,
-                         json.loads(callback) if callback else None, note)
+                         json.loads(callback) if callback else None, note,
+                         json.loads(messages) if messages else [])
 
 def atomic(method):
     """An engine operation: one store transaction; the records it changed (the engine's

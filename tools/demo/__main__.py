@@ -1,9 +1,10 @@
 """make demo: a contact center on this machine, and the phone on the sim board in it.
 
 Starts Kamailio (registrar), ccsim (the contact-center server, with simulated customers and
-a new customer every few seconds while an agent is Available) and the phone, logged in as
-agent 1001. Calls are SIP over TLS with SRTP, as in production. Runs until Ctrl-C. State is
-kept in var/demo between runs.
+a new customer every few seconds while an agent is Available), the voicemail service (personal
+calls not answered leave a message; Kamailio forwards them as ccsim's database says) and the
+phone, logged in as agent 1001. Calls are SIP over TLS with SRTP, as in production. Runs until
+Ctrl-C. State is kept in var/demo between runs.
 """
 from __future__ import annotations
 
@@ -47,8 +48,13 @@ def main(argv=None) -> int:
   contact center:  {lab.ccsim.api}/agents/1001   (admin API; POST /contacts adds a caller)
   a campaign:      curl -X POST {lab.ccsim.api}/campaigns/spring/start   then go Available:
                    its records are previewed to you (Call, Skip, Out, Remove)
+  voicemail:       a personal call to 1001 not answered in 20 s leaves a message (the lamp);
+                   Menu -> Voicemail, or dial {lab.voicemail_number}: 1 play, 4 back, 6 next,
+                   7 delete, 9 greeting (# keeps it). Forward 1001's calls instead: curl -X PUT
+                   -d '{{"always": "5550100"}}' {lab.ccsim.api}/agents/1001/forwarding
   calls:           SIP over TLS to {lab.kamailio.tls_address}, SRTP (lab CA: {lab.ca.cafile})
-  logs:            {workdir}/phone/phone.log, {workdir}/ccsim.log
+  logs:            {workdir}/phone/phone.log, {workdir}/ccsim.log, voicemail audio in
+                   {lab.voicemail_dir}
 
   Ctrl-C stops everything.
 """, flush=True)

@@ -11,6 +11,7 @@ PACKAGES=(
   socat                 # serial cables between the HIL suite and the sim phone
   kamailio              # SIP registrar/proxy for the integration tests and the demo
   kamailio-tls-modules  # ... and its SIP over TLS (the lab's calls are TLS + SRTP)
+  kamailio-sqlite-modules  # ... and SQLite: it routes personal calls from ccsim's database
   tcpdump               # a test captures the loopback: no SIP or audio crosses in clear
   sip-tester            # SIPp: the INVITE flood benchmark's caller (tools/bench/flood.py)
   chromium              # browser tests of the virtual board page (driven by Playwright)

@@ -5,10 +5,10 @@ from firmware.core.dispatch import narrow
 from firmware.core.model import (AboutScreen, AdjustScreen, BootScreen, CallbacksScreen,
                                  CallDataScreen, CallScreen, CampaignsScreen, ChoiceScreen,
                                  ConnectingPopover, DialScreen, DirectoryScreen, FavoritesScreen,
-                                 FormScreen, HistoryScreen, IdleScreen, LoginScreen, MenuScreen,
-                                 Model, NoiseScreen, OfferPopover, PeopleScreen, PreviewPopover,
-                                 ReasonScreen, RonaPopover, Screen, ScriptScreen, TaskScreen,
-                                 VarsScreen)
+                                 FollowUpScreen, FormScreen, HistoryScreen, IdleScreen, LoginScreen,
+                                 MenuScreen, Model, NoiseScreen, OfferPopover, PeopleScreen,
+                                 PreviewPopover, ReasonScreen, RonaPopover, Screen, ScriptScreen,
+                                 TaskScreen, VarsScreen)
 
 from . import contact, form, home, lists, phonebook, settings
 
@@ -35,4 +35,5 @@ BODIES: dict[type[Screen], Callable[[Model, object], list[str]]] = {
     DirectoryScreen: narrow(DirectoryScreen, phonebook.directory),
     FavoritesScreen: narrow(FavoritesScreen, phonebook.favorites),
     CallbacksScreen: narrow(CallbacksScreen, contact.callback_list),
+    FollowUpScreen: narrow(FollowUpScreen, contact.follow_up),
 }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from firmware.core import calldata, callbacks, campaigns
+from firmware.core import calldata, callbacks, campaigns, followups
 from firmware.core.events import Contact
 from firmware.core.model import (Call, CallbacksScreen, CallDataScreen, CallScreen, CampaignsScreen,
                                  ConnectingPopover, DialScreen, HistoryScreen, Model, OfferPopover,
-                                 PeopleScreen, PreviewPopover, RonaPopover, ScriptScreen,
+                                 FollowUpScreen, PeopleScreen, PreviewPopover, RonaPopover,
+                                 ScriptScreen,
                                  TaskScreen, VarsScreen)
 from firmware.core.calls import user_part
 from firmware.core.dialpad import masked
@@ -68,6 +69,21 @@ def preview(m: Model, s: PreviewPopover):
         lines[1] = split(_caller(m, number), f"{s.number % count + 1}/{count}", cols)
     return [split(campaign.name if campaign else "Campaign", clock, cols),
             *_window(m, lines, s.scroll)]
+
+
+def follow_up(m: Model, s: FollowUpScreen):
+    """``Follow-up  10:30``, its note over the rows left, the customer's number last when it
+    had one and there is room."""
+    f = followups.shown(m, s)
+    if f is None:
+        return []
+    cols, rows = m.info.display.cols, m.info.display.rows - 2
+    # to the nearest second: ``at`` went out plus one session's clock skew and came back minus
+    # another's (a reconnect's), a few ms apart: 10:33 must not read 10:32:59.998
+    when = time.strftime("%H:%M", time.localtime(round(f.at)))
+    who = [_caller(m, f.customer)] if f.customer else []
+    note = wrap(f.note, cols, max(1, rows - len(who)))
+    return [split("Follow-up", when, cols), *note, *who][:rows + 1]
 
 
 def script(m: Model, s: ScriptScreen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from firmware.core.campaigns import logout_left
+from firmware.core.forwarding import forward_line
 from firmware.core.helprequest import help_line
 from firmware.core.model import Model
 from firmware.core.reasons import label
@@ -36,8 +37,13 @@ def home(m: Model, _s):
     if len(status) + 1 + len(date) <= cols:   # a wide display has the date beside the links
         status, date = split(status, date, cols), ""
     third = (message or (f"{HANDSET} Handset lifted" if m.hook_lifted else "")
-             or help_line(m) or pending_line(m) or date)
+             or help_line(m) or pending_line(m) or forward_line(m) or voicemail_line(m) or date)
     return [split(state_line(m), clock, cols), status, third]
+
+
+def voicemail_line(m: Model) -> str:
+    waiting = m.agent.voicemail_waiting if m.agent is not None else 0
+    return f"{waiting} voicemail{'s' if waiting > 1 else ''}" if waiting else ""
 
 
 def state_line(m: Model) -> str:
