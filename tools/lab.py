@@ -164,7 +164,7 @@ class Lab:
     def __init__(self, workdir: Path, settings: dict | None = None, traffic_every_s: float = 0,
                  scenario: Path = DEMO_SCENARIO, secure: bool = False, bridge: bool = True,
                  recorded: tuple[str, ...] = (), auto_resume_s: float = 60.0,
-                 voicemail: bool | dict = True):
+                 voicemail: bool | dict = False):
         """``secure``: calls as in production, SIP over TLS with SRTP mandatory: Kamailio also
         listens for TLS (PORT+1) with a certificate from a lab CA (``workdir/tls``), the
         customers and the phones go through it and refuse calls without SRTP. ``bridge`` (on
@@ -173,8 +173,9 @@ class Lab:
         off, the customers call the phones straight. ``recorded``: queues whose calls the
         bridge records, into ``workdir/recordings`` (a pause resumes after ``auto_resume_s``).
         Personal calls (to an agent's extension, no contact's) follow the agents' forwarding,
-        which Kamailio reads from ccsim's database; ``voicemail`` (on unless turned off; a
-        dict: [voicemail] fields, e.g. {"max_messages": 1}): what they don't take goes to the
+        which Kamailio reads from ccsim's database; ``voicemail`` (off unless asked: its service
+        costs every lab's start; a dict: [voicemail] fields, e.g. {"max_messages": 1}): what
+        they don't take goes to the
         agent's box, at the voicemail service (tools/voicemail.py, its audio in
         ``workdir/voicemail``), and ``*97`` reaches the caller's own."""
         self.workdir = Path(workdir)

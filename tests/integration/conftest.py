@@ -7,9 +7,11 @@ from tools.lab import Desk, Lab
 
 @pytest.fixture
 def lab(request, tmp_path):
-    """``@pytest.mark.cc_settings({...})``: the contact-center settings for the test."""
+    """``@pytest.mark.cc_settings({...})``: the contact-center settings for the test;
+    ``@pytest.mark.voicemail``: the lab runs the voicemail service."""
     marker = request.node.get_closest_marker("cc_settings")
-    with Lab(tmp_path, settings=marker.args[0] if marker else {}) as lab:
+    with Lab(tmp_path, settings=marker.args[0] if marker else {},
+             voicemail=request.node.get_closest_marker("voicemail") is not None) as lab:
         lab.start()
         yield lab
 

@@ -9,7 +9,7 @@ import pytest
 
 from tools.lab import Desk
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.voicemail]
 
 CALLER = "+15550007777"
 TARGET = "5550100"              # a number the lab's customers answer

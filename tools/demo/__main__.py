@@ -28,7 +28,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     workdir = simphone.ROOT / "var" / "demo"
     # calls as in production: SIP over TLS, SRTP mandatory (a lab CA in var/demo/tls)
-    lab = labs.Lab(workdir, traffic_every_s=args.every, settings={"rona_s": 20}, secure=True)
+    lab = labs.Lab(workdir, traffic_every_s=args.every, settings={"rona_s": 20}, secure=True,
+                   voicemail=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print("starting Kamailio and the contact-center simulator ...", flush=True)
