@@ -118,8 +118,7 @@ NO_FORWARDING = "No server: forwarding unchanged"
 NO_FAVORITES = "No server: favorites can't change now"
 # Help, a call report and logs are for now (a supervisor's help, the figures of a call just
 # had): never queued; each says so when the link is down or drops before the server took it.
-NO_NOW = {"request_help": "no server", "cancel_help": "no server",
-          "quality_report": "no server", "log_upload": "no server"}
+NO_NOW = "no server"
 # Consult and transfer act on a call now: never queued (a transfer sent minutes later would
 # move a customer the agent has moved on from).
 NO_CONSULT = {"consult": "No server: can't consult now",
@@ -211,8 +210,7 @@ class CcClient:
         for q in lost:              # a help request, a report, a log part: not taken
             if isinstance(q.message, p.RequestHelp | p.CancelHelp | p.QualityReport
                           | p.LogUpload):
-                kind = _tag(q.message)
-                events.append(ev.CcRefused(kind, "offline", NO_NOW[kind]))
+                events.append(ev.CcRefused(_tag(q.message), "offline", NO_NOW))
         for q in lost:              # a consult or transfer whose answer will never come
             if isinstance(q.message, p.Consult | p.Transfer | p.ExitConsult | p.Conference
                           | p.ExitConference | p.PauseRecording | p.ResumeRecording
@@ -290,8 +288,7 @@ class CcClient:
                   | fx.CcLogUpload()):
                 now = _now_request(effect, self._next_id())
                 if not self.synced:
-                    kind = _tag(now)
-                    return [ev.CcRefused(kind, "offline", NO_NOW[kind])], []
+                    return [ev.CcRefused(_tag(now), "offline", NO_NOW)], []
                 return [], self._send(_Queued(now))
             case (fx.CcSetState() | fx.CcAccept() | fx.CcReject() | fx.CcCallEvent()
                   | fx.CcWrapUp() | fx.CcFollowUpDone()):

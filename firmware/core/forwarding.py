@@ -43,7 +43,7 @@ def _own(m: Model) -> str:
     return ext.split(":", 1)[-1].split("@", 1)[0]
 
 
-def _after(m: Model, text: str) -> str:
+def _after(text: str) -> str:
     if not text:
         return ""
     seconds = int(text)
@@ -66,7 +66,7 @@ def open_forwarding(m: Model, draft: ev.Forwarding | None = None,
                          check=not_own(LABELS[name]))
                    for name in ("always", "busy", "no_answer"))
     fields += (Field("no_answer_s", LABELS["no_answer_s"], FieldKind.DIGITS, required=True,
-                     max_len=3, initial=str(f.no_answer_s), check=lambda t: _after(m, t)),)
+                     max_len=3, initial=str(f.no_answer_s), check=_after),)
     m = open_form(m, ForwardingFor(), TITLE, fields)
     if errors and isinstance(m.screen, FormScreen):
         m = replace_top(m, FormScreen(fm.with_errors(m.screen.form, errors), m.screen.purpose))

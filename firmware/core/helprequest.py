@@ -32,7 +32,7 @@ def toggle(m: Model) -> Step:
     m = leave_menus(m)
     if m.links.cc != "up":          # help now or never: a request sent later helps nobody
         return with_notice(m, NO_SERVER), ()
-    if m.agent is not None and m.agent.help:
+    if help_line(m):
         return with_notice(_asking(m, False), CANCELLED), (CcCancelHelp(),)
     return with_notice(_asking(m, True), REQUESTED), (CcRequestHelp(in_view(m)[1]),)
 
