@@ -34,10 +34,13 @@ def versioned_tree(dst: Path, version: str, crash: bool = False) -> Path:
 class Kit:
     """Keys and images for one test module."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, key: Path | None = None):
+        """A throwaway signing key, or ``key``: the one a real phone was provisioned with."""
         self.dir = workdir
-        self.key = workdir / "keys" / "dev-ed25519.pem"
-        keygen(self.key)
+        if key is None:
+            key = workdir / "keys" / "dev-ed25519.pem"
+            keygen(key)
+        self.key = key
         self.public_key = public_key_path(self.key)
 
     def image(self, version: str, crash: bool = False, delta_from: Path | None = None,

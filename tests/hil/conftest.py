@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.hil.rig import BARE, SIM, RigError, load_rig
 from tools.lab import Lab
 from tools.process import ProcessError
 from tools.process import start as start_process
@@ -21,6 +22,42 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def embedded_services(request):
     return request.config.getoption("embedded_services", None) or "serial"
+
+
+@pytest.fixture(scope="session")
+def rig(request):
+    """What the bench around the phone can do (tests/hil/rig.py): everything on the sim board;
+    on --port, what the --rig file says, and the console only without one."""
+    if not request.config.getoption("port", None):
+        return SIM
+    path = request.config.getoption("rig", None)
+    if path is None:
+        return BARE
+    try:
+        return load_rig(path)
+    except RigError as e:
+        pytest.exit(f"--rig: {e}", returncode=4)
+
+
+@pytest.fixture(autouse=True)
+def rig_capabilities(request, rig):
+    """Skip, saying what is missing, a test marked rig("power", ...) that this rig can't run;
+    autouse, so it happens before a phone is booted for nothing."""
+    needs = tuple(name for mark in request.node.iter_markers("rig") for name in mark.args)
+    why = rig.lacks(needs)
+    if why:
+        pytest.skip(why)
+
+
+def boot_timeout(request) -> float:
+    return request.config.getoption("boot_timeout", None) or 30.0
+
+
+def reboot(dut):
+    """A real phone starts each test from a fresh boot: its launcher (or systemd) starts it
+    again on `reboot`, and the test then sees the banner as on a power-up."""
+    dut.write("reboot")
+    dut.expect_exact("ok", timeout=10)
 
 
 @pytest.fixture
@@ -67,47 +104,73 @@ def phone_config():
 
 
 @pytest.fixture
-def phone(dut, sim_cable, tmp_path, phone_config):
+def phone(request, dut, sim_cable, tmp_path, phone_config):
     """A freshly booted phone; yields the dut after the banner and READY were seen."""
     proc = None
-    if sim_cable is not None:       # its console is the cable: the dut waits for READY there
+    if sim_cable is None:
+        reboot(dut)
+    else:       # its console is the cable: the dut waits for READY there
         cfg = tmp_path / "phone.toml"
         cfg.touch(mode=0o600)
         cfg.write_text("[phone]\nstate_dir = 'state'\n[board_page]\nport = 0\n" + phone_config)
-        proc = start_process([sys.executable, "-m", "firmware", "--board", "sim",
+        board = request.config.getoption("sim_board", None) or "sim"
+        proc = start_process([sys.executable, "-m", "firmware", "--board", board,
                               "--config", str(cfg), "--console", str(sim_cable[1])],
                              name="sim phone", cwd=ROOT, stderr=tmp_path / "phone.log",
                              env={**os.environ, "TZ": "UTC"})
-    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=30 if proc is None else 15)
-    dut.expect_exact("READY", timeout=15)
+    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=boot_timeout(request))
+    dut.expect_exact("READY", timeout=boot_timeout(request))
     yield dut
     if proc is not None:
         assert proc.stop(5) == 0, proc.output_tail()
 
 
 @pytest.fixture(scope="session")
-def flash_kit(tmp_path_factory):
-    """Signed images 1.0.0 and 1.1.0 of this tree, with a throwaway key."""
+def flash_kit(tmp_path_factory, rig):
+    """Signed images 1.0.0 and 1.1.0 of this tree, with a throwaway key (a rig's phone: the
+    key it was provisioned with, from the rig file)."""
     from tools.simdevice import Kit
-    kit = Kit(tmp_path_factory.mktemp("flash-kit"))
+    kit = Kit(tmp_path_factory.mktemp("flash-kit"), rig.flash_key)
     kit.v1 = kit.image("1.0.0")
     kit.v2 = kit.image("1.1.0")
     return kit
 
 
 @pytest.fixture
-def updatable_phone(request, dut, sim_cable, tmp_path, flash_kit):
-    """A phone running 1.0.0 from slot a of an update root, under its launcher.
+def sim_device(sim_cable, tmp_path, flash_kit):
+    """The sim phone under its launcher, 1.0.0 in slot a of an update root, powered on;
+    None on --port (the phone there is real)."""
+    if sim_cable is None:
+        yield None
+        return
+    from tools.simdevice import SimDevice
+    dev = SimDevice(tmp_path / "phone", flash_kit, str(sim_cable[1]), flash_kit.v1)
+    dev.power_on()
+    yield dev
+    dev.stop()
+
+
+@pytest.fixture
+def updatable_phone(request, dut, sim_device):
+    """A phone running from slot a of an update root, under its launcher.
 
     On a real phone (--port) it must already run a firmware whose [update] public_key is
-    the kit's key (tools.mkimage provision at the factory does that)."""
-    dev = None
-    if sim_cable is not None:
-        from tools.simdevice import SimDevice
-        dev = SimDevice(tmp_path / "phone", flash_kit, str(sim_cable[1]), flash_kit.v1)
-        dev.power_on()
-    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=30)
-    dut.expect_exact("READY", timeout=30)
+    the kit's key (tools.mkimage provision at the factory does that: rig capability flash)."""
+    if sim_device is None:
+        reboot(dut)
+    dut.expect(r"hardphone \S+ board=\S+ slot=[ab]", timeout=boot_timeout(request))
+    dut.expect_exact("READY", timeout=boot_timeout(request))
     yield dut
-    if dev is not None:
-        dev.stop()
+
+
+@pytest.fixture
+def power_cycle(sim_device, rig):
+    """Pull the phone's plug and put it back: the sim device's process group is killed at
+    once; a real phone's supply is switched by the rig's relay (capability power)."""
+    def cycle():
+        if sim_device is not None:
+            sim_device.power_cut()
+            sim_device.power_on()
+        else:
+            rig.power_cycle()
+    return cycle

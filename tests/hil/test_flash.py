@@ -3,7 +3,7 @@ import pytest
 
 from tools.flash.session import flash
 
-pytestmark = [pytest.mark.hil, pytest.mark.slow]
+pytestmark = [pytest.mark.hil, pytest.mark.slow, pytest.mark.rig("flash")]
 
 
 def test_upload_test_reset_ready_confirm(updatable_phone, port, flash_kit):
