@@ -22,7 +22,7 @@ lint: setup            ## ruff, then mypy (strict on firmware/core and firmware/
 	$(PY) -m mypy
 
 test: lint             ## lint, then the whole suite, as CI runs it
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 test-fast: lint        ## lint, then everything but the slow tests
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -47,6 +47,14 @@ Example (every field optional):
     FLR = "3"
     ROOM = "3-117"
     NAM = "Acme Contact Center"
+    [time]                              # no battery-backed clock (docs/pi.md, "Time")
+    wait_for_sync = true                # no TLS link (cc, SIP) before the clock is synchronized
+                                        # (default: true on the rpi backend, else false)
+    sync_file = "/run/systemd/timesync/synchronized"   # synchronized once this exists
+                                        # ("": no file; relative: to this file) ...
+    kernel_sync = true                  # ... or once the kernel's clock status says so (chrony)
+    servers = ["ntp.example.com"]       # NTP servers: deploy/install.sh hands them to
+                                        # systemd-timesyncd (else DHCP option 42, then Debian's)
 
 A file holding a PIN or a SIP password must be readable by its owner only (chmod 600).
 """
@@ -109,6 +117,19 @@ class EmergencyConfig:
 
 
 @dataclass(frozen=True)
+class TimeConfig:
+    """[time]: whether the phone waits for a synchronized clock before it opens TLS links."""
+    wait_for_sync: bool | None = None            # None: the board's backend decides
+    sync_file: Path | None = Path("/run/systemd/timesync/synchronized")
+    kernel_sync: bool = True
+    servers: tuple[str, ...] = ()
+
+    def waits(self, backend: str) -> bool:
+        """A Raspberry Pi has no battery-backed clock; the sim boards run on the host's."""
+        return self.wait_for_sync if self.wait_for_sync is not None else backend == "rpi"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     state_dir: Path
@@ -121,6 +142,7 @@ class Config:
     cc: CcConfig | None = None
     sip: SipConfig | None = None
     emergency: EmergencyConfig = field(default_factory=EmergencyConfig)
+    time: TimeConfig = field(default_factory=TimeConfig)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -134,6 +156,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
             "media": str, "dscp_sip": (str, int), "dscp_rtp": (str, int),
             "jitter_buffer_ms": int, "jitter_buffer_max_ms": int},
     "emergency": {"numbers": list, "location": dict},
+    "time": {"wait_for_sync": bool, "sync_file": str, "kernel_sync": bool, "servers": list},
 }
 _REQUIRED = {"cc": ("url",), "sip": ("user", "domain")}
 _SECRETS = (("cc", "pin"), ("sip", "password"))
@@ -220,7 +243,20 @@ def load_config(path: str | None) -> Config:
                                                                        DEFAULT_PUBLIC_KEY),
                                       require_sip=update.get("require_sip", False),
                                       require_cc=update.get("require_cc", False)),
-                  cc=cc, sip=sip, emergency=emergency)
+                  cc=cc, sip=sip, emergency=emergency, time=_time(p, data.get("time", {})))
+
+
+def _time(p: Path, table: dict) -> TimeConfig:
+    servers = table.get("servers", [])
+    for server in servers:
+        if not (isinstance(server, str) and server and server.isprintable()
+                and " " not in server and len(server) <= 253):
+            raise ConfigError(p, "time.servers", f"{server!r}: not a host name or address")
+    sync_file = table.get("sync_file")
+    return TimeConfig(wait_for_sync=table.get("wait_for_sync"),
+                      sync_file=(TimeConfig.sync_file if sync_file is None
+                                 else p.parent / sync_file if sync_file else None),
+                      kernel_sync=table.get("kernel_sync", True), servers=tuple(servers))
 
 
 def _emergency(p: Path, table: dict) -> EmergencyConfig:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from firmware.cc.connection import CcConnection
@@ -17,6 +20,7 @@ from firmware.console.port import FdPort
 from firmware.console.server import Console
 from firmware.core import events as ev
 from firmware.core.model import DeviceInfo
+from firmware.sdnotify import Notifier
 from firmware.sip import location
 from firmware.update.manager import UpdateManager
 from firmware.update.slots import RESET_EXIT_CODE, SlotStore
@@ -27,6 +31,7 @@ from hal import BoardError, HalError, load_board
 from hal.devices import open_devices
 from hal.keypad import KEY_NAMES
 
+from . import timesync
 from .config import ConfigError, load_config
 from .device import display_of, primary_ip, running_slot
 from .phone import Phone
@@ -38,6 +43,7 @@ log = logging.getLogger("hardphone")
 TREE = Path(__file__).resolve().parents[2]     # the firmware tree this code runs from
 RESET_GRACE_S = 0.3     # a pty drops what its reader has not yet taken when it closes
 CONFIRM_WAIT_S = 120    # a trial slot's time to get SIP / the contact center up
+EVENTS_STALE_S = 5      # no event handled for this long (a Tick comes every second): hung
 
 
 class Power:
@@ -121,13 +127,33 @@ def serial_smp(slots: SlotStore | None, config, board: str, power: Power, info: 
     return SerialSmp(server)
 
 
-async def attach_links(phone: Phone, config):
-    """The contact-center link and the SIP stack, when the config names them."""
+def open_links(phone: Phone, config):
+    """The contact-center link, when the config names one: made now, so that a login (the
+    config's, at boot) queues in it; it connects once start_links() starts it."""
     if config.cc:
         outbox = OutboxFile(config.state_dir / "cc-outbox.dat",
                             on_result=phone.storage.report if phone.storage else lambda e: None)
         phone.cc = CcConnection(config.cc.url, phone.post, outbox,
                                 cafile=str(config.cc.cafile) if config.cc.cafile else None)
+
+
+def clock_check(config):
+    """Is the clock synchronized (firmware.app.timesync), as the config's [time] asks."""
+    return partial(timesync.synchronized, config.time.sync_file, config.time.kernel_sync)
+
+
+async def links_after_time(phone: Phone, config, check):
+    """Time before trust: the links wait for a synchronized clock (the LCD says so)."""
+    log.warning("the clock is not synchronized: no contact-center or SIP link until it is")
+    waited = await timesync.wait_until_synchronized(check)
+    log.info("clock synchronized after %.0f s: opening the links", waited)
+    phone.post(ev.ClockSync(True))
+    await start_links(phone, config)
+
+
+async def start_links(phone: Phone, config):
+    """The contact-center link and the SIP stack, when the config names them."""
+    if phone.cc:
         phone.cc.start()
     if config.sip:
         from firmware.sip.stack import SipStack  # baresip loads only when used
@@ -157,6 +183,34 @@ async def detach_links(phone: Phone):
         await phone.cc.stop()
     if phone.sip:
         await phone.sip.stop()
+
+
+def service_status(m) -> str:
+    """systemd's STATUS= (``systemctl status hardphone``): the links, and why they wait."""
+    links = f"agent={m.agent_status} sip={m.links.sip} cc={m.links.cc}"
+    return f"Waiting for time ({links})" if m.waiting_for_time else links
+
+
+async def serve_systemd(phone: Phone, notifier: Notifier):
+    """WATCHDOG=1 every half WATCHDOG_USEC, from the phone's own loop and only while its
+    events are handled (a hung loop or event handler stops the pings: systemd restarts the
+    unit); STATUS= whenever it changes."""
+    loop = asyncio.get_running_loop()
+    every = min(notifier.watchdog_s or 1.0, 1.0)
+    shown, pinged = None, -float("inf")
+    while True:
+        text = service_status(phone.model)
+        if text != shown:
+            notifier.status(text)
+            shown = text
+        if notifier.watchdog_s is not None and loop.time() - pinged >= notifier.watchdog_s:
+            stale = time.monotonic() - phone.handled_at
+            if stale < EVENTS_STALE_S:
+                notifier.watchdog()
+                pinged = loop.time()
+            else:
+                log.error("no event handled for %.0f s: no watchdog ping", stale)
+        await asyncio.sleep(every)
 
 
 def announce(line: str):
@@ -190,8 +244,16 @@ async def run(board, config, console_port: str) -> bool:
                                                 config.sip and config.sip.password) if secret}
     await phone.start()
     phone.storage = StorageWatch(config.state_dir, phone.post)
-    storage_task = asyncio.get_running_loop().create_task(phone.storage.run(), name="storage")
-    await attach_links(phone, config)
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(phone.storage.run(), name="storage")]
+    open_links(phone, config)
+    check = clock_check(config)
+    if config.time.waits("sim" if board.emulated else board.backend) \
+            and not await asyncio.to_thread(check):
+        phone.post(ev.ClockSync(False))
+        tasks.append(loop.create_task(links_after_time(phone, config, check), name="time"))
+    else:
+        await start_links(phone, config)
 
     port = (FdPort.open_pty() if console_port == "pty"
             else FdPort.open_serial(console_port, board.console_baud))
@@ -222,8 +284,11 @@ async def run(board, config, console_port: str) -> bool:
     await confirm_when_healthy(slots, config, slot, lambda: phone.model.links)
     console.send("READY")
     announce("READY")
+    notifier = Notifier()
+    if notifier.enabled:
+        notifier.ready(service_status(phone.model))
+        tasks.append(loop.create_task(serve_systemd(phone, notifier), name="systemd"))
 
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, power.stop)
     try:
@@ -234,11 +299,15 @@ async def run(board, config, console_port: str) -> bool:
             await asyncio.sleep(RESET_GRACE_S)
     finally:
         log.info("shutting down")
+        if not power.reset:          # a reset is no stop: the launcher starts the phone again
+            Notifier().stopping()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for service in devices.services:
             await service.stop()
         await console.stop()
         await detach_links(phone)
-        storage_task.cancel()
         await phone.stop()
         devices.close()
     return power.reset
@@ -248,6 +317,8 @@ def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # systemd's watchdog kills a hung phone with SIGABRT: where every thread was goes to the log
+    faulthandler.enable()
     try:
         board = load_board(args.board)
         config = load_config(args.config)

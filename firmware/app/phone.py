@@ -56,6 +56,7 @@ class Phone:
         self._shown: Frame | None = None
         self._tones: dict[str, threading.Event] = {}     # route -> stop flag of what plays
         self._tasks: list[asyncio.Task] = []
+        self.handled_at = time.monotonic()     # the last event handled: the watchdog's pulse
         # the recent log a `Send logs` uploads, and what must never leave the phone in it (the
         # config's PIN and SIP password; a PIN typed at login is added as it is used)
         self.recent_log = logbook.install(logging.getLogger())
@@ -74,6 +75,7 @@ class Phone:
 
     async def settle(self):
         """Wait until every queued event is handled and its frame is on the display."""
+        await asyncio.sleep(0)     # events posted from other threads just now: into the queue
         await self._queue.join()
         await asyncio.to_thread(self.devices.lcd.wait_idle)
 
@@ -102,6 +104,7 @@ class Phone:
                 self._handle(event)
             finally:
                 self._queue.task_done()
+                self.handled_at = time.monotonic()
 
     def _handle(self, event):
         try:

@@ -5,7 +5,8 @@ here is testable by feeding strings.
 Offline policy (docs/cc-protocol.md): set_state (latest only), accept, reject, call events and
 wrap-ups are queued while the link is down and sent after the next snapshot. Everything queued
 or not yet acknowledged is handed to ``save`` as it changes, so a reboot doesn't lose it either
-(a wrap-up without the call's "ended" before it would be refused). Logout is refused offline. A
+(a wrap-up without the call's "ended" before it would be refused), except a state change: the
+phone comes back Not Ready. Logout is refused offline. A
 queued request whose contact the snapshot no longer has is dropped with a log line. Directory
 look-ups and favorite changes are refused offline (the directory and favorites are the
 server's); a look-up lost with the link is refused then, so no screen waits for it.
@@ -179,7 +180,11 @@ class CcClient:
             except (p.DecodeError, TypeError) as e:
                 log.error("dropped an unreadable saved request: %s", e)
                 continue
-            if isinstance(message, _QUEUEABLE):
+            if isinstance(message, p.SetState):
+                # the phone comes back Not Ready (docs/pi.md): a state asked for before the
+                # power went is not applied after it, when nobody may be at the desk
+                log.info("dropped a state change saved before the restart: %s", message.state)
+            elif isinstance(message, _QUEUEABLE):
                 message.id = self._next_id()
                 self._queue.append(_Queued(message, _contact_of(message)))
 

@@ -60,7 +60,8 @@ class Commands:
         return (f"status agent={m.agent_status} sip={m.links.sip} cc={m.links.cc} "
                 f"calls={len(m.calls)} "
                 f"fw={m.info.version} slot={m.info.slot} hook={'off' if m.hook_lifted else 'on'} "
-                f"nr_voice={_on(voice)} nr_customer={_on(customer)}")
+                f"nr_voice={_on(voice)} nr_customer={_on(customer)} "
+                f"clock={'waiting' if m.waiting_for_time else 'synced'}")
 
     async def _cmd_calls(self, *extra):
         _no_args("calls", extra)

@@ -56,6 +56,13 @@ class StorageStatus(Event):
 
 
 @dataclass(frozen=True)
+class ClockSync(Event):
+    """Whether the wall clock can be trusted yet (firmware.app.timesync): until it is, a board
+    without a battery-backed clock opens no TLS link and shows why."""
+    synchronized: bool
+
+
+@dataclass(frozen=True)
 class SettingsNotSaved(Event):
     """A settings Save did not reach the disk (``full``: no space left)."""
     full: bool

@@ -585,6 +585,7 @@ class Model:
     sip_problem: str = ""                # shown while links.sip == "failed"
     cc_problem: str = ""                 # why the server can't be reached; shown while it can't
     storage_problem: str = ""            # "Storage full": the phone's state can't be written
+    waiting_for_time: bool = False       # no synchronized clock yet: no TLS link, no clock shown
     hook_lifted: bool = False
     hands_free: HandsFree | None = None  # while the agent talks hands-free
     muted: bool = False         # the mute key: the customer hears nothing until pressed again

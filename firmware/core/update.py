@@ -96,6 +96,10 @@ def _storage_status(m: Model, e: ev.StorageStatus) -> Step:
     return replace(m, storage_problem=STORAGE_PROBLEMS.get(e.problem, "")), ()
 
 
+def _clock_sync(m: Model, e: ev.ClockSync) -> Step:
+    return replace(m, waiting_for_time=not e.synchronized), ()
+
+
 def _settings_not_saved(m: Model, e: ev.SettingsNotSaved) -> Step:
     """Said on whatever screen the agent is on: the change holds only until a restart."""
     why = "storage full" if e.full else "storage failing"
@@ -216,6 +220,7 @@ _EVENTS: dict[type[ev.Event], Callable[[Model, object], Step]] = {
     ev.ToneFinished: narrow(ev.ToneFinished, _tone_finished),
     ev.StorageStatus: narrow(ev.StorageStatus, _storage_status),
     ev.SettingsNotSaved: narrow(ev.SettingsNotSaved, _settings_not_saved),
+    ev.ClockSync: narrow(ev.ClockSync, _clock_sync),
     ev.Key: narrow(ev.Key, _key),
     ev.LoginFromConfig: narrow(ev.LoginFromConfig, _login_from_config),
     ev.CcLink: narrow(ev.CcLink, agent.link),

@@ -7,6 +7,12 @@ turns a crashed or power-cut trial into a revert, so a broken update costs one b
 
 The firmware shares the launcher's stdout (tools wait for its "console: ..." and READY lines)
 and its process group, so cutting the power to the group stops both.
+
+Under systemd (deploy/hardphone.service, Type=notify) the launcher is the unit's main process
+and the firmware, its child, says READY=1 and pings the watchdog (firmware/sdnotify.py).
+The launcher only says which slot starts (STATUS=) with one WATCHDOG=1, so each firmware start
+gets a whole WatchdogSec to come up, and STOPPING=1 when stopped. A hung firmware stops the
+pings: systemd kills the unit and starts it again, and begin_boot() reverts a trial slot.
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from firmware.sdnotify import Notifier
 
 from .slots import RESET_EXIT_CODE, NoBootableSlot, SlotStore
 
@@ -49,10 +57,12 @@ class Launcher:
         self.store = SlotStore(root)
         self.stopping = False
         self.child: subprocess.Popen | None = None
+        self.notifier = Notifier()
 
     def on_signal(self, signum, _frame):
         """SIGTERM/SIGINT stop the phone: pass it on, and don't start it again."""
         self.stopping = True
+        self.notifier.stopping()
         if self.child is not None:
             self.child.send_signal(signum)
 
@@ -62,6 +72,7 @@ class Launcher:
                 slot = self.store.begin_boot()
             except (NoBootableSlot, OSError) as e:
                 say(f"cannot boot: {e}")
+                self.notifier.status(f"cannot boot: {e}")
                 return 1
             code = self.run_slot(slot)
             if self.stopping or code == 0:
@@ -79,6 +90,8 @@ class Launcher:
         attempt = state.attempts.get(slot, 0) if state.trial == slot else 0
         say(f"slot={slot} version={self.store.version(slot)} "
             f"trial={'yes' if state.trial == slot else 'no'} attempt={attempt}")
+        self.notifier.send(f"STATUS=starting slot {slot} ({self.store.version(slot)}"
+                           f"{', trial' if state.trial == slot else ''})", "WATCHDOG=1")
         tree = (self.root / "current").resolve()
         env = {**os.environ, "HARDPHONE_UPDATE_ROOT": str(self.root.resolve()),
                "PYTHONPATH": str(tree)}          # the slot's code only, never the launcher's

@@ -344,3 +344,18 @@ def test_plain_ws_only_on_loopback(url, ok):
     else:
         with pytest.raises(UrlError):
             check_url(url)
+
+
+def test_a_state_change_saved_before_a_reboot_is_not_applied_after_it():
+    """The phone comes back Not Ready: an Available asked for offline, then the power went."""
+    saves = []
+    before = CcClient(None, saves.append)
+    before.request(fx.CcLogin("1001", "1234"))
+    before.request(fx.CcSetState("available"))
+    before.request(fx.CcWrapUp("c-9", "sale"))
+    assert len(saves[-1]) == 2
+    s = CcClient(saves[-1])
+    s.request(fx.CcLogin("1001", "1234"))
+    s.connection_made()
+    _, frames = s.receive(snapshot(contacts=[contact("c-9", "wrapup")]))
+    assert [m["type"] for m in sent(frames)] == ["wrapup"]

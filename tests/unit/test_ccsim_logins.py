@@ -143,3 +143,20 @@ def test_a_scenario_may_stack_at_most_max_offers():
     from tools.ccsim.scenario import ScenarioError
     with pytest.raises(ScenarioError, match=r"settings.max_offers: must be in 1..10, got 11"):
         parse(SCENARIO.format(settings="max_offers = 11"), "test.toml")
+
+
+# -- a login starts Not Ready (docs/pi.md: the phone comes back Not Ready after a power cut) ----
+def test_a_login_makes_an_available_agent_idle_unless_on_a_contact():
+    e, _ = engine()
+    e.hello("1001", "1234")
+    e.set_state("1001", "available")
+    snap = e.hello("1001", "1234", p.VERSION, DESK)      # the phone back from a power cut
+    assert (snap.state, snap.reason) == ("idle", "login")
+    assert e.agent_info("1001")["state"] == "idle"
+    cid = e.new_contact("sales", "+15550100", {})
+    assert e.contact_info(cid)["state"] == "queued"       # not offered to the empty desk
+    e.set_state("1001", "available")                      # the agent says so
+    assert e.contact_info(cid)["state"] == "reserved"
+    busy = e.agent_info("1001")["state"]
+    assert e.hello("1001", "1234", p.VERSION, DESK).state == busy == "reserved"   # kept
+    assert e.contact_info(cid)["state"] == "reserved"

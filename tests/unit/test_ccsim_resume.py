@@ -49,8 +49,8 @@ def test_a_reconnect_after_a_login_elsewhere_is_refused_and_changes_nothing():
     assert resume(desk, a, DESK_A) == "taken_over"       # A's link comes back: refused
     assert resume(desk, a, DESK_A) == "taken_over"       # every time, not just once
     desk.run("told 1001")                                # B was sent nothing
-    desk.run("agent 1001 available")                     # and its session is untouched
-    assert resume(desk, b, DESK_B) == "ok"
+    desk.run("agent 1001 idle login")                    # as B's login left it (a login
+    assert resume(desk, b, DESK_B) == "ok"               # starts Not Ready), untouched
     assert desk.engine.logins.failures("1001") == 0      # the PIN was right: no throttling
 
 

@@ -292,6 +292,12 @@ class Engine(Conferences, Recording, CallData, Campaigns, Callbacks, Reservation
         if s.state == "logged_out":
             s.state, s.reason, s.pending = "idle", "login", None
             log.info("agent %s logged in", agent)
+        elif s.state == "available" and not self._on_agent[agent]:
+            # A login starts Not Ready: a phone back from a power cut (it logs in at boot) or
+            # the agent at another desk says when they are ready; nobody may be at the desk.
+            s.state, s.reason, s.pending = "idle", "login", None
+            self.router.set_busy(agent)
+            log.info("agent %s logged in again: Idle until they say they are ready", agent)
         self._dirty_agents[agent] = s
         snapshot = self.snapshot(agent)
         self._campaign_notices(agent)           # events after the snapshot (seq + 1, ...)

@@ -19,6 +19,8 @@ PACKAGES=(
   libspeexdsp1          # echo cancellation and noise removal (firmware/audio/speex.py)
   libspandsp2           # packet loss concealment (firmware/audio/spandsp.py)
   espeak-ng sox         # speech for the voice cleanup tests and bench (tools/speech.py)
+  systemd               # systemd-analyze verify checks deploy/hardphone.service (a container
+                        # image has no systemd; installing it starts nothing)
 )
 
 missing=()

@@ -17,6 +17,9 @@ STATE_NAMES = {"idle": "Idle", "available": "Available", "reserved": "Connecting
 # reasons the server sets itself: "login" is plain Idle, "rona" a missed offer, "rejected" one
 # the agent turned down
 SYSTEM_REASONS = {"login": "", "rona": "RONA", "rejected": "Rejected"}
+# no synchronized clock yet (firmware.app.timesync): the links wait, and so does the clock
+WAITING_FOR_TIME = "Waiting for time"
+NO_CLOCK = "--:--"
 
 
 def boot(m: Model, _s):
@@ -25,11 +28,12 @@ def boot(m: Model, _s):
 
 def home(m: Model, _s):
     cols = m.info.display.cols
-    clock = time.strftime("%H:%M", time.localtime(m.now))
-    date = time.strftime("%a %d %b %Y", time.localtime(m.now))
+    clock = NO_CLOCK if m.waiting_for_time else time.strftime("%H:%M", time.localtime(m.now))
+    date = "" if m.waiting_for_time else time.strftime("%a %d %b %Y", time.localtime(m.now))
     status = (f"NET{_mark(m.links.ip is not None)} SIP{_link(m.links.sip, 'registered')} "
               f"CC{_link(m.links.cc, 'up')}")
-    message = (m.active_notice() or m.storage_problem or m.sip_problem
+    message = (m.active_notice() or m.storage_problem
+               or (WAITING_FOR_TIME if m.waiting_for_time else "") or m.sip_problem
                or (m.cc_problem if m.links.cc != "up" else "")
                or (m.logged_out_why if m.agent is None else ""))
     if len(message) > cols:                 # a long message takes the status row too
