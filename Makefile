@@ -23,6 +23,7 @@ lint: setup            ## ruff, then mypy (strict on firmware/core and firmware/
 
 test: lint             ## lint, then the whole suite, as CI runs it
 	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -q tests/hil/test_console.py --sim-board sim-frontpanel  # the HIL suite on the MicroPython front panel
 
 test-fast: lint        ## lint, then everything but the slow tests
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -15,7 +15,7 @@ from .errors import BoardError
 from .keypad import KEY_NAMES
 
 BOARDS_DIR = Path(__file__).resolve().parent.parent / "board"
-BACKENDS = ("sim", "rpi")
+BACKENDS = ("sim", "rpi", "frontpanel")   # frontpanel: keys, hook, LEDs, LCD on a UART MCU
 LED_NAMES = ("line", "mwi", "mute", "headset", "speaker")
 AUDIO_ROUTES = ("handset", "headset", "speaker", "ringer", "mic", "headset_mic")
 # Acoustic shock protection (firmware/audio/limiter.py): the loudest peak a call plays at the
@@ -36,6 +36,7 @@ PLAYED_ROUTES = ("handset", "headset", "speaker")
 # PCM names: the sim board defines its own in a generated asound.conf, where only a bare word
 # survives; a device's are ALSA names ("plughw:CARD=x,DEV=0"), never quotes, spaces or '\'.
 PCM_NAME = {"sim": re.compile(r"[A-Za-z0-9_]+"), "rpi": re.compile(r"[A-Za-z0-9_.:,=-]+")}
+PCM_NAME["frontpanel"] = PCM_NAME["rpi"]     # on a Pi; its sim variant takes bare words
 # Hz: what the SIP stack's codecs run at (G.711 8 kHz, G.722 16 kHz, Opus 48 kHz and its
 # divisors); baresip's resampler converts between them by whole ratios
 AUDIO_RATES = (8000, 16000, 32000, 48000)
@@ -77,6 +78,25 @@ class LcdSpec:
 
 
 @dataclass(frozen=True)
+class FrontPanelSpec:
+    """The front-panel microcontroller (backend "frontpanel", hal/frontpanel): the keypad,
+    hook, LED and LCD pins of the board file are its pins, not the Pi's."""
+    port: str                        # the Pi's UART to it; "sim": the MicroPython unix port
+    baud: int = 115200
+    heartbeat_ms: int = 200          # the Pi pings this often
+    lost_ms: int = 1000              # no answer for this long: "Front panel lost"
+    uart_id: int = 0                 # the panel's side: its UART and I2C peripherals and pins
+    uart_tx: int = 0
+    uart_rx: int = 1
+    i2c_sda: int = 4
+    i2c_scl: int = 5
+
+    @property
+    def sim(self) -> bool:
+        return self.port == "sim"
+
+
+@dataclass(frozen=True)
 class BoardSpec:
     name: str
     description: str
@@ -98,10 +118,17 @@ class BoardSpec:
     audio_sidetone_db: dict[str, float] = field(default_factory=dict)
     audio_sidetone_control: tuple[str, str] = ("default", SIDETONE_CONTROL)   # (device, name)
     sim: dict[str, object] = field(default_factory=dict)
+    frontpanel: FrontPanelSpec | None = None
 
     @property
     def dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def emulated(self) -> bool:
+        """Its hardware is emulated on a development machine (the host's clock, file PCMs):
+        the sim backend, or a front panel run on the MicroPython unix port."""
+        return self.backend == "sim" or (self.frontpanel is not None and self.frontpanel.sim)
 
 
 def board_path(name_or_path: str) -> Path:
@@ -259,8 +286,14 @@ def _parse(path: Path, data: dict) -> BoardSpec:
     sidetone_control = (sidetone_t.get("device", str, "default"),
                         sidetone_t.get("control", str, SIDETONE_CONTROL))
 
+    fpanel = _parse_frontpanel(top, backend)
     used: dict[int, str] = {}
     contrast = [("lcd.contrast_pin", lcd.contrast_pin)] if lcd.contrast_pin is not None else []
+    if fpanel is not None:
+        if lcd.contrast_pin is not None:
+            lcd_t.fail("contrast_pin", "a front panel's contrast is a trimmer on the panel")
+        contrast = [(f"frontpanel.{n}", getattr(fpanel, n))
+                    for n in ("uart_tx", "uart_rx", "i2c_sda", "i2c_scl")]
     for label, pin in ([("keypad.rows", p) for p in keypad.rows]
                        + [("keypad.cols", p) for p in keypad.cols]
                        + [("hook.pin", hook.pin("pin"))]
@@ -291,7 +324,31 @@ def _parse(path: Path, data: dict) -> BoardSpec:
         audio_sidetone_db=sidetone,
         audio_sidetone_control=sidetone_control,
         sim=dict(top.get("sim", dict, {})),
+        frontpanel=fpanel,
     )
+
+
+def _parse_frontpanel(top: _Fields, backend: str) -> FrontPanelSpec | None:
+    if backend != "frontpanel":
+        if "frontpanel" in top.data:
+            top.fail("frontpanel", f"only the frontpanel backend has a front panel, not {backend}")
+        return None
+    t = top.table("frontpanel")
+    spec = FrontPanelSpec(port=t.get("port", str), baud=t.get("baud", int, 115200),
+                          heartbeat_ms=t.get("heartbeat_ms", int, 200),
+                          lost_ms=t.get("lost_ms", int, 1000),
+                          uart_id=t.get("uart_id", int, 0), uart_tx=t.pin("uart_tx", 0),
+                          uart_rx=t.pin("uart_rx", 1), i2c_sda=t.pin("i2c_sda", 4),
+                          i2c_scl=t.pin("i2c_scl", 5))
+    if not 10 <= spec.heartbeat_ms <= 5000:
+        t.fail("heartbeat_ms", f"must be 10-5000 ms, got {spec.heartbeat_ms}")
+    if spec.lost_ms < 3 * spec.heartbeat_ms:
+        t.fail("lost_ms", f"must be at least 3 heartbeats ({3 * spec.heartbeat_ms} ms), "
+                          f"got {spec.lost_ms}")
+    for key in t.data:
+        if key not in FrontPanelSpec.__dataclass_fields__:
+            t.fail(key, "unknown field")
+    return spec
 
 
 def _check_lcd_size(t: _Fields, lcd: LcdSpec) -> None:

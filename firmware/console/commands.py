@@ -5,6 +5,7 @@ import asyncio
 
 from firmware.core.calls import noise_removal, voice_target
 from firmware.update.slots import SLOTS
+from hal import HalError
 
 from .protocol import Command
 from .server import ConsoleError
@@ -95,14 +96,20 @@ class Commands:
         name = args[0].lower()
         if name not in self.phone.key_names:
             raise ConsoleError(f"unknown key {args[0]!r}")
-        self.phone.devices.keypad.press(name)
+        try:
+            self.phone.devices.keypad.press(name)
+        except HalError as e:           # a front panel that is lost cannot press its keys
+            raise ConsoleError(str(e)) from None
         await self.phone.settle()
         return "ok"
 
     async def _cmd_hook(self, *args):
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             raise ConsoleError("usage: hook off|on")
-        self.phone.devices.hook.set_lifted(args[0].lower() == "off")
+        try:
+            self.phone.devices.hook.set_lifted(args[0].lower() == "off")
+        except HalError as e:
+            raise ConsoleError(str(e)) from None
         await self.phone.settle()
         return "ok"
 

@@ -562,3 +562,14 @@ def test_a_whole_shift_renders_whole_frames(display):
         m, _ = run(m, e)
         frame = render(m).rows
         assert len(frame) == display.rows and all(len(r) == display.cols for r in frame), (e, frame)
+
+
+@pytest.mark.parametrize("board, cols, row", [
+    ("rpi4", 20, "Board rpi4  Slot a"),
+    ("sim-room", 20, "sim-room  Slot a"),              # the label goes first
+    ("sim-frontpanel", 20, "sim-frontpa~  Slot a"),    # then the name's end, never the slot
+    ("sim-frontpanel", 40, "Board sim-frontpanel  Slot a"),
+])
+def test_about_keeps_the_slot_whatever_the_board_s_name(board, cols, row):
+    from firmware.ui.screens.settings import board_and_slot
+    assert board_and_slot(board, "a", cols) == row and len(row) <= cols

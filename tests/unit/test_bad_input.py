@@ -74,8 +74,8 @@ def test_the_firmware_refuses_a_16x2_board_with_one_line(tmp_path):
 
 
 def test_unknown_board_lists_the_known_ones():
-    with pytest.raises(BoardError,
-                       match=r"no such board file \(known boards: rpi4, sim, sim-40x4, sim-room\)"):
+    with pytest.raises(BoardError, match=r"no such board file \(known boards: rpi4, sim, "
+                                         r"sim-40x4, sim-frontpanel, sim-room\)"):
         load_board("nokia")
 
 

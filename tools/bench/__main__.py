@@ -2,6 +2,8 @@
 
 boot      process start -> READY on stdout (which follows READY on the console)
 keys      key press at the emulated pins -> the HD44780 model shows the new screen
+frontpanel the sim-frontpanel board (MicroPython unix port): console `key` -> ok, and a key on
+          the panel's matrix -> its HD44780 shows the new screen
 memory    phone process RSS under random key presses, logged in, customers calling
 flash     field flashing at 115200: line use, image bytes/s, a code-only delta, smpmgr
 offer     the server sends an offer -> the LCD model shows it (scripted server, real link)
@@ -36,11 +38,11 @@ import argparse
 import sys
 
 from . import (agent, boot, bridge, callbacks, campaign, ccsim, cleanup, conference, dial, drift,
-               flash, flood, keys, latency, logs, memory, pins, predictive, recording, storm,
-               transfer)
+               flash, flood, frontpanel, keys, latency, logs, memory, pins, predictive, recording,
+               storm, transfer)
 
-ALL = ("boot", "keys", "offer", "callback_offer", "preview", "cckeys", "ringing", "voice",
-       "dial", "campaign", "transfer", "latency", "cleanup", "drift", "flash", "bridge",
+ALL = ("boot", "keys", "frontpanel", "offer", "callback_offer", "preview", "cckeys", "ringing",
+       "voice", "dial", "campaign", "transfer", "latency", "cleanup", "drift", "flash", "bridge",
        "recording", "conference", "ccsim", "storm", "pins", "predictive", "callbacks", "logs",
        "flood", "memory")
 
@@ -86,6 +88,7 @@ def main(argv=None) -> int:
     runs = {
         "boot": lambda: boot.run(args.boots),
         "keys": lambda: keys.run(args.presses),
+        "frontpanel": lambda: frontpanel.run(args.presses),
         "offer": lambda: agent.offers(args.offers),
         "callback_offer": lambda: agent.offers(args.offers, "callback"),
         "preview": lambda: agent.previews(args.offers),

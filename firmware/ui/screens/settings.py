@@ -52,5 +52,16 @@ def noise(m: Model, s: NoiseScreen):
 
 
 def about(m: Model, _s: AboutScreen):
-    return [f"hardphone {m.info.version}", f"Board {m.info.board}  Slot {m.info.slot}",
+    return [f"hardphone {m.info.version}", board_and_slot(m.info.board, m.info.slot,
+                                                          m.info.display.cols),
             f"IP {m.links.ip or 'none'}"]
+
+
+def board_and_slot(board: str, slot: str, cols: int) -> str:
+    """``Board sim  Slot a``; a name too long for the row drops the label, then its end
+    (``~``), never the slot (the banner and `version` have the whole name)."""
+    slot_text = f"  Slot {slot}"
+    for text in (f"Board {board}", board):
+        if len(text) + len(slot_text) <= cols:
+            return text + slot_text
+    return board[:cols - len(slot_text) - 1] + "~" + slot_text
