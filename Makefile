@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-packages lint test test-fast demo bench clean
+.PHONY: setup system-packages lint test test-fast demo bench aarch64-check clean
 
 setup: system-packages $(STAMP)
 
@@ -33,6 +33,9 @@ demo: setup            ## the phone on the sim board with its virtual board page
 
 bench: setup           ## benchmarks: figures printed as tables
 	$(PY) -m tools.bench $(BENCH_ARGS)
+
+aarch64-check: setup   ## the phone on aarch64 under emulation (root; ~14 min fresh, ~6 min cached; not in make test)
+	$(PY) -m tools.aarch64 all $(AARCH64_ARGS)
 
 clean:
 	rm -rf $(VENV) var out .pytest_cache .mypy_cache .ruff_cache
