@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from hal import HalError, load_board
+from firmware.console.server import ConsoleError
+from hal import load_board
 from hal.devices import open_devices
 from hal.frontpanel import fpcodec as fp
 
@@ -180,8 +181,8 @@ def test_the_phone_on_the_panel_shows_front_panel_lost_and_recovers_by_itself(tm
         assert p.call(console._cmd_lcd()).startswith("lcd:0:Menu")
         assert p.call(console._cmd_key("down")) == "ok"
         sim.unplug()
-        with pytest.raises(HalError, match="no press came from the front panel"):
-            p.call(console._cmd_key("down"))                  # the console's key can't reach
+        with pytest.raises(ConsoleError, match="no press came from the front panel"):
+            p.call(console._cmd_key("down"))      # the console's key can't reach: `error ...`
         wait_until(lambda: not p.devices.backend.link.up, 3, "the link lost")
         assert p.call(console._cmd_lcd()).startswith(f"lcd:0:{fp.LOST_TEXT.center(20)}")
         assert "Front panel lost" in caplog.text
