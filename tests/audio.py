@@ -63,3 +63,10 @@ def played_tones(desk: Desk, route: str, seconds: float = 0.5) -> list[int]:
 def near(got: float | None, want: float | None) -> bool:
     """``got`` within 3 % of ``want`` (None wants None: silence)."""
     return got is None if want is None else got is not None and abs(got - want) < want * 0.03
+
+
+def customer_hears(lab, cid: str, hz: float | None, timeout: float = 10) -> dict:
+    """Wait until the lab's customer of contact ``cid`` hears ``hz`` (None: silence); their
+    latest report."""
+    return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
+                        timeout=timeout, desc=f"the customer hearing {hz or 'silence'}")

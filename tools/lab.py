@@ -424,6 +424,18 @@ class Desk:
             reply = self.link.command(f"key {name}")
             assert reply == ["ok"], f"key {name}: {reply}"
 
+    def answer_customer(self, lab: Lab, agent: str = "1001", ani: str = "+15551234567",
+                        talk_s: float = 120, queue: str = "sales") -> str:
+        """The agent goes Available, a customer calls through ``queue`` (named Jo Smith),
+        the agent accepts and talks; the contact's id."""
+        self.key("soft1", "1")                      # State -> Available
+        lab.wait_for(lambda: lab.agent(agent)["state"] == "available", desc="available")
+        cid = lab.post_contact(queue, ani, {"customer": "Jo Smith"}, talk_s=talk_s)
+        self.wait_lcd("Call 1 of 1", timeout=15)
+        self.key("soft1")                           # Accept
+        self.wait_lcd("Talking", timeout=15)
+        return cid
+
     def type(self, digits: str):
         self.key(*digits)
 

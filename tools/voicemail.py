@@ -31,7 +31,6 @@ stdout (JSON lines): {"event": "ready"} once registered; per call {"event": "dep
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -51,7 +50,8 @@ from baresip import (AudioNotActive, AudioRestarted, BaresipError, Call, Event, 
 
 from firmware.sip.config import NARROWBAND_CODECS
 from tools.ccsim.customers import (BEEP_HZ, REGISTER_TIMEOUT_S, emit, lab_account, read_lines,
-                                   speech_pcm, stack_config, tone_pcm, user_part)
+                                   speech_pcm, stack_config, tone_pcm, ua_arguments,
+                                   user_part)
 from tools.kamailio import SIP_USER
 
 log = logging.getLogger("voicemail")
@@ -481,16 +481,10 @@ async def serve(args) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description="the lab's voicemail service (a SIP user agent)")
-    ap.add_argument("--proxy", required=True, help="SIP proxy host:port it registers at")
-    ap.add_argument("--password", default="", help="the proxy's shared digest password")
-    ap.add_argument("--listen", default="127.0.0.1:5096", help="our SIP address (PORT+1 too)")
+    ap = ua_arguments("the lab's voicemail service (a SIP user agent)", "127.0.0.1:5096")
     ap.add_argument("--user", default="voicemail", help="the SIP user it registers as")
     ap.add_argument("--api", required=True, help="ccsim's admin API (http://HOST:PORT/api)")
     ap.add_argument("--dir", default="var/voicemail", help="where the audio is kept")
-    ap.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp")
-    ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
-    ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="voicemail: %(name)s: %(message)s")

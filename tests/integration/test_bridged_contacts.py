@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.audio import near, played_hz, tone
+from tests.audio import customer_hears, near, played_hz, tone
 from tools.ccsim.bridge import HOLD_NOTES
 from tools.lab import Desk, Lab
 
@@ -49,12 +49,6 @@ def customer_leg(lab, cid) -> str:
     return next(p["leg"] for p in lab.contact(cid)["participants"] if p["who"] == "customer")
 
 
-def hears(lab, cid, hz, timeout=10):
-    """Wait until the customer hears ``hz`` (None: silence); the report."""
-    return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
-                        timeout=timeout, desc=f"the customer hearing {hz or 'silence'}")
-
-
 def hears_music(lab, cid, timeout=10):
     def music():
         h = lab.heard(cid)
@@ -81,7 +75,7 @@ def test_offer_answer_audio_both_ways_hold_music_end_wrapup(lab):
                                                     ("agent", "answered", cid)],
                  desc="both legs in the contact's room")
     assert lab.contact(cid)["state"] == "assigned"
-    assert hears(lab, cid, MIC_HZ["1001"])["level_dbfs"] > -25     # the agent's voice
+    assert customer_hears(lab, cid, MIC_HZ["1001"])["level_dbfs"] > -25     # the agent's voice
     assert lab.wait_for(lambda: played_hz(desk, "handset", 0.5) == CUSTOMER_HZ and 1,
                         desc="the customer in the handset")
     assert len(desk.calls()) == 1
@@ -93,7 +87,7 @@ def test_offer_answer_audio_both_ways_hold_music_end_wrapup(lab):
     assert ("customer", "answered", None) in participants(lab, cid)
     desk.key("hold")
     desk.wait_lcd("Talking")
-    hears(lab, cid, MIC_HZ["1001"])
+    customer_hears(lab, cid, MIC_HZ["1001"])
 
     desk.key("soft2")                            # End: the center hangs the customer up too
     desk.wait_lcd("Wrap-up")
@@ -135,7 +129,7 @@ def test_rona_keeps_the_customer_on_the_bridge_and_the_next_agent_talks_to_them(
                                                     ("agent", "answered", cid)],
                  desc="the customer and 1002 in one room")
     assert customer_leg(lab, cid) == leg         # the very call the customer made
-    hears(lab, cid, MIC_HZ["1002"])
+    customer_hears(lab, cid, MIC_HZ["1002"])
     assert lab.wait_for(lambda: played_hz(second, "handset", 0.5) == CUSTOMER_HZ and 1,
                         desc="the customer in 1002's handset")
     contact = lab.contact(cid)
@@ -156,7 +150,7 @@ def test_ccsim_killed_mid_call_the_bridge_keeps_talking_and_the_restarted_ccsim_
     lab.wait_for(lambda: participants(lab, cid) == [("customer", "answered", cid),
                                                     ("agent", "answered", cid)],
                  desc="both legs in the room")
-    hears(lab, cid, MIC_HZ["1001"])
+    customer_hears(lab, cid, MIC_HZ["1001"])
     leg = customer_leg(lab, cid)
 
     lab.ccsim.kill()

@@ -15,12 +15,7 @@ DTMF = "47#"
 
 def talking(desk: Desk, lab) -> str:
     """A customer calls agent 1001, who answers and hears them; the contact's id."""
-    desk.key("soft1", "1")                      # State -> Available
-    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
-    cid = lab.post_contact("sales", "+15551234567", {"customer": "Jo Smith"}, talk_s=60)
-    desk.wait_lcd("Call 1 of 1")
-    desk.key("soft1")                           # Accept
-    desk.wait_lcd("Talking")
+    cid = desk.answer_customer(lab, talk_s=60)
     lab.wait_for(lambda: int(desk.calls()[0]["rx_packets"]) > 50, desc="the customer heard")
     return cid
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.audio import near, speak
+from tests.audio import customer_hears, speak
 from tools.lab import Desk
 
 AGENT_HZ = 1000                 # what the agent says (the sim mic)
@@ -23,18 +23,7 @@ NOTE = "Call back"
 def talking(desk: Desk, lab) -> str:
     """A customer calls agent 1001 through the sales queue (the bridge holds the call), who
     answers; the contact's id."""
-    desk.key("soft1", "1")                      # State -> Available
-    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
-    cid = lab.post_contact("sales", NUMBER, {"customer": "Jo Smith"}, talk_s=120)
-    desk.wait_lcd("Call 1 of 1", timeout=15)
-    desk.key("soft1")                           # Accept
-    desk.wait_lcd("Talking", timeout=15)
-    return cid
-
-
-def hears(lab, cid: str, hz: float, timeout: float = 10) -> dict:
-    return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
-                        timeout=timeout, desc=f"the customer hearing {hz} Hz")
+    return desk.answer_customer(lab, ani=NUMBER, talk_s=120)
 
 
 def next_minute(margin_s: float = 8) -> datetime:
@@ -73,7 +62,7 @@ def test_a_recorded_message_is_played_to_the_customer_then_the_agent_again(lab, 
         ("hold_on", "Please hold"), ("privacy", "Privacy notice")}, "the lab has no messages"
     speak(desk, AGENT_HZ)
     cid = talking(desk, lab)
-    hears(lab, cid, AGENT_HZ)
+    customer_hears(lab, cid, AGENT_HZ)
 
     desk.key("soft4", "7")                      # More -> Message
     desk.wait_lcd("< Please hold", "1/2 >")
@@ -82,8 +71,8 @@ def test_a_recorded_message_is_played_to_the_customer_then_the_agent_again(lab, 
     desk.key("soft1")                           # Save: play it
     desk.wait_shown("Playing Privacy notice")
     started = time.monotonic()
-    hears(lab, cid, PRIVACY_HZ, timeout=3)      # the message, not the agent
-    hears(lab, cid, AGENT_HZ, timeout=8)        # then the agent again
+    customer_hears(lab, cid, PRIVACY_HZ, timeout=3)      # the message, not the agent
+    customer_hears(lab, cid, AGENT_HZ, timeout=8)        # then the agent again
     assert time.monotonic() - started > 2.5     # (3.5 s of message)
     desk.wait_shown("Message played: Privacy notice", timeout=5)
     contact = lab.contact(cid)

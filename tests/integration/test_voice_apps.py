@@ -8,7 +8,7 @@ not recorded". A survey: the agent leaves the call at once (wrap-up) and the bri
 customer up once it has answered."""
 import time
 
-from tests.audio import near, played_tones, speak
+from tests.audio import customer_hears, near, played_tones, speak
 from tools.lab import Desk
 
 AGENT_HZ = 1000                 # what the agent says (the sim mic)
@@ -20,19 +20,8 @@ APPS = ("payment", "survey", "signature")       # the form's order
 
 def talking(desk: Desk, lab) -> str:
     """A customer calls agent 1001 through the sales queue (the bridge holds the call), who
-    answers and hears them; the contact's id."""
-    desk.key("soft1", "1")                      # State -> Available
-    lab.wait_for(lambda: lab.agent("1001")["state"] == "available", desc="available")
-    cid = lab.post_contact("sales", "+15551234567", {"customer": "Jo Smith"}, talk_s=180)
-    desk.wait_lcd("Call 1 of 1", timeout=15)
-    desk.key("soft1")                           # Accept
-    desk.wait_lcd("Talking", timeout=15)
-    return cid
-
-
-def hears(lab, cid: str, hz: float, timeout: float = 10) -> dict:
-    return lab.wait_for(lambda: (h := lab.heard(cid)) and near(h["hz"], hz) and h,
-                        timeout=timeout, desc=f"the customer hearing {hz} Hz")
+    answers; the contact's id."""
+    return desk.answer_customer(lab, talk_s=180)
 
 
 def agent_hears(desk: Desk, lab, hz: float, timeout: float = 10):
@@ -61,17 +50,17 @@ def apps(lab, cid: str) -> list[dict]:
 def test_signature_payment_and_a_silent_signature_then_the_call_goes_on(lab, desk):
     speak(desk, AGENT_HZ)
     cid = talking(desk, lab)
-    hears(lab, cid, AGENT_HZ)
+    customer_hears(lab, cid, AGENT_HZ)
     agent_hears(desk, lab, CUSTOMER_HZ)
 
     connect(desk, "signature")                  # the customer talks (their tone) throughout
     desk.wait_shown("Voice signature: the customer is in it")
-    hears(lab, cid, PROMPT_HZ["signature"], timeout=3)      # the prompt, not the agent
+    customer_hears(lab, cid, PROMPT_HZ["signature"], timeout=3)      # the prompt, not the agent
     time.sleep(1.5)                             # the answer being recorded
     assert not any(near(t, CUSTOMER_HZ) for t in played_tones(desk, "speaker")), \
         "the agent heard the customer during the application"
     desk.wait_shown("Signature recorded", timeout=10)
-    hears(lab, cid, AGENT_HZ, timeout=5)        # then the agent again
+    customer_hears(lab, cid, AGENT_HZ, timeout=5)        # then the agent again
     agent_hears(desk, lab, CUSTOMER_HZ, timeout=5)
     [signature] = lab.wait_for(lambda: (a := apps(lab, cid)) and a[0]["ok"] is not None and a,
                                desc="the signature kept")
@@ -82,10 +71,10 @@ def test_signature_payment_and_a_silent_signature_then_the_call_goes_on(lab, des
     assert lab.contact(cid)["state"] == "assigned"
 
     connect(desk, "payment")
-    hears(lab, cid, PROMPT_HZ["payment"], timeout=3)
+    customer_hears(lab, cid, PROMPT_HZ["payment"], timeout=3)
     assert customer(lab, cid, dtmf=CARD + "#") == {"id": cid, "dtmf": 17}
     desk.wait_shown("Payment taken", timeout=20)
-    hears(lab, cid, AGENT_HZ, timeout=5)
+    customer_hears(lab, cid, AGENT_HZ, timeout=5)
     payment = apps(lab, cid)[1]
     assert (payment["code"], payment["ok"], payment["digits"], payment["text"]) == (
         "payment", True, 16, "Payment taken")
@@ -99,7 +88,7 @@ def test_signature_payment_and_a_silent_signature_then_the_call_goes_on(lab, des
 
     assert customer(lab, cid, mute=True) == {"id": cid, "mute": True}
     connect(desk, "signature")
-    hears(lab, cid, PROMPT_HZ["signature"], timeout=3)
+    customer_hears(lab, cid, PROMPT_HZ["signature"], timeout=3)
     desk.wait_shown("No answer: signature not recorded", timeout=12)
     assert [(a["code"], a["ok"]) for a in apps(lab, cid)] == [
         ("signature", True), ("payment", True), ("signature", False)]
@@ -115,7 +104,7 @@ def test_a_survey_releases_the_agent_at_once_then_the_customer_is_hung_up(lab, d
     desk.wait_lcd("Type 3+ to search", timeout=5)       # the agent's call is over: wrap-up
     assert lab.wait_for(lambda: lab.contact(cid)["state"] == "wrapup", desc="wrap-up")
     lab.wait_for(lambda: not desk.calls(), desc="the phone's call ended")
-    hears(lab, cid, PROMPT_HZ["survey"], timeout=3)      # the customer is in the survey
+    customer_hears(lab, cid, PROMPT_HZ["survey"], timeout=3)      # the customer is in the survey
     customer(lab, cid, dtmf="5")                # one key, 1-5
     desk.wait_shown("Survey answered", timeout=10)
     [survey] = apps(lab, cid)

@@ -111,7 +111,8 @@ from .bridge_apps import AppRun
 from .bridge_apps import check as check_app
 from .customers import (CONTACT_HEADER, END_REASONS, HEARING_S, INCOMING_HEADERS,
                         NUMBER_REG_S, QUIT_WAIT_S, REGISTER_TIMEOUT_S, TOKEN_HEADER, emit, hearing,
-                        lab_account, read_lines, stack_config, tones, user_part)
+                        lab_account, read_lines, stack_config, tones, ua_arguments,
+                        user_part)
 from .recorder import RoomRecorder
 from .scenario import MESSAGE_MAX_BYTES, MESSAGE_MAX_S, MESSAGE_RATE
 
@@ -976,15 +977,9 @@ async def _control_server(bridge: Bridge, path: str, quit_: asyncio.Event) -> as
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description="the contact center's media bridge (B2BUA)")
-    ap.add_argument("--proxy", required=True, help="SIP proxy host:port")
-    ap.add_argument("--password", default="", help="the proxy's shared digest password")
-    ap.add_argument("--listen", default="127.0.0.1:5094", help="our SIP address (PORT+1 too)")
+    ap = ua_arguments("the contact center's media bridge (B2BUA)", "127.0.0.1:5094")
     ap.add_argument("--user", default="cc-bridge", help="the user we register as")
     ap.add_argument("--control", help="a Unix socket path a controller may connect to")
-    ap.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp")
-    ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
-    ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="bridge: %(name)s: %(message)s")

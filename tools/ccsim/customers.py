@@ -896,16 +896,23 @@ async def serve(args) -> None:
         await customers.close()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description="simulated customers calling agents over SIP")
-    ap.add_argument("--proxy", required=True, help="SIP proxy host:port the customers dial through")
+def ua_arguments(description: str, listen: str) -> argparse.ArgumentParser:
+    """The options every lab user agent process takes (customers, the bridge, voicemail):
+    its proxy and password, where it listens, the transport and media."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--proxy", required=True, help="SIP proxy host:port")
     ap.add_argument("--password", default="", help="the proxy's shared digest password")
-    ap.add_argument("--listen", default="127.0.0.1:5090", help="our SIP address (PORT+1 taken too)")
+    ap.add_argument("--listen", default=listen, help="our SIP address (PORT+1 taken too)")
     ap.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp",
                     help="to the proxy (tls: --proxy is its TLS address)")
     ap.add_argument("--cafile", help="the proxy's CA for tls (default: the system's)")
     ap.add_argument("--media", choices=("rtp", "srtp"), default="rtp",
                     help="srtp: SRTP only (needs --transport tls to keep its keys secret)")
+    return ap
+
+
+def main() -> None:
+    ap = ua_arguments("simulated customers calling agents over SIP", "127.0.0.1:5090")
     ap.add_argument("--answer", type=number_list, default=[], metavar="N1,N2",
                     help="numbers that answer calls, each playing its own tone")
     ap.add_argument("--refuse", type=number_list, default=[], metavar="N1,N2",
