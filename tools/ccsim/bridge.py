@@ -490,18 +490,23 @@ class Bridge:
         except OSError as e:
             self.error(f"app: {e.strerror}", leg=leg.leg)
             return
+        self._take_aside(leg)                   # a new one replaces the one going on
+        leg.app = run
+        log.info("leg %s: application %s (%s, then %s)", leg.leg, run.app, run.collect,
+                 run.then)
+
+    def _take_aside(self, leg: Leg) -> None:
+        """Before the leg hears a file or an application alone: what it played or ran is cut
+        short, it leaves its room, its music stops."""
         if leg.playing is not None:
             self._played(leg, stopped=True)
-        if leg.app is not None:                 # a new one replaces the one going on
+        if leg.app is not None:
             self._app_over(leg, stopped=True)
         if leg.room is not None:
             self.leave(leg)
         if leg.hold_music:
             leg.hold_music = False
             self.say({"event": "hold_music", "leg": leg.leg, "on": False})
-        leg.app = run
-        log.info("leg %s: application %s (%s, then %s)", leg.leg, run.app, run.collect,
-                 run.then)
 
     def _app_over(self, leg: Leg, stopped: bool = False) -> None:
         """The leg's application is done (``stopped``: cut short): back into the room it left
@@ -531,15 +536,7 @@ class Bridge:
             self.error(f"play: {e.strerror}", leg=leg.leg)
             return
         room = leg.room if leg.room is not None else leg.play_room   # (a rejoin it replaces)
-        if leg.playing is not None:             # a new play replaces the one going on
-            self._played(leg, stopped=True)
-        if leg.app is not None:                 # ... and an application
-            self._app_over(leg, stopped=True)
-        if leg.room is not None:
-            self.leave(leg)
-        if leg.hold_music:
-            leg.hold_music = False
-            self.say({"event": "hold_music", "leg": leg.leg, "on": False})
+        self._take_aside(leg)                   # a new play replaces the one going on
         leg.playing, leg.play_at, leg.play_file, leg.play_then = pcm, 0, file, then
         leg.play_room = room if then == "rejoin" else None
         log.info("leg %s: playing %s (%.1f s)%s", leg.leg, file, len(pcm) / RATE,

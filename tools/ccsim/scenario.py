@@ -860,17 +860,24 @@ def _voicemail(file: str, doc: dict, agents: list[AgentConfig]) -> VoicemailConf
     return voicemail
 
 
+def _code_and_label(t) -> tuple[str, str]:
+    """A listed item's code and label: 1-MAX_NAME_CHARS characters each, no control characters
+    (the phone lists them)."""
+    code, label = t.text("code"), t.text("label")
+    for name, value in (("code", code), ("label", label)):
+        if len(value) > MAX_NAME_CHARS or not value.isprintable():
+            t.fail(f"{t.where}.{name}: 1-{MAX_NAME_CHARS} characters, no control "
+                   f"characters, got {value[:80]!r}")
+    return code, label
+
+
 def _messages(file: str, doc: dict) -> tuple[MessageConfig, ...]:
     """[[messages]]: each a code and a label (1-MAX_NAME_CHARS characters, no control
     characters: the phone lists them) and a raw file, found and checked as a campaign's
     ``message`` is (``_raw_file``); codes unique, at most MAX_MESSAGES."""
     base, messages = Path(file).parent, []
     for t in _array(file, doc, "messages", False):
-        code, label = t.text("code"), t.text("label")
-        for name, value in (("code", code), ("label", label)):
-            if len(value) > MAX_NAME_CHARS or not value.isprintable():
-                t.fail(f"{t.where}.{name}: 1-{MAX_NAME_CHARS} characters, no control "
-                       f"characters, got {value[:80]!r}")
+        code, label = _code_and_label(t)
         value = t.text("file")
         rule = (f"{t.where}.file: a recorded message's path (raw S16LE mono {MESSAGE_RATE} Hz, "
                 f"at most {MESSAGE_MAX_S:g} s, relative to the scenario file)")
@@ -888,11 +895,7 @@ def _voice_apps(file: str, doc: dict) -> tuple[VoiceAppConfig, ...]:
     kind's are unknown fields); codes unique, at most MAX_VOICE_APPS."""
     base, apps = Path(file).parent, []
     for t in _array(file, doc, "voice_apps", False):
-        code, label = t.text("code"), t.text("label")
-        for name, value in (("code", code), ("label", label)):
-            if len(value) > MAX_NAME_CHARS or not value.isprintable():
-                t.fail(f"{t.where}.{name}: 1-{MAX_NAME_CHARS} characters, no control "
-                       f"characters, got {value[:80]!r}")
+        code, label = _code_and_label(t)
         kind = t.choice("kind", "ivr", VOICE_APP_KINDS)
         stays = t.flag("agent_stays", True)
         rule = (f"{t.where}.prompt: a recorded prompt's path (raw S16LE mono {MESSAGE_RATE} Hz, "
